@@ -1,0 +1,76 @@
+/**
+ * Named composites (Zennit's, by name) map each weighted layer to a rule by its group: the first
+ * weighted layer seen from the input, convolutions (incl. depthwise), dense layers; a BatchNorm that
+ * could not be folded gets ε. Per-layer overrides by the model's layer names come last.
+ */
+import type { Graph, Node } from '../graph/ir';
+import { LINEAR_OPS } from '../graph/ir';
+import type { RuleParams, RuleSpec } from '../../shared/ruleSpec';
+import { LensError } from '../errors';
+
+type Group = 'first' | 'conv' | 'dense' | 'batchNorm';
+type Preset = Partial<Record<Group, RuleSpec>> & { conv: RuleSpec; dense: RuleSpec };
+
+const EPS: RuleSpec = { rule: 'epsilon' };
+const FLAT: RuleSpec = { rule: 'flat' };
+const AB21: RuleSpec = { rule: 'alpha-beta', alpha: 2, beta: 1 };
+const ZPLUS: RuleSpec = { rule: 'z-plus' };
+
+const PRESETS: Record<string, Preset> = {
+  'epsilon-gamma-box': { first: { rule: 'z-box' }, conv: { rule: 'gamma' }, dense: EPS },
+  'epsilon-plus': { conv: ZPLUS, dense: EPS },
+  'epsilon-plus-flat': { first: FLAT, conv: ZPLUS, dense: EPS },
+  'epsilon-alpha2-beta1': { conv: AB21, dense: EPS },
+  'epsilon-alpha2-beta1-flat': { first: FLAT, conv: AB21, dense: EPS },
+  'lrp-0': { conv: { rule: 'lrp-0' }, dense: { rule: 'lrp-0' }, batchNorm: { rule: 'lrp-0' } },
+  epsilon: { conv: EPS, dense: EPS },
+  gamma: { conv: { rule: 'gamma' }, dense: { rule: 'gamma' } },
+  'alpha-beta': { conv: { rule: 'alpha-beta' }, dense: { rule: 'alpha-beta' } },
+  'z-plus': { conv: ZPLUS, dense: ZPLUS },
+};
+
+export const COMPOSITE_NAMES: readonly string[] = Object.keys(PRESETS);
+export const DEFAULT_COMPOSITE = 'epsilon-gamma-box';
+
+/** Nodes that take an LRP rule: weighted layers and stand-alone BatchNorm. */
+export function takesRule(n: Node): boolean {
+  return LINEAR_OPS.has(n.op) || n.op === 'batchNorm';
+}
+
+export function firstWeightedLayer(g: Graph): number | undefined {
+  return g.nodes.find((n) => LINEAR_OPS.has(n.op))?.id;
+}
+
+export function compositeRules(g: Graph, name: string): Map<number, RuleSpec> {
+  const preset = PRESETS[name];
+  if (!preset) throw new LensError('bad-usage', `unknown composite '${name}' (known: ${COMPOSITE_NAMES.join(', ')})`);
+  const first = firstWeightedLayer(g);
+  const out = new Map<number, RuleSpec>();
+  for (const n of g.nodes) {
+    if (!takesRule(n)) continue;
+    let spec: RuleSpec;
+    if (n.id === first && preset.first) spec = preset.first;
+    else if (n.op === 'dense') spec = preset.dense;
+    else if (n.op === 'batchNorm') spec = preset.batchNorm ?? EPS;
+    else spec = preset.conv;
+    out.set(n.id, spec);
+  }
+  return out;
+}
+
+/** Composite rules with per-layer overrides applied; an override must name a layer that takes a rule. */
+export function resolveRules(
+  g: Graph, composite: string, overrides: Record<string, RuleSpec> = {}, _params?: Partial<RuleParams>,
+): Map<number, RuleSpec> {
+  const rules = compositeRules(g, composite);
+  for (const [layer, spec] of Object.entries(overrides)) {
+    const n = g.nodes.find((x) => x.name === layer);
+    if (!n) {
+      const names = g.nodes.filter(takesRule).map((x) => x.name);
+      throw new LensError('bad-usage', `--rule: no layer named '${layer}' (layers with rules: ${names.join(', ')})`);
+    }
+    if (!takesRule(n)) throw new LensError('bad-usage', `--rule: layer '${layer}' (${n.op}) has no weights and takes no rule`);
+    rules.set(n.id, spec);
+  }
+  return rules;
+}

@@ -1,0 +1,89 @@
+/**
+ * Backward executor: walks the graph from the explained output to the input, asking a method's
+ * handler for each node how the signal at its output splits onto its inputs; signals from several
+ * consumers add up. Records the per-node sums for the conservation table.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Node } from '../graph/ir';
+import type { PreparedGraph } from './prepared';
+import { LensError } from '../errors';
+
+export interface BackwardContext {
+  prep: PreparedGraph;
+  /** every node's forward output */
+  acts: tf.Tensor[];
+}
+
+/** Returns one tensor per input of the node (shapes of those inputs). */
+export type NodeBackward = (node: Node, signal: tf.Tensor, ctx: BackwardContext) => tf.Tensor[];
+
+export interface NodeSums {
+  /** sum of the signal arriving at the node's output */
+  out: number;
+  /** sum of what it passes to its inputs */
+  in: number;
+}
+
+export interface BackwardResult {
+  /** signal at the graph input (batched) */
+  input: tf.Tensor;
+  /** per node id; undefined for nodes the signal never reached */
+  sums: (NodeSums | undefined)[];
+  /** signals at the outputs of the requested nodes (caller disposes) */
+  kept: Map<number, tf.Tensor>;
+}
+
+export interface BackwardOptions {
+  /** keep the signal arriving at these nodes' outputs */
+  keep?: ReadonlySet<number>;
+  /** checked between nodes; throw to cancel */
+  checkpoint?: () => void;
+}
+
+export function backward(
+  ctx: BackwardContext, start: tf.Tensor, handler: NodeBackward, opts: BackwardOptions = {},
+): BackwardResult {
+  const g = ctx.prep.graph;
+  const pending: (tf.Tensor | undefined)[] = new Array(g.nodes.length);
+  pending[g.output] = start.clone();
+  const sumTensors: (tf.Tensor[] | undefined)[] = new Array(g.nodes.length);
+  const kept = new Map<number, tf.Tensor>();
+  try {
+    for (let id = g.output; id >= 0; id--) {
+      const signal = pending[id];
+      if (!signal || id === g.input) continue;
+      opts.checkpoint?.();
+      pending[id] = undefined;
+      const node = g.nodes[id];
+      const parts = tf.tidy(() => handler(node, signal, ctx));
+      if (parts.length !== node.inputs.length) throw new Error(`handler for ${node.op} returned ${parts.length} parts`);
+      sumTensors[id] = [tf.sum(signal), parts.length === 1 ? tf.sum(parts[0]) : tf.addN(parts.map((p) => tf.sum(p)))];
+      if (opts.keep?.has(id)) kept.set(id, signal);
+      else signal.dispose();
+      node.inputs.forEach((i, k) => {
+        const prev = pending[i];
+        if (prev) {
+          pending[i] = tf.add(prev, parts[k]);
+          prev.dispose();
+          parts[k].dispose();
+        } else pending[i] = parts[k];
+      });
+    }
+  } catch (e) {
+    pending.forEach((t) => t?.dispose());
+    sumTensors.forEach((s) => s?.forEach((t) => t.dispose()));
+    kept.forEach((t) => t.dispose());
+    throw e;
+  }
+  const input = pending[g.input];
+  if (!input) throw new LensError('bad-model', 'the explained output does not depend on the input');
+  // one read-back for all sums
+  const ids = sumTensors.map((s, i) => (s ? i : -1)).filter((i) => i >= 0);
+  const flat = ids.length ? tf.tidy(() => tf.stack(ids.flatMap((i) => sumTensors[i]!))) : undefined;
+  const values = flat ? flat.dataSync() : new Float32Array(0);
+  flat?.dispose();
+  sumTensors.forEach((s) => s?.forEach((t) => t.dispose()));
+  const sums: (NodeSums | undefined)[] = new Array(g.nodes.length);
+  ids.forEach((id, k) => (sums[id] = { out: values[2 * k], in: values[2 * k + 1] }));
+  return { input, sums, kept };
+}

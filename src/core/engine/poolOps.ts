@@ -1,0 +1,90 @@
+/**
+ * Backward passes of pooling without tf.grad: each of the kh·kw window offsets is a strided slice of
+ * the (padded) input, and its transpose is zero insertion plus padding. Max pooling routes relevance
+ * to the first maximum of each window (winner-take-all); average pooling spreads it by 1/count.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ExplicitPad, PoolAttrs } from '../graph/ir';
+import { resolvePadding } from '../graph/shapes';
+import { zeroInsert } from './convOps';
+
+export function poolPads(p: PoolAttrs, inH: number, inW: number): ExplicitPad {
+  return resolvePadding(p.padding, inH, inW, p.poolSize[0], p.poolSize[1], p.strides);
+}
+
+/** The window offset (dy, dx) of every output position: xp[o*s + d]. */
+function offsetSlice(xp: tf.Tensor4D, dy: number, dx: number, outH: number, outW: number, s: [number, number]): tf.Tensor4D {
+  const [n, , , c] = xp.shape;
+  return tf.stridedSlice(xp, [0, dy, dx, 0], [n, dy + (outH - 1) * s[0] + 1, dx + (outW - 1) * s[1] + 1, c], [1, s[0], s[1], 1]) as tf.Tensor4D;
+}
+
+/** Transpose of offsetSlice: places v at xp[o*s + d] in a zero tensor of the padded size. */
+function offsetScatter(v: tf.Tensor4D, dy: number, dx: number, hp: number, wp: number, s: [number, number]): tf.Tensor4D {
+  const u = zeroInsert(v, s);
+  const [, uh, uw] = u.shape;
+  return tf.pad(u, [[0, 0], [dy, hp - dy - uh], [dx, wp - dx - uw], [0, 0]]);
+}
+
+function crop(x: tf.Tensor4D, pads: ExplicitPad, h: number, w: number): tf.Tensor4D {
+  return tf.slice(x, [0, pads[0][0], pads[1][0], 0], [x.shape[0], h, w, x.shape[3]]);
+}
+
+/** Winner-take-all: R_in at the first position of each window that attains the max. */
+export function maxPoolBackward(x: tf.Tensor4D, y: tf.Tensor4D, r: tf.Tensor4D, p: PoolAttrs): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [, h, w] = x.shape;
+    const pads = poolPads(p, h, w);
+    const xp = tf.pad(x, [[0, 0], pads[0], pads[1], [0, 0]], -Infinity);
+    const [, hp, wp] = xp.shape;
+    const [, oh, ow] = y.shape;
+    let taken: tf.Tensor | undefined;
+    let acc: tf.Tensor4D | undefined;
+    for (let dy = 0; dy < p.poolSize[0]; dy++) {
+      for (let dx = 0; dx < p.poolSize[1]; dx++) {
+        const xs = offsetSlice(xp, dy, dx, oh, ow, p.strides);
+        let win = tf.equal(xs, y);
+        if (taken) win = tf.logicalAnd(win, tf.logicalNot(taken));
+        taken = taken ? tf.logicalOr(taken, win) : win;
+        const part = offsetScatter(tf.mul(r, tf.cast(win, 'float32')) as tf.Tensor4D, dy, dx, hp, wp, p.strides);
+        acc = acc ? (tf.add(acc, part) as tf.Tensor4D) : part;
+      }
+    }
+    return crop(acc!, pads, h, w);
+  });
+}
+
+/** Number of non-padding positions in each window (TF's average pooling divides by it). */
+export function poolCounts(p: PoolAttrs, h: number, w: number, outH: number, outW: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const pads = poolPads(p, h, w);
+    const onesP = tf.pad(tf.ones([1, h, w, 1]), [[0, 0], pads[0], pads[1], [0, 0]]) as tf.Tensor4D;
+    let acc: tf.Tensor4D | undefined;
+    for (let dy = 0; dy < p.poolSize[0]; dy++) {
+      for (let dx = 0; dx < p.poolSize[1]; dx++) {
+        const s = offsetSlice(onesP, dy, dx, outH, outW, p.strides);
+        acc = acc ? (tf.add(acc, s) as tf.Tensor4D) : s;
+      }
+    }
+    return acc!;
+  });
+}
+
+/** Transpose of average pooling: each output's signal divided by its count, summed back over windows. */
+export function avgPoolTransposed(s: tf.Tensor4D, p: PoolAttrs, inShape: [number, number]): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [h, w] = inShape;
+    const [, oh, ow] = s.shape;
+    const pads = poolPads(p, h, w);
+    const hp = h + pads[0][0] + pads[0][1];
+    const wp = w + pads[1][0] + pads[1][1];
+    const sc = tf.div(s, poolCounts(p, h, w, oh, ow)) as tf.Tensor4D;
+    let acc: tf.Tensor4D | undefined;
+    for (let dy = 0; dy < p.poolSize[0]; dy++) {
+      for (let dx = 0; dx < p.poolSize[1]; dx++) {
+        const part = offsetScatter(sc, dy, dx, hp, wp, p.strides);
+        acc = acc ? (tf.add(acc, part) as tf.Tensor4D) : part;
+      }
+    }
+    return crop(acc!, pads, h, w);
+  });
+}

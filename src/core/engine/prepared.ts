@@ -1,0 +1,65 @@
+/**
+ * A graph's parameters as tensors on the active backend, plus per-node caches of derived kernels
+ * (w⁺, w⁻, w + γw⁺, flipped kernels, …) so repeated explanations do not rebuild them.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ExplicitPad, Graph, Node } from '../graph/ir';
+import { batchNormAffine } from '../graph/canonize';
+import { convPads } from './convOps';
+
+export interface NodeTensors {
+  kernel?: tf.Tensor;
+  bias?: tf.Tensor1D;
+  /** batchNorm as y = x * scale + shift */
+  scale?: tf.Tensor1D;
+  shift?: tf.Tensor1D;
+  /** conv geometry with 'same' resolved against the input size */
+  pads?: ExplicitPad;
+}
+
+export class PreparedGraph {
+  readonly tensors: NodeTensors[];
+  private readonly cache = new Map<string, tf.Tensor>();
+  private disposed = false;
+
+  constructor(readonly graph: Graph) {
+    this.tensors = graph.nodes.map((n) => this.prepareNode(n));
+  }
+
+  private prepareNode(n: Node): NodeTensors {
+    const t: NodeTensors = {};
+    const p = n.params;
+    if (p.kernel) t.kernel = tf.keep(tf.tensor(p.kernel.data, p.kernel.shape, 'float32'));
+    if (p.bias) t.bias = tf.keep(tf.tensor1d(p.bias.data, 'float32'));
+    if (n.op === 'batchNorm') {
+      const { scale, shift } = batchNormAffine(n);
+      t.scale = tf.keep(tf.tensor1d(scale));
+      t.shift = tf.keep(tf.tensor1d(shift));
+    }
+    if ((n.op === 'conv2d' || n.op === 'depthwiseConv2d') && n.attrs.conv) {
+      const inShape = this.graph.nodes[n.inputs[0]].shape;
+      const [kh, kw] = p.kernel!.shape;
+      t.pads = convPads(n.attrs.conv, inShape[0], inShape[1], kh, kw);
+    }
+    return t;
+  }
+
+  /** Memoised derived tensor for a node (kept until dispose). */
+  derived<T extends tf.Tensor>(nodeId: number, key: string, make: () => T): T {
+    const k = `${nodeId}:${key}`;
+    let v = this.cache.get(k);
+    if (!v) {
+      v = tf.keep(tf.tidy(make));
+      this.cache.set(k, v);
+    }
+    return v as T;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const t of this.tensors) for (const v of Object.values(t)) if (v instanceof tf.Tensor) v.dispose();
+    for (const v of this.cache.values()) v.dispose();
+    this.cache.clear();
+  }
+}

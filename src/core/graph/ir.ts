@@ -1,0 +1,135 @@
+/**
+ * The engine's intermediate representation: a DAG of nodes in topological order, NHWC layout,
+ * batch dimension omitted from shapes. Parameters are plain typed arrays so a graph is
+ * backend-agnostic and can cross a worker boundary; the engine turns them into tensors.
+ */
+
+export type OpKind =
+  | 'input'
+  | 'conv2d'
+  | 'depthwiseConv2d'
+  | 'dense'
+  | 'batchNorm'
+  | 'activation'
+  | 'maxPool'
+  | 'avgPool'
+  | 'globalAvgPool'
+  | 'flatten'
+  | 'reshape'
+  | 'add'
+  | 'concat'
+  | 'pad'
+  | 'identity';
+
+/** Ops that carry weights and get an LRP rule of their own. */
+export const LINEAR_OPS: ReadonlySet<OpKind> = new Set<OpKind>(['conv2d', 'depthwiseConv2d', 'dense']);
+
+export type ActivationFn =
+  | 'relu'
+  | 'relu6'
+  | 'leakyRelu'
+  | 'elu'
+  | 'sigmoid'
+  | 'tanh'
+  | 'softmax'
+  | 'linear'
+  | 'clip';
+
+export interface ParamArray {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Explicit padding [[top, bottom], [left, right]]. */
+export type ExplicitPad = [[number, number], [number, number]];
+export type Padding = 'same' | 'valid' | ExplicitPad;
+
+export interface ConvAttrs {
+  strides: [number, number];
+  padding: Padding;
+  dilations: [number, number];
+}
+
+export interface PoolAttrs {
+  poolSize: [number, number];
+  strides: [number, number];
+  padding: Padding;
+}
+
+export interface NodeAttrs {
+  // conv2d / depthwiseConv2d: kernel [kh, kw, inC, outC] / [kh, kw, inC, multiplier]
+  conv?: ConvAttrs;
+  // maxPool / avgPool
+  pool?: PoolAttrs;
+  // activation
+  activation?: ActivationFn;
+  /** leakyRelu slope, elu alpha */
+  alpha?: number;
+  /** clip / relu6 bounds */
+  clipMin?: number;
+  clipMax?: number;
+  // batchNorm
+  epsilon?: number;
+  // concat: axis in the batched NHWC tensor (negative allowed, -1 = channels)
+  axis?: number;
+  // reshape: target shape without batch
+  targetShape?: number[];
+  // pad: [[top, bottom], [left, right]] on H and W, constant zero
+  pads?: ExplicitPad;
+}
+
+export interface NodeParams {
+  kernel?: ParamArray;
+  bias?: ParamArray;
+  // batchNorm: y = gamma * (x - mean) / sqrt(variance + epsilon) + beta
+  gamma?: ParamArray;
+  beta?: ParamArray;
+  mean?: ParamArray;
+  variance?: ParamArray;
+}
+
+export interface Node {
+  /** Index in Graph.nodes; inputs refer to earlier ids only. */
+  id: number;
+  /** The model's own layer name (unique within the graph). */
+  name: string;
+  op: OpKind;
+  inputs: number[];
+  attrs: NodeAttrs;
+  params: NodeParams;
+  /** Output shape without batch, e.g. [28, 28, 6] or [10]. */
+  shape: number[];
+  /** The layer/op class in the source format (e.g. 'Conv2D'), for messages and `info`. */
+  sourceClass?: string;
+}
+
+export interface Graph {
+  /** Human-readable model name (file name or the model's own). */
+  name: string;
+  nodes: Node[];
+  /** Id of the single input node (op 'input'). */
+  input: number;
+  /** Id of the node whose output is explained (the logits after canonization). */
+  output: number;
+  /** Format tag of the source, e.g. 'tfjs-layers'. */
+  format: string;
+  /** Set by canonization when a final softmax was stripped: predictions report softmax scores. */
+  outputSoftmax?: boolean;
+}
+
+export function paramCount(node: Node): number {
+  let n = 0;
+  for (const p of Object.values(node.params)) if (p) n += p.data.length;
+  return n;
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Ids of the nodes that consume each node's output. */
+export function consumers(graph: Graph): number[][] {
+  const out: number[][] = graph.nodes.map(() => []);
+  for (const n of graph.nodes) for (const i of n.inputs) out[i].push(n.id);
+  return out;
+}

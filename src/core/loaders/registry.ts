@@ -1,0 +1,30 @@
+/** Picks the loader for a model file; new formats register here. */
+import * as fs from 'fs';
+import type { Graph } from '../graph/ir';
+import { LensError } from '../errors';
+import type { ModelLoader } from './loader';
+import { tfjsLayersLoader } from './tfjsLayers';
+
+const LOADERS: ModelLoader[] = [tfjsLayersLoader];
+
+export function registerLoader(loader: ModelLoader): void {
+  if (!LOADERS.some((l) => l.name === loader.name)) LOADERS.push(loader);
+}
+
+export async function loadModel(file: string): Promise<Graph> {
+  let head: Uint8Array;
+  try {
+    const fd = fs.openSync(file, 'r');
+    const buf = Buffer.alloc(4096);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    fs.closeSync(fd);
+    head = buf.subarray(0, n);
+  } catch {
+    throw new LensError('bad-model', 'model file not found or not readable', file);
+  }
+  const loader = LOADERS.find((l) => l.match(file, head));
+  if (!loader) {
+    throw new LensError('bad-model', `not a model format Relevance Lens reads (${LOADERS.map((l) => l.name).join(', ')})`, file);
+  }
+  return loader.open(file);
+}

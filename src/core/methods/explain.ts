@@ -1,0 +1,207 @@
+/**
+ * The engine's entry point: an Explainer holds a graph's tensors on the active backend and the
+ * forward pass of the last input, so a rule change re-runs only the backward pass.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Graph } from '../graph/ir';
+import { sizeOf } from '../graph/ir';
+import { nonNegativeOutputs } from '../graph/nonNegative';
+import { PreparedGraph } from '../engine/prepared';
+import { forward } from '../engine/forward';
+import { LensError } from '../errors';
+import { DEFAULT_RULE_PARAMS, type RuleParams } from '../../shared/ruleSpec';
+import { getMethod, methodNames, type MethodContext } from './method';
+import type { ExplainOptions, ExplainResult, LayerConservation, Prediction } from './types';
+import './lrp';
+
+export interface InputArray {
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface ExplainExtras {
+  /** layer names whose incoming relevance to return (per-layer maps) */
+  keepLayers?: string[];
+  checkpoint?: () => void;
+}
+
+export interface ExplainOutput extends ExplainResult {
+  /** relevance arriving at the requested layers' outputs, without batch */
+  layerRelevance?: Record<string, { shape: number[]; data: Float32Array }>;
+  extra?: Record<string, unknown>;
+}
+
+function now(): number {
+  return performance.now();
+}
+
+function topK(scores: Float32Array, k: number, labels?: string[]): Prediction[] {
+  const idx = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a]).slice(0, k);
+  return idx.map((c) => ({ class: c, score: scores[c], ...(labels?.[c] !== undefined ? { label: labels[c] } : {}) }));
+}
+
+/** Per-channel min/max of the input: the z^B bounds when neither flags nor a model card give them. */
+function inputRange(data: Float32Array, channels: number): { low: number[]; high: number[] } {
+  const low = new Array(channels).fill(Infinity);
+  const high = new Array(channels).fill(-Infinity);
+  for (let i = 0; i < data.length; i++) {
+    const c = i % channels;
+    if (data[i] < low[c]) low[c] = data[i];
+    if (data[i] > high[c]) high[c] = data[i];
+  }
+  return { low, high };
+}
+
+export class Explainer {
+  readonly prep: PreparedGraph;
+  private cached?: { data: Float32Array; x: tf.Tensor4D; acts: tf.Tensor[]; ms: number };
+  private readonly nonNegative: boolean[];
+
+  constructor(readonly graph: Graph) {
+    this.prep = new PreparedGraph(graph);
+    this.nonNegative = nonNegativeOutputs(graph);
+  }
+
+  /** Validates an input against the graph's input shape ([H,W,C] or [1,H,W,C]). */
+  checkInput(input: InputArray, file?: string): void {
+    const want = this.graph.nodes[this.graph.input].shape;
+    const shape = input.shape.length === want.length + 1 && input.shape[0] === 1 ? input.shape.slice(1) : input.shape;
+    if (shape.length !== want.length || shape.some((d, i) => d !== want[i])) {
+      throw new LensError('bad-input', `input has shape [${input.shape.join(', ')}], the model expects [${want.join(', ')}] (HWC)`, file);
+    }
+    if (input.data.length !== sizeOf(want)) throw new LensError('bad-input', `input has ${input.data.length} values, expected ${sizeOf(want)}`, file);
+    for (let i = 0; i < input.data.length; i++) {
+      if (!Number.isFinite(input.data[i])) throw new LensError('non-finite', `input contains NaN or Inf at index ${i}`, file);
+    }
+  }
+
+  private forwardCached(input: InputArray): { x: tf.Tensor4D; acts: tf.Tensor[]; ms: number; reused: boolean } {
+    const c = this.cached;
+    if (c && c.data.length === input.data.length && c.data.every((v, i) => v === input.data[i])) {
+      return { x: c.x, acts: c.acts, ms: c.ms, reused: true };
+    }
+    this.dropCache();
+    const t0 = now();
+    const want = this.graph.nodes[this.graph.input].shape;
+    const x = tf.tensor4d(input.data, [1, want[0], want[1], want[2]]);
+    const acts = forward(this.prep, x);
+    acts[this.graph.output].dataSync();
+    const ms = now() - t0;
+    this.cached = { data: new Float32Array(input.data), x, acts, ms };
+    return { x, acts, ms, reused: false };
+  }
+
+  private dropCache(): void {
+    if (!this.cached) return;
+    this.cached.x.dispose();
+    this.cached.acts.forEach((t) => t.dispose());
+    this.cached = undefined;
+  }
+
+  /** The model's output for an input: logits (or scores when softmax was stripped) and top 5. */
+  predict(input: InputArray, labels?: string[]): { logits: Float32Array; prediction: Prediction[] } {
+    this.checkInput(input);
+    const { acts } = this.forwardCached(input);
+    const logits = acts[this.graph.output].dataSync() as Float32Array;
+    const scores = this.graph.outputSoftmax ? tf.tidy(() => tf.softmax(acts[this.graph.output]).dataSync() as Float32Array) : logits;
+    return { logits: new Float32Array(logits), prediction: topK(scores, 5, labels) };
+  }
+
+  explain(input: InputArray, opts: ExplainOptions, extras: ExplainExtras = {}): ExplainOutput {
+    const t0 = now();
+    this.checkInput(input);
+    const method = getMethod(opts.method);
+    if (!method) throw new LensError('bad-usage', `unknown method '${opts.method}' (available: ${methodNames().join(', ')})`);
+    const g = this.graph;
+    const fwd = this.forwardCached(input);
+    const { logits, prediction } = this.predict(input, opts.labels);
+    const k = logits.length;
+    let target: number;
+    if (opts.targetClass === undefined || opts.targetClass === 'top') target = prediction[0].class;
+    else {
+      target = opts.targetClass;
+      if (!Number.isInteger(target) || target < 0 || target >= k) throw new LensError('bad-usage', `--class ${target} is out of range 0..${k - 1}`);
+    }
+    const inShape = g.nodes[g.input].shape;
+    const params: RuleParams = { ...DEFAULT_RULE_PARAMS, ...stripUndefined(opts.params ?? {}) };
+    if (params.low === undefined || params.high === undefined) {
+      const r = inputRange(input.data, inShape[inShape.length - 1]);
+      params.low ??= r.low;
+      params.high ??= r.high;
+    }
+    const keepIds = new Set<number>();
+    for (const name of extras.keepLayers ?? []) {
+      const n = g.nodes.find((x) => x.name === name);
+      if (!n) throw new LensError('bad-usage', `no layer named '${name}'`);
+      keepIds.add(n.id);
+    }
+    const ctx: MethodContext = {
+      prep: this.prep, acts: fwd.acts, x: fwd.x, target, logit: logits[target], opts, params,
+      nonNegative: this.nonNegative, checkpoint: extras.checkpoint ?? (() => undefined), keep: keepIds,
+    };
+    const t1 = now();
+    const run = method(ctx);
+    const relevance = run.relevance.dataSync() as Float32Array;
+    run.relevance.dispose();
+    const t2 = now();
+    let layerRelevance: ExplainOutput['layerRelevance'];
+    if (run.kept) {
+      layerRelevance = {};
+      for (const [id, t] of run.kept) {
+        layerRelevance[g.nodes[id].name] = { shape: t.shape.slice(1), data: t.dataSync() as Float32Array };
+        t.dispose();
+      }
+    }
+    const layers: LayerConservation[] = [];
+    for (const n of g.nodes) {
+      const s = run.sums[n.id];
+      if (!s) continue;
+      layers.push({
+        name: n.name, op: n.op, rule: run.ruleText.get(n.id) ?? '',
+        outputRelevanceSum: s.out, inputRelevanceSum: s.in, ratio: s.out === 0 ? (s.in === 0 ? 1 : Infinity) : s.in / s.out,
+      });
+    }
+    const rules: Record<string, string> = {};
+    for (const n of g.nodes) {
+      if (n.params.kernel || n.op === 'batchNorm') {
+        const t = run.ruleText.get(n.id);
+        if (t) rules[n.name] = t;
+      }
+    }
+    let inputRelevanceSum = 0;
+    for (let i = 0; i < relevance.length; i++) inputRelevanceSum += relevance[i];
+    const label = opts.labels?.[target];
+    return {
+      method: opts.method,
+      composite: run.composite,
+      rules,
+      target: { class: target, logit: logits[target], ...(label !== undefined ? { label } : {}) },
+      prediction,
+      relevance: { shape: inShape.slice(), data: relevance },
+      layers,
+      inputRelevanceSum,
+      timings: { forwardMs: fwd.ms, forwardReused: fwd.reused ? 1 : 0, methodMs: t2 - t1, totalMs: now() - t0 },
+      ...(layerRelevance ? { layerRelevance } : {}),
+      ...(run.extra ? { extra: run.extra } : {}),
+    };
+  }
+
+  dispose(): void {
+    this.dropCache();
+    this.prep.dispose();
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** One-shot convenience: prepares, explains, frees. */
+export async function explain(graph: Graph, input: InputArray, opts: ExplainOptions): Promise<ExplainOutput> {
+  const e = new Explainer(graph);
+  try {
+    return e.explain(input, opts);
+  } finally {
+    e.dispose();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * LRP's per-node backward: weighted layers apply their rule; pooling, add and concat follow the
+ * DESIGN.md conventions (winner-take-all max pooling, proportional z-rule for average pooling and
+ * add, split for concat); activations pass relevance unchanged; reshapes and pads reshape and crop.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Node } from '../graph/ir';
+import type { BackwardContext, NodeBackward } from '../engine/backward';
+import type { ResolvedRule } from '../rules/resolved';
+import { STABILIZER } from '../rules/resolved';
+import { applyLinearRule, stabilize } from '../rules/applyRule';
+import { avgPoolTransposed, maxPoolBackward } from '../engine/poolOps';
+import { batchedAxis } from '../engine/forward';
+
+/** Structural (non-weighted) nodes, shared by LRP and the gradient-family methods. */
+export function splitConcat(node: Node, signal: tf.Tensor, ctx: BackwardContext): tf.Tensor[] {
+  const axis = batchedAxis(node, signal.rank);
+  const sizes = node.inputs.map((i) => ctx.acts[i].shape[axis]);
+  return tf.split(signal, sizes, axis);
+}
+
+export function reshapeBack(node: Node, signal: tf.Tensor, ctx: BackwardContext): tf.Tensor[] {
+  return [tf.reshape(signal, ctx.acts[node.inputs[0]].shape)];
+}
+
+export function cropPad(node: Node, signal: tf.Tensor): tf.Tensor[] {
+  const p = node.attrs.pads!;
+  const [n, h, w, c] = signal.shape;
+  return [tf.slice(signal, [0, p[0][0], p[1][0], 0], [n, h - p[0][0] - p[0][1], w - p[1][0] - p[1][1], c])];
+}
+
+/** How LRP treats each non-weighted op, for the conservation table. */
+export function structuralRuleText(node: Node): string {
+  switch (node.op) {
+    case 'maxPool': return 'winner-take-all';
+    case 'avgPool': case 'globalAvgPool': case 'add': return 'z-rule';
+    case 'concat': return 'split';
+    default: return 'pass';
+  }
+}
+
+export function lrpHandler(rules: Map<number, ResolvedRule>, nonNegative: boolean[]): NodeBackward {
+  return (node, r, ctx) => {
+    const a = ctx.acts[node.inputs[0]];
+    switch (node.op) {
+      case 'conv2d': case 'depthwiseConv2d': case 'dense': case 'batchNorm': {
+        const rule = rules.get(node.id);
+        if (!rule) throw new Error(`no rule for layer '${node.name}'`);
+        return [applyLinearRule({ prep: ctx.prep, node, a, z: ctx.acts[node.id], nonNegativeInput: nonNegative[node.inputs[0]] }, r, rule)];
+      }
+      case 'maxPool':
+        return [maxPoolBackward(a as tf.Tensor4D, ctx.acts[node.id] as tf.Tensor4D, r as tf.Tensor4D, node.attrs.pool!)];
+      case 'avgPool': {
+        const s = tf.div(r, stabilize(ctx.acts[node.id], STABILIZER)) as tf.Tensor4D;
+        return [tf.mul(a, avgPoolTransposed(s, node.attrs.pool!, [a.shape[1]!, a.shape[2]!]))];
+      }
+      case 'globalAvgPool': {
+        const [n, h, w, c] = a.shape;
+        const s = tf.reshape(tf.div(r, tf.mul(stabilize(ctx.acts[node.id], STABILIZER), h * w)), [n, 1, 1, c]);
+        return [tf.mul(a, s)];
+      }
+      case 'add': {
+        const s = tf.div(r, stabilize(ctx.acts[node.id], STABILIZER));
+        return node.inputs.map((i) => tf.mul(ctx.acts[i], s));
+      }
+      case 'concat': return splitConcat(node, r, ctx);
+      case 'flatten': case 'reshape': return reshapeBack(node, r, ctx);
+      case 'pad': return cropPad(node, r);
+      case 'activation': case 'identity': return [r.clone()];
+      case 'input': return [];
+    }
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * One generic LRP rule on a weighted layer (Zennit's BasicHook idea): a few (input modifier, kernel
+ * variant) pairs give the denominator z; the relevance is R_in = Σ in_mod(a) ⊙ Wᵀ_v (R / stab(z)).
+ * Every rule of DESIGN.md is a preset of it.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Node } from '../graph/ir';
+import type { PreparedGraph } from '../engine/prepared';
+import type { ResolvedRule } from './resolved';
+import { STABILIZER } from './resolved';
+import { biasVariant, linearForward, linearTransposed } from './linearOps';
+
+/** z + ε·sign(z) with sign(0) = +1. */
+export function stabilize(z: tf.Tensor, eps: number): tf.Tensor {
+  return tf.where(tf.greaterEqual(z, 0), tf.add(z, eps), tf.sub(z, eps));
+}
+
+function addBias(z: tf.Tensor, b: tf.Tensor | undefined): tf.Tensor {
+  return b ? tf.add(z, b) : z;
+}
+
+/** A constant image of the input's shape holding per-channel bounds (batch 1, broadcast later). */
+function boundImage(prep: PreparedGraph, node: Node, which: 'low' | 'high', v: number | number[]): tf.Tensor {
+  const shape = prep.graph.nodes[node.inputs[0]].shape;
+  const key = `bound:${which}:${Array.isArray(v) ? v.join(',') : v}`;
+  return prep.derived(node.id, key, () => {
+    const c = shape[shape.length - 1];
+    const vals = Array.isArray(v) ? v : new Array(c).fill(v);
+    if (vals.length !== c) throw new Error(`z-box bounds have ${vals.length} values, the input has ${c} channels`);
+    return tf.mul(tf.ones([1, ...shape]), tf.tensor1d(vals));
+  });
+}
+
+export interface RuleContext {
+  prep: PreparedGraph;
+  node: Node;
+  /** the layer's input activation */
+  a: tf.Tensor;
+  /** the layer's recorded output (with bias) */
+  z: tf.Tensor;
+  /** statically known: a ≥ 0 everywhere (after a ReLU), so the a⁻ terms vanish */
+  nonNegativeInput: boolean;
+}
+
+export function applyLinearRule(ctx: RuleContext, r: tf.Tensor, rule: ResolvedRule): tf.Tensor {
+  const { prep, node, a } = ctx;
+  return tf.tidy(() => {
+    switch (rule.kind) {
+      case 'z': {
+        const z = rule.bias ? ctx.z : linearForward(prep, node, a, 'w');
+        let eps: number | tf.Tensor = rule.eps;
+        if (rule.stdScaled) eps = tf.mul(tf.sqrt(tf.moments(z).variance), rule.eps);
+        const den = typeof eps === 'number' ? stabilize(z, eps) : tf.where(tf.greaterEqual(z, 0), tf.add(z, eps), tf.sub(z, eps));
+        return tf.mul(a, linearTransposed(prep, node, tf.div(r, den), 'w'));
+      }
+      case 'gamma': {
+        const v = `wg:${rule.gamma}` as const;
+        const z = addBias(linearForward(prep, node, a, v), biasVariant(prep, node, `bg:${rule.gamma}`));
+        return tf.mul(a, linearTransposed(prep, node, tf.div(r, stabilize(z, STABILIZER)), v));
+      }
+      case 'alpha-beta': {
+        const pos = ctx.nonNegativeInput ? a : tf.relu(a);
+        const neg = ctx.nonNegativeInput ? undefined : tf.minimum(a, 0);
+        // positive contributions: a⁺w⁺ + a⁻w⁻ (+ b⁺); negative: a⁺w⁻ + a⁻w⁺ (+ b⁻)
+        const part = (wa: 'w+' | 'w-', wb: 'w+' | 'w-', b: 'b+' | 'b-', bias: boolean, weight: number): tf.Tensor => {
+          let z = linearForward(prep, node, pos, wa);
+          if (neg) z = tf.add(z, linearForward(prep, node, neg, wb));
+          if (bias) z = addBias(z, biasVariant(prep, node, b));
+          const s = tf.mul(tf.div(r, stabilize(z, STABILIZER)), weight);
+          let out = tf.mul(pos, linearTransposed(prep, node, s, wa));
+          if (neg) out = tf.add(out, tf.mul(neg, linearTransposed(prep, node, s, wb)));
+          return out;
+        };
+        const rp = part('w+', 'w-', 'b+', rule.bias, rule.alpha);
+        return rule.beta === 0 ? rp : tf.sub(rp, part('w-', 'w+', 'b-', rule.bias, rule.beta));
+      }
+      case 'flat': case 'w-square': {
+        const v = rule.kind === 'flat' ? 'ones' : 'w2';
+        const z = prep.derived(node.id, `z:${v}`, () => linearForward(prep, node, tf.ones([1, ...prep.graph.nodes[node.inputs[0]].shape]), v));
+        const rin = linearTransposed(prep, node, tf.div(r, stabilize(z, STABILIZER)), v);
+        return rin;
+      }
+      case 'z-box': {
+        const low = boundImage(prep, node, 'low', rule.low);
+        const high = boundImage(prep, node, 'high', rule.high);
+        const zl = prep.derived(node.id, `zl:${rule.low}`, () => linearForward(prep, node, low, 'w+'));
+        const zh = prep.derived(node.id, `zh:${rule.high}`, () => linearForward(prep, node, high, 'w-'));
+        // the bias cancels: (xw + b) − (lw⁺ + b⁺) − (hw⁻ + b⁻)
+        const z = tf.sub(tf.sub(linearForward(prep, node, a, 'w'), zl), zh);
+        const s = tf.div(r, stabilize(z, STABILIZER));
+        return tf.sub(
+          tf.sub(tf.mul(a, linearTransposed(prep, node, s, 'w')), tf.mul(low, linearTransposed(prep, node, s, 'w+'))),
+          tf.mul(high, linearTransposed(prep, node, s, 'w-')),
+        );
+      }
+    }
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * The three weighted ops (conv2d, depthwise, dense) and a stand-alone BatchNorm (a diagonal weight)
+ * behind one interface: forward without bias and transposed, each with a named kernel variant
+ * (w, w+, w-, w+γw⁺, w², ones) that is derived once and cached in the PreparedGraph.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Node } from '../graph/ir';
+import type { PreparedGraph } from '../engine/prepared';
+import { conv2dFwd, conv2dTransposed, depthwiseFwd, depthwiseTransposed, flipKernel } from '../engine/convOps';
+
+export type KernelVariant = 'w' | 'w+' | 'w-' | `wg:${number}` | 'w2' | 'ones';
+
+function weightOf(prep: PreparedGraph, node: Node): tf.Tensor {
+  const t = prep.tensors[node.id];
+  return (node.op === 'batchNorm' ? t.scale : t.kernel)!;
+}
+
+function deriveVariant(w: tf.Tensor, v: KernelVariant): tf.Tensor {
+  if (v === 'w') return w.clone();
+  if (v === 'w+') return tf.relu(w);
+  if (v === 'w-') return tf.minimum(w, 0);
+  if (v === 'w2') return tf.square(w);
+  if (v === 'ones') return tf.onesLike(w);
+  const g = Number(v.slice(3));
+  return tf.add(w, tf.mul(tf.relu(w), g));
+}
+
+export function kernel(prep: PreparedGraph, node: Node, v: KernelVariant): tf.Tensor {
+  return prep.derived(node.id, v, () => deriveVariant(weightOf(prep, node), v));
+}
+
+function flipped(prep: PreparedGraph, node: Node, v: KernelVariant): tf.Tensor4D {
+  return prep.derived(node.id, `flip:${v}`, () => {
+    const w = kernel(prep, node, v) as tf.Tensor4D;
+    return node.op === 'conv2d' ? flipKernel(w) : tf.reverse(w, [0, 1]);
+  });
+}
+
+/** Bias variant matching the kernel variant (b, b⁺, b⁻, b+γb⁺), or undefined when there is none. */
+export function biasVariant(prep: PreparedGraph, node: Node, v: 'b' | 'b+' | 'b-' | `bg:${number}`): tf.Tensor | undefined {
+  const t = prep.tensors[node.id];
+  const b = node.op === 'batchNorm' ? t.shift : t.bias;
+  if (!b) return undefined;
+  return prep.derived(node.id, v, () => {
+    if (v === 'b') return b.clone();
+    if (v === 'b+') return tf.relu(b);
+    if (v === 'b-') return tf.minimum(b, 0);
+    return tf.add(b, tf.mul(tf.relu(b), Number(v.slice(3))));
+  });
+}
+
+/** z = x ⋆ w_v (no bias). */
+export function linearForward(prep: PreparedGraph, node: Node, x: tf.Tensor, v: KernelVariant): tf.Tensor {
+  const w = kernel(prep, node, v);
+  const t = prep.tensors[node.id];
+  switch (node.op) {
+    case 'conv2d': return conv2dFwd(x as tf.Tensor4D, w as tf.Tensor4D, node.attrs.conv!, t.pads!);
+    case 'depthwiseConv2d': return depthwiseFwd(x as tf.Tensor4D, w as tf.Tensor4D, node.attrs.conv!, t.pads!);
+    case 'dense': return tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D);
+    case 'batchNorm': return tf.mul(x, w);
+    default: throw new Error(`not a linear op: ${node.op}`);
+  }
+}
+
+/** The transpose of linearForward applied to s (shape of the node's output) -> shape of its input. */
+export function linearTransposed(prep: PreparedGraph, node: Node, s: tf.Tensor, v: KernelVariant): tf.Tensor {
+  const inShape = prep.graph.nodes[node.inputs[0]].shape;
+  const t = prep.tensors[node.id];
+  switch (node.op) {
+    case 'conv2d':
+      return conv2dTransposed(s as tf.Tensor4D, flipped(prep, node, v), [inShape[0], inShape[1]], node.attrs.conv!, t.pads!);
+    case 'depthwiseConv2d':
+      return depthwiseTransposed(s as tf.Tensor4D, flipped(prep, node, v), [inShape[0], inShape[1]], node.attrs.conv!, t.pads!);
+    case 'dense': return tf.matMul(s as tf.Tensor2D, kernel(prep, node, v) as tf.Tensor2D, false, true);
+    case 'batchNorm': return tf.mul(s, kernel(prep, node, v));
+    default: throw new Error(`not a linear op: ${node.op}`);
+  }
+}

@@ -1,0 +1,53 @@
+/** RuleSpec with every parameter filled in, as the backward pass applies it. */
+import type { RuleParams, RuleSpec } from '../../shared/ruleSpec';
+import { checkAlphaBeta } from '../../shared/ruleSpec';
+import { LensError } from '../errors';
+
+/** Stabilizer of every denominator that is not the ε of the ε-rule (DESIGN.md). */
+export const STABILIZER = 1e-6;
+
+export type ResolvedRule =
+  /** z-rule family: LRP-0 (eps = stabilizer), ε; bias in the denominator or not */
+  | { kind: 'z'; eps: number; stdScaled: boolean; bias: boolean }
+  | { kind: 'gamma'; gamma: number }
+  | { kind: 'alpha-beta'; alpha: number; beta: number; bias: boolean }
+  | { kind: 'flat' }
+  | { kind: 'w-square' }
+  | { kind: 'z-box'; low: number | number[]; high: number | number[] };
+
+export function resolveRule(spec: RuleSpec, p: RuleParams): ResolvedRule {
+  switch (spec.rule) {
+    case 'lrp-0': return { kind: 'z', eps: STABILIZER, stdScaled: false, bias: true };
+    case 'epsilon': return { kind: 'z', eps: spec.epsilon ?? p.epsilon, stdScaled: spec.stdScaled ?? false, bias: true };
+    case 'gamma': return { kind: 'gamma', gamma: spec.gamma ?? p.gamma };
+    case 'alpha-beta': {
+      const alpha = spec.alpha ?? p.alpha;
+      const beta = spec.beta ?? p.beta;
+      try {
+        checkAlphaBeta(alpha, beta);
+      } catch (e) {
+        throw new LensError('bad-usage', (e as Error).message);
+      }
+      return { kind: 'alpha-beta', alpha, beta, bias: true };
+    }
+    case 'z-plus': return { kind: 'alpha-beta', alpha: 1, beta: 0, bias: spec.bias ?? true };
+    case 'flat': return { kind: 'flat' };
+    case 'w-square': return { kind: 'w-square' };
+    case 'z-box': {
+      const low = spec.low ?? p.low;
+      const high = spec.high ?? p.high;
+      if (low === undefined || high === undefined) {
+        throw new LensError('bad-usage', 'z-box needs input bounds: give --low/--high or a model card');
+      }
+      return { kind: 'z-box', low, high };
+    }
+    case 'deep-taylor':
+      // DTD root points: nearest root -> w², origin -> z-rule, LRP-equivalent -> z⁺; biases excluded.
+      switch (spec.root) {
+        case 'nearest': return { kind: 'w-square' };
+        case 'origin': return { kind: 'z', eps: STABILIZER, stdScaled: false, bias: false };
+        case 'lrp': return { kind: 'alpha-beta', alpha: 1, beta: 0, bias: false };
+        case 'bounded': return resolveRule({ rule: 'z-box' }, p);
+      }
+  }
+}

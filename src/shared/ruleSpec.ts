@@ -1,0 +1,116 @@
+/**
+ * One description of an LRP rule, shared by the engine, the CLI (`--rule LAYER=RULE[:p,...]`),
+ * the webview's rule pickers and the settings. Missing parameters take the composite's defaults.
+ */
+
+export type RuleSpec =
+  | { rule: 'lrp-0' }
+  | { rule: 'epsilon'; epsilon?: number; stdScaled?: boolean }
+  | { rule: 'gamma'; gamma?: number }
+  | { rule: 'alpha-beta'; alpha?: number; beta?: number }
+  | { rule: 'z-plus'; bias?: boolean }
+  | { rule: 'flat' }
+  | { rule: 'w-square' }
+  | { rule: 'z-box'; low?: number | number[]; high?: number | number[] }
+  /** Deep Taylor root point choice (nearest root = w², origin = z-rule, lrp = z⁺, bounded = z^B). */
+  | { rule: 'deep-taylor'; root: 'nearest' | 'origin' | 'lrp' | 'bounded' };
+
+export type RuleName = RuleSpec['rule'];
+
+export const RULE_NAMES: readonly RuleName[] = [
+  'lrp-0', 'epsilon', 'gamma', 'alpha-beta', 'z-plus', 'flat', 'w-square', 'z-box', 'deep-taylor',
+];
+
+/** Global rule parameters (DESIGN.md defaults). */
+export interface RuleParams {
+  epsilon: number;
+  gamma: number;
+  alpha: number;
+  beta: number;
+  /** z^B bounds, scalar or per input channel. */
+  low?: number | number[];
+  high?: number | number[];
+}
+
+export const DEFAULT_RULE_PARAMS: RuleParams = { epsilon: 1e-6, gamma: 0.25, alpha: 2, beta: 1 };
+
+function num(s: string, what: string): number {
+  const v = Number(s);
+  if (s.trim() === '' || !Number.isFinite(v)) throw new Error(`rule parameter ${what} is not a number: '${s}'`);
+  return v;
+}
+
+/** Parse `epsilon:0.25`, `gamma:0.5`, `alpha-beta:2,1`, `z-plus:nobias`, `z-box:0,1`, `deep-taylor:origin`. */
+export function parseRule(text: string): RuleSpec {
+  const [name, rest] = text.includes(':') ? [text.slice(0, text.indexOf(':')), text.slice(text.indexOf(':') + 1)] : [text, ''];
+  const ps = rest === '' ? [] : rest.split(',');
+  const n = name.trim().toLowerCase();
+  const none = (): void => {
+    if (ps.length) throw new Error(`rule '${n}' takes no parameters`);
+  };
+  switch (n) {
+    case 'lrp-0': case 'lrp0': case 'zero': none(); return { rule: 'lrp-0' };
+    case 'epsilon': case 'eps':
+      if (ps.length > 2) throw new Error(`rule 'epsilon' takes epsilon[,std]`);
+      return {
+        rule: 'epsilon',
+        ...(ps[0] !== undefined ? { epsilon: num(ps[0], 'epsilon') } : {}),
+        ...(ps[1] !== undefined ? { stdScaled: ps[1] === 'std' } : {}),
+      };
+    case 'gamma':
+      if (ps.length > 1) throw new Error(`rule 'gamma' takes one parameter`);
+      return { rule: 'gamma', ...(ps[0] !== undefined ? { gamma: num(ps[0], 'gamma') } : {}) };
+    case 'alpha-beta': case 'alphabeta': {
+      if (ps.length !== 0 && ps.length !== 2) throw new Error(`rule 'alpha-beta' takes alpha,beta`);
+      if (!ps.length) return { rule: 'alpha-beta' };
+      const alpha = num(ps[0], 'alpha');
+      const beta = num(ps[1], 'beta');
+      checkAlphaBeta(alpha, beta);
+      return { rule: 'alpha-beta', alpha, beta };
+    }
+    case 'z-plus': case 'zplus':
+      if (ps.length > 1 || (ps.length === 1 && ps[0] !== 'nobias' && ps[0] !== 'bias')) {
+        throw new Error(`rule 'z-plus' takes 'bias' or 'nobias'`);
+      }
+      return { rule: 'z-plus', ...(ps[0] ? { bias: ps[0] === 'bias' } : {}) };
+    case 'flat': none(); return { rule: 'flat' };
+    case 'w-square': case 'wsquare': case 'w2': none(); return { rule: 'w-square' };
+    case 'z-box': case 'zbox': case 'zb':
+      if (ps.length !== 0 && ps.length !== 2) throw new Error(`rule 'z-box' takes low,high`);
+      return ps.length ? { rule: 'z-box', low: num(ps[0], 'low'), high: num(ps[1], 'high') } : { rule: 'z-box' };
+    case 'deep-taylor': {
+      const root = ps[0] ?? 'lrp';
+      if (ps.length > 1 || !['nearest', 'origin', 'lrp', 'bounded'].includes(root)) {
+        throw new Error(`rule 'deep-taylor' takes one of nearest, origin, lrp, bounded`);
+      }
+      return { rule: 'deep-taylor', root: root as 'nearest' | 'origin' | 'lrp' | 'bounded' };
+    }
+    default:
+      throw new Error(`unknown rule '${name}' (known: ${RULE_NAMES.join(', ')})`);
+  }
+}
+
+export function checkAlphaBeta(alpha: number, beta: number): void {
+  if (alpha < 0 || beta < 0 || Math.abs(alpha - beta - 1) > 1e-9) {
+    throw new Error(`alpha-beta needs alpha - beta = 1 and alpha, beta >= 0 (got ${alpha}, ${beta})`);
+  }
+}
+
+function fmt(v: number | number[] | undefined): string {
+  return Array.isArray(v) ? `[${v.join(' ')}]` : String(v);
+}
+
+/** The rule as the JSON result and the conservation table show it, with parameters resolved. */
+export function formatRule(spec: RuleSpec, p: RuleParams = DEFAULT_RULE_PARAMS): string {
+  switch (spec.rule) {
+    case 'lrp-0': return 'lrp-0';
+    case 'epsilon': return `epsilon:${spec.epsilon ?? p.epsilon}${spec.stdScaled ? ',std' : ''}`;
+    case 'gamma': return `gamma:${spec.gamma ?? p.gamma}`;
+    case 'alpha-beta': return `alpha-beta:${spec.alpha ?? p.alpha},${spec.beta ?? p.beta}`;
+    case 'z-plus': return spec.bias === false ? 'z-plus:nobias' : 'z-plus';
+    case 'flat': return 'flat';
+    case 'w-square': return 'w-square';
+    case 'z-box': return `z-box:${fmt(spec.low ?? p.low)},${fmt(spec.high ?? p.high)}`;
+    case 'deep-taylor': return `deep-taylor:${spec.root}`;
+  }
+}
