@@ -1,0 +1,124 @@
+/**
+ * Resizing of RGBA images, separable: each mode is a table of (source index, weight) taps per output
+ * row/column, applied horizontally then vertically in float, rounded once at the end. All four
+ * channels are resampled independently (no premultiplied alpha: preprocessing ignores alpha).
+ */
+import type { RgbaImage } from './decode';
+
+export type ResizeMode = 'bilinear' | 'nearest' | 'area';
+
+interface Taps {
+  index: number[][];
+  weight: number[][];
+}
+
+/** TF's half_pixel_centers=true: source coordinate (x + 0.5) * scale - 0.5, clamped at the borders. */
+function bilinearTaps(inSize: number, outSize: number): Taps {
+  const scale = inSize / outSize;
+  const index: number[][] = [];
+  const weight: number[][] = [];
+  for (let x = 0; x < outSize; x++) {
+    const src = (x + 0.5) * scale - 0.5;
+    const fl = Math.floor(src);
+    const lerp = src - fl;
+    const lo = Math.max(fl, 0);
+    const hi = Math.min(Math.ceil(src), inSize - 1);
+    index.push([lo, Math.max(hi, 0)]);
+    weight.push([1 - lerp, lerp]);
+  }
+  return { index, weight };
+}
+
+/** Nearest with half-pixel centers: the source pixel whose cell contains the output pixel's centre. */
+function nearestTaps(inSize: number, outSize: number): Taps {
+  const scale = inSize / outSize;
+  const index: number[][] = [];
+  for (let x = 0; x < outSize; x++) index.push([Math.min(Math.floor((x + 0.5) * scale), inSize - 1)]);
+  return { index, weight: index.map(() => [1]) };
+}
+
+/** Box filter: output pixel x covers source interval [x*scale, (x+1)*scale); weights are overlaps. */
+function areaTaps(inSize: number, outSize: number): Taps {
+  const scale = inSize / outSize;
+  const index: number[][] = [];
+  const weight: number[][] = [];
+  for (let x = 0; x < outSize; x++) {
+    const start = x * scale;
+    const end = (x + 1) * scale;
+    const idx: number[] = [];
+    const w: number[] = [];
+    for (let s = Math.floor(start); s < Math.min(Math.ceil(end), inSize); s++) {
+      const overlap = Math.min(end, s + 1) - Math.max(start, s);
+      if (overlap > 1e-12) {
+        idx.push(s);
+        w.push(overlap / scale);
+      }
+    }
+    index.push(idx);
+    weight.push(w);
+  }
+  return { index, weight };
+}
+
+function tapsFor(mode: ResizeMode, inSize: number, outSize: number): Taps {
+  if (mode === 'nearest') return nearestTaps(inSize, outSize);
+  if (mode === 'area') return areaTaps(inSize, outSize);
+  return bilinearTaps(inSize, outSize);
+}
+
+export function resizeRgba(img: RgbaImage, width: number, height: number, mode: ResizeMode): RgbaImage {
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
+    throw new RangeError(`resizeRgba: invalid target size ${width}x${height}`);
+  }
+  if (width === img.width && height === img.height) {
+    return { width, height, data: new Uint8Array(img.data) };
+  }
+  const tx = tapsFor(mode, img.width, width);
+  const ty = tapsFor(mode, img.height, height);
+  const src = img.data;
+
+  // Horizontal pass: img.height rows x width columns.
+  const mid = new Float64Array(img.height * width * 4);
+  for (let y = 0; y < img.height; y++) {
+    const rowIn = y * img.width * 4;
+    const rowOut = y * width * 4;
+    for (let x = 0; x < width; x++) {
+      const idx = tx.index[x];
+      const w = tx.weight[x];
+      for (let c = 0; c < 4; c++) {
+        let acc = 0;
+        for (let k = 0; k < idx.length; k++) acc += w[k] * src[rowIn + idx[k] * 4 + c];
+        mid[rowOut + x * 4 + c] = acc;
+      }
+    }
+  }
+
+  // Vertical pass.
+  const out = new Uint8Array(width * height * 4);
+  const rowLen = width * 4;
+  for (let y = 0; y < height; y++) {
+    const idx = ty.index[y];
+    const w = ty.weight[y];
+    for (let i = 0; i < rowLen; i++) {
+      let acc = 0;
+      for (let k = 0; k < idx.length; k++) acc += w[k] * mid[idx[k] * rowLen + i];
+      out[y * rowLen + i] = Math.min(255, Math.max(0, Math.round(acc)));
+    }
+  }
+  return { width, height, data: out };
+}
+
+/** The central width x height region; odd leftovers go to the right/bottom (offsets rounded down). */
+export function centerCrop(img: RgbaImage, width: number, height: number): RgbaImage {
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0) || width > img.width || height > img.height) {
+    throw new RangeError(`centerCrop: cannot crop ${width}x${height} from ${img.width}x${img.height}`);
+  }
+  const left = Math.floor((img.width - width) / 2);
+  const top = Math.floor((img.height - height) / 2);
+  const out = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    const from = ((top + y) * img.width + left) * 4;
+    out.set(img.data.subarray(from, from + width * 4), y * width * 4);
+  }
+  return { width, height, data: out };
+}
