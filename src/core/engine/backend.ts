@@ -55,8 +55,15 @@ async function trySetWasm(): Promise<boolean> {
   }
 }
 
+/** The cpu backend advertises tfjs-node on stdout at first use; our stdout is the CLI's output. */
+function silenceCpuBanner(): void {
+  const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+  if (cpu) cpu.firstUse = false;
+}
+
 /** Activates a backend and returns the one in use. */
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<string> {
+  silenceCpuBanner();
   if (!BACKEND_CHOICES.includes(choice)) {
     throw new LensError('bad-usage', `unknown backend '${choice}' (choose ${BACKEND_CHOICES.join(', ')})`);
   }

@@ -48,6 +48,11 @@ export function backward(
   pending[g.output] = start.clone();
   const sumTensors: (tf.Tensor[] | undefined)[] = new Array(g.nodes.length);
   const kept = new Map<number, tf.Tensor>();
+  // A node's input sum is its inputs' output sums when it is their only consumer (saves one
+  // reduction per node); inputs shared with other consumers are summed where they are produced.
+  const nConsumers = new Array(g.nodes.length).fill(0);
+  for (const n of g.nodes) for (const i of n.inputs) nConsumers[i]++;
+  const outSum: (tf.Tensor | undefined)[] = new Array(g.nodes.length);
   try {
     for (let id = g.output; id >= 0; id--) {
       const signal = pending[id];
@@ -57,9 +62,17 @@ export function backward(
       const node = g.nodes[id];
       const parts = tf.tidy(() => handler(node, signal, ctx));
       if (parts.length !== node.inputs.length) throw new Error(`handler for ${node.op} returned ${parts.length} parts`);
-      sumTensors[id] = [tf.sum(signal), parts.length === 1 ? tf.sum(parts[0]) : tf.addN(parts.map((p) => tf.sum(p)))];
-      if (opts.keep?.has(id)) kept.set(id, signal);
-      else signal.dispose();
+      outSum[id] ??= tf.sum(signal);
+      const inSums = parts.map((p, k) => {
+        const i = node.inputs[k];
+        if (nConsumers[i] !== 1) return p === signal ? outSum[id]! : tf.sum(p);
+        outSum[i] = p === signal ? outSum[id]! : tf.sum(p);
+        return outSum[i]!;
+      });
+      sumTensors[id] = [outSum[id]!, inSums.length === 1 ? inSums[0] : tf.addN(inSums)];
+      // a handler may pass the signal itself through (activations): then it lives on as that part
+      if (opts.keep?.has(id)) kept.set(id, parts.includes(signal) ? signal.clone() : signal);
+      else if (!parts.includes(signal)) signal.dispose();
       node.inputs.forEach((i, k) => {
         const prev = pending[i];
         if (prev) {
@@ -72,6 +85,7 @@ export function backward(
   } catch (e) {
     pending.forEach((t) => t?.dispose());
     sumTensors.forEach((s) => s?.forEach((t) => t.dispose()));
+    outSum.forEach((t) => t?.dispose());
     kept.forEach((t) => t.dispose());
     throw e;
   }
@@ -82,7 +96,10 @@ export function backward(
   const flat = ids.length ? tf.tidy(() => tf.stack(ids.flatMap((i) => sumTensors[i]!))) : undefined;
   const values = flat ? flat.dataSync() : new Float32Array(0);
   flat?.dispose();
-  sumTensors.forEach((s) => s?.forEach((t) => t.dispose()));
+  const all = new Set<tf.Tensor>();
+  sumTensors.forEach((s) => s?.forEach((t) => all.add(t)));
+  outSum.forEach((t) => t && all.add(t));
+  all.forEach((t) => t.dispose());
   const sums: (NodeSums | undefined)[] = new Array(g.nodes.length);
   ids.forEach((id, k) => (sums[id] = { out: values[2 * k], in: values[2 * k + 1] }));
   return { input, sums, kept };

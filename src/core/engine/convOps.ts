@@ -18,9 +18,11 @@ function isZeroPad(p: ExplicitPad): boolean {
   return p[0][0] === 0 && p[0][1] === 0 && p[1][0] === 0 && p[1][1] === 0;
 }
 
-/** conv2d without bias; `pads` explicit so the same geometry is used forwards and backwards. */
-export function conv2dFwd(x: tf.Tensor4D, w: tf.Tensor4D, attrs: ConvAttrs, pads: ExplicitPad): tf.Tensor4D {
-  return tf.conv2d(x, w, attrs.strides, isZeroPad(pads) ? 'valid' : pad4(pads), 'NHWC', attrs.dilations);
+/** conv2d (bias optional, fused); `pads` explicit so the same geometry is used forwards and backwards. */
+export function conv2dFwd(x: tf.Tensor4D, w: tf.Tensor4D, attrs: ConvAttrs, pads: ExplicitPad, bias?: tf.Tensor): tf.Tensor4D {
+  const pad = isZeroPad(pads) ? 'valid' : pad4(pads);
+  if (bias) return tf.fused.conv2d({ x, filter: w, strides: attrs.strides, pad, dataFormat: 'NHWC', dilations: attrs.dilations, bias });
+  return tf.conv2d(x, w, attrs.strides, pad, 'NHWC', attrs.dilations);
 }
 
 export function depthwiseFwd(x: tf.Tensor4D, w: tf.Tensor4D, attrs: ConvAttrs, pads: ExplicitPad): tf.Tensor4D {
@@ -35,10 +37,10 @@ export function flipKernel(w: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]));
 }
 
-/** Inserts (stride - 1) zeros between rows and columns. */
+/** Inserts (stride - 1) zeros between rows and columns (stride 1: returns s itself, no copy). */
 export function zeroInsert(s: tf.Tensor4D, strides: [number, number]): tf.Tensor4D {
   const [sh, sw] = strides;
-  if (sh === 1 && sw === 1) return s.clone();
+  if (sh === 1 && sw === 1) return s;
   return tf.tidy(() => {
     const [n, h, w, c] = s.shape;
     const t = tf.pad(tf.reshape(s, [n, h, 1, w, 1, c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
@@ -81,6 +83,8 @@ export function conv2dTransposed(
     const [kh, kw] = wFlipped.shape;
     const u = zeroInsert(s, attrs.strides);
     const tp = transposePads(inShape[0], inShape[1], s.shape[1], s.shape[2], kh, kw, attrs, pads);
+    // non-negative pads go to the conv itself (no padded copy); a negative one means cropping first
+    if (tp.flat().every((v) => v >= 0)) return tf.conv2d(u, wFlipped, 1, isZeroPad(tp) ? 'valid' : pad4(tp), 'NHWC', attrs.dilations);
     return tf.conv2d(padOrCrop(u, tp), wFlipped, 1, 'valid', 'NHWC', attrs.dilations);
   });
 }

@@ -35,16 +35,14 @@ export function runNode(prep: PreparedGraph, node: Node, ins: tf.Tensor[]): tf.T
   switch (node.op) {
     case 'input': return x;
     case 'conv2d': {
-      const y = conv2dFwd(x as tf.Tensor4D, t.kernel as tf.Tensor4D, node.attrs.conv!, t.pads!);
-      return t.bias ? tf.add(y, t.bias) : y;
+      return conv2dFwd(x as tf.Tensor4D, t.kernel as tf.Tensor4D, node.attrs.conv!, t.pads!, t.bias);
     }
     case 'depthwiseConv2d': {
       const y = depthwiseFwd(x as tf.Tensor4D, t.kernel as tf.Tensor4D, node.attrs.conv!, t.pads!);
       return t.bias ? tf.add(y, t.bias) : y;
     }
     case 'dense': {
-      const y = tf.matMul(x as tf.Tensor2D, t.kernel as tf.Tensor2D);
-      return t.bias ? tf.add(y, t.bias) : y;
+      return tf.fused.matMul({ a: x as tf.Tensor2D, b: t.kernel as tf.Tensor2D, bias: t.bias });
     }
     case 'batchNorm': return tf.add(tf.mul(x, t.scale!), t.shift!);
     case 'activation': return activate(node, x);

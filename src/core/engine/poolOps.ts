@@ -29,9 +29,39 @@ function crop(x: tf.Tensor4D, pads: ExplicitPad, h: number, w: number): tf.Tenso
   return tf.slice(x, [0, pads[0][0], pads[1][0], 0], [x.shape[0], h, w, x.shape[3]]);
 }
 
-/** Winner-take-all: R_in at the first position of each window that attains the max. */
+/**
+ * Non-overlapping windows (stride = pool size, the common case), with no scatter: the pooled max is
+ * upsampled by nearest neighbour; each input position gets a score (kh·kw − its row-major offset in
+ * the window) where it equals the max, and a second max pooling of the scores picks the first winner.
+ */
+function maxPoolBackwardTiled(x: tf.Tensor4D, y: tf.Tensor4D, r: tf.Tensor4D, p: PoolAttrs, pads: ExplicitPad): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const [kh, kw] = p.poolSize;
+  const [, oh, ow] = y.shape;
+  let xp = x;
+  if (pads.flat().some((v) => v !== 0)) xp = tf.pad(x, [[0, 0], pads[0], pads[1], [0, 0]], -Infinity);
+  const hp = xp.shape[1];
+  const wp = xp.shape[2];
+  const th = oh * kh;
+  const tw = ow * kw;
+  if (hp !== th || wp !== tw) xp = tf.slice(xp, [0, 0, 0, 0], [n, th, tw, c]);
+  const up = (t: tf.Tensor4D): tf.Tensor4D => tf.image.resizeNearestNeighbor(t, [th, tw]);
+  const order = new Float32Array(th * tw);
+  for (let i = 0; i < th; i++) for (let j = 0; j < tw; j++) order[i * tw + j] = kh * kw - ((i % kh) * kw + (j % kw));
+  const score = tf.mul(tf.cast(tf.equal(xp, up(y)), 'float32'), tf.tensor4d(order, [1, th, tw, 1])) as tf.Tensor4D;
+  const best = tf.maxPool(score, [kh, kw], [kh, kw], 'valid');
+  const win = tf.cast(tf.equal(score, up(best)), 'float32');
+  let out = tf.mul(win, up(r)) as tf.Tensor4D;
+  if (hp !== th || wp !== tw) out = tf.pad(out, [[0, 0], [0, hp - th], [0, wp - tw], [0, 0]]);
+  return crop(out, pads, h, w);
+}
+
+/** Winner-take-all: R_in at the first position (row-major) of each window that attains the max. */
 export function maxPoolBackward(x: tf.Tensor4D, y: tf.Tensor4D, r: tf.Tensor4D, p: PoolAttrs): tf.Tensor4D {
   return tf.tidy(() => {
+    if (p.strides[0] === p.poolSize[0] && p.strides[1] === p.poolSize[1]) {
+      return maxPoolBackwardTiled(x, y, r, p, poolPads(p, x.shape[1], x.shape[2]));
+    }
     const [, h, w] = x.shape;
     const pads = poolPads(p, h, w);
     const xp = tf.pad(x, [[0, 0], pads[0], pads[1], [0, 0]], -Infinity);

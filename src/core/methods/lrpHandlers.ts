@@ -66,7 +66,7 @@ export function lrpHandler(rules: Map<number, ResolvedRule>, nonNegative: boolea
       case 'concat': return splitConcat(node, r, ctx);
       case 'flatten': case 'reshape': return reshapeBack(node, r, ctx);
       case 'pad': return cropPad(node, r);
-      case 'activation': case 'identity': return [r.clone()];
+      case 'activation': case 'identity': return [r];
       case 'input': return [];
     }
   };

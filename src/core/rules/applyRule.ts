@@ -11,8 +11,9 @@ import { STABILIZER } from './resolved';
 import { biasVariant, linearForward, linearTransposed } from './linearOps';
 
 /** z + ε·sign(z) with sign(0) = +1. */
-export function stabilize(z: tf.Tensor, eps: number): tf.Tensor {
-  return tf.where(tf.greaterEqual(z, 0), tf.add(z, eps), tf.sub(z, eps));
+export function stabilize(z: tf.Tensor, eps: number | tf.Tensor): tf.Tensor {
+  const e = typeof eps === 'number' ? tf.scalar(eps) : eps;
+  return tf.add(z, tf.where(tf.greaterEqual(z, 0), e, tf.neg(e)));
 }
 
 function addBias(z: tf.Tensor, b: tf.Tensor | undefined): tf.Tensor {
@@ -50,12 +51,12 @@ export function applyLinearRule(ctx: RuleContext, r: tf.Tensor, rule: ResolvedRu
         const z = rule.bias ? ctx.z : linearForward(prep, node, a, 'w');
         let eps: number | tf.Tensor = rule.eps;
         if (rule.stdScaled) eps = tf.mul(tf.sqrt(tf.moments(z).variance), rule.eps);
-        const den = typeof eps === 'number' ? stabilize(z, eps) : tf.where(tf.greaterEqual(z, 0), tf.add(z, eps), tf.sub(z, eps));
+        const den = stabilize(z, eps);
         return tf.mul(a, linearTransposed(prep, node, tf.div(r, den), 'w'));
       }
       case 'gamma': {
         const v = `wg:${rule.gamma}` as const;
-        const z = addBias(linearForward(prep, node, a, v), biasVariant(prep, node, `bg:${rule.gamma}`));
+        const z = linearForward(prep, node, a, v, biasVariant(prep, node, `bg:${rule.gamma}`));
         return tf.mul(a, linearTransposed(prep, node, tf.div(r, stabilize(z, STABILIZER)), v));
       }
       case 'alpha-beta': {

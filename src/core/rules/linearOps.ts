@@ -49,15 +49,16 @@ export function biasVariant(prep: PreparedGraph, node: Node, v: 'b' | 'b+' | 'b-
   });
 }
 
-/** z = x ⋆ w_v (no bias). */
-export function linearForward(prep: PreparedGraph, node: Node, x: tf.Tensor, v: KernelVariant): tf.Tensor {
+/** z = x ⋆ w_v (+ bias, fused where the backend can). */
+export function linearForward(prep: PreparedGraph, node: Node, x: tf.Tensor, v: KernelVariant, bias?: tf.Tensor): tf.Tensor {
   const w = kernel(prep, node, v);
   const t = prep.tensors[node.id];
+  const plus = (y: tf.Tensor): tf.Tensor => (bias ? tf.add(y, bias) : y);
   switch (node.op) {
-    case 'conv2d': return conv2dFwd(x as tf.Tensor4D, w as tf.Tensor4D, node.attrs.conv!, t.pads!);
-    case 'depthwiseConv2d': return depthwiseFwd(x as tf.Tensor4D, w as tf.Tensor4D, node.attrs.conv!, t.pads!);
-    case 'dense': return tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D);
-    case 'batchNorm': return tf.mul(x, w);
+    case 'conv2d': return conv2dFwd(x as tf.Tensor4D, w as tf.Tensor4D, node.attrs.conv!, t.pads!, bias);
+    case 'depthwiseConv2d': return plus(depthwiseFwd(x as tf.Tensor4D, w as tf.Tensor4D, node.attrs.conv!, t.pads!));
+    case 'dense': return tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias });
+    case 'batchNorm': return plus(tf.mul(x, w));
     default: throw new Error(`not a linear op: ${node.op}`);
   }
 }

@@ -1,0 +1,100 @@
+/**
+ * File-level steps shared by the CLI and the extension's worker: open a model with its card, turn an
+ * image or .npy into the model's input, render the result as a PNG heatmap.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Graph } from './graph/ir';
+import { loadModel } from './loaders/registry';
+import { canonize } from './graph/canonize';
+import { LensError } from './errors';
+import { defaultCard, findCardPath, inputBounds, readCard, type ModelCard } from './card/modelCard';
+import { readImageFile, type RgbaImage } from './image/decode';
+import { imageToDisplayRgba, preprocessImage } from './image/preprocess';
+import { readNpy } from './io/npy';
+import { heatmapFromRelevance, overlayHeatmap, type HeatmapOptions } from './image/colormap';
+import { encodePng } from './image/png';
+import type { InputArray } from './methods/explain';
+
+export interface OpenedModel {
+  file: string;
+  /** the canonized graph the engine explains */
+  graph: Graph;
+  /** the graph as loaded, before canonization (for `info`) */
+  raw: Graph;
+  card: ModelCard;
+  /** undefined when no card was found and defaults were guessed */
+  cardPath?: string;
+  labels?: string[];
+}
+
+export async function openModel(file: string, cardFile?: string): Promise<OpenedModel> {
+  const raw = await loadModel(file);
+  const graph = canonize(raw);
+  const cardPath = cardFile ?? findCardPath(file);
+  const inShape = graph.nodes[graph.input].shape;
+  let card: ModelCard;
+  let labels: string[] | undefined;
+  if (cardPath) {
+    const c = readCard(cardPath);
+    card = c;
+    labels = c.labels;
+    const ci = c.input;
+    if (ci.height !== inShape[0] || ci.width !== inShape[1] || ci.channels !== inShape[2]) {
+      throw new LensError('bad-card', `input is ${ci.height}×${ci.width}×${ci.channels}, the model expects ${inShape.join('×')}`, cardPath);
+    }
+  } else {
+    card = defaultCard(inShape);
+  }
+  return { file, graph, raw, card, cardPath, labels };
+}
+
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.bmp'];
+
+export interface LoadedInput {
+  input: InputArray;
+  /** the image as the model saw it (for overlays); undefined for .npy input */
+  display?: RgbaImage;
+}
+
+export function readInput(file: string, model: OpenedModel): LoadedInput {
+  const ext = path.extname(file).toLowerCase();
+  const want = model.graph.nodes[model.graph.input].shape;
+  if (ext === '.npy') {
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(file);
+    } catch {
+      throw new LensError('bad-input', 'file not found', file);
+    }
+    const arr = readNpy(bytes, file);
+    const shape = arr.shape.length === 4 && arr.shape[0] === 1 ? arr.shape.slice(1) : arr.shape;
+    if (shape.length !== 3 || shape.some((d, i) => d !== want[i])) {
+      throw new LensError('bad-input', `.npy has shape (${arr.shape.join(', ')}), the model expects (${want.join(', ')}) HWC or (1, ${want.join(', ')})`, file);
+    }
+    return { input: { shape, data: arr.data } };
+  }
+  const img = readImageFile(file);
+  const pre = preprocessImage(img, model.card);
+  return { input: { shape: pre.shape, data: pre.data }, display: imageToDisplayRgba(img, want[0], want[1], model.card.input.resize) };
+}
+
+/** z^B bounds from the card when one was found (else undefined: the engine falls back to the input range). */
+export function cardBounds(model: OpenedModel): { low: number[]; high: number[] } | undefined {
+  return model.cardPath ? inputBounds(model.card) : undefined;
+}
+
+export interface RenderOptions extends HeatmapOptions {
+  /** opacity of the heatmap over the input image (0..1) */
+  opacity?: number;
+}
+
+export function renderHeatmapPng(
+  relevance: { shape: number[]; data: Float32Array }, display: RgbaImage | undefined, opts: RenderOptions,
+): Buffer {
+  const [h, w, c] = relevance.shape;
+  const heat = heatmapFromRelevance(relevance.data, [h, w, c], opts);
+  if (!display) return encodePng(heat.rgba, heat.width, heat.height);
+  const over = overlayHeatmap(display, heat, opts.opacity ?? 0.7);
+  return encodePng(over.rgba, over.width, over.height);
+}
