@@ -14,6 +14,7 @@ import { imageToDisplayRgba, preprocessImage } from './image/preprocess';
 import { readNpy } from './io/npy';
 import { heatmapFromRelevance, overlayHeatmap, type HeatmapOptions } from './image/colormap';
 import { encodePng } from './image/png';
+import { upscaleNearest } from './image/upscale';
 import type { InputArray } from './methods/explain';
 
 export interface OpenedModel {
@@ -87,6 +88,8 @@ export function cardBounds(model: OpenedModel): { low: number[]; high: number[] 
 export interface RenderOptions extends HeatmapOptions {
   /** opacity of the heatmap over the input image (0..1) */
   opacity?: number;
+  /** integer nearest-neighbour upscaling of the PNG */
+  upscale?: number;
 }
 
 export function renderHeatmapPng(
@@ -94,7 +97,9 @@ export function renderHeatmapPng(
 ): Buffer {
   const [h, w, c] = relevance.shape;
   const heat = heatmapFromRelevance(relevance.data, [h, w, c], opts);
-  if (!display) return encodePng(heat.rgba, heat.width, heat.height);
-  const over = overlayHeatmap(display, heat, opts.opacity ?? 0.7);
-  return encodePng(over.rgba, over.width, over.height);
+  const img = display ? overlayHeatmap(display, heat, opts.opacity ?? 0.7) : heat;
+  const k = opts.upscale ?? 1;
+  if (k <= 1) return encodePng(img.rgba, img.width, img.height);
+  const up = upscaleNearest(img.rgba, img.width, img.height, k);
+  return encodePng(up.rgba, up.width, up.height);
 }

@@ -32,12 +32,13 @@ const OPTIONS = {
   colormap: { type: 'string' },
   percentile: { type: 'string' },
   opacity: { type: 'string' },
+  upscale: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
 } as const;
 
 const USAGE = 'usage: relevance-lens explain MODEL INPUT [--method M] [--composite NAME] [--rule LAYER=RULE[:p,...]]... '
   + '[--epsilon E] [--gamma G] [--alpha A] [--beta B] [--low L] [--high H] [--class N|top] [--backend auto|tensorflow|wasm|cpu] '
-  + '[--json FILE] [--npy FILE] [--png FILE] [--card FILE] [--colormap NAME] [--percentile P] [--opacity O]';
+  + '[--json FILE] [--npy FILE] [--png FILE] [--card FILE] [--colormap NAME] [--percentile P] [--opacity O] [--upscale K] [--quiet]';
 
 function number(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
@@ -50,6 +51,12 @@ function bound(v: string | undefined, flag: string): number | number[] | undefin
   if (v === undefined) return undefined;
   const parts = v.split(',').map((p) => number(p, flag)!);
   return parts.length === 1 ? parts[0] : parts;
+}
+
+function upscale(v: string | undefined): number {
+  const k = number(v, 'upscale') ?? 1;
+  if (!Number.isInteger(k) || k < 1 || k > 64) throw new UsageError(`--upscale expects an integer 1..64, got '${v}'`);
+  return k;
 }
 
 export function parseRuleOverrides(list: string[] | undefined): Record<string, RuleSpec> {
@@ -125,6 +132,7 @@ export async function runExplain(args: string[]): Promise<number> {
       colormap: (values.colormap ?? 'seismic') as ColormapName,
       scale: percentile === undefined ? 'max' : { percentile },
       opacity: number(values.opacity, 'opacity') ?? 0.7,
+      upscale: upscale(values.upscale),
     });
     writes.push(writeFileAtomic(values.png, png));
   }

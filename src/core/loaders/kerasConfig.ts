@@ -170,10 +170,22 @@ class KerasConverter {
     return this.b.add({ name, op: 'input', inputs: [], shape, sourceClass: 'InputLayer' });
   }
 
-  private weight(layer: string, w: string, required = true): ParamArray | undefined {
+  private weight(layer: string, w: string, required = true, expect?: (number | undefined)[]): ParamArray | undefined {
     const p = this.weights(layer, w);
     if (!p && required) this.fail(layer, `weight '${w}' is missing from the weights`, 'missing-weights');
+    if (p && expect && (p.shape.length !== expect.length || expect.some((d, i) => d !== undefined && d !== p.shape[i]))) {
+      this.fail(layer, `weight '${w}' has shape [${p.shape.join(', ')}], the layer needs [${expect.map((d) => d ?? '?').join(', ')}]`);
+    }
+    if (p && p.data.length !== p.shape.reduce((a, b) => a * b, 1)) this.fail(layer, `weight '${w}' has ${p.data.length} values for shape [${p.shape.join(', ')}]`);
+    for (const v of p?.data ?? []) {
+      if (!Number.isFinite(v)) throw new LensError('non-finite', `layer '${layer}': weight '${w}' contains NaN or Inf`, this.file);
+    }
     return p;
+  }
+
+  private channels(id: number): number {
+    const s = this.b.nodes[id].shape;
+    return s[s.length - 1];
   }
 
   private activation(layer: string, act: unknown, input: number, cls: string): number {
@@ -199,8 +211,14 @@ class KerasConverter {
       case 'Conv2D': case 'DepthwiseConv2D': {
         if (cls === 'Conv2D' && (c.groups as number ?? 1) !== 1) this.fail(name, 'grouped Conv2D is not supported', 'unsupported-op');
         const depthwise = cls === 'DepthwiseConv2D';
-        const params: NodeParams = { kernel: this.weight(base, depthwise ? 'depthwise_kernel' : 'kernel') };
-        if (c.use_bias !== false) params.bias = this.weight(base, 'bias');
+        const [kh, kw] = pair(c.kernel_size, [NaN, NaN]);
+        const inC = this.channels(one());
+        const outC = depthwise ? (c.depth_multiplier as number | undefined ?? 1) : (c.filters as number | undefined);
+        const params: NodeParams = {
+          kernel: this.weight(base, depthwise ? 'depthwise_kernel' : 'kernel', true,
+            [Number.isNaN(kh) ? undefined : kh, Number.isNaN(kw) ? undefined : kw, inC, outC]),
+        };
+        if (c.use_bias !== false) params.bias = this.weight(base, 'bias', true, [depthwise ? inC * (outC ?? 1) : outC]);
         const id = this.b.add({
           name, op: depthwise ? 'depthwiseConv2d' : 'conv2d', inputs: [one()], params, sourceClass: cls,
           attrs: { conv: { strides: pair(c.strides, [1, 1]), padding: paddingOf(c.padding, name, this.file), dilations: pair(c.dilation_rate, [1, 1]) } },
@@ -223,8 +241,9 @@ class KerasConverter {
         return this.activation(name, c.activation, pw, cls);
       }
       case 'Dense': {
-        const params: NodeParams = { kernel: this.weight(base, 'kernel') };
-        if (c.use_bias !== false) params.bias = this.weight(base, 'bias');
+        const units = c.units as number | undefined;
+        const params: NodeParams = { kernel: this.weight(base, 'kernel', true, [this.channels(one()), units]) };
+        if (c.use_bias !== false) params.bias = this.weight(base, 'bias', true, [units]);
         const id = this.b.add({ name, op: 'dense', inputs: [one()], params, sourceClass: cls });
         return this.activation(name, c.activation, id, cls);
       }
@@ -232,12 +251,13 @@ class KerasConverter {
         const axis = Array.isArray(c.axis) ? (c.axis as number[])[0] : (c.axis as number | undefined) ?? -1;
         const rank = this.b.nodes[one()].shape.length;
         if (axis !== -1 && axis !== rank) this.fail(name, `BatchNormalization over axis ${axis} is not supported (channels only)`, 'unsupported-op');
+        const ch = [this.channels(one())];
         const params: NodeParams = {
-          mean: this.weight(base, 'moving_mean'),
-          variance: this.weight(base, 'moving_variance'),
+          mean: this.weight(base, 'moving_mean', true, ch),
+          variance: this.weight(base, 'moving_variance', true, ch),
         };
-        if (c.scale !== false) params.gamma = this.weight(base, 'gamma');
-        if (c.center !== false) params.beta = this.weight(base, 'beta');
+        if (c.scale !== false) params.gamma = this.weight(base, 'gamma', true, ch);
+        if (c.center !== false) params.beta = this.weight(base, 'beta', true, ch);
         return this.b.add({ name, op: 'batchNorm', inputs: [one()], params, attrs: { epsilon: (c.epsilon as number) ?? 1e-3 }, sourceClass: cls });
       }
       case 'Activation':
