@@ -9,6 +9,8 @@ import type { PreparedGraph } from '../engine/prepared';
 import type { ResolvedRule } from './resolved';
 import { STABILIZER } from './resolved';
 import { biasVariant, linearForward, linearTransposed } from './linearOps';
+import { runNode } from '../engine/forward';
+import { LensError } from '../errors';
 
 /** z + ε·sign(z) with sign(0) = +1. */
 export function stabilize(z: tf.Tensor, eps: number | tf.Tensor): tf.Tensor {
@@ -20,15 +22,37 @@ function addBias(z: tf.Tensor, b: tf.Tensor | undefined): tf.Tensor {
   return b ? tf.add(z, b) : z;
 }
 
-/** A constant image of the input's shape holding per-channel bounds (batch 1, broadcast later). */
+/** Ops through which input bounds carry over unchanged in meaning (shape changes, zero pads, monotone maps). */
+const BOUND_PRESERVING = new Set(['pad', 'flatten', 'reshape', 'identity', 'maxPool', 'avgPool', 'concat']);
+
+/**
+ * The z^B bound at every input position of the layer. Per-channel bounds belong to the image: when only
+ * shape-changing ops lie between the graph input and the layer (ZeroPadding, Flatten, …), the bound
+ * image is built at the graph input and sent through them, so padded zeros get bounds 0 (no relevance)
+ * and a Dense layer after Flatten gets channel j mod C. Otherwise they apply to the layer's own input.
+ */
 function boundImage(prep: PreparedGraph, node: Node, which: 'low' | 'high', v: number | number[]): tf.Tensor {
-  const shape = prep.graph.nodes[node.inputs[0]].shape;
+  const g = prep.graph;
   const key = `bound:${which}:${Array.isArray(v) ? v.join(',') : v}`;
   return prep.derived(node.id, key, () => {
-    const c = shape[shape.length - 1];
-    const vals = Array.isArray(v) ? v : new Array(c).fill(v);
-    if (vals.length !== c) throw new Error(`z-box bounds have ${vals.length} values, the input has ${c} channels`);
-    return tf.mul(tf.ones([1, ...shape]), tf.tensor1d(vals));
+    const perChannel = (shape: number[]): tf.Tensor => {
+      const c = shape[shape.length - 1];
+      const vals = Array.isArray(v) ? v : new Array(c).fill(v);
+      if (vals.length !== c) {
+        throw new LensError('bad-usage', `z-box bounds of layer '${node.name}' have ${vals.length} values, its input has ${c} channels`);
+      }
+      return tf.mul(tf.ones([1, ...shape]), tf.tensor1d(vals));
+    };
+    const ancestors = new Set<number>([node.inputs[0]]);
+    for (let i = node.inputs[0]; i >= 0; i--) if (ancestors.has(i)) for (const j of g.nodes[i].inputs) ancestors.add(j);
+    const path = g.nodes.filter((n) => ancestors.has(n.id) && n.id !== g.input);
+    const preserving = ancestors.has(g.input) && path.every((n) => BOUND_PRESERVING.has(n.op)
+      || (n.op === 'activation' && n.attrs.activation === 'linear'));
+    if (!preserving || path.length === 0) return perChannel(g.nodes[node.inputs[0]].shape);
+    const vals: tf.Tensor[] = [];
+    vals[g.input] = perChannel(g.nodes[g.input].shape);
+    for (const n of path) vals[n.id] = runNode(prep, n, n.inputs.map((i) => vals[i]));
+    return vals[node.inputs[0]];
   });
 }
 
