@@ -109,6 +109,7 @@ export async function runExplain(args: string[]): Promise<number> {
     rules,
     targetClass,
     labels: model.labels,
+    conservationDetail: true,
     params: {
       epsilon: number(values.epsilon, 'epsilon'), gamma: number(values.gamma, 'gamma'),
       alpha: number(values.alpha, 'alpha'), beta: number(values.beta, 'beta'),
@@ -148,9 +149,11 @@ function summary(r: ExplainOutput, model: string, input: string, backend: string
   lines.push(`prediction: ${r.prediction.map((p) => `${p.class}${label(p.label)} ${num(p.score, 4)}`).join(', ')}`);
   lines.push(`explained class ${r.target.class}${label(r.target.label)}, logit ${num(r.target.logit)}`);
   lines.push('');
-  lines.push(table(['layer', 'op', 'rule', 'R at output', 'R to input', 'ratio'],
-    r.layers.map((l) => [l.name, l.op, l.rule, num(l.outputRelevanceSum), num(l.inputRelevanceSum), num(l.ratio, 6)]),
-    [false, false, false, true, true, true]));
+  const leak = (v: number | undefined): string => (v === undefined ? '' : num(v, 3));
+  lines.push(table(['layer', 'op', 'rule', 'R at output', 'R to input', 'ratio', 'bias share', 'ε share'],
+    r.layers.map((l) => [l.name, l.op, l.rule, num(l.outputRelevanceSum), num(l.inputRelevanceSum), num(l.ratio, 6),
+      leak(l.biasLeak), leak(l.stabilizerLeak)]),
+    [false, false, false, true, true, true, true, true]));
   lines.push('');
   const rel = r.target.logit !== 0 ? r.inputRelevanceSum / r.target.logit : NaN;
   lines.push(`input relevance sum ${num(r.inputRelevanceSum)} = ${num(rel, 4)} × logit   (forward ${r.timings.forwardMs.toFixed(1)} ms, ${r.method} ${r.timings.methodMs.toFixed(1)} ms)`);

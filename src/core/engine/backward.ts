@@ -12,6 +12,8 @@ export interface BackwardContext {
   prep: PreparedGraph;
   /** every node's forward output */
   acts: tf.Tensor[];
+  /** when present, handlers record each node's closed-form leak here (kept scalars: bias, stabilizer) */
+  leaks?: Map<number, [tf.Tensor, tf.Tensor]>;
 }
 
 /** Returns one tensor per input of the node (shapes of those inputs). */
@@ -22,6 +24,9 @@ export interface NodeSums {
   out: number;
   /** sum of what it passes to its inputs */
   in: number;
+  /** closed-form share of out − in absorbed by the bias / by the stabilizer (when recorded) */
+  biasLeak?: number;
+  stabilizerLeak?: number;
 }
 
 export interface BackwardResult {
@@ -87,11 +92,14 @@ export function backward(
     sumTensors.forEach((s) => s?.forEach((t) => t.dispose()));
     outSum.forEach((t) => t?.dispose());
     kept.forEach((t) => t.dispose());
+    ctx.leaks?.forEach((l) => l.forEach((t) => t.dispose()));
+    ctx.leaks?.clear();
     throw e;
   }
   const input = pending[g.input];
   if (!input) throw new LensError('bad-model', 'the explained output does not depend on the input');
   // one read-back for all sums
+  for (const [id, [b, st]] of ctx.leaks ?? []) sumTensors[id]?.push(b, st);
   const ids = sumTensors.map((s, i) => (s ? i : -1)).filter((i) => i >= 0);
   const flat = ids.length ? tf.tidy(() => tf.stack(ids.flatMap((i) => sumTensors[i]!))) : undefined;
   const values = flat ? flat.dataSync() : new Float32Array(0);
@@ -101,6 +109,14 @@ export function backward(
   outSum.forEach((t) => t && all.add(t));
   all.forEach((t) => t.dispose());
   const sums: (NodeSums | undefined)[] = new Array(g.nodes.length);
-  ids.forEach((id, k) => (sums[id] = { out: values[2 * k], in: values[2 * k + 1] }));
+  let k = 0;
+  for (const id of ids) {
+    const n = sumTensors[id]!.length;
+    sums[id] = n === 4
+      ? { out: values[k], in: values[k + 1], biasLeak: values[k + 2], stabilizerLeak: values[k + 3] }
+      : { out: values[k], in: values[k + 1] };
+    k += n;
+  }
+  ctx.leaks?.clear();
   return { input, sums, kept };
 }

@@ -60,6 +60,7 @@ export function runNode(prep: PreparedGraph, node: Node, ins: tf.Tensor[]): tf.T
     }
     case 'globalAvgPool': return tf.mean(x, [1, 2]);
     case 'flatten': case 'reshape': return tf.reshape(x, [n, ...node.shape]);
+    case 'mul': return tf.mul(ins[0], ins[1]);
     case 'add': return ins.length === 2 ? tf.add(ins[0], ins[1]) : tf.addN(ins);
     case 'concat': return tf.concat(ins, batchedAxis(node, x.rank));
     case 'pad': {

@@ -60,12 +60,16 @@ export function canonize(graph: Graph): Graph {
     if (n.op === 'identity') {
       repl[n.id] = n.inputs[0];
       removed.add(n.id);
+      // the input now also feeds the identity's consumers
+      cons[n.inputs[0]] = [...cons[n.inputs[0]].filter((c) => c !== n.id), ...cons[n.id]];
     } else if (n.op === 'batchNorm') {
       const prev = nodes[n.inputs[0]];
       if (LINEAR_OPS.has(prev.op) && cons[prev.id].length === 1) {
         nodes[prev.id] = foldInto(prev, n);
         repl[n.id] = prev.id;
         removed.add(n.id);
+        // the folded layer now feeds the BatchNorm's consumers (a second BatchNorm after it must not fold too)
+        cons[prev.id] = cons[n.id];
       }
     }
   }

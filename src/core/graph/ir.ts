@@ -19,7 +19,9 @@ export type OpKind =
   | 'add'
   | 'concat'
   | 'pad'
-  | 'identity';
+  | 'identity'
+  /** elementwise product signal · gate: inputs [signal, gate]; the gate has the signal's shape or broadcasts from [1, 1, C] */
+  | 'mul';
 
 /** Ops that carry weights and get an LRP rule of their own. */
 export const LINEAR_OPS: ReadonlySet<OpKind> = new Set<OpKind>(['conv2d', 'depthwiseConv2d', 'dense']);

@@ -12,7 +12,7 @@ export function nonNegativeOutputs(g: Graph): boolean[] {
           || (n.attrs.activation === 'linear' && ins[0]);
         break;
       case 'maxPool': case 'avgPool': case 'globalAvgPool': case 'flatten': case 'reshape': case 'pad':
-      case 'identity': case 'add': case 'concat':
+      case 'identity': case 'add': case 'concat': case 'mul':
         nn[n.id] = ins.length > 0 && ins.every(Boolean);
         break;
       default:

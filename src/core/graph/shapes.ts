@@ -107,6 +107,13 @@ export function inferShape(node: Pick<Node, 'op' | 'attrs' | 'params' | 'name'>,
       }
       return out;
     }
+    case 'mul': {
+      const g = inputs[1];
+      const c = a[a.length - 1];
+      const ok = (g.length === a.length && g.every((d, i) => d === a[i])) || (a.length === 3 && g.length === 3 && g[0] === 1 && g[1] === 1 && g[2] === c);
+      if (!ok) throw new Error(`layer '${node.name}': gate [${g.join(', ')}] does not broadcast to [${a.join(', ')}]`);
+      return a.slice();
+    }
     case 'batchNorm': case 'activation': case 'identity':
       return a.slice();
   }

@@ -2,16 +2,20 @@
 import * as fs from 'fs';
 import type { Graph } from '../graph/ir';
 import { LensError } from '../errors';
-import type { ModelLoader } from './loader';
+import type { LoadOptions, ModelLoader } from './loader';
 import { tfjsLayersLoader } from './tfjsLayers';
+import { tfjsGraphLoader } from './tfjsGraph';
+import { kerasH5Loader } from './kerasH5';
+import { keras3Loader } from './keras3';
+import { onnxLoader } from './onnx';
 
-const LOADERS: ModelLoader[] = [tfjsLayersLoader];
+const LOADERS: ModelLoader[] = [tfjsLayersLoader, tfjsGraphLoader, kerasH5Loader, keras3Loader, onnxLoader];
 
 export function registerLoader(loader: ModelLoader): void {
   if (!LOADERS.some((l) => l.name === loader.name)) LOADERS.push(loader);
 }
 
-export async function loadModel(file: string): Promise<Graph> {
+export async function loadModel(file: string, opts: LoadOptions = {}): Promise<Graph> {
   let head: Uint8Array;
   try {
     const fd = fs.openSync(file, 'r');
@@ -24,7 +28,7 @@ export async function loadModel(file: string): Promise<Graph> {
   }
   const loader = LOADERS.find((l) => l.match(file, head));
   if (!loader) {
-    throw new LensError('bad-model', `not a model format Relevance Lens reads (${LOADERS.map((l) => l.name).join(', ')})`, file);
+    throw new LensError('bad-model', `not a model format Relevance Lens reads (${LOADERS.map((l) => l.name).join(', ')}: model.json, .h5, .keras, .onnx)`, file);
   }
-  return loader.open(file);
+  return loader.open(file, opts);
 }

@@ -13,6 +13,11 @@ import { DEFAULT_RULE_PARAMS, type RuleParams } from '../../shared/ruleSpec';
 import { getMethod, methodNames, type MethodContext } from './method';
 import type { ExplainOptions, ExplainResult, LayerConservation, Prediction } from './types';
 import './lrp';
+import './gradient';
+import './smoothGrad';
+import './integratedGradients';
+import './deepTaylor';
+import './patternNet';
 
 export interface InputArray {
   shape: number[];
@@ -159,6 +164,7 @@ export class Explainer {
       layers.push({
         name: n.name, op: n.op, rule: run.ruleText.get(n.id) ?? '',
         outputRelevanceSum: s.out, inputRelevanceSum: s.in, ratio: s.out === 0 ? (s.in === 0 ? 1 : Infinity) : s.in / s.out,
+        ...(s.biasLeak !== undefined ? { biasLeak: s.biasLeak, stabilizerLeak: s.stabilizerLeak } : {}),
       });
     }
     const rules: Record<string, string> = {};

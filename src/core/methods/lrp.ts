@@ -26,7 +26,8 @@ export function runLrp(ctx: MethodContext, specs: Map<number, RuleSpec>, composi
   for (const n of g.nodes) if (!ruleText.has(n.id) && n.id !== g.input) ruleText.set(n.id, structuralRuleText(n));
   const r0 = start ?? startRelevance(ctx, ctx.logit);
   try {
-    const res = backward({ prep: ctx.prep, acts: ctx.acts }, r0, lrpHandler(resolved, ctx.nonNegative), {
+    const leaks = ctx.opts.conservationDetail ? new Map<number, [tf.Tensor, tf.Tensor]>() : undefined;
+    const res = backward({ prep: ctx.prep, acts: ctx.acts, leaks }, r0, lrpHandler(resolved, ctx.nonNegative), {
       keep: ctx.keep, checkpoint: ctx.checkpoint,
     });
     return { relevance: res.input, sums: res.sums, ruleText, composite, kept: res.kept };

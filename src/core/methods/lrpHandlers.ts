@@ -35,8 +35,18 @@ export function structuralRuleText(node: Node): string {
     case 'maxPool': return 'winner-take-all';
     case 'avgPool': case 'globalAvgPool': case 'add': return 'z-rule';
     case 'concat': return 'split';
+    case 'mul': return 'gate';
     default: return 'pass';
   }
+}
+
+/** s = R / stab(z) for the z-rule of a parameter-free node, recording its stabilizer leak Σ s·(den − z). */
+function zRuleSignal(node: Node, r: tf.Tensor, ctx: BackwardContext): tf.Tensor {
+  const z = ctx.acts[node.id];
+  const den = stabilize(z, STABILIZER);
+  const s = tf.div(r, den);
+  if (ctx.leaks) ctx.leaks.set(node.id, [tf.keep(tf.scalar(0)), tf.keep(tf.sum(tf.mul(s, tf.sub(den, z))))]);
+  return s;
 }
 
 export function lrpHandler(rules: Map<number, ResolvedRule>, nonNegative: boolean[]): NodeBackward {
@@ -46,23 +56,25 @@ export function lrpHandler(rules: Map<number, ResolvedRule>, nonNegative: boolea
       case 'conv2d': case 'depthwiseConv2d': case 'dense': case 'batchNorm': {
         const rule = rules.get(node.id);
         if (!rule) throw new Error(`no rule for layer '${node.name}'`);
-        return [applyLinearRule({ prep: ctx.prep, node, a, z: ctx.acts[node.id], nonNegativeInput: nonNegative[node.inputs[0]] }, r, rule)];
+        const leak = ctx.leaks ? (b: tf.Tensor, st: tf.Tensor) => ctx.leaks!.set(node.id, [b, st]) : undefined;
+        return [applyLinearRule({ prep: ctx.prep, node, a, z: ctx.acts[node.id], nonNegativeInput: nonNegative[node.inputs[0]], leak }, r, rule)];
       }
       case 'maxPool':
         return [maxPoolBackward(a as tf.Tensor4D, ctx.acts[node.id] as tf.Tensor4D, r as tf.Tensor4D, node.attrs.pool!)];
       case 'avgPool': {
-        const s = tf.div(r, stabilize(ctx.acts[node.id], STABILIZER)) as tf.Tensor4D;
+        const s = zRuleSignal(node, r, ctx) as tf.Tensor4D;
         return [tf.mul(a, avgPoolTransposed(s, node.attrs.pool!, [a.shape[1]!, a.shape[2]!]))];
       }
       case 'globalAvgPool': {
         const [n, h, w, c] = a.shape;
-        const s = tf.reshape(tf.div(r, tf.mul(stabilize(ctx.acts[node.id], STABILIZER), h * w)), [n, 1, 1, c]);
+        const s = tf.reshape(tf.div(zRuleSignal(node, r, ctx), h * w), [n, 1, 1, c]);
         return [tf.mul(a, s)];
       }
       case 'add': {
-        const s = tf.div(r, stabilize(ctx.acts[node.id], STABILIZER));
+        const s = zRuleSignal(node, r, ctx);
         return node.inputs.map((i) => tf.mul(ctx.acts[i], s));
       }
+      case 'mul': return [r, tf.zerosLike(ctx.acts[node.inputs[1]])];
       case 'concat': return splitConcat(node, r, ctx);
       case 'flatten': case 'reshape': return reshapeBack(node, r, ctx);
       case 'pad': return cropPad(node, r);

@@ -1,5 +1,6 @@
 /** Options and results of one explanation; the JSON result is the CLI contract of DESIGN.md. */
 import type { RuleParams, RuleSpec } from '../../shared/ruleSpec';
+import type { PatternSet } from '../patterns/patternSet';
 
 export type MethodName =
   | 'lrp'
@@ -25,7 +26,36 @@ export interface ExplainOptions {
   targetClass?: number | 'top';
   /** Class labels from the model card. */
   labels?: string[];
+  /** Also compute each row's closed-form leak (bias / stabilizer shares); costs a few % of the pass. */
+  conservationDetail?: boolean;
+  /** smoothgrad: number of noisy samples (default 32). */
+  samples?: number;
+  /** smoothgrad: noise σ as a fraction of the input's range max − min (default 0.15; 0 = the gradient). */
+  sigma?: number;
+  /** smoothgrad / integrated-gradients: samples or path points per forward+backward batch (default 16). */
+  sampleBatch?: number;
+  /** smoothgrad: noise seed (default 0, so a run is reproducible). */
+  seed?: number;
+  /** integrated-gradients: number of path points, midpoint rule (default 64). */
+  steps?: number;
+  /** integrated-gradients: the baseline x' (default zeros). */
+  baseline?: BaselineSpec;
+  /** deep-taylor(-bounded): root point of the dense/conv layers (default 'lrp' = z⁺); per layer via `rules`. */
+  root?: 'nearest' | 'origin' | 'lrp';
+  /** pattern-net / pattern-attribution: fitted patterns (see src/core/patterns). */
+  patterns?: PatternSet;
+  /** pattern-net / pattern-attribution: 'relu' = two-regime a₊ where a ReLU follows (default), 'linear' = a everywhere. */
+  patternType?: 'relu' | 'linear';
 }
+
+/** Integrated Gradients baseline. */
+export type BaselineSpec =
+  | { kind: 'zeros' }
+  | { kind: 'constant'; value: number }
+  /** Gaussian blur of the input; sigma in pixels (default 10 % of the shorter side). */
+  | { kind: 'blur'; sigma?: number }
+  /** an explicit input-shaped array ([H,W,C] or [1,H,W,C]), e.g. read from a .npy */
+  | { kind: 'array'; shape: number[]; data: Float32Array };
 
 export interface Prediction {
   class: number;
@@ -40,6 +70,9 @@ export interface LayerConservation {
   outputRelevanceSum: number;
   inputRelevanceSum: number;
   ratio: number;
+  /** closed-form shares of out − in (with conservationDetail): absorbed by bias, by the stabilizer/ε */
+  biasLeak?: number;
+  stabilizerLeak?: number;
 }
 
 export interface ExplainResult {

@@ -65,23 +65,59 @@ export interface RuleContext {
   z: tf.Tensor;
   /** statically known: a ≥ 0 everywhere (after a ReLU), so the a⁻ terms vanish */
   nonNegativeInput: boolean;
+  /** when set, receives the closed-form leak: Σ s·bias′ and Σ s·(den − z′) (kept scalars) */
+  leak?: (bias: tf.Tensor, stabilizer: tf.Tensor) => void;
+}
+
+/**
+ * Closed-form leak of a rule term with s = w·R/den: the relevance that never reaches the inputs is
+ * Σ s·b′ (absorbed by the bias in the denominator) plus Σ s·(den − z′) (by the stabilizer).
+ */
+class LeakSum {
+  bias: tf.Tensor = tf.scalar(0);
+  stab: tf.Tensor = tf.scalar(0);
+  constructor(private readonly on: boolean) {}
+  add(s: tf.Tensor, bias: tf.Tensor | undefined, den: tf.Tensor, z: tf.Tensor, sign = 1): void {
+    if (!this.on) return;
+    if (bias) this.bias = tf.add(this.bias, tf.mul(tf.sum(tf.mul(s, bias)), sign));
+    this.stab = tf.add(this.stab, tf.mul(tf.sum(tf.mul(s, tf.sub(den, z))), sign));
+  }
+  report(ctx: RuleContext): void {
+    if (this.on) ctx.leak!(tf.keep(this.bias), tf.keep(this.stab));
+  }
 }
 
 export function applyLinearRule(ctx: RuleContext, r: tf.Tensor, rule: ResolvedRule): tf.Tensor {
   const { prep, node, a } = ctx;
   return tf.tidy(() => {
+    const leak = new LeakSum(!!ctx.leak);
+    const out = ruleBody(ctx, r, rule, leak);
+    leak.report(ctx);
+    return out;
+  });
+}
+
+function ruleBody(ctx: RuleContext, r: tf.Tensor, rule: ResolvedRule, leak: LeakSum): tf.Tensor {
+  const { prep, node, a } = ctx;
+  {
     switch (rule.kind) {
       case 'z': {
         const z = rule.bias ? ctx.z : linearForward(prep, node, a, 'w');
         let eps: number | tf.Tensor = rule.eps;
         if (rule.stdScaled) eps = tf.mul(tf.sqrt(tf.moments(z).variance), rule.eps);
         const den = stabilize(z, eps);
-        return tf.mul(a, linearTransposed(prep, node, tf.div(r, den), 'w'));
+        const s = tf.div(r, den);
+        leak.add(s, rule.bias ? biasVariant(prep, node, 'b') : undefined, den, z);
+        return tf.mul(a, linearTransposed(prep, node, s, 'w'));
       }
       case 'gamma': {
         const v = `wg:${rule.gamma}` as const;
-        const z = linearForward(prep, node, a, v, biasVariant(prep, node, `bg:${rule.gamma}`));
-        return tf.mul(a, linearTransposed(prep, node, tf.div(r, stabilize(z, STABILIZER)), v));
+        const b = biasVariant(prep, node, `bg:${rule.gamma}`);
+        const z = linearForward(prep, node, a, v, b);
+        const den = stabilize(z, STABILIZER);
+        const s = tf.div(r, den);
+        leak.add(s, b, den, z);
+        return tf.mul(a, linearTransposed(prep, node, s, v));
       }
       case 'alpha-beta': {
         const pos = ctx.nonNegativeInput ? a : tf.relu(a);
@@ -90,8 +126,11 @@ export function applyLinearRule(ctx: RuleContext, r: tf.Tensor, rule: ResolvedRu
         const part = (wa: 'w+' | 'w-', wb: 'w+' | 'w-', b: 'b+' | 'b-', bias: boolean, weight: number): tf.Tensor => {
           let z = linearForward(prep, node, pos, wa);
           if (neg) z = tf.add(z, linearForward(prep, node, neg, wb));
-          if (bias) z = addBias(z, biasVariant(prep, node, b));
-          const s = tf.mul(tf.div(r, stabilize(z, STABILIZER)), weight);
+          const bv = bias ? biasVariant(prep, node, b) : undefined;
+          z = addBias(z, bv);
+          const den = stabilize(z, STABILIZER);
+          const s = tf.mul(tf.div(r, den), weight);
+          leak.add(s, bv, den, z, b === 'b+' ? 1 : -1);
           let out = tf.mul(pos, linearTransposed(prep, node, s, wa));
           if (neg) out = tf.add(out, tf.mul(neg, linearTransposed(prep, node, s, wb)));
           return out;
@@ -102,8 +141,10 @@ export function applyLinearRule(ctx: RuleContext, r: tf.Tensor, rule: ResolvedRu
       case 'flat': case 'w-square': {
         const v = rule.kind === 'flat' ? 'ones' : 'w2';
         const z = prep.derived(node.id, `z:${v}`, () => linearForward(prep, node, tf.ones([1, ...prep.graph.nodes[node.inputs[0]].shape]), v));
-        const rin = linearTransposed(prep, node, tf.div(r, stabilize(z, STABILIZER)), v);
-        return rin;
+        const den = stabilize(z, STABILIZER);
+        const s = tf.div(r, den);
+        leak.add(s, undefined, den, z);
+        return linearTransposed(prep, node, s, v);
       }
       case 'z-box': {
         const low = boundImage(prep, node, 'low', rule.low);
@@ -112,12 +153,14 @@ export function applyLinearRule(ctx: RuleContext, r: tf.Tensor, rule: ResolvedRu
         const zh = prep.derived(node.id, `zh:${rule.high}`, () => linearForward(prep, node, high, 'w-'));
         // the bias cancels: (xw + b) − (lw⁺ + b⁺) − (hw⁻ + b⁻)
         const z = tf.sub(tf.sub(linearForward(prep, node, a, 'w'), zl), zh);
-        const s = tf.div(r, stabilize(z, STABILIZER));
+        const den = stabilize(z, STABILIZER);
+        const s = tf.div(r, den);
+        leak.add(s, undefined, den, z);
         return tf.sub(
           tf.sub(tf.mul(a, linearTransposed(prep, node, s, 'w')), tf.mul(low, linearTransposed(prep, node, s, 'w+'))),
           tf.mul(high, linearTransposed(prep, node, s, 'w-')),
         );
       }
     }
-  });
+  }
 }

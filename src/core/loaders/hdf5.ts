@@ -1,0 +1,115 @@
+/**
+ * Reading HDF5 (Keras .h5 and a .keras file's model.weights.h5) through jsfive, a pure-JS reader.
+ * Its errors (a truncated file shows up as "Offset is outside the bounds of the DataView") become
+ * one-line LensErrors naming the file.
+ */
+import { LensError } from '../errors';
+import type { ParamArray } from '../graph/ir';
+
+// jsfive ships no type declarations: the small part used here.
+interface H5Node {
+  attrs: Record<string, unknown>;
+}
+export interface H5Group extends H5Node {
+  keys: string[];
+  get(path: string): H5Group | H5Dataset;
+}
+export interface H5Dataset extends H5Node {
+  shape: number[];
+  dtype: unknown;
+  value: ArrayLike<number>;
+}
+
+const jsfive = require('jsfive') as { File: new (buf: ArrayBuffer, name: string) => H5Group };
+
+export const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+export function isHdf5(head: Uint8Array): boolean {
+  return HDF5_MAGIC.every((b, i) => head[i] === b);
+}
+
+/** "<what> is truncated or corrupt (<while>)" from a jsfive exception. */
+function reason(e: unknown, what: string, doing?: string): string {
+  const m = (e as Error)?.message ?? String(e);
+  const ctx = doing ? ` (${doing})` : '';
+  if (/outside the bounds|out of range|beyond the end|offset/i.test(m)) return `${what} is truncated or corrupt${ctx}`;
+  return `${what} is corrupt HDF5${ctx}: ${m.split('\n')[0]}`;
+}
+
+export class H5File {
+  readonly root: H5Group;
+
+  constructor(buf: Uint8Array, private readonly file: string, private readonly what = 'file') {
+    if (!isHdf5(buf)) throw new LensError('bad-model', `${what} is not HDF5 (wrong magic bytes)`, file);
+    const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+    try {
+      this.root = new jsfive.File(ab, file);
+      void this.root.keys;
+    } catch (e) {
+      throw new LensError('bad-model', reason(e, what), file);
+    }
+  }
+
+  /** Runs a read, turning jsfive's exceptions into LensErrors. */
+  guard<T>(what: string, f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof LensError) throw e;
+      throw new LensError('bad-model', reason(e, this.what, what), this.file);
+    }
+  }
+
+  has(path: string): boolean {
+    return this.guard(`reading '${path}'`, () => {
+      const parts = path.split('/').filter(Boolean);
+      let g: H5Group = this.root;
+      for (const p of parts) {
+        if (!('keys' in g) || !g.keys.includes(p)) return false;
+        g = g.get(p) as H5Group;
+      }
+      return true;
+    });
+  }
+
+  group(path: string): H5Group | undefined {
+    if (!this.has(path)) return undefined;
+    return this.guard(`reading '${path}'`, () => {
+      const g = path ? this.root.get(path) : this.root;
+      return 'keys' in g ? (g as H5Group) : undefined;
+    });
+  }
+
+  dataset(path: string): ParamArray | undefined {
+    if (!this.has(path)) return undefined;
+    return this.guard(`reading dataset '${path}'`, () => {
+      const d = this.root.get(path) as H5Dataset;
+      if (!('shape' in d)) return undefined;
+      const v = d.value;
+      const count = d.shape.reduce((a, b) => a * b, 1);
+      if (!v || v.length !== count) throw new LensError('bad-model', `dataset '${path}' holds ${v?.length ?? 0} values for shape [${d.shape.join(', ')}] (file truncated?)`, this.file);
+      return { shape: d.shape.slice(), data: Float32Array.from(v as ArrayLike<number>) };
+    });
+  }
+
+  /** A string attribute (fixed-length strings come NUL-padded from jsfive). */
+  attrString(node: H5Node, name: string): string | undefined {
+    const v = this.guard(`reading attribute '${name}'`, () => node.attrs[name]);
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'string') return v.replace(/\0+$/, '');
+    if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8').replace(/\0+$/, '');
+    if (Array.isArray(v) && v.length === 1 && typeof v[0] === 'string') return v[0].replace(/\0+$/, '');
+    return String(v);
+  }
+
+  /** A list-of-strings attribute (an empty list may come back as a numeric array). */
+  attrStrings(node: H5Node, name: string): string[] | undefined {
+    const v = this.guard(`reading attribute '${name}'`, () => node.attrs[name]);
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'string') return [v.replace(/\0+$/, '')];
+    if (Array.isArray(v) || ArrayBuffer.isView(v)) {
+      return Array.from(v as ArrayLike<unknown>).filter((s) => typeof s === 'string').map((s) => (s as string).replace(/\0+$/, ''));
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,997 @@
+/**
+ * ONNX models (.onnx): a hand-written protobuf reader decodes the ModelProto; weights come from
+ * initializers, Constant nodes or external data files next to the model. NCHW is turned into the
+ * engine's NHWC: kernels are transposed, channel axes remapped, and a Flatten of an NCHW map (C,H,W
+ * order) is kept as an NHWC flatten whose consuming Gemm/MatMul gets its weight rows permuted.
+ * Shape arithmetic (Shape/Gather/Concat/... feeding a Reshape) is folded at load time with batch 1.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { ActivationFn, ExplicitPad, Graph, Padding } from '../graph/ir';
+import { GraphBuilder } from '../graph/builder';
+import { resolvePadding, windowOutput } from '../graph/shapes';
+import { LensError } from '../errors';
+import type { LoadOptions, ModelLoader } from './loader';
+import { safeJoin } from './tfjsWeights';
+import {
+  ProtoError, all, decodeFields, first, float32, floats, int, ints, str, doubles, type Field,
+} from './protobuf';
+import {
+  addAffine, addBiasOrAffine, broadcastConst, channelsOf, concatConst, constOf, gatherConst, perChannel,
+  sliceConst, transposeConst, type ConstTensor,
+} from './graphOps';
+import { addGatingMul, inputSizeFor } from './loaderUtil';
+
+// ---------------------------------------------------------------- protobuf -> plain objects
+
+interface OnnxTensor {
+  name: string;
+  c: ConstTensor;
+}
+
+interface OnnxAttr {
+  name: string;
+  f?: number;
+  i?: number;
+  s?: string;
+  t?: Field[];
+  floats?: number[];
+  ints?: number[];
+}
+
+interface OnnxNode {
+  name: string;
+  op: string;
+  domain: string;
+  inputs: string[];
+  outputs: string[];
+  attrs: Map<string, OnnxAttr>;
+}
+
+interface OnnxValueInfo {
+  name: string;
+  elemType: number;
+  dims: (number | string)[];
+}
+
+const DT = { FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9, FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13 };
+const DT_NAMES: Record<number, string> = Object.fromEntries(Object.entries(DT).map(([k, v]) => [v, k.toLowerCase()]));
+
+function f16(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+class OnnxReader {
+  constructor(private readonly file: string) {}
+
+  fail(msg: string, code: 'bad-model' | 'missing-weights' = 'bad-model'): never {
+    throw new LensError(code, msg, this.file);
+  }
+
+  tensor(fields: Field[]): OnnxTensor {
+    const name = str(first(fields, 8) ?? ({} as Field));
+    const dims = ints(fields, 1);
+    const dtype = first(fields, 2)?.num ?? DT.FLOAT;
+    const count = dims.reduce((a, b) => a * b, 1);
+    const location = first(fields, 14)?.num ?? 0;
+    let raw = first(fields, 9)?.bytes;
+    if (location === 1) raw = this.external(name, all(fields, 13));
+    const data = new Float64Array(count);
+    const kind: ConstTensor['dtype'] = dtype === DT.FLOAT || dtype === DT.DOUBLE || dtype === DT.FLOAT16 ? 'float' : dtype === DT.BOOL ? 'bool' : dtype === DT.STRING ? 'string' : 'int';
+    if (dtype === DT.STRING) return { name, c: { dims, data, dtype: kind } };
+    if (raw) {
+      const v = new DataView(raw.buffer, raw.byteOffset, raw.length);
+      const width: Record<number, number> = {
+        [DT.FLOAT]: 4, [DT.DOUBLE]: 8, [DT.FLOAT16]: 2, [DT.INT64]: 8, [DT.UINT64]: 8, [DT.INT32]: 4, [DT.UINT32]: 4,
+        [DT.INT16]: 2, [DT.UINT16]: 2, [DT.INT8]: 1, [DT.UINT8]: 1, [DT.BOOL]: 1,
+      };
+      const w = width[dtype];
+      if (!w) this.fail(`tensor '${name}' has unsupported data type ${DT_NAMES[dtype] ?? dtype}`);
+      if (raw.length < count * w) this.fail(`tensor '${name}' holds ${raw.length} bytes, needs ${count * w} (file truncated?)`, 'missing-weights');
+      for (let i = 0; i < count; i++) {
+        const o = i * w;
+        switch (dtype) {
+          case DT.FLOAT: data[i] = v.getFloat32(o, true); break;
+          case DT.DOUBLE: data[i] = v.getFloat64(o, true); break;
+          case DT.FLOAT16: data[i] = f16(v.getUint16(o, true)); break;
+          case DT.INT64: data[i] = Number(v.getBigInt64(o, true)); break;
+          case DT.UINT64: data[i] = Number(v.getBigUint64(o, true)); break;
+          case DT.INT32: data[i] = v.getInt32(o, true); break;
+          case DT.UINT32: data[i] = v.getUint32(o, true); break;
+          case DT.INT16: data[i] = v.getInt16(o, true); break;
+          case DT.UINT16: data[i] = v.getUint16(o, true); break;
+          case DT.INT8: data[i] = v.getInt8(o); break;
+          default: data[i] = v.getUint8(o);
+        }
+      }
+    } else {
+      let vals: number[];
+      if (dtype === DT.FLOAT) vals = floats(fields, 4);
+      else if (dtype === DT.DOUBLE) vals = doubles(fields, 10);
+      else if (dtype === DT.INT64) vals = ints(fields, 7);
+      else if (dtype === DT.UINT64) vals = ints(fields, 11);
+      else if (dtype === DT.FLOAT16) vals = ints(fields, 5).map(f16);
+      else vals = ints(fields, 5);
+      if (vals.length !== count) {
+        if (count > 0 && vals.length === 0) this.fail(`tensor '${name}' has no data`, 'missing-weights');
+        this.fail(`tensor '${name}' has ${vals.length} values for shape [${dims.join(', ')}]`);
+      }
+      data.set(vals);
+    }
+    return { name, c: { dims, data, dtype: kind } };
+  }
+
+  private external(name: string, entries: Field[]): Uint8Array {
+    const kv = new Map<string, string>();
+    for (const e of entries) {
+      const f = decodeFields(e.bytes!);
+      kv.set(str(first(f, 1) ?? ({} as Field)), str(first(f, 2) ?? ({} as Field)));
+    }
+    const loc = kv.get('location');
+    if (!loc) this.fail(`tensor '${name}' is external but names no file`);
+    const p = safeJoin(path.dirname(this.file), loc, this.file);
+    if (!fs.existsSync(p)) this.fail(`external weight file '${loc}' (tensor '${name}') not found next to the model`, 'missing-weights');
+    const buf = fs.readFileSync(p);
+    const offset = Number(kv.get('offset') ?? 0);
+    const length = kv.has('length') ? Number(kv.get('length')) : buf.length - offset;
+    if (offset + length > buf.length) this.fail(`external weight file '${loc}' is too short for tensor '${name}'`, 'missing-weights');
+    return new Uint8Array(buf.buffer, buf.byteOffset + offset, length);
+  }
+
+  attr(fields: Field[]): OnnxAttr {
+    const a: OnnxAttr = { name: str(first(fields, 1) ?? ({} as Field)) };
+    const f = first(fields, 2);
+    if (f) a.f = float32(f);
+    const i = first(fields, 3);
+    if (i) a.i = int(i);
+    const s = first(fields, 4);
+    if (s) a.s = str(s);
+    const t = first(fields, 5);
+    if (t) a.t = decodeFields(t.bytes!);
+    if (fields.some((x) => x.no === 7)) a.floats = floats(fields, 7);
+    if (fields.some((x) => x.no === 8)) a.ints = ints(fields, 8);
+    return a;
+  }
+
+  node(fields: Field[]): OnnxNode {
+    return {
+      inputs: all(fields, 1).map(str),
+      outputs: all(fields, 2).map(str),
+      name: str(first(fields, 3) ?? ({} as Field)),
+      op: str(first(fields, 4) ?? ({} as Field)),
+      attrs: new Map(all(fields, 5).map((f) => {
+        const a = this.attr(decodeFields(f.bytes!));
+        return [a.name, a];
+      })),
+      domain: str(first(fields, 7) ?? ({} as Field)),
+    };
+  }
+
+  valueInfo(fields: Field[]): OnnxValueInfo {
+    const name = str(first(fields, 1) ?? ({} as Field));
+    const type = first(fields, 2);
+    let elemType = 0;
+    const dims: (number | string)[] = [];
+    if (type) {
+      const tt = first(decodeFields(type.bytes!), 1);
+      if (tt) {
+        const tf = decodeFields(tt.bytes!);
+        elemType = first(tf, 1)?.num ?? 0;
+        const shape = first(tf, 2);
+        if (shape) {
+          for (const d of all(decodeFields(shape.bytes!), 1)) {
+            const df = decodeFields(d.bytes!);
+            const v = first(df, 1);
+            const p = first(df, 2);
+            dims.push(v ? int(v) : p ? str(p) : '?');
+          }
+        }
+      }
+    }
+    return { name, elemType, dims };
+  }
+}
+
+// ---------------------------------------------------------------- conversion
+
+type Layout = 'nchw' | 'nhwc' | 'flat';
+
+interface TensorVal {
+  kind: 'tensor';
+  id: number;
+  layout: Layout;
+  /** flat tensors made from an NCHW map: logical (C,H,W) order, stored in NHWC order */
+  chw?: [number, number, number];
+}
+interface ConstVal {
+  kind: 'const';
+  c: ConstTensor;
+}
+type Val = TensorVal | ConstVal;
+
+const SUPPORTED = [
+  'Conv', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Relu', 'LeakyRelu', 'Elu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid',
+  'HardSwish', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'Flatten', 'Reshape', 'Squeeze',
+  'Unsqueeze', 'BatchNormalization', 'Concat', 'Softmax', 'Dropout', 'Identity', 'Pad', 'Constant', 'Transpose', 'Shape',
+  'Gather', 'Cast', 'Slice', 'ConstantOfShape',
+];
+
+class OnnxConverter {
+  private readonly b: GraphBuilder;
+  private readonly vals = new Map<string, Val>();
+  private readonly uses = new Map<string, number>();
+  /** IR nodes reachable under more than one value name (folding into them is unsafe) */
+  private readonly aliased = new Set<number>();
+  private opset = 1;
+
+  constructor(private readonly file: string, private readonly opts: LoadOptions) {
+    this.b = new GraphBuilder(file);
+  }
+
+  private fail(node: OnnxNode | string, msg: string, code: 'bad-model' | 'unsupported-op' | 'missing-weights' = 'unsupported-op'): never {
+    const label = typeof node === 'string' ? node : `node '${node.name || node.outputs[0]}' (${node.op})`;
+    throw new LensError(code, `${label}: ${msg}`, this.file);
+  }
+
+  convert(model: Field[], reader: OnnxReader): Graph {
+    for (const o of all(model, 8)) {
+      const f = decodeFields(o.bytes!);
+      const domain = str(first(f, 1) ?? ({} as Field));
+      if (domain === '' || domain === 'ai.onnx') this.opset = first(f, 2)?.num ?? 1;
+    }
+    const gField = first(model, 7);
+    if (!gField) throw new LensError('bad-model', 'the ONNX model has no graph', this.file);
+    const g = decodeFields(gField.bytes!);
+    const nodes = all(g, 1).map((f) => reader.node(decodeFields(f.bytes!)));
+    for (const f of all(g, 5)) {
+      const t = reader.tensor(decodeFields(f.bytes!));
+      this.vals.set(t.name, { kind: 'const', c: t.c });
+    }
+    if (all(g, 15).length) throw new LensError('unsupported-op', 'sparse initializers are not supported', this.file);
+    const inputs = all(g, 11).map((f) => reader.valueInfo(decodeFields(f.bytes!))).filter((v) => !this.vals.has(v.name));
+    const outputs = all(g, 12).map((f) => reader.valueInfo(decodeFields(f.bytes!)));
+    if (inputs.length !== 1) throw new LensError('unsupported-op', `model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); one image input is supported`, this.file);
+    if (outputs.length !== 1) throw new LensError('unsupported-op', `model has ${outputs.length} outputs (${outputs.map((o) => o.name).join(', ')}); one output is supported`, this.file);
+
+    // only the nodes the output depends on
+    const producer = new Map<string, OnnxNode>();
+    for (const n of nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+    const needed = new Set<OnnxNode>();
+    const stack = [outputs[0].name];
+    const seen = new Set<string>();
+    while (stack.length) {
+      const v = stack.pop()!;
+      if (seen.has(v)) continue;
+      seen.add(v);
+      const p = producer.get(v);
+      if (!p || needed.has(p)) continue;
+      needed.add(p);
+      for (const i of p.inputs) if (i) stack.push(i);
+    }
+    for (const n of nodes) if (needed.has(n)) for (const i of n.inputs) if (i) this.uses.set(i, (this.uses.get(i) ?? 0) + 1);
+    this.uses.set(outputs[0].name, (this.uses.get(outputs[0].name) ?? 0) + 1);
+
+    this.input(inputs[0], nodes.filter((n) => needed.has(n)));
+    for (const n of nodes) {
+      if (!needed.has(n)) continue;
+      if (n.domain !== '' && n.domain !== 'ai.onnx') this.fail(n, `operator domain '${n.domain}' is not supported`);
+      n.inputs.forEach((i, k) => {
+        if (!i || this.vals.has(i)) return;
+        if (k > 0) this.fail(n, `weights '${i}' missing (neither an initializer nor a Constant)`, 'missing-weights');
+        this.fail(n, `input '${i}' is not produced by an earlier node, an initializer or the graph input`, 'bad-model');
+      });
+      this.node(n);
+    }
+    const out = this.vals.get(outputs[0].name);
+    if (!out) throw new LensError('bad-model', `output '${outputs[0].name}' is not produced by any node`, this.file);
+    if (out.kind !== 'tensor') throw new LensError('unsupported-op', `output '${outputs[0].name}' does not depend on the input`, this.file);
+    if (out.layout !== 'flat') throw new LensError('unsupported-op', `output '${outputs[0].name}' is a feature map; a classifier output [N, classes] is needed`, this.file);
+    if (out.chw) throw new LensError('unsupported-op', `output '${outputs[0].name}' is a flattened NCHW map; its order cannot be kept`, this.file);
+    const name = path.basename(this.file).replace(/\.onnx$/i, '');
+    return this.b.build(name, 'onnx', out.id);
+  }
+
+  private input(v: OnnxValueInfo, nodes: OnnxNode[]): void {
+    if (v.dims.length !== 4) {
+      throw new LensError('unsupported-op', `input '${v.name}' has rank ${v.dims.length}; an image input N×C×H×W is needed`, this.file);
+    }
+    if (v.elemType !== 0 && v.elemType !== DT.FLOAT) {
+      throw new LensError('unsupported-op', `input '${v.name}' has type ${DT_NAMES[v.elemType] ?? v.elemType}; float32 is needed`, this.file);
+    }
+    const consumers = nodes.filter((n) => n.inputs.includes(v.name));
+    const nhwc = consumers.length > 0 && consumers.every((n) => n.op === 'Transpose' && sameList(n.attrs.get('perm')?.ints, [0, 3, 1, 2]));
+    const [hd, wd, cd] = nhwc ? [v.dims[1], v.dims[2], v.dims[3]] : [v.dims[2], v.dims[3], v.dims[1]];
+    if (typeof cd !== 'number' || cd <= 0) {
+      throw new LensError('unsupported-op', `input '${v.name}' has no fixed channel count`, this.file);
+    }
+    const [h, w] = inputSizeFor(this.file, v.name, hd, wd, this.opts);
+    const id = this.b.add({ name: v.name, op: 'input', inputs: [], shape: [h, w, cd], sourceClass: 'input' });
+    this.vals.set(v.name, { kind: 'tensor', id, layout: nhwc ? 'nhwc' : 'nchw' });
+  }
+
+  // ------------------------------------------------------------ value helpers
+
+  private val(n: OnnxNode, k: number): Val | undefined {
+    const name = n.inputs[k];
+    return name ? this.vals.get(name) : undefined;
+  }
+
+  private tensorIn(n: OnnxNode, k: number): TensorVal {
+    const v = this.val(n, k);
+    if (!v) this.fail(n, `input ${k} is missing`, 'bad-model');
+    if (v.kind !== 'tensor') this.fail(n, `input '${n.inputs[k]}' must depend on the image input`);
+    return v;
+  }
+
+  private constIn(n: OnnxNode, k: number, what = 'weights'): ConstTensor {
+    const v = this.val(n, k);
+    if (!v) this.fail(n, `${what} '${n.inputs[k] ?? `#${k}`}' missing (neither an initializer nor a Constant)`, 'missing-weights');
+    if (v.kind !== 'const') this.fail(n, `${what} '${n.inputs[k]}' must be a constant, but it is computed from the input`);
+    return v.c;
+  }
+
+  private optConst(n: OnnxNode, k: number): ConstTensor | undefined {
+    if (!n.inputs[k]) return undefined;
+    return this.constIn(n, k, 'input');
+  }
+
+  private set(n: OnnxNode, v: Val, k = 0): void {
+    this.vals.set(n.outputs[k], v);
+  }
+
+  private tensor(n: OnnxNode, id: number, layout: Layout, chw?: [number, number, number]): void {
+    this.set(n, { kind: 'tensor', id, layout, ...(chw ? { chw } : {}) });
+  }
+
+  private alias(n: OnnxNode, v: Val): void {
+    if (v.kind === 'tensor') this.aliased.add(v.id);
+    this.set(n, v);
+  }
+
+  private nodeName(n: OnnxNode): string {
+    return n.name || n.outputs[0];
+  }
+
+  private shapeOf(v: TensorVal): number[] {
+    return this.b.nodes[v.id].shape;
+  }
+
+  /** Logical (ONNX) dims of a tensor, with batch 1. */
+  private logicalDims(v: TensorVal): number[] {
+    const s = this.shapeOf(v);
+    if (v.layout === 'flat') return [1, s[0]];
+    return v.layout === 'nchw' ? [1, s[2], s[0], s[1]] : [1, s[0], s[1], s[2]];
+  }
+
+  private attrI(n: OnnxNode, name: string, dflt: number): number {
+    return n.attrs.get(name)?.i ?? dflt;
+  }
+
+  private attrInts(n: OnnxNode, name: string): number[] | undefined {
+    return n.attrs.get(name)?.ints;
+  }
+
+  private spatialIn(n: OnnxNode, k = 0): TensorVal {
+    const x = this.tensorIn(n, k);
+    if (x.layout !== 'nchw') this.fail(n, x.layout === 'nhwc' ? 'expects NCHW, the input is NHWC here (a Transpose is missing?)' : 'expects a feature map N×C×H×W, got a flat tensor');
+    return x;
+  }
+
+  // ------------------------------------------------------------ ops
+
+  private node(n: OnnxNode): void {
+    const ins = n.inputs.map((i) => (i ? this.vals.get(i) : undefined));
+    const allConst = ins.every((v) => !v || v.kind === 'const');
+    if (allConst && n.op !== 'Constant' && n.inputs.some(Boolean)) {
+      this.constNode(n, ins.map((v) => (v as ConstVal | undefined)?.c));
+      return;
+    }
+    switch (n.op) {
+      case 'Constant': return this.constant(n);
+      case 'Identity': case 'Dropout': return this.alias(n, this.tensorIn(n, 0));
+      case 'Cast': {
+        const to = this.attrI(n, 'to', DT.FLOAT);
+        if (to !== DT.FLOAT) this.fail(n, `cast of the image data to ${DT_NAMES[to] ?? to} is not supported`);
+        return this.alias(n, this.tensorIn(n, 0));
+      }
+      case 'Conv': return this.conv(n);
+      case 'BatchNormalization': return this.batchNorm(n);
+      case 'Gemm': return this.gemm(n);
+      case 'MatMul': return this.matmul(n);
+      case 'Add': case 'Sub': case 'Mul': case 'Div': return this.arith(n);
+      case 'Relu': return this.act(n, 'relu');
+      case 'LeakyRelu': return this.act(n, 'leakyRelu', { alpha: n.attrs.get('alpha')?.f ?? 0.01 });
+      case 'Elu': return this.act(n, 'elu', { alpha: n.attrs.get('alpha')?.f ?? 1 });
+      case 'Sigmoid': return this.act(n, 'sigmoid');
+      case 'Tanh': return this.act(n, 'tanh');
+      case 'Clip': return this.clip(n);
+      case 'HardSigmoid': case 'HardSwish': return this.hard(n);
+      case 'Softmax': return this.softmax(n);
+      case 'MaxPool': case 'AveragePool': return this.pool(n);
+      case 'GlobalAveragePool': case 'GlobalMaxPool': return this.globalPool(n);
+      case 'ReduceMean': return this.reduceMean(n);
+      case 'Flatten': return this.flatten(n);
+      case 'Reshape': return this.reshape(n);
+      case 'Squeeze': case 'Unsqueeze': return this.squeeze(n);
+      case 'Transpose': return this.transpose(n);
+      case 'Concat': return this.concat(n);
+      case 'Pad': return this.pad(n);
+      case 'Shape': return this.shape(n);
+      default:
+        this.fail(n, `operator '${n.op}' is not supported (supported: ${SUPPORTED.join(', ')})`);
+    }
+  }
+
+  private constant(n: OnnxNode): void {
+    const a = n.attrs;
+    let c: ConstTensor;
+    if (a.get('value')?.t) c = new OnnxReader(this.file).tensor(a.get('value')!.t!).c;
+    else if (a.has('value_float')) c = constOf([], [a.get('value_float')!.f!]);
+    else if (a.has('value_floats')) c = constOf([a.get('value_floats')!.floats!.length], a.get('value_floats')!.floats!);
+    else if (a.has('value_int')) c = constOf([], [a.get('value_int')!.i!], 'int');
+    else if (a.has('value_ints')) c = constOf([a.get('value_ints')!.ints!.length], a.get('value_ints')!.ints!, 'int');
+    else this.fail(n, 'Constant without a value', 'bad-model');
+    this.set(n, { kind: 'const', c });
+  }
+
+  /** Shape arithmetic and weight preprocessing on constants. */
+  private constNode(n: OnnxNode, c: (ConstTensor | undefined)[]): void {
+    const out = (t: ConstTensor): void => this.set(n, { kind: 'const', c: t });
+    const a = c[0]!;
+    const axesOf = (k: number): number[] => this.attrInts(n, 'axes') ?? (c[k] ? Array.from(c[k]!.data) : []);
+    switch (n.op) {
+      case 'Identity': case 'Dropout': return out(a);
+      case 'Cast': {
+        const to = this.attrI(n, 'to', DT.FLOAT);
+        const isFloat = to === DT.FLOAT || to === DT.DOUBLE || to === DT.FLOAT16;
+        return out({ dims: a.dims, data: isFloat ? a.data : a.data.map(Math.trunc), dtype: isFloat ? 'float' : to === DT.BOOL ? 'bool' : 'int' });
+      }
+      case 'Add': return out(broadcastConst(a, c[1]!, (x, y) => x + y));
+      case 'Sub': return out(broadcastConst(a, c[1]!, (x, y) => x - y));
+      case 'Mul': return out(broadcastConst(a, c[1]!, (x, y) => x * y));
+      case 'Div': {
+        const r = broadcastConst(a, c[1]!, (x, y) => x / y);
+        if (a.dtype === 'int' && c[1]!.dtype === 'int') r.data = r.data.map(Math.trunc);
+        return out(r);
+      }
+      case 'Transpose': {
+        const perm = this.attrInts(n, 'perm') ?? a.dims.map((_, i) => a.dims.length - 1 - i);
+        return out(transposeConst(a, perm));
+      }
+      case 'Reshape': {
+        const target = Array.from(c[1]!.data).map((d, i) => (d === 0 ? a.dims[i] : d));
+        const known = target.filter((d) => d !== -1).reduce((x, y) => x * y, 1);
+        const dims = target.map((d) => (d === -1 ? a.data.length / known : d));
+        return out({ dims, data: a.data, dtype: a.dtype });
+      }
+      case 'Flatten': {
+        const axis = this.attrI(n, 'axis', 1);
+        const lead = a.dims.slice(0, axis).reduce((x, y) => x * y, 1);
+        return out({ dims: [lead, a.data.length / Math.max(lead, 1)], data: a.data, dtype: a.dtype });
+      }
+      case 'Concat': return out(concatConst(c.filter(Boolean) as ConstTensor[], this.attrI(n, 'axis', 0)));
+      case 'Gather': return out(gatherConst(a, c[1]!, this.attrI(n, 'axis', 0)));
+      case 'Unsqueeze': {
+        const axes = axesOf(1);
+        const rank = a.dims.length + axes.length;
+        const dims: number[] = [];
+        const norm = axes.map((x) => (x < 0 ? x + rank : x));
+        let k = 0;
+        for (let i = 0; i < rank; i++) dims.push(norm.includes(i) ? 1 : a.dims[k++]);
+        return out({ dims, data: a.data, dtype: a.dtype });
+      }
+      case 'Squeeze': {
+        const axes = axesOf(1).map((x) => (x < 0 ? x + a.dims.length : x));
+        const dims = a.dims.filter((d, i) => (axes.length ? !axes.includes(i) : d !== 1));
+        return out({ dims, data: a.data, dtype: a.dtype });
+      }
+      case 'Slice': {
+        let starts: number[];
+        let ends: number[];
+        let axes: number[];
+        let steps: number[];
+        if (this.opset < 10 || (!c[1] && this.attrInts(n, 'starts'))) {
+          starts = this.attrInts(n, 'starts') ?? [];
+          ends = this.attrInts(n, 'ends') ?? [];
+          axes = this.attrInts(n, 'axes') ?? starts.map((_, i) => i);
+          steps = starts.map(() => 1);
+        } else {
+          starts = Array.from(c[1]!.data);
+          ends = Array.from(c[2]!.data);
+          axes = c[3] ? Array.from(c[3].data) : starts.map((_, i) => i);
+          steps = c[4] ? Array.from(c[4].data) : starts.map(() => 1);
+        }
+        ends = ends.map((e) => (e > 2 ** 52 ? 2 ** 52 : e < -(2 ** 52) ? -(2 ** 52) : e));
+        return out(sliceConst(a, starts, ends, axes, steps));
+      }
+      case 'ConstantOfShape': {
+        const dims = Array.from(a.data);
+        const vt = n.attrs.get('value')?.t;
+        const v = vt ? new OnnxReader(this.file).tensor(vt).c : constOf([1], [0]);
+        const count = dims.reduce((x, y) => x * y, 1);
+        return out({ dims, data: new Float64Array(count).fill(v.data[0] ?? 0), dtype: v.dtype });
+      }
+      case 'Shape': return out(constOf([a.dims.length], a.dims, 'int'));
+      default:
+        this.fail(n, `operator '${n.op}' on constants is not supported`);
+    }
+  }
+
+  private convPadding(n: OnnxNode, inH: number, inW: number, kh: number, kw: number, strides: [number, number], dil: [number, number]): Padding {
+    const auto = n.attrs.get('auto_pad')?.s ?? 'NOTSET';
+    if (auto === 'SAME_UPPER') return 'same';
+    if (auto === 'VALID') return 'valid';
+    if (auto === 'SAME_LOWER') {
+      const p = resolvePadding('same', inH, inW, kh, kw, strides, dil);
+      return [[p[0][1], p[0][0]], [p[1][1], p[1][0]]];
+    }
+    const pads = this.attrInts(n, 'pads') ?? [0, 0, 0, 0];
+    if (pads.length !== 4) this.fail(n, `pads [${pads.join(', ')}] are not 2-D`);
+    if (pads.some((p) => p < 0)) this.fail(n, 'negative pads are not supported');
+    if (pads.every((p) => p === 0)) return 'valid';
+    return [[pads[0], pads[2]], [pads[1], pads[3]]];
+  }
+
+  private pair(n: OnnxNode, name: string, dflt: [number, number]): [number, number] {
+    const v = this.attrInts(n, name);
+    if (!v) return dflt;
+    if (v.length !== 2) this.fail(n, `${name} [${v.join(', ')}] is not 2-D (only 2-D convolutions and pools are supported)`);
+    return [v[0], v[1]];
+  }
+
+  private conv(n: OnnxNode): void {
+    const x = this.spatialIn(n);
+    const w = this.constIn(n, 1);
+    const bias = this.optConst(n, 2);
+    if (w.dims.length !== 4) this.fail(n, `weight has shape [${w.dims.join(', ')}]; only 2-D convolutions are supported`);
+    const [O, Ig, kh, kw] = w.dims;
+    const [h, wd, C] = this.shapeOf(x);
+    const group = this.attrI(n, 'group', 1);
+    if (Ig * group !== C) this.fail(n, `weight expects ${Ig * group} input channels, input has ${C}`, 'bad-model');
+    if (O % group !== 0) this.fail(n, `${O} output channels do not split into ${group} groups`, 'bad-model');
+    const strides = this.pair(n, 'strides', [1, 1]);
+    const dilations = this.pair(n, 'dilations', [1, 1]);
+    const padding = this.convPadding(n, h, wd, kh, kw, strides, dilations);
+    const src = w.data;
+    let op: 'conv2d' | 'depthwiseConv2d' = 'conv2d';
+    let kernel: Float32Array;
+    let kshape: number[];
+    if (group === 1) {
+      kshape = [kh, kw, C, O];
+      kernel = new Float32Array(kh * kw * C * O);
+      for (let o = 0; o < O; o++) for (let i = 0; i < C; i++) for (let y = 0; y < kh; y++) for (let z = 0; z < kw; z++) {
+        kernel[((y * kw + z) * C + i) * O + o] = src[((o * Ig + i) * kh + y) * kw + z];
+      }
+    } else if (group === C && Ig === 1) {
+      // depthwise: output channel o = c·m + j reads input channel c
+      op = 'depthwiseConv2d';
+      const m = O / C;
+      kshape = [kh, kw, C, m];
+      kernel = new Float32Array(kh * kw * C * m);
+      for (let c = 0; c < C; c++) for (let j = 0; j < m; j++) for (let y = 0; y < kh; y++) for (let z = 0; z < kw; z++) {
+        kernel[((y * kw + z) * C + c) * m + j] = src[((c * m + j) * kh + y) * kw + z];
+      }
+    } else {
+      // grouped: an ordinary conv with a block-diagonal kernel (zeros across groups) computes the same
+      const Og = O / group;
+      kshape = [kh, kw, C, O];
+      kernel = new Float32Array(kh * kw * C * O);
+      for (let o = 0; o < O; o++) {
+        const gi = Math.floor(o / Og);
+        for (let i = 0; i < Ig; i++) for (let y = 0; y < kh; y++) for (let z = 0; z < kw; z++) {
+          kernel[((y * kw + z) * C + gi * Ig + i) * O + o] = src[((o * Ig + i) * kh + y) * kw + z];
+        }
+      }
+    }
+    const id = this.b.add({
+      name: this.nodeName(n), op, inputs: [x.id], sourceClass: group === 1 || op === 'depthwiseConv2d' ? 'Conv' : `Conv(group=${group})`,
+      params: { kernel: { shape: kshape, data: kernel }, ...(bias ? { bias: { shape: [O], data: Float32Array.from(bias.data) } } : {}) },
+      attrs: { conv: { strides, padding, dilations } },
+    });
+    this.tensor(n, id, 'nchw');
+  }
+
+  private batchNorm(n: OnnxNode): void {
+    const x = this.tensorIn(n, 0);
+    if (x.chw) this.fail(n, 'BatchNormalization of a flattened NCHW map is not supported');
+    const C = channelsOf(this.b, x.id);
+    const p = (k: number, what: string) => {
+      const c = this.constIn(n, k, what);
+      if (c.data.length !== C) this.fail(n, `${what} has ${c.data.length} values for ${C} channels`, 'bad-model');
+      return { shape: [C], data: Float32Array.from(c.data) };
+    };
+    const id = this.b.add({
+      name: this.nodeName(n), op: 'batchNorm', inputs: [x.id], sourceClass: 'BatchNormalization',
+      params: { gamma: p(1, 'scale'), beta: p(2, 'bias'), mean: p(3, 'mean'), variance: p(4, 'variance') },
+      attrs: { epsilon: n.attrs.get('epsilon')?.f ?? 1e-5 },
+    });
+    this.tensor(n, id, x.layout);
+  }
+
+  /** Dense kernel [K, N] from a row-major [K, N] matrix, permuting rows for a flattened NCHW input. */
+  private denseKernel(x: TensorVal, k: Float32Array, N: number): Float32Array {
+    if (!x.chw) return k;
+    const [C, H, W] = x.chw;
+    const out = new Float32Array(k.length);
+    for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) {
+      const logical = (c * H + h) * W + w;
+      const physical = (h * W + w) * C + c;
+      out.set(k.subarray(logical * N, logical * N + N), physical * N);
+    }
+    return out;
+  }
+
+  private gemm(n: OnnxNode): void {
+    const x = this.tensorIn(n, 0);
+    if (x.layout !== 'flat') this.fail(n, 'expects a flat input N×K');
+    if (this.attrI(n, 'transA', 0) !== 0) this.fail(n, 'transA = 1 is not supported');
+    const B = this.constIn(n, 1);
+    const C = this.optConst(n, 2);
+    const alpha = n.attrs.get('alpha')?.f ?? 1;
+    const beta = n.attrs.get('beta')?.f ?? 1;
+    const transB = this.attrI(n, 'transB', 0) === 1;
+    if (B.dims.length !== 2) this.fail(n, `weight has shape [${B.dims.join(', ')}]`, 'bad-model');
+    const [K, N] = transB ? [B.dims[1], B.dims[0]] : B.dims;
+    const kIn = this.shapeOf(x)[0];
+    if (K !== kIn) this.fail(n, `weight expects ${K} inputs, input has ${kIn}`, 'bad-model');
+    const k = new Float32Array(K * N);
+    for (let i = 0; i < K; i++) for (let j = 0; j < N; j++) k[i * N + j] = alpha * (transB ? B.data[j * K + i] : B.data[i * N + j]);
+    let bias: Float32Array | undefined;
+    if (C) {
+      const v = perChannel(C, N, 1);
+      if (!v) this.fail(n, `bias C of shape [${C.dims.join(', ')}] does not broadcast per output`);
+      bias = v.map((b) => b * beta);
+    }
+    const id = this.b.add({
+      name: this.nodeName(n), op: 'dense', inputs: [x.id], sourceClass: 'Gemm',
+      params: { kernel: { shape: [K, N], data: this.denseKernel(x, k, N) }, ...(bias ? { bias: { shape: [N], data: bias } } : {}) },
+    });
+    this.tensor(n, id, 'flat');
+  }
+
+  private matmul(n: OnnxNode): void {
+    const x = this.tensorIn(n, 0);
+    if (x.layout !== 'flat') this.fail(n, 'MatMul on a feature map is not supported (flat N×K input expected)');
+    const B = this.constIn(n, 1);
+    if (B.dims.length !== 2) this.fail(n, `weight has shape [${B.dims.join(', ')}]; a 2-D matrix is needed`);
+    const [K, N] = B.dims;
+    const kIn = this.shapeOf(x)[0];
+    if (K !== kIn) this.fail(n, `weight expects ${K} inputs, input has ${kIn}`, 'bad-model');
+    const id = this.b.add({
+      name: this.nodeName(n), op: 'dense', inputs: [x.id], sourceClass: 'MatMul',
+      params: { kernel: { shape: [K, N], data: this.denseKernel(x, Float32Array.from(B.data), N) } },
+    });
+    this.tensor(n, id, 'flat');
+  }
+
+  private channelAxisFromEnd(x: TensorVal): number {
+    return x.layout === 'nchw' ? 3 : 1;
+  }
+
+  private arith(n: OnnxNode): void {
+    const a = this.val(n, 0)!;
+    const c = this.val(n, 1)!;
+    const name = this.nodeName(n);
+    if (a.kind === 'tensor' && c.kind === 'tensor') {
+      if (a.layout !== c.layout || !!a.chw !== !!c.chw) this.fail(n, 'inputs have different layouts');
+      if (n.op === 'Add') {
+        const sa = this.shapeOf(a);
+        const sc = this.shapeOf(c);
+        if (sa.length !== sc.length || sa.some((d, i) => d !== sc[i])) this.fail(n, `adding shapes [${sa}] and [${sc}] needs broadcasting, which is not supported`);
+        const id = this.b.add({ name, op: 'add', inputs: [a.id, c.id], sourceClass: 'Add' });
+        return this.tensor(n, id, a.layout, a.chw);
+      }
+      if (n.op === 'Mul') {
+        // a gate (squeeze-excite, hard-swish): the broadcast operand is the gate, else the second one
+        const sa = this.shapeOf(a);
+        const sc = this.shapeOf(c);
+        const [sig, gate] = sc.reduce((x, y) => x * y, 1) > sa.reduce((x, y) => x * y, 1) ? [c, a] : [a, c];
+        const id = addGatingMul(this.b, name, sig.id, gate.id, 'Mul', this.file);
+        return this.tensor(n, id, sig.layout, sig.chw);
+      }
+      this.fail(n, `${n.op} of two computed tensors is not supported`);
+    }
+    const [x, k, constFirst] = a.kind === 'tensor' ? [a, (c as ConstVal).c, false] : [c as TensorVal, (a as ConstVal).c, true];
+    if (x.chw && k.data.length > 1) this.fail(n, 'per-element constants on a flattened NCHW map are not supported');
+    const C = channelsOf(this.b, x.id);
+    const v = perChannel(k, C, this.channelAxisFromEnd(x));
+    if (!v) this.fail(n, `constant of shape [${k.dims.join(', ')}] does not broadcast per channel`);
+    const uses = this.uses.get(x === a ? n.inputs[0] : n.inputs[1]) ?? 0;
+    let id: number;
+    switch (n.op) {
+      case 'Add':
+        id = this.aliased.has(x.id) ? addAffine(this.b, name, x.id, C, undefined, v, 'Add') : addBiasOrAffine(this.b, name, x.id, v, uses, 'Add');
+        break;
+      case 'Sub':
+        id = constFirst
+          ? addAffine(this.b, name, x.id, C, new Float32Array(C).fill(-1), v, 'Sub')
+          : this.aliased.has(x.id) ? addAffine(this.b, name, x.id, C, undefined, v.map((t) => -t), 'Sub') : addBiasOrAffine(this.b, name, x.id, v.map((t) => -t), uses, 'Sub');
+        break;
+      case 'Mul':
+        id = addAffine(this.b, name, x.id, C, v, undefined, 'Mul');
+        break;
+      default: // Div
+        if (constFirst) this.fail(n, 'dividing a constant by a tensor is not supported');
+        id = addAffine(this.b, name, x.id, C, v.map((t) => 1 / t), undefined, 'Div');
+    }
+    this.tensor(n, id, x.layout, x.chw);
+  }
+
+  private act(n: OnnxNode, fn: ActivationFn, extra: { alpha?: number; clipMin?: number; clipMax?: number } = {}): void {
+    const x = this.tensorIn(n, 0);
+    const id = this.b.add({ name: this.nodeName(n), op: 'activation', inputs: [x.id], attrs: { activation: fn, ...extra }, sourceClass: n.op });
+    this.tensor(n, id, x.layout, x.chw);
+  }
+
+  private clip(n: OnnxNode): void {
+    let lo: number;
+    let hi: number;
+    if (this.opset < 11) {
+      lo = n.attrs.get('min')?.f ?? -Infinity;
+      hi = n.attrs.get('max')?.f ?? Infinity;
+    } else {
+      lo = this.optConst(n, 1)?.data[0] ?? -Infinity;
+      hi = this.optConst(n, 2)?.data[0] ?? Infinity;
+    }
+    if (lo === 0 && hi === 6) return this.act(n, 'relu6');
+    if (lo === 0 && hi === Infinity) return this.act(n, 'relu');
+    return this.act(n, 'clip', { clipMin: lo, clipMax: hi });
+  }
+
+  /** HardSigmoid = clip(αx + β, 0, 1) (an affine and a clip); HardSwish = x · HardSigmoid(x) with α = 1/6. */
+  private hard(n: OnnxNode): void {
+    const x = this.tensorIn(n, 0);
+    const C = channelsOf(this.b, x.id);
+    const name = this.nodeName(n);
+    const swish = n.op === 'HardSwish';
+    const alpha = swish ? 1 / 6 : n.attrs.get('alpha')?.f ?? 0.2;
+    const beta = swish ? 0.5 : n.attrs.get('beta')?.f ?? 0.5;
+    const aff = addAffine(this.b, `${name}/affine`, x.id, C, new Float32Array(C).fill(alpha), new Float32Array(C).fill(beta), n.op);
+    const gate = this.b.add({ name: swish ? `${name}/gate` : name, op: 'activation', inputs: [aff], attrs: { activation: 'clip', clipMin: 0, clipMax: 1 }, sourceClass: n.op });
+    const id = swish ? addGatingMul(this.b, name, x.id, gate, 'HardSwish', this.file) : gate;
+    this.tensor(n, id, x.layout, x.chw);
+  }
+
+  private softmax(n: OnnxNode): void {
+    const x = this.tensorIn(n, 0);
+    const axis = this.attrI(n, 'axis', this.opset < 13 ? 1 : -1);
+    if (x.layout !== 'flat' || (axis !== 1 && axis !== -1)) this.fail(n, 'softmax is supported over the classes of a flat N×K tensor only');
+    this.act(n, 'softmax');
+  }
+
+  private pool(n: OnnxNode): void {
+    const x = this.spatialIn(n);
+    const [h, w] = this.shapeOf(x);
+    const poolSize = this.pair(n, 'kernel_shape', [1, 1]);
+    const strides = this.pair(n, 'strides', [1, 1]);
+    const dil = this.pair(n, 'dilations', [1, 1]);
+    if (dil[0] !== 1 || dil[1] !== 1) this.fail(n, 'dilated pooling is not supported');
+    let padding = this.convPadding(n, h, w, poolSize[0], poolSize[1], strides, [1, 1]);
+    const name = this.nodeName(n);
+    if (this.attrI(n, 'ceil_mode', 0) === 1) {
+      const p = resolvePadding(padding, h, w, poolSize[0], poolSize[1], strides);
+      const floorH = windowOutput(h, poolSize[0], strides[0], 1, p[0][0], p[0][1]);
+      const floorW = windowOutput(w, poolSize[1], strides[1], 1, p[1][0], p[1][1]);
+      const ceilH = Math.ceil((h + p[0][0] + p[0][1] - poolSize[0]) / strides[0]) + 1;
+      const ceilW = Math.ceil((w + p[1][0] + p[1][1] - poolSize[1]) / strides[1]) + 1;
+      if (ceilH !== floorH || ceilW !== floorW) this.fail(n, 'ceil_mode = 1 changes the output size here and is not supported');
+    }
+    let input = x.id;
+    if (n.op === 'AveragePool' && Array.isArray(padding)) {
+      const includePad = this.attrI(n, 'count_include_pad', 0) === 1;
+      const same = resolvePadding('same', h, w, poolSize[0], poolSize[1], strides);
+      if (includePad) {
+        input = this.b.add({ name: `${name}/pad`, op: 'pad', inputs: [x.id], attrs: { pads: padding }, sourceClass: 'AveragePool' });
+        padding = 'valid';
+      } else if (JSON.stringify(same) === JSON.stringify(padding)) padding = 'same';
+      else this.fail(n, 'average pooling with padding that excludes the pad from the count is supported only where it equals TF SAME');
+    }
+    const id = this.b.add({
+      name, op: n.op === 'MaxPool' ? 'maxPool' : 'avgPool', inputs: [input], sourceClass: n.op,
+      attrs: { pool: { poolSize, strides, padding } },
+    });
+    this.tensor(n, id, 'nchw');
+  }
+
+  private globalPool(n: OnnxNode, keepdims = true): void {
+    const x = this.tensorIn(n, 0);
+    if (x.layout === 'flat') this.fail(n, 'expects a feature map');
+    const [h, w, C] = this.shapeOf(x);
+    const name = this.nodeName(n);
+    let id: number;
+    if (n.op === 'GlobalMaxPool') {
+      id = this.b.add({ name, op: 'maxPool', inputs: [x.id], attrs: { pool: { poolSize: [h, w], strides: [h, w], padding: 'valid' } }, sourceClass: n.op });
+      if (!keepdims) id = this.b.add({ name: `${name}/squeeze`, op: 'flatten', inputs: [id], sourceClass: n.op });
+      return this.tensor(n, id, keepdims ? x.layout : 'flat');
+    }
+    id = this.b.add({ name, op: 'globalAvgPool', inputs: [x.id], sourceClass: n.op });
+    if (keepdims) id = this.b.add({ name: `${name}/keepdims`, op: 'reshape', inputs: [id], attrs: { targetShape: [1, 1, C] }, sourceClass: n.op });
+    this.tensor(n, id, keepdims ? x.layout : 'flat');
+  }
+
+  private reduceMean(n: OnnxNode): void {
+    const x = this.tensorIn(n, 0);
+    const axes = (this.attrInts(n, 'axes') ?? (n.inputs[1] ? Array.from(this.constIn(n, 1, 'axes').data) : [])).map((a) => (a < 0 ? a + 4 : a)).sort();
+    const spatial = x.layout === 'nchw' ? [2, 3] : [1, 2];
+    if (x.layout === 'flat' || !sameList(axes, spatial)) this.fail(n, `mean over axes [${axes.join(', ')}] is supported only over the spatial axes`);
+    this.globalPool({ ...n, op: 'GlobalAveragePool' }, this.attrI(n, 'keepdims', 1) === 1);
+  }
+
+  /** A feature map flattened in the source's order. */
+  private flattenMap(n: OnnxNode, x: TensorVal): void {
+    const [h, w, C] = this.shapeOf(x);
+    const id = this.b.add({ name: this.nodeName(n), op: 'flatten', inputs: [x.id], sourceClass: n.op });
+    const needsPerm = x.layout === 'nchw' && h * w > 1 && C > 1;
+    this.tensor(n, id, 'flat', needsPerm ? [C, h, w] : undefined);
+  }
+
+  private flatten(n: OnnxNode): void {
+    const x = this.tensorIn(n, 0);
+    if (this.attrI(n, 'axis', 1) !== 1) this.fail(n, 'Flatten with axis other than 1 is not supported');
+    if (x.layout === 'flat') return this.alias(n, x);
+    this.flattenMap(n, x);
+  }
+
+  private reshape(n: OnnxNode): void {
+    const x = this.tensorIn(n, 0);
+    const shape = this.constIn(n, 1, 'shape');
+    const logical = this.logicalDims(x);
+    const target = Array.from(shape.data).map((d, i) => (d === 0 && this.attrI(n, 'allowzero', 0) === 0 ? logical[i] : d));
+    const total = logical.reduce((a, b) => a * b, 1);
+    const known = target.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+    const dims = target.map((d) => (d === -1 ? total / known : d));
+    if (dims.reduce((a, b) => a * b, 1) !== total || dims[0] !== 1) {
+      this.fail(n, `reshape of [${logical.join(', ')}] to [${target.join(', ')}] is not supported (the batch axis must stay first)`);
+    }
+    if (dims.length === 2) {
+      if (x.layout === 'flat') return this.alias(n, x);
+      return this.flattenMap(n, x);
+    }
+    if (dims.length === 4 && x.layout === 'flat' && !x.chw) {
+      const K = dims[1] * dims[2] * dims[3];
+      const name = this.nodeName(n);
+      if (dims[2] === 1 && dims[3] === 1) {
+        const id = this.b.add({ name, op: 'reshape', inputs: [x.id], attrs: { targetShape: [1, 1, K] }, sourceClass: 'Reshape' });
+        return this.tensor(n, id, 'nchw');
+      }
+    }
+    if (dims.length === 4 && x.layout !== 'flat' && sameList(dims, logical)) return this.alias(n, x);
+    this.fail(n, `reshape of [${logical.join(', ')}] to [${target.join(', ')}] is not supported`);
+  }
+
+  private squeeze(n: OnnxNode): void {
+    const x = this.tensorIn(n, 0);
+    const axes = (this.attrInts(n, 'axes') ?? (n.inputs[1] ? Array.from(this.constIn(n, 1, 'axes').data) : [])).slice().sort();
+    const name = this.nodeName(n);
+    if (n.op === 'Squeeze') {
+      if (x.layout === 'flat') this.fail(n, 'squeezing a flat tensor is not supported');
+      const [h, w] = this.shapeOf(x);
+      const spatial = x.layout === 'nchw' ? [2, 3] : [1, 2];
+      if (h !== 1 || w !== 1 || (axes.length > 0 && !sameList(axes.map((a) => (a < 0 ? a + 4 : a)), spatial))) {
+        this.fail(n, 'only squeezing a 1×1 feature map to N×C is supported');
+      }
+      return this.flattenMap(n, x);
+    }
+    if (x.layout !== 'flat' || !(sameList(axes, [2, 3]) || sameList(axes, [-2, -1]))) this.fail(n, 'only unsqueezing N×C to N×C×1×1 is supported');
+    const K = this.shapeOf(x)[0];
+    const id = this.b.add({ name, op: 'reshape', inputs: [x.id], attrs: { targetShape: [1, 1, K] }, sourceClass: 'Unsqueeze' });
+    this.tensor(n, id, 'nchw');
+  }
+
+  private transpose(n: OnnxNode): void {
+    const x = this.tensorIn(n, 0);
+    const perm = this.attrInts(n, 'perm') ?? [];
+    if (x.layout === 'nchw' && sameList(perm, [0, 2, 3, 1])) return this.set(n, { ...x, layout: 'nhwc' });
+    if (x.layout === 'nhwc' && sameList(perm, [0, 3, 1, 2])) return this.set(n, { ...x, layout: 'nchw' });
+    if (x.layout === 'flat' && sameList(perm, [0, 1])) return this.alias(n, x);
+    // a 1×1 map: NCHW and NHWC hold the same values in the same order
+    if (x.layout !== 'flat' && this.shapeOf(x)[0] === 1 && this.shapeOf(x)[1] === 1 && perm[0] === 0) {
+      const logical = this.logicalDims(x);
+      const moved = perm.map((p) => logical[p]);
+      const cAxis = moved.indexOf(this.shapeOf(x)[2]);
+      if (cAxis === 1) return this.set(n, { ...x, layout: 'nchw' });
+      if (cAxis === 3) return this.set(n, { ...x, layout: 'nhwc' });
+    }
+    this.fail(n, `transpose with perm [${perm.join(', ')}] of a ${x.layout.toUpperCase()} tensor is not supported`);
+  }
+
+  private concat(n: OnnxNode): void {
+    const parts = n.inputs.map((_, k) => this.tensorIn(n, k));
+    const layout = parts[0].layout;
+    if (parts.some((p) => p.layout !== layout || p.chw)) this.fail(n, 'inputs have different layouts or are flattened NCHW maps');
+    let axis = this.attrI(n, 'axis', 1);
+    if (axis < 0) axis += layout === 'flat' ? 2 : 4;
+    let irAxis: number;
+    if (layout === 'flat') irAxis = axis === 1 ? -1 : NaN;
+    else if (layout === 'nchw') irAxis = ({ 1: -1, 2: 1, 3: 2 } as Record<number, number>)[axis] ?? NaN;
+    else irAxis = ({ 1: 1, 2: 2, 3: -1 } as Record<number, number>)[axis] ?? NaN;
+    if (Number.isNaN(irAxis)) this.fail(n, `concatenation on axis ${axis} (the batch axis) is not supported`);
+    const id = this.b.add({ name: this.nodeName(n), op: 'concat', inputs: parts.map((p) => p.id), attrs: { axis: irAxis }, sourceClass: 'Concat' });
+    this.tensor(n, id, layout);
+  }
+
+  private pad(n: OnnxNode): void {
+    const x = this.spatialIn(n);
+    const mode = n.attrs.get('mode')?.s ?? 'constant';
+    if (mode !== 'constant') this.fail(n, `pad mode '${mode}' is not supported (constant zero only)`);
+    let pads: number[];
+    let value = 0;
+    if (this.opset < 11) {
+      pads = this.attrInts(n, 'pads') ?? [];
+      value = n.attrs.get('value')?.f ?? 0;
+    } else {
+      pads = Array.from(this.constIn(n, 1, 'pads').data);
+      value = this.optConst(n, 2)?.data[0] ?? 0;
+    }
+    if (value !== 0) this.fail(n, `padding with value ${value} is not supported (zero only)`);
+    if (pads.length !== 8 || pads.some((p) => p < 0)) this.fail(n, `pads [${pads.join(', ')}] are not supported`);
+    if (pads[0] || pads[1] || pads[4] || pads[5]) this.fail(n, 'padding the batch or channel axis is not supported');
+    const p: ExplicitPad = [[pads[2], pads[6]], [pads[3], pads[7]]];
+    const id = this.b.add({ name: this.nodeName(n), op: 'pad', inputs: [x.id], attrs: { pads: p }, sourceClass: 'Pad' });
+    this.tensor(n, id, 'nchw');
+  }
+
+  private shape(n: OnnxNode): void {
+    const x = this.tensorIn(n, 0);
+    let dims = this.logicalDims(x);
+    const start = n.attrs.get('start')?.i;
+    const end = n.attrs.get('end')?.i;
+    if (start !== undefined || end !== undefined) {
+      const r = dims.length;
+      const s = Math.max(0, Math.min(r, (start ?? 0) < 0 ? (start ?? 0) + r : start ?? 0));
+      const e = Math.max(0, Math.min(r, (end ?? r) < 0 ? (end ?? r) + r : end ?? r));
+      dims = dims.slice(s, e);
+    }
+    this.set(n, { kind: 'const', c: constOf([dims.length], dims, 'int') });
+  }
+}
+
+function sameList(a: readonly number[] | undefined, b: readonly number[]): boolean {
+  return !!a && a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+export function loadOnnx(file: string, opts: LoadOptions = {}): Graph {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch {
+    throw new LensError('bad-model', 'file not found or not readable', file);
+  }
+  if (buf.length === 0) throw new LensError('bad-model', 'file is empty', file);
+  // ModelProto starts with ir_version (field 1, varint): 0x08
+  if (buf[0] !== 0x08) throw new LensError('bad-model', 'not an ONNX model (no ModelProto header; wrong file or not protobuf)', file);
+  let model: Field[];
+  try {
+    model = decodeFields(buf);
+    if (!first(model, 7)) throw new ProtoError('no graph field');
+    // decode the graph eagerly so a truncated file is reported here
+    const g = decodeFields(first(model, 7)!.bytes!);
+    for (const f of g) if (f.wire === 2 && (f.no === 1 || f.no === 5)) decodeFields(f.bytes!);
+  } catch (e) {
+    if (e instanceof ProtoError) throw new LensError('bad-model', `not a valid ONNX file, truncated or corrupt (${e.message})`, file);
+    throw e;
+  }
+  const reader = new OnnxReader(file);
+  try {
+    return new OnnxConverter(file, opts).convert(model, reader);
+  } catch (e) {
+    if (e instanceof ProtoError) throw new LensError('bad-model', `corrupt ONNX data (${e.message})`, file);
+    throw e;
+  }
+}
+
+export const onnxLoader: ModelLoader = {
+  name: 'onnx',
+  match(file: string, head: Uint8Array): boolean {
+    void head;
+    return /\.onnx$/i.test(file);
+  },
+  async open(file: string, opts?: LoadOptions): Promise<Graph> {
+    return loadOnnx(file, opts);
+  },
+};

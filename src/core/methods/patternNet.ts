@@ -1,0 +1,91 @@
+/**
+ * PatternNet and PatternAttribution (Kindermans et al. 2018) with fitted patterns (src/core/patterns).
+ * Both start from the logit, R = f_c(x)·onehot(c), and run the gradient's backward pass — ReLU masks,
+ * winner-take-all max pooling — with each dense/conv layer's transposed op using the pattern A
+ * (PatternNet: the signal at the input) or W∘A (PatternAttribution: the attribution). A layer's
+ * two-regime pattern a₊ is used where a ReLU follows it, the linear pattern elsewhere (or everywhere
+ * with patternType 'linear'); a layer without a pattern (stand-alone BatchNorm) passes the gradient.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Node } from '../graph/ir';
+import { LINEAR_OPS } from '../graph/ir';
+import { backward, type NodeBackward } from '../engine/backward';
+import type { PreparedGraph } from '../engine/prepared';
+import { LensError } from '../errors';
+import { transposedWith } from '../patterns/kernelOps';
+import type { LayerPatterns, PatternSet } from '../patterns/patternSet';
+import { modelFingerprint } from '../patterns/fingerprint';
+import { gradientHandler, signalRuleText } from './gradient';
+import { startRelevance } from './lrp';
+import type { MethodContext, MethodRun } from './method';
+import { registerMethod } from './method';
+
+type Variant = 'net' | 'attribution';
+
+/** Checks that a pattern set belongs to the graph; returns the patterns per node id. */
+export function patternsByNode(prep: PreparedGraph, ps: PatternSet): Map<number, LayerPatterns> {
+  const g = prep.graph;
+  const where = ps.file ? ` (${ps.file})` : '';
+  if (ps.fingerprint !== modelFingerprint(g)) {
+    throw new LensError('bad-patterns', `the patterns were fitted on a different model ('${ps.modelName}'); fit them for this one with 'relevance-lens patterns fit'`, ps.file);
+  }
+  const out = new Map<number, LayerPatterns>();
+  for (const lp of ps.layers) {
+    const n = g.nodes.find((x) => x.name === lp.name);
+    const k = n?.params.kernel;
+    if (!n || !k || k.shape.join(',') !== lp.kernelShape.join(',')) {
+      throw new LensError('bad-patterns', `layer '${lp.name}' of the patterns does not match the model${where}`, ps.file);
+    }
+    out.set(n.id, lp);
+  }
+  return out;
+}
+
+function patternKernel(lp: LayerPatterns, type: 'relu' | 'linear'): Float32Array {
+  return type === 'relu' && lp.regime === 'relu' && lp.relu ? lp.relu : lp.linear;
+}
+
+export function patternHandler(ps: PatternSet, byNode: Map<number, LayerPatterns>, variant: Variant, type: 'relu' | 'linear'): NodeBackward {
+  const grad = gradientHandler('gradient');
+  return (node: Node, s, ctx) => {
+    const lp = byNode.get(node.id);
+    if (!lp || !LINEAR_OPS.has(node.op)) return grad(node, s, ctx);
+    const a = patternKernel(lp, type);
+    const key = `pattern:${ps.id}:${variant}:${a === lp.relu ? 'relu' : 'linear'}`;
+    return [transposedWith(ctx.prep, node, s, key, (w) => {
+      const at = tf.tensor(a, lp.kernelShape, 'float32');
+      return variant === 'net' ? at : tf.mul(w, at);
+    })];
+  };
+}
+
+export function runPatternMethod(ctx: MethodContext, variant: Variant): MethodRun {
+  const ps = ctx.opts.patterns;
+  const name = variant === 'net' ? 'pattern-net' : 'pattern-attribution';
+  if (!ps) {
+    throw new LensError('bad-usage', `${name} needs fitted patterns: --patterns FILE (make one with 'relevance-lens patterns fit MODEL DATA --out FILE')`);
+  }
+  const type = ctx.opts.patternType ?? 'relu';
+  if (type !== 'relu' && type !== 'linear') throw new LensError('bad-usage', `pattern type must be relu or linear, got '${String(type)}'`);
+  const byNode = patternsByNode(ctx.prep, ps);
+  const start = startRelevance(ctx, ctx.logit);
+  try {
+    const res = backward({ prep: ctx.prep, acts: ctx.acts }, start, patternHandler(ps, byNode, variant, type), {
+      keep: ctx.keep, checkpoint: ctx.checkpoint,
+    });
+    const ruleText = signalRuleText(ctx.prep.graph, 'gradient');
+    for (const [id, lp] of byNode) {
+      const used = patternKernel(lp, type) === lp.relu ? 'relu' : 'linear';
+      ruleText.set(id, `${variant === 'net' ? 'pattern' : 'w∘pattern'}:${used}`);
+    }
+    return {
+      relevance: res.input, sums: res.sums, ruleText, composite: null, kept: res.kept,
+      extra: { patterns: { file: ps.file ?? null, type, model: ps.modelName, images: ps.images } },
+    };
+  } finally {
+    start.dispose();
+  }
+}
+
+registerMethod('pattern-net', (ctx) => runPatternMethod(ctx, 'net'));
+registerMethod('pattern-attribution', (ctx) => runPatternMethod(ctx, 'attribution'));

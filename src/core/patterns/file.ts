@@ -1,0 +1,207 @@
+/**
+ * The patterns file, versioned: "RLPATTRN", u32 version, u32 header length, the JSON header, zero
+ * padding to 8 bytes, then the binary arrays (little-endian float64 statistics, float32 patterns) at
+ * the offsets the header gives, each 8-byte aligned. The statistics make files mergeable; the
+ * patterns and ρ are derived from them and stored for readers that only explain. Written atomically.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import type { OpKind } from '../graph/ir';
+import { LensError } from '../errors';
+import { writeFileAtomic } from '../io/atomicWrite';
+import { JointMoments, Moments } from './moments';
+import type { RhoValues } from './rho';
+import { finalize, toPatternSet, type LayerStats, type PatternStats, type RhoConfig } from './stats';
+import type { PatternSet } from './patternSet';
+
+export const PATTERNS_MAGIC = 'RLPATTRN';
+export const PATTERNS_VERSION = 1;
+const MAX_HEADER = 64 << 20;
+
+interface ArrayRef {
+  dtype: 'f64' | 'f32';
+  offset: number;
+  length: number;
+}
+
+interface LayerHeader {
+  name: string;
+  op: OpKind;
+  kernelShape: number[];
+  regime: 'relu' | 'linear';
+  d: number;
+  k: number;
+  rho: null | {
+    neurons: number[];
+    positions: number[];
+    groups: { neurons: number[]; channel?: number; n: number; d: number }[];
+    values: RhoValues | null;
+  };
+  rhoSkipped?: string;
+  arrays: Record<string, ArrayRef>;
+}
+
+export interface PatternsHeader {
+  format: 'relevance-lens-patterns';
+  version: number;
+  model: { name: string; fingerprint: string };
+  images: { fit: number; heldOut: number };
+  holdout: number | null;
+  rhoConfig: RhoConfig | null;
+  created: string;
+  layers: LayerHeader[];
+}
+
+const MOMENT_FIELDS = ['count', 'my', 'cyy', 'mx', 'cxy'] as const;
+
+export function encodePatterns(s: PatternStats): Buffer {
+  if (os.endianness() !== 'LE') throw new Error('patterns files are written on little-endian hosts only');
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  const put = (a: Float64Array | Float32Array): ArrayRef => {
+    const buf = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    const ref: ArrayRef = { dtype: a instanceof Float64Array ? 'f64' : 'f32', offset, length: a.length };
+    chunks.push(buf);
+    offset += buf.length;
+    const pad = (8 - (offset % 8)) % 8;
+    if (pad) {
+      chunks.push(Buffer.alloc(pad));
+      offset += pad;
+    }
+    return ref;
+  };
+  const layers: LayerHeader[] = s.layers.map((l) => {
+    const arrays: Record<string, ArrayRef> = {};
+    for (const f of MOMENT_FIELDS) arrays[`all.${f}`] = put(l.all[f]);
+    if (l.plus) for (const f of MOMENT_FIELDS) arrays[`plus.${f}`] = put(l.plus[f]);
+    arrays['pattern.linear'] = put(l.linear!);
+    if (l.relu) arrays['pattern.relu'] = put(l.relu);
+    let rho: LayerHeader['rho'] = null;
+    if (l.rho) {
+      arrays['rho.w'] = put(l.rho.w);
+      l.rho.groups.forEach((g, i) => {
+        for (const f of JointMoments.FIELDS) arrays[`rho.${i}.${f}`] = put(g.moments[f]);
+      });
+      rho = {
+        neurons: l.rho.neurons, positions: l.rho.positions,
+        groups: l.rho.groups.map((g) => ({ neurons: g.neurons, ...(g.channel !== undefined ? { channel: g.channel } : {}), n: g.moments.n, d: g.moments.d })),
+        values: l.rhoValues ?? null,
+      };
+    }
+    return {
+      name: l.name, op: l.op, kernelShape: l.kernelShape, regime: l.regime, d: l.d, k: l.k, rho,
+      ...(l.rhoSkipped ? { rhoSkipped: l.rhoSkipped } : {}), arrays,
+    };
+  });
+  const header: PatternsHeader = {
+    format: 'relevance-lens-patterns', version: PATTERNS_VERSION, model: s.model, images: s.images,
+    holdout: Number.isFinite(s.holdout) ? s.holdout : null, rhoConfig: s.rhoConfig, created: s.created, layers,
+  };
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const pre = Buffer.alloc(16);
+  pre.write(PATTERNS_MAGIC, 0, 'latin1');
+  pre.writeUInt32LE(PATTERNS_VERSION, 8);
+  pre.writeUInt32LE(json.length, 12);
+  const headPad = Buffer.alloc((8 - ((16 + json.length) % 8)) % 8);
+  return Buffer.concat([pre, json, headPad, ...chunks]);
+}
+
+export async function writePatternsFile(file: string, s: PatternStats): Promise<void> {
+  await writeFileAtomic(file, encodePatterns(s));
+}
+
+function bad(message: string, file: string): never {
+  throw new LensError('bad-patterns', message, file);
+}
+
+/** Parses and checks a patterns file (LensError 'bad-patterns' naming the file otherwise). */
+export function decodePatterns(bytes: Uint8Array, file: string): { header: PatternsHeader; stats: PatternStats } {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < 16 || buf.toString('latin1', 0, 8) !== PATTERNS_MAGIC) bad('not a patterns file (bad magic; make one with \'relevance-lens patterns fit\')', file);
+  const version = buf.readUInt32LE(8);
+  if (version !== PATTERNS_VERSION) bad(`patterns file version ${version} is not supported (this is version ${PATTERNS_VERSION})`, file);
+  const hlen = buf.readUInt32LE(12);
+  if (hlen > MAX_HEADER || 16 + hlen > buf.length) bad('truncated patterns file (header)', file);
+  let header: PatternsHeader;
+  try {
+    header = JSON.parse(buf.toString('utf8', 16, 16 + hlen)) as PatternsHeader;
+  } catch (e) {
+    return bad(`unreadable header (${(e as Error).message.split('\n')[0]})`, file);
+  }
+  if (header?.format !== 'relevance-lens-patterns' || !Array.isArray(header.layers) || !header.model || !header.images) bad('the header is not a patterns header', file);
+  const base = 16 + hlen + ((8 - ((16 + hlen) % 8)) % 8);
+  const take = (l: LayerHeader, key: string, dtype: 'f64' | 'f32', length: number): Float64Array | Float32Array => {
+    const ref = l.arrays?.[key];
+    if (!ref) bad(`layer '${l.name}': array ${key} is missing`, file);
+    if (ref.dtype !== dtype || ref.length !== length || !Number.isInteger(ref.offset) || ref.offset < 0) bad(`layer '${l.name}': array ${key} has the wrong type or size`, file);
+    const size = dtype === 'f64' ? 8 : 4;
+    const start = base + ref.offset;
+    if (start + length * size > buf.length) bad(`truncated patterns file (layer '${l.name}', ${key})`, file);
+    // copy: the buffer's offsets need not be aligned for a typed-array view
+    const copy = new Uint8Array(length * size);
+    copy.set(buf.subarray(start, start + length * size));
+    return dtype === 'f64' ? new Float64Array(copy.buffer) : new Float32Array(copy.buffer);
+  };
+  const layers: LayerStats[] = header.layers.map((l) => {
+    const { d, k } = l;
+    if (!Number.isInteger(d) || !Number.isInteger(k) || d <= 0 || k <= 0 || !Array.isArray(l.kernelShape)) bad(`layer '${l.name}': bad sizes`, file);
+    const moments = (prefix: string, sharedX: boolean): Moments => new Moments(d, k, sharedX, {
+      count: take(l, `${prefix}.count`, 'f64', k) as Float64Array,
+      my: take(l, `${prefix}.my`, 'f64', k) as Float64Array,
+      cyy: take(l, `${prefix}.cyy`, 'f64', k) as Float64Array,
+      mx: take(l, `${prefix}.mx`, 'f64', sharedX ? d : d * k) as Float64Array,
+      cxy: take(l, `${prefix}.cxy`, 'f64', d * k) as Float64Array,
+    });
+    const sharedX = l.arrays['all.mx']?.length === d && l.op !== 'depthwiseConv2d';
+    const out: LayerStats = {
+      name: l.name, op: l.op, kernelShape: l.kernelShape, regime: l.regime, d, k,
+      all: moments('all', sharedX),
+      ...(l.regime === 'relu' ? { plus: moments('plus', false) } : {}),
+      linear: take(l, 'pattern.linear', 'f32', d * k) as Float32Array,
+      ...(l.regime === 'relu' ? { relu: take(l, 'pattern.relu', 'f32', d * k) as Float32Array } : {}),
+      ...(l.rhoSkipped ? { rhoSkipped: l.rhoSkipped } : {}),
+    };
+    if (l.rho) {
+      const m = l.rho.neurons.length;
+      const gd = l.rho.groups[0]?.d ?? d;
+      out.rho = {
+        neurons: l.rho.neurons, positions: l.rho.positions,
+        w: take(l, 'rho.w', 'f64', gd * m) as Float64Array,
+        groups: l.rho.groups.map((g, i) => {
+          const jm = new JointMoments(g.d, g.neurons.length);
+          jm.n = g.n;
+          for (const f of JointMoments.FIELDS) {
+            const want = jm[f].length;
+            jm[f].set(take(l, `rho.${i}.${f}`, 'f64', want));
+          }
+          return { neurons: g.neurons, ...(g.channel !== undefined ? { channel: g.channel } : {}), moments: jm };
+        }),
+      };
+      if (l.rho.values) out.rhoValues = l.rho.values;
+    }
+    return out;
+  });
+  const stats: PatternStats = {
+    model: header.model, images: header.images, holdout: header.holdout ?? NaN, rhoConfig: header.rhoConfig ?? null,
+    created: header.created, layers,
+  };
+  return { header, stats };
+}
+
+export function readPatternsStats(file: string): { header: PatternsHeader; stats: PatternStats } {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new LensError('bad-patterns', code === 'ENOENT' ? 'file not found' : `cannot read file (${code})`, file);
+  }
+  return decodePatterns(bytes, file);
+}
+
+/** The patterns of a file, ready for `explain --method pattern-net|pattern-attribution`. */
+export function loadPatterns(file: string): PatternSet {
+  return toPatternSet(readPatternsStats(file).stats, file);
+}
+
+export { finalize };

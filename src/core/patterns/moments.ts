@@ -1,0 +1,174 @@
+/**
+ * Mergeable, count-weighted statistics for PatternNet, in float64. A batch's moments are computed as
+ * tensor ops (float32, centred at the batch means so nothing cancels) and merged here with Chan's
+ * parallel formula: merging is exact up to float64 rounding, so fitting two halves of a dataset and
+ * merging their files equals one fit over both.
+ *
+ * Moments (per output neuron k of a layer, over the rows where k's mask is 1):
+ *   count[k], my[k] = mean y_k, cyy[k] = Σ (y_k − my_k)²,
+ *   mx[d(,k)] = mean x_d, cxy[d,k] = Σ (x_d − mx_d)(y_k − my_k)      (d,k row-major, d over the
+ *   input patch in kernel order [kh, kw, inC]); `sharedX`: one mx for all k (all-rows moments of a
+ *   conv/dense layer), else one per k (masked rows, or depthwise where neuron k sees channel k/m).
+ * JointMoments (the held-out statistics of the quality measure ρ): mean and co-moment matrix of x,
+ * and per neuron j the parts p_j = y_j·M_j, q_j = y_j·(1 − M_j) of its output with their co-moments.
+ */
+
+export class Moments {
+  readonly count: Float64Array;
+  readonly my: Float64Array;
+  readonly cyy: Float64Array;
+  readonly mx: Float64Array;
+  readonly cxy: Float64Array;
+
+  constructor(readonly d: number, readonly k: number, readonly sharedX: boolean, init?: Partial<Record<'count' | 'my' | 'cyy' | 'mx' | 'cxy', Float64Array>>) {
+    this.count = init?.count ?? new Float64Array(k);
+    this.my = init?.my ?? new Float64Array(k);
+    this.cyy = init?.cyy ?? new Float64Array(k);
+    this.mx = init?.mx ?? new Float64Array(sharedX ? d : d * k);
+    this.cxy = init?.cxy ?? new Float64Array(d * k);
+    if (this.count.length !== k || this.my.length !== k || this.cyy.length !== k
+      || this.mx.length !== (sharedX ? d : d * k) || this.cxy.length !== d * k) {
+      throw new Error('Moments: array sizes do not match d, k');
+    }
+  }
+
+  clone(): Moments {
+    return new Moments(this.d, this.k, this.sharedX, {
+      count: this.count.slice(), my: this.my.slice(), cyy: this.cyy.slice(), mx: this.mx.slice(), cxy: this.cxy.slice(),
+    });
+  }
+
+  /** Adds the moments of disjoint rows (Chan et al.): this ← this ∪ b. */
+  merge(b: Moments): void {
+    const { d, k } = this;
+    if (b.d !== d || b.k !== k || b.sharedX !== this.sharedX) throw new Error('Moments.merge: shapes differ');
+    const f = new Float64Array(k);
+    const g = new Float64Array(k);
+    const dy = new Float64Array(k);
+    for (let j = 0; j < k; j++) {
+      const na = this.count[j];
+      const nb = b.count[j];
+      if (nb === 0) continue;
+      const n = na + nb;
+      f[j] = nb / n;
+      g[j] = (na * nb) / n;
+      dy[j] = b.my[j] - this.my[j];
+      this.count[j] = n;
+      this.my[j] += dy[j] * f[j];
+      this.cyy[j] += b.cyy[j] + dy[j] * dy[j] * g[j];
+    }
+    const { mx, cxy } = this;
+    if (this.sharedX) {
+      // all rows: the same count for every k
+      const f0 = f[0];
+      for (let i = 0; i < d; i++) {
+        const dx = b.mx[i] - mx[i];
+        const row = i * k;
+        for (let j = 0; j < k; j++) cxy[row + j] += b.cxy[row + j] + dx * dy[j] * g[j];
+        mx[i] += dx * f0;
+      }
+    } else {
+      for (let i = 0; i < d; i++) {
+        const row = i * k;
+        for (let j = 0; j < k; j++) {
+          if (b.count[j] === 0) continue;
+          const dx = b.mx[row + j] - mx[row + j];
+          cxy[row + j] += b.cxy[row + j] + dx * dy[j] * g[j];
+          mx[row + j] += dx * f[j];
+        }
+      }
+    }
+  }
+
+  /** mean of x_d as seen by neuron k */
+  meanX(i: number, j: number): number {
+    return this.sharedX ? this.mx[i] : this.mx[i * this.k + j];
+  }
+}
+
+/** The rows of `all` that are not in `part` (Chan's formula solved for the other half). */
+export function complement(all: Moments, part: Moments): Moments {
+  const { d, k } = all;
+  const out = new Moments(d, k, false);
+  for (let j = 0; j < k; j++) {
+    const n = all.count[j];
+    const np = part.count[j];
+    const nq = n - np;
+    if (nq <= 0) continue;
+    out.count[j] = nq;
+    const myq = (n * all.my[j] - np * part.my[j]) / nq;
+    out.my[j] = myq;
+    const dy = myq - part.my[j];
+    out.cyy[j] = all.cyy[j] - part.cyy[j] - (dy * dy * np * nq) / n;
+    for (let i = 0; i < d; i++) {
+      const mxq = (n * all.meanX(i, j) - np * part.meanX(i, j)) / nq;
+      out.mx[i * k + j] = mxq;
+      const dx = mxq - part.meanX(i, j);
+      out.cxy[i * k + j] = all.cxy[i * k + j] - part.cxy[i * k + j] - (dx * dy * np * nq) / n;
+    }
+  }
+  return out;
+}
+
+export class JointMoments {
+  n = 0;
+  readonly mx: Float64Array;
+  readonly cxx: Float64Array;
+  readonly mp: Float64Array;
+  readonly mq: Float64Array;
+  readonly cpp: Float64Array;
+  readonly cqq: Float64Array;
+  readonly cpq: Float64Array;
+  readonly cxp: Float64Array;
+  readonly cxq: Float64Array;
+
+  /** d inputs, m neurons */
+  constructor(readonly d: number, readonly m: number) {
+    this.mx = new Float64Array(d);
+    this.cxx = new Float64Array(d * d);
+    this.mp = new Float64Array(m);
+    this.mq = new Float64Array(m);
+    this.cpp = new Float64Array(m);
+    this.cqq = new Float64Array(m);
+    this.cpq = new Float64Array(m);
+    this.cxp = new Float64Array(d * m);
+    this.cxq = new Float64Array(d * m);
+  }
+
+  static readonly FIELDS = ['mx', 'cxx', 'mp', 'mq', 'cpp', 'cqq', 'cpq', 'cxp', 'cxq'] as const;
+
+  merge(b: JointMoments): void {
+    const { d, m } = this;
+    if (b.d !== d || b.m !== m) throw new Error('JointMoments.merge: shapes differ');
+    if (b.n === 0) return;
+    const n = this.n + b.n;
+    const f = b.n / n;
+    const g = (this.n * b.n) / n;
+    const dx = new Float64Array(d);
+    for (let i = 0; i < d; i++) dx[i] = b.mx[i] - this.mx[i];
+    const dp = new Float64Array(m);
+    const dq = new Float64Array(m);
+    for (let j = 0; j < m; j++) {
+      dp[j] = b.mp[j] - this.mp[j];
+      dq[j] = b.mq[j] - this.mq[j];
+    }
+    for (let i = 0; i < d; i++) {
+      const gi = dx[i] * g;
+      const row = i * d;
+      for (let l = 0; l < d; l++) this.cxx[row + l] += b.cxx[row + l] + gi * dx[l];
+      for (let j = 0; j < m; j++) {
+        this.cxp[i * m + j] += b.cxp[i * m + j] + gi * dp[j];
+        this.cxq[i * m + j] += b.cxq[i * m + j] + gi * dq[j];
+      }
+    }
+    for (let j = 0; j < m; j++) {
+      this.cpp[j] += b.cpp[j] + dp[j] * dp[j] * g;
+      this.cqq[j] += b.cqq[j] + dq[j] * dq[j] * g;
+      this.cpq[j] += b.cpq[j] + dp[j] * dq[j] * g;
+      this.mp[j] += dp[j] * f;
+      this.mq[j] += dq[j] * f;
+    }
+    for (let i = 0; i < d; i++) this.mx[i] += dx[i] * f;
+    this.n = n;
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * The typed messages of Relevance Lens, both channels:
+ *   host <-> engine worker  (EngineRequests / WorkerEvents)
+ *   host <-> webview panel   (HostToView / ViewToHost)
+ * carried by the one helper in ./rpc. Data shapes here are plain JSON plus typed arrays, so they cross
+ * postMessage (structured clone) unchanged. No vscode, no DOM, no engine code.
+ */
+export * from './rpc';
+import type { ChannelSpec } from './rpc';
+
+// ---------------------------------------------------------------------------------------------
+//#region shared data
+
+export const METHOD_NAMES = [
+  'lrp', 'deep-taylor', 'deep-taylor-bounded', 'gradient', 'gradient-x-input', 'smoothgrad',
+  'integrated-gradients', 'deconvnet', 'guided-backprop', 'pattern-net', 'pattern-attribution',
+] as const;
+export type MethodId = (typeof METHOD_NAMES)[number];
+
+/** Methods whose relevance should be conserved layer by layer (the others get no balance flags). */
+export const CONSERVATIVE_METHODS: readonly MethodId[] = ['lrp', 'deep-taylor', 'deep-taylor-bounded'];
+
+export const COLORMAPS = ['seismic', 'bwr', 'coldnhot', 'gray', 'gray-abs'] as const;
+export type Colormap = (typeof COLORMAPS)[number];
+export const POLARITIES = ['both', 'positive', 'negative'] as const;
+export type Polarity = (typeof POLARITIES)[number];
+
+/** How relevance becomes colour; opacity is applied by the webview when it composites. */
+export interface DisplayOptions {
+  colormap: Colormap;
+  /** Symmetric scale: max |R|, or the given percentile of |R| (outliers clipped). */
+  scale: 'max' | 'percentile';
+  percentile: number;
+  polarity: Polarity;
+  /** 0..1 heatmap opacity over the input. */
+  opacity: number;
+}
+
+export const DEFAULT_DISPLAY: DisplayOptions = { colormap: 'seismic', scale: 'max', percentile: 99.5, polarity: 'both', opacity: 0.7 };
+
+/** Rule parameters for the whole composite (DESIGN.md defaults: ε 1e-6, γ 0.25, α 2, β 1). */
+export interface RuleParamValues {
+  epsilon?: number;
+  gamma?: number;
+  alpha?: number;
+  beta?: number;
+  low?: number;
+  high?: number;
+}
+
+/** An RGBA picture, row-major, 4 bytes per pixel. */
+export interface RgbaPicture {
+  width: number;
+  height: number;
+  rgba: Uint8ClampedArray;
+}
+
+/** A heatmap as the engine coloured it, with the |R| at the colormap's ends and the colormap itself (a strip from −vmax to +vmax). */
+export interface HeatmapPicture extends RgbaPicture {
+  vmax: number;
+  legend?: RgbaPicture;
+}
+
+export interface LayerInfo {
+  /** Node id in the canonized graph. */
+  id: number;
+  /** The model's own layer name. */
+  name: string;
+  op: string;
+  sourceClass?: string;
+  /** Output shape without batch. */
+  shape: number[];
+  params: number;
+  /** The rule this layer gets under the current composite and overrides ('' for pass-through layers). */
+  rule: string;
+  /** True when the layer takes an LRP rule (conv/dense, lone BatchNorm). */
+  ruleable: boolean;
+  /** True when the user overrode the composite's rule. */
+  overridden: boolean;
+}
+
+export interface ModelSummary {
+  path: string;
+  name: string;
+  format: string;
+  inputShape: number[];
+  outputShape: number[];
+  layers: LayerInfo[];
+  labels?: string[];
+  cardPath?: string;
+  composites: string[];
+  backend: string;
+}
+
+export interface Prediction {
+  class: number;
+  score: number;
+  label?: string;
+}
+
+export interface ConservationRow {
+  name: string;
+  op: string;
+  rule: string;
+  outputRelevanceSum: number;
+  inputRelevanceSum: number;
+  ratio: number;
+}
+
+/** What decides one explanation (also the key of its cache entry). */
+export interface ExplainSpec {
+  modelPath: string;
+  imagePath: string;
+  method: MethodId;
+  composite: string;
+  /** Per-layer overrides as rule text (`epsilon:0.25`), by layer name. */
+  rules: Record<string, string>;
+  params: RuleParamValues;
+  targetClass: number | 'top';
+}
+
+export interface Explanation {
+  spec: ExplainSpec;
+  /** Effective rule per ruleable layer, as text. */
+  rules: Record<string, string>;
+  target: { class: number; logit: number; label?: string };
+  prediction: Prediction[];
+  layers: ConservationRow[];
+  inputRelevanceSum: number;
+  /** Input relevance, HWC. */
+  relevance: { shape: number[]; data: Float32Array };
+  /** The input as the model saw it (resized), opaque. */
+  input: RgbaPicture;
+  /** The heatmap of `relevance` under `display`, computed by the engine's colormap function. */
+  heatmap: HeatmapPicture;
+  display: DisplayOptions;
+  timings: Record<string, number>;
+  backend: string;
+}
+
+/** Relevance arriving at one layer's output, one map per channel (capped), for the layer view. */
+export interface LayerMaps {
+  layer: string;
+  shape: number[];
+  channels: { index: number; sum: number; picture: RgbaPicture }[];
+  /** Channels not shown (over the cap). */
+  omitted: number;
+}
+
+export type ExportKind = 'png' | 'npy' | 'json';
+
+//#endregion
+// ---------------------------------------------------------------------------------------------
+//#region host <-> worker
+
+export interface EngineRequests extends ChannelSpec {
+  requests: {
+    /** Picks the tfjs backend; answers with the one in use. */
+    init: { params: { backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu'; maxImageSide: number }; result: { backend: string } };
+    /** Loads (or reloads) a model; rules shown are the composite's with the overrides applied. */
+    describeModel: {
+      params: { modelPath: string; composite: string; rules: Record<string, string>; params: RuleParamValues };
+      result: ModelSummary;
+    };
+    explain: { params: { runId: number; spec: ExplainSpec; display: DisplayOptions }; result: Explanation };
+    /** Recolours a relevance map (colormap / scaling change) without re-explaining. */
+    renderHeatmap: {
+      params: { relevance: { shape: number[]; data: Float32Array }; display: DisplayOptions };
+      result: HeatmapPicture;
+    };
+    layerMaps: { params: { runId: number; spec: ExplainSpec; layer: string; display: DisplayOptions; maxChannels: number }; result: LayerMaps };
+    /** Writes one export file atomically (temp file + rename): overlay PNG, relevance .npy or the CLI's JSON. */
+    writeExport: {
+      params: { kind: ExportKind; outPath: string; explanation: Explanation; display: DisplayOptions };
+      result: { outPath: string; bytes: number };
+    };
+    fitPatterns: { params: { runId: number; modelPath: string; dataPath: string; outPath: string }; result: { outPath: string; layers: number } };
+  };
+  events: Record<string, never>;
+}
+
+export interface WorkerEvents extends ChannelSpec {
+  requests: Record<string, never>;
+  events: {
+    progress: { runId: number; stage: string; fraction?: number };
+    log: { level: 'info' | 'warn' | 'error'; message: string };
+  };
+}
+
+//#endregion
+// ---------------------------------------------------------------------------------------------
+//#region host <-> webview
+
+/** Everything the panel shows; sent whole on ready and after each change (small: no big arrays but the pictures). */
+export interface PanelSnapshot {
+  model?: ModelSummary;
+  imagePath?: string;
+  method: MethodId;
+  composite: string;
+  params: RuleParamValues;
+  targetClass: number | 'top';
+  display: DisplayOptions;
+  compareMethods: MethodId[];
+  busy: boolean;
+  /** Report the drawn pixels back (integration tests); off otherwise, they are large. */
+  reportPixels: boolean;
+  /** Relative tolerance beyond which a conservation row is flagged. */
+  balanceTolerance: number;
+}
+
+export interface CompareEntry {
+  method: MethodId;
+  heatmap?: HeatmapPicture;
+  error?: string;
+  ms?: number;
+}
+
+export interface HostToView extends ChannelSpec {
+  requests: Record<string, never>;
+  events: {
+    /** Full state, sent after the webview said `ready` and whenever settings change. */
+    snapshot: PanelSnapshot;
+    /** A finished explanation. */
+    result: { runId: number; explanation: Omit<Explanation, 'relevance'> };
+    /** A recoloured heatmap for the current explanation. */
+    heatmap: { runId: number; heatmap: HeatmapPicture; display: DisplayOptions };
+    progress: { runId: number; stage: string; fraction?: number };
+    /** A failed run; the panel keeps its last good picture and shows the message. */
+    error: { runId?: number; message: string };
+    layerMaps: LayerMaps;
+    compare: { image: RgbaPicture; entries: CompareEntry[] };
+    /** Test hook: operate a control exactly as a user would (sets its value, dispatches its events). */
+    drive: { control: string; value: string };
+  };
+}
+
+export interface RenderReport {
+  runId: number;
+  /** What was put on the heatmap canvas, read back with getImageData. */
+  width: number;
+  height: number;
+  rgba: number[];
+  /** The conservation table as drawn (text of each cell). */
+  table: string[][];
+  method: MethodId;
+  targetClass: number;
+  /** ms from the user's last input in the page (rule, class, method…) to this heatmap on screen. */
+  sinceInputMs?: number;
+}
+
+export interface ViewToHost extends ChannelSpec {
+  requests: Record<string, never>;
+  events: {
+    ready: { protocol: number };
+    setMethod: { method: MethodId };
+    setComposite: { composite: string };
+    /** rule '' removes the override. */
+    setRule: { layer: string; rule: string };
+    setParams: { params: RuleParamValues };
+    setTarget: { targetClass: number | 'top' };
+    setDisplay: { display: DisplayOptions };
+    selectLayer: { layer: string };
+    compare: { methods: MethodId[] };
+    export: { kind: ExportKind };
+    pickImage: Record<string, never>;
+    cancel: Record<string, never>;
+    /** The webview drew a heatmap; carries the pixels it drew (tests compare them with the engine). */
+    rendered: RenderReport;
+  };
+}
+
+//#endregion
+// ---------------------------------------------------------------------------------------------
+//#region guards for webview input (the host trusts nothing that comes from the page)
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+export function isMethodId(v: unknown): v is MethodId {
+  return isStr(v) && (METHOD_NAMES as readonly string[]).includes(v);
+}
+
+export function isDisplayOptions(v: unknown): v is DisplayOptions {
+  return isObj(v) && (COLORMAPS as readonly unknown[]).includes(v.colormap) && (v.scale === 'max' || v.scale === 'percentile')
+    && isNum(v.percentile) && v.percentile > 0 && v.percentile <= 100 && (POLARITIES as readonly unknown[]).includes(v.polarity)
+    && isNum(v.opacity) && v.opacity >= 0 && v.opacity <= 1;
+}
+
+function isParams(v: unknown): v is RuleParamValues {
+  return isObj(v) && Object.entries(v).every(([k, x]) => ['epsilon', 'gamma', 'alpha', 'beta', 'low', 'high'].includes(k) && (x === undefined || isNum(x)));
+}
+
+const VIEW_EVENT_GUARDS: { [K in keyof ViewToHost['events']]: (d: unknown) => boolean } = {
+  ready: (d) => isObj(d) && isNum(d.protocol),
+  setMethod: (d) => isObj(d) && isMethodId(d.method),
+  setComposite: (d) => isObj(d) && isStr(d.composite),
+  setRule: (d) => isObj(d) && isStr(d.layer) && isStr(d.rule),
+  setParams: (d) => isObj(d) && isParams(d.params),
+  setTarget: (d) => isObj(d) && (d.targetClass === 'top' || (isNum(d.targetClass) && Number.isInteger(d.targetClass) && d.targetClass >= 0)),
+  setDisplay: (d) => isObj(d) && isDisplayOptions(d.display),
+  selectLayer: (d) => isObj(d) && isStr(d.layer),
+  compare: (d) => isObj(d) && Array.isArray(d.methods) && d.methods.length <= METHOD_NAMES.length && d.methods.every(isMethodId),
+  export: (d) => isObj(d) && (d.kind === 'png' || d.kind === 'npy' || d.kind === 'json'),
+  pickImage: (d) => isObj(d),
+  cancel: (d) => isObj(d),
+  rendered: (d) => isObj(d) && isNum(d.runId) && isNum(d.width) && isNum(d.height) && Array.isArray(d.rgba) && Array.isArray(d.table)
+    && (d.sinceInputMs === undefined || isNum(d.sinceInputMs)),
+};
+
+export function isValidViewMessage(kind: 'request' | 'event', name: string, data: unknown): boolean {
+  if (kind !== 'event' || !Object.prototype.hasOwnProperty.call(VIEW_EVENT_GUARDS, name)) return false;
+  return VIEW_EVENT_GUARDS[name as keyof ViewToHost['events']](data);
+}
+
+//#endregion
+
+/** A row is out of balance when its input and output sums differ by more than `tolerance` (relative). */
+export function isUnbalanced(row: ConservationRow, tolerance = 0.05): boolean {
+  if (!Number.isFinite(row.ratio)) return row.outputRelevanceSum !== 0;
+  return Math.abs(row.ratio - 1) > tolerance;
+}
+
+export function assertNever(x: never): never {
+  throw new Error(`unexpected value ${JSON.stringify(x)}`);
+}
