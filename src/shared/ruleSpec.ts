@@ -12,13 +12,15 @@ export type RuleSpec =
   | { rule: 'flat' }
   | { rule: 'w-square' }
   | { rule: 'z-box'; low?: number | number[]; high?: number | number[] }
+  /** Relevance passes unchanged (elementwise layers only: a stand-alone BatchNorm / input scaling). */
+  | { rule: 'pass' }
   /** Deep Taylor root point choice (nearest root = w², origin = z-rule, lrp = z⁺, bounded = z^B). */
   | { rule: 'deep-taylor'; root: 'nearest' | 'origin' | 'lrp' | 'bounded' };
 
 export type RuleName = RuleSpec['rule'];
 
 export const RULE_NAMES: readonly RuleName[] = [
-  'lrp-0', 'epsilon', 'gamma', 'alpha-beta', 'z-plus', 'flat', 'w-square', 'z-box', 'deep-taylor',
+  'lrp-0', 'epsilon', 'gamma', 'alpha-beta', 'z-plus', 'flat', 'w-square', 'z-box', 'deep-taylor', 'pass',
 ];
 
 /** Global rule parameters (DESIGN.md defaults). */
@@ -74,6 +76,7 @@ export function parseRule(text: string): RuleSpec {
       }
       return { rule: 'z-plus', ...(ps[0] ? { bias: ps[0] === 'bias' } : {}) };
     case 'flat': none(); return { rule: 'flat' };
+    case 'pass': none(); return { rule: 'pass' };
     case 'w-square': case 'wsquare': case 'w2': none(); return { rule: 'w-square' };
     case 'z-box': case 'zbox': case 'zb':
       if (ps.length !== 0 && ps.length !== 2) throw new Error(`rule 'z-box' takes low,high`);
@@ -109,6 +112,7 @@ export function formatRule(spec: RuleSpec, p: RuleParams = DEFAULT_RULE_PARAMS):
     case 'alpha-beta': return `alpha-beta:${spec.alpha ?? p.alpha},${spec.beta ?? p.beta}`;
     case 'z-plus': return spec.bias === false ? 'z-plus:nobias' : 'z-plus';
     case 'flat': return 'flat';
+    case 'pass': return 'pass';
     case 'w-square': return 'w-square';
     case 'z-box': return `z-box:${fmt(spec.low ?? p.low)},${fmt(spec.high ?? p.high)}`;
     case 'deep-taylor': return `deep-taylor:${spec.root}`;

@@ -41,6 +41,24 @@ export function firstWeightedLayer(g: Graph): number | undefined {
   return g.nodes.find((n) => LINEAR_OPS.has(n.op))?.id;
 }
 
+/**
+ * A BatchNorm between the input and the first weighted layer with only shape ops around it is the
+ * model's own input scaling (e.g. x·2 − 1): relevance passes through it to the same pixel, and the
+ * z^B bounds are carried through it to the first layer.
+ */
+export function isInputScaling(g: Graph, id: number): boolean {
+  const n = g.nodes[id];
+  if (n.op !== 'batchNorm') return false;
+  const first = firstWeightedLayer(g);
+  if (first !== undefined && id > first) return false;
+  for (let cur = n; cur.id !== g.input;) {
+    if (cur.inputs.length !== 1) return false;
+    cur = g.nodes[cur.inputs[0]];
+    if (cur.id !== g.input && !['pad', 'identity', 'batchNorm'].includes(cur.op)) return false;
+  }
+  return true;
+}
+
 export function compositeRules(g: Graph, name: string): Map<number, RuleSpec> {
   const preset = PRESETS[name];
   if (!preset) throw new LensError('bad-usage', `unknown composite '${name}' (known: ${COMPOSITE_NAMES.join(', ')})`);
@@ -51,7 +69,7 @@ export function compositeRules(g: Graph, name: string): Map<number, RuleSpec> {
     let spec: RuleSpec;
     if (n.id === first && preset.first) spec = preset.first;
     else if (n.op === 'dense') spec = preset.dense;
-    else if (n.op === 'batchNorm') spec = preset.batchNorm ?? EPS;
+    else if (n.op === 'batchNorm') spec = isInputScaling(g, n.id) ? { rule: 'pass' } : preset.batchNorm ?? EPS;
     else spec = preset.conv;
     out.set(n.id, spec);
   }
@@ -70,6 +88,7 @@ export function resolveRules(
       throw new LensError('bad-usage', `--rule: no layer named '${layer}' (layers with rules: ${names.join(', ')})`);
     }
     if (!takesRule(n)) throw new LensError('bad-usage', `--rule: layer '${layer}' (${n.op}) has no weights and takes no rule`);
+    if (spec.rule === 'pass' && n.op !== 'batchNorm') throw new LensError('bad-usage', `--rule: 'pass' is for elementwise layers; '${layer}' is ${n.op}`);
     rules.set(n.id, spec);
   }
   return rules;

@@ -5,7 +5,7 @@ import { formatRule, type RuleParams } from '../../shared/ruleSpec';
 import type { RuleSpec } from '../../shared/ruleSpec';
 import { resolveRule, type ResolvedRule } from '../rules/resolved';
 import { backward } from '../engine/backward';
-import { lrpHandler, structuralRuleText } from './lrpHandlers';
+import { lrpHandler, silentNegativeOutputs, structuralRuleText } from './lrpHandlers';
 import type { MethodContext, MethodRun } from './method';
 import { registerMethod } from './method';
 
@@ -27,7 +27,7 @@ export function runLrp(ctx: MethodContext, specs: Map<number, RuleSpec>, composi
   const r0 = start ?? startRelevance(ctx, ctx.logit);
   try {
     const leaks = ctx.opts.conservationDetail ? new Map<number, [tf.Tensor, tf.Tensor]>() : undefined;
-    const res = backward({ prep: ctx.prep, acts: ctx.acts, leaks }, r0, lrpHandler(resolved, ctx.nonNegative), {
+    const res = backward({ prep: ctx.prep, acts: ctx.acts, leaks }, r0, lrpHandler(resolved, ctx.nonNegative, silentNegativeOutputs(g, resolved)), {
       keep: ctx.keep, checkpoint: ctx.checkpoint,
     });
     return { relevance: res.input, sums: res.sums, ruleText, composite, kept: res.kept };

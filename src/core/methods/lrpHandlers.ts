@@ -4,7 +4,8 @@
  * add, split for concat); activations pass relevance unchanged; reshapes and pads reshape and crop.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Node } from '../graph/ir';
+import type { Graph, Node } from '../graph/ir';
+import { consumers } from '../graph/ir';
 import type { BackwardContext, NodeBackward } from '../engine/backward';
 import type { ResolvedRule } from '../rules/resolved';
 import { STABILIZER } from '../rules/resolved';
@@ -49,7 +50,37 @@ function zRuleSignal(node: Node, r: tf.Tensor, ctx: BackwardContext): tf.Tensor 
   return s;
 }
 
-export function lrpHandler(rules: Map<number, ResolvedRule>, nonNegative: boolean[]): NodeBackward {
+/**
+ * Weighted nodes at whose outputs no relevance can arrive where z < 0: every consumer is a ReLU (so
+ * those positions have activation 0) and every rule downstream scales relevance by its input
+ * activation (all but flat and w²), up to the next weighted layers.
+ */
+export function silentNegativeOutputs(g: Graph, rules: Map<number, ResolvedRule>): boolean[] {
+  const cons = consumers(g);
+  const relu = (id: number): boolean => {
+    const n = g.nodes[id];
+    return n.op === 'activation' && (n.attrs.activation === 'relu' || n.attrs.activation === 'relu6');
+  };
+  const scalesByActivation = (start: number): boolean => {
+    const stack = [start];
+    const seen = new Set<number>();
+    while (stack.length) {
+      const id = stack.pop()!;
+      for (const c of cons[id]) {
+        if (seen.has(c)) continue;
+        seen.add(c);
+        const rule = rules.get(c);
+        if (rule) {
+          if (rule.kind === 'flat' || rule.kind === 'w-square' || rule.kind === 'pass') return false;
+        } else stack.push(c);
+      }
+    }
+    return true;
+  };
+  return g.nodes.map((n) => n.id !== g.output && cons[n.id].length > 0 && cons[n.id].every(relu) && scalesByActivation(n.id));
+}
+
+export function lrpHandler(rules: Map<number, ResolvedRule>, nonNegative: boolean[], silent: boolean[] = []): NodeBackward {
   return (node, r, ctx) => {
     const a = ctx.acts[node.inputs[0]];
     switch (node.op) {
@@ -57,7 +88,10 @@ export function lrpHandler(rules: Map<number, ResolvedRule>, nonNegative: boolea
         const rule = rules.get(node.id);
         if (!rule) throw new Error(`no rule for layer '${node.name}'`);
         const leak = ctx.leaks ? (b: tf.Tensor, st: tf.Tensor) => ctx.leaks!.set(node.id, [b, st]) : undefined;
-        return [applyLinearRule({ prep: ctx.prep, node, a, z: ctx.acts[node.id], nonNegativeInput: nonNegative[node.inputs[0]], leak }, r, rule)];
+        return [applyLinearRule({
+          prep: ctx.prep, node, a, z: ctx.acts[node.id], nonNegativeInput: nonNegative[node.inputs[0]],
+          negativeOutputsSilent: silent[node.id], leak,
+        }, r, rule)];
       }
       case 'maxPool':
         return [maxPoolBackward(a as tf.Tensor4D, ctx.acts[node.id] as tf.Tensor4D, r as tf.Tensor4D, node.attrs.pool!)];

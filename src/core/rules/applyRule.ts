@@ -8,7 +8,7 @@ import type { Node } from '../graph/ir';
 import type { PreparedGraph } from '../engine/prepared';
 import type { ResolvedRule } from './resolved';
 import { STABILIZER } from './resolved';
-import { biasVariant, linearForward, linearTransposed } from './linearOps';
+import { biasVariant, linearForward, linearTransposed, type KernelVariant } from './linearOps';
 import { runNode } from '../engine/forward';
 import { LensError } from '../errors';
 
@@ -22,38 +22,51 @@ function addBias(z: tf.Tensor, b: tf.Tensor | undefined): tf.Tensor {
   return b ? tf.add(z, b) : z;
 }
 
-/** Ops through which input bounds carry over unchanged in meaning (shape changes, zero pads, monotone maps). */
+/** Ops through which input bounds carry over (shape changes, zero pads, monotone maps). */
 const BOUND_PRESERVING = new Set(['pad', 'flatten', 'reshape', 'identity', 'maxPool', 'avgPool', 'concat']);
 
 /**
- * The z^B bound at every input position of the layer. Per-channel bounds belong to the image: when only
- * shape-changing ops lie between the graph input and the layer (ZeroPadding, Flatten, …), the bound
- * image is built at the graph input and sent through them, so padded zeros get bounds 0 (no relevance)
- * and a Dense layer after Flatten gets channel j mod C. Otherwise they apply to the layer's own input.
+ * The z^B bounds at every input position of the layer. Per-channel bounds belong to the image: when only
+ * shape ops and per-channel affine maps (the model's own input scaling) lie between the graph input and
+ * the layer, the bound images are built at the graph input and sent through them, so padded zeros get
+ * bounds 0 (no relevance), a Dense layer after Flatten gets channel j mod C, and an affine map carries
+ * [l, h] to [min, max] of its images. Otherwise the bounds apply to the layer's own input channels.
  */
-function boundImage(prep: PreparedGraph, node: Node, which: 'low' | 'high', v: number | number[]): tf.Tensor {
+function boundPair(prep: PreparedGraph, node: Node, low: number | number[], high: number | number[]): [tf.Tensor, tf.Tensor] {
   const g = prep.graph;
-  const key = `bound:${which}:${Array.isArray(v) ? v.join(',') : v}`;
-  return prep.derived(node.id, key, () => {
-    const perChannel = (shape: number[]): tf.Tensor => {
-      const c = shape[shape.length - 1];
-      const vals = Array.isArray(v) ? v : new Array(c).fill(v);
-      if (vals.length !== c) {
-        throw new LensError('bad-usage', `z-box bounds of layer '${node.name}' have ${vals.length} values, its input has ${c} channels`);
-      }
-      return tf.mul(tf.ones([1, ...shape]), tf.tensor1d(vals));
-    };
-    const ancestors = new Set<number>([node.inputs[0]]);
-    for (let i = node.inputs[0]; i >= 0; i--) if (ancestors.has(i)) for (const j of g.nodes[i].inputs) ancestors.add(j);
-    const path = g.nodes.filter((n) => ancestors.has(n.id) && n.id !== g.input);
-    const preserving = ancestors.has(g.input) && path.every((n) => BOUND_PRESERVING.has(n.op)
-      || (n.op === 'activation' && n.attrs.activation === 'linear'));
-    if (!preserving || path.length === 0) return perChannel(g.nodes[node.inputs[0]].shape);
-    const vals: tf.Tensor[] = [];
-    vals[g.input] = perChannel(g.nodes[g.input].shape);
-    for (const n of path) vals[n.id] = runNode(prep, n, n.inputs.map((i) => vals[i]));
-    return vals[node.inputs[0]];
-  });
+  const perChannel = (shape: number[], v: number | number[]): tf.Tensor => {
+    const c = shape[shape.length - 1];
+    const vals = Array.isArray(v) ? v : new Array(c).fill(v);
+    if (vals.length !== c) {
+      throw new LensError('bad-usage', `z-box bounds of layer '${node.name}' have ${vals.length} values, its input has ${c} channels`);
+    }
+    return tf.mul(tf.ones([1, ...shape]), tf.tensor1d(vals));
+  };
+  const ancestors = new Set<number>([node.inputs[0]]);
+  for (let i = node.inputs[0]; i >= 0; i--) if (ancestors.has(i)) for (const j of g.nodes[i].inputs) ancestors.add(j);
+  const path = g.nodes.filter((n) => ancestors.has(n.id) && n.id !== g.input);
+  const carries = ancestors.has(g.input) && path.every((n) => BOUND_PRESERVING.has(n.op) || n.op === 'batchNorm'
+    || (n.op === 'activation' && n.attrs.activation === 'linear'));
+  if (!carries || path.length === 0) {
+    const shape = g.nodes[node.inputs[0]].shape;
+    return [perChannel(shape, low), perChannel(shape, high)];
+  }
+  const lo: tf.Tensor[] = [];
+  const hi: tf.Tensor[] = [];
+  lo[g.input] = perChannel(g.nodes[g.input].shape, low);
+  hi[g.input] = perChannel(g.nodes[g.input].shape, high);
+  for (const n of path) {
+    const l = runNode(prep, n, n.inputs.map((i) => lo[i]));
+    const h = runNode(prep, n, n.inputs.map((i) => hi[i]));
+    // an affine map with a negative scale swaps the ends
+    [lo[n.id], hi[n.id]] = n.op === 'batchNorm' ? [tf.minimum(l, h), tf.maximum(l, h)] : [l, h];
+  }
+  return [lo[node.inputs[0]], hi[node.inputs[0]]];
+}
+
+function boundImage(prep: PreparedGraph, node: Node, which: 'low' | 'high', low: number | number[], high: number | number[]): tf.Tensor {
+  const key = `bound:${which}:${String(low)}:${String(high)}`;
+  return prep.derived(node.id, key, () => boundPair(prep, node, low, high)[which === 'low' ? 0 : 1]);
 }
 
 export interface RuleContext {
@@ -65,6 +78,8 @@ export interface RuleContext {
   z: tf.Tensor;
   /** statically known: a ≥ 0 everywhere (after a ReLU), so the a⁻ terms vanish */
   nonNegativeInput: boolean;
+  /** statically known: no relevance arrives where z < 0 (a ReLU follows and later rules scale by activations) */
+  negativeOutputsSilent?: boolean;
   /** when set, receives the closed-form leak: Σ s·bias′ and Σ s·(den − z′) (kept scalars) */
   leak?: (bias: tf.Tensor, stabilizer: tf.Tensor) => void;
 }
@@ -111,14 +126,34 @@ function ruleBody(ctx: RuleContext, r: tf.Tensor, rule: ResolvedRule, leak: Leak
         return tf.mul(a, linearTransposed(prep, node, s, 'w'));
       }
       case 'gamma': {
-        const v = `wg:${rule.gamma}` as const;
-        const b = biasVariant(prep, node, `bg:${rule.gamma}`);
-        const z = linearForward(prep, node, a, v, b);
-        const den = stabilize(z, STABILIZER);
-        const s = tf.div(r, den);
-        leak.add(s, b, den, z);
-        return tf.mul(a, linearTransposed(prep, node, s, v));
+        // Sign-aware γ (as Zennit): outputs with z ≥ 0 favour positive contributions (a⁺ with w+γw⁺,
+        // a⁻ with w+γw⁻, bias b+γb⁺), outputs with z < 0 negative ones. For a ≥ 0 and z ≥ 0 this is
+        // DESIGN.md's w+γw⁺ / b+γb⁺, the only branch needed when no relevance arrives at z < 0.
+        const vp = `wg:${rule.gamma}` as const;
+        const vn = `wgn:${rule.gamma}` as const;
+        const pos = ctx.nonNegativeInput ? a : tf.relu(a);
+        const neg = ctx.nonNegativeInput ? undefined : tf.minimum(a, 0);
+        const branch = (rm: tf.Tensor, wa: KernelVariant, wb: KernelVariant, b: tf.Tensor | undefined): tf.Tensor => {
+          let z = linearForward(prep, node, pos, wa, b);
+          if (neg) z = tf.add(z, linearForward(prep, node, neg, wb));
+          const den = stabilize(z, STABILIZER);
+          const s = tf.div(rm, den);
+          leak.add(s, b, den, z);
+          let out = tf.mul(pos, linearTransposed(prep, node, s, wa));
+          if (neg) out = tf.add(out, tf.mul(neg, linearTransposed(prep, node, s, wb)));
+          return out;
+        };
+        const bp = biasVariant(prep, node, `bg:${rule.gamma}`);
+        if (ctx.negativeOutputsSilent && !neg) return branch(r, vp, vn, bp);
+        const up = tf.cast(tf.greaterEqual(ctx.z, 0), 'float32');
+        return tf.add(
+          branch(tf.mul(r, up), vp, vn, bp),
+          branch(tf.mul(r, tf.sub(1, up)), vn, vp, biasVariant(prep, node, `bgn:${rule.gamma}`)),
+        );
       }
+      case 'pass':
+        if (node.op !== 'batchNorm') throw new LensError('bad-usage', `rule 'pass' is for elementwise layers; '${node.name}' is ${node.op}`);
+        return r;
       case 'alpha-beta': {
         const pos = ctx.nonNegativeInput ? a : tf.relu(a);
         const neg = ctx.nonNegativeInput ? undefined : tf.minimum(a, 0);
@@ -147,10 +182,10 @@ function ruleBody(ctx: RuleContext, r: tf.Tensor, rule: ResolvedRule, leak: Leak
         return linearTransposed(prep, node, s, v);
       }
       case 'z-box': {
-        const low = boundImage(prep, node, 'low', rule.low);
-        const high = boundImage(prep, node, 'high', rule.high);
-        const zl = prep.derived(node.id, `zl:${rule.low}`, () => linearForward(prep, node, low, 'w+'));
-        const zh = prep.derived(node.id, `zh:${rule.high}`, () => linearForward(prep, node, high, 'w-'));
+        const low = boundImage(prep, node, 'low', rule.low, rule.high);
+        const high = boundImage(prep, node, 'high', rule.low, rule.high);
+        const zl = prep.derived(node.id, `zl:${String(rule.low)}:${String(rule.high)}`, () => linearForward(prep, node, low, 'w+'));
+        const zh = prep.derived(node.id, `zh:${String(rule.low)}:${String(rule.high)}`, () => linearForward(prep, node, high, 'w-'));
         // the bias cancels: (xw + b) − (lw⁺ + b⁺) − (hw⁻ + b⁻)
         const z = tf.sub(tf.sub(linearForward(prep, node, a, 'w'), zl), zh);
         const den = stabilize(z, STABILIZER);

@@ -8,7 +8,7 @@ import type { Node } from '../graph/ir';
 import type { PreparedGraph } from '../engine/prepared';
 import { conv2dFwd, conv2dTransposed, depthwiseFwd, depthwiseTransposed, flipKernel } from '../engine/convOps';
 
-export type KernelVariant = 'w' | 'w+' | 'w-' | `wg:${number}` | 'w2' | 'ones';
+export type KernelVariant = 'w' | 'w+' | 'w-' | `wg:${number}` | `wgn:${number}` | 'w2' | 'ones';
 
 function weightOf(prep: PreparedGraph, node: Node): tf.Tensor {
   const t = prep.tensors[node.id];
@@ -21,8 +21,9 @@ function deriveVariant(w: tf.Tensor, v: KernelVariant): tf.Tensor {
   if (v === 'w-') return tf.minimum(w, 0);
   if (v === 'w2') return tf.square(w);
   if (v === 'ones') return tf.onesLike(w);
-  const g = Number(v.slice(3));
-  return tf.add(w, tf.mul(tf.relu(w), g));
+  // wg: w + γw⁺ (favours positive contributions), wgn: w + γw⁻ (favours negative ones)
+  if (v.startsWith('wgn:')) return tf.add(w, tf.mul(tf.minimum(w, 0), Number(v.slice(4))));
+  return tf.add(w, tf.mul(tf.relu(w), Number(v.slice(3))));
 }
 
 export function kernel(prep: PreparedGraph, node: Node, v: KernelVariant): tf.Tensor {
@@ -37,7 +38,7 @@ function flipped(prep: PreparedGraph, node: Node, v: KernelVariant): tf.Tensor4D
 }
 
 /** Bias variant matching the kernel variant (b, b⁺, b⁻, b+γb⁺), or undefined when there is none. */
-export function biasVariant(prep: PreparedGraph, node: Node, v: 'b' | 'b+' | 'b-' | `bg:${number}`): tf.Tensor | undefined {
+export function biasVariant(prep: PreparedGraph, node: Node, v: 'b' | 'b+' | 'b-' | `bg:${number}` | `bgn:${number}`): tf.Tensor | undefined {
   const t = prep.tensors[node.id];
   const b = node.op === 'batchNorm' ? t.shift : t.bias;
   if (!b) return undefined;
@@ -45,6 +46,7 @@ export function biasVariant(prep: PreparedGraph, node: Node, v: 'b' | 'b+' | 'b-
     if (v === 'b') return b.clone();
     if (v === 'b+') return tf.relu(b);
     if (v === 'b-') return tf.minimum(b, 0);
+    if (v.startsWith('bgn:')) return tf.add(b, tf.mul(tf.minimum(b, 0), Number(v.slice(4))));
     return tf.add(b, tf.mul(tf.relu(b), Number(v.slice(3))));
   });
 }

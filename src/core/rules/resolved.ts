@@ -13,7 +13,8 @@ export type ResolvedRule =
   | { kind: 'alpha-beta'; alpha: number; beta: number; bias: boolean }
   | { kind: 'flat' }
   | { kind: 'w-square' }
-  | { kind: 'z-box'; low: number | number[]; high: number | number[] };
+  | { kind: 'z-box'; low: number | number[]; high: number | number[] }
+  | { kind: 'pass' };
 
 export function resolveRule(spec: RuleSpec, p: RuleParams): ResolvedRule {
   switch (spec.rule) {
@@ -33,6 +34,7 @@ export function resolveRule(spec: RuleSpec, p: RuleParams): ResolvedRule {
     case 'z-plus': return { kind: 'alpha-beta', alpha: 1, beta: 0, bias: spec.bias ?? true };
     case 'flat': return { kind: 'flat' };
     case 'w-square': return { kind: 'w-square' };
+    case 'pass': return { kind: 'pass' };
     case 'z-box': {
       const low = spec.low ?? p.low;
       const high = spec.high ?? p.high;

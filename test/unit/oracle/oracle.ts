@@ -55,7 +55,8 @@ export type ConcreteRule =
   | { kind: 'alpha-beta'; alpha: number; beta: number; bias: boolean }
   | { kind: 'flat' }
   | { kind: 'w-square' }
-  | { kind: 'z-box'; low: number[] | number; high: number[] | number };
+  | { kind: 'z-box'; low: number[] | number; high: number[] | number }
+  | { kind: 'pass' };
 
 // ---------------------------------------------------------------- composites (DESIGN.md "Presets")
 
@@ -90,6 +91,18 @@ export const ORACLE_COMPOSITES: Record<string, CompositeDef> = {
 
 const isWeighted = (n: Node): boolean => n.op === 'conv2d' || n.op === 'depthwiseConv2d' || n.op === 'dense';
 
+/** A BatchNorm before the first weighted layer reached from the input through pads / BatchNorms only. */
+function inputScaling(g: Graph, n: Node, first: Node | undefined): boolean {
+  if (first && n.id > first.id) return false;
+  let cur = n;
+  while (cur.id !== g.input) {
+    if (cur.inputs.length !== 1) return false;
+    cur = g.nodes[cur.inputs[0]];
+    if (cur.id !== g.input && cur.op !== 'pad' && cur.op !== 'batchNorm' && cur.op !== 'identity') return false;
+  }
+  return true;
+}
+
 export function oracleRuleSpecs(g: Graph, composite: string, overrides: Record<string, RuleSpec> = {}): Map<string, RuleSpec> {
   const def = ORACLE_COMPOSITES[composite];
   if (!def) throw new Error(`oracle: unknown composite ${composite}`);
@@ -100,7 +113,7 @@ export function oracleRuleSpecs(g: Graph, composite: string, overrides: Record<s
     let spec: RuleSpec;
     if (n === first && def.first) spec = def.first;
     else if (n.op === 'dense') spec = def.dense;
-    else if (n.op === 'batchNorm') spec = def.batchNorm ?? EPS;
+    else if (n.op === 'batchNorm') spec = inputScaling(g, n, first) ? { rule: 'pass' } : def.batchNorm ?? EPS;
     else spec = def.conv;
     out.set(n.name, spec);
   }
@@ -122,6 +135,7 @@ export function concreteRule(spec: RuleSpec, p: OracleOptions['params'], inputRa
     case 'z-plus': return { kind: 'alpha-beta', alpha: 1, beta: 0, bias: spec.bias ?? true };
     case 'flat': return { kind: 'flat' };
     case 'w-square': return { kind: 'w-square' };
+    case 'pass': return { kind: 'pass' };
     case 'z-box': {
       const r = inputRange();
       return { kind: 'z-box', low: spec.low ?? P.low ?? r.low, high: spec.high ?? P.high ?? r.high };
@@ -370,10 +384,23 @@ export function applyRule(L: LinearMatrix, a: Float64Array, R: Float64Array, rul
       return zRule(L, (j, k) => a[j] * W(j, k), rule.bias ? (k) => L.bias[k] : null, R, e, fault);
     }
     case 'gamma': {
+      // sign-aware: outputs z ≥ 0 favour positive contributions (a⁺ with w+γw⁺, a⁻ with w+γw⁻, b+γb⁺),
+      // outputs z < 0 negative ones (a⁺ with w+γw⁻, a⁻ with w+γw⁺, b+γb⁻)
       const g = rule.gamma;
       const gb = fault === 'gamma-without-bias' ? 0 : g;
-      return zRule(L, (j, k) => a[j] * (W(j, k) + g * pos(W(j, k))), (k) => L.bias[k] + gb * pos(L.bias[k]), R, STAB);
+      const zAct = new Float64Array(n);
+      for (let k = 0; k < n; k++) zAct[k] = L.bias[k];
+      for (let j = 0; j < L.nIn; j++) for (let k = 0; k < n; k++) zAct[k] += a[j] * W(j, k);
+      const wp = (j: number, k: number): number => W(j, k) + g * pos(W(j, k));
+      const wn = (j: number, k: number): number => W(j, k) + g * neg(W(j, k));
+      const rUp = R.map((v, k) => (zAct[k] >= 0 ? v : 0));
+      const rDown = R.map((v, k) => (zAct[k] >= 0 ? 0 : v));
+      const up = zRule(L, (j, k) => pos(a[j]) * wp(j, k) + neg(a[j]) * wn(j, k), (k) => L.bias[k] + gb * pos(L.bias[k]), rUp, STAB);
+      const down = zRule(L, (j, k) => pos(a[j]) * wn(j, k) + neg(a[j]) * wp(j, k), (k) => L.bias[k] + gb * neg(L.bias[k]), rDown, STAB);
+      return up.map((v, j) => v + down[j]);
     }
+    case 'pass':
+      return R.slice();
     case 'alpha-beta': {
       const swap = fault === 'alpha-beta-bias-swapped';
       const dropNeg = fault === 'alpha-beta-drops-negative-inputs';
@@ -433,7 +460,7 @@ export function zBoxBoundImages(g: Graph, node: Node, low: number | number[], hi
   let id = node.inputs[0];
   while (id !== g.input) {
     const n = g.nodes[id];
-    const passive = ['pad', 'flatten', 'reshape', 'identity'].includes(n.op) || (n.op === 'activation' && n.attrs.activation === 'linear');
+    const passive = ['pad', 'flatten', 'reshape', 'identity', 'batchNorm'].includes(n.op) || (n.op === 'activation' && n.attrs.activation === 'linear');
     if (!passive || n.inputs.length !== 1) return undefined;
     chain.unshift(n);
     id = n.inputs[0];
@@ -447,6 +474,21 @@ export function zBoxBoundImages(g: Graph, node: Node, low: number | number[], hi
   let l = image(low);
   let h = image(high);
   for (const n of chain) {
+    if (n.op === 'batchNorm') {
+      // per-channel affine y = s·x + t maps [l, h] onto [min, max] of the two images
+      const { mean, variance, gamma, beta } = n.params;
+      const eps = n.attrs.epsilon ?? 1e-3;
+      const CC = n.shape[n.shape.length - 1];
+      const map = (v: number, c: number): number => {
+        const sc = (gamma ? gamma.data[c] : 1) / Math.sqrt(variance!.data[c] + eps);
+        return v * sc + (beta ? beta.data[c] : 0) - mean!.data[c] * sc;
+      };
+      const l2 = l.map((v, i) => map(v, i % CC));
+      const h2 = h.map((v, i) => map(v, i % CC));
+      l = l2.map((v, i) => Math.min(v, h2[i]));
+      h = l2.map((v, i) => Math.max(v, h2[i]));
+      continue;
+    }
     if (n.op !== 'pad') continue;
     const [H, W, CC] = g.nodes[n.inputs[0]].shape;
     const p = n.attrs.pads!;
