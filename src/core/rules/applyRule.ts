@@ -103,7 +103,6 @@ class LeakSum {
 }
 
 export function applyLinearRule(ctx: RuleContext, r: tf.Tensor, rule: ResolvedRule): tf.Tensor {
-  const { prep, node, a } = ctx;
   return tf.tidy(() => {
     const leak = new LeakSum(!!ctx.leak);
     const out = ruleBody(ctx, r, rule, leak);
@@ -114,88 +113,86 @@ export function applyLinearRule(ctx: RuleContext, r: tf.Tensor, rule: ResolvedRu
 
 function ruleBody(ctx: RuleContext, r: tf.Tensor, rule: ResolvedRule, leak: LeakSum): tf.Tensor {
   const { prep, node, a } = ctx;
-  {
-    switch (rule.kind) {
-      case 'z': {
-        const z = rule.bias ? ctx.z : linearForward(prep, node, a, 'w');
-        let eps: number | tf.Tensor = rule.eps;
-        if (rule.stdScaled) eps = tf.mul(tf.sqrt(tf.moments(z).variance), rule.eps);
-        const den = stabilize(z, eps);
-        const s = tf.div(r, den);
-        leak.add(s, rule.bias ? biasVariant(prep, node, 'b') : undefined, den, z);
-        return tf.mul(a, linearTransposed(prep, node, s, 'w'));
-      }
-      case 'gamma': {
-        // Sign-aware γ (as Zennit): outputs with z ≥ 0 favour positive contributions (a⁺ with w+γw⁺,
-        // a⁻ with w+γw⁻, bias b+γb⁺), outputs with z < 0 negative ones. For a ≥ 0 and z ≥ 0 this is
-        // DESIGN.md's w+γw⁺ / b+γb⁺, the only branch needed when no relevance arrives at z < 0.
-        const vp = `wg:${rule.gamma}` as const;
-        const vn = `wgn:${rule.gamma}` as const;
-        const pos = ctx.nonNegativeInput ? a : tf.relu(a);
-        const neg = ctx.nonNegativeInput ? undefined : tf.minimum(a, 0);
-        const branch = (rm: tf.Tensor, wa: KernelVariant, wb: KernelVariant, b: tf.Tensor | undefined): tf.Tensor => {
-          let z = linearForward(prep, node, pos, wa, b);
-          if (neg) z = tf.add(z, linearForward(prep, node, neg, wb));
-          const den = stabilize(z, STABILIZER);
-          const s = tf.div(rm, den);
-          leak.add(s, b, den, z);
-          let out = tf.mul(pos, linearTransposed(prep, node, s, wa));
-          if (neg) out = tf.add(out, tf.mul(neg, linearTransposed(prep, node, s, wb)));
-          return out;
-        };
-        const bp = biasVariant(prep, node, `bg:${rule.gamma}`);
-        if (ctx.negativeOutputsSilent && !neg) return branch(r, vp, vn, bp);
-        const up = tf.cast(tf.greaterEqual(ctx.z, 0), 'float32');
-        return tf.add(
-          branch(tf.mul(r, up), vp, vn, bp),
-          branch(tf.mul(r, tf.sub(1, up)), vn, vp, biasVariant(prep, node, `bgn:${rule.gamma}`)),
-        );
-      }
-      case 'pass':
-        if (node.op !== 'batchNorm') throw new LensError('bad-usage', `rule 'pass' is for elementwise layers; '${node.name}' is ${node.op}`);
-        return r;
-      case 'alpha-beta': {
-        const pos = ctx.nonNegativeInput ? a : tf.relu(a);
-        const neg = ctx.nonNegativeInput ? undefined : tf.minimum(a, 0);
-        // positive contributions: a⁺w⁺ + a⁻w⁻ (+ b⁺); negative: a⁺w⁻ + a⁻w⁺ (+ b⁻)
-        const part = (wa: 'w+' | 'w-', wb: 'w+' | 'w-', b: 'b+' | 'b-', bias: boolean, weight: number): tf.Tensor => {
-          let z = linearForward(prep, node, pos, wa);
-          if (neg) z = tf.add(z, linearForward(prep, node, neg, wb));
-          const bv = bias ? biasVariant(prep, node, b) : undefined;
-          z = addBias(z, bv);
-          const den = stabilize(z, STABILIZER);
-          const s = tf.mul(tf.div(r, den), weight);
-          leak.add(s, bv, den, z, b === 'b+' ? 1 : -1);
-          let out = tf.mul(pos, linearTransposed(prep, node, s, wa));
-          if (neg) out = tf.add(out, tf.mul(neg, linearTransposed(prep, node, s, wb)));
-          return out;
-        };
-        const rp = part('w+', 'w-', 'b+', rule.bias, rule.alpha);
-        return rule.beta === 0 ? rp : tf.sub(rp, part('w-', 'w+', 'b-', rule.bias, rule.beta));
-      }
-      case 'flat': case 'w-square': {
-        const v = rule.kind === 'flat' ? 'ones' : 'w2';
-        const z = prep.derived(node.id, `z:${v}`, () => linearForward(prep, node, tf.ones([1, ...prep.graph.nodes[node.inputs[0]].shape]), v));
+  switch (rule.kind) {
+    case 'z': {
+      const z = rule.bias ? ctx.z : linearForward(prep, node, a, 'w');
+      let eps: number | tf.Tensor = rule.eps;
+      if (rule.stdScaled) eps = tf.mul(tf.sqrt(tf.moments(z).variance), rule.eps);
+      const den = stabilize(z, eps);
+      const s = tf.div(r, den);
+      leak.add(s, rule.bias ? biasVariant(prep, node, 'b') : undefined, den, z);
+      return tf.mul(a, linearTransposed(prep, node, s, 'w'));
+    }
+    case 'gamma': {
+      // Sign-aware γ (as Zennit): outputs with z ≥ 0 favour positive contributions (a⁺ with w+γw⁺,
+      // a⁻ with w+γw⁻, bias b+γb⁺), outputs with z < 0 negative ones. For a ≥ 0 and z ≥ 0 this is
+      // DESIGN.md's w+γw⁺ / b+γb⁺, the only branch needed when no relevance arrives at z < 0.
+      const vp = `wg:${rule.gamma}` as const;
+      const vn = `wgn:${rule.gamma}` as const;
+      const pos = ctx.nonNegativeInput ? a : tf.relu(a);
+      const neg = ctx.nonNegativeInput ? undefined : tf.minimum(a, 0);
+      const branch = (rm: tf.Tensor, wa: KernelVariant, wb: KernelVariant, b: tf.Tensor | undefined): tf.Tensor => {
+        let z = linearForward(prep, node, pos, wa, b);
+        if (neg) z = tf.add(z, linearForward(prep, node, neg, wb));
         const den = stabilize(z, STABILIZER);
-        const s = tf.div(r, den);
-        leak.add(s, undefined, den, z);
-        return linearTransposed(prep, node, s, v);
-      }
-      case 'z-box': {
-        const low = boundImage(prep, node, 'low', rule.low, rule.high);
-        const high = boundImage(prep, node, 'high', rule.low, rule.high);
-        const zl = prep.derived(node.id, `zl:${String(rule.low)}:${String(rule.high)}`, () => linearForward(prep, node, low, 'w+'));
-        const zh = prep.derived(node.id, `zh:${String(rule.low)}:${String(rule.high)}`, () => linearForward(prep, node, high, 'w-'));
-        // the bias cancels: (xw + b) − (lw⁺ + b⁺) − (hw⁻ + b⁻)
-        const z = tf.sub(tf.sub(linearForward(prep, node, a, 'w'), zl), zh);
+        const s = tf.div(rm, den);
+        leak.add(s, b, den, z);
+        let out = tf.mul(pos, linearTransposed(prep, node, s, wa));
+        if (neg) out = tf.add(out, tf.mul(neg, linearTransposed(prep, node, s, wb)));
+        return out;
+      };
+      const bp = biasVariant(prep, node, `bg:${rule.gamma}`);
+      if (ctx.negativeOutputsSilent && !neg) return branch(r, vp, vn, bp);
+      const up = tf.cast(tf.greaterEqual(ctx.z, 0), 'float32');
+      return tf.add(
+        branch(tf.mul(r, up), vp, vn, bp),
+        branch(tf.mul(r, tf.sub(1, up)), vn, vp, biasVariant(prep, node, `bgn:${rule.gamma}`)),
+      );
+    }
+    case 'pass':
+      if (node.op !== 'batchNorm') throw new LensError('bad-usage', `rule 'pass' is for elementwise layers; '${node.name}' is ${node.op}`);
+      return r;
+    case 'alpha-beta': {
+      const pos = ctx.nonNegativeInput ? a : tf.relu(a);
+      const neg = ctx.nonNegativeInput ? undefined : tf.minimum(a, 0);
+      // positive contributions: a⁺w⁺ + a⁻w⁻ (+ b⁺); negative: a⁺w⁻ + a⁻w⁺ (+ b⁻)
+      const part = (wa: 'w+' | 'w-', wb: 'w+' | 'w-', b: 'b+' | 'b-', bias: boolean, weight: number): tf.Tensor => {
+        let z = linearForward(prep, node, pos, wa);
+        if (neg) z = tf.add(z, linearForward(prep, node, neg, wb));
+        const bv = bias ? biasVariant(prep, node, b) : undefined;
+        z = addBias(z, bv);
         const den = stabilize(z, STABILIZER);
-        const s = tf.div(r, den);
-        leak.add(s, undefined, den, z);
-        return tf.sub(
-          tf.sub(tf.mul(a, linearTransposed(prep, node, s, 'w')), tf.mul(low, linearTransposed(prep, node, s, 'w+'))),
-          tf.mul(high, linearTransposed(prep, node, s, 'w-')),
-        );
-      }
+        const s = tf.mul(tf.div(r, den), weight);
+        leak.add(s, bv, den, z, b === 'b+' ? 1 : -1);
+        let out = tf.mul(pos, linearTransposed(prep, node, s, wa));
+        if (neg) out = tf.add(out, tf.mul(neg, linearTransposed(prep, node, s, wb)));
+        return out;
+      };
+      const rp = part('w+', 'w-', 'b+', rule.bias, rule.alpha);
+      return rule.beta === 0 ? rp : tf.sub(rp, part('w-', 'w+', 'b-', rule.bias, rule.beta));
+    }
+    case 'flat': case 'w-square': {
+      const v = rule.kind === 'flat' ? 'ones' : 'w2';
+      const z = prep.derived(node.id, `z:${v}`, () => linearForward(prep, node, tf.ones([1, ...prep.graph.nodes[node.inputs[0]].shape]), v));
+      const den = stabilize(z, STABILIZER);
+      const s = tf.div(r, den);
+      leak.add(s, undefined, den, z);
+      return linearTransposed(prep, node, s, v);
+    }
+    case 'z-box': {
+      const low = boundImage(prep, node, 'low', rule.low, rule.high);
+      const high = boundImage(prep, node, 'high', rule.low, rule.high);
+      const zl = prep.derived(node.id, `zl:${String(rule.low)}:${String(rule.high)}`, () => linearForward(prep, node, low, 'w+'));
+      const zh = prep.derived(node.id, `zh:${String(rule.low)}:${String(rule.high)}`, () => linearForward(prep, node, high, 'w-'));
+      // the bias cancels: (xw + b) − (lw⁺ + b⁺) − (hw⁻ + b⁻)
+      const z = tf.sub(tf.sub(linearForward(prep, node, a, 'w'), zl), zh);
+      const den = stabilize(z, STABILIZER);
+      const s = tf.div(r, den);
+      leak.add(s, undefined, den, z);
+      return tf.sub(
+        tf.sub(tf.mul(a, linearTransposed(prep, node, s, 'w')), tf.mul(low, linearTransposed(prep, node, s, 'w+'))),
+        tf.mul(high, linearTransposed(prep, node, s, 'w-')),
+      );
     }
   }
 }
