@@ -48,6 +48,22 @@ export interface RuleParamValues {
   high?: number;
 }
 
+/** Parameters of the non-LRP methods (engine defaults when absent). */
+export interface MethodParamValues {
+  /** smoothgrad: noisy samples */
+  samples?: number;
+  /** smoothgrad: noise σ as a fraction of the input range */
+  sigma?: number;
+  /** integrated-gradients: path points */
+  steps?: number;
+  /** integrated-gradients: baseline */
+  baseline?: 'zeros' | 'blur';
+  /** deep-taylor: root point of dense/conv layers */
+  root?: 'nearest' | 'origin' | 'lrp';
+  /** pattern-net / pattern-attribution */
+  patternType?: 'relu' | 'linear';
+}
+
 /** An RGBA picture, row-major, 4 bytes per pixel. */
 export interface RgbaPicture {
   width: number;
@@ -105,6 +121,9 @@ export interface ConservationRow {
   outputRelevanceSum: number;
   inputRelevanceSum: number;
   ratio: number;
+  /** The rule's closed-form share of out − in absorbed by the bias, and by the stabilizer ε. */
+  biasLeak?: number;
+  stabilizerLeak?: number;
 }
 
 /** What decides one explanation (also the key of its cache entry). */
@@ -116,6 +135,7 @@ export interface ExplainSpec {
   /** Per-layer overrides as rule text (`epsilon:0.25`), by layer name. */
   rules: Record<string, string>;
   params: RuleParamValues;
+  methodParams?: MethodParamValues;
   targetClass: number | 'top';
 }
 
@@ -198,6 +218,7 @@ export interface PanelSnapshot {
   method: MethodId;
   composite: string;
   params: RuleParamValues;
+  methodParams: MethodParamValues;
   targetClass: number | 'top';
   display: DisplayOptions;
   compareMethods: MethodId[];
@@ -257,6 +278,7 @@ export interface ViewToHost extends ChannelSpec {
     /** rule '' removes the override. */
     setRule: { layer: string; rule: string };
     setParams: { params: RuleParamValues };
+    setMethodParams: { methodParams: MethodParamValues };
     setTarget: { targetClass: number | 'top' };
     setDisplay: { display: DisplayOptions };
     selectLayer: { layer: string };
@@ -291,12 +313,22 @@ function isParams(v: unknown): v is RuleParamValues {
   return isObj(v) && Object.entries(v).every(([k, x]) => ['epsilon', 'gamma', 'alpha', 'beta', 'low', 'high'].includes(k) && (x === undefined || isNum(x)));
 }
 
+function isMethodParams(v: unknown): v is MethodParamValues {
+  if (!isObj(v)) return false;
+  const pos = (x: unknown) => x === undefined || (isNum(x) && x > 0);
+  return Object.keys(v).every((k) => ['samples', 'sigma', 'steps', 'baseline', 'root', 'patternType'].includes(k))
+    && pos(v.samples) && (v.sigma === undefined || (isNum(v.sigma) && v.sigma >= 0)) && pos(v.steps)
+    && [undefined, 'zeros', 'blur'].includes(v.baseline as string) && [undefined, 'nearest', 'origin', 'lrp'].includes(v.root as string)
+    && [undefined, 'relu', 'linear'].includes(v.patternType as string);
+}
+
 const VIEW_EVENT_GUARDS: { [K in keyof ViewToHost['events']]: (d: unknown) => boolean } = {
   ready: (d) => isObj(d) && isNum(d.protocol),
   setMethod: (d) => isObj(d) && isMethodId(d.method),
   setComposite: (d) => isObj(d) && isStr(d.composite),
   setRule: (d) => isObj(d) && isStr(d.layer) && isStr(d.rule),
   setParams: (d) => isObj(d) && isParams(d.params),
+  setMethodParams: (d) => isObj(d) && isMethodParams(d.methodParams),
   setTarget: (d) => isObj(d) && (d.targetClass === 'top' || (isNum(d.targetClass) && Number.isInteger(d.targetClass) && d.targetClass >= 0)),
   setDisplay: (d) => isObj(d) && isDisplayOptions(d.display),
   selectLayer: (d) => isObj(d) && isStr(d.layer),
@@ -319,6 +351,16 @@ export function isValidViewMessage(kind: 'request' | 'event', name: string, data
 export function isUnbalanced(row: ConservationRow, tolerance = 0.05): boolean {
   if (!Number.isFinite(row.ratio)) return row.outputRelevanceSum !== 0;
   return Math.abs(row.ratio - 1) > tolerance;
+}
+
+/**
+ * True when the rule's closed-form leak (bias + ε) accounts for the imbalance within `tolerance`:
+ * the relevance went where the rule says it goes, as opposed to leaking unexplained.
+ */
+export function leakExplained(row: ConservationRow, tolerance = 0.05): boolean {
+  if (row.biasLeak === undefined && row.stabilizerLeak === undefined) return false;
+  const residual = row.outputRelevanceSum - row.inputRelevanceSum - (row.biasLeak ?? 0) - (row.stabilizerLeak ?? 0);
+  return Math.abs(residual) <= tolerance * Math.abs(row.outputRelevanceSum);
 }
 
 export function assertNever(x: never): never {

@@ -1,0 +1,30 @@
+/**
+ * What activate() returns: enough for the integration tests (and other extensions) to observe the
+ * extension without reaching into it: renders, explanations, errors shown, and timings.
+ */
+import type * as vscode from 'vscode';
+import type { Explanation, ModelSummary, RenderReport, WireError } from '../shared/protocol';
+
+export interface RelevanceLensApi {
+  /** ms from the start of activate() to its end. */
+  readonly activationMs: number;
+  /** The webview drew a heatmap. Pixels are included when reportPixels(true) was called. */
+  readonly onDidRender: vscode.Event<RenderReport>;
+  readonly onDidExplain: vscode.Event<{ runId: number; explanation: Explanation; elapsedMs: number }>;
+  /** An error was shown to the user (message as shown). */
+  readonly onDidShowError: vscode.Event<WireError>;
+  reportPixels(on: boolean): void;
+  current(): { explanation?: Explanation; model?: ModelSummary; panelOpen: boolean };
+  /** Operates a control in the panel the way a user would (value set, change/input events dispatched). */
+  drivePanel(control: string, value: string): boolean;
+  /** The items the Models and Layers views show, as VS Code receives them from the tree providers. */
+  views(): Promise<{ models: ViewItem[]; layers: ViewItem[] }>;
+  /** ms the engine worker took to start and pick its backend (undefined until first use). */
+  engineStartupMs(): number | undefined;
+}
+
+export interface ViewItem {
+  label: string;
+  description?: string;
+  contextValue?: string;
+}

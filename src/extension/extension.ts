@@ -1,0 +1,95 @@
+/**
+ * Wiring only. Activation builds the services and registers commands and views; it imports no
+ * TensorFlow.js (the engine loads in a worker on first use), so it stays in the tens of milliseconds.
+ */
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { Log } from './log';
+import { ErrorReporter } from './errors';
+import { readSettings, SECTION } from './config';
+import { EngineHost } from './worker/engineHost';
+import { LensState } from './state/lensState';
+import { ExplainSession } from './session/explainSession';
+import { ModelFinder } from './tree/modelFinder';
+import { ModelsTreeProvider } from './tree/modelsTree';
+import { LayersTreeProvider } from './tree/layersTree';
+import { ExplanationPanel } from './panel/explanationPanel';
+import { registerExplainCommands } from './commands/explainCommands';
+import { registerModelCommands } from './commands/modelCommands';
+import { registerLayerCommands } from './commands/layerCommands';
+import { registerExportCommands } from './commands/exportCommands';
+import type { Services } from './services';
+import type { RelevanceLensApi, ViewItem } from './api';
+
+export function activate(context: vscode.ExtensionContext): RelevanceLensApi {
+  const t0 = performance.now();
+  const log = new Log();
+  const errors = new ErrorReporter(log);
+  const settings = readSettings();
+  const engine = new EngineHost(path.join(context.extensionPath, 'dist'), log, readSettings);
+  const state = new LensState(context.workspaceState, settings);
+  const session = new ExplainSession(engine, state, errors, log);
+  const models = new ModelFinder();
+  const s: Services = { extensionUri: context.extensionUri, engine, state, session, log, errors, models };
+
+  const layersTree = new LayersTreeProvider(session);
+  const modelsTree = new ModelsTreeProvider(models, state, session);
+  context.subscriptions.push(
+    log, errors, engine, state, session, models, layersTree, modelsTree,
+    vscode.window.registerTreeDataProvider('relevanceLens.models', modelsTree),
+    vscode.window.createTreeView('relevanceLens.layers', { treeDataProvider: layersTree, showCollapseAll: false }),
+    ExplanationPanel.registerSerializer(s),
+    ...registerExplainCommands(s),
+    ...registerModelCommands(s),
+    ...registerLayerCommands(s),
+    ...registerExportCommands(s),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      // A new backend or image limit needs a fresh worker; the next request starts it.
+      if (e.affectsConfiguration(`${SECTION}.backend`) || e.affectsConfiguration(`${SECTION}.maxImageSide`)) engine.restart();
+      if (e.affectsConfiguration(`${SECTION}.balanceTolerance`)) ExplanationPanel.instance?.sendSnapshot();
+    }),
+    { dispose: () => ExplanationPanel.instance?.dispose() },
+  );
+  // Layers of the model remembered for this workspace, once the window is idle (starts the worker).
+  if (state.modelPath) {
+    const remembered = state.modelPath;
+    setTimeout(() => void session.openModel(remembered).catch((e) => log.warn(`could not reopen ${remembered}: ${asText(e)}`)), 1500);
+  }
+
+  const activationMs = performance.now() - t0;
+  log.info(`activated in ${activationMs.toFixed(1)} ms`);
+  return {
+    activationMs,
+    onDidRender: ExplanationPanel.onDidRender,
+    onDidExplain: session.onDidExplain,
+    onDidShowError: errors.onDidReport,
+    reportPixels: (on) => {
+      ExplanationPanel.reportPixels = on;
+      ExplanationPanel.instance?.sendSnapshot();
+    },
+    current: () => ({ explanation: session.current, model: session.model, panelOpen: ExplanationPanel.instance !== undefined }),
+    drivePanel: (control, value) => {
+      const panel = ExplanationPanel.instance;
+      panel?.drive(control, value);
+      return panel !== undefined;
+    },
+    engineStartupMs: () => engine.startupMs,
+    views: async () => ({
+      models: (await modelsTree.getChildren()).map((u) => viewItem(modelsTree.getTreeItem(u))),
+      layers: layersTree.getChildren().map((n) => viewItem(layersTree.getTreeItem(n))),
+    }),
+  };
+}
+
+function viewItem(item: vscode.TreeItem): ViewItem {
+  const label = typeof item.label === 'string' ? item.label : item.label?.label ?? '';
+  return { label, description: typeof item.description === 'string' ? item.description : undefined, contextValue: item.contextValue };
+}
+
+function asText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export function deactivate(): void {
+  // Everything is in context.subscriptions (the worker is terminated by EngineHost.dispose).
+}

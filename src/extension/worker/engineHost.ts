@@ -1,0 +1,137 @@
+/**
+ * The extension host's side of the engine worker. The worker (dist/engineWorker.js, which loads
+ * TensorFlow.js) starts on the first request, not at activation. Runs carry a runId: progress events
+ * are routed to the run's listener, and cancel() flags the run in shared memory so the engine stops
+ * at its next layer; a worker that does not stop within a grace period is terminated and restarted
+ * lazily (models reload on demand).
+ */
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import {
+  RpcEndpoint, RpcError, type EngineRequests, type Transport, type Wire, type WorkerEvents,
+} from '../../shared/protocol';
+import type { Log } from '../log';
+import { traceTo } from '../panel/explanationPanel';
+
+type Req = EngineRequests['requests'];
+type ProgressListener = (stage: string, fraction?: number) => void;
+
+const CANCEL_GRACE_MS = 3000;
+
+export interface EngineSettings {
+  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  maxImageSide: number;
+}
+
+export class EngineHost {
+  private worker?: Worker;
+  private rpc?: RpcEndpoint<EngineRequests, WorkerEvents>;
+  private ready?: Promise<string>;
+  private cancelFlag = new Int32Array(new SharedArrayBuffer(4));
+  private readonly progress = new Map<number, ProgressListener>();
+  private nextRunId = 1;
+  /** Time the worker took to start and pick a backend, for the log and the measurements. */
+  startupMs?: number;
+
+  constructor(
+    private readonly distDir: string,
+    private readonly log: Log,
+    private readonly settings: () => EngineSettings,
+  ) {}
+
+  newRunId(): number {
+    return this.nextRunId++;
+  }
+
+  get backend(): Promise<string> | undefined {
+    return this.ready;
+  }
+
+  async request<K extends keyof Req & string>(method: K, params: Req[K]['params'], onProgress?: ProgressListener): Promise<Req[K]['result']> {
+    const rpc = await this.start();
+    const runId = (params as { runId?: number }).runId;
+    if (runId !== undefined && onProgress) this.progress.set(runId, onProgress);
+    try {
+      return await rpc.request(method, params);
+    } finally {
+      if (runId !== undefined) this.progress.delete(runId);
+    }
+  }
+
+  /** Asks run `runId` to stop; terminates the worker if it is still busy after a grace period. */
+  cancel(runId: number, pending: Promise<unknown>): void {
+    Atomics.store(this.cancelFlag, 0, runId);
+    const worker = this.worker;
+    const timer = setTimeout(() => {
+      if (this.worker === worker) {
+        this.log.warn(`run ${runId} did not stop within ${CANCEL_GRACE_MS} ms; restarting the engine worker`);
+        this.restart({ code: 'cancelled', message: 'cancelled', user: true });
+      }
+    }, CANCEL_GRACE_MS);
+    pending.then(() => clearTimeout(timer), () => clearTimeout(timer));
+  }
+
+  /** Stops the worker (settings changed, or a run would not stop); the next request starts a new one. */
+  restart(reason = { code: 'cancelled', message: 'engine restarted', user: true }): void {
+    this.rpc?.failPending(reason);
+    this.rpc?.dispose();
+    void this.worker?.terminate();
+    this.worker = undefined;
+    this.rpc = undefined;
+    this.ready = undefined;
+  }
+
+  dispose(): void {
+    this.restart();
+  }
+
+  private async start(): Promise<RpcEndpoint<EngineRequests, WorkerEvents>> {
+    if (!this.rpc) {
+      const t0 = performance.now();
+      this.cancelFlag = new Int32Array(new SharedArrayBuffer(4));
+      const worker = new Worker(path.join(this.distDir, 'engineWorker.js'), {
+        workerData: { cancel: this.cancelFlag.buffer },
+        // The engine holds a model's weights and activations; leave room for MobileNet-size models.
+        resourceLimits: { maxOldGenerationSizeMb: 4096 },
+      });
+      const transport: Transport = {
+        post: (m: Wire, transfer?: ArrayBuffer[]) => worker.postMessage(m, transfer ?? []),
+        onMessage: (listener) => {
+          worker.on('message', listener);
+          return { dispose: () => worker.off('message', listener) };
+        },
+      };
+      const rpc = new RpcEndpoint<EngineRequests, WorkerEvents>(transport, { trace: traceTo(this.log, 'worker') });
+      rpc.on('progress', ({ runId, stage, fraction }) => this.progress.get(runId)?.(stage, fraction));
+      rpc.on('log', ({ level, message }) => this.log[level](`[worker] ${message}`));
+      worker.on('error', (e) => {
+        this.log.error(`engine worker crashed: ${e.stack ?? e.message}`);
+        if (this.worker === worker) this.restart({ code: 'bug', message: `the engine stopped unexpectedly (${e.message})`, user: false });
+      });
+      worker.on('exit', (code) => {
+        if (this.worker === worker) {
+          this.log.warn(`engine worker exited with code ${code}`);
+          this.restart({ code: 'bug', message: `the engine stopped unexpectedly (exit code ${code})`, user: false });
+        }
+      });
+      this.worker = worker;
+      this.rpc = rpc;
+      const s = this.settings();
+      this.ready = rpc.request('init', { backend: s.backend, maxImageSide: s.maxImageSide }).then((r) => {
+        this.startupMs = performance.now() - t0;
+        this.log.info(`engine worker ready in ${this.startupMs.toFixed(0)} ms, backend ${r.backend}`);
+        return r.backend;
+      });
+      this.ready.catch(() => undefined);
+    }
+    const rpc = this.rpc;
+    try {
+      await this.ready;
+    } catch (e) {
+      // A failed init (e.g. backend 'tensorflow' not installed) leaves no half-started worker behind.
+      this.restart();
+      throw e instanceof RpcError ? e : new RpcError({ code: 'bug', message: String(e), user: false });
+    }
+    return rpc;
+  }
+}

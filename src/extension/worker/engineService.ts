@@ -1,0 +1,382 @@
+/**
+ * The engine as the worker serves it: models are loaded once and kept with a prepared Explainer (so a
+ * rule change re-runs only the backward pass), images are decoded and preprocessed per the model card,
+ * heatmaps are coloured with the same function the CLI uses. No math of its own: only calls into
+ * src/core.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { initBackend, type BackendChoice } from '../../core/engine/backend';
+import { openModel } from '../../core/pipeline';
+import { openImageSource } from '../../core/patterns/data';
+import { fitPatterns } from '../../core/patterns/fit';
+import { loadPatterns, writePatternsFile } from '../../core/patterns/file';
+import type { PatternSet } from '../../core/patterns/patternSet';
+import { paramCount, type Graph } from '../../core/graph/ir';
+import { Explainer } from '../../core/methods/explain';
+import type { ExplainOptions } from '../../core/methods/types';
+import { COMPOSITE_NAMES, resolveRules, takesRule } from '../../core/composites/presets';
+import { readImageFile, type RgbaImage } from '../../core/image/decode';
+import { imageToDisplayRgba, preprocessImage } from '../../core/image/preprocess';
+import { heatmapFromRelevance, overlayHeatmap, type HeatmapOptions } from '../../core/image/colormap';
+import { inputBounds, type ModelCard } from '../../core/card/modelCard';
+import { encodePng } from '../../core/image/png';
+import { writeNpy } from '../../core/io/npy';
+import { writeFileAtomic } from '../../core/io/atomicWrite';
+import { LensError } from '../../core/errors';
+import { formatRule, parseRule, type RuleSpec } from '../../shared/ruleSpec';
+import { patternsPathFor } from '../../shared/paths';
+import {
+  reply, type DisplayOptions, type EngineRequests, type HeatmapPicture, type Explanation, type ExplainSpec, type LayerMaps,
+  type ModelSummary, type RgbaPicture, type RpcEndpoint, type RuleParamValues, type WorkerEvents,
+} from '../../shared/protocol';
+
+interface LoadedModel {
+  path: string;
+  mtimeMs: number;
+  graph: Graph;
+  explainer: Explainer;
+  card: ModelCard;
+  labels?: string[];
+  cardPath?: string;
+  patterns?: { mtimeMs: number; set: PatternSet };
+}
+
+// A few models stay prepared (switching back and forth is common); each holds its weights as tensors.
+const MAX_MODELS = 3;
+
+function mtime(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+export function heatmapOptions(d: DisplayOptions): HeatmapOptions {
+  return { colormap: d.colormap, scale: d.scale === 'max' ? 'max' : { percentile: d.percentile }, polarity: d.polarity };
+}
+
+const LEGEND_WIDTH = 128;
+
+/**
+ * Relevance -> the picture the panel shows, plus its legend: a ramp from -1 to +1 put through the very
+ * same function (max-scaled, both polarities), so the legend can never disagree with the heatmap.
+ */
+export function colourRelevance(rel: { shape: number[]; data: Float32Array }, display: DisplayOptions): HeatmapPicture {
+  const h = heatmapFromRelevance(rel.data, rel.shape as [number, number, number], heatmapOptions(display));
+  const ramp = new Float32Array(LEGEND_WIDTH);
+  for (let i = 0; i < LEGEND_WIDTH; i++) ramp[i] = (2 * i) / (LEGEND_WIDTH - 1) - 1;
+  const legend = heatmapFromRelevance(ramp, [1, LEGEND_WIDTH, 1], { ...heatmapOptions(display), scale: 'max', polarity: 'both' });
+  return { width: h.width, height: h.height, rgba: h.rgba, vmax: h.vmax, legend: { width: legend.width, height: 1, rgba: legend.rgba } };
+}
+
+/** A typed array that owns its whole buffer, so transferring the buffer moves exactly this data. */
+function owned<T extends Float32Array | Uint8ClampedArray>(a: T): T {
+  if (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer) return a;
+  return a.slice() as T;
+}
+
+function buffersOf(h: HeatmapPicture): ArrayBuffer[] {
+  return [h.rgba.buffer as ArrayBuffer, ...(h.legend ? [h.legend.rgba.buffer as ArrayBuffer] : [])];
+}
+
+/** Parses the UI's rule texts; overrides for layers the model no longer has (or that take no rule) are dropped. */
+function ruleOverrides(graph: Graph, rules: Record<string, string>): Record<string, RuleSpec> {
+  const out: Record<string, RuleSpec> = {};
+  for (const [layer, text] of Object.entries(rules)) {
+    const node = graph.nodes.find((n) => n.name === layer);
+    if (!node || !takesRule(node) || !text) continue;
+    try {
+      out[layer] = parseRule(text);
+    } catch (e) {
+      throw new LensError('bad-usage', `layer ${layer}: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
+
+/** The UI's method parameters as engine options (only those set; the engine has the defaults). */
+function methodOptions(spec: ExplainSpec): Partial<ExplainOptions> {
+  const p = spec.methodParams ?? {};
+  const o: Partial<ExplainOptions> = {};
+  if (p.samples !== undefined) o.samples = Math.round(p.samples);
+  if (p.sigma !== undefined) o.sigma = p.sigma;
+  if (p.steps !== undefined) o.steps = Math.round(p.steps);
+  if (p.baseline) o.baseline = { kind: p.baseline };
+  if (p.root) o.root = p.root;
+  if (p.patternType) o.patternType = p.patternType;
+  return o;
+}
+
+function withoutUndefined(p: RuleParamValues): RuleParamValues {
+  return Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined && Number.isFinite(v)));
+}
+
+export class EngineService {
+  private backend?: Promise<string>;
+  private backendChoice: BackendChoice = 'auto';
+  private readonly models = new Map<string, LoadedModel>();
+  private maxImageSide = 8192;
+  private lastImage?: { key: string; img: RgbaImage; input: ReturnType<typeof preprocessImage>; shown: RgbaImage };
+
+  constructor(
+    private readonly progress: (runId: number, stage: string, fraction?: number) => void,
+    private readonly isCancelled: (runId: number) => boolean,
+  ) {}
+
+  register(rpc: RpcEndpoint<WorkerEvents, EngineRequests>): void {
+    rpc.handle('init', async ({ backend, maxImageSide }) => {
+      this.backendChoice = backend;
+      this.maxImageSide = maxImageSide;
+      this.backend = undefined;
+      return { backend: await this.ensureBackend() };
+    });
+    rpc.handle('describeModel', (p) => this.describeModel(p.modelPath, p.composite, p.rules, p.params));
+    rpc.handle('explain', async (p) => {
+      const ex = await this.explain(p.runId, p.spec, p.display);
+      // Moved, not copied: the arrays are this result's own.
+      return reply(ex, [ex.relevance.data.buffer as ArrayBuffer, ex.input.rgba.buffer as ArrayBuffer, ...buffersOf(ex.heatmap)]);
+    });
+    rpc.handle('renderHeatmap', ({ relevance, display }) => {
+      const h = colourRelevance(relevance, display);
+      return reply(h, buffersOf(h));
+    });
+    rpc.handle('layerMaps', (p) => this.layerMaps(p.runId, p.spec, p.layer, p.display, p.maxChannels));
+    rpc.handle('writeExport', (p) => this.writeExport(p.kind, p.outPath, p.explanation, p.display));
+    rpc.handle('fitPatterns', (p) => this.fitPatterns(p.runId, p.modelPath, p.dataPath, p.outPath));
+  }
+
+  private ensureBackend(): Promise<string> {
+    this.backend ??= initBackend(this.backendChoice);
+    return this.backend;
+  }
+
+  private async model(modelPath: string): Promise<LoadedModel> {
+    const m = mtime(modelPath);
+    const cached = this.models.get(modelPath);
+    if (cached && cached.mtimeMs === m) {
+      // most recently used last
+      this.models.delete(modelPath);
+      this.models.set(modelPath, cached);
+      return cached;
+    }
+    await this.ensureBackend();
+    const opened = await openModel(modelPath);
+    const graph = opened.graph;
+    cached?.explainer.dispose();
+    this.models.delete(modelPath);
+    const loaded: LoadedModel = {
+      path: modelPath, mtimeMs: m, graph, explainer: new Explainer(graph), card: opened.card, labels: opened.labels, cardPath: opened.cardPath,
+    };
+    this.models.set(modelPath, loaded);
+    while (this.models.size > MAX_MODELS) {
+      const oldest = this.models.keys().next().value as string;
+      this.models.get(oldest)?.explainer.dispose();
+      this.models.delete(oldest);
+    }
+    return loaded;
+  }
+
+  async describeModel(modelPath: string, composite: string, rules: Record<string, string>, params: RuleParamValues): Promise<ModelSummary> {
+    const m = await this.model(modelPath);
+    const g = m.graph;
+    const overrides = ruleOverrides(g, rules);
+    const resolved = resolveRules(g, composite, overrides);
+    const p = { ...this.ruleParams(m, params) };
+    return {
+      path: modelPath,
+      name: g.name,
+      format: g.format,
+      inputShape: g.nodes[g.input].shape,
+      outputShape: g.nodes[g.output].shape,
+      layers: g.nodes.map((n) => {
+        const spec = resolved.get(n.id);
+        return {
+          id: n.id, name: n.name, op: n.op, sourceClass: n.sourceClass, shape: n.shape, params: paramCount(n),
+          rule: spec ? formatRule(spec, { epsilon: 1e-6, gamma: 0.25, alpha: 2, beta: 1, ...p }) : '',
+          ruleable: takesRule(n), overridden: n.name in overrides,
+        };
+      }),
+      labels: m.labels,
+      cardPath: m.cardPath,
+      composites: [...COMPOSITE_NAMES],
+      backend: await this.ensureBackend(),
+    };
+  }
+
+  /** Composite parameters; z^B bounds come from the model card unless the user set them. */
+  private ruleParams(m: LoadedModel, params: RuleParamValues): ExplainOptions['params'] {
+    const p: NonNullable<ExplainOptions['params']> = withoutUndefined(params);
+    if (p.low === undefined || p.high === undefined) {
+      const b = inputBounds(m.card);
+      p.low ??= b.low.length === 1 ? b.low[0] : b.low;
+      p.high ??= b.high.length === 1 ? b.high[0] : b.high;
+    }
+    return p;
+  }
+
+  private readImage(imagePath: string): RgbaImage {
+    const img = readImageFile(imagePath);
+    if (Math.max(img.width, img.height) > this.maxImageSide) {
+      throw new LensError('bad-image', `${img.width}x${img.height} is larger than relevanceLens.maxImageSide (${this.maxImageSide})`, imagePath);
+    }
+    return img;
+  }
+
+  /**
+   * The model's view of an image: decoded, preprocessed per the card, and resized for display. The
+   * last one is kept (keyed by image, its mtime and the card) because a rule, class or method change
+   * explains the same image again, and decoding a photo costs more than a LeNet backward pass.
+   */
+  private prepared(m: LoadedModel, imagePath: string): { img: RgbaImage; input: ReturnType<typeof preprocessImage>; shown: RgbaImage } {
+    const key = `${imagePath}\0${mtime(imagePath)}\0${m.path}\0${m.mtimeMs}`;
+    if (this.lastImage?.key === key) return this.lastImage;
+    const img = this.readImage(imagePath);
+    const input = preprocessImage(img, m.card);
+    const [H, W] = input.shape;
+    const shown = imageToDisplayRgba(img, H, W, m.card.input.resize);
+    this.lastImage = { key, img, input, shown };
+    return this.lastImage;
+  }
+
+  private prepareRun(runId: number, m: LoadedModel, spec: ExplainSpec, imagePath: string) {
+    this.progress(runId, 'decoding image');
+    const { img, input, shown } = this.prepared(m, imagePath);
+    const opts: ExplainOptions = {
+      method: spec.method,
+      composite: spec.composite,
+      rules: ruleOverrides(m.graph, spec.rules),
+      params: this.ruleParams(m, spec.params),
+      targetClass: spec.targetClass,
+      labels: m.labels,
+      conservationDetail: true,
+      ...methodOptions(spec),
+      ...(spec.method === 'pattern-net' || spec.method === 'pattern-attribution' ? { patterns: this.patterns(m) } : {}),
+    };
+    const checkpoint = () => {
+      if (this.isCancelled(runId)) throw new LensError('cancelled', 'cancelled');
+    };
+    return { img, input, shown, opts, checkpoint };
+  }
+
+  async explain(runId: number, spec: ExplainSpec, display: DisplayOptions): Promise<Explanation> {
+    const t0 = performance.now();
+    this.progress(runId, 'loading model');
+    const m = await this.model(spec.modelPath);
+    const t1 = performance.now();
+    const { input, shown, opts, checkpoint } = this.prepareRun(runId, m, spec, spec.imagePath);
+    this.progress(runId, 'explaining');
+    const r = m.explainer.explain(input, opts, { checkpoint });
+    const t2 = performance.now();
+    const [H, W] = input.shape;
+    const heat = colourRelevance(r.relevance, display);
+    return {
+      spec,
+      rules: r.rules,
+      target: r.target,
+      prediction: r.prediction,
+      layers: r.layers,
+      inputRelevanceSum: r.inputRelevanceSum,
+      relevance: { shape: r.relevance.shape, data: owned(r.relevance.data) },
+      // A copy: the cached original stays here while this one moves to the host.
+      input: { width: W, height: H, rgba: new Uint8ClampedArray(shown.data) },
+      heatmap: heat,
+      display,
+      timings: { ...r.timings, loadMs: t1 - t0, workerTotalMs: performance.now() - t0, colorMs: performance.now() - t2 },
+      backend: await this.ensureBackend(),
+    };
+  }
+
+  /** The model's fitted patterns (re-read when the file changes). */
+  private patterns(m: LoadedModel): PatternSet {
+    const file = patternsPathFor(m.path);
+    const t = mtime(file);
+    if (t < 0) {
+      throw new LensError('bad-patterns', `no fitted patterns for this model: run "Relevance Lens: Fit PatternNet Patterns…" (writes ${file})`, m.path);
+    }
+    if (m.patterns?.mtimeMs !== t) m.patterns = { mtimeMs: t, set: loadPatterns(file) };
+    return m.patterns.set;
+  }
+
+  /** PatternNet statistics over a folder of images or an .npy stack, written next to the model. */
+  async fitPatterns(runId: number, modelPath: string, dataPath: string, outPath: string): Promise<{ outPath: string; layers: number }> {
+    const m = await this.model(modelPath);
+    const source = openImageSource(dataPath, m.card, m.graph.nodes[m.graph.input].shape);
+    let stats;
+    try {
+      stats = fitPatterns(m.graph, source, {
+        checkpoint: () => {
+          if (this.isCancelled(runId)) throw new LensError('cancelled', 'cancelled');
+        },
+        onProgress: (p) => this.progress(runId, `${p.done}/${p.total} images`, p.total ? 1 / Math.max(1, p.total) * Math.min(p.done, p.total) : undefined),
+      });
+    } finally {
+      source.close();
+    }
+    await writePatternsFile(outPath, stats);
+    m.patterns = undefined;
+    return { outPath, layers: loadPatterns(outPath).layers.length };
+  }
+
+  async layerMaps(runId: number, spec: ExplainSpec, layer: string, display: DisplayOptions, maxChannels: number): Promise<LayerMaps> {
+    const m = await this.model(spec.modelPath);
+    const { input, opts, checkpoint } = this.prepareRun(runId, m, spec, spec.imagePath);
+    this.progress(runId, `relevance at ${layer}`);
+    const r = m.explainer.explain(input, opts, { checkpoint, keepLayers: [layer] });
+    const rel = r.layerRelevance?.[layer];
+    if (!rel) throw new LensError('bad-usage', `no relevance reached layer ${layer} with method ${spec.method}`);
+    // Dense layers give a vector: shown as one 1×N strip. Conv layers give H×W×C: one map per channel.
+    const [H, W, C] = rel.shape.length === 3 ? rel.shape : [1, rel.shape[0], 1];
+    const channels: LayerMaps['channels'] = [];
+    const sums = new Float64Array(C);
+    for (let i = 0; i < rel.data.length; i++) sums[i % C] += rel.data[i];
+    const order = Array.from(sums.keys()).sort((a, b) => Math.abs(sums[b]) - Math.abs(sums[a])).slice(0, maxChannels);
+    const plane = new Float32Array(H * W);
+    for (const c of order) {
+      for (let i = 0; i < H * W; i++) plane[i] = rel.data[i * C + c];
+      const h = heatmapFromRelevance(plane, [H, W, 1], heatmapOptions(display));
+      channels.push({ index: c, sum: sums[c], picture: { width: h.width, height: h.height, rgba: h.rgba } });
+    }
+    return { layer, shape: rel.shape, channels, omitted: C - channels.length };
+  }
+
+  async writeExport(
+    kind: 'png' | 'npy' | 'json',
+    outPath: string,
+    ex: Omit<Explanation, 'heatmap'> & { heatmap: RgbaPicture },
+    display: DisplayOptions,
+  ): Promise<{ outPath: string; bytes: number }> {
+    let bytes: Uint8Array | string;
+    const { relevance } = ex;
+    switch (kind) {
+      case 'png': {
+        // What the panel shows: the heatmap over the input at the panel's opacity.
+        const pic = overlayHeatmap({ width: ex.input.width, height: ex.input.height, data: ex.input.rgba as unknown as Uint8Array }, ex.heatmap, display.opacity);
+        bytes = encodePng(pic.rgba, pic.width, pic.height);
+        break;
+      }
+      case 'npy':
+        bytes = writeNpy(relevance.shape, relevance.data);
+        break;
+      case 'json':
+        // The CLI's JSON result schema (DESIGN.md).
+        bytes = JSON.stringify({
+          method: ex.spec.method,
+          composite: ex.spec.method === 'lrp' ? ex.spec.composite : null,
+          rules: ex.rules,
+          target: ex.target,
+          prediction: ex.prediction,
+          relevance: { shape: relevance.shape, data: Array.from(relevance.data) },
+          layers: ex.layers,
+          inputRelevanceSum: ex.inputRelevanceSum,
+          timings: ex.timings,
+          model: path.basename(ex.spec.modelPath),
+          image: path.basename(ex.spec.imagePath),
+        }, null, 2) + '\n';
+        break;
+    }
+    await writeFileAtomic(outPath, bytes);
+    return { outPath, bytes: typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length };
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Entry of dist/engineWorker.js: a worker_threads worker that hosts src/core, so TensorFlow.js and
+ * every explanation run off the extension host thread. Talks the EngineRequests protocol.
+ */
+import { parentPort, workerData } from 'worker_threads';
+import { RpcEndpoint, type EngineRequests, type WorkerEvents, type Transport, type Wire } from '../../shared/protocol';
+import { EngineService } from './engineService';
+
+if (!parentPort) throw new Error('engineWorker must run in a worker thread');
+const port = parentPort;
+
+const transport: Transport = {
+  post: (message: Wire, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []),
+  onMessage: (listener) => {
+    port.on('message', listener);
+    return { dispose: () => port.off('message', listener) };
+  },
+};
+const rpc = new RpcEndpoint<WorkerEvents, EngineRequests>(transport);
+// The host writes the runId it wants cancelled here; the engine polls it between layers, which works
+// while this thread is busy inside a synchronous backward pass (a message could not arrive then).
+const cancelFlag = new Int32Array((workerData as { cancel: SharedArrayBuffer }).cancel);
+const service = new EngineService(
+  (runId, stage, fraction) => rpc.emit('progress', { runId, stage, fraction }),
+  (runId) => Atomics.load(cancelFlag, 0) === runId,
+);
+service.register(rpc);

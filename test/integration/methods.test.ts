@@ -1,0 +1,40 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as vscode from 'vscode';
+import { lensApi, measure, nextRender, wsFile } from './helpers';
+
+export function defineMethodTests(): void {
+  describe('methods and patterns', () => {
+    it('the method picker switches to a gradient method and back', async () => {
+      const api = await lensApi();
+      const rendered = nextRender(api, (r) => r.method === 'gradient-x-input');
+      api.drivePanel('method', 'gradient-x-input');
+      const r = await rendered;
+      if (r.sinceInputMs !== undefined) measure('method change (gradient×input) -> heatmap, in the page (LeNet)', r.sinceInputMs);
+      // Gradient methods do not conserve relevance: the table shows no balance flags for them.
+      assert.ok(r.table.every((row) => row[6] === '–'), JSON.stringify(r.table.slice(0, 2)));
+      const back = nextRender(api, (x) => x.method === 'lrp');
+      api.drivePanel('method', 'lrp');
+      await back;
+    });
+
+    it('fits PatternNet patterns on the workspace digits and explains with PatternAttribution', async function () {
+      this.timeout(120_000);
+      const api = await lensApi();
+      const patterns = wsFile('lenet', 'model.patterns');
+      fs.rmSync(patterns.fsPath, { force: true });
+      const t0 = performance.now();
+      const r = (await vscode.commands.executeCommand('relevanceLens.fitPatterns', wsFile('digits'))) as { outPath: string; layers: number } | undefined;
+      measure('fit patterns on 10 digits (LeNet)', performance.now() - t0);
+      assert.ok(r, 'fitting failed');
+      assert.strictEqual(r.outPath, patterns.fsPath);
+      assert.ok(r.layers > 0);
+      const rendered = nextRender(api, (x) => x.method === 'pattern-attribution');
+      api.drivePanel('method', 'pattern-attribution');
+      await rendered;
+      const back = nextRender(api, (x) => x.method === 'lrp');
+      api.drivePanel('method', 'lrp');
+      await back;
+    });
+  });
+}

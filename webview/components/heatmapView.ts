@@ -1,0 +1,61 @@
+/**
+ * The input with the engine's heatmap on top. Two stacked canvases at the model's resolution, scaled
+ * up by CSS with pixelated rendering; opacity is the heat canvas's CSS opacity, so the heatmap pixels
+ * stay exactly what the engine computed (and can be read back for the tests).
+ */
+import type { HeatmapPicture, RgbaPicture } from '../../src/shared/protocol';
+import { drawPicture, fmtNum, h } from '../dom';
+import { t } from '../strings';
+
+export class HeatmapView {
+  readonly el: HTMLElement;
+  private readonly input = h('canvas', { class: 'layer-input', 'aria-hidden': 'true' });
+  private readonly heat = h('canvas', { class: 'layer-heat', role: 'img', 'aria-label': t.heatmapAlt });
+  private readonly legend = h('canvas', { class: 'legend-bar', 'aria-hidden': 'true' });
+  private readonly vmin = h('span', { class: 'legend-min' });
+  private readonly vmax = h('span', { class: 'legend-max' });
+
+  constructor() {
+    this.el = h('figure', { class: 'heatmap' },
+      h('div', { class: 'stack' }, this.input, this.heat),
+      h('figcaption', { class: 'legend' }, this.vmin, this.legend, this.vmax));
+  }
+
+  /** Draws and returns the heatmap pixels as the canvas now holds them. */
+  show(input: RgbaPicture, heat: HeatmapPicture, opacity: number): Uint8ClampedArray {
+    drawPicture(this.input, input);
+    const ctx = drawPicture(this.heat, heat);
+    this.setOpacity(opacity);
+    if (heat.legend) drawPicture(this.legend, heat.legend);
+    this.vmin.textContent = `−${fmtNum(heat.vmax)}`;
+    this.vmax.textContent = `+${fmtNum(heat.vmax)}`;
+    this.legend.title = `${t.legendNegative} … ${t.legendPositive}`;
+    // Side: the longer image side is shown at up to 320 CSS px, keeping the aspect ratio.
+    const scale = Math.max(1, Math.floor(320 / Math.max(input.width, input.height)));
+    (this.el.querySelector('.stack') as HTMLElement).style.setProperty('--w', `${input.width * scale}px`);
+    (this.el.querySelector('.stack') as HTMLElement).style.setProperty('--h', `${input.height * scale}px`);
+    return ctx.getImageData(0, 0, heat.width, heat.height).data;
+  }
+
+  setOpacity(opacity: number): void {
+    this.heat.style.opacity = String(opacity);
+  }
+}
+
+/** A small input+heatmap figure for the compare and layer views. */
+export function miniFigure(caption: string, heat: RgbaPicture, opacity: number, input?: RgbaPicture, title?: string): HTMLElement {
+  const heatCanvas = h('canvas', { class: 'layer-heat' });
+  drawPicture(heatCanvas, heat);
+  heatCanvas.style.opacity = input ? String(opacity) : '1';
+  const stack = h('div', { class: 'stack mini' });
+  if (input) {
+    const inputCanvas = h('canvas', { class: 'layer-input' });
+    drawPicture(inputCanvas, input);
+    stack.append(inputCanvas);
+  }
+  stack.append(heatCanvas);
+  const scale = Math.max(1, Math.floor(140 / Math.max(heat.width, heat.height)));
+  stack.style.setProperty('--w', `${heat.width * scale}px`);
+  stack.style.setProperty('--h', `${heat.height * scale}px`);
+  return h('figure', { class: 'mini-figure', title }, stack, h('figcaption', {}, caption));
+}

@@ -1,0 +1,17 @@
+/** UI-only state the page keeps across reloads (vscode.setState); everything else comes from the host. */
+import { vscode } from './vscodeApi';
+
+export interface UiState {
+  selectedLayer?: string;
+  /** Which <details> sections are open, by id. */
+  open: Record<string, boolean>;
+}
+
+export function loadUiState(): UiState {
+  const s = vscode.getState() as Partial<UiState> | undefined;
+  return { selectedLayer: s?.selectedLayer, open: s?.open ?? { conservation: true, parameters: false, display: true } };
+}
+
+export function saveUiState(s: UiState): void {
+  vscode.setState(s);
+}
