@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: prints figures, asserts nothing about time (shared, noisy machines).
- * Forward pass vs LRP (epsilon-gamma-box, forward included) on the wasm backend, median of runs.
+ * Forward pass vs LRP (epsilon-gamma-box, forward included) on the wasm backend, median of runs;
+ * load and LRP time of the real MobileNetV2 (nsfwjs); PatternNet fit throughput.
+ * `node out/bench/run.js NAME` runs one section: lenet, vgg16, mobilenetv2, patterns.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -10,6 +12,8 @@ import type { Graph } from '../src/core/graph/ir';
 import { sizeOf } from '../src/core/graph/ir';
 import { openModel } from '../src/core/pipeline';
 import { vgg16 } from './models';
+import { benchPatterns } from './patterns';
+import { nsfwjsModel } from '../test/unit/helpers/realModels';
 
 function median(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
@@ -55,8 +59,66 @@ export async function benchForwardVsLrp(label: string, graph: Graph, runs: numbe
   e.dispose();
 }
 
+/**
+ * The real MobileNetV2 of nsfwjs (TF.js layers model, 224×224×3, 5 classes): loading (read, parse,
+ * check, canonize; the model is written out of the npm package once, before timing), forward, and LRP with
+ * epsilon-gamma-box and epsilon-plus, each a full explanation of a new input (forward included), and
+ * a rule change on a cached forward pass (backward only).
+ */
+export async function benchMobileNetV2(runs = 5): Promise<void> {
+  const file = nsfwjsModel('mobilenet_v2');
+  const loads: number[] = [];
+  let m = await openModel(file);
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    m = await openModel(file);
+    loads.push(performance.now() - t0);
+  }
+  const g = m.graph;
+  const params = g.nodes.reduce((a, n) => a + Object.values(n.params).reduce((b, p) => b + (p ? p.data.length : 0), 0), 0);
+  console.log(`MobileNetV2 (nsfwjs 4.3.0, real weights): ${m.raw.nodes.length} nodes as loaded, ${g.nodes.length} after canonization, `
+    + `${params.toLocaleString('en')} parameters; load ${median(loads).toFixed(1)} ms [median of ${runs}, after a first load]`);
+  const e = new Explainer(g);
+  const shape = g.nodes[g.input].shape;
+  const p = { low: 0, high: 1 };
+  const fwd: number[] = [];
+  const egb: number[] = [];
+  const eplus: number[] = [];
+  const backwardOnly: number[] = [];
+  e.explain({ shape, data: randomInput(shape, 99) }, { method: 'lrp', composite: 'epsilon-gamma-box', params: p });
+  e.explain({ shape, data: randomInput(shape, 98) }, { method: 'lrp', composite: 'epsilon-plus', params: p });
+  for (let i = 0; i < runs; i++) {
+    let t0 = performance.now();
+    e.predict({ shape, data: randomInput(shape, 3 * i + 1) });
+    fwd.push(performance.now() - t0);
+    const b = { shape, data: randomInput(shape, 3 * i + 2) };
+    t0 = performance.now();
+    e.explain(b, { method: 'lrp', composite: 'epsilon-gamma-box', params: p });
+    egb.push(performance.now() - t0);
+    t0 = performance.now();
+    e.explain(b, { method: 'lrp', composite: 'epsilon-plus', params: p });
+    backwardOnly.push(performance.now() - t0);
+    t0 = performance.now();
+    e.explain({ shape, data: randomInput(shape, 3 * i + 3) }, { method: 'lrp', composite: 'epsilon-plus', params: p });
+    eplus.push(performance.now() - t0);
+  }
+  e.dispose();
+  const f = median(fwd);
+  const a = median(egb);
+  const b = median(eplus);
+  console.log(`${'MobileNetV2 224×224 (nsfwjs)'.padEnd(28)} forward ${f.toFixed(1).padStart(8)} ms   LRP epsilon-gamma-box ${a.toFixed(1).padStart(8)} ms (ratio ${(a / f).toFixed(2)})   `
+    + `LRP epsilon-plus ${b.toFixed(1).padStart(8)} ms (ratio ${(b / f).toFixed(2)})   rule change, forward cached ${median(backwardOnly).toFixed(1)} ms   [median of ${runs}]`);
+}
+
+const SECTIONS = ['lenet', 'vgg16', 'mobilenetv2', 'patterns'];
+
 async function main(): Promise<void> {
   const only = process.argv[2];
+  if (only !== undefined && !SECTIONS.includes(only)) {
+    console.error(`unknown bench section '${only}' (sections: ${SECTIONS.join(', ')})`);
+    process.exitCode = 2;
+    return;
+  }
   const backend = await initBackend((process.env.BENCH_BACKEND as 'wasm' | 'cpu' | undefined) ?? 'wasm');
   console.log(`relevance-lens bench — backend ${backend}, node ${process.version}, ${new Date().toISOString()}`);
   const root = path.join(__dirname, '..', '..');
@@ -71,6 +133,8 @@ async function main(): Promise<void> {
     console.log(`VGG16 random weights built in ${(performance.now() - t0).toFixed(0)} ms; Zennit epsilon-gamma-box on PyTorch CPU ≈ 1500 ms on this kind of machine`);
     await benchForwardVsLrp('VGG16 224×224 (random)', g, 5);
   }
+  if (!only || only === 'mobilenetv2') await benchMobileNetV2(5);
+  if (!only || only === 'patterns') await benchPatterns();
   const mem = tf.memory();
   console.log(`tensors alive at the end: ${mem.numTensors}, bytes ${mem.numBytes}`);
 }

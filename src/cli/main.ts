@@ -1,12 +1,20 @@
 /** relevance-lens: the engine from the command line (contract in DESIGN.md). */
 import { runInfo } from './commands/info';
 import { runExplain } from './commands/explain';
+import { runCard } from './commands/card';
+import { runPatternsCommand } from './commands/patterns';
 import { reportError, UsageError } from './errors';
 
 const HELP = `relevance-lens — explain image classifiers
 
-  relevance-lens info MODEL                      layers, shapes, params, rules
+  relevance-lens info MODEL [--card FILE] [--json] [--loaded]
+                                                 every node: op, shape, params, rule, supported methods
   relevance-lens explain MODEL INPUT [options]   one explanation (see 'explain --help')
+  relevance-lens card init MODEL [--force] [--size HxW] [--labels FILE|a,b,c]
+                                                 write <model>.lens.json with guessed defaults to edit
+  relevance-lens patterns fit MODEL DATA --out FILE   PatternNet statistics over a dataset
+  relevance-lens patterns merge A B --out FILE   merge two statistics files
+  relevance-lens patterns info FILE [--json]     layers and rho quality of a patterns file
 
 exit codes: 0 success, 2 bad usage or input, 1 internal error`;
 
@@ -15,6 +23,8 @@ type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   info: runInfo,
   explain: runExplain,
+  card: runCard,
+  patterns: runPatternsCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -29,20 +29,30 @@ export interface OpenedModel {
   labels?: string[];
 }
 
+/**
+ * Loads a model with its card. The card (`cardFile`, else the one found next to the model) is read
+ * first: its height and width give the input size of models whose size is dynamic in the file (ONNX,
+ * TF.js graph models), and it must then agree with the model's input.
+ */
 export async function openModel(file: string, cardFile?: string): Promise<OpenedModel> {
-  const raw = await loadModel(file);
-  const graph = canonize(raw);
+  if (!fs.existsSync(file)) throw new LensError('bad-model', 'model file not found or not readable', file);
   const cardPath = cardFile ?? findCardPath(file);
+  const loaded = cardPath ? readCard(cardPath) : undefined;
+  const raw = await loadModel(file, loaded ? { inputSize: [loaded.input.height, loaded.input.width] } : {});
+  const graph = canonize(raw);
   const inShape = graph.nodes[graph.input].shape;
   let card: ModelCard;
   let labels: string[] | undefined;
-  if (cardPath) {
-    const c = readCard(cardPath);
-    card = c;
-    labels = c.labels;
-    const ci = c.input;
+  if (loaded && cardPath) {
+    card = loaded;
+    labels = loaded.labels;
+    const ci = loaded.input;
     if (ci.height !== inShape[0] || ci.width !== inShape[1] || ci.channels !== inShape[2]) {
       throw new LensError('bad-card', `input is ${ci.height}×${ci.width}×${ci.channels}, the model expects ${inShape.join('×')}`, cardPath);
+    }
+    const outShape = graph.nodes[graph.output].shape;
+    if (labels && outShape.length === 1 && labels.length !== outShape[0]) {
+      throw new LensError('bad-card', `labels: ${labels.length} given, the model has ${outShape[0]} classes`, cardPath);
     }
   } else {
     card = defaultCard(inShape);

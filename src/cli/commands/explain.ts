@@ -1,9 +1,16 @@
 /** `relevance-lens explain MODEL INPUT [options]`: one explanation, per the CLI contract of DESIGN.md. */
+import * as fs from 'fs';
 import { parseArgs } from 'util';
 import { initBackend, type BackendChoice } from '../../core/engine/backend';
 import { cardBounds, openModel, readInput, renderHeatmapPng } from '../../core/pipeline';
 import { Explainer, type ExplainOutput } from '../../core/methods/explain';
-import type { ExplainOptions, MethodName } from '../../core/methods/types';
+import type { BaselineSpec, ExplainOptions, MethodName } from '../../core/methods/types';
+import { methodNames } from '../../core/methods/method';
+import { assertSupported } from '../../core/graph/summary';
+import { loadPatterns } from '../../core/patterns/file';
+import type { PatternSet } from '../../core/patterns/patternSet';
+import { readNpy } from '../../core/io/npy';
+import { LensError } from '../../core/errors';
 import { DEFAULT_COMPOSITE } from '../../core/composites/presets';
 import { parseRule, type RuleSpec } from '../../shared/ruleSpec';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
@@ -33,18 +40,111 @@ const OPTIONS = {
   percentile: { type: 'string' },
   opacity: { type: 'string' },
   upscale: { type: 'string' },
+  samples: { type: 'string' },
+  sigma: { type: 'string' },
+  seed: { type: 'string' },
+  steps: { type: 'string' },
+  baseline: { type: 'string' },
+  root: { type: 'string' },
+  patterns: { type: 'string' },
+  'pattern-type': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 const USAGE = 'usage: relevance-lens explain MODEL INPUT [--method M] [--composite NAME] [--rule LAYER=RULE[:p,...]]... '
   + '[--epsilon E] [--gamma G] [--alpha A] [--beta B] [--low L] [--high H] [--class N|top] [--backend auto|tensorflow|wasm|cpu] '
+  + '[--samples N] [--sigma S] [--seed N] [--steps N] [--baseline zeros|constant:V|blur[:SIGMA]|FILE.npy] [--root nearest|origin|lrp] '
+  + '[--patterns FILE] [--pattern-type relu|linear] '
   + '[--json FILE] [--npy FILE] [--png FILE] [--card FILE] [--colormap NAME] [--percentile P] [--opacity O] [--upscale K] [--quiet]';
+
+const HELP = `usage: relevance-lens explain MODEL INPUT [options]
+  INPUT: .png/.jpg/.jpeg/.bmp (preprocessed per the model card) or a float32 .npy, HWC or 1×H×W×C (used as given)
+
+  --method M                 lrp (default), deep-taylor, deep-taylor-bounded, gradient, gradient-x-input, smoothgrad,
+                             integrated-gradients, deconvnet, guided-backprop, pattern-net, pattern-attribution
+  --composite NAME           lrp preset (default epsilon-gamma-box)
+  --rule LAYER=RULE[:p,...]  per-layer rule override, repeatable
+  --epsilon E --gamma G --alpha A --beta B    composite parameters
+  --low L --high H           z^B bounds (a number or one per channel; default from the model card)
+  --class N|top              explained class (default top)
+  smoothgrad:                --samples N (default 32)  --sigma S (noise, fraction of the input range; default 0.15)
+                             --seed N (default 0)
+  integrated-gradients:      --steps N (default 64)  --baseline zeros|constant:V|blur[:SIGMA px]|FILE.npy (default zeros)
+  deep-taylor(-bounded):     --root nearest|origin|lrp (default lrp)
+  pattern-net/-attribution:  --patterns FILE (from 'relevance-lens patterns fit', required)
+                             --pattern-type relu|linear (default relu)
+  --backend auto|tensorflow|wasm|cpu
+  --json FILE --npy FILE --png FILE           outputs
+  --card FILE                model card instead of the one next to the model
+  --colormap NAME --percentile P --opacity O --upscale K   heatmap rendering
+  --quiet, -q                no summary on stdout`;
 
 function number(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
   if (v.trim() === '' || !Number.isFinite(x)) throw new UsageError(`--${flag} expects a number, got '${v}'`);
   return x;
+}
+
+function integer(v: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isInteger(x) || x < min || x > max) throw new UsageError(`--${flag} expects an integer in ${min}..${max}, got '${v}'`);
+  return x;
+}
+
+/** Which methods each method flag applies to: a flag the method would ignore is a usage error. */
+const METHOD_FLAGS: Record<string, readonly MethodName[]> = {
+  samples: ['smoothgrad'],
+  sigma: ['smoothgrad'],
+  seed: ['smoothgrad'],
+  steps: ['integrated-gradients'],
+  baseline: ['integrated-gradients'],
+  root: ['deep-taylor', 'deep-taylor-bounded'],
+  patterns: ['pattern-net', 'pattern-attribution'],
+  'pattern-type': ['pattern-net', 'pattern-attribution'],
+};
+
+/** `--baseline zeros|constant:V|blur[:SIGMA]|FILE.npy` (the .npy is read later, against the model). */
+export function parseBaseline(v: string): BaselineSpec | { kind: 'file'; file: string } {
+  const t = v.trim();
+  if (t === 'zeros') return { kind: 'zeros' };
+  if (t.startsWith('constant:') || t === 'constant') {
+    const value = Number(t.slice('constant:'.length));
+    if (t === 'constant' || t.slice('constant:'.length).trim() === '' || !Number.isFinite(value)) {
+      throw new UsageError(`--baseline constant:V expects a number V, got '${v}'`);
+    }
+    return { kind: 'constant', value };
+  }
+  if (t === 'blur') return { kind: 'blur' };
+  if (t.startsWith('blur:')) {
+    const sigma = Number(t.slice('blur:'.length));
+    if (t.slice('blur:'.length).trim() === '' || !Number.isFinite(sigma) || sigma < 0) {
+      throw new UsageError(`--baseline blur:SIGMA expects a blur radius ≥ 0 in pixels, got '${v}'`);
+    }
+    return { kind: 'blur', sigma };
+  }
+  if (t.toLowerCase().endsWith('.npy')) return { kind: 'file', file: v };
+  throw new UsageError(`--baseline must be zeros, constant:V, blur[:SIGMA] or a FILE.npy, got '${v}'`);
+}
+
+function readBaselineNpy(file: string, want: number[]): BaselineSpec {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch {
+    throw new LensError('bad-input', 'baseline file not found', file);
+  }
+  const a = readNpy(bytes, file);
+  const shape = a.shape.length === 4 && a.shape[0] === 1 ? a.shape.slice(1) : a.shape;
+  if (shape.length !== 3 || shape.some((d, i) => d !== want[i])) {
+    throw new LensError('bad-input', `baseline .npy has shape (${a.shape.join(', ')}), the model expects (${want.join(', ')}) HWC or (1, ${want.join(', ')})`, file);
+  }
+  for (let i = 0; i < a.data.length; i++) {
+    if (!Number.isFinite(a.data[i])) throw new LensError('non-finite', `baseline contains NaN or Inf at index ${i}`, file);
+  }
+  return { kind: 'array', shape, data: a.data };
 }
 
 function bound(v: string | undefined, flag: string): number | number[] | undefined {
@@ -83,11 +183,36 @@ export function toJson(r: ExplainOutput, model: string, input: string, backend: 
   };
 }
 
-export async function runExplain(args: string[]): Promise<number> {
+/**
+ * `--low -2.1` and `--sigma -1`: node's parseArgs takes a value starting with '-' for an option
+ * ("ambiguous"); a negative number after a value-taking flag is joined as `--low=-2.1`.
+ */
+export function joinNegativeValues(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const name = a.startsWith('--') ? a.slice(2) : undefined;
+    const next = args[i + 1];
+    if (name && !name.includes('=') && OPTIONS[name as keyof typeof OPTIONS]?.type === 'string'
+      && next !== undefined && /^-(\d|\.\d|Infinity|NaN)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+export async function runExplain(argv: string[]): Promise<number> {
+  const args = joinNegativeValues(argv);
   const { positionals, values } = parseArgs({ args, allowPositionals: true, options: OPTIONS });
+  if (values.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
   if (positionals.length !== 2) throw new UsageError(USAGE);
   const [modelFile, inputFile] = positionals;
   const method = (values.method ?? 'lrp') as MethodName;
+  if (!methodNames().includes(method)) throw new UsageError(`--method must be one of ${methodNames().join(', ')}; got '${values.method}'`);
   if (values.colormap && !COLORMAP_NAMES.includes(values.colormap as ColormapName)) {
     throw new UsageError(`--colormap must be one of ${COLORMAP_NAMES.join(', ')}`);
   }
@@ -97,10 +222,46 @@ export async function runExplain(args: string[]): Promise<number> {
     if (!Number.isInteger(c) || c < 0) throw new UsageError(`--class expects a class index or 'top', got '${values.class}'`);
     targetClass = c;
   }
+  // method flags: checked before anything is loaded
+  for (const [flag, methods] of Object.entries(METHOD_FLAGS)) {
+    if (values[flag as keyof typeof values] !== undefined && !methods.includes(method)) {
+      throw new UsageError(`--${flag} applies to --method ${methods.join(' / ')}, not ${method}`);
+    }
+  }
+  const samples = integer(values.samples, 'samples', 1, 100000);
+  const sigma = number(values.sigma, 'sigma');
+  if (sigma !== undefined && sigma < 0) throw new UsageError(`--sigma expects a number ≥ 0 (a fraction of the input range), got '${values.sigma}'`);
+  const seed = integer(values.seed, 'seed', 0, 2 ** 31 - 1);
+  const steps = integer(values.steps, 'steps', 1, 100000);
+  const baseline = values.baseline !== undefined ? parseBaseline(values.baseline) : undefined;
+  const root = values.root;
+  if (root !== undefined && root !== 'nearest' && root !== 'origin' && root !== 'lrp') {
+    throw new UsageError(`--root must be nearest, origin or lrp, got '${root}'${root === 'bounded' ? ' (the box root is --method deep-taylor-bounded)' : ''}`);
+  }
+  const patternType = values['pattern-type'];
+  if (patternType !== undefined && patternType !== 'relu' && patternType !== 'linear') {
+    throw new UsageError(`--pattern-type must be relu or linear, got '${patternType}'`);
+  }
+  if ((method === 'pattern-net' || method === 'pattern-attribution') && values.patterns === undefined) {
+    throw new UsageError(`--method ${method} needs --patterns FILE (make one with 'relevance-lens patterns fit MODEL DATA --out FILE')`);
+  }
   const rules = parseRuleOverrides(values.rule);
+  const ruleParams = {
+    epsilon: number(values.epsilon, 'epsilon'), gamma: number(values.gamma, 'gamma'),
+    alpha: number(values.alpha, 'alpha'), beta: number(values.beta, 'beta'),
+    low: bound(values.low, 'low'), high: bound(values.high, 'high'),
+  };
+  const percentile = number(values.percentile, 'percentile');
+  const opacity = number(values.opacity, 'opacity') ?? 0.7;
+  const upscaleBy = upscale(values.upscale);
   const backend = await initBackend((values.backend ?? 'auto') as BackendChoice);
   const model = await openModel(modelFile, values.card);
+  // an op no method can run is named, with its node, before any computation
+  assertSupported(model.graph, modelFile);
+  const patterns: PatternSet | undefined = values.patterns !== undefined ? loadPatterns(values.patterns) : undefined;
   const { input, display } = readInput(inputFile, model);
+  const want = model.graph.nodes[model.graph.input].shape;
+  const baselineSpec: BaselineSpec | undefined = baseline?.kind === 'file' ? readBaselineNpy(baseline.file, want) : baseline;
   // z^B bounds: flags, else the card's (or the default card's, for an image preprocessed by it).
   const cb = cardBounds(model) ?? (display ? inputBounds(model.card) : undefined);
   const opts: ExplainOptions = {
@@ -110,11 +271,15 @@ export async function runExplain(args: string[]): Promise<number> {
     targetClass,
     labels: model.labels,
     conservationDetail: true,
-    params: {
-      epsilon: number(values.epsilon, 'epsilon'), gamma: number(values.gamma, 'gamma'),
-      alpha: number(values.alpha, 'alpha'), beta: number(values.beta, 'beta'),
-      low: bound(values.low, 'low') ?? cb?.low, high: bound(values.high, 'high') ?? cb?.high,
-    },
+    params: { ...ruleParams, low: ruleParams.low ?? cb?.low, high: ruleParams.high ?? cb?.high },
+    ...(samples !== undefined ? { samples } : {}),
+    ...(sigma !== undefined ? { sigma } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+    ...(steps !== undefined ? { steps } : {}),
+    ...(baselineSpec ? { baseline: baselineSpec } : {}),
+    ...(root ? { root } : {}),
+    ...(patterns ? { patterns } : {}),
+    ...(patternType ? { patternType } : {}),
   };
   const explainer = new Explainer(model.graph);
   let r: ExplainOutput;
@@ -128,18 +293,32 @@ export async function runExplain(args: string[]): Promise<number> {
   if (values.json) writes.push(writeFileAtomic(values.json, JSON.stringify(toJson(r, modelFile, inputFile, backend))));
   if (values.npy) writes.push(writeFileAtomic(values.npy, writeNpy(r.relevance.shape, r.relevance.data)));
   if (values.png) {
-    const percentile = number(values.percentile, 'percentile');
     const png = renderHeatmapPng(r.relevance, display, {
       colormap: (values.colormap ?? 'seismic') as ColormapName,
       scale: percentile === undefined ? 'max' : { percentile },
-      opacity: number(values.opacity, 'opacity') ?? 0.7,
-      upscale: upscale(values.upscale),
+      opacity,
+      upscale: upscaleBy,
     });
     writes.push(writeFileAtomic(values.png, png));
   }
   await Promise.all(writes);
   if (!values.quiet) process.stdout.write(summary(r, modelFile, inputFile, backend) + '\n');
   return 0;
+}
+
+/** Scalar fields of the method's extras, one line per group (arrays such as a root-point map are left to --json). */
+function extraLines(extra: Record<string, unknown> | undefined): string[] {
+  const out: string[] = [];
+  for (const [group, v] of Object.entries(extra ?? {})) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) continue;
+    const parts: string[] = [];
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (typeof x === 'number') parts.push(`${k} ${Number.isInteger(x) ? x : num(x, 4)}`);
+      else if (typeof x === 'string' || typeof x === 'boolean') parts.push(`${k} ${x}`);
+    }
+    if (parts.length > 0) out.push(`${group}: ${parts.join(', ')}`);
+  }
+  return out;
 }
 
 function summary(r: ExplainOutput, model: string, input: string, backend: string): string {
@@ -155,6 +334,7 @@ function summary(r: ExplainOutput, model: string, input: string, backend: string
       leak(l.biasLeak), leak(l.stabilizerLeak)]),
     [false, false, false, true, true, true, true, true]));
   lines.push('');
+  for (const line of extraLines(r.extra)) lines.push(line);
   const rel = r.target.logit !== 0 ? r.inputRelevanceSum / r.target.logit : NaN;
   lines.push(`input relevance sum ${num(r.inputRelevanceSum)} = ${num(rel, 4)} × logit   (forward ${r.timings.forwardMs.toFixed(1)} ms, ${r.method} ${r.timings.methodMs.toFixed(1)} ms)`);
   return lines.join('\n');

@@ -107,16 +107,20 @@ export function formatInfo(file: string, s: PatternStats): string {
   const lines: string[] = [];
   lines.push(`${file}: patterns of '${s.model.name}' (${s.model.fingerprint})`);
   lines.push(`images: ${s.images.fit} fitted, ${s.images.heldOut} held out for ρ${Number.isFinite(s.holdout) ? ` (fraction ${s.holdout})` : ''}; created ${s.created}`);
-  if (s.rhoConfig) lines.push(`ρ: up to ${s.rhoConfig.neurons} neurons per layer, ${s.rhoConfig.positions} positions per image; higher is better, 1 = the distractor estimate carries no information on the output`);
+  if (s.rhoConfig) {
+    lines.push(`ρ(S) = 1 − max_v corr(y, vᵀ(x − S(x))) on held-out rows (up to ${s.rhoConfig.neurons} neurons per layer, ${s.rhoConfig.positions} positions per image):`);
+    lines.push('higher is better; 1 = the distractor the estimator leaves carries no information on the output y = wᵀx');
+  }
   lines.push('');
-  const head = ['layer', 'op', 'kernel', 'regime', 'rows', 'ρ(S_a+-)', 'ρ(S_a)', 'ρ(S_w)', 'ρ(S_x)', 'ρ(rand)', 'neurons'];
+  const head = ['layer', 'op', 'kernel', 'regime', 'fit rows', 'held-out', 'ρ(S_a+-)', 'ρ(S_a)', 'ρ(S_w)', 'ρ(S_x)', 'ρ(rand)', 'neurons'];
   const rows = s.layers.map((l) => {
     const r: RhoValues | undefined = l.rhoValues;
-    return [l.name, l.op, l.kernelShape.join('×'), l.regime, String(l.all.count[0]),
-      fmt(r?.relu), fmt(r?.linear), fmt(r?.filter), r ? '1*' : '—', fmt(r?.random), r ? String(r.neurons) : (l.rhoSkipped ?? '—')];
+    return [l.name, l.op, l.kernelShape.join('×'), l.regime, String(l.all.count[0]), r ? String(r.rows) : '—',
+      fmt(r?.relu), fmt(r?.linear), fmt(r?.filter), r ? '1*' : '—', fmt(r?.random),
+      r ? (r.neurons ? String(r.neurons) : `0: ${r.note ?? 'none usable'}`) : (l.rhoSkipped ?? '—')];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i >= 4 && i <= 9 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]): string => cells.map((c, i) => (i >= 4 && i <= 10 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   lines.push(line(head));
   for (const r of rows) lines.push(line(r));
   lines.push('');

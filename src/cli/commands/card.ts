@@ -1,0 +1,89 @@
+/**
+ * `relevance-lens card init MODEL [--force] [--size HxW] [--labels FILE|a,b,c]`: writes the model card
+ * `<model-stem>.lens.json` next to the model with defaults guessed from it, for the user to edit.
+ * Prints the path written (stdout) and what was guessed (stderr).
+ */
+import * as fs from 'fs';
+import { parseArgs } from 'util';
+import { loadModel } from '../../core/loaders/registry';
+import { cardInit, cardPathFor } from '../../core/card/cardInit';
+import { LensError } from '../../core/errors';
+import { UsageError } from '../errors';
+
+const USAGE = 'usage: relevance-lens card init MODEL [--force] [--size HxW] [--labels FILE|a,b,c] [--quiet]';
+const MAX_SIDE = 65536;
+
+export function parseSize(v: string): [number, number] {
+  const m = /^\s*(\d+)\s*[x×X,]\s*(\d+)\s*$/.exec(v);
+  const h = m ? Number(m[1]) : NaN;
+  const w = m ? Number(m[2]) : NaN;
+  if (!(h >= 1 && h <= MAX_SIDE && w >= 1 && w <= MAX_SIDE)) throw new UsageError(`--size expects HxW (e.g. 224x224), got '${v}'`);
+  return [h, w];
+}
+
+/** A labels file (one label per line) when the value names a file, else a comma-separated list. */
+export function parseLabels(v: string): string[] {
+  let isFile = false;
+  try {
+    isFile = fs.statSync(v).isFile();
+  } catch {
+    isFile = false;
+  }
+  if (isFile) {
+    const lines = fs.readFileSync(v, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/);
+    while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
+    if (lines.length === 0) throw new LensError('bad-input', 'labels file is empty', v);
+    return lines;
+  }
+  if (!v.includes(',')) {
+    throw new UsageError(`--labels: '${v}' is not a file; give a labels file (one per line) or a comma-separated list a,b,c`);
+  }
+  const labels = v.split(',').map((s) => s.trim());
+  if (labels.some((l) => l === '')) throw new UsageError(`--labels: empty label in '${v}'`);
+  return labels;
+}
+
+async function init(args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args, allowPositionals: true,
+    options: { force: { type: 'boolean' }, size: { type: 'string' }, labels: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } },
+  });
+  if (positionals.length !== 1) throw new UsageError(USAGE);
+  const modelFile = positionals[0];
+  const size = values.size !== undefined ? parseSize(values.size) : undefined;
+  const labels = values.labels !== undefined ? parseLabels(values.labels) : undefined;
+  const target = cardPathFor(modelFile);
+  // refuse before loading the model (cardInit checks again, for callers of the library)
+  if (!values.force && fs.existsSync(target)) {
+    throw new LensError('bad-usage', 'a model card already exists (use --force to overwrite)', target);
+  }
+  if (!fs.existsSync(modelFile)) throw new LensError('bad-model', 'model file not found or not readable', modelFile);
+  const graph = await loadModel(modelFile, size ? { inputSize: size } : {});
+  const inShape = graph.nodes[graph.input].shape;
+  if (size && (inShape[0] !== size[0] || inShape[1] !== size[1])) {
+    throw new UsageError(`--size ${size.join('x')}: the model's input size is fixed at ${inShape[0]}x${inShape[1]} (leave --size out)`);
+  }
+  const { cardPath, card } = cardInit(modelFile, graph, { force: !!values.force, size, labels });
+  process.stdout.write(cardPath + '\n');
+  if (!values.quiet) {
+    const i = card.input;
+    const classes = graph.nodes[graph.output].shape;
+    process.stderr.write(`card init: input ${i.height}×${i.width}×${i.channels}, ${i.channelOrder}, resize ${i.resize}, scaling ${JSON.stringify(i.scaling)}`
+      + `${card.labels ? `, ${card.labels.length} labels` : `, no labels (${classes.join('×')} outputs)`}: guessed from the model; `
+      + 'edit scaling / channelOrder to match how the model was trained\n');
+  }
+  return 0;
+}
+
+/** Entry point of `relevance-lens card …`. */
+export async function runCard(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'init': return init(rest);
+    case '--help': case '-h': case 'help':
+      process.stdout.write(USAGE + '\n');
+      return 0;
+    default:
+      throw new UsageError(sub ? `unknown card command '${sub}' (${USAGE})` : USAGE);
+  }
+}
