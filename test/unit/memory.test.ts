@@ -53,3 +53,29 @@ test('a failing explanation frees what it allocated', async () => {
   assert.ok(afterCache >= settled);
   e.dispose();
 });
+
+test('no tensor leaks on a residual block (an input shared by a conv and an add)', async () => {
+  const { GraphBuilder } = await import('../../src/core/graph/builder');
+  const { randomParam } = await import('../../bench/models');
+  await initBackend('cpu');
+  const b = new GraphBuilder('res');
+  let x = b.add({ name: 'input', op: 'input', inputs: [], shape: [6, 6, 2] });
+  const conv = (name: string, inp: number, seed: number): number => b.add({
+    name, op: 'conv2d', inputs: [inp], attrs: { conv: { strides: [1, 1], padding: 'same', dilations: [1, 1] } },
+    params: { kernel: randomParam([3, 3, b.nodes[inp].shape[2], 3], 18, seed), bias: randomParam([3], 1, seed + 1) },
+  });
+  x = conv('c1', x, 1);
+  const r1 = b.add({ name: 'r1', op: 'activation', inputs: [x], attrs: { activation: 'relu' } });
+  const c2 = conv('c2', r1, 3);
+  const add = b.add({ name: 'add', op: 'add', inputs: [r1, c2] });
+  const f = b.add({ name: 'f', op: 'flatten', inputs: [add] });
+  const out = b.add({ name: 'fc', op: 'dense', inputs: [f], params: { kernel: randomParam([108, 4], 108, 5), bias: randomParam([4], 1, 6) } });
+  const e = new Explainer(b.build('res', 'test', out));
+  const input = { shape: [6, 6, 2], data: new Float32Array(72).map((_, i) => ((i * 37) % 11) / 11) };
+  for (const c of COMPOSITE_NAMES) e.explain(input, { method: 'lrp', composite: c, params: { low: 0, high: 1 }, conservationDetail: true });
+  const settled = tf.memory().numTensors;
+  for (const c of COMPOSITE_NAMES) e.explain(input, { method: 'lrp', composite: c, params: { low: 0, high: 1 }, conservationDetail: true });
+  for (const c of COMPOSITE_NAMES) e.explain(input, { method: 'lrp', composite: c, params: { low: 0, high: 1 } });
+  assert.equal(tf.memory().numTensors, settled);
+  e.dispose();
+});

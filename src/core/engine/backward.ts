@@ -58,6 +58,8 @@ export function backward(
   const nConsumers = new Array(g.nodes.length).fill(0);
   for (const n of g.nodes) for (const i of n.inputs) nConsumers[i]++;
   const outSum: (tf.Tensor | undefined)[] = new Array(g.nodes.length);
+  // per-input sums of shared inputs, folded into a node's total: disposed with the rest
+  const extra: tf.Tensor[] = [];
   try {
     for (let id = g.output; id >= 0; id--) {
       const signal = pending[id];
@@ -70,9 +72,10 @@ export function backward(
       outSum[id] ??= tf.sum(signal);
       const inSums = parts.map((p, k) => {
         const i = node.inputs[k];
-        if (nConsumers[i] !== 1) return p === signal ? outSum[id]! : tf.sum(p);
-        outSum[i] = p === signal ? outSum[id]! : tf.sum(p);
-        return outSum[i]!;
+        const t = p === signal ? outSum[id]! : tf.sum(p);
+        if (nConsumers[i] === 1) outSum[i] = t;
+        else if (t !== outSum[id]) extra.push(t);
+        return t;
       });
       sumTensors[id] = [outSum[id]!, inSums.length === 1 ? inSums[0] : tf.addN(inSums)];
       // a handler may pass the signal itself through (activations): then it lives on as that part
@@ -91,6 +94,7 @@ export function backward(
     pending.forEach((t) => t?.dispose());
     sumTensors.forEach((s) => s?.forEach((t) => t.dispose()));
     outSum.forEach((t) => t?.dispose());
+    extra.forEach((t) => t.dispose());
     kept.forEach((t) => t.dispose());
     ctx.leaks?.forEach((l) => l.forEach((t) => t.dispose()));
     ctx.leaks?.clear();
@@ -107,6 +111,7 @@ export function backward(
   const all = new Set<tf.Tensor>();
   sumTensors.forEach((s) => s?.forEach((t) => all.add(t)));
   outSum.forEach((t) => t && all.add(t));
+  extra.forEach((t) => all.add(t));
   all.forEach((t) => t.dispose());
   const sums: (NodeSums | undefined)[] = new Array(g.nodes.length);
   let k = 0;
