@@ -30,7 +30,6 @@ function memorySource(count: number, shape: number[], fill: (i: number, out: Flo
 }
 
 function mnistSource(n: number): ImageSource {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const digits = Array.from({ length: 10 }, (_, d) => (require(`mnist/src/digits/${d}.json`) as { data: number[] }).data);
   return memorySource(n, [28, 28, 1], (i, out) => {
     const j = Math.floor(i / 10) % 1000;

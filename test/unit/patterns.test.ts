@@ -22,7 +22,7 @@ import { rhoOfLayer } from '../../src/core/patterns/rho';
 import { writeNpy } from '../../src/core/io/npy';
 import { encodePng } from '../../src/core/image/png';
 import { LensError } from '../../src/core/errors';
-import { cosine, memorySource, param, Rand } from './helpers/methodNets';
+import { cosine, memorySource, param, Rand, relErr } from './helpers/methodNets';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-patterns-'));
 
@@ -596,7 +596,7 @@ test('CLI: patterns fit (.npy stack and image folder), merge, info; bad input ex
   assert.ok(compareStats(merged, full) <= 1e-6, `merged vs full: ${compareStats(merged, full)}`);
   res = await cli(['info', out]);
   assert.equal(res.code, 0, res.stderr);
-  assert.match(res.stdout, /ρ\(S_a\+-\)\s+ρ\(S_a\)\s+ρ\(S_w\)\s+ρ\(S_x\)/);
+  assert.match(res.stdout, /held-out\s+ρ\(S_a\+-\)\s+ρ\(S_a\)\s+ρ\(S_w\)\s+ρ\(S_x\)/);
   assert.match(res.stdout, /^conv\s+conv2d\s+3×3×1×3\s+relu/m);
   res = await cli(['info', out, '--json']);
   assert.equal(JSON.parse(res.stdout).layers.length, 2);
@@ -605,7 +605,10 @@ test('CLI: patterns fit (.npy stack and image folder), merge, info; bad input ex
   fs.mkdirSync(dir);
   for (let i = 0; i < 6; i++) {
     const rgba = new Uint8Array(12 * 12 * 4);
-    for (let p = 0; p < 144; p++) rgba.fill(Math.round(stack[i * 144 + p] * 255), p * 4, p * 4 + 3), (rgba[p * 4 + 3] = 255);
+    for (let p = 0; p < 144; p++) {
+      rgba.fill(Math.round(stack[i * 144 + p] * 255), p * 4, p * 4 + 3);
+      rgba[p * 4 + 3] = 255;
+    }
     fs.writeFileSync(path.join(dir, `img${i}.png`), encodePng(rgba, 12, 12));
   }
   fs.writeFileSync(path.join(dir, 'notes.txt'), 'ignored');
@@ -635,4 +638,39 @@ test('CLI: patterns fit (.npy stack and image folder), merge, info; bad input ex
     assert.ok(!fs.existsSync(badOut));
   }
   assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp')), []);
+});
+
+test('PatternNet on a deep chain: the signal is rescaled by powers of two instead of overflowing float32', async () => {
+  await initBackend('cpu');
+  const { modelFingerprint } = await import('../../src/core/patterns/fingerprint');
+  const r = new Rand(21);
+  const b = new GraphBuilder('deep');
+  let x = b.add({ name: 'input', op: 'input', inputs: [], shape: [1, 1, 4] });
+  x = b.add({ name: 'flat', op: 'flatten', inputs: [x] });
+  const depth = 8;
+  const patterns: Float32Array[] = [];
+  for (let l = 0; l < depth; l++) {
+    x = b.add({ name: `d${l}`, op: 'dense', inputs: [x], params: { kernel: { shape: [4, 4], data: r.array(16, 0.5) } } });
+    patterns.push(r.array(16, 1e6)); // each layer multiplies the signal by ~1e6: 1e48 in all
+  }
+  const g = b.build('deep', 'test', x);
+  const ps = {
+    id: 'deep-test', fingerprint: modelFingerprint(g), modelName: 'deep', images: { fit: 1, heldOut: 0 },
+    layers: patterns.map((a, l) => ({ name: `d${l}`, op: 'dense' as const, kernelShape: [4, 4], regime: 'linear' as const, linear: a })),
+  };
+  const input = { shape: [1, 1, 4], data: Float32Array.from([0.3, -0.2, 0.5, 0.1]) };
+  const e = new Explainer(g);
+  const res = e.explain(input, { method: 'pattern-net', patterns: ps, targetClass: 1 });
+  e.dispose();
+  // float64 reference: s ← A s from the logit down
+  let s = [0, 0, 0, 0];
+  s[1] = res.target.logit;
+  for (let l = depth - 1; l >= 0; l--) s = [0, 1, 2, 3].map((i) => [0, 1, 2, 3].reduce((acc, k) => acc + patterns[l][i * 4 + k] * s[k], 0));
+  const log2 = (res.extra as { patterns: { log2Scale: number } }).patterns.log2Scale;
+  assert.ok(log2 > 0, 'rescaled');
+  assert.ok(res.relevance.data.every(Number.isFinite));
+  const got = Array.from(res.relevance.data, (v) => v * 2 ** log2);
+  assert.ok(relErr(got, s) < 1e-5, `${got} vs ${s}`);
+  const first = res.layers.find((l) => l.name === 'd0')!;
+  assert.ok(Math.abs(first.inputRelevanceSum - s.reduce((a2, b2) => a2 + b2, 0)) < 1e-4 * Math.abs(s.reduce((a2, b2) => a2 + Math.abs(b2), 0)), 'sums in true units');
 });

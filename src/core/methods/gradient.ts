@@ -27,15 +27,14 @@ export function isReluLike(node: Node): boolean {
   return a === 'relu' || a === 'relu6' || a === 'leakyRelu' || (a === 'clip' && (node.attrs.clipMin ?? -Infinity) >= 0);
 }
 
-const f32 = (b: tf.Tensor): tf.Tensor => tf.cast(b, 'float32');
-
 /** s · f'(x) for an activation node with input x and output y. */
 export function activationGradient(node: Node, s: tf.Tensor, x: tf.Tensor, y: tf.Tensor): tf.Tensor {
   const a = node.attrs;
   switch (a.activation) {
-    case 'relu': return tf.mul(s, f32(tf.greater(x, 0)));
-    case 'relu6': return tf.mul(s, f32(tf.logicalAnd(tf.greater(x, 0), tf.less(x, 6))));
-    case 'clip': return tf.mul(s, f32(tf.logicalAnd(tf.greater(x, a.clipMin ?? -Infinity), tf.less(x, a.clipMax ?? Infinity))));
+    // where, not a product with the mask: a closed unit passes exactly 0 even for an infinite signal
+    case 'relu': return tf.where(tf.greater(x, 0), s, tf.zerosLike(s));
+    case 'relu6': return tf.where(tf.logicalAnd(tf.greater(x, 0), tf.less(x, 6)), s, tf.zerosLike(s));
+    case 'clip': return tf.where(tf.logicalAnd(tf.greater(x, a.clipMin ?? -Infinity), tf.less(x, a.clipMax ?? Infinity)), s, tf.zerosLike(s));
     case 'leakyRelu': return tf.where(tf.greater(x, 0), s, tf.mul(s, a.alpha ?? 0.2));
     // elu: α(eˣ − 1) for x ≤ 0, whose derivative αeˣ = y + α
     case 'elu': return tf.where(tf.greater(x, 0), s, tf.mul(s, tf.add(y, a.alpha ?? 1)));
@@ -49,7 +48,7 @@ export function activationGradient(node: Node, s: tf.Tensor, x: tf.Tensor, y: tf
 
 function activationBackward(node: Node, s: tf.Tensor, x: tf.Tensor, y: tf.Tensor, rule: SignalRule): tf.Tensor {
   if (rule === 'gradient' || !isReluLike(node)) return activationGradient(node, s, x, y);
-  if (rule === 'guided') return tf.mul(activationGradient(node, s, x, y), f32(tf.greater(s, 0)));
+  if (rule === 'guided') return tf.relu(activationGradient(node, s, x, y));
   // deconvnet: the activation's rectifier applied to the backward signal
   return node.attrs.activation === 'leakyRelu' ? tf.leakyRelu(s, node.attrs.alpha ?? 0.2) : tf.relu(s);
 }

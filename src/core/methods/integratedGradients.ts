@@ -10,7 +10,7 @@ import { forward } from '../engine/forward';
 import type { PreparedGraph } from '../engine/prepared';
 import type { BaselineSpec } from './types';
 import { batchGradient, signalRuleText, SumAccumulator } from './gradient';
-import { checkCount, SMOOTHGRAD_DEFAULTS } from './smoothGrad';
+import { checkCount, defaultSampleBatch } from './smoothGrad';
 import type { MethodContext, MethodRun } from './method';
 import { registerMethod } from './method';
 
@@ -91,7 +91,7 @@ function outputOf(prep: PreparedGraph, x: tf.Tensor4D, target: number): number {
 
 export function integratedGradients(ctx: MethodContext): MethodRun {
   const steps = checkCount(ctx.opts.steps ?? IG_DEFAULT_STEPS, '--steps');
-  const batch = checkCount(ctx.opts.sampleBatch ?? SMOOTHGRAD_DEFAULTS.sampleBatch, 'sample batch', 4096);
+  const batch = checkCount(ctx.opts.sampleBatch ?? defaultSampleBatch(ctx.prep.graph), 'sample batch', 4096);
   const x = ctx.x;
   const [, h, w, c] = x.shape;
   const base = makeBaseline(x, ctx.opts.baseline);

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Node } from '../graph/ir';
 import { LINEAR_OPS } from '../graph/ir';
-import { backward, type NodeBackward } from '../engine/backward';
+import type { BackwardContext, BackwardResult, NodeBackward, NodeSums } from '../engine/backward';
 import type { PreparedGraph } from '../engine/prepared';
 import { LensError } from '../errors';
 import { transposedWith } from '../patterns/kernelOps';
@@ -59,6 +59,79 @@ export function patternHandler(ps: PatternSet, byNode: Map<number, LayerPatterns
   };
 }
 
+const RESCALE_LOG2 = 64;
+const RESCALE_AT = 2 ** RESCALE_LOG2;
+
+/**
+ * The backward executor's walk (signals from several consumers add up), with one addition: the
+ * PatternNet signal is a sum of per-neuron signal estimates, each at the scale of its layer's input,
+ * so it grows by up to the fan-out at every layer and overflows float32 in deep nets (MobileNet).
+ * When the signal leaving a weighted layer exceeds 2^64, every pending signal — the whole frontier,
+ * so all branches keep their ratios — is multiplied by 2^-64 and the exponent is counted. The result
+ * is the signal / 2^log2Scale; the recorded sums are in true units.
+ */
+export function scaledBackward(
+  ctx: BackwardContext, start: tf.Tensor, handler: NodeBackward, opts: { keep?: ReadonlySet<number>; checkpoint?: () => void } = {},
+): BackwardResult & { log2Scale: number; keptLog2Scale: Map<number, number> } {
+  const g = ctx.prep.graph;
+  const pending: (tf.Tensor | undefined)[] = new Array(g.nodes.length);
+  pending[g.output] = start.clone();
+  const sumT: ({ t: tf.Tensor; scale: number } | undefined)[] = new Array(g.nodes.length);
+  const kept = new Map<number, tf.Tensor>();
+  const keptLog2Scale = new Map<number, number>();
+  let scale = 0;
+  try {
+    for (let id = g.output; id >= 0; id--) {
+      const signal = pending[id];
+      if (!signal || id === g.input) continue;
+      opts.checkpoint?.();
+      pending[id] = undefined;
+      const node = g.nodes[id];
+      const parts = tf.tidy(() => handler(node, signal, ctx));
+      sumT[id] = { t: tf.tidy(() => tf.stack([tf.sum(signal), tf.addN(parts.map((p) => tf.sum(p)))])), scale };
+      if (opts.keep?.has(id)) {
+        kept.set(id, signal);
+        keptLog2Scale.set(id, scale);
+      } else signal.dispose();
+      node.inputs.forEach((i, k) => {
+        const prev = pending[i];
+        if (prev) {
+          pending[i] = tf.add(prev, parts[k]);
+          prev.dispose();
+          parts[k].dispose();
+        } else pending[i] = parts[k];
+      });
+      if (LINEAR_OPS.has(node.op)) {
+        const peak = tf.tidy(() => tf.max(tf.stack(node.inputs.map((i) => tf.max(tf.abs(pending[i]!))))).dataSync()[0]);
+        if (peak > RESCALE_AT) {
+          for (let i = 0; i < pending.length; i++) {
+            const p = pending[i];
+            if (!p) continue;
+            pending[i] = tf.mul(p, 2 ** -RESCALE_LOG2);
+            p.dispose();
+          }
+          scale += RESCALE_LOG2;
+        }
+      }
+    }
+  } catch (e) {
+    pending.forEach((t) => t?.dispose());
+    sumT.forEach((s) => s?.t.dispose());
+    kept.forEach((t) => t.dispose());
+    throw e;
+  }
+  const input = pending[g.input];
+  if (!input) throw new LensError('bad-model', 'the explained output does not depend on the input');
+  const sums: (NodeSums | undefined)[] = new Array(g.nodes.length);
+  sumT.forEach((s, id) => {
+    if (!s) return;
+    const [o, i] = s.t.dataSync();
+    s.t.dispose();
+    sums[id] = { out: o * 2 ** s.scale, in: i * 2 ** s.scale };
+  });
+  return { input, sums, kept, log2Scale: scale, keptLog2Scale };
+}
+
 export function runPatternMethod(ctx: MethodContext, variant: Variant): MethodRun {
   const ps = ctx.opts.patterns;
   const name = variant === 'net' ? 'pattern-net' : 'pattern-attribution';
@@ -70,9 +143,14 @@ export function runPatternMethod(ctx: MethodContext, variant: Variant): MethodRu
   const byNode = patternsByNode(ctx.prep, ps);
   const start = startRelevance(ctx, ctx.logit);
   try {
-    const res = backward({ prep: ctx.prep, acts: ctx.acts }, start, patternHandler(ps, byNode, variant, type), {
+    const res = scaledBackward({ prep: ctx.prep, acts: ctx.acts }, start, patternHandler(ps, byNode, variant, type), {
       keep: ctx.keep, checkpoint: ctx.checkpoint,
     });
+    if (!tf.tidy(() => tf.all(tf.isFinite(res.input)).dataSync()[0])) {
+      res.input.dispose();
+      res.kept.forEach((t) => t.dispose());
+      throw new LensError('non-finite', `${name}: the back-projected signal is not finite (patterns fitted on too few active rows? fit on more data, or use --pattern-type linear)`, ps.file);
+    }
     const ruleText = signalRuleText(ctx.prep.graph, 'gradient');
     for (const [id, lp] of byNode) {
       const used = patternKernel(lp, type) === lp.relu ? 'relu' : 'linear';
@@ -80,7 +158,14 @@ export function runPatternMethod(ctx: MethodContext, variant: Variant): MethodRu
     }
     return {
       relevance: res.input, sums: res.sums, ruleText, composite: null, kept: res.kept,
-      extra: { patterns: { file: ps.file ?? null, type, model: ps.modelName, images: ps.images } },
+      extra: {
+        patterns: {
+          file: ps.file ?? null, type, model: ps.modelName, images: ps.images,
+          // relevance (and kept maps) = signal / 2^log2Scale; 0 unless the signal would overflow float32
+          log2Scale: res.log2Scale,
+          ...(res.log2Scale ? { keptLog2Scale: Object.fromEntries([...res.keptLog2Scale].map(([id, sc]) => [ctx.prep.graph.nodes[id].name, sc])) } : {}),
+        },
+      },
     };
   } finally {
     start.dispose();

@@ -5,11 +5,19 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { LensError } from '../errors';
+import type { Graph } from '../graph/ir';
+import { sizeOf } from '../graph/ir';
 import { batchGradient, signalRuleText, SumAccumulator } from './gradient';
 import type { MethodContext, MethodRun } from './method';
 import { registerMethod } from './method';
 
-export const SMOOTHGRAD_DEFAULTS = { samples: 32, sigma: 0.15, sampleBatch: 16, seed: 0 };
+export const SMOOTHGRAD_DEFAULTS = { samples: 32, sigma: 0.15, seed: 0 };
+
+/** Samples per forward+backward batch: up to 16, fewer when all activations of one image are large. */
+export function defaultSampleBatch(g: Graph): number {
+  const perImage = g.nodes.reduce((s, n) => s + sizeOf(n.shape), 0);
+  return Math.max(1, Math.min(16, Math.floor((16 << 20) / perImage)));
+}
 
 export function checkCount(v: number, flag: string, max = 100000): number {
   if (!Number.isInteger(v) || v < 1 || v > max) throw new LensError('bad-usage', `${flag} must be an integer in 1..${max}, got ${v}`);
@@ -19,7 +27,7 @@ export function checkCount(v: number, flag: string, max = 100000): number {
 export function smoothGrad(ctx: MethodContext): MethodRun {
   const o = ctx.opts;
   const samples = checkCount(o.samples ?? SMOOTHGRAD_DEFAULTS.samples, '--samples');
-  const batch = checkCount(o.sampleBatch ?? SMOOTHGRAD_DEFAULTS.sampleBatch, 'sample batch', 4096);
+  const batch = checkCount(o.sampleBatch ?? defaultSampleBatch(ctx.prep.graph), 'sample batch', 4096);
   const sigma = o.sigma ?? SMOOTHGRAD_DEFAULTS.sigma;
   if (!Number.isFinite(sigma) || sigma < 0) throw new LensError('bad-usage', `--sigma must be a number ≥ 0 (a fraction of the input range), got ${sigma}`);
   const seed = o.seed ?? SMOOTHGRAD_DEFAULTS.seed;

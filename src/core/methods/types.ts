@@ -32,7 +32,7 @@ export interface ExplainOptions {
   samples?: number;
   /** smoothgrad: noise σ as a fraction of the input's range max − min (default 0.15; 0 = the gradient). */
   sigma?: number;
-  /** smoothgrad / integrated-gradients: samples or path points per forward+backward batch (default 16). */
+  /** smoothgrad / integrated-gradients: samples or path points per forward+backward batch (default up to 16, fewer for large models). */
   sampleBatch?: number;
   /** smoothgrad: noise seed (default 0, so a run is reproducible). */
   seed?: number;

@@ -17,6 +17,19 @@ function read(t: tf.Tensor): Float64Array {
   return v;
 }
 
+/**
+ * Column sums of a [rows, k] matrix as a matMul with a row of ones: tfjs reduces a leading axis by
+ * transposing first, which on wasm is ~40× slower than this GEMV.
+ */
+function colSums(t: tf.Tensor): tf.Tensor1D {
+  const rows = t.shape[0]!;
+  return tf.reshape(tf.matMul(tf.ones([1, rows]), tf.reshape(t, [rows, -1]) as tf.Tensor2D), [-1]);
+}
+
+function colMeans(t: tf.Tensor): tf.Tensor1D {
+  return tf.div(colSums(t), t.shape[0]!);
+}
+
 export interface LayerTensors {
   /** the layer's input activation [N, H, W, C] or [N, D] */
   x: tf.Tensor;
@@ -36,20 +49,6 @@ function outputs(prep: PreparedGraph, spec: PatternLayerSpec, t: LayerTensors): 
   });
 }
 
-/** The layer input padded for its conv geometry, and the slice at kernel offset (dy, dx) as [N·oh·ow, C]. */
-function offsetRows(prep: PreparedGraph, spec: PatternLayerSpec, xp: tf.Tensor4D, dy: number, dx: number): tf.Tensor2D {
-  const conv = spec.node.attrs.conv!;
-  const [oh, ow] = spec.node.shape;
-  const [sh, sw] = conv.strides;
-  const [dh, dw] = conv.dilations;
-  const n = xp.shape[0];
-  const c = xp.shape[3];
-  const y0 = dy * dh;
-  const x0 = dx * dw;
-  const s = tf.stridedSlice(xp, [0, y0, x0, 0], [n, y0 + (oh - 1) * sh + 1, x0 + (ow - 1) * sw + 1, c], [1, sh, sw, 1]);
-  return tf.reshape(s, [-1, c]) as tf.Tensor2D;
-}
-
 function paddedInput(prep: PreparedGraph, spec: PatternLayerSpec, x: tf.Tensor, shift?: tf.Tensor): tf.Tensor4D {
   return tf.tidy(() => {
     const pads = prep.tensors[spec.node.id].pads!;
@@ -59,68 +58,130 @@ function paddedInput(prep: PreparedGraph, spec: PatternLayerSpec, x: tf.Tensor, 
   });
 }
 
-/** Moments of all rows and of the masked rows (relu regime) for one batch. */
+/**
+ * The padded input split by stride phase, channel-major: grids[a][b] = xp[:, a::sh, b::sw, :] as
+ * [C, N, ⌈Hp/sh⌉, ⌈Wp/sw⌉]. Every kernel offset is then a plain window of one grid (wasm's strided
+ * slice is slow; a reshape that keeps C innermost and 4-D slices are fast).
+ */
+function phaseGrids(xp: tf.Tensor4D, strides: [number, number]): tf.Tensor4D[][] {
+  const [sh, sw] = strides;
+  return tf.tidy(() => {
+    if (sh === 1 && sw === 1) return [[tf.transpose(xp, [3, 0, 1, 2]) as tf.Tensor4D]];
+    const [n, hp, wp, c] = xp.shape;
+    const h2 = Math.ceil(hp / sh);
+    const w2 = Math.ceil(wp / sw);
+    const full = h2 * sh !== hp || w2 * sw !== wp ? tf.pad(xp, [[0, 0], [0, h2 * sh - hp], [0, w2 * sw - wp], [0, 0]]) : xp;
+    const r = tf.reshape(full, [n * h2, sh, w2, sw * c]);
+    const grids: tf.Tensor4D[][] = [];
+    for (let a = 0; a < sh; a++) {
+      grids.push([]);
+      for (let b = 0; b < sw; b++) {
+        const ph = tf.reshape(tf.slice(r, [0, a, 0, b * c], [n * h2, 1, w2, c]), [n, h2, w2, c]);
+        grids[a].push(tf.transpose(ph, [3, 0, 1, 2]) as tf.Tensor4D);
+      }
+    }
+    return grids;
+  });
+}
+
+/** The input at kernel offset (dy, dx) for every output position: [C, N, oh, ow]. */
+function offsetWindow(spec: PatternLayerSpec, grids: tf.Tensor4D[][], dy: number, dx: number): tf.Tensor4D {
+  const conv = spec.node.attrs.conv!;
+  const [oh, ow] = spec.node.shape;
+  const [sh, sw] = conv.strides;
+  const ry = dy * conv.dilations[0];
+  const rx = dx * conv.dilations[1];
+  const g = grids[ry % sh][rx % sw];
+  const [c, n] = g.shape;
+  return tf.slice(g, [0, 0, Math.floor(ry / sh), Math.floor(rx / sw)], [c, n, oh, ow]);
+}
+
+/**
+ * Moments of all rows and of the masked rows (relu regime) for one batch. Per kernel offset one
+ * matMul of the (channel-major) input slice against the stacked columns [g | M | g₊ | 1]: the
+ * co-moments, the masked input sums and the input sums at once (wasm's transposed-operand matMul is
+ * slow, so the input is transposed once per layer instead).
+ */
 export function batchMoments(prep: PreparedGraph, spec: PatternLayerSpec, t: LayerTensors): { all: Moments; plus?: Moments } {
   const { d, k } = spec;
   const dense = spec.op === 'dense';
   const depthwise = spec.op === 'depthwiseConv2d';
   const { y, m } = outputs(prep, spec, t);
   const rows = y.shape[0];
-  // centred outputs (all rows; masked rows at their masked mean)
+  const q = m ? 3 : 1;
+  // centred outputs (all rows; masked rows at their masked mean) and the stacked right-hand sides
   const head = tf.tidy(() => {
-    const ybar = tf.mean(y, 0);
+    const ybar = colMeans(y);
     const g = tf.sub(y, ybar);
-    const r: Record<string, tf.Tensor> = { ybar, g, sg: tf.sum(g, 0), cyy: tf.sum(tf.square(g), 0) };
+    const r: Record<string, tf.Tensor> = { ybar, sg: colSums(g), cyy: colSums(tf.square(g)) };
+    const cols: tf.Tensor[] = [g];
     if (m) {
-      const np = tf.sum(m, 0);
-      const ybp = tf.divNoNan(tf.sum(tf.mul(m, y), 0), np);
-      const gp = tf.mul(m, tf.sub(y, ybp));
-      Object.assign(r, { np, ybp, gp, sgp: tf.sum(gp, 0), cyyp: tf.sum(tf.mul(gp, tf.sub(y, ybp)), 0) });
+      const np = colSums(m);
+      const ybp = tf.divNoNan(colSums(tf.mul(m, y)), np);
+      const yc = tf.sub(y, ybp);
+      const gp = tf.mul(m, yc);
+      Object.assign(r, { np, ybp, sgp: colSums(gp), cyyp: colSums(tf.mul(gp, yc)) });
+      cols.push(m, gp);
+    }
+    if (!depthwise) {
+      r.rhs = tf.concat([...cols, tf.ones([rows, 1])], 1); // [rows, qK + 1]
+    } else {
+      // [C, rows, q·mult]: per channel the columns of its neurons (the input sums come separately)
+      const c = spec.inC;
+      const stacked = cols.length === 1 ? cols[0] : tf.concat(cols, 1);
+      r.rhs = tf.reshape(tf.transpose(tf.reshape(stacked, [rows, q, c, spec.mult]), [2, 0, 1, 3]), [c, rows, q * spec.mult]);
     }
     return r;
   });
-  const shift = tf.tidy(() => tf.mean(t.x, dense ? [0] : [0, 1, 2]));
-  const parts: Record<'sx' | 'c' | 'sxp' | 'cp', tf.Tensor[]> = { sx: [], c: [], sxp: [], cp: [] };
+  const shift = tf.tidy(() => colMeans(tf.reshape(t.x, [-1, spec.inC])));
+  const parts: tf.Tensor[] = [];
   try {
-    const offsets: [number, number][] = [];
-    for (let dy = 0; dy < spec.kh; dy++) for (let dx = 0; dx < spec.kw; dx++) offsets.push([dy, dx]);
-    const xp = dense ? undefined : paddedInput(prep, spec, t.x, shift);
-    const xd = dense ? (tf.sub(t.x, shift) as tf.Tensor2D) : undefined;
+    // the input shifted by its batch mean, channel-major (dense: [D, N]; conv: stride-phase grids)
+    const xd = dense ? tf.tidy(() => tf.transpose(tf.sub(t.x, shift)) as tf.Tensor2D) : undefined;
+    let grids: tf.Tensor4D[][] = [];
+    if (!dense) {
+      const xp = paddedInput(prep, spec, t.x, shift);
+      grids = phaseGrids(xp, spec.node.attrs.conv!.strides);
+      xp.dispose();
+    }
     try {
-      for (const [dy, dx] of offsets) {
-        const r = tf.tidy(() => {
-          const xo = xd ?? offsetRows(prep, spec, xp!, dy, dx);
-          if (!depthwise) {
-            const o: tf.Tensor[] = [tf.sum(xo, 0), tf.matMul(xo, head.g as tf.Tensor2D, true, false)];
-            if (m) o.push(tf.matMul(xo, m, true, false), tf.matMul(xo, head.gp as tf.Tensor2D, true, false));
-            return o;
-          }
-          // depthwise: neuron c·mult + j sees channel c only
-          const xk = tf.reshape(tf.broadcastTo(tf.reshape(xo, [rows, spec.inC, 1]), [rows, spec.inC, spec.mult]), [rows, k]);
-          const o: tf.Tensor[] = [tf.sum(xk, 0), tf.sum(tf.mul(xk, head.g), 0)];
-          if (m) o.push(tf.sum(tf.mul(xk, m), 0), tf.sum(tf.mul(xk, head.gp), 0));
-          return o;
-        });
-        parts.sx.push(r[0]);
-        parts.c.push(r[1]);
-        if (m) {
-          parts.sxp.push(r[2]);
-          parts.cp.push(r[3]);
+      for (let dy = 0; dy < spec.kh; dy++) {
+        for (let dx = 0; dx < spec.kw; dx++) {
+          parts.push(tf.tidy(() => {
+            const xo = xd ?? (tf.reshape(offsetWindow(spec, grids, dy, dx), [spec.inC, rows]) as tf.Tensor2D);
+            if (!depthwise) return tf.matMul(xo, head.rhs as tf.Tensor2D);
+            const prod = tf.reshape(tf.matMul(tf.reshape(xo, [spec.inC, 1, rows]) as tf.Tensor3D, head.rhs as tf.Tensor3D), [spec.inC, q * spec.mult]);
+            return tf.concat([prod, tf.reshape(tf.sum(xo, 1), [spec.inC, 1])], 1);
+          }));
         }
       }
     } finally {
-      xp?.dispose();
       xd?.dispose();
+      grids.flat().forEach((x) => x.dispose());
     }
-    const stack = (ts: tf.Tensor[]): Float64Array => read(ts.length === 1 ? ts[0].clone() : tf.stack(ts));
-    const sx = stack(parts.sx);
-    const c = stack(parts.c);
+    // [offsets, C, cols]
+    const res = read(parts.length === 1 ? tf.expandDims(parts[0], 0) : tf.stack(parts));
+    const ncol = depthwise ? q * spec.mult + 1 : q * k + 1;
+    const inC = spec.inC;
+    const mult = spec.mult;
+    /** column block b (0: g, 1: M, 2: g₊; 3 = ones) of input row i (kernel order) and neuron j */
+    const at = (i: number, j: number, b: number): number => {
+      const off = Math.floor(i / (depthwise ? 1 : inC));
+      if (depthwise) {
+        // i is the offset; neuron j = c·mult + jj sees channel c
+        const c = Math.floor(j / mult);
+        const col = b === 3 ? q * mult : b * mult + (j % mult);
+        return res[(off * inC + c) * ncol + col];
+      }
+      const c = i % inC;
+      const col = b === 3 ? q * k : b * k + j;
+      return res[(off * inC + c) * ncol + col];
+    };
     const shiftV = read(shift.clone());
     const ybar = read(head.ybar.clone());
     const sg = read(head.sg.clone());
     const cyyRaw = read(head.cyy.clone());
-    const chanOfD = (i: number): number => i % spec.inC;
-    const chanOfK = (j: number): number => Math.floor(j / spec.mult);
+    const chanOf = (i: number, j: number): number => (depthwise ? Math.floor(j / mult) : i % inC);
     const all = new Moments(d, k, !depthwise);
     for (let j = 0; j < k; j++) {
       all.count[j] = rows;
@@ -128,16 +189,14 @@ export function batchMoments(prep: PreparedGraph, spec: PatternLayerSpec, t: Lay
       all.cyy[j] = cyyRaw[j] - (sg[j] * sg[j]) / rows;
     }
     for (let i = 0; i < d; i++) {
-      if (!depthwise) all.mx[i] = shiftV[chanOfD(i)] + sx[i] / rows;
+      if (!depthwise) all.mx[i] = shiftV[chanOf(i, 0)] + at(i, 0, 3) / rows;
       for (let j = 0; j < k; j++) {
-        const sxi = depthwise ? sx[i * k + j] : sx[i];
-        if (depthwise) all.mx[i * k + j] = shiftV[chanOfK(j)] + sxi / rows;
-        all.cxy[i * k + j] = c[i * k + j] - (sxi * sg[j]) / rows;
+        const sxi = at(i, j, 3);
+        if (depthwise) all.mx[i * k + j] = shiftV[chanOf(i, j)] + sxi / rows;
+        all.cxy[i * k + j] = at(i, j, 0) - (sxi * sg[j]) / rows;
       }
     }
     if (!m) return { all };
-    const sxp = stack(parts.sxp);
-    const cp = stack(parts.cp);
     const np = read(head.np.clone());
     const ybp = read(head.ybp.clone());
     const sgp = read(head.sgp.clone());
@@ -150,14 +209,14 @@ export function batchMoments(prep: PreparedGraph, spec: PatternLayerSpec, t: Lay
       plus.my[j] = ybp[j] + sgp[j] / n;
       plus.cyy[j] = cyyp[j] - (sgp[j] * sgp[j]) / n;
       for (let i = 0; i < d; i++) {
-        const s = sxp[i * k + j];
-        plus.mx[i * k + j] = shiftV[depthwise ? chanOfK(j) : chanOfD(i)] + s / n;
-        plus.cxy[i * k + j] = cp[i * k + j] - (s * sgp[j]) / n;
+        const sx = at(i, j, 1);
+        plus.mx[i * k + j] = shiftV[chanOf(i, j)] + sx / n;
+        plus.cxy[i * k + j] = at(i, j, 2) - (sx * sgp[j]) / n;
       }
     }
     return { all, plus };
   } finally {
-    for (const ts of Object.values(parts)) ts.forEach((x) => x.dispose());
+    parts.forEach((x) => x.dispose());
     Object.values(head).forEach((x) => x.dispose());
     shift.dispose();
     y.dispose();
@@ -203,16 +262,17 @@ export function batchJointMoments(prep: PreparedGraph, spec: PatternLayerSpec, p
   // patches at the chosen positions: [rows, kh·kw, C] in kernel order
   const patches = tf.tidy(() => {
     if (dense) return tf.reshape(t.x, [rows, 1, spec.inC]);
-    const xp = paddedInput(prep, spec, t.x);
+    const grids = phaseGrids(paddedInput(prep, spec, t.x), spec.node.attrs.conv!.strides);
     const pos = tf.tensor1d(plan.positions, 'int32');
     const per: tf.Tensor[] = [];
     for (let dy = 0; dy < spec.kh; dy++) {
       for (let dx = 0; dx < spec.kw; dx++) {
-        const xo = tf.reshape(offsetRows(prep, spec, xp, dy, dx), [n, spec.positions, spec.inC]);
-        per.push(tf.gather(xo, pos, 1));
+        const xo = tf.reshape(offsetWindow(spec, grids, dy, dx), [spec.inC, n, spec.positions]);
+        per.push(tf.gather(xo, pos, 2)); // [C, N, P]
       }
     }
-    return tf.reshape(tf.stack(per, 2), [rows, spec.kh * spec.kw, spec.inC]);
+    // [offsets, C, N, P] → [N, P, offsets, C]
+    return tf.reshape(tf.transpose(tf.stack(per), [2, 3, 0, 1]), [rows, spec.kh * spec.kw, spec.inC]);
   });
   const { y, m } = outputs(prep, spec, t);
   try {
@@ -230,16 +290,17 @@ export function batchJointMoments(prep: PreparedGraph, spec: PatternLayerSpec, p
         const mm = m ? sel(m) : undefined;
         const pp = mm ? tf.mul(yy, mm) : yy;
         const qq = mm ? tf.mul(yy, tf.sub(1, mm)) : tf.zerosLike(yy);
-        const mx = tf.mean(x, 0);
-        const mp = tf.mean(pp, 0);
-        const mq = tf.mean(qq, 0);
+        const mx = colMeans(x);
+        const mp = colMeans(pp);
+        const mq = colMeans(qq);
         const xc = tf.sub(x, mx);
         const pc = tf.sub(pp, mp);
         const qc = tf.sub(qq, mq);
+        const xct = tf.transpose(xc);
         return [
-          mx, mp, mq, tf.sum(xc, 0), tf.sum(pc, 0), tf.sum(qc, 0),
-          tf.matMul(xc, xc, true, false), tf.matMul(xc, pc, true, false), tf.matMul(xc, qc, true, false),
-          tf.sum(tf.square(pc), 0), tf.sum(tf.square(qc), 0), tf.sum(tf.mul(pc, qc), 0),
+          mx, mp, mq, colSums(xc), colSums(pc), colSums(qc),
+          tf.matMul(xct, xc), tf.matMul(xct, pc), tf.matMul(xct, qc),
+          colSums(tf.square(pc)), colSums(tf.square(qc)), colSums(tf.mul(pc, qc)),
         ];
       });
       const [mx, mp, mq, sx, sp, sq, cxx, cxp, cxq, cpp, cqq, cpq] = res.map(read);

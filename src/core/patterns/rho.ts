@@ -16,7 +16,7 @@
  * identity give every neuron and estimator in O(D²). λ = 1e-6·tr(Σ_xx)/D keeps the direction w —
  * along which wᵀd = 0 up to rounding — out of the fit. The in-sample R² is adjusted for the D fitted
  * coefficients, 1 − (1 − R²)(n − 1)/(n − D − 1), so a dense layer with few held-out rows is not
- * flattered by overfitting.
+ * flattered by overfitting; a layer with fewer than 2(D + 1) held-out rows is not evaluated.
  */
 import type { JointMoments } from './moments';
 
@@ -33,6 +33,8 @@ export interface RhoValues {
   /** neurons evaluated and held-out rows per neuron */
   neurons: number;
   rows: number;
+  /** why no neuron was evaluated */
+  note?: string;
 }
 
 /** In-place Cholesky of a symmetric positive definite n×n matrix (lower triangle). */
@@ -138,13 +140,19 @@ export interface RhoInputs {
 export function rhoOfLayer(inp: RhoInputs): RhoValues {
   const acc: Record<Exclude<EstimatorName, 'identity'>, number[]> = { relu: [], linear: [], filter: [], random: [] };
   let rows = 0;
+  let note: string | undefined;
   const m = inp.planNeurons.length;
   for (const grp of inp.groups) {
     const jm = grp.moments;
     const gd = jm.d;
     const n = jm.n;
     rows = n;
-    if (n - gd - 1 <= 0) continue;
+    // fewer rows than twice the regressors: the fit of v is too loose (and a held-out set spanning
+    // fewer directions than the fit data lets v read y off the pattern itself)
+    if (n < 2 * (gd + 1)) {
+      note = `${n} held-out rows < 2·(patch size ${gd} + 1)`;
+      continue;
+    }
     let tr = 0;
     for (let i = 0; i < gd; i++) tr += jm.cxx[i * gd + i];
     const lambda = Math.max(1e-6 * (tr / gd), 1e-30);
@@ -234,5 +242,6 @@ export function rhoOfLayer(inp: RhoInputs): RhoValues {
     random: mean(acc.random),
     neurons: acc.linear.length,
     rows,
+    ...(acc.linear.length === 0 ? { note: note ?? 'no neuron with a usable pattern' } : {}),
   };
 }

