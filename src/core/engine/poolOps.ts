@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ExplicitPad, PoolAttrs } from '../graph/ir';
 import { resolvePadding } from '../graph/shapes';
-import { zeroInsert } from './convOps';
+import { conv2dFwd, depthwiseTransposed, zeroInsert } from './convOps';
 
 export function poolPads(p: PoolAttrs, inH: number, inW: number): ExplicitPad {
   return resolvePadding(p.padding, inH, inW, p.poolSize[0], p.poolSize[1], p.strides);
@@ -83,38 +83,26 @@ export function maxPoolBackward(x: tf.Tensor4D, y: tf.Tensor4D, r: tf.Tensor4D, 
   });
 }
 
-/** Number of non-padding positions in each window (TF's average pooling divides by it). */
-export function poolCounts(p: PoolAttrs, h: number, w: number, outH: number, outW: number): tf.Tensor4D {
+/** Number of non-padding positions in each window (TF's average pooling divides by it), [1, oh, ow, 1]. */
+export function poolCounts(p: PoolAttrs, h: number, w: number): tf.Tensor4D {
   return tf.tidy(() => {
     const pads = poolPads(p, h, w);
-    const onesP = tf.pad(tf.ones([1, h, w, 1]), [[0, 0], pads[0], pads[1], [0, 0]]) as tf.Tensor4D;
-    let acc: tf.Tensor4D | undefined;
-    for (let dy = 0; dy < p.poolSize[0]; dy++) {
-      for (let dx = 0; dx < p.poolSize[1]; dx++) {
-        const s = offsetSlice(onesP, dy, dx, outH, outW, p.strides);
-        acc = acc ? (tf.add(acc, s) as tf.Tensor4D) : s;
-      }
-    }
-    return acc!;
+    const conv = { strides: p.strides, padding: pads, dilations: [1, 1] as [number, number] };
+    return conv2dFwd(tf.ones([1, h, w, 1]) as tf.Tensor4D, tf.ones([p.poolSize[0], p.poolSize[1], 1, 1]) as tf.Tensor4D, conv, pads);
   });
 }
 
-/** Transpose of average pooling: each output's signal divided by its count, summed back over windows. */
+/**
+ * Transpose of average pooling: each output's signal divided by its count, summed back over its
+ * window — a transposed depthwise convolution with a ones kernel (no strided slices, slow on wasm).
+ */
 export function avgPoolTransposed(s: tf.Tensor4D, p: PoolAttrs, inShape: [number, number]): tf.Tensor4D {
   return tf.tidy(() => {
     const [h, w] = inShape;
-    const [, oh, ow] = s.shape;
+    const c = s.shape[3];
     const pads = poolPads(p, h, w);
-    const hp = h + pads[0][0] + pads[0][1];
-    const wp = w + pads[1][0] + pads[1][1];
-    const sc = tf.div(s, poolCounts(p, h, w, oh, ow)) as tf.Tensor4D;
-    let acc: tf.Tensor4D | undefined;
-    for (let dy = 0; dy < p.poolSize[0]; dy++) {
-      for (let dx = 0; dx < p.poolSize[1]; dx++) {
-        const part = offsetScatter(sc, dy, dx, hp, wp, p.strides);
-        acc = acc ? (tf.add(acc, part) as tf.Tensor4D) : part;
-      }
-    }
-    return crop(acc!, pads, h, w);
+    const conv = { strides: p.strides, padding: pads, dilations: [1, 1] as [number, number] };
+    const sc = tf.div(s, poolCounts(p, h, w)) as tf.Tensor4D;
+    return depthwiseTransposed(sc, tf.ones([p.poolSize[0], p.poolSize[1], c, 1]) as tf.Tensor4D, [h, w], conv, pads);
   });
 }

@@ -74,7 +74,11 @@ export function linearTransposed(prep: PreparedGraph, node: Node, s: tf.Tensor, 
       return conv2dTransposed(s as tf.Tensor4D, flipped(prep, node, v), [inShape[0], inShape[1]], node.attrs.conv!, t.pads!);
     case 'depthwiseConv2d':
       return depthwiseTransposed(s as tf.Tensor4D, flipped(prep, node, v), [inShape[0], inShape[1]], node.attrs.conv!, t.pads!);
-    case 'dense': return tf.matMul(s as tf.Tensor2D, kernel(prep, node, v) as tf.Tensor2D, false, true);
+    case 'dense': {
+      // an explicitly transposed (cached) kernel: matMul with transposeB is ~6× slower on wasm
+      const kt = prep.derived(node.id, `T:${v}`, () => tf.transpose(kernel(prep, node, v)));
+      return tf.matMul(s as tf.Tensor2D, kt as tf.Tensor2D);
+    }
     case 'batchNorm': return tf.mul(s, kernel(prep, node, v));
     default: throw new Error(`not a linear op: ${node.op}`);
   }
