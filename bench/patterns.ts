@@ -100,7 +100,9 @@ export async function benchPatterns(): Promise<void> {
   } else console.log('demo/lenet/model.json not found: LeNet skipped');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-bench-mnv2-'));
   try {
-    const file = await saveLayersModel(mobileNetV2Layers(), dir);
+    const built = mobileNetV2Layers();
+    const file = await saveLayersModel(built, dir);
+    built.dispose(); // its weights live on in the saved files
     const m = await openModel(file);
     const g = m.graph;
     const layers = patternLayers(g);
