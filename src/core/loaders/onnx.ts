@@ -12,7 +12,7 @@ import { GraphBuilder } from '../graph/builder';
 import { resolvePadding, windowOutput } from '../graph/shapes';
 import { LensError } from '../errors';
 import type { LoadOptions, ModelLoader } from './loader';
-import { safeJoin } from './tfjsWeights';
+import { float16ToFloat32, safeJoin } from './tfjsWeights';
 import {
   ProtoError, all, decodeFields, first, float32, floats, int, ints, str, doubles, type Field,
 } from './protobuf';
@@ -57,14 +57,6 @@ interface OnnxValueInfo {
 const DT = { FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9, FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13 };
 const DT_NAMES: Record<number, string> = Object.fromEntries(Object.entries(DT).map(([k, v]) => [v, k.toLowerCase()]));
 
-function f16(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
 
 class OnnxReader {
   constructor(private readonly file: string) {}
@@ -98,7 +90,7 @@ class OnnxReader {
         switch (dtype) {
           case DT.FLOAT: data[i] = v.getFloat32(o, true); break;
           case DT.DOUBLE: data[i] = v.getFloat64(o, true); break;
-          case DT.FLOAT16: data[i] = f16(v.getUint16(o, true)); break;
+          case DT.FLOAT16: data[i] = float16ToFloat32(v.getUint16(o, true)); break;
           case DT.INT64: data[i] = Number(v.getBigInt64(o, true)); break;
           case DT.UINT64: data[i] = Number(v.getBigUint64(o, true)); break;
           case DT.INT32: data[i] = v.getInt32(o, true); break;
@@ -115,7 +107,7 @@ class OnnxReader {
       else if (dtype === DT.DOUBLE) vals = doubles(fields, 10);
       else if (dtype === DT.INT64) vals = ints(fields, 7);
       else if (dtype === DT.UINT64) vals = ints(fields, 11);
-      else if (dtype === DT.FLOAT16) vals = ints(fields, 5).map(f16);
+      else if (dtype === DT.FLOAT16) vals = ints(fields, 5).map(float16ToFloat32);
       else vals = ints(fields, 5);
       if (vals.length !== count) {
         if (count > 0 && vals.length === 0) this.fail(`tensor '${name}' has no data`, 'missing-weights');

@@ -18,7 +18,8 @@ export interface ManifestGroup {
 
 const BYTES: Record<string, number> = { float32: 4, int32: 4, uint8: 1, uint16: 2, float16: 2, bool: 1 };
 
-function float16ToFloat32(h: number): number {
+/** IEEE half-precision bits to a number (TF.js float16 weights, ONNX FLOAT16 tensors). */
+export function float16ToFloat32(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const f = h & 0x3ff;

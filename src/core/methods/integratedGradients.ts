@@ -9,7 +9,7 @@ import { sizeOf } from '../graph/ir';
 import { forward } from '../engine/forward';
 import type { PreparedGraph } from '../engine/prepared';
 import type { BaselineSpec } from './types';
-import { batchGradient, signalRuleText, SumAccumulator } from './gradient';
+import { accumulateGradient, signalRuleText, SumAccumulator } from './gradient';
 import { checkCount, defaultSampleBatch } from './smoothGrad';
 import type { MethodContext, MethodRun } from './method';
 import { registerMethod } from './method';
@@ -105,16 +105,7 @@ export function integratedGradients(ctx: MethodContext): MethodRun {
       const n = Math.min(batch, steps - k);
       const alphas = Array.from({ length: n }, (_, i) => (k + i + 0.5) / steps);
       const xs = tf.tidy(() => tf.add(base, tf.mul(tf.tensor4d(alphas, [n, 1, 1, 1]), delta)) as tf.Tensor4D);
-      try {
-        const g = batchGradient(ctx.prep, xs, ctx.target, ctx.checkpoint);
-        sums.add(g.sums);
-        const next = tf.tidy(() => tf.add(acc, tf.sum(g.grad, 0, true))) as tf.Tensor4D;
-        g.grad.dispose();
-        acc.dispose();
-        acc = next;
-      } finally {
-        xs.dispose();
-      }
+      acc = accumulateGradient(ctx.prep, xs, ctx.target, acc, sums, ctx.checkpoint);
       k += n;
     }
     const relevance = tf.tidy(() => tf.mul(delta, tf.div(acc, steps)));

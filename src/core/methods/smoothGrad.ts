@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { LensError } from '../errors';
 import type { Graph } from '../graph/ir';
 import { sizeOf } from '../graph/ir';
-import { batchGradient, signalRuleText, SumAccumulator } from './gradient';
+import { accumulateGradient, signalRuleText, SumAccumulator } from './gradient';
 import type { MethodContext, MethodRun } from './method';
 import { registerMethod } from './method';
 
@@ -46,16 +46,7 @@ export function smoothGrad(ctx: MethodContext): MethodRun {
         // seed + 1: tfjs draws an unseeded stream for seed 0
         return (std === 0 ? base.clone() : tf.add(base, tf.randomNormal([n, h, w, c], 0, std, 'float32', seed + 1 + 7919 * k))) as tf.Tensor4D;
       });
-      try {
-        const g = batchGradient(ctx.prep, xs, ctx.target, ctx.checkpoint);
-        sums.add(g.sums);
-        const next = tf.tidy(() => tf.add(acc, tf.sum(g.grad, 0, true))) as tf.Tensor4D;
-        g.grad.dispose();
-        acc.dispose();
-        acc = next;
-      } finally {
-        xs.dispose();
-      }
+      acc = accumulateGradient(ctx.prep, xs, ctx.target, acc, sums, ctx.checkpoint);
       done += n;
     }
     const relevance = tf.div(acc, samples);

@@ -1,5 +1,6 @@
 /** Options and results of one explanation; the JSON result is the CLI contract of DESIGN.md. */
 import type { RuleParams, RuleSpec } from '../../shared/ruleSpec';
+import type { ConservationRow } from '../../shared/protocol';
 import type { PatternSet } from '../patterns/patternSet';
 
 export type MethodName =
@@ -63,17 +64,8 @@ export interface Prediction {
   label?: string;
 }
 
-export interface LayerConservation {
-  name: string;
-  op: string;
-  rule: string;
-  outputRelevanceSum: number;
-  inputRelevanceSum: number;
-  ratio: number;
-  /** closed-form shares of out − in (with conservationDetail): absorbed by bias, by the stabilizer/ε */
-  biasLeak?: number;
-  stabilizerLeak?: number;
-}
+/** A row of the conservation table (the shape the webview renders, defined once in the protocol). */
+export type LayerConservation = ConservationRow;
 
 export interface ExplainResult {
   method: MethodName;
