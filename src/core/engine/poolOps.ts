@@ -6,23 +6,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ExplicitPad, PoolAttrs } from '../graph/ir';
 import { resolvePadding } from '../graph/shapes';
-import { conv2dFwd, depthwiseTransposed, zeroInsert } from './convOps';
+import { conv2dFwd, depthwiseFwd, depthwiseTransposed } from './convOps';
 
 export function poolPads(p: PoolAttrs, inH: number, inW: number): ExplicitPad {
   return resolvePadding(p.padding, inH, inW, p.poolSize[0], p.poolSize[1], p.strides);
-}
-
-/** The window offset (dy, dx) of every output position: xp[o*s + d]. */
-function offsetSlice(xp: tf.Tensor4D, dy: number, dx: number, outH: number, outW: number, s: [number, number]): tf.Tensor4D {
-  const [n, , , c] = xp.shape;
-  return tf.stridedSlice(xp, [0, dy, dx, 0], [n, dy + (outH - 1) * s[0] + 1, dx + (outW - 1) * s[1] + 1, c], [1, s[0], s[1], 1]) as tf.Tensor4D;
-}
-
-/** Transpose of offsetSlice: places v at xp[o*s + d] in a zero tensor of the padded size. */
-function offsetScatter(v: tf.Tensor4D, dy: number, dx: number, hp: number, wp: number, s: [number, number]): tf.Tensor4D {
-  const u = zeroInsert(v, s);
-  const [, uh, uw] = u.shape;
-  return tf.pad(u, [[0, 0], [dy, hp - dy - uh], [dx, wp - dx - uw], [0, 0]]);
 }
 
 function crop(x: tf.Tensor4D, pads: ExplicitPad, h: number, w: number): tf.Tensor4D {
@@ -56,27 +43,41 @@ function maxPoolBackwardTiled(x: tf.Tensor4D, y: tf.Tensor4D, r: tf.Tensor4D, p:
   return crop(out, pads, h, w);
 }
 
-/** Winner-take-all: R_in at the first position (row-major) of each window that attains the max. */
+/** A depthwise kernel [kh, kw, C, 1] that picks the window position (dy, dx) of every channel. */
+function pickKernel(kh: number, kw: number, c: number, dy: number, dx: number): tf.Tensor4D {
+  const k = new Float32Array(kh * kw * c);
+  k.fill(1, (dy * kw + dx) * c, (dy * kw + dx + 1) * c);
+  return tf.tensor4d(k, [kh, kw, c, 1]);
+}
+
+/** Lowest finite float32: padding that never wins a window and keeps 0·pad = 0 in a convolution. */
+const NEVER_WINS = -3.4e38;
+
+/**
+ * Winner-take-all: R_in at the first position (row-major) of each window that attains the max.
+ * Overlapping windows: each window offset is read with a one-hot depthwise convolution and written
+ * back with its transpose (strided slices are very slow on wasm).
+ */
 export function maxPoolBackward(x: tf.Tensor4D, y: tf.Tensor4D, r: tf.Tensor4D, p: PoolAttrs): tf.Tensor4D {
   return tf.tidy(() => {
-    if (p.strides[0] === p.poolSize[0] && p.strides[1] === p.poolSize[1]) {
-      return maxPoolBackwardTiled(x, y, r, p, poolPads(p, x.shape[1], x.shape[2]));
-    }
-    const [, h, w] = x.shape;
+    const [, h, w, c] = x.shape;
     const pads = poolPads(p, h, w);
-    const xp = tf.pad(x, [[0, 0], pads[0], pads[1], [0, 0]], -Infinity);
+    if (p.strides[0] === p.poolSize[0] && p.strides[1] === p.poolSize[1]) return maxPoolBackwardTiled(x, y, r, p, pads);
+    const [kh, kw] = p.poolSize;
+    const xp = tf.pad(x, [[0, 0], pads[0], pads[1], [0, 0]], NEVER_WINS) as tf.Tensor4D;
     const [, hp, wp] = xp.shape;
-    const [, oh, ow] = y.shape;
+    const conv = { strides: p.strides, padding: 'valid' as const, dilations: [1, 1] as [number, number] };
+    const none: ExplicitPad = [[0, 0], [0, 0]];
     let taken: tf.Tensor | undefined;
     let acc: tf.Tensor4D | undefined;
-    for (let dy = 0; dy < p.poolSize[0]; dy++) {
-      for (let dx = 0; dx < p.poolSize[1]; dx++) {
-        const xs = offsetSlice(xp, dy, dx, oh, ow, p.strides);
-        let win = tf.equal(xs, y);
-        if (taken) win = tf.logicalAnd(win, tf.logicalNot(taken));
-        taken = taken ? tf.logicalOr(taken, win) : win;
-        const part = offsetScatter(tf.mul(r, tf.cast(win, 'float32')) as tf.Tensor4D, dy, dx, hp, wp, p.strides);
-        acc = acc ? (tf.add(acc, part) as tf.Tensor4D) : part;
+    for (let dy = 0; dy < kh; dy++) {
+      for (let dx = 0; dx < kw; dx++) {
+        const at = depthwiseFwd(xp, pickKernel(kh, kw, c, dy, dx), conv, none);
+        let win = tf.cast(tf.equal(at, y), 'float32');
+        if (taken) win = tf.mul(win, tf.sub(1, taken));
+        taken = taken ? tf.add(taken, win) : win;
+        const back = depthwiseTransposed(tf.mul(r, win) as tf.Tensor4D, pickKernel(kh, kw, c, kh - 1 - dy, kw - 1 - dx), [hp, wp], conv, none);
+        acc = acc ? (tf.add(acc, back) as tf.Tensor4D) : back;
       }
     }
     return crop(acc!, pads, h, w);
