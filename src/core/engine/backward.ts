@@ -36,6 +36,9 @@ export interface BackwardResult {
   sums: (NodeSums | undefined)[];
   /** signals at the outputs of the requested nodes (caller disposes) */
   kept: Map<number, tf.Tensor>;
+  /** with `rescale`: the input signal is the true one / 2^log2Scale, kept ones / 2^keptLog2Scale */
+  log2Scale: number;
+  keptLog2Scale: Map<number, number>;
 }
 
 export interface BackwardOptions {
@@ -43,6 +46,13 @@ export interface BackwardOptions {
   keep?: ReadonlySet<number>;
   /** checked between nodes; throw to cancel */
   checkpoint?: () => void;
+  /**
+   * Signals that grow layer by layer (PatternNet) would overflow float32: after a node for which
+   * `after(node)` holds, when a signal it produced exceeds 2^log2, every pending signal is multiplied
+   * by 2^-log2 (all branches keep their ratios). The input signal is then the true one / 2^log2Scale;
+   * the sums are reported in true units.
+   */
+  rescale?: { after: (node: Node) => boolean; log2: number };
 }
 
 export function backward(
@@ -60,6 +70,9 @@ export function backward(
   const outSum: (tf.Tensor | undefined)[] = new Array(g.nodes.length);
   // per-input sums of shared inputs, folded into a node's total: disposed with the rest
   const extra: tf.Tensor[] = [];
+  let log2Scale = 0;
+  const sumScale: number[] = new Array(g.nodes.length).fill(0);
+  const keptLog2Scale = new Map<number, number>();
   try {
     for (let id = g.output; id >= 0; id--) {
       const signal = pending[id];
@@ -78,9 +91,12 @@ export function backward(
         return t;
       });
       sumTensors[id] = [outSum[id]!, inSums.length === 1 ? inSums[0] : tf.addN(inSums)];
+      sumScale[id] = log2Scale;
       // a handler may pass the signal itself through (activations): then it lives on as that part
-      if (opts.keep?.has(id)) kept.set(id, parts.includes(signal) ? signal.clone() : signal);
-      else if (!parts.includes(signal)) signal.dispose();
+      if (opts.keep?.has(id)) {
+        kept.set(id, parts.includes(signal) ? signal.clone() : signal);
+        keptLog2Scale.set(id, log2Scale);
+      } else if (!parts.includes(signal)) signal.dispose();
       node.inputs.forEach((i, k) => {
         const prev = pending[i];
         if (prev) {
@@ -89,6 +105,22 @@ export function backward(
           parts[k].dispose();
         } else pending[i] = parts[k];
       });
+      if (opts.rescale?.after(node)) {
+        const { log2 } = opts.rescale;
+        const peak = tf.tidy(() => tf.max(tf.stack(node.inputs.map((i) => tf.max(tf.abs(pending[i]!))))).dataSync()[0]);
+        if (peak > 2 ** log2) {
+          for (let i = 0; i < pending.length; i++) {
+            const t = pending[i];
+            if (!t) continue;
+            pending[i] = tf.mul(t, 2 ** -log2);
+            t.dispose();
+            // a cached output sum is in the old units: sum again when the node is reached
+            if (outSum[i]) extra.push(outSum[i]!);
+            outSum[i] = undefined;
+          }
+          log2Scale += log2;
+        }
+      }
     }
   } catch (e) {
     pending.forEach((t) => t?.dispose());
@@ -117,11 +149,12 @@ export function backward(
   let k = 0;
   for (const id of ids) {
     const n = sumTensors[id]!.length;
+    const f = 2 ** sumScale[id];
     sums[id] = n === 4
-      ? { out: values[k], in: values[k + 1], biasLeak: values[k + 2], stabilizerLeak: values[k + 3] }
-      : { out: values[k], in: values[k + 1] };
+      ? { out: values[k] * f, in: values[k + 1] * f, biasLeak: values[k + 2] * f, stabilizerLeak: values[k + 3] * f }
+      : { out: values[k] * f, in: values[k + 1] * f };
     k += n;
   }
   ctx.leaks?.clear();
-  return { input, sums, kept };
+  return { input, sums, kept, log2Scale, keptLog2Scale };
 }

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Node } from '../graph/ir';
 import { LINEAR_OPS } from '../graph/ir';
-import type { BackwardContext, BackwardResult, NodeBackward, NodeSums } from '../engine/backward';
+import { backward, type NodeBackward } from '../engine/backward';
 import type { PreparedGraph } from '../engine/prepared';
 import { LensError } from '../errors';
 import { transposedWith } from '../patterns/kernelOps';
@@ -59,78 +59,12 @@ export function patternHandler(ps: PatternSet, byNode: Map<number, LayerPatterns
   };
 }
 
-const RESCALE_LOG2 = 64;
-const RESCALE_AT = 2 ** RESCALE_LOG2;
-
 /**
- * The backward executor's walk (signals from several consumers add up), with one addition: the
- * PatternNet signal is a sum of per-neuron signal estimates, each at the scale of its layer's input,
- * so it grows by up to the fan-out at every layer and overflows float32 in deep nets (MobileNet).
- * When the signal leaving a weighted layer exceeds 2^64, every pending signal — the whole frontier,
- * so all branches keep their ratios — is multiplied by 2^-64 and the exponent is counted. The result
- * is the signal / 2^log2Scale; the recorded sums are in true units.
+ * The PatternNet signal is a sum of per-neuron signal estimates at the scale of each layer's input, so
+ * it grows by up to the fan-out per layer and overflows float32 in deep nets (MobileNet): the backward
+ * walk rescales by 2^-64 after a weighted layer whenever the signal passes 2^64.
  */
-export function scaledBackward(
-  ctx: BackwardContext, start: tf.Tensor, handler: NodeBackward, opts: { keep?: ReadonlySet<number>; checkpoint?: () => void } = {},
-): BackwardResult & { log2Scale: number; keptLog2Scale: Map<number, number> } {
-  const g = ctx.prep.graph;
-  const pending: (tf.Tensor | undefined)[] = new Array(g.nodes.length);
-  pending[g.output] = start.clone();
-  const sumT: ({ t: tf.Tensor; scale: number } | undefined)[] = new Array(g.nodes.length);
-  const kept = new Map<number, tf.Tensor>();
-  const keptLog2Scale = new Map<number, number>();
-  let scale = 0;
-  try {
-    for (let id = g.output; id >= 0; id--) {
-      const signal = pending[id];
-      if (!signal || id === g.input) continue;
-      opts.checkpoint?.();
-      pending[id] = undefined;
-      const node = g.nodes[id];
-      const parts = tf.tidy(() => handler(node, signal, ctx));
-      sumT[id] = { t: tf.tidy(() => tf.stack([tf.sum(signal), tf.addN(parts.map((p) => tf.sum(p)))])), scale };
-      if (opts.keep?.has(id)) {
-        kept.set(id, signal);
-        keptLog2Scale.set(id, scale);
-      } else signal.dispose();
-      node.inputs.forEach((i, k) => {
-        const prev = pending[i];
-        if (prev) {
-          pending[i] = tf.add(prev, parts[k]);
-          prev.dispose();
-          parts[k].dispose();
-        } else pending[i] = parts[k];
-      });
-      if (LINEAR_OPS.has(node.op)) {
-        const peak = tf.tidy(() => tf.max(tf.stack(node.inputs.map((i) => tf.max(tf.abs(pending[i]!))))).dataSync()[0]);
-        if (peak > RESCALE_AT) {
-          for (let i = 0; i < pending.length; i++) {
-            const p = pending[i];
-            if (!p) continue;
-            pending[i] = tf.mul(p, 2 ** -RESCALE_LOG2);
-            p.dispose();
-          }
-          scale += RESCALE_LOG2;
-        }
-      }
-    }
-  } catch (e) {
-    pending.forEach((t) => t?.dispose());
-    sumT.forEach((s) => s?.t.dispose());
-    kept.forEach((t) => t.dispose());
-    throw e;
-  }
-  const input = pending[g.input];
-  if (!input) throw new LensError('bad-model', 'the explained output does not depend on the input');
-  const sums: (NodeSums | undefined)[] = new Array(g.nodes.length);
-  sumT.forEach((s, id) => {
-    if (!s) return;
-    const [o, i] = s.t.dataSync();
-    s.t.dispose();
-    sums[id] = { out: o * 2 ** s.scale, in: i * 2 ** s.scale };
-  });
-  return { input, sums, kept, log2Scale: scale, keptLog2Scale };
-}
+const RESCALE = { after: (n: Node) => LINEAR_OPS.has(n.op), log2: 64 };
 
 export function runPatternMethod(ctx: MethodContext, variant: Variant): MethodRun {
   const ps = ctx.opts.patterns;
@@ -143,8 +77,8 @@ export function runPatternMethod(ctx: MethodContext, variant: Variant): MethodRu
   const byNode = patternsByNode(ctx.prep, ps);
   const start = startRelevance(ctx, ctx.logit);
   try {
-    const res = scaledBackward({ prep: ctx.prep, acts: ctx.acts }, start, patternHandler(ps, byNode, variant, type), {
-      keep: ctx.keep, checkpoint: ctx.checkpoint,
+    const res = backward({ prep: ctx.prep, acts: ctx.acts }, start, patternHandler(ps, byNode, variant, type), {
+      keep: ctx.keep, checkpoint: ctx.checkpoint, rescale: RESCALE,
     });
     if (!tf.tidy(() => tf.all(tf.isFinite(res.input)).dataSync()[0])) {
       res.input.dispose();
