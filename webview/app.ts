@@ -75,7 +75,10 @@ export class App {
       this.renderCompare();
     });
     this.rpc.on('drive', ({ control, value }) => this.drive(control, value));
+    // The sticky toolbar's height (it wraps on narrow panels) for the page's scroll-padding.
+    new ResizeObserver(() => document.documentElement.style.setProperty('--rl-toolbar-h', `${this.toolbar.offsetHeight}px`)).observe(this.toolbar);
     this.render();
+    console.log(`[relevance-lens] webview ready at ${performance.now().toFixed(0)}`);
     this.rpc.emit('ready', { protocol: PROTOCOL_VERSION });
   }
 
@@ -207,7 +210,7 @@ export class App {
       rgba: s.reportPixels ? Array.from(pixels) : [], table: tableText(this.tableBox.querySelector('table')),
       method: ex.spec.method, targetClass: ex.target.class,
     });
-    console.log('[relevance-lens] webview rendered');
+    console.log(`[relevance-lens] webview rendered run ${r.runId} at ${performance.now().toFixed(0)}`);
   }
 
   private renderTable(): void {

@@ -22,12 +22,21 @@ export function option(value: string, label: string, selected: boolean): HTMLOpt
   return h('option', { value, selected }, label);
 }
 
-/** Replaces an element's children, keeping keyboard focus on the control with the same data-control. */
+const FOCUSABLE = 'button:not(:disabled), select:not(:disabled), input:not(:disabled), summary, [tabindex]:not([tabindex="-1"])';
+
+/**
+ * Replaces an element's children, keeping keyboard focus on the control with the same data-control.
+ * When that control is gone (the Cancel button once the run has stopped), focus moves to the first
+ * control of the same region instead of falling back to the top of the page.
+ */
 export function replaceKeepingFocus(container: HTMLElement, ...children: (Node | string)[]): void {
   const active = document.activeElement as HTMLElement | null;
-  const key = active && container.contains(active) ? active.dataset.control : undefined;
+  const had = !!active && active !== container && container.contains(active);
+  const key = had ? active!.dataset.control : undefined;
   container.replaceChildren(...children);
-  if (key) container.querySelector<HTMLElement>(`[data-control="${CSS.escape(key)}"]`)?.focus();
+  if (!had) return;
+  const same = key ? container.querySelector<HTMLElement>(`[data-control="${CSS.escape(key)}"]`) : null;
+  (same ?? container.querySelector<HTMLElement>(FOCUSABLE))?.focus();
 }
 
 /** Draws RGBA pixels on a canvas of the picture's own size (CSS scales it up). */

@@ -11,6 +11,8 @@ import { prepareWorkspace } from './workspace.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const workspace = prepareWorkspace(repo, fs.mkdtempSync(path.join(os.tmpdir(), 'rl-electron-ws-')));
+const outDir = path.resolve(repo, process.env.IT_OUT || 'test-output');
+fs.rmSync(path.join(outDir, 'reload-phase.json'), { force: true }); // see test/integration/reload.test.ts
 try {
   await runTests({
     version: process.env.VSCODE_VERSION || '1.100.3',
@@ -19,7 +21,8 @@ try {
     extensionTestsPath: path.join(repo, 'dist/test/suite.js'),
     launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome', '--skip-release-notes'],
     extensionTestsEnv: {
-      RELEVANCE_LENS_IT_OUT: path.resolve(repo, process.env.IT_OUT || 'test-output'),
+      RELEVANCE_LENS_IT_OUT: outDir,
+      RELEVANCE_LENS_IT_GREP: process.env.IT_GREP ?? '',
       RELEVANCE_LENS_IT_REPO: repo,
     },
   });

@@ -6,6 +6,7 @@
 //   3. runs the suite through driver.mjs (chromium + playwright-core);
 //   4. stops the server's whole process group. Exit code = the suite's.
 // Env: CS_DIR (default .code-server), IT_OUT (default test-output), IT_TIMEOUT_MS, VERBOSE=1, KEEP_LOGS=1,
+//      IT_GREP=pattern (run only the matching specs),
 //      IT_VSIX=file.vsix: install that package into the server first and test the installed copy
 //      (what a user gets) instead of the working tree.
 import { spawn, spawnSync } from 'node:child_process';
@@ -86,7 +87,9 @@ fs.writeFileSync(path.join(runDir, 'ud/User/settings.json'), JSON.stringify({
   'window.commandCenter': false,
 }, null, 2));
 const workspace = prepareWorkspace(repo, path.join(runDir, 'ws'));
-fs.rmSync(path.join(outDir, 'screenshots'), { recursive: true, force: true });
+// Leftovers of an earlier run: screenshots, driver replies, and the phase file of a window reload
+// (its presence tells the suite it runs after a reload).
+for (const d of ['screenshots', 'driver', 'reload-phase.json']) fs.rmSync(path.join(outDir, d), { recursive: true, force: true });
 fs.mkdirSync(path.join(outDir, 'screenshots'), { recursive: true });
 
 // Under IT_VSIX the extension under test is the installed package, unpacked by VS Code's own installer.
@@ -122,6 +125,7 @@ const server = spawn(process.execPath, [serverMain, '--host', '127.0.0.1', '--po
     RELEVANCE_LENS_IT_OUT: outDir,
     RELEVANCE_LENS_IT_WORKSPACE: workspace,
     RELEVANCE_LENS_IT_DRIVER: 'playwright',
+    RELEVANCE_LENS_IT_GREP: process.env.IT_GREP ?? '',
   },
 });
 const stopServer = () => {

@@ -4,6 +4,7 @@
  */
 import type * as vscode from 'vscode';
 import type { Explanation, ModelSummary, RenderReport, WireError } from '../shared/protocol';
+import type { CancelEvent } from './session/explainSession';
 
 export interface RelevanceLensApi {
   /** ms from the start of activate() to its end. */
@@ -13,8 +14,16 @@ export interface RelevanceLensApi {
   readonly onDidExplain: vscode.Event<{ runId: number; explanation: Explanation; elapsedMs: number }>;
   /** An error was shown to the user (message as shown). */
   readonly onDidShowError: vscode.Event<WireError>;
+  /** A run was cancelled and has stopped (how, and how long it took to stop). */
+  readonly onDidCancel: vscode.Event<CancelEvent>;
   reportPixels(on: boolean): void;
-  current(): { explanation?: Explanation; model?: ModelSummary; panelOpen: boolean };
+  /**
+   * panelRestored: the open panel was revived by the panel serializer (window reload, reopened editor)
+   * rather than created by a command.
+   */
+  current(): { explanation?: Explanation; model?: ModelSummary; panelOpen: boolean; panelRestored: boolean; busy: boolean };
+  /** The last heatmap the panel reported drawn, with the wall-clock time (Date.now()) it arrived. */
+  lastRender(): { report: RenderReport; at: number } | undefined;
   /** Operates a control in the panel the way a user would (value set, change/input events dispatched). */
   drivePanel(control: string, value: string): boolean;
   /** The items the Models and Layers views show, as VS Code receives them from the tree providers. */

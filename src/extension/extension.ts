@@ -63,11 +63,16 @@ export function activate(context: vscode.ExtensionContext): RelevanceLensApi {
     onDidRender: ExplanationPanel.onDidRender,
     onDidExplain: session.onDidExplain,
     onDidShowError: errors.onDidReport,
+    onDidCancel: session.onDidCancel,
     reportPixels: (on) => {
       ExplanationPanel.reportPixels = on;
       ExplanationPanel.instance?.sendSnapshot();
     },
-    current: () => ({ explanation: session.current, model: session.model, panelOpen: ExplanationPanel.instance !== undefined }),
+    current: () => ({
+      explanation: session.current, model: session.model, panelOpen: ExplanationPanel.instance !== undefined,
+      panelRestored: ExplanationPanel.instance?.restored ?? false, busy: session.busy,
+    }),
+    lastRender: () => ExplanationPanel.lastRender,
     drivePanel: (control, value) => {
       const panel = ExplanationPanel.instance;
       panel?.drive(control, value);

@@ -24,7 +24,34 @@ export function wsFile(...parts: string[]): vscode.Uri {
 }
 
 export const DEMO_MODEL = ['lenet', 'model.json'];
+export const MOBILENET = ['mobilenet', 'model.json'];
+export const PHOTO = ['images', 'chelsea.png'];
 export const digit = (n: number) => ['digits', `digit-${n}.png`];
+
+/**
+ * Makes `model` the active model and `image` the explanation on screen (only what is missing), so a
+ * spec can run on its own (mocha --grep) as well as after the others. Resolves once it is drawn.
+ */
+export async function showExplanation(model: string[], image: string[]): Promise<void> {
+  const api = await lensApi();
+  const modelPath = wsFile(...model).fsPath;
+  const imagePath = wsFile(...image).fsPath;
+  if (api.current().model?.path !== modelPath) await vscode.commands.executeCommand('relevanceLens.openModel', wsFile(...model));
+  const ex = api.current().explanation;
+  if (ex?.spec.imagePath === imagePath && ex.spec.modelPath === modelPath && api.current().panelOpen) return;
+  const rendered = nextRender(api, () => api.current().explanation?.spec.imagePath === imagePath, 60_000);
+  await vscode.commands.executeCommand('relevanceLens.explainImage', wsFile(...image));
+  await rendered;
+}
+
+/** Switches the colour theme and gives the workbench and the webview time to re-read its variables. */
+export async function setTheme(theme: string | undefined): Promise<void> {
+  await vscode.workspace.getConfiguration('workbench').update('colorTheme', theme, vscode.ConfigurationTarget.Global);
+  await sleep(800);
+}
+
+/** The themes the panel is checked in: 'Default Dark+' rather than the default (setting the default changes nothing). */
+export const THEMES: [string, string][] = [['dark', 'Default Dark+'], ['light', 'Default Light Modern'], ['high-contrast', 'Default High Contrast']];
 
 export function outDir(): string {
   return process.env.RELEVANCE_LENS_IT_OUT ?? path.join(workspaceDir(), '.test-output');
@@ -46,8 +73,11 @@ export function nextEvent<T>(event: vscode.Event<T>, predicate: (e: T) => boolea
   });
 }
 
-export function nextRender(api: RelevanceLensApi, predicate: (r: RenderReport) => boolean = () => true, ms = 20_000): Promise<RenderReport> {
-  return nextEvent(api.onDidRender, predicate, ms, 'the panel to draw a heatmap');
+/** The next heatmap the panel draws that satisfies `predicate`; `trigger` runs once the listener is on. */
+export async function nextRender(api: RelevanceLensApi, predicate: (r: RenderReport) => boolean = () => true, ms = 20_000, trigger?: () => unknown): Promise<RenderReport> {
+  const drawn = nextEvent(api.onDidRender, predicate, ms, 'the panel to draw a heatmap');
+  if (trigger) await trigger();
+  return drawn;
 }
 
 const measurements: Record<string, number> = {};
@@ -56,6 +86,15 @@ const measurements: Record<string, number> = {};
 export function measure(label: string, ms: number): void {
   measurements[label] = Math.round(ms * 10) / 10;
   console.log(`[measure] ${label}: ${ms.toFixed(1)} ms`);
+}
+
+export function allMeasurements(): Record<string, number> {
+  return { ...measurements };
+}
+
+/** Measurements taken before a window reload (the suite's module state does not survive it). */
+export function restoreMeasurements(m: Record<string, number>): void {
+  Object.assign(measurements, m);
 }
 
 export function writeMeasurements(): void {
@@ -67,21 +106,87 @@ export function writeMeasurements(): void {
   }
 }
 
+/** True when a browser driver (scripts/integration/driver.mjs) runs the window: real input and screenshots. */
+export function hasDriver(): boolean {
+  return process.env.RELEVANCE_LENS_IT_DRIVER === 'playwright';
+}
+
+let driverSeq = 0;
+
 /**
- * Asks the browser driver for a screenshot of the whole window (only the code-server run has one;
- * under @vscode/test-electron this is a no-op). Resolves with the file, or undefined.
+ * Asks the browser driver to do something only a browser can (real key presses and clicks, reading the
+ * webview's DOM, screenshots): one `[rl-driver] {json}` log line out, the answer back as a JSON file.
+ * Throws under @vscode/test-electron (no driver): callers check hasDriver() first.
+ */
+export async function driver<T = unknown>(op: 'screenshot' | 'webview' | 'workbench', body: Record<string, unknown>, ms = 30_000): Promise<T> {
+  if (!hasDriver()) throw new Error('no browser driver in this run');
+  const id = `${process.pid}-${Date.now()}-${++driverSeq}`;
+  const reply = path.join(outDir(), 'driver', `${id}.json`);
+  console.log(`[rl-driver] ${JSON.stringify({ id, reply, op, ...body })}`);
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (fs.existsSync(reply)) {
+      const r = JSON.parse(fs.readFileSync(reply, 'utf8')) as { ok: boolean; result?: T; error?: string };
+      fs.rmSync(reply, { force: true });
+      if (!r.ok) throw new Error(`driver ${op}: ${r.error}`);
+      return r.result as T;
+    }
+    await sleep(25);
+  }
+  throw new Error(`driver ${op} did not answer within ${ms} ms`);
+}
+
+/** Real input in the explanation panel's frame; one result per step (see runSteps in driver.mjs). */
+export function webview<T extends unknown[] = unknown[]>(...steps: Record<string, unknown>[]): Promise<T> {
+  return driver<T>('webview', { steps });
+}
+
+/** The same steps in the workbench page itself (notifications, editor tabs). */
+export function workbench<T extends unknown[] = unknown[]>(...steps: Record<string, unknown>[]): Promise<T> {
+  return driver<T>('workbench', { steps });
+}
+
+/** The focused element as the driver describes it (describeActive in driver.mjs). */
+export interface ActiveElement {
+  control: string | null;
+  tag: string | null;
+  value?: string;
+  label?: string;
+  focusVisible?: boolean;
+  outline?: { style: string; width: string; color: string; offset: string };
+  background?: string;
+  inViewport?: boolean;
+  unobscured?: boolean;
+}
+
+/**
+ * Screenshot of the whole window (only the code-server run has a browser; under @vscode/test-electron
+ * this is a no-op). Resolves with the file, or undefined.
  */
 export async function screenshot(name: string): Promise<string | undefined> {
-  if (process.env.RELEVANCE_LENS_IT_DRIVER !== 'playwright') return undefined;
-  const file = path.join(outDir(), 'screenshots', `${name}.png`);
-  fs.rmSync(file, { force: true });
-  console.log(`[rl-driver] screenshot ${file}`);
-  const end = Date.now() + 20_000;
-  while (Date.now() < end) {
-    if (fs.existsSync(file)) return file;
-    await sleep(100);
-  }
-  throw new Error(`screenshot ${file} did not appear`);
+  if (!hasDriver()) return undefined;
+  return driver<string>('screenshot', { path: path.join(outDir(), 'screenshots', `${name}.png`) });
+}
+
+/** Parses `rgb(…)` / `rgba(…)` as CSS computes it. */
+export function parseRgb(css: string): [number, number, number, number] {
+  const m = /rgba?\(([^)]+)\)/.exec(css);
+  if (!m) throw new Error(`not an rgb colour: ${css}`);
+  const [r, g, b, a = 1] = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+  return [r, g, b, a];
+}
+
+/** WCAG contrast ratio of two opaque colours. */
+export function contrast(a: string, b: string): number {
+  const lum = (c: string) => {
+    const [r, g, bl] = parseRgb(c).slice(0, 3).map((v) => {
+      const x = v / 255;
+      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -1,11 +1,6 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
-import { lensApi, measure, nextRender, screenshot, sleep } from './helpers';
-
-async function setTheme(theme: string): Promise<void> {
-  await vscode.workspace.getConfiguration('workbench').update('colorTheme', theme, vscode.ConfigurationTarget.Global);
-  await sleep(800); // the workbench and the webview re-read the theme's CSS variables
-}
+import { DEMO_MODEL, THEMES, digit, lensApi, measure, nextRender, screenshot, setTheme, showExplanation, sleep } from './helpers';
 
 export function definePanelTests(): void {
   describe('panel', () => {
@@ -32,16 +27,21 @@ export function definePanelTests(): void {
       assert.deepStrictEqual(errors, []);
     });
 
-    it('is restored after its page reloads (ready -> snapshot -> explanation)', async () => {
+    // Reopen Closed Editor cannot bring a webview panel back in VS Code 1.100 (its history keeps only
+    // editors with an untyped form, which webview inputs lack), so the serializer is tested by a real
+    // window reload instead (reload.test.ts). Here: a new page for a closed panel gets the state.
+    it('a closed panel opened again gets the explanation on its ready handshake (ready -> snapshot -> result)', async () => {
       const api = await lensApi();
+      await showExplanation(DEMO_MODEL, digit(7));
       const shown = api.current().explanation!;
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-      await sleep(300);
+      for (let i = 0; i < 50 && api.current().panelOpen; i++) await sleep(20);
       assert.strictEqual(api.current().panelOpen, false);
-      const rendered = nextRender(api, () => true);
-      await vscode.commands.executeCommand('relevanceLens.showPanel');
-      const r = await rendered;
+      const t0 = performance.now();
+      const r = await nextRender(api, () => true, 20_000, () => vscode.commands.executeCommand('relevanceLens.showPanel'));
+      measure('closed panel shown again -> heatmap drawn (new page, LeNet)', performance.now() - t0);
       assert.strictEqual(r.targetClass, shown.target.class);
+      assert.strictEqual(api.current().explanation, shown, 'showing the panel re-explained instead of sending the explanation');
     });
 
     it('screenshots in a dark and a light theme', async function () {
@@ -51,8 +51,7 @@ export function definePanelTests(): void {
       await vscode.commands.executeCommand('workbench.view.extension.relevanceLens');
       await vscode.commands.executeCommand('relevanceLens.showLayerMaps', 'conv2');
       const shots: (string | undefined)[] = [];
-      // 'Default Dark+' rather than the default theme: setting the default changes nothing on screen.
-      for (const [name, theme] of [['dark', 'Default Dark+'], ['light', 'Default Light Modern'], ['high-contrast', 'Default High Contrast']]) {
+      for (const [name, theme] of THEMES) {
         await setTheme(theme);
         api.drivePanel('page', 'top');
         await sleep(300);
@@ -67,7 +66,7 @@ export function definePanelTests(): void {
         await sleep(300);
         shots.push(await screenshot(`panel-${name}-compare`));
       }
-      await vscode.workspace.getConfiguration('workbench').update('colorTheme', undefined, vscode.ConfigurationTarget.Global);
+      await setTheme(undefined);
       const [dark, light] = [shots[0], shots[4]];
       console.log(dark ? `screenshots: ${dark}, ${light}` : 'screenshots skipped (no browser driver)');
       // Theme changes must not disturb the panel.

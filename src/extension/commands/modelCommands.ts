@@ -57,7 +57,7 @@ export function registerModelCommands(s: Services): vscode.Disposable[] {
             if (increment !== undefined) reported += increment;
             progress.report({ message: stage, increment });
           });
-          token.onCancellationRequested(() => s.engine.cancel(runId, work));
+          token.onCancellationRequested(() => void s.engine.cancel(runId, work));
           const r = await work;
           void vscode.window.showInformationMessage(vscode.l10n.t('Patterns for {0} layers written to {1}', r.layers, vscode.workspace.asRelativePath(r.outPath)));
           return r;

@@ -40,6 +40,8 @@ export class ExplanationPanel implements vscode.Disposable {
   static readonly onDidRender = ExplanationPanel.renderedEmitter.event;
   /** When set, the webview reports the pixels it draws (off by default: they are only for tests). */
   static reportPixels = false;
+  /** The last render the page reported, and when (Date.now()). */
+  static lastRender?: { report: RenderReport; at: number };
 
   private readonly rpc: RpcEndpoint<HostToView, ViewToHost>;
   private readonly disposables: vscode.Disposable[] = [];
@@ -55,7 +57,7 @@ export class ExplanationPanel implements vscode.Disposable {
     }
     const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, vscode.l10n.t('Relevance Lens'),
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, ExplanationPanel.options(deps.extensionUri));
-    return (ExplanationPanel.current = new ExplanationPanel(panel, deps));
+    return (ExplanationPanel.current = new ExplanationPanel(panel, deps, false));
   }
 
   static get instance(): ExplanationPanel | undefined {
@@ -67,7 +69,8 @@ export class ExplanationPanel implements vscode.Disposable {
       deserializeWebviewPanel: async (panel: vscode.WebviewPanel) => {
         panel.webview.options = ExplanationPanel.options(deps.extensionUri);
         ExplanationPanel.current?.panel.dispose();
-        ExplanationPanel.current = new ExplanationPanel(panel, deps);
+        ExplanationPanel.current = new ExplanationPanel(panel, deps, true);
+        deps.log.info('explanation panel restored');
       },
     });
   }
@@ -80,7 +83,8 @@ export class ExplanationPanel implements vscode.Disposable {
     };
   }
 
-  private constructor(readonly panel: vscode.WebviewPanel, private readonly deps: PanelDeps) {
+  /** restored: revived by the serializer (window reload, reopened editor), not created by a command. */
+  private constructor(readonly panel: vscode.WebviewPanel, private readonly deps: PanelDeps, readonly restored: boolean) {
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'lens.svg');
     const transport: Transport = {
       post: (m: Wire) => void panel.webview.postMessage(m),
@@ -100,12 +104,18 @@ export class ExplanationPanel implements vscode.Disposable {
       this.flushSnapshot();
       actions.restore();
     });
-    this.rpc.on('rendered', (r) => ExplanationPanel.renderedEmitter.fire(r));
+    this.rpc.on('rendered', (r) => {
+      ExplanationPanel.lastRender = { report: r, at: Date.now() };
+      ExplanationPanel.renderedEmitter.fire(r);
+    });
     const { session, state } = deps;
     this.disposables.push(
       this.rpc,
       session.onDidExplain(({ runId, explanation }) => {
         this.lastRunId = runId;
+        // A page still loading gets the newest explanation from restore() on `ready`: posting it now
+        // as well would queue a second copy (hundreds of KB for a 224² model) and draw it twice.
+        if (!this.ready) return;
         const { relevance: _omit, ...shown } = explanation;
         this.flushSnapshot();
         this.rpc.emit('result', { runId, explanation: shown });

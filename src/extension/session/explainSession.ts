@@ -4,6 +4,12 @@
  * with the newest state (a user dragging through rule options sees the last one, not a queue).
  * An image or model given as an override is committed to the state only when its run succeeds, so a
  * broken file leaves the panel on its last good explanation.
+ *
+ * Cancelling a run (the notification's Cancel, the panel's Cancel) stops the engine at its next layer.
+ * A result that arrives anyway (the run finished as Cancel was pressed) is dropped: a cancelled run
+ * never reaches the panel. The choices that started it (method, rule, class…) go back to those of the
+ * explanation on screen, so the pickers show what the heatmap shows and the next change does not
+ * start the slow run again; unless the user has asked for something newer meanwhile.
  */
 import * as vscode from 'vscode';
 import type {
@@ -24,21 +30,36 @@ export interface RunEvent {
   elapsedMs: number;
 }
 
+export interface CancelEvent {
+  runId: number;
+  /** How the engine ended the run (see EngineHost.cancel). */
+  how: 'stopped' | 'terminated' | 'finished';
+  /** Cancel request -> run settled, ms. */
+  stoppedMs: number;
+  /** The state went back to the explanation on screen. */
+  reverted: boolean;
+}
+
 export class ExplainSession implements vscode.Disposable {
   private readonly explainedEmitter = new vscode.EventEmitter<RunEvent>();
   private readonly failedEmitter = new vscode.EventEmitter<{ runId?: number; message: string }>();
   private readonly progressEmitter = new vscode.EventEmitter<{ runId: number; stage: string; fraction?: number }>();
   private readonly modelEmitter = new vscode.EventEmitter<ModelSummary | undefined>();
   private readonly busyEmitter = new vscode.EventEmitter<boolean>();
+  private readonly cancelEmitter = new vscode.EventEmitter<CancelEvent>();
   readonly onDidExplain = this.explainedEmitter.event;
   readonly onDidFail = this.failedEmitter.event;
   readonly onProgress = this.progressEmitter.event;
   readonly onDidChangeModel = this.modelEmitter.event;
   readonly onDidChangeBusy = this.busyEmitter.event;
+  /** A run was cancelled and has stopped. */
+  readonly onDidCancel = this.cancelEmitter.event;
 
   private requested = 0;
   private running?: Promise<unknown>;
   private currentRun?: { runId: number; promise: Promise<unknown> };
+  /** Runs asked to stop: runId -> how the engine ended them (settles when the run has). */
+  private readonly cancelled = new Map<number, { t0: number; outcome: Promise<CancelEvent['how']> }>();
   current?: Explanation;
   model?: ModelSummary;
   /** The last comparison, re-sent to a reloaded panel. */
@@ -126,7 +147,12 @@ export class ExplainSession implements vscode.Disposable {
     this.setRunning(work, runId);
     try {
       const explanation = await runWithProgress(vscode.l10n.t('Relevance Lens: explaining {0}', baseName(spec.imagePath)), work,
-        () => this.engine.cancel(runId, work));
+        () => this.cancelRun(runId));
+      if (this.cancelled.has(runId)) {
+        this.log.info(`run ${runId} finished as it was cancelled; its result is dropped`);
+        await this.afterCancel(runId, generation);
+        return undefined;
+      }
       if (overrides.imagePath && overrides.imagePath !== this.state.imagePath) this.state.setImage(overrides.imagePath);
       this.current = explanation;
       const elapsedMs = performance.now() - t0;
@@ -134,22 +160,51 @@ export class ExplainSession implements vscode.Disposable {
       this.explainedEmitter.fire({ runId, explanation, elapsedMs });
       return explanation;
     } catch (e) {
+      if (this.cancelled.has(runId) || isCancellation(e)) {
+        // Not an error to show: the user asked for it (afterCancel logs how the run ended).
+        await this.afterCancel(runId, generation);
+        return undefined;
+      }
       const message = this.errors.report(e, `explaining ${baseName(spec.imagePath)}`);
-      if (!isCancellation(e)) this.failedEmitter.fire({ runId, message: message ?? String(e) });
+      this.failedEmitter.fire({ runId, message: message ?? String(e) });
       return undefined;
     } finally {
+      this.cancelled.delete(runId);
       this.setRunning(undefined);
     }
+  }
+
+  /** Asks the running explanation `runId` to stop (no-op when it is not the one running). */
+  cancelRun(runId: number): void {
+    const run = this.currentRun;
+    if (!run || run.runId !== runId || this.cancelled.has(runId)) return;
+    this.cancelled.set(runId, { t0: performance.now(), outcome: this.engine.cancel(runId, run.promise) });
+  }
+
+  /** Stops the running explanation, if any (the panel's Cancel). */
+  cancel(): void {
+    if (this.currentRun) this.cancelRun(this.currentRun.runId);
+  }
+
+  private async afterCancel(runId: number, generation: number): Promise<void> {
+    const c = this.cancelled.get(runId);
+    const how = c ? await c.outcome : 'stopped';
+    const stoppedMs = c ? performance.now() - c.t0 : 0;
+    // Newer requests are waiting: they carry the user's latest choices, which must not be undone.
+    let reverted = false;
+    if (generation === this.requested && this.current && this.current.spec.modelPath === this.state.modelPath) {
+      const changed = this.state.restoreFrom(this.current.spec);
+      reverted = changed !== undefined;
+      if (changed === 'rules') void this.refreshModel();
+    }
+    this.log.info(`run ${runId} cancelled (${how} after ${stoppedMs.toFixed(0)} ms)${reverted ? '; choices back to the explanation on screen' : ''}`);
+    this.cancelEmitter.fire({ runId, how, stoppedMs, reverted });
   }
 
   private setRunning(work: Promise<unknown> | undefined, runId?: number): void {
     this.running = work;
     this.currentRun = work && runId !== undefined ? { runId, promise: work } : undefined;
     this.busyEmitter.fire(work !== undefined);
-  }
-
-  cancel(): void {
-    if (this.currentRun) this.engine.cancel(this.currentRun.runId, this.currentRun.promise);
   }
 
   /** New colours for the current relevance (colormap / scaling / polarity); no re-explanation. */
@@ -163,11 +218,13 @@ export class ExplainSession implements vscode.Disposable {
     return heatmap;
   }
 
+  /** Relevance at one layer, per channel: a full backward pass, so on a big model it gets progress and Cancel. */
   async layerMaps(layer: string, maxChannels = 32): Promise<LayerMaps | undefined> {
     const spec = this.current?.spec ?? this.spec();
     if (!spec) return undefined;
     const runId = this.engine.newRunId();
-    return this.engine.request('layerMaps', { runId, spec, layer, display: this.state.display, maxChannels });
+    const work = this.engine.request('layerMaps', { runId, spec, layer, display: this.state.display, maxChannels });
+    return runWithProgress(vscode.l10n.t('Relevance Lens: relevance at layer {0}', layer), work, () => void this.engine.cancel(runId, work));
   }
 
   /** Several methods on the current image, one after another, with a cancellable notification. */
@@ -185,7 +242,7 @@ export class ExplainSession implements vscode.Disposable {
           const runId = this.engine.newRunId();
           const t0 = performance.now();
           const work = this.engine.request('explain', { runId, spec: { ...base, method }, display: this.state.display });
-          const sub = token.onCancellationRequested(() => this.engine.cancel(runId, work));
+          const sub = token.onCancellationRequested(() => void this.engine.cancel(runId, work));
           try {
             const ex = await work;
             image ??= ex.input;
@@ -210,7 +267,7 @@ export class ExplainSession implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const e of [this.explainedEmitter, this.failedEmitter, this.progressEmitter, this.modelEmitter, this.busyEmitter]) e.dispose();
+    for (const e of [this.explainedEmitter, this.failedEmitter, this.progressEmitter, this.modelEmitter, this.busyEmitter, this.cancelEmitter]) e.dispose();
   }
 }
 

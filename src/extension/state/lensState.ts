@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import {
-  DEFAULT_DISPLAY, isDisplayOptions, isMethodId, type DisplayOptions, type MethodId, type MethodParamValues, type RuleParamValues,
+  DEFAULT_DISPLAY, isDisplayOptions, isMethodId, type DisplayOptions, type ExplainSpec, type MethodId, type MethodParamValues, type RuleParamValues,
 } from '../../shared/protocol';
 import type { LensSettings } from '../config';
 
@@ -102,6 +102,26 @@ export class LensState implements vscode.Disposable {
     else delete forModel[layer];
     all[model] = forModel;
     this.update({ rules: all }, 'rules');
+  }
+
+  /**
+   * Puts back the choices an explanation was made with (after its successor was cancelled). Returns
+   * what changed: 'rules' (composite, parameters or overrides: the layer list changes too), 'explain'
+   * (method, its parameters or the class), or undefined.
+   */
+  restoreFrom(spec: ExplainSpec): 'rules' | 'explain' | undefined {
+    const model = this.data.modelPath;
+    if (!model || spec.modelPath !== model) return undefined;
+    const same = (a: unknown, b: unknown) => JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
+    const rulesChanged = spec.composite !== this.composite || !same(spec.params, this.params) || !same(spec.rules, this.rules);
+    const explainChanged = spec.method !== this.method || !same(spec.methodParams, this.methodParams) || spec.targetClass !== this.targetClass;
+    if (!rulesChanged && !explainChanged) return undefined;
+    const change = rulesChanged ? 'rules' : 'explain';
+    this.update({
+      method: spec.method, composite: spec.composite, params: spec.params, methodParams: spec.methodParams ?? {}, targetClass: spec.targetClass,
+      rules: { ...(this.data.rules ?? {}), [model]: { ...spec.rules } },
+    }, change);
+    return change;
   }
 
   clearRules(): void {

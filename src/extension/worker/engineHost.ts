@@ -58,17 +58,27 @@ export class EngineHost {
     }
   }
 
-  /** Asks run `runId` to stop; terminates the worker if it is still busy after a grace period. */
-  cancel(runId: number, pending: Promise<unknown>): void {
+  /**
+   * Asks run `runId` to stop; terminates the worker if it is still busy after a grace period.
+   * Resolves with how the run ended: 'stopped' (the engine saw the flag and gave up), 'terminated'
+   * (it did not within the grace period: the worker was restarted), or 'finished' (its result was
+   * already on the way; the caller drops it).
+   */
+  cancel(runId: number, pending: Promise<unknown>): Promise<'stopped' | 'terminated' | 'finished'> {
     Atomics.store(this.cancelFlag, 0, runId);
     const worker = this.worker;
+    let terminated = false;
     const timer = setTimeout(() => {
       if (this.worker === worker) {
+        terminated = true;
         this.log.warn(`run ${runId} did not stop within ${CANCEL_GRACE_MS} ms; restarting the engine worker`);
         this.restart({ code: 'cancelled', message: 'cancelled', user: true });
       }
     }, CANCEL_GRACE_MS);
-    pending.then(() => clearTimeout(timer), () => clearTimeout(timer));
+    return pending.then(
+      () => 'finished' as const,
+      () => (terminated ? 'terminated' as const : 'stopped' as const),
+    ).finally(() => clearTimeout(timer));
   }
 
   /** Stops the worker (settings changed, or a run would not stop); the next request starts a new one. */
