@@ -1,6 +1,7 @@
 /** relevance-lens: the engine from the command line (contract in DESIGN.md). */
 import { runInfo } from './commands/info';
 import { runExplain } from './commands/explain';
+import { runEvaluate } from './commands/evaluate';
 import { runCard } from './commands/card';
 import { runPatternsCommand } from './commands/patterns';
 import { reportError, UsageError } from './errors';
@@ -10,6 +11,8 @@ const HELP = `relevance-lens — explain image classifiers
   relevance-lens info MODEL [--card FILE] [--json] [--loaded]
                                                  every node: op, shape, params, rule, supported methods
   relevance-lens explain MODEL INPUT [options]   one explanation (see 'explain --help')
+  relevance-lens evaluate MODEL INPUT --methods a,b,...
+                                                 pixel-flipping curves and AOPC per method (see 'evaluate --help')
   relevance-lens card init MODEL [--force] [--size HxW] [--labels FILE|a,b,c]
                                                  write <model>.lens.json with guessed defaults to edit
   relevance-lens patterns fit MODEL DATA --out FILE   PatternNet statistics over a dataset
@@ -23,6 +26,7 @@ type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   info: runInfo,
   explain: runExplain,
+  evaluate: runEvaluate,
   card: runCard,
   patterns: runPatternsCommand,
 };

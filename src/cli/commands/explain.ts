@@ -80,14 +80,14 @@ const HELP = `usage: relevance-lens explain MODEL INPUT [options]
   --colormap NAME --percentile P --opacity O --upscale K   heatmap rendering
   --quiet, -q                no summary on stdout`;
 
-function number(v: string | undefined, flag: string): number | undefined {
+export function number(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
   if (v.trim() === '' || !Number.isFinite(x)) throw new UsageError(`--${flag} expects a number, got '${v}'`);
   return x;
 }
 
-function integer(v: string | undefined, flag: string, min: number, max: number): number | undefined {
+export function integer(v: string | undefined, flag: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
   if (v.trim() === '' || !Number.isInteger(x) || x < min || x > max) throw new UsageError(`--${flag} expects an integer in ${min}..${max}, got '${v}'`);
@@ -147,7 +147,7 @@ function readBaselineNpy(file: string, want: number[]): BaselineSpec {
   return { kind: 'array', shape, data: a.data };
 }
 
-function bound(v: string | undefined, flag: string): number | number[] | undefined {
+export function bound(v: string | undefined, flag: string): number | number[] | undefined {
   if (v === undefined) return undefined;
   const parts = v.split(',').map((p) => number(p, flag)!);
   return parts.length === 1 ? parts[0] : parts;
@@ -187,13 +187,13 @@ export function toJson(r: ExplainOutput, model: string, input: string, backend: 
  * `--low -2.1` and `--sigma -1`: node's parseArgs takes a value starting with '-' for an option
  * ("ambiguous"); a negative number after a value-taking flag is joined as `--low=-2.1`.
  */
-export function joinNegativeValues(args: string[]): string[] {
+export function joinNegativeValues(args: string[], options: Record<string, { type: string }> = OPTIONS): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const name = a.startsWith('--') ? a.slice(2) : undefined;
     const next = args[i + 1];
-    if (name && !name.includes('=') && OPTIONS[name as keyof typeof OPTIONS]?.type === 'string'
+    if (name && !name.includes('=') && options[name]?.type === 'string'
       && next !== undefined && /^-(\d|\.\d|Infinity|NaN)/.test(next)) {
       out.push(`${a}=${next}`);
       i++;
