@@ -1,4 +1,4 @@
-// Bundles: CLI, extension host, engine worker (node) and the webview (browser).
+// Bundles: CLI, extension host, engine worker, sample worker (node) and the webview (browser).
 // --main-fields=module,main keeps tfjs-backend-cpu's side-effect registration in the bundle.
 import * as esbuild from 'esbuild';
 import * as fs from 'fs';
@@ -20,6 +20,8 @@ const entries = [
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, ...node },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', ...node },
   { entryPoints: ['src/extension/worker/engineWorker.ts'], outfile: 'dist/engineWorker.js', ...node },
+  // SampleWorkerPool's workers (src/core/parallel): loaded from next to the CLI and engine worker bundles
+  { entryPoints: ['src/core/parallel/sampleWorker.ts'], outfile: 'dist/sampleWorker.js', ...node },
   {
     entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', bundle: true, platform: 'browser',
     target: 'es2022', format: 'iife', sourcemap: !production, minify: production, logLevel: 'warning',

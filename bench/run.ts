@@ -2,7 +2,9 @@
  * `npm run bench`: prints figures, asserts nothing about time (shared, noisy machines).
  * Forward pass vs LRP (epsilon-gamma-box, forward included) on the wasm backend, median of runs;
  * load and LRP time of the real MobileNetV2 (nsfwjs); PatternNet fit throughput.
- * `node out/bench/run.js NAME` runs one section: lenet, vgg16, mobilenetv2, patterns.
+ * `node out/bench/run.js NAME` runs one section: lenet, vgg16, mobilenetv2, patterns, parallel.
+ * parallel: SmoothGrad (32 samples), Integrated Gradients (64 steps) and evaluate on 1 and 2 threads
+ * (the sample worker pool, warmed up first), their speed-up and agreement.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -14,6 +16,9 @@ import { openModel } from '../src/core/pipeline';
 import { vgg16 } from './models';
 import { benchPatterns } from './patterns';
 import { nsfwjsModel } from '../test/unit/helpers/realModels';
+import { SampleWorkerPool } from '../src/core/parallel/pool';
+import { evaluateMethods } from '../src/core/metrics/evaluate';
+import type { ExplainOptions } from '../src/core/methods/types';
 
 function median(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
@@ -110,7 +115,73 @@ export async function benchMobileNetV2(runs = 5): Promise<void> {
     + `LRP epsilon-plus ${b.toFixed(1).padStart(8)} ms (ratio ${(b / f).toFixed(2)})   rule change, forward cached ${median(backwardOnly).toFixed(1)} ms   [median of ${runs}]`);
 }
 
-const SECTIONS = ['lenet', 'vgg16', 'mobilenetv2', 'patterns'];
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return den > 0 ? Math.sqrt(num / den) : Math.sqrt(num);
+}
+
+/**
+ * SmoothGrad (32 samples), Integrated Gradients (64 steps) and evaluate (gradient vs 3 random orders,
+ * default steps and regions) on this thread alone and with one sample worker, which was started and
+ * given the model beforehand (the steady state of the extension's engine); the worker joins a job that
+ * runs longer than OPEN_AFTER_MS, as in the CLI and the extension. Each figure is the median of
+ * `runs` after one warm-up run per configuration; relative error ‖a − b‖ / ‖b‖ between the two results.
+ */
+export async function benchParallel(label: string, graph: Graph, runs: number): Promise<void> {
+  const e = new Explainer(graph);
+  const shape = graph.nodes[graph.input].shape;
+  const input = { shape, data: randomInput(shape, 7) };
+  const cases: { name: string; run: (p?: SampleWorkerPool) => ArrayLike<number> }[] = [
+    ...([
+      ['SmoothGrad 32 samples', { method: 'smoothgrad', samples: 32 }],
+      ['IG 64 steps', { method: 'integrated-gradients', steps: 64 }],
+    ] as [string, ExplainOptions][]).map(([name, opts]) => ({ name, run: (p?: SampleWorkerPool) => e.explain(input, opts, { pool: p }).relevance.data })),
+    {
+      name: 'evaluate gradient, 3 random',
+      run: (p?: SampleWorkerPool) => {
+        const ev = evaluateMethods(e, input, [{ name: 'gradient', opts: { method: 'gradient' } }], { pool: p });
+        return [...ev.random!.curve, ...ev.methods[0].curve];
+      },
+    },
+  ];
+  // this thread's own peak first (wasm memory only grows), so the RSS difference below is the worker's
+  for (const c of cases) c.run();
+  const rss0 = process.memoryUsage().rss;
+  const pool = new SampleWorkerPool(2);
+  const t0 = performance.now();
+  await pool.warm(graph);
+  const warmMs = performance.now() - t0;
+  console.log(`${label}: sample worker ready in ${warmMs.toFixed(0)} ms`);
+  for (const c of cases) {
+    const times: Record<'one' | 'two', number[]> = { one: [], two: [] };
+    let a: ArrayLike<number> = [];
+    let b: ArrayLike<number> = [];
+    for (let i = 0; i <= runs; i++) {
+      let t = performance.now();
+      a = c.run();
+      if (i > 0) times.one.push(performance.now() - t);
+      t = performance.now();
+      b = c.run(pool);
+      if (i > 0) times.two.push(performance.now() - t);
+    }
+    const one = median(times.one);
+    const two = median(times.two);
+    const job = pool.lastJob!;
+    console.log(`  ${c.name.padEnd(28)} 1 thread ${one.toFixed(1).padStart(8)} ms   2 threads ${two.toFixed(1).padStart(8)} ms   `
+      + `speed-up ${(one / two).toFixed(2)}   rel. error ${relErr(b, a).toExponential(2)}   `
+      + `(last job: ${job.local} batches here, ${job.remote} in the worker)   [median of ${runs}]`);
+  }
+  console.log(`  memory: process RSS ${((process.memoryUsage().rss - rss0) / 2 ** 20).toFixed(0)} MB more with the worker (its copy of the model, its TensorFlow.js and its batch's activations)`);
+  pool.dispose();
+  e.dispose();
+}
+
+const SECTIONS = ['lenet', 'vgg16', 'mobilenetv2', 'patterns', 'parallel'];
 
 async function main(): Promise<void> {
   const only = process.argv[2];
@@ -135,6 +206,10 @@ async function main(): Promise<void> {
   }
   if (!only || only === 'mobilenetv2') await benchMobileNetV2(5);
   if (!only || only === 'patterns') await benchPatterns();
+  if (!only || only === 'parallel') {
+    if (fs.existsSync(lenet)) await benchParallel('parallel, demo LeNet-5 28×28', (await openModel(lenet)).graph, 10);
+    await benchParallel('parallel, MobileNetV2 224×224 (nsfwjs)', (await openModel(nsfwjsModel('mobilenet_v2'))).graph, 1);
+  }
   const mem = tf.memory();
   console.log(`tensors alive at the end: ${mem.numTensors}, bytes ${mem.numBytes}`);
 }

@@ -20,6 +20,7 @@ export function readSettings(): LensSettings {
   return {
     backend: (['auto', 'tensorflow', 'wasm', 'cpu'] as const).find((b) => b === backend) ?? 'auto',
     maxImageSide: Math.max(16, c.get<number>('maxImageSide', 4096)),
+    parallelWorkers: Math.min(16, Math.max(1, Math.floor(c.get<number>('parallelWorkers', 2)) || 1)),
     defaultMethod: isMethodId(method) ? method : 'lrp',
     defaultComposite: c.get<string>('defaultComposite', 'epsilon-gamma-box'),
     colormap: (COLORMAPS as readonly string[]).includes(colormap) ? (colormap as Colormap) : 'seismic',

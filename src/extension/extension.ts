@@ -44,8 +44,8 @@ export function activate(context: vscode.ExtensionContext): RelevanceLensApi {
     ...registerLayerCommands(s),
     ...registerExportCommands(s),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      // A new backend or image limit needs a fresh worker; the next request starts it.
-      if (e.affectsConfiguration(`${SECTION}.backend`) || e.affectsConfiguration(`${SECTION}.maxImageSide`)) engine.restart();
+      // A new backend, image limit or thread count needs a fresh worker; the next request starts it.
+      if (['backend', 'maxImageSide', 'parallelWorkers'].some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) engine.restart();
       if (e.affectsConfiguration(`${SECTION}.balanceTolerance`)) ExplanationPanel.instance?.sendSnapshot();
     }),
     { dispose: () => ExplanationPanel.instance?.dispose() },

@@ -21,7 +21,8 @@ import {
 import { PLOT_COLORS, plotCurves, RANDOM_COLOR, type PlotSeries } from '../../core/metrics/plot';
 import { num, table } from '../format';
 import { UsageError } from '../errors';
-import { bound, integer, joinNegativeValues, number, parseRuleOverrides } from './explain';
+import { bound, integer, joinNegativeValues, number, parseRuleOverrides, samplePool, workerCount } from './explain';
+import { defaultWorkerCount } from '../../core/parallel/pool';
 
 const OPTIONS = {
   methods: { type: 'string' },
@@ -42,6 +43,7 @@ const OPTIONS = {
   class: { type: 'string' },
   patterns: { type: 'string' },
   'pattern-type': { type: 'string' },
+  workers: { type: 'string' },
   backend: { type: 'string' },
   card: { type: 'string' },
   json: { type: 'string' },
@@ -53,7 +55,7 @@ const OPTIONS = {
 const USAGE = 'usage: relevance-lens evaluate MODEL INPUT --methods M[,M...] [--composite NAME] [--rule LAYER=RULE[:p,...]]... '
   + '[--epsilon E] [--gamma G] [--alpha A] [--beta B] [--low L] [--high H] '
   + '[--order morf|lerf] [--perturbation zeros|mean|uniform|blur[:SIGMA]] [--steps N] [--region R] [--random N] [--seed N] '
-  + '[--class N|top] [--patterns FILE] [--pattern-type relu|linear] [--backend auto|tensorflow|wasm|cpu] [--card FILE] '
+  + '[--class N|top] [--patterns FILE] [--pattern-type relu|linear] [--workers N] [--backend auto|tensorflow|wasm|cpu] [--card FILE] '
   + '[--json FILE] [--png FILE] [--quiet]';
 
 const HELP = `usage: relevance-lens evaluate MODEL INPUT --methods M[,M...] [options]
@@ -77,6 +79,9 @@ const HELP = `usage: relevance-lens evaluate MODEL INPUT --methods M[,M...] [opt
   --seed N                   seed of the noise, the random orders and of tie-breaking (default 0)
   --class N|top              evaluated class (default top)
   --patterns FILE --pattern-type relu|linear  for pattern-net / pattern-attribution (as in explain)
+  --workers N                threads for the perturbation batches and SmoothGrad / IG samples (default
+                             ${defaultWorkerCount()}: min(2, CPU cores); 1 = this thread only); each extra worker holds
+                             one more copy of the model; the results do not depend on N
   --backend auto|tensorflow|wasm|cpu
   --card FILE                model card instead of the one next to the model
   --json FILE                curves, AOPC, Gini and timings as JSON
@@ -190,6 +195,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const region = integer(values.region, 'region', 1, 100_000);
   const randomOrders = integer(values.random, 'random', 0, 1000) ?? DEFAULT_RANDOM_ORDERS;
   const seed = integer(values.seed, 'seed', 0, 2 ** 31 - 1) ?? 0;
+  const workers = workerCount(values.workers);
   let targetClass: number | 'top' = 'top';
   if (values.class !== undefined && values.class !== 'top') {
     const c = Number(values.class);
@@ -227,15 +233,17 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const highList = asList(high);
   const t0 = performance.now();
   const explainer = new Explainer(model.graph);
+  const pool = samplePool(workers);
   let ev: Evaluation;
   try {
     explainer.checkInput(input, inputFile);
     ev = evaluateMethods(explainer, input, specs, {
       order, perturbation: perturbation.kind, blurSigma: perturbation.blurSigma, steps, region, randomOrders, seed,
-      targetClass, labels: model.labels,
+      targetClass, labels: model.labels, pool,
       ...(lowList && highList ? { bounds: { low: lowList, high: highList } } : {}),
     });
   } finally {
+    pool?.dispose();
     explainer.dispose();
   }
   const totalMs = performance.now() - t0;

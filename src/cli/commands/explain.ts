@@ -19,6 +19,9 @@ import { COLORMAP_NAMES, type ColormapName } from '../../core/image/colormap';
 import { inputBounds } from '../../core/card/modelCard';
 import { num, table } from '../format';
 import { UsageError } from '../errors';
+import { defaultWorkerCount, SampleWorkerPool } from '../../core/parallel/pool';
+
+const MAX_WORKERS = 64;
 
 const OPTIONS = {
   method: { type: 'string' },
@@ -48,6 +51,7 @@ const OPTIONS = {
   root: { type: 'string' },
   patterns: { type: 'string' },
   'pattern-type': { type: 'string' },
+  workers: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -55,7 +59,7 @@ const OPTIONS = {
 const USAGE = 'usage: relevance-lens explain MODEL INPUT [--method M] [--composite NAME] [--rule LAYER=RULE[:p,...]]... '
   + '[--epsilon E] [--gamma G] [--alpha A] [--beta B] [--low L] [--high H] [--class N|top] [--backend auto|tensorflow|wasm|cpu] '
   + '[--samples N] [--sigma S] [--seed N] [--steps N] [--baseline zeros|constant:V|blur[:SIGMA]|FILE.npy] [--root nearest|origin|lrp] '
-  + '[--patterns FILE] [--pattern-type relu|linear] '
+  + '[--patterns FILE] [--pattern-type relu|linear] [--workers N] '
   + '[--json FILE] [--npy FILE] [--png FILE] [--card FILE] [--colormap NAME] [--percentile P] [--opacity O] [--upscale K] [--quiet]';
 
 const HELP = `usage: relevance-lens explain MODEL INPUT [options]
@@ -74,6 +78,10 @@ const HELP = `usage: relevance-lens explain MODEL INPUT [options]
   deep-taylor(-bounded):     --root nearest|origin|lrp (default lrp)
   pattern-net/-attribution:  --patterns FILE (from 'relevance-lens patterns fit', required)
                              --pattern-type relu|linear (default relu)
+  smoothgrad, integrated-gradients:
+                             --workers N  threads for the samples (default ${defaultWorkerCount()}: min(2, CPU cores);
+                             1 = this thread only). Each extra worker holds one more copy of the model;
+                             the result does not depend on N
   --backend auto|tensorflow|wasm|cpu
   --json FILE --npy FILE --png FILE           outputs
   --card FILE                model card instead of the one next to the model
@@ -104,6 +112,7 @@ const METHOD_FLAGS: Record<string, readonly MethodName[]> = {
   root: ['deep-taylor', 'deep-taylor-bounded'],
   patterns: ['pattern-net', 'pattern-attribution'],
   'pattern-type': ['pattern-net', 'pattern-attribution'],
+  workers: ['smoothgrad', 'integrated-gradients'],
 };
 
 /** `--baseline zeros|constant:V|blur[:SIGMA]|FILE.npy` (the .npy is read later, against the model). */
@@ -145,6 +154,16 @@ function readBaselineNpy(file: string, want: number[]): BaselineSpec {
     if (!Number.isFinite(a.data[i])) throw new LensError('non-finite', `baseline contains NaN or Inf at index ${i}`, file);
   }
   return { kind: 'array', shape, data: a.data };
+}
+
+/** `--workers N`: threads in all for sample-parallel work (1..64; default min(2, CPU cores)). */
+export function workerCount(v: string | undefined): number {
+  return integer(v, 'workers', 1, MAX_WORKERS) ?? defaultWorkerCount();
+}
+
+/** A pool for `workers` threads, or none for 1 (everything on this thread, as without the flag's pool). */
+export function samplePool(workers: number): SampleWorkerPool | undefined {
+  return workers > 1 ? new SampleWorkerPool(workers) : undefined;
 }
 
 export function bound(v: string | undefined, flag: string): number | number[] | undefined {
@@ -233,6 +252,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   if (sigma !== undefined && sigma < 0) throw new UsageError(`--sigma expects a number ≥ 0 (a fraction of the input range), got '${values.sigma}'`);
   const seed = integer(values.seed, 'seed', 0, 2 ** 31 - 1);
   const steps = integer(values.steps, 'steps', 1, 100000);
+  const workers = workerCount(values.workers);
   const baseline = values.baseline !== undefined ? parseBaseline(values.baseline) : undefined;
   const root = values.root;
   if (root !== undefined && root !== 'nearest' && root !== 'origin' && root !== 'lrp') {
@@ -282,11 +302,13 @@ export async function runExplain(argv: string[]): Promise<number> {
     ...(patternType ? { patternType } : {}),
   };
   const explainer = new Explainer(model.graph);
+  const pool = method === 'smoothgrad' || method === 'integrated-gradients' ? samplePool(workers) : undefined;
   let r: ExplainOutput;
   try {
     explainer.checkInput(input, inputFile);
-    r = explainer.explain(input, opts);
+    r = explainer.explain(input, opts, { pool });
   } finally {
+    pool?.dispose();
     explainer.dispose();
   }
   const writes: Promise<void>[] = [];

@@ -9,6 +9,7 @@ import { nonNegativeOutputs } from '../graph/nonNegative';
 import { PreparedGraph } from '../engine/prepared';
 import { forward } from '../engine/forward';
 import { LensError } from '../errors';
+import type { SampleWorkerPool } from '../parallel/pool';
 import { DEFAULT_RULE_PARAMS, type RuleParams } from '../../shared/ruleSpec';
 import { getMethod, methodNames, type MethodContext } from './method';
 import type { ExplainOptions, ExplainResult, LayerConservation, Prediction } from './types';
@@ -28,6 +29,8 @@ export interface ExplainExtras {
   /** layer names whose incoming relevance to return (per-layer maps) */
   keepLayers?: string[];
   checkpoint?: () => void;
+  /** worker threads for SmoothGrad / Integrated Gradients samples (results do not depend on it) */
+  pool?: SampleWorkerPool;
 }
 
 export interface ExplainOutput extends ExplainResult {
@@ -142,7 +145,7 @@ export class Explainer {
     }
     const ctx: MethodContext = {
       prep: this.prep, acts: fwd.acts, x: fwd.x, target, logit: logits[target], opts, params,
-      nonNegative: this.nonNegative, checkpoint: extras.checkpoint ?? (() => undefined), keep: keepIds,
+      nonNegative: this.nonNegative, checkpoint: extras.checkpoint ?? (() => undefined), keep: keepIds, pool: extras.pool,
     };
     const t1 = now();
     const run = method(ctx);

@@ -1,6 +1,7 @@
 /**
  * Integrated Gradients (Sundararajan et al. 2017): (x − x') ⊙ ∫₀¹ ∇f(x' + α(x − x')) dα, by the
- * midpoint rule over `steps` path points, in batches. Completeness — Σ attribution = f(x) − f(x') —
+ * midpoint rule over `steps` path points, in batches (spread over the sample worker pool when there
+ * is one; batch sums are added in batch order). Completeness — Σ attribution = f(x) − f(x') —
  * is reported in the result's `extra` so its quadrature error is visible.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -9,7 +10,8 @@ import { sizeOf } from '../graph/ir';
 import { forward } from '../engine/forward';
 import type { PreparedGraph } from '../engine/prepared';
 import type { BaselineSpec } from './types';
-import { accumulateGradient, signalRuleText, SumAccumulator } from './gradient';
+import { signalRuleText } from './gradient';
+import { sampleGradientSum } from '../parallel/gradientJob';
 import { checkCount, defaultSampleBatch } from './smoothGrad';
 import type { MethodContext, MethodRun } from './method';
 import { registerMethod } from './method';
@@ -96,19 +98,13 @@ export function integratedGradients(ctx: MethodContext): MethodRun {
   const [, h, w, c] = x.shape;
   const base = makeBaseline(x, ctx.opts.baseline);
   const delta = tf.sub(x, base) as tf.Tensor4D;
-  const sums = new SumAccumulator();
-  let acc: tf.Tensor4D = tf.zeros([1, h, w, c]);
   try {
     const fBase = outputOf(ctx.prep, base, ctx.target);
-    for (let k = 0; k < steps;) {
-      ctx.checkpoint();
-      const n = Math.min(batch, steps - k);
-      const alphas = Array.from({ length: n }, (_, i) => (k + i + 0.5) / steps);
-      const xs = tf.tidy(() => tf.add(base, tf.mul(tf.tensor4d(alphas, [n, 1, 1, 1]), delta)) as tf.Tensor4D);
-      acc = accumulateGradient(ctx.prep, xs, ctx.target, acc, sums, ctx.checkpoint);
-      k += n;
-    }
-    const relevance = tf.tidy(() => tf.mul(delta, tf.div(acc, steps)));
+    const { grad, sums } = sampleGradientSum(ctx.prep, {
+      target: ctx.target, total: steps, batch,
+      samples: { kind: 'path', base: base.dataSync() as Float32Array, delta: delta.dataSync() as Float32Array, steps },
+    }, ctx.pool, ctx.checkpoint);
+    const relevance = tf.tidy(() => tf.mul(delta, tf.div(tf.tensor4d(grad, [1, h, w, c]), steps)));
     const total = tf.tidy(() => tf.sum(relevance).dataSync()[0]);
     const diff = ctx.logit - fBase;
     return {
@@ -121,7 +117,6 @@ export function integratedGradients(ctx: MethodContext): MethodRun {
       },
     };
   } finally {
-    acc.dispose();
     base.dispose();
     delta.dispose();
   }

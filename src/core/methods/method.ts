@@ -3,6 +3,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { RuleParams } from '../../shared/ruleSpec';
 import type { NodeSums } from '../engine/backward';
 import type { PreparedGraph } from '../engine/prepared';
+import type { SampleWorkerPool } from '../parallel/pool';
 import type { ExplainOptions, MethodName } from './types';
 
 export interface MethodContext {
@@ -21,6 +22,8 @@ export interface MethodContext {
   checkpoint: () => void;
   /** node ids whose incoming signal the caller wants back */
   keep?: ReadonlySet<number>;
+  /** worker threads for sample-parallel methods (SmoothGrad, Integrated Gradients); absent: this thread only */
+  pool?: SampleWorkerPool;
 }
 
 export interface MethodRun {

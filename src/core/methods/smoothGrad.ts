@@ -1,13 +1,16 @@
 /**
  * SmoothGrad (Smilkov et al. 2017): the mean gradient over n noisy copies x + N(0, σ²), with σ a
  * fraction of the input's range (max − min). Samples run in batches through the ordinary forward
- * and the explicit gradient pass; σ = 0 gives the gradient itself.
+ * and the explicit gradient pass, spread over the sample worker pool when there is one; the noise of
+ * sample i is seeded by (seed, i), so a seed gives the same result for any batch size and worker count
+ * (up to float32 summation order). σ = 0 gives the gradient itself.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { LensError } from '../errors';
 import type { Graph } from '../graph/ir';
 import { sizeOf } from '../graph/ir';
-import { accumulateGradient, signalRuleText, SumAccumulator } from './gradient';
+import { signalRuleText } from './gradient';
+import { sampleGradientSum } from '../parallel/gradientJob';
 import type { MethodContext, MethodRun } from './method';
 import { registerMethod } from './method';
 
@@ -35,28 +38,15 @@ export function smoothGrad(ctx: MethodContext): MethodRun {
   const [, h, w, c] = x.shape;
   const range = tf.tidy(() => tf.sub(tf.max(x), tf.min(x)).dataSync()[0]);
   const std = sigma * (range > 0 ? range : 1);
-  const sums = new SumAccumulator();
-  let acc: tf.Tensor4D = tf.zeros([1, h, w, c]);
-  try {
-    for (let done = 0, k = 0; done < samples; k++) {
-      ctx.checkpoint();
-      const n = Math.min(batch, samples - done);
-      const xs = tf.tidy(() => {
-        const base = tf.broadcastTo(x, [n, h, w, c]);
-        // seed + 1: tfjs draws an unseeded stream for seed 0
-        return (std === 0 ? base.clone() : tf.add(base, tf.randomNormal([n, h, w, c], 0, std, 'float32', seed + 1 + 7919 * k))) as tf.Tensor4D;
-      });
-      acc = accumulateGradient(ctx.prep, xs, ctx.target, acc, sums, ctx.checkpoint);
-      done += n;
-    }
-    const relevance = tf.div(acc, samples);
-    return {
-      relevance, sums: sums.mean(samples), ruleText: signalRuleText(ctx.prep.graph, 'gradient'), composite: null,
-      extra: { smoothgrad: { samples, sigma, noiseStd: std, seed } },
-    };
-  } finally {
-    acc.dispose();
-  }
+  // sample i's noise is seeded by (seed, i): the same for any batch size or number of workers
+  const { grad, sums } = sampleGradientSum(ctx.prep, {
+    target: ctx.target, samples: { kind: 'noise', x: x.dataSync() as Float32Array, std, seed }, total: samples, batch,
+  }, ctx.pool, ctx.checkpoint);
+  const relevance = tf.tidy(() => tf.div(tf.tensor4d(grad, [1, h, w, c]), samples));
+  return {
+    relevance, sums: sums.mean(samples), ruleText: signalRuleText(ctx.prep.graph, 'gradient'), composite: null,
+    extra: { smoothgrad: { samples, sigma, noiseStd: std, seed } },
+  };
 }
 
 registerMethod('smoothgrad', smoothGrad);

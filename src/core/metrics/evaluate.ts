@@ -106,7 +106,7 @@ export function evaluateMethods(explainer: Explainer, input: InputArray, specs: 
     const methods: MethodEvaluation[] = [];
     for (const spec of specs) {
       const t0 = now();
-      const r = explainer.explain(input, { ...spec.opts, targetClass: target, labels: opts.labels });
+      const r = explainer.explain(input, { ...spec.opts, targetClass: target, labels: opts.labels }, { pool: opts.pool, checkpoint: opts.checkpoint });
       const t1 = now();
       const curve = p.curve(p.rank(r.relevance.data, order, seed), steps, target);
       const t2 = now();

@@ -10,7 +10,9 @@
  * order with the same perturbation is the chance level to read a method's AOPC against.
  *
  * All perturbed inputs of a curve are built on the backend from one rank map (the step at which each
- * pixel is replaced) and run through the model in batches; no intermediate activation is kept.
+ * pixel is replaced) and run through the model in batches; no intermediate activation is kept. The
+ * batches of one or several curves form a job that a sample worker pool spreads over its threads (each
+ * value is one batch's output, so who computed it changes nothing).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { consumers, sizeOf } from '../graph/ir';
@@ -18,6 +20,8 @@ import { runNode } from '../engine/forward';
 import type { PreparedGraph } from '../engine/prepared';
 import { gaussianBlur } from '../methods/integratedGradients';
 import { LensError } from '../errors';
+import { ownBuffer, registerJob, type JobSpec } from '../parallel/jobs';
+import { runJob, type SampleWorkerPool } from '../parallel/pool';
 
 export type PerturbationKind = 'zeros' | 'mean' | 'uniform' | 'blur';
 export const PERTURBATION_KINDS: readonly PerturbationKind[] = ['zeros', 'mean', 'uniform', 'blur'];
@@ -39,6 +43,8 @@ export interface PerturbationOptions {
   batch?: number;
   /** called between batches; throws to cancel */
   checkpoint?: () => void;
+  /** spreads the perturbation batches over worker threads (absent: all on this thread) */
+  pool?: SampleWorkerPool;
 }
 
 export const DEFAULT_PERTURBATION: PerturbationKind = 'mean';
@@ -211,6 +217,51 @@ export function defaultPerturbationBatch(prep: PreparedGraph): number {
   return Math.max(1, Math.min(64, Math.floor((16 << 20) / perImage)));
 }
 
+/** f_target of perturbed inputs: the batches of one or more curves over the same input. */
+export interface CurveJobSpec extends JobSpec {
+  kind: 'curve';
+  /** the input and what each pixel becomes when perturbed, HWC */
+  x: Float32Array;
+  replacement: Float32Array;
+  /** per curve: the step at which each pixel is replaced, H×W */
+  rankMaps: Float32Array[];
+  steps: number;
+  target: number;
+  batch: number;
+}
+
+/** f_target(x^k) for k = k0..k0+n−1: x^k has the pixels of rank ≤ k replaced. */
+function perturbedOutputs(
+  prep: PreparedGraph, x: tf.Tensor4D, replacement: tf.Tensor4D, rankMap: tf.Tensor4D, k0: number, n: number, target: number,
+): Float32Array {
+  const [, h, w, c] = x.shape;
+  return tf.tidy(() => {
+    const ks = tf.reshape(tf.range(k0, k0 + n, 1, 'float32'), [n, 1, 1, 1]);
+    const mask = tf.lessEqual(rankMap, ks); // [n, H, W, 1]
+    const xb = tf.where(tf.broadcastTo(mask, [n, h, w, c]), tf.broadcastTo(replacement, [n, h, w, c]),
+      tf.broadcastTo(x, [n, h, w, c])) as tf.Tensor4D;
+    const y = forwardOutput(prep, xb);
+    return new Float32Array(tf.slice(tf.reshape(y, [n, -1]), [0, target], [n, 1]).dataSync());
+  });
+}
+
+registerJob<CurveJobSpec, Float32Array>('curve', (prep, spec) => {
+  const [h, w, c] = prep.graph.nodes[prep.graph.input].shape;
+  const x = tf.tensor4d(spec.x, [1, h, w, c]);
+  const replacement = tf.tensor4d(spec.replacement, [1, h, w, c]);
+  const ranks = spec.rankMaps.map((r) => tf.tensor4d(r, [1, h, w, 1]));
+  const perCurve = Math.ceil((spec.steps + 1) / spec.batch);
+  return {
+    count: perCurve * ranks.length,
+    run(b) {
+      const k0 = (b % perCurve) * spec.batch;
+      return perturbedOutputs(prep, x, replacement, ranks[Math.floor(b / perCurve)], k0, Math.min(spec.batch, spec.steps + 1 - k0), spec.target);
+    },
+    transfer: ownBuffer,
+    dispose: () => [x, replacement, ...ranks].forEach((t) => t.dispose()),
+  };
+});
+
 /**
  * One input with its replacement image (what each pixel becomes when perturbed), ready to produce
  * perturbation curves for any region order. Holds two tensors until dispose().
@@ -228,6 +279,9 @@ export class RegionPerturber {
   private readonly x: tf.Tensor4D;
   private readonly replacement: tf.Tensor4D;
   private readonly checkpoint: () => void;
+  private readonly pool?: SampleWorkerPool;
+  /** x and the replacement as arrays, for the curve jobs */
+  private data?: { x: Float32Array; replacement: Float32Array };
 
   constructor(private readonly prep: PreparedGraph, input: { shape: number[]; data: Float32Array }, opts: PerturbationOptions = {}) {
     const want = prep.graph.nodes[prep.graph.input].shape;
@@ -245,6 +299,7 @@ export class RegionPerturber {
     this.batch = opts.batch ?? defaultPerturbationBatch(prep);
     if (!Number.isInteger(this.batch) || this.batch < 1) throw new LensError('bad-usage', `perturbation batch must be an integer ≥ 1, got ${this.batch}`);
     this.checkpoint = opts.checkpoint ?? (() => undefined);
+    this.pool = opts.pool;
     let replacement: Float32Array | undefined;
     if (this.perturbation === 'uniform') {
       const r = opts.bounds ?? channelRange(input.data, c);
@@ -292,38 +347,35 @@ export class RegionPerturber {
    * `target` is an index into the model's (flattened) output.
    */
   curve(order: Int32Array, steps: number, target: number): Float32Array {
+    return this.curves([order], steps, target)[0];
+  }
+
+  /** The curves of several region orders, their batches computed as one job (spread over the pool's threads). */
+  curves(orders: Int32Array[], steps: number, target: number): Float32Array[] {
     const { h, w, grid } = this;
     if (!Number.isInteger(steps) || steps < 0 || steps > grid.count) {
       throw new LensError('bad-usage', `--steps must be an integer in 0..${grid.count} (the number of ${grid.r}×${grid.r} regions), got ${steps}`);
     }
-    if (order.length < steps) throw new RangeError(`curve: the order has ${order.length} regions, ${steps} steps asked`);
-    // rank map: the step at which each pixel is replaced (steps + 1 = never within the curve)
-    const stepOfRegion = new Float32Array(grid.count).fill(steps + 1);
-    for (let k = 0; k < steps; k++) stepOfRegion[order[k]] = k + 1;
-    const rankData = new Float32Array(h * w);
-    for (let p = 0; p < h * w; p++) rankData[p] = stepOfRegion[grid.regionOf[p]];
+    const rankMaps = orders.map((order) => {
+      if (order.length < steps) throw new RangeError(`curve: the order has ${order.length} regions, ${steps} steps asked`);
+      // rank map: the step at which each pixel is replaced (steps + 1 = never within the curve)
+      const stepOfRegion = new Float32Array(grid.count).fill(steps + 1);
+      for (let k = 0; k < steps; k++) stepOfRegion[order[k]] = k + 1;
+      const rankData = new Float32Array(h * w);
+      for (let p = 0; p < h * w; p++) rankData[p] = stepOfRegion[grid.regionOf[p]];
+      return rankData;
+    });
     const outSize = sizeOf(this.prep.graph.nodes[this.prep.graph.output].shape);
     if (!Number.isInteger(target) || target < 0 || target >= outSize) throw new LensError('bad-usage', `class ${target} is out of range 0..${outSize - 1}`);
-    const rankMap = tf.tensor4d(rankData, [1, h, w, 1]);
-    const out = new Float32Array(steps + 1);
-    try {
-      for (let k0 = 0; k0 <= steps; k0 += this.batch) {
-        this.checkpoint();
-        const n = Math.min(this.batch, steps + 1 - k0);
-        const vals = tf.tidy(() => {
-          const ks = tf.reshape(tf.range(k0, k0 + n, 1, 'float32'), [n, 1, 1, 1]);
-          const mask = tf.lessEqual(rankMap, ks); // [n, H, W, 1]
-          const xb = tf.where(tf.broadcastTo(mask, [n, h, w, this.c]), tf.broadcastTo(this.replacement, [n, h, w, this.c]),
-            tf.broadcastTo(this.x, [n, h, w, this.c])) as tf.Tensor4D;
-          const y = forwardOutput(this.prep, xb);
-          return tf.slice(tf.reshape(y, [n, -1]), [0, target], [n, 1]).dataSync() as Float32Array;
-        });
-        out.set(vals, k0);
-      }
-    } finally {
-      rankMap.dispose();
-    }
-    return out;
+    this.data ??= { x: this.x.dataSync() as Float32Array, replacement: this.replacement.dataSync() as Float32Array };
+    const spec: CurveJobSpec = { kind: 'curve', ...this.data, rankMaps, steps, target, batch: this.batch };
+    const parts = runJob<Float32Array>(this.prep, spec, this.pool, this.checkpoint);
+    const perCurve = Math.ceil((steps + 1) / this.batch);
+    return orders.map((_, i) => {
+      const out = new Float32Array(steps + 1);
+      for (let j = 0; j < perCurve; j++) out.set(parts[i * perCurve + j], j * this.batch);
+      return out;
+    });
   }
 
   dispose(): void {
@@ -344,14 +396,21 @@ export interface RandomBaseline {
   seeds: number[];
 }
 
+/** Random orders whose curves form one job (their rank maps travel with it). */
+const CURVES_PER_JOB = 8;
+
 /** The same perturbation in random region orders: the chance level of AOPC. */
 export function randomBaseline(p: RegionPerturber, steps: number, target: number, count: number, seed = 0): RandomBaseline {
   if (!Number.isInteger(count) || count < 1) throw new LensError('bad-usage', `random orders must be an integer ≥ 1, got ${count}`);
   const seeds = Array.from({ length: count }, (_, i) => 1000003 * (seed + 1) + i);
   const mean = new Float64Array(steps + 1);
   const aopcs: number[] = [];
-  for (const s of seeds) {
-    const c = p.curve(randomOrder(p.regions, s), steps, target);
+  // several orders' curves per job: more batches to share between the threads
+  const curves: Float32Array[] = [];
+  for (let i = 0; i < count; i += CURVES_PER_JOB) {
+    curves.push(...p.curves(seeds.slice(i, i + CURVES_PER_JOB).map((s) => randomOrder(p.regions, s)), steps, target));
+  }
+  for (const c of curves) {
     for (let k = 0; k <= steps; k++) mean[k] += c[k] / count;
     aopcs.push(aopc(c).aopc);
   }

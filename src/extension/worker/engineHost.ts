@@ -21,6 +21,8 @@ const CANCEL_GRACE_MS = 3000;
 export interface EngineSettings {
   backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
   maxImageSide: number;
+  /** threads for SmoothGrad / Integrated Gradients samples: the engine worker and parallelWorkers − 1 sample workers */
+  parallelWorkers: number;
 }
 
 export class EngineHost {
@@ -100,7 +102,8 @@ export class EngineHost {
       const t0 = performance.now();
       this.cancelFlag = new Int32Array(new SharedArrayBuffer(4));
       const worker = new Worker(path.join(this.distDir, 'engineWorker.js'), {
-        workerData: { cancel: this.cancelFlag.buffer },
+        // sample workers (dist/sampleWorker.js) are the engine worker's own: they end with it
+        workerData: { cancel: this.cancelFlag.buffer, parallelWorkers: this.settings().parallelWorkers },
         // The engine holds a model's weights and activations; leave room for MobileNet-size models.
         resourceLimits: { maxOldGenerationSizeMb: 4096 },
       });

@@ -24,6 +24,7 @@ import { encodePng } from '../../core/image/png';
 import { writeNpy } from '../../core/io/npy';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { LensError } from '../../core/errors';
+import { SampleWorkerPool } from '../../core/parallel/pool';
 import { formatRule, parseRule, type RuleSpec } from '../../shared/ruleSpec';
 import { patternsPathFor } from '../../shared/paths';
 import {
@@ -120,10 +121,20 @@ export class EngineService {
   private maxImageSide = 8192;
   private lastImage?: { key: string; img: RgbaImage; input: ReturnType<typeof preprocessImage>; shown: RgbaImage };
 
+  /**
+   * SmoothGrad / Integrated Gradients samples on more threads (relevanceLens.parallelWorkers): the
+   * sample workers start with the first long sample job and are this worker's children (they end with it).
+   */
+  private readonly pool?: SampleWorkerPool;
+
   constructor(
     private readonly progress: (runId: number, stage: string, fraction?: number) => void,
     private readonly isCancelled: (runId: number) => boolean,
-  ) {}
+    parallelWorkers = 1,
+  ) {
+    const n = Math.floor(parallelWorkers);
+    if (n > 1) this.pool = new SampleWorkerPool(n);
+  }
 
   register(rpc: RpcEndpoint<WorkerEvents, EngineRequests>): void {
     rpc.handle('init', async ({ backend, maxImageSide }) => {
@@ -267,7 +278,7 @@ export class EngineService {
     const t1 = performance.now();
     const { input, shown, opts, checkpoint } = this.prepareRun(runId, m, spec, spec.imagePath);
     this.progress(runId, 'explaining');
-    const r = m.explainer.explain(input, opts, { checkpoint });
+    const r = m.explainer.explain(input, opts, { checkpoint, pool: this.pool });
     const t2 = performance.now();
     const [H, W] = input.shape;
     const heat = colourRelevance(r.relevance, display);
@@ -323,7 +334,7 @@ export class EngineService {
     const m = await this.model(spec.modelPath);
     const { input, opts, checkpoint } = this.prepareRun(runId, m, spec, spec.imagePath);
     this.progress(runId, `relevance at ${layer}`);
-    const r = m.explainer.explain(input, opts, { checkpoint, keepLayers: [layer] });
+    const r = m.explainer.explain(input, opts, { checkpoint, keepLayers: [layer], pool: this.pool });
     const rel = r.layerRelevance?.[layer];
     if (!rel) throw new LensError('bad-usage', `no relevance reached layer ${layer} with method ${spec.method}`);
     // Dense layers give a vector: shown as one 1×N strip. Conv layers give H×W×C: one map per channel.

@@ -19,9 +19,11 @@ const transport: Transport = {
 const rpc = new RpcEndpoint<WorkerEvents, EngineRequests>(transport);
 // The host writes the runId it wants cancelled here; the engine polls it between layers, which works
 // while this thread is busy inside a synchronous backward pass (a message could not arrive then).
-const cancelFlag = new Int32Array((workerData as { cancel: SharedArrayBuffer }).cancel);
+const data = workerData as { cancel: SharedArrayBuffer; parallelWorkers?: number };
+const cancelFlag = new Int32Array(data.cancel);
 const service = new EngineService(
   (runId, stage, fraction) => rpc.emit('progress', { runId, stage, fraction }),
   (runId) => Atomics.load(cancelFlag, 0) === runId,
+  data.parallelWorkers,
 );
 service.register(rpc);
