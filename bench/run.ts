@@ -208,7 +208,7 @@ async function main(): Promise<void> {
   if (!only || only === 'patterns') await benchPatterns();
   if (!only || only === 'parallel') {
     if (fs.existsSync(lenet)) await benchParallel('parallel, demo LeNet-5 28×28', (await openModel(lenet)).graph, 10);
-    await benchParallel('parallel, MobileNetV2 224×224 (nsfwjs)', (await openModel(nsfwjsModel('mobilenet_v2'))).graph, 1);
+    await benchParallel('parallel, MobileNetV2 224×224 (nsfwjs)', (await openModel(nsfwjsModel('mobilenet_v2'))).graph, 3);
   }
   const mem = tf.memory();
   console.log(`tensors alive at the end: ${mem.numTensors}, bytes ${mem.numBytes}`);

@@ -369,13 +369,12 @@ export class RegionPerturber {
     if (!Number.isInteger(target) || target < 0 || target >= outSize) throw new LensError('bad-usage', `class ${target} is out of range 0..${outSize - 1}`);
     this.data ??= { x: this.x.dataSync() as Float32Array, replacement: this.replacement.dataSync() as Float32Array };
     const spec: CurveJobSpec = { kind: 'curve', ...this.data, rankMaps, steps, target, batch: this.batch };
-    const parts = runJob<Float32Array>(this.prep, spec, this.pool, this.checkpoint);
+    const curves = orders.map(() => new Float32Array(steps + 1));
     const perCurve = Math.ceil((steps + 1) / this.batch);
-    return orders.map((_, i) => {
-      const out = new Float32Array(steps + 1);
-      for (let j = 0; j < perCurve; j++) out.set(parts[i * perCurve + j], j * this.batch);
-      return out;
+    runJob<Float32Array>(this.prep, spec, this.pool, this.checkpoint, (b, values) => {
+      curves[Math.floor(b / perCurve)].set(values, (b % perCurve) * this.batch);
     });
+    return curves;
   }
 
   dispose(): void {

@@ -92,17 +92,18 @@ registerJob<GradientJobSpec, GradientBatch>('gradient', (prep, spec) => {
 
 /**
  * Σ over all samples of the target's gradient, [H·W·C] in float32, and the per-node sums: batch
- * results added in batch order (float32, as a running tensor sum on the backend would).
+ * results added in batch order as they come (float32, as a running tensor sum on the backend would).
  */
 export function sampleGradientSum(
   prep: PreparedGraph, spec: Omit<GradientJobSpec, 'kind'>, pool: SampleWorkerPool | undefined, checkpoint: () => void,
 ): { grad: Float32Array; sums: SumAccumulator } {
-  const results = runJob<GradientBatch>(prep, { kind: 'gradient', ...spec }, pool, checkpoint);
-  const grad = new Float32Array(results[0].grad.length);
+  let grad: Float32Array | undefined;
   const sums = new SumAccumulator();
-  for (const r of results) {
+  runJob<GradientBatch>(prep, { kind: 'gradient', ...spec }, pool, checkpoint, (_, r) => {
+    grad ??= new Float32Array(r.grad.length);
     for (let i = 0; i < grad.length; i++) grad[i] += r.grad[i];
     sums.add(r.sums);
-  }
+  });
+  if (!grad) throw new RangeError('no samples');
   return { grad, sums };
 }

@@ -8,16 +8,16 @@
  * Synchronous by design, so the engine's API stays synchronous: the caller posts the job, claims and
  * computes batches itself from a shared counter (Atomics), then blocks (Atomics.wait, with a timeout so
  * its checkpoint still runs) until the workers' results arrive, read with receiveMessageOnPort. A batch
- * is a pure function of its index, so results do not depend on who computed what; the caller combines
- * them in batch order.
+ * is a pure function of its index, so results do not depend on who computed what; they are handed to
+ * the caller in batch order, each as soon as all before it are in (memory stays bounded).
  *
  * Workers start lazily, for a job still running after SPAWN_AFTER_MS (a LeNet explanation is over
  * before a worker has loaded TensorFlow.js), and join a job only once it has run OPEN_AFTER_MS (the
  * job waits behind a gate in shared memory: for a few-millisecond job, handing batches over costs more
- * than it saves). They are unref'd: an idle pool never keeps the process alive. Cancellation: when the caller's checkpoint
- * throws, the job is closed in shared memory and the workers abandon it at their next layer. A worker
- * that dies or fails leaves its batches to the calling thread. Memory: each worker holds one copy of
- * the graph's weights (and the activations of one batch) besides the caller's.
+ * than it saves). They are unref'd: an idle pool never keeps the process alive. Cancellation: when the
+ * caller's checkpoint throws, the job is closed in shared memory and the workers abandon it at their
+ * next layer. A worker that dies or fails leaves its batches to the calling thread. Memory: each
+ * worker holds one copy of the graph's weights (and the activations of one batch) besides the caller's.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -169,31 +169,40 @@ export class SampleWorkerPool {
   }
 
   /**
-   * Runs every batch of a job, on the calling thread and the workers, and returns the results by
-   * batch index. `prep` is the caller's prepared graph (the workers prepare their own copy).
+   * Runs every batch of a job, on the calling thread and the workers, and hands each result to
+   * `consume` in batch order. `prep` is the caller's prepared graph (the workers prepare their own copy).
    */
-  run<R>(prep: PreparedGraph, spec: JobSpec, checkpoint: () => void): R[] {
+  run<R>(prep: PreparedGraph, spec: JobSpec, checkpoint: () => void, consume: (b: number, r: R) => void): void {
     const local = openJob<R>(prep, spec);
     try {
-      return this.runOpened(prep.graph, spec, local, checkpoint);
+      this.runOpened(prep.graph, spec, local, checkpoint, consume);
     } finally {
       local.dispose();
     }
   }
 
-  private runOpened<R>(graph: Graph, spec: JobSpec, local: OpenedJob<R>, checkpoint: () => void): R[] {
+  private runOpened<R>(graph: Graph, spec: JobSpec, local: OpenedJob<R>, checkpoint: () => void, consume: (b: number, r: R) => void): void {
     const count = local.count;
-    const results: (R | undefined)[] = new Array(count);
     const ctrl = new Int32Array(new SharedArrayBuffer(4 * (CTRL.OWNER + count)));
     const stats: JobStats = { count, local: 0, remote: 0, ctrl };
     this.lastJob = stats;
+    // results that came in ahead of an earlier batch, until it arrives
+    const done = new Uint8Array(count);
+    const early = new Map<number, R>();
     let have = 0;
+    let next = 0;
     const accept = (b: number, r: R, remote: boolean): void => {
-      if (results[b] !== undefined) return;
-      results[b] = r;
+      if (done[b]) return;
+      done[b] = 1;
       have++;
       if (remote) stats.remote++;
       else stats.local++;
+      early.set(b, r);
+      while (early.has(next)) {
+        const first = early.get(next) as R;
+        early.delete(next);
+        consume(next++, first);
+      }
     };
     const pooled = count > 1 && this.canPool();
     const job = this.nextJob++;
@@ -256,15 +265,14 @@ export class SampleWorkerPool {
         const none = gone.size === members.length;
         const lost: number[] = [];
         for (let b = 0; b < count; b++) {
-          if (results[b] === undefined && (none || gone.has(Atomics.load(ctrl, CTRL.OWNER + b)))) lost.push(b);
+          if (!done[b] && (none || gone.has(Atomics.load(ctrl, CTRL.OWNER + b)))) lost.push(b);
         }
         for (const b of lost) {
           checkpoint();
-          if (results[b] === undefined) accept(b, local.run(b, checkpoint), false);
+          if (!done[b]) accept(b, local.run(b, checkpoint), false);
         }
         if (lost.length === 0) Atomics.wait(ctrl, CTRL.POSTED, seen, WAIT_SLICE_MS);
       }
-      return results as R[];
     } finally {
       // done or cancelled: the workers stop claiming and abandon a batch in progress
       Atomics.store(ctrl, CTRL.CLOSED, 1);
@@ -363,17 +371,20 @@ export class SampleWorkerPool {
   }
 }
 
-/** Runs a job on the pool, or on this thread alone without one. */
-export function runJob<R>(prep: PreparedGraph, spec: JobSpec, pool: SampleWorkerPool | undefined, checkpoint: () => void): R[] {
-  if (pool) return pool.run<R>(prep, spec, checkpoint);
+/** Runs a job on the pool, or on this thread alone without one; `consume` gets the results in batch order. */
+export function runJob<R>(
+  prep: PreparedGraph, spec: JobSpec, pool: SampleWorkerPool | undefined, checkpoint: () => void, consume: (b: number, r: R) => void,
+): void {
+  if (pool) {
+    pool.run<R>(prep, spec, checkpoint, consume);
+    return;
+  }
   const job = openJob<R>(prep, spec);
   try {
-    const out: R[] = [];
     for (let b = 0; b < job.count; b++) {
       checkpoint();
-      out.push(job.run(b, checkpoint));
+      consume(b, job.run(b, checkpoint));
     }
-    return out;
   } finally {
     job.dispose();
   }
