@@ -130,25 +130,6 @@ export interface BatchGradient {
   sums: (NodeSums | undefined)[];
 }
 
-/**
- * Adds the gradients of a batch of inputs (consumed: disposed here) to a running [1,H,W,C] sum and
- * their sums to the accumulator; returns the new running sum (the old one is disposed).
- */
-export function accumulateGradient(
-  prep: PreparedGraph, xs: tf.Tensor4D, target: number, acc: tf.Tensor4D, sums: SumAccumulator, checkpoint?: () => void,
-): tf.Tensor4D {
-  try {
-    const g = batchGradient(prep, xs, target, checkpoint);
-    sums.add(g.sums);
-    const next = tf.tidy(() => tf.add(acc, tf.sum(g.grad, 0, true))) as tf.Tensor4D;
-    g.grad.dispose();
-    acc.dispose();
-    return next;
-  } finally {
-    xs.dispose();
-  }
-}
-
 /** Forward + gradient for a batch of inputs (SmoothGrad samples, IG path points). */
 export function batchGradient(prep: PreparedGraph, xs: tf.Tensor4D, target: number, checkpoint?: () => void): BatchGradient {
   const acts = forward(prep, xs);
