@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DEMO_DIGIT, DEMO_MODEL, runCli } from './helpers/cli';
+import { assertExit2, DEMO_DIGIT, DEMO_MODEL, runCli } from './helpers/cli';
 import { readNpy, writeNpy } from '../../src/core/io/npy';
 import { decodeImage } from '../../src/core/image/decode';
 
@@ -12,15 +12,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-cli-'));
 const out = (name: string): string => path.join(tmp, name);
 
 function assertBadInput(args: string[], mentions: string, outputs: string[] = []): void {
-  const r = runCli(args);
-  assert.equal(r.code, 2, `exit code for ${args.join(' ')}: ${r.stderr}`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
-  assert.ok(lines[0].includes(mentions), `'${lines[0]}' should name ${mentions}`);
-  assert.ok(!/\n\s+at /.test(r.stderr), 'no stack trace');
-  for (const o of outputs) assert.ok(!fs.existsSync(o), `${o} must not be written`);
-  const leftovers = fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp'));
-  assert.deepEqual(leftovers, [], 'no temp files left');
+  assertExit2(args, mentions, tmp, outputs);
 }
 
 /** Copies the demo model into a temp folder so it can be damaged. */

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DEMO_DIGIT, DEMO_MODEL, runCli } from './helpers/cli';
+import { assertExit2, DEMO_DIGIT, DEMO_MODEL, runCli } from './helpers/cli';
 import { decodeImage } from '../../src/core/image/decode';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-evaluate-'));
@@ -92,14 +92,7 @@ test('evaluate --help and the top-level help list the command', () => {
 });
 
 function assertUsage(args: string[], mentions: string, outputs: string[] = []): void {
-  const r = runCli(['evaluate', ...args]);
-  assert.equal(r.code, 2, `exit code for ${args.join(' ')}: ${r.stderr}`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
-  assert.ok(lines[0].includes(mentions), `'${lines[0]}' should name ${mentions}`);
-  assert.ok(!/\n\s+at /.test(r.stderr), 'no stack trace');
-  for (const o of outputs) assert.ok(!fs.existsSync(o), `${o} must not be written`);
-  assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp')), [], 'no temp files left');
+  assertExit2(['evaluate', ...args], mentions, tmp, outputs);
 }
 
 test('evaluate: bad usage and bad input exit 2 with one line naming the flag or file', () => {

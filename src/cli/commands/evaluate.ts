@@ -21,19 +21,12 @@ import {
 import { PLOT_COLORS, plotCurves, RANDOM_COLOR, type PlotSeries } from '../../core/metrics/plot';
 import { num, table } from '../format';
 import { UsageError } from '../errors';
-import { bound, integer, joinNegativeValues, number, parseRuleOverrides, samplePool, workerCount } from './explain';
+import { bound, integer, joinNegativeValues, number, parseRuleOverrides, RULE_OPTIONS, samplePool, workerCount } from './explain';
 import { defaultWorkerCount } from '../../core/parallel/pool';
 
 const OPTIONS = {
   methods: { type: 'string' },
-  composite: { type: 'string' },
-  rule: { type: 'string', multiple: true },
-  epsilon: { type: 'string' },
-  gamma: { type: 'string' },
-  alpha: { type: 'string' },
-  beta: { type: 'string' },
-  low: { type: 'string' },
-  high: { type: 'string' },
+  ...RULE_OPTIONS,
   order: { type: 'string' },
   perturbation: { type: 'string' },
   steps: { type: 'string' },

@@ -23,8 +23,8 @@ import { defaultWorkerCount, SampleWorkerPool } from '../../core/parallel/pool';
 
 const MAX_WORKERS = 64;
 
-const OPTIONS = {
-  method: { type: 'string' },
+/** Composite, per-layer rules and their parameters: shared by `explain` and `evaluate`. */
+export const RULE_OPTIONS = {
   composite: { type: 'string' },
   rule: { type: 'string', multiple: true },
   epsilon: { type: 'string' },
@@ -33,6 +33,11 @@ const OPTIONS = {
   beta: { type: 'string' },
   low: { type: 'string' },
   high: { type: 'string' },
+} as const;
+
+const OPTIONS = {
+  method: { type: 'string' },
+  ...RULE_OPTIONS,
   class: { type: 'string' },
   backend: { type: 'string' },
   json: { type: 'string' },
