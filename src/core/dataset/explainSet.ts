@@ -90,6 +90,8 @@ export function openRun(inp: ExplainSetInput, grid: number): RunManifest {
     const diff = sameRun(have, want);
     if (diff) throw new LensError('bad-usage', `holds a run with ${diff}; use another --out to start a new run`, inp.out);
     fs.mkdirSync(itemsDir(inp.out), { recursive: true });
+    // temp files of writes a kill interrupted (never renamed into place, so never a record)
+    for (const n of fs.readdirSync(itemsDir(inp.out))) if (n.startsWith('.') && n.endsWith('.tmp')) fs.rmSync(path.join(itemsDir(inp.out), n), { force: true });
     return have;
   }
   if (fs.existsSync(inp.out) && fs.readdirSync(inp.out).length > 0) {
