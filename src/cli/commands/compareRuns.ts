@@ -14,6 +14,7 @@ const OPTIONS = {
   'fail-below': { type: 'string' },
   'fail-on': { type: 'string' },
   top: { type: 'string' },
+  size: { type: 'string' },
   json: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -22,6 +23,7 @@ const OPTIONS = {
 const HELP = `usage: relevance-lens compare-runs RUN_A RUN_B [options]
   Images are matched by their path relative to the set's folder or list.
   --top N            most changed images to list (default 10)
+  --size N           compare the heatmaps area-resampled to N×N (default: the runs' grid); coarser = regions
   --json FILE        every image's figures and the summary
   --fail-below R     exit 3 when the correlation is below R (-1..1)
   --fail-on mean|min which correlation --fail-below tests: the mean over images (default) or the lowest one
@@ -45,14 +47,15 @@ export async function runCompareRuns(argv: string[]): Promise<number> {
   const failOn = values['fail-on'] ?? 'mean';
   if (failOn !== 'mean' && failOn !== 'min') throw new UsageError(`--fail-on must be mean or min, got '${failOn}'`);
   const top = integer(values.top, 'top', 0, 100000) ?? 10;
-  const r = compareRuns(positionals[0], positionals[1]);
+  const size = integer(values.size, 'size', 2, 256);
+  const r = compareRuns(positionals[0], positionals[1], size);
   if (values.json) await writeFileAtomic(values.json, JSON.stringify(r));
   const tested = failOn === 'mean' ? r.meanRho : r.minRho;
   const failed = threshold !== undefined && tested < threshold;
   if (!values.quiet) {
     const lines = [
       `${r.compared} images in both runs${r.onlyInA || r.onlyInB ? ` (${r.onlyInA} only in A, ${r.onlyInB} only in B)` : ''}`,
-      `heatmap Spearman correlation: mean ${num(r.meanRho, 4)}, median ${num(r.medianRho, 4)}, min ${num(r.minRho, 4)}`,
+      `heatmap Spearman correlation (${r.size}×${r.size}): mean ${num(r.meanRho, 4)}, median ${num(r.medianRho, 4)}, min ${num(r.minRho, 4)}`,
       `prediction changed for ${r.predictionChanges} (${(100 * r.predictionChanges / r.compared).toFixed(1)} %)`,
       '', `most changed:`,
       table(['image', 'rho', 'predicted A', 'predicted B', 'score change'],

@@ -6,6 +6,7 @@
  * images are those with the lowest correlation (a changed prediction first on ties).
  */
 import { readHeatmap, readManifest, readRecord } from './runFormat';
+import { resampleMass } from './grid';
 import { LensError } from '../errors';
 
 /** Ranks 1..n, ties averaged. */
@@ -65,6 +66,8 @@ export interface ImageComparison {
 export interface RunComparison {
   runA: string;
   runB: string;
+  /** heatmaps were compared at size×size */
+  size: number;
   compared: number;
   onlyInA: number;
   onlyInB: number;
@@ -76,7 +79,11 @@ export interface RunComparison {
   images: ImageComparison[];
 }
 
-export function compareRuns(runA: string, runB: string): RunComparison {
+/**
+ * `size`: compare the heatmaps area-resampled to size×size (default: the runs' grid); a coarser grid
+ * ranks regions instead of single cells, which pixel-level noise of the heatmaps disturbs less.
+ */
+export function compareRuns(runA: string, runB: string, size?: number): RunComparison {
   const ma = readManifest(runA);
   const mb = readManifest(runB);
   if (ma.grid !== mb.grid) throw new LensError('bad-input', `heatmap grids differ (${ma.grid} vs ${mb.grid}); make both runs with the same --grid`, runB);
@@ -93,7 +100,9 @@ export function compareRuns(runA: string, runB: string): RunComparison {
     inB.delete(a.rel);
     const rb = readRecord(runB, b.id);
     if (!ra || ra.error || !rb || rb.error) continue;
-    const rho = spearman(readHeatmap(runA, a.id, ma.grid), readHeatmap(runB, b.id, mb.grid));
+    const g = ma.grid;
+    const at = (m: Float32Array): ArrayLike<number> => (size && size !== g ? resampleMass(m, g, g, size, size) : m);
+    const rho = spearman(at(readHeatmap(runA, a.id, g)), at(readHeatmap(runB, b.id, g)));
     const topA = ra.prediction[0];
     const inBTop = rb.prediction.find((p) => p.class === topA.class);
     images.push({
@@ -110,7 +119,7 @@ export function compareRuns(runA: string, runB: string): RunComparison {
   images.sort((x, y) => x.rho - y.rho || Number(y.predictionChanged) - Number(x.predictionChanged) || (x.rel < y.rel ? -1 : 1));
   const rhos = images.map((c) => c.rho).sort((x, y) => x - y);
   return {
-    runA, runB, compared: images.length, onlyInA, onlyInB,
+    runA, runB, size: size ?? ma.grid, compared: images.length, onlyInA, onlyInB,
     meanRho: rhos.reduce((s, v) => s + v, 0) / rhos.length,
     medianRho: (rhos[(rhos.length - 1) >> 1] + rhos[rhos.length >> 1]) / 2,
     minRho: rhos[0],
