@@ -11,7 +11,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { runCli, DEMO_MODEL, CLI } from './helpers/cli';
+import { assertExit2, runCli, DEMO_MODEL, CLI } from './helpers/cli';
 import { digit, MARK_CLASS, MARK_HI, trainingSet, trainMlp, withMark, writeGrayPng } from './helpers/cleverHans';
 import type { SprayResult } from '../../src/core/dataset/spray';
 import type { RunComparison } from '../../src/core/dataset/compare';
@@ -164,4 +164,15 @@ test('explain-set: a run killed mid-way resumes without recomputing finished ima
   const other = runCli([...args.slice(1), '--composite', 'epsilon']);
   assert.equal(other.code, 2);
   assert.match(other.stderr, /different options/);
+});
+
+test('explain-set / spray / compare-runs: bad input is one line naming the file, exit 2, nothing written', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-set-bad-'));
+  const out = path.join(dir, 'run');
+  assertExit2(['explain-set', DEMO_MODEL, path.join(dir, 'missing'), '--out', out], 'missing', dir, [out]);
+  assertExit2(['explain-set', DEMO_MODEL, path.join(dir), '--out', out], dir, dir, [out]); // no images in it
+  assertExit2(['explain-set', DEMO_MODEL, path.join(dir), '--out', out, '--grid', '1'], '--grid', dir, [out]);
+  assertExit2(['spray', dir], dir, dir, [path.join(dir, 'spray')]);
+  assertExit2(['compare-runs', dir, dir], dir, dir);
+  assertExit2(['compare-runs', dir, dir, '--fail-below', '2'], '--fail-below', dir);
 });
