@@ -6,14 +6,12 @@
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { initBackend, type BackendChoice } from '../../core/engine/backend';
-import { cardBounds, openModel } from '../../core/pipeline';
-import type { BaselineSpec, ExplainOptions, MethodName } from '../../core/methods/types';
+import { openModel } from '../../core/pipeline';
+import type { BaselineSpec, MethodName } from '../../core/methods/types';
 import { methodNames } from '../../core/methods/method';
 import { assertSupported } from '../../core/graph/summary';
 import { loadPatterns } from '../../core/patterns/file';
-import { DEFAULT_COMPOSITE } from '../../core/composites/presets';
-import { inputBounds } from '../../core/card/modelCard';
-import { formatRule } from '../../shared/ruleSpec';
+import { setOptions } from '../../core/dataset/setOptions';
 import { listImages } from '../../core/dataset/imageList';
 import { DEFAULT_GRID, runExplainSet, type ExplainSetProgress } from '../../core/dataset/explainSet';
 import { sha256File } from '../../core/dataset/runFormat';
@@ -128,30 +126,17 @@ export async function runExplainSetCommand(argv: string[]): Promise<number> {
   assertSupported(model.graph, modelFile);
   const images = listImages(source, model.labels);
   const patterns = values.patterns !== undefined ? loadPatterns(values.patterns) : undefined;
-  // images are preprocessed by the card, so its bounds apply (as in explain for an image input)
-  const cb = cardBounds(model) ?? inputBounds(model.card);
-  const opts: ExplainOptions = {
-    method,
-    composite: values.composite ?? (method === 'lrp' ? DEFAULT_COMPOSITE : undefined),
-    rules, targetClass, labels: model.labels, conservationDetail: false,
-    params: { ...ruleParams, low: ruleParams.low ?? cb.low, high: ruleParams.high ?? cb.high },
+  const { opts, optionsKey } = setOptions(model, {
+    method, composite: values.composite, rules, targetClass, params: ruleParams,
     ...(samples !== undefined ? { samples } : {}),
     ...(sigma !== undefined ? { sigma } : {}),
     ...(seed !== undefined ? { seed } : {}),
     ...(steps !== undefined ? { steps } : {}),
     ...(baseline ? { baseline: baseline as BaselineSpec } : {}),
     ...(root ? { root } : {}),
-    ...(patterns ? { patterns } : {}),
+    ...(patterns ? { patterns, patternsSha256: sha256File(values.patterns!) } : {}),
     ...(patternType ? { patternType } : {}),
-  };
-  const optionsKey: Record<string, unknown> = {
-    method, composite: opts.composite ?? null,
-    rules: Object.fromEntries(Object.entries(rules).map(([k, r]) => [k, formatRule(r)])),
-    params: opts.params, class: targetClass, backend,
-    ...(samples !== undefined ? { samples } : {}), ...(sigma !== undefined ? { sigma } : {}), ...(seed !== undefined ? { seed } : {}),
-    ...(steps !== undefined ? { steps } : {}), ...(opts.baseline ? { baseline: opts.baseline } : {}), ...(root ? { root } : {}),
-    ...(values.patterns !== undefined ? { patterns: sha256File(values.patterns) } : {}), ...(patternType ? { patternType } : {}),
-  };
+  }, backend);
   let interrupts = 0;
   const onSigint = (): void => {
     interrupts++;
