@@ -24,10 +24,10 @@ export function defineGalleryTests(): void {
       });
       const t0 = performance.now();
       const lrp = (await vscode.commands.executeCommand('relevanceLens.explainFolder', folder)) as FolderResult;
-      measure('explain folder (80 digits, LeNet) + SpRAy', performance.now() - t0);
+      measure('explain folder (200 digits, LeNet) + SpRAy', performance.now() - t0);
       assert.ok(lrp?.spray, 'no run');
-      assert.strictEqual(lrp.summary.total, 80);
-      assert.strictEqual(lrp.summary.computed + lrp.summary.skipped, 80);
+      assert.strictEqual(lrp.summary.total, 200);
+      assert.strictEqual(lrp.summary.computed + lrp.summary.skipped, 200);
       assert.ok(fs.existsSync(path.join(lrp.summary.out, 'index.md')));
       const spray = lrp.spray;
       assert.ok(spray.clusters.length >= new Set(spray.clusters.map((c) => c.class)).size);
@@ -36,11 +36,12 @@ export function defineGalleryTests(): void {
       // the same command again resumes: nothing recomputed
       const again = (await vscode.commands.executeCommand('relevanceLens.explainFolder', folder)) as FolderResult;
       assert.strictEqual(again.summary.computed, 0);
-      assert.strictEqual(again.summary.skipped, 80);
+      assert.strictEqual(again.summary.skipped, 200);
       // a second run with the gradient (the method of the last explanation), compared with the LRP run
       await vscode.commands.executeCommand('relevanceLens.explainWithMethod', vscode.Uri.file(spray.clusters[0].members[0].file), 'gradient');
       const grad = (await vscode.commands.executeCommand('relevanceLens.explainFolder', folder)) as FolderResult;
       assert.notStrictEqual(grad.summary.out, lrp.summary.out);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
       const pairsDrawn = new Promise<{ clusters: number; pairs: number }>((resolve) => {
         const sub = api.onDidRenderGallery((r) => {
           if (r.pairs > 0) {
@@ -50,12 +51,12 @@ export function defineGalleryTests(): void {
         });
       });
       const cmp = (await vscode.commands.executeCommand('relevanceLens.compareRuns', vscode.Uri.file(lrp.summary.out), vscode.Uri.file(grad.summary.out))) as GalleryCompare;
-      assert.strictEqual(cmp.compared, 80);
+      assert.strictEqual(cmp.compared, 200);
       assert.ok(cmp.meanRho < 1, 'LRP and the gradient differ');
       for (let i = 1; i < cmp.pairs.length; i++) assert.ok(cmp.pairs[i - 1].rho <= cmp.pairs[i].rho, 'most changed first');
       assert.strictEqual((await pairsDrawn).pairs, cmp.pairs.length);
-      // a click on a member opens its explanation with the run's model
-      const member = spray.clusters[0].members[0];
+      // a click on an image opens its explanation with the run's model
+      const member = cmp.pairs[0].a;
       const opened = new Promise<void>((resolve) => {
         const sub = api.onDidExplain(({ explanation }) => {
           if (explanation.spec.imagePath === member.file) {
@@ -64,23 +65,32 @@ export function defineGalleryTests(): void {
           }
         });
       });
-      assert.ok(await api.openGalleryImage(spray.model, member.file));
+      assert.ok(await api.openGalleryImage(cmp.modelA, member.file));
       await opened;
       await vscode.commands.executeCommand('relevanceLens.explainWithMethod', vscode.Uri.file(member.file), 'lrp');
     });
 
-    it('screenshots of the gallery in the three themes', async function () {
-      this.timeout(90_000);
+    it('screenshots of the gallery in the three themes (SpRAy clusters, most changed images)', async function () {
+      this.timeout(120_000);
       await vscode.commands.executeCommand('notifications.clearAll');
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
       const runs = wsFile('.relevance-lens', 'runs').fsPath;
-      const lrpRun = fs.readdirSync(runs).find((n) => n.includes('lrp'))!;
-      await vscode.commands.executeCommand('relevanceLens.showRun', vscode.Uri.file(path.join(runs, lrpRun)));
+      const [lrpRun, gradRun] = ['lrp', 'gradient'].map((m) => path.join(runs, fs.readdirSync(runs).find((n) => n.endsWith(m) || n.includes(`-${m}-`))!));
+      await vscode.commands.executeCommand('relevanceLens.showRun', vscode.Uri.file(lrpRun));
       await sleep(800);
       for (const [name, theme] of THEMES) {
         await setTheme(theme);
         await sleep(500);
-        const shot = await screenshot(`gallery-${name}`);
+        const shot = await screenshot(`gallery-spray-${name}`);
         console.log(shot ? `screenshot ${shot}` : 'screenshot skipped (no browser driver)');
+      }
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await vscode.commands.executeCommand('relevanceLens.compareRuns', vscode.Uri.file(lrpRun), vscode.Uri.file(gradRun));
+      await sleep(800);
+      for (const [name, theme] of THEMES) {
+        await setTheme(theme);
+        await sleep(500);
+        await screenshot(`gallery-compare-${name}`);
       }
       await setTheme(undefined);
     });

@@ -71,6 +71,7 @@ export async function showRun(s: Services, run?: vscode.Uri): Promise<GallerySpr
   if (!dir) return undefined;
   const spray = await withEngineProgress(s, vscode.l10n.t('Relevance Lens: SpRAy clusters'), () =>
     s.engine.request('sprayRun', { runDir: dir.fsPath, maxMembers: MAX_MEMBERS }));
+  s.log.info(`SpRAy ${dir.fsPath}: ${spray.clusters.length} clusters over ${spray.classes.length} classes`);
   GalleryPanel.show(s, { spray });
   return spray;
 }
@@ -82,6 +83,7 @@ export async function compareTwoRuns(s: Services, a?: vscode.Uri, b?: vscode.Uri
   if (!runB) return undefined;
   const compare = await withEngineProgress(s, vscode.l10n.t('Relevance Lens: comparing runs'), () =>
     s.engine.request('compareRuns', { runA: runA.fsPath, runB: runB.fsPath, top: TOP_CHANGED }));
+  s.log.info(`compared ${runA.fsPath} with ${runB.fsPath}: ${compare.compared} images, mean rho ${compare.meanRho.toFixed(4)}`);
   GalleryPanel.show(s, { compare });
   return compare;
 }

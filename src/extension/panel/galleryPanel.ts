@@ -81,10 +81,18 @@ export class GalleryPanel {
     this.rpc.on('ready', ({ protocol }) => {
       if (protocol !== PROTOCOL_VERSION) s.log.warn(`gallery protocol ${protocol}, host ${PROTOCOL_VERSION}`);
       this.ready = true;
+      s.log.info('gallery page ready');
       this.rpc.emit('show', this.content);
     });
-    this.rpc.on('rendered', (r) => GalleryPanel.renderedEmitter.fire(r));
+    this.rpc.on('rendered', (r) => {
+      s.log.info(`gallery drew ${r.clusters} clusters, ${r.pairs} pairs`);
+      GalleryPanel.renderedEmitter.fire(r);
+    });
     this.rpc.on('openImage', ({ model, file }) => void s.errors.wrap('Open Image from Gallery', () => this.openImage(model, file))());
+    // a page that was hidden may have missed a 'show' (a reloaded one asks again with 'ready')
+    panel.onDidChangeViewState((e) => {
+      if (e.webviewPanel.visible && this.ready) this.rpc.emit('show', this.content);
+    });
     panel.onDidDispose(() => {
       if (GalleryPanel.current === this) GalleryPanel.current = undefined;
       this.rpc.dispose();
