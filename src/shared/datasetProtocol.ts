@@ -4,7 +4,7 @@
  * and typed arrays only; guards for everything the gallery page sends.
  */
 import type { ChannelSpec } from './rpc';
-import type { MethodId, RgbaPicture, RuleParamValues } from './protocol';
+import type { MethodId, RuleParamValues } from './protocol';
 
 export interface ExplainSetParams {
   runId: number;
@@ -30,13 +30,19 @@ export interface ExplainSetSummary {
   peakRssBytes: number;
 }
 
-/** One image in the gallery: its heatmap on the run's grid, coloured by the engine. */
+/**
+ * A heatmap as the engine coloured it, as a PNG data URL: a gallery holds thousands of them, and a
+ * webview message carries at most a few hundred typed arrays intact (more arrive empty).
+ */
+export type PngDataUrl = string;
+
+/** One image in the gallery: its heatmap on the run's grid. */
 export interface GalleryTile {
   id: string;
   rel: string;
   /** absolute path of the image */
   file: string;
-  picture: RgbaPicture;
+  png: PngDataUrl;
 }
 
 export interface GalleryCluster {
@@ -46,7 +52,7 @@ export interface GalleryCluster {
   size: number;
   fraction: number;
   unusualness: number;
-  mean: RgbaPicture;
+  mean: PngDataUrl;
   members: GalleryTile[];
   /** members not sent (over the cap) */
   omitted: number;

@@ -3,10 +3,10 @@
  * changed images of compare-runs side by side. Draws the pixels the engine coloured; a click on an
  * image asks the host to open its explanation. All text comes from the host (localized).
  */
-import { PROTOCOL_VERSION, RpcEndpoint, type RgbaPicture } from '../../src/shared/protocol';
-import type { GalleryContent, GalleryHostToView, GalleryTile, GalleryViewToHost } from '../../src/shared/datasetProtocol';
+import { PROTOCOL_VERSION, RpcEndpoint } from '../../src/shared/protocol';
+import type { GalleryContent, GalleryHostToView, GalleryTile, GalleryViewToHost, PngDataUrl } from '../../src/shared/datasetProtocol';
 import { GALLERY_STRINGS, type GalleryStrings } from '../../src/shared/galleryStrings';
-import { drawPicture, fmtNum, format, h } from '../dom';
+import { fmtNum, format, h } from '../dom';
 import { transport, vscode } from '../vscodeApi';
 
 function loadStrings(): GalleryStrings {
@@ -31,17 +31,16 @@ export class GalleryView {
     this.rpc.emit('ready', { protocol: PROTOCOL_VERSION });
   }
 
-  private canvas(pic: RgbaPicture, cls: string, label: string): HTMLCanvasElement {
-    const c = h('canvas', { class: cls, role: 'img', 'aria-label': label });
-    drawPicture(c, pic);
-    return c;
+  private image(png: PngDataUrl, cls: string, label: string): HTMLImageElement {
+    // only the engine's PNG data URLs (the CSP allows img-src data:)
+    return h('img', { class: cls, src: png.startsWith('data:image/png;base64,') ? png : '', alt: label });
   }
 
   private member(model: string, m: GalleryTile): HTMLElement {
     return h('button', {
       class: 'tile', title: m.rel, 'aria-label': format(this.t.open, m.rel), 'data-file': m.file,
       onclick: () => this.rpc.emit('openImage', { model, file: m.file }),
-    }, this.canvas(m.picture, 'heat small', m.rel));
+    }, this.image(m.png, 'heat small', m.rel));
   }
 
   private render(c: GalleryContent): void {
@@ -60,7 +59,7 @@ export class GalleryView {
             h('h3', {}, `${rank + 1}. ${format(t.clusterTitle, `${k.class}${k.label !== undefined ? ` (${k.label})` : ''}`, k.cluster)}`),
             h('span', { class: 'muted' }, format(t.clusterStats, k.size, (100 * k.fraction).toFixed(1), fmtNum(k.unusualness)))),
           h('div', { class: 'cluster-body' },
-            h('figure', { class: 'average' }, this.canvas(k.mean, 'heat large', t.average), h('figcaption', {}, t.average)),
+            h('figure', { class: 'average' }, this.image(k.mean, 'heat large', t.average), h('figcaption', {}, t.average)),
             h('div', { class: 'members' }, ...k.members.map((m) => this.member(s.model, m)),
               k.omitted > 0 ? h('span', { class: 'muted more' }, format(t.more, k.omitted)) : null))))));
     }

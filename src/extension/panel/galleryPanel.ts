@@ -82,7 +82,7 @@ export class GalleryPanel {
       if (protocol !== PROTOCOL_VERSION) s.log.warn(`gallery protocol ${protocol}, host ${PROTOCOL_VERSION}`);
       this.ready = true;
       s.log.info('gallery page ready');
-      this.rpc.emit('show', this.content);
+      this.send();
     });
     this.rpc.on('rendered', (r) => {
       s.log.info(`gallery drew ${r.clusters} clusters, ${r.pairs} pairs`);
@@ -91,7 +91,7 @@ export class GalleryPanel {
     this.rpc.on('openImage', ({ model, file }) => void s.errors.wrap('Open Image from Gallery', () => this.openImage(model, file))());
     // a page that was hidden may have missed a 'show' (a reloaded one asks again with 'ready')
     panel.onDidChangeViewState((e) => {
-      if (e.webviewPanel.visible && this.ready) this.rpc.emit('show', this.content);
+      if (e.webviewPanel.visible && this.ready) this.send();
     });
     panel.onDidDispose(() => {
       if (GalleryPanel.current === this) GalleryPanel.current = undefined;
@@ -112,7 +112,12 @@ export class GalleryPanel {
       allow(content.compare!.modelA, p.a.file);
       allow(content.compare!.modelB, p.b.file);
     }
-    if (this.ready) this.rpc.emit('show', content);
+    if (this.ready) this.send();
+  }
+
+  /** The whole content, again on every reload, reveal and merge (pictures are PNG data URLs: strings). */
+  private send(): void {
+    this.rpc.emit('show', this.content);
   }
 
   /** Opens a shown image's explanation with the model of its run. */

@@ -12,21 +12,22 @@ import { spray } from '../../core/dataset/spray';
 import { compareRuns } from '../../core/dataset/compare';
 import { readHeatmap, readManifest, type RunManifest } from '../../core/dataset/runFormat';
 import { heatmapFromRelevance } from '../../core/image/colormap';
+import { encodePng } from '../../core/image/png';
 import { SampleWorkerPool } from '../../core/parallel/pool';
 import type { MethodName } from '../../core/methods/types';
 import { parseRule, type RuleSpec } from '../../shared/ruleSpec';
-import type { EngineRequests, RgbaPicture, RpcEndpoint, WorkerEvents } from '../../shared/protocol';
-import type { GalleryTile } from '../../shared/datasetProtocol';
+import type { EngineRequests, RpcEndpoint, WorkerEvents } from '../../shared/protocol';
+import type { GalleryTile, PngDataUrl } from '../../shared/datasetProtocol';
 import * as tf from '@tensorflow/tfjs-core';
 
-function picture(map: ArrayLike<number>, grid: number): RgbaPicture {
+function picture(map: ArrayLike<number>, grid: number): PngDataUrl {
   const h = heatmapFromRelevance(Float32Array.from(map), [grid, grid, 1], { colormap: 'seismic', scale: 'max' });
-  return { width: h.width, height: h.height, rgba: h.rgba };
+  return `data:image/png;base64,${encodePng(h.rgba, h.width, h.height).toString('base64')}`;
 }
 
 function tile(run: string, m: RunManifest, id: string): GalleryTile {
   const im = m.images.find((x) => x.id === id)!;
-  return { id, rel: im.rel, file: im.file, picture: picture(readHeatmap(run, id, m.grid), m.grid) };
+  return { id, rel: im.rel, file: im.file, png: picture(readHeatmap(run, id, m.grid), m.grid) };
 }
 
 export function registerDataset(
