@@ -95,6 +95,8 @@ export function defineGalleryTests(): void {
         await screenshot(`gallery-compare-${name}`);
       }
       await setTheme(undefined);
+      // leave the window as the next specs expect it: no gallery
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     });
   });
 }
