@@ -23,6 +23,10 @@ const entries = [
   // SampleWorkerPool's workers (src/core/parallel): loaded from next to the CLI and engine worker bundles
   { entryPoints: ['src/core/parallel/sampleWorker.ts'], outfile: 'dist/sampleWorker.js', ...node },
   {
+    entryPoints: ['webview/gallery/main.ts'], outfile: 'dist/gallery.js', bundle: true, platform: 'browser',
+    target: 'es2022', format: 'iife', sourcemap: !production, minify: production, logLevel: 'warning',
+  },
+  {
     entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', bundle: true, platform: 'browser',
     target: 'es2022', format: 'iife', sourcemap: !production, minify: production, logLevel: 'warning',
   },

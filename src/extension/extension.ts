@@ -18,6 +18,8 @@ import { registerExplainCommands } from './commands/explainCommands';
 import { registerModelCommands } from './commands/modelCommands';
 import { registerLayerCommands } from './commands/layerCommands';
 import { registerExportCommands } from './commands/exportCommands';
+import { registerDatasetCommands } from './commands/datasetCommands';
+import { GalleryPanel } from './panel/galleryPanel';
 import type { Services } from './services';
 import type { RelevanceLensApi, ViewItem } from './api';
 
@@ -43,6 +45,8 @@ export function activate(context: vscode.ExtensionContext): RelevanceLensApi {
     ...registerModelCommands(s),
     ...registerLayerCommands(s),
     ...registerExportCommands(s),
+    ...registerDatasetCommands(s),
+    { dispose: () => GalleryPanel.instance?.dispose() },
     vscode.workspace.onDidChangeConfiguration((e) => {
       // A new backend, image limit or thread count needs a fresh worker; the next request starts it.
       if (['backend', 'maxImageSide', 'parallelWorkers'].some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) engine.restart();
@@ -79,6 +83,12 @@ export function activate(context: vscode.ExtensionContext): RelevanceLensApi {
       return panel !== undefined;
     },
     engineStartupMs: () => engine.startupMs,
+    onDidRenderGallery: GalleryPanel.onDidRender,
+    openGalleryImage: async (model, file) => {
+      const g = GalleryPanel.instance;
+      if (g) await g.openImage(model, file);
+      return g !== undefined;
+    },
     views: async () => ({
       models: (await modelsTree.getChildren()).map((u) => viewItem(modelsTree.getTreeItem(u))),
       layers: layersTree.getChildren().map((n) => viewItem(layersTree.getTreeItem(n))),

@@ -7,6 +7,7 @@
  */
 export * from './rpc';
 import type { ChannelSpec } from './rpc';
+import type { DatasetEngineRequests } from './datasetProtocol';
 
 // ---------------------------------------------------------------------------------------------
 //#region shared data
@@ -195,7 +196,7 @@ export interface EngineRequests extends ChannelSpec {
       result: { outPath: string; bytes: number };
     };
     fitPatterns: { params: { runId: number; modelPath: string; dataPath: string; outPath: string }; result: { outPath: string; layers: number } };
-  };
+  } & DatasetEngineRequests;
   events: Record<string, never>;
 }
 

@@ -21,6 +21,7 @@ import { definePanelTests } from './panel.test';
 import { defineKeyboardTests } from './keyboard.test';
 import { defineLoaderTests } from './loaders.test';
 import { defineMobileNetTests } from './mobilenet.test';
+import { defineGalleryTests } from './gallery.test';
 import { defineAfterReloadTests, defineReloadPreparation, reloadExpectation, takePhase, writePhase, type ReloadPhase } from './reload.test';
 import { allMeasurements, restoreMeasurements, writeMeasurements } from './helpers';
 
@@ -58,6 +59,7 @@ export async function run(): Promise<void> {
     defineMethodTests();
     definePanelTests();
     defineKeyboardTests();
+    defineGalleryTests();
     defineLoaderTests();
     defineMobileNetTests();
     defineReloadPreparation();

@@ -35,7 +35,7 @@ export const RULE_OPTIONS = {
   high: { type: 'string' },
 } as const;
 
-const OPTIONS = {
+export const OPTIONS = {
   method: { type: 'string' },
   ...RULE_OPTIONS,
   class: { type: 'string' },
@@ -108,7 +108,7 @@ export function integer(v: string | undefined, flag: string, min: number, max: n
 }
 
 /** Which methods each method flag applies to: a flag the method would ignore is a usage error. */
-const METHOD_FLAGS: Record<string, readonly MethodName[]> = {
+export const METHOD_FLAGS: Record<string, readonly MethodName[]> = {
   samples: ['smoothgrad'],
   sigma: ['smoothgrad'],
   seed: ['smoothgrad'],

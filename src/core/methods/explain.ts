@@ -65,8 +65,12 @@ export class Explainer {
   private cached?: { data: Float32Array; x: tf.Tensor4D; acts: tf.Tensor[]; ms: number };
   private readonly nonNegative: boolean[];
 
-  constructor(readonly graph: Graph) {
-    this.prep = new PreparedGraph(graph);
+  private readonly ownsPrep: boolean;
+
+  /** `prep`: a prepared copy of `graph` to borrow (a pool worker's); it is not disposed with the Explainer. */
+  constructor(readonly graph: Graph, prep?: PreparedGraph) {
+    this.prep = prep ?? new PreparedGraph(graph);
+    this.ownsPrep = !prep;
     this.nonNegative = nonNegativeOutputs(graph);
   }
 
@@ -197,7 +201,7 @@ export class Explainer {
 
   dispose(): void {
     this.dropCache();
-    this.prep.dispose();
+    if (this.ownsPrep) this.prep.dispose();
   }
 }
 

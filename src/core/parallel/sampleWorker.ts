@@ -12,6 +12,7 @@ import type { WorkerInit, WorkerReply, WorkerRequest } from './pool';
 // the job kinds
 import './gradientJob';
 import '../metrics/pixelFlipping';
+import '../dataset/explainJob';
 
 if (!parentPort) throw new Error('sampleWorker must run in a worker thread');
 const init = workerData as WorkerInit;

@@ -13,4 +13,7 @@ export const COMMANDS = {
   resetAllRules: 'relevanceLens.resetAllRules',
   showLayerMaps: 'relevanceLens.showLayerMaps',
   refreshModels: 'relevanceLens.refreshModels',
+  explainFolder: 'relevanceLens.explainFolder',
+  showRun: 'relevanceLens.showRun',
+  compareRuns: 'relevanceLens.compareRuns',
 } as const;

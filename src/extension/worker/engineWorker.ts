@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'worker_threads';
 import { RpcEndpoint, type EngineRequests, type WorkerEvents, type Transport, type Wire } from '../../shared/protocol';
 import { EngineService } from './engineService';
+import { registerDataset } from './datasetService';
 
 if (!parentPort) throw new Error('engineWorker must run in a worker thread');
 const port = parentPort;
@@ -27,3 +28,5 @@ const service = new EngineService(
   data.parallelWorkers,
 );
 service.register(rpc);
+registerDataset(rpc, (runId, stage, fraction) => rpc.emit('progress', { runId, stage, fraction }),
+  (runId) => Atomics.load(cancelFlag, 0) === runId, data.parallelWorkers);
