@@ -22,5 +22,14 @@ export async function loadModel(file: string, opts: LoadOptions = {}): Promise<G
   if (!loader) {
     throw new LensError('bad-model', `not a model format Relevance Lens reads (${LOADERS.map((l) => l.name).join(', ')}: model.json, .h5, .keras, .onnx)`, file);
   }
-  return loader.open(file, opts);
+  try {
+    return await loader.open(file, opts);
+  } catch (e) {
+    // A file the loader's checks did not foresee (a config entry of the wrong type, a list too short)
+    // surfaces as a TypeError/RangeError while walking its structure: that is a bad file, not a crash.
+    if (e instanceof TypeError || e instanceof RangeError) {
+      throw new LensError('bad-model', `unexpected structure in the ${loader.name} file, corrupt or not written by a known exporter (${e.message.split('\n')[0]})`, file);
+    }
+    throw e;
+  }
 }
