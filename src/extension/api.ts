@@ -30,10 +30,14 @@ export interface RelevanceLensApi {
   views(): Promise<{ models: ViewItem[]; layers: ViewItem[] }>;
   /** ms the engine worker took to start and pick its backend (undefined until first use). */
   engineStartupMs(): number | undefined;
+  /** For the integration tests: end the engine worker as a crash would, keep it busy without a heartbeat, shorten the watchdog. */
+  engineTestHooks: { crash(): boolean; hang(ms: number): Promise<void>; setHangMs(ms: number): void };
 }
 
 export interface ViewItem {
   label: string;
   description?: string;
   contextValue?: string;
+  /** the tooltip's text (a MarkdownString's source) */
+  tooltip?: string;
 }

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { RpcError, toWireError, type WireError } from '../shared/protocol';
 import type { Log } from './log';
+import { escapeNotification } from '../shared/escape';
 
 export function asWireError(e: unknown): WireError {
   return e instanceof RpcError ? e.wire : toWireError(e);
@@ -33,7 +34,8 @@ export class ErrorReporter {
     if (w.user) {
       shown = w.message;
       this.log.warn(`${context ? context + ': ' : ''}${w.message}`);
-      void vscode.window.showErrorMessage(shown);
+      // the message names files and layers from the model: no [x](command:…) link may form in the notification
+      void vscode.window.showErrorMessage(escapeNotification(shown));
     } else {
       shown = vscode.l10n.t('Relevance Lens hit an internal error{0}. Details are in the output channel.', context ? ` (${context})` : '');
       this.log.error(`${context ? context + ': ' : ''}${w.message}${w.detail ? '\n' + w.detail : ''}`);

@@ -165,3 +165,16 @@ export function splitRuleOverride(item: string): { layer: string; rule: string }
   if (eq <= 0) return undefined;
   return { layer: item.slice(0, eq), rule: item.slice(eq + 1) };
 }
+
+/** SmoothGrad / Integrated Gradients parameters as the panel and settings send them. */
+export function checkMethodParams(m: { samples?: number; sigma?: number; steps?: number }, label: (name: string) => string = (n) => n): void {
+  if (m.samples !== undefined) checkInteger(m.samples, label('samples'), 1, PARAM_LIMITS.samples);
+  if (m.sigma !== undefined) checkSigma(m.sigma, label('sigma'));
+  if (m.steps !== undefined) checkInteger(m.steps, label('steps'), 1, PARAM_LIMITS.steps);
+}
+
+/** Heatmap display: percentile in (0, 100], opacity in 0..1. */
+export function checkDisplay(d: { percentile: number; opacity: number }, label: (name: string) => string = (n) => n): void {
+  checkPercentile(d.percentile, label('percentile'));
+  checkOpacity(d.opacity, label('opacity'));
+}
