@@ -8,6 +8,9 @@ import { RpcError, toWireError, type WireError } from '../shared/protocol';
 import type { Log } from './log';
 import { escapeNotification } from '../shared/escape';
 
+/** Error code of requests that failed because the engine worker was replaced (EngineHost). */
+export const ENGINE_RESTARTED = 'engine-restarted';
+
 export function asWireError(e: unknown): WireError {
   return e instanceof RpcError ? e.wire : toWireError(e);
 }
@@ -30,6 +33,8 @@ export class ErrorReporter {
       this.log.info(`${context ?? 'operation'} cancelled`);
       return undefined;
     }
+    // a replaced engine worker was already reported once, by reportRecovery
+    if (w.code === ENGINE_RESTARTED) return w.message;
     let shown: string;
     if (w.user) {
       shown = w.message;
@@ -44,6 +49,13 @@ export class ErrorReporter {
     }
     this.onDidReportEmitter.fire({ ...w, message: shown });
     return shown;
+  }
+
+  /** The engine worker died or hung and was replaced: one line, shown once, whatever was running. */
+  reportRecovery(message: string): void {
+    this.log.warn(message);
+    void vscode.window.showWarningMessage(`Relevance Lens: ${message}`);
+    this.onDidReportEmitter.fire({ code: ENGINE_RESTARTED, message, user: true });
   }
 
   /** Wraps a command handler so nothing escapes as a raw exception (drawio's registerFailableCommand). */

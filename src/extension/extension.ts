@@ -51,6 +51,11 @@ export function activate(context: vscode.ExtensionContext): RelevanceLensApi {
       if (e.affectsConfiguration(`${SECTION}.balanceTolerance`)) ExplanationPanel.instance?.sendSnapshot();
     }),
     { dispose: () => ExplanationPanel.instance?.dispose() },
+    // a worker that died or hung was replaced: say so once, in the panel too (which keeps what it shows)
+    engine.onDidRecover((message) => {
+      errors.reportRecovery(message);
+      ExplanationPanel.instance?.post('error', { message });
+    }),
   );
   // Layers of the model remembered for this workspace, once the window is idle (starts the worker).
   // (not in an untrusted workspace: a model is parsed there only when the user opens it and says yes)

@@ -21,6 +21,7 @@ import { definePanelTests } from './panel.test';
 import { defineKeyboardTests } from './keyboard.test';
 import { defineLoaderTests } from './loaders.test';
 import { defineMobileNetTests } from './mobilenet.test';
+import { defineHostileTests } from './hostile.test';
 import { defineAfterReloadTests, defineReloadPreparation, reloadExpectation, takePhase, writePhase, type ReloadPhase } from './reload.test';
 import { allMeasurements, restoreMeasurements, writeMeasurements } from './helpers';
 
@@ -59,6 +60,7 @@ export async function run(): Promise<void> {
     definePanelTests();
     defineKeyboardTests();
     defineLoaderTests();
+    defineHostileTests();
     defineMobileNetTests();
     defineReloadPreparation();
   }

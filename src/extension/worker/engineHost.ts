@@ -16,6 +16,7 @@ import {
   RpcEndpoint, RpcError, type EngineRequests, type Transport, type Wire, type WorkerEvents,
 } from '../../shared/protocol';
 import type { Log } from '../log';
+import { ENGINE_RESTARTED } from '../errors';
 import { traceTo } from '../panel/explanationPanel';
 
 type Req = EngineRequests['requests'];
@@ -98,7 +99,7 @@ export class EngineHost {
   private replace(worker: Worker, message: string): void {
     if (this.worker !== worker) return;
     this.log.warn(message);
-    this.restart({ code: 'engine-restarted', message, user: true });
+    this.restart({ code: ENGINE_RESTARTED, message, user: true });
     for (const l of this.recoveredListeners) l(message);
   }
 

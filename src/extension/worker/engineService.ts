@@ -5,6 +5,7 @@
  * src/core.
  */
 import * as fs from 'fs';
+import * as tf from '@tensorflow/tfjs-core';
 import * as path from 'path';
 import { initBackend, type BackendChoice } from '../../core/engine/backend';
 import { openModel } from '../../core/pipeline';
@@ -186,6 +187,11 @@ export class EngineService {
     });
     rpc.handle('writeExport', (p) => this.writeExport(p.kind, p.outPath, p.explanation, p.display));
     rpc.handle('fitPatterns', (p) => this.fitPatterns(p.runId, p.modelPath, p.dataPath, p.outPath));
+    rpc.handle('engineStats', () => {
+      const m = tf.memory();
+      const u = process.memoryUsage();
+      return { tensors: m.numTensors, tensorBytes: m.numBytes, rss: u.rss, heapUsed: u.heapUsed, external: u.external };
+    });
   }
 
   private ensureBackend(): Promise<string> {
