@@ -53,47 +53,65 @@ function startWorker(): { rpc: RpcEndpoint<EngineRequests, WorkerEvents>; worker
 
 const COMPOSITES = ['epsilon-gamma-box', 'epsilon-plus', 'epsilon-plus-flat', 'epsilon-alpha2-beta1', 'lrp-0', 'epsilon', 'gamma', 'alpha-beta', 'z-plus'];
 const RULES = ['epsilon:0.25', 'gamma:0.5', 'alpha-beta:2,1', 'z-plus', 'flat', 'w-square', 'lrp-0', 'epsilon:1e-3'];
-const METHODS = ['lrp', 'lrp', 'lrp', 'gradient', 'gradient-x-input', 'guided-backprop', 'deep-taylor', 'smoothgrad', 'integrated-gradients'] as const;
+const METHODS: ExplainSpec['method'][] = ['lrp', 'lrp', 'lrp', 'gradient', 'gradient-x-input', 'guided-backprop', 'deep-taylor', 'smoothgrad', 'integrated-gradients', 'lrp'];
 const COLORMAPS = ['seismic', 'bwr', 'coldnhot', 'gray', 'gray-abs'] as const;
 
+interface Step {
+  composite: string;
+  rules: Record<string, string>;
+  method: ExplainSpec['method'];
+  image: string;
+}
+
+/**
+ * Runs one cycle of `steps` as warm-up (every cache the steps use gets filled), then `cycles` more: the
+ * live tensors at the end are compared with the start at the same point of the cycle. γ and ε change on
+ * every run with a period prime to the cycle, as a user dragging a slider would.
+ */
 async function phase(
-  rpc: RpcEndpoint<EngineRequests, WorkerEvents>, name: string, modelPath: string, images: string[], layers: string[], n: number,
-  methods: readonly string[], runId: { n: number },
-): Promise<{ start: Stats; end: Stats; ms: number }> {
+  rpc: RpcEndpoint<EngineRequests, WorkerEvents>, name: string, modelPath: string, steps: Step[], cycles: number, runId: { n: number },
+): Promise<{ start: Stats; end: Stats; ms: number; runs: number }> {
   let start: Stats | undefined;
-  const warmup = Math.min(10, Math.floor(n / 10));
-  const t0 = performance.now();
-  let tStart = t0;
+  const warmup = steps.length;
+  const n = steps.length * cycles;
+  let tStart = performance.now();
   for (let i = 0; i < n + warmup; i++) {
     if (i === warmup) {
       start = await rpc.request('engineStats', {});
       tStart = performance.now();
       console.log(`${name}: start (after ${warmup} warm-up runs): ${fmt(start)}`);
     }
-    // a rule change: a new override on one layer (and sometimes none), as the panel's pickers send it
-    const rules: Record<string, string> = i % 3 === 0 ? {} : { [layers[i % layers.length]]: RULES[i % RULES.length] };
-    const composite = COMPOSITES[i % COMPOSITES.length];
-    const params = { epsilon: [1e-6, 1e-3, 0.25][i % 3], gamma: [0.25, 0.5, 1][i % 3] };
-    await rpc.request('describeModel', { modelPath, composite, rules, params });
-    const method = methods[i % methods.length] as ExplainSpec['method'];
+    const st = steps[i % steps.length];
+    // a rule change as the panel's pickers and parameter fields send it, then an explanation
+    const params = { epsilon: 1e-6 * (1 + (i % 7)), gamma: 0.25 + 0.001 * i };
+    await rpc.request('describeModel', { modelPath, composite: st.composite, rules: st.rules, params });
     const spec: ExplainSpec = {
-      modelPath, imagePath: images[i % images.length], method, composite, rules, params,
-      methodParams: method === 'smoothgrad' ? { samples: 4, sigma: 0.1 } : method === 'integrated-gradients' ? { steps: 4 } : {},
+      modelPath, imagePath: st.image, method: st.method, composite: st.composite, rules: st.rules, params,
+      methodParams: st.method === 'smoothgrad' ? { samples: 4, sigma: 0.1 } : st.method === 'integrated-gradients' ? { steps: 4 } : {},
       targetClass: i % 4 === 0 ? 'top' : i % 5,
     };
     const display: DisplayOptions = {
-      colormap: COLORMAPS[i % COLORMAPS.length], scale: i % 2 ? 'max' : 'percentile', percentile: 99.5, polarity: 'both', opacity: 0.7,
+      colormap: COLORMAPS[i % COLORMAPS.length], scale: i % 2 ? 'max' : 'percentile', percentile: 90 + (i % 10), polarity: 'both', opacity: 0.7,
     };
     await rpc.request('explain', { runId: ++runId.n, spec, display });
-    if (i > warmup && (i - warmup) % Math.max(1, Math.floor(n / 4)) === 0) {
-      console.log(`${name}: after ${i - warmup} runs: ${fmt(await rpc.request('engineStats', {}))}`);
+    if (i >= warmup && (i - warmup + 1) % Math.max(1, Math.floor(n / 4)) === 0 && i + 1 < n + warmup) {
+      console.log(`${name}: after ${i - warmup + 1} runs: ${fmt(await rpc.request('engineStats', {}))}`);
     }
   }
   const end = await rpc.request('engineStats', {});
   const ms = performance.now() - tStart;
   console.log(`${name}: end after ${n} explanations + rule changes in ${(ms / 1000).toFixed(1)} s (${(ms / n).toFixed(0)} ms each): ${fmt(end)}`);
-  void t0;
-  return { start: start!, end, ms };
+  return { start: start!, end, ms, runs: n };
+}
+
+/** `count` steps cycling through composites, one-layer rule overrides, methods and images. */
+function stepsFor(count: number, layers: string[], methods: readonly ExplainSpec['method'][], images: string[], composites = COMPOSITES): Step[] {
+  return Array.from({ length: count }, (_, k) => ({
+    composite: composites[k % composites.length],
+    rules: k % 3 === 0 ? {} : { [layers[k % layers.length]]: RULES[k % RULES.length] },
+    method: methods[k % methods.length],
+    image: images[k % images.length],
+  }));
 }
 
 function photo(dir: string): string {
@@ -121,21 +139,23 @@ async function main(): Promise<void> {
     const runId = { n: 0 };
     const lenet = path.join(ROOT, 'demo', 'lenet', 'model.json');
     const digits = Array.from({ length: 10 }, (_, d) => path.join(ROOT, 'demo', 'digits', `digit-${d}.png`));
-    const results: [string, { start: Stats; end: Stats }][] = [];
+    const results: [string, { start: Stats; end: Stats; runs: number }][] = [];
     if (nLenet > 0) {
-      results.push(['LeNet', await phase(rpc, 'LeNet', lenet, digits, ['conv1', 'conv2', 'fc1', 'fc2', 'fc3'], nLenet, METHODS, runId)]);
+      const steps = stepsFor(40, ['conv1', 'conv2', 'fc1', 'fc2', 'fc3'], METHODS, digits);
+      results.push(['LeNet', await phase(rpc, 'LeNet', lenet, steps, Math.ceil(nLenet / steps.length), runId)]);
     }
     if (nMobile > 0) {
       const mobile = nsfwjsModel('mobilenet_v2');
       const summary = await rpc.request('describeModel', { modelPath: mobile, composite: 'epsilon-gamma-box', rules: {}, params: {} });
       const ruleable = summary.layers.filter((l) => l.ruleable).map((l) => l.name);
       const picked = [ruleable[0], ruleable[Math.floor(ruleable.length / 2)], ruleable[ruleable.length - 1]];
-      results.push(['MobileNetV2', await phase(rpc, 'MobileNetV2', mobile, [photo(tmp)], picked, nMobile, ['lrp', 'lrp', 'gradient'], runId)]);
+      const steps = stepsFor(10, picked, ['lrp', 'lrp', 'gradient', 'lrp', 'gradient-x-input'], [photo(tmp)], ['epsilon-gamma-box', 'epsilon-plus', 'epsilon-alpha2-beta1', 'epsilon']);
+      results.push(['MobileNetV2', await phase(rpc, 'MobileNetV2', mobile, steps, Math.ceil(nMobile / steps.length), runId)]);
     }
     for (const [name, r] of results) {
       const dT = r.end.tensors - r.start.tensors;
       const dR = (r.end.rss - r.start.rss) / MB;
-      console.log(`${name}: tensors ${r.start.tensors} -> ${r.end.tensors} (${dT >= 0 ? '+' : ''}${dT}), RSS ${(r.start.rss / MB).toFixed(0)} -> ${(r.end.rss / MB).toFixed(0)} MB (${dR >= 0 ? '+' : ''}${dR.toFixed(0)} MB)`);
+      console.log(`${name}: ${r.runs} explanations + ${r.runs} rule changes: tensors ${r.start.tensors} -> ${r.end.tensors} (${dT >= 0 ? '+' : ''}${dT}), RSS ${(r.start.rss / MB).toFixed(0)} -> ${(r.end.rss / MB).toFixed(0)} MB (${dR >= 0 ? '+' : ''}${dR.toFixed(0)} MB)`);
       if (dT > 0) failures.push(`${name}: ${dT} tensors more at the end`);
       if (dR > growMb) failures.push(`${name}: RSS grew by ${dR.toFixed(0)} MB (allowance ${growMb} MB)`);
     }
