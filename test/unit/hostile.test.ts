@@ -23,15 +23,17 @@ test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const out = (name: string): string => path.join(tmp, name);
 
 /** Runs the CLI with a wall-clock limit and reports time and peak memory (GNU time is not needed: /proc). */
-function run(args: string[], timeoutMs = 20_000): { code: number | null; stderr: string; stdout: string; ms: number; signal: NodeJS.Signals | null } {
+function run(args: string[], timeoutMs = 20_000, env: Record<string, string> = {}): { code: number | null; stderr: string; stdout: string; ms: number; signal: NodeJS.Signals | null } {
   const t0 = Date.now();
   // a 1.5 GB heap ceiling: an unbounded read would hit it (or the timeout) instead of passing
-  const r = spawnSync(process.execPath, ['--max-old-space-size=1536', CLI, ...args], { encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL' });
+  const r = spawnSync(process.execPath, ['--max-old-space-size=1536', CLI, ...args], {
+    encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', env: { ...process.env, ...env },
+  });
   return { code: r.status, stderr: r.stderr ?? '', stdout: r.stdout ?? '', ms: Date.now() - t0, signal: r.signal };
 }
 
-function assertOneLineExit2(args: string[], mentions: RegExp, outputs: string[] = [], maxMs = 15_000): string {
-  const r = run(args);
+function assertOneLineExit2(args: string[], mentions: RegExp, outputs: string[] = [], maxMs = 15_000, env: Record<string, string> = {}): string {
+  const r = run(args, 20_000, env);
   assert.equal(r.signal, null, `killed (${r.signal}) after ${r.ms} ms: a hang or unbounded read; ${r.stderr}`);
   assert.equal(r.code, 2, `exit code for ${args.join(' ')}: ${r.stderr}`);
   const lines = r.stderr.trim().split('\n');
@@ -238,4 +240,14 @@ test('a .npy input larger than the model input is refused before it is read', ()
   fs.ftruncateSync(fd, 512 * 1024 * 1024); // sparse: 512 MB on paper
   fs.closeSync(fd);
   assertOneLineExit2(['explain', DEMO_MODEL, big, '--backend', 'cpu'], /big\.npy: file is 512 MiB, over the limit of/);
+});
+
+test('HDF5: a chunk that inflates past the chunk limit, a dataset declaring terabytes: refused by name', () => {
+  // fixtures from scripts/fixtures/make_hostile_fixtures.py (copies of cnn.h5 with the fc1 kernel replaced)
+  const fx = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'hostile');
+  assertOneLineExit2(['info', path.join(fx, 'h5_big_chunk.h5')],
+    /h5_big_chunk\.h5: file: reading dataset 'model_weights\/fc1\/fc1\/kernel:0': a compressed chunk inflates past 1\.0 MiB \(the HDF5 chunk limit RELEVANCE_LENS_MAX_HDF5_CHUNK_MB/,
+    [], 15_000, { RELEVANCE_LENS_MAX_HDF5_CHUNK_MB: '1' });
+  assertOneLineExit2(['info', path.join(fx, 'h5_sparse_huge.h5')],
+    /dataset 'model_weights\/fc1\/fc1\/kernel:0' declares shape \[1048576, 1048576\] \(4096\.0 GiB\), over the model limit of 1\.0 GiB/);
 });

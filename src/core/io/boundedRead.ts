@@ -30,8 +30,8 @@ export const LIMITS = {
   imageBytes: 256 * MiB,
   /** a .npy array file */
   npyBytes: 1024 * MiB,
-  /** one decompressed HDF5 chunk */
-  hdf5ChunkBytes: 256 * MiB,
+  /** one decompressed HDF5 chunk (RELEVANCE_LENS_MAX_HDF5_CHUNK_MB) */
+  hdf5ChunkBytes: envMiB('RELEVANCE_LENS_MAX_HDF5_CHUNK_MB', 256 * MiB),
 };
 
 export function formatBytes(n: number): string {

@@ -88,7 +88,7 @@ export class H5File {
     } catch (e) {
       if (e instanceof LensError) throw e;
       if (e instanceof InflateLimit) {
-        throw new LensError('bad-model', `${this.what}: ${what}: a compressed chunk inflates past ${e.message} (the HDF5 chunk limit or the dataset's declared size; corrupt or a zip bomb)`, this.file);
+        throw new LensError('bad-model', `${this.what}: ${what}: a compressed chunk inflates past ${e.message} (the HDF5 chunk limit RELEVANCE_LENS_MAX_HDF5_CHUNK_MB or the dataset's declared size; corrupt or a zip bomb)`, this.file);
       }
       throw new LensError('bad-model', reason(e, this.what, what), this.file);
     }
