@@ -251,3 +251,8 @@ test('HDF5: a chunk that inflates past the chunk limit, a dataset declaring tera
   assertOneLineExit2(['info', path.join(fx, 'h5_sparse_huge.h5')],
     /dataset 'model_weights\/fc1\/fc1\/kernel:0' declares shape \[1048576, 1048576\] \(4096\.0 GiB\), over the model limit of 1\.0 GiB/);
 });
+
+test('HDF5: an attribute whose item count is corrupt (found by the fuzz suite) fails at once instead of spinning', () => {
+  const fx = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'hostile');
+  assertOneLineExit2(['info', path.join(fx, 'h5_attr_count.h5')], /h5_attr_count\.h5: file is truncated or corrupt \(reading attribute 'weight_names'\)/, [], 5000);
+});

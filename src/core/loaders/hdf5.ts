@@ -48,6 +48,31 @@ jsfive.Filters.set(GZIP_FILTER, (buf: ArrayBuffer) => {
   return out.buffer.slice(out.byteOffset, out.byteOffset + out.length) as ArrayBuffer;
 });
 
+/**
+ * jsfive loops over an attribute's declared item count without comparing it to the bytes it has: a
+ * corrupt count of 2^32 spins for hours. Its attribute reader is wrapped once (on the first file) to
+ * refuse a count that cannot fit in the attribute's buffer (VLEN items take 16 bytes, references 8,
+ * anything else at least 1).
+ */
+type AttrValue = (this: unknown, dtype: unknown, buf: { byteLength?: number; length?: number }, count: number, offset: number) => unknown;
+let attributesGuarded = false;
+function guardAttributeCounts(root: unknown): void {
+  if (attributesGuarded) return;
+  const objects = (root as { _dataobjects?: object })._dataobjects;
+  const proto = objects ? (Object.getPrototypeOf(objects) as { _attr_value?: AttrValue }) : undefined;
+  const original = proto?._attr_value;
+  if (!proto || typeof original !== 'function') return;
+  proto._attr_value = function (this: unknown, dtype, buf, count, offset) {
+    const per = Array.isArray(dtype) ? (dtype[0] === 'REFERENCE' ? 8 : 16) : 1;
+    const size = buf?.byteLength ?? buf?.length ?? 0;
+    if (!Number.isSafeInteger(count) || count < 0 || offset + count * per > size) {
+      throw new Error(`attribute declares ${count} values, more than its ${size} bytes hold (offset out of range)`);
+    }
+    return original.call(this, dtype, buf, count, offset);
+  };
+  attributesGuarded = true;
+}
+
 function itemBytes(dtype: unknown): number {
   const m = typeof dtype === 'string' ? /(\d+)$/.exec(dtype) : null;
   return m ? Math.max(1, Number(m[1])) : 8;
@@ -75,6 +100,7 @@ export class H5File {
     const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
     try {
       this.root = new jsfive.File(ab, file);
+      guardAttributeCounts(this.root);
       void this.root.keys;
     } catch (e) {
       throw new LensError('bad-model', reason(e, what), file);
