@@ -176,8 +176,38 @@ function jsonEdit(b: Buffer, r: Rand): Buffer {
 export const MUTATIONS = ['bitflip', 'byteset', 'truncate', 'splice', 'lie32', 'formatlie'] as const;
 export type Mutation = (typeof MUTATIONS)[number] | 'json';
 
-/** One mutation of `b`; `json` documents also get structural edits. */
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(b: Buffer): number {
+  let c = 0xffffffff;
+  for (const x of b) c = CRC_TABLE[(c ^ x) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** Recomputes every PNG chunk's CRC, so a mutation reaches the decoder instead of stopping at the checksum. */
+function fixPngCrcs(b: Buffer): Buffer {
+  const o = Buffer.from(b);
+  for (let p = 8; p + 12 <= o.length;) {
+    const len = o.readUInt32BE(p);
+    if (p + 12 + len > o.length) break;
+    o.writeUInt32BE(crc32(o.subarray(p + 4, p + 8 + len)), p + 8 + len);
+    p += 12 + len;
+  }
+  return o;
+}
+
+/** One mutation of `b`; `json` documents also get structural edits; PNG checksums are mostly repaired. */
 export function mutate(b: Buffer, r: Rand, format: string, isJson: boolean): { data: Buffer; how: Mutation } {
+  const m = mutateRaw(b, r, format, isJson);
+  if (format === 'png' && r() < 0.7) return { data: fixPngCrcs(m.data), how: m.how };
+  return m;
+}
+
+function mutateRaw(b: Buffer, r: Rand, format: string, isJson: boolean): { data: Buffer; how: Mutation } {
   const how: Mutation = isJson && r() < 0.5 ? 'json' : pick(r, MUTATIONS);
   if (b.length === 0) return { data: b, how };
   switch (how) {
