@@ -6,6 +6,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { UserError } from './errors';
+import { escapeNotification } from '../shared/escape';
 
 const allowed = new Set<string>();
 
@@ -14,7 +15,7 @@ export async function confirmUntrustedModel(modelPath: string): Promise<void> {
   if (vscode.workspace.isTrusted || allowed.has(modelPath)) return;
   const open = vscode.l10n.t('Open Model');
   const choice = await vscode.window.showWarningMessage(
-    vscode.l10n.t('This workspace is not trusted. Open {0} anyway? Relevance Lens will read and parse the file (no code in it is run).', path.basename(modelPath)),
+    vscode.l10n.t('This workspace is not trusted. Open {0} anyway? Relevance Lens will read and parse the file (no code in it is run).', escapeNotification(path.basename(modelPath))),
     { modal: true },
     open,
   );

@@ -42,9 +42,14 @@ export function defineHostileTests(): void {
       await showExplanation(MODEL, digit(3));
       const ex = api.current().explanation!;
       assert.strictEqual(ex.target.label, HOSTILE.label3);
-      // the panel's conservation table, read back from the page: the names are its cells' text
-      const table = api.lastRender()!.report.table;
-      const names = table.map((row) => row[0]);
+      // the panel's conservation table, read back from the page: the names are its cells' text (the page
+      // reports each drawing; wait for the one of this model, a previous model's may be the last one yet)
+      let names: string[] = [];
+      for (let i = 0; i < 200; i++) {
+        names = (api.lastRender()?.report.table ?? []).map((row) => row[0]);
+        if (names.includes('fc3') && !names.includes('fc1')) break; // the hostile copy's table
+        await sleep(50);
+      }
       assert.ok(names.includes(HOSTILE.fc1), `panel rows: ${JSON.stringify(names)}`);
       assert.ok(names.includes(HOSTILE.fc2), `panel rows: ${JSON.stringify(names)}`);
       if (hasDriver()) {
