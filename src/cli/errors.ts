@@ -1,10 +1,11 @@
 /** Exit codes of the CLI contract: 0 success, 2 bad usage or bad input (one line), 1 a bug. */
 import { isLensError } from '../core/errors';
+import { ParamError } from '../shared/validate';
 
 export class UsageError extends Error {}
 
 export function reportError(e: unknown): number {
-  if (isLensError(e) || e instanceof UsageError) {
+  if (isLensError(e) || e instanceof UsageError || e instanceof ParamError) {
     process.stderr.write(`relevance-lens: ${e.message.split('\n')[0]}\n`);
     return 2;
   }

@@ -14,13 +14,18 @@ export type LensErrorCode =
   | 'non-finite'
   | 'cancelled';
 
+function oneLine(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 export class LensError extends Error {
   constructor(
     readonly code: LensErrorCode,
     message: string,
     readonly file?: string,
   ) {
-    super(file ? `${file}: ${message}` : message);
+    // names inside a file may hold newlines or terminal escapes: the message stays one printable line
+    super(oneLine(file ? `${file}: ${message}` : message));
     this.name = 'LensError';
   }
 }

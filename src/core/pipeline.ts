@@ -8,10 +8,11 @@ import type { Graph } from './graph/ir';
 import { loadModel } from './loaders/registry';
 import { canonize } from './graph/canonize';
 import { LensError } from './errors';
+import { readBounded } from './io/boundedRead';
 import { defaultCard, findCardPath, inputBounds, readCard, type ModelCard } from './card/modelCard';
 import { readImageFile, type RgbaImage } from './image/decode';
 import { imageToDisplayRgba, preprocessImage } from './image/preprocess';
-import { readNpy } from './io/npy';
+import { NPY_HEADER_MAX, readNpy } from './io/npy';
 import { heatmapFromRelevance, overlayHeatmap, type HeatmapOptions } from './image/colormap';
 import { encodePng } from './image/png';
 import { upscaleNearest } from './image/upscale';
@@ -68,17 +69,20 @@ export interface LoadedInput {
   display?: RgbaImage;
 }
 
+/**
+ * The bytes of an input .npy: its size can be no more than the model's input (float32) plus a header,
+ * so anything larger is refused before it is read.
+ */
+export function readNpyInput(file: string, want: number[], what: string): Buffer {
+  const max = want.reduce((a, b) => a * b, 4) + NPY_HEADER_MAX;
+  return readBounded(file, { what, maxBytes: max, code: 'bad-input', limitName: `the model's input ${want.join('×')} float32 plus header` });
+}
+
 export function readInput(file: string, model: OpenedModel): LoadedInput {
   const ext = path.extname(file).toLowerCase();
   const want = model.graph.nodes[model.graph.input].shape;
   if (ext === '.npy') {
-    let bytes: Buffer;
-    try {
-      bytes = fs.readFileSync(file);
-    } catch {
-      throw new LensError('bad-input', 'file not found', file);
-    }
-    const arr = readNpy(bytes, file);
+    const arr = readNpy(readNpyInput(file, want, 'file'), file);
     const shape = arr.shape.length === 4 && arr.shape[0] === 1 ? arr.shape.slice(1) : arr.shape;
     if (shape.length !== 3 || shape.some((d, i) => d !== want[i])) {
       throw new LensError('bad-input', `.npy has shape (${arr.shape.join(', ')}), the model expects (${want.join(', ')}) HWC or (1, ${want.join(', ')})`, file);

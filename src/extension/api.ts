@@ -34,10 +34,14 @@ export interface RelevanceLensApi {
   readonly onDidRenderGallery: vscode.Event<{ clusters: number; pairs: number }>;
   /** Does what a click on a gallery image does (false when no gallery is open). */
   openGalleryImage(model: string, file: string): Promise<boolean>;
+  /** For the integration tests: end the engine worker as a crash would, keep it busy without a heartbeat, shorten the watchdog. */
+  engineTestHooks: { crash(): boolean; hang(ms: number): Promise<void>; setHangMs(ms: number): void };
 }
 
 export interface ViewItem {
   label: string;
   description?: string;
   contextValue?: string;
+  /** the tooltip's text (a MarkdownString's source) */
+  tooltip?: string;
 }

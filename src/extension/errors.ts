@@ -6,6 +6,10 @@
 import * as vscode from 'vscode';
 import { RpcError, toWireError, type WireError } from '../shared/protocol';
 import type { Log } from './log';
+import { escapeNotification } from '../shared/escape';
+
+/** Error code of requests that failed because the engine worker was replaced (EngineHost). */
+export const ENGINE_RESTARTED = 'engine-restarted';
 
 export function asWireError(e: unknown): WireError {
   return e instanceof RpcError ? e.wire : toWireError(e);
@@ -29,11 +33,14 @@ export class ErrorReporter {
       this.log.info(`${context ?? 'operation'} cancelled`);
       return undefined;
     }
+    // a replaced engine worker was already reported once, by reportRecovery
+    if (w.code === ENGINE_RESTARTED) return w.message;
     let shown: string;
     if (w.user) {
       shown = w.message;
       this.log.warn(`${context ? context + ': ' : ''}${w.message}`);
-      void vscode.window.showErrorMessage(shown);
+      // the message names files and layers from the model: no [x](command:…) link may form in the notification
+      void vscode.window.showErrorMessage(escapeNotification(shown));
     } else {
       shown = vscode.l10n.t('Relevance Lens hit an internal error{0}. Details are in the output channel.', context ? ` (${context})` : '');
       this.log.error(`${context ? context + ': ' : ''}${w.message}${w.detail ? '\n' + w.detail : ''}`);
@@ -42,6 +49,13 @@ export class ErrorReporter {
     }
     this.onDidReportEmitter.fire({ ...w, message: shown });
     return shown;
+  }
+
+  /** The engine worker died or hung and was replaced: one line, shown once, whatever was running. */
+  reportRecovery(message: string): void {
+    this.log.warn(message);
+    void vscode.window.showWarningMessage(`Relevance Lens: ${message}`);
+    this.onDidReportEmitter.fire({ code: ENGINE_RESTARTED, message, user: true });
   }
 
   /** Wraps a command handler so nothing escapes as a raw exception (drawio's registerFailableCommand). */

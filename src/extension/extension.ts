@@ -28,7 +28,8 @@ export function activate(context: vscode.ExtensionContext): RelevanceLensApi {
   const log = new Log();
   const errors = new ErrorReporter(log);
   const settings = readSettings();
-  const engine = new EngineHost(path.join(context.extensionPath, 'dist'), log, readSettings);
+  const engine = new EngineHost(path.join(context.extensionPath, 'dist'), log, readSettings,
+    () => (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
   const state = new LensState(context.workspaceState, settings);
   const session = new ExplainSession(engine, state, errors, log);
   const models = new ModelFinder();
@@ -48,18 +49,26 @@ export function activate(context: vscode.ExtensionContext): RelevanceLensApi {
     ...registerDatasetCommands(s),
     { dispose: () => GalleryPanel.instance?.dispose() },
     vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(SECTION)) warnSettings();
       // A new backend, image limit or thread count needs a fresh worker; the next request starts it.
       if (['backend', 'maxImageSide', 'parallelWorkers'].some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) engine.restart();
       if (e.affectsConfiguration(`${SECTION}.balanceTolerance`)) ExplanationPanel.instance?.sendSnapshot();
     }),
     { dispose: () => ExplanationPanel.instance?.dispose() },
+    // a worker that died or hung was replaced: say so once, in the panel too (which keeps what it shows)
+    engine.onDidRecover((message) => {
+      errors.reportRecovery(message);
+      ExplanationPanel.instance?.post('error', { message });
+    }),
   );
   // Layers of the model remembered for this workspace, once the window is idle (starts the worker).
-  if (state.modelPath) {
+  // (not in an untrusted workspace: a model is parsed there only when the user opens it and says yes)
+  if (state.modelPath && vscode.workspace.isTrusted) {
     const remembered = state.modelPath;
     setTimeout(() => void session.openModel(remembered).catch((e) => log.warn(`could not reopen ${remembered}: ${asText(e)}`)), 1500);
   }
 
+  warnSettings();
   const activationMs = performance.now() - t0;
   log.info(`activated in ${activationMs.toFixed(1)} ms`);
   return {
@@ -89,6 +98,13 @@ export function activate(context: vscode.ExtensionContext): RelevanceLensApi {
       if (g) await g.openImage(model, file);
       return g !== undefined;
     },
+    engineTestHooks: {
+      crash: () => engine.testHooks.crash(),
+      hang: (ms) => engine.testHooks.hang(ms),
+      setHangMs: (ms) => {
+        engine.hangMs = ms;
+      },
+    },
     views: async () => ({
       models: (await modelsTree.getChildren()).map((u) => viewItem(modelsTree.getTreeItem(u))),
       layers: layersTree.getChildren().map((n) => viewItem(layersTree.getTreeItem(n))),
@@ -98,7 +114,15 @@ export function activate(context: vscode.ExtensionContext): RelevanceLensApi {
 
 function viewItem(item: vscode.TreeItem): ViewItem {
   const label = typeof item.label === 'string' ? item.label : item.label?.label ?? '';
-  return { label, description: typeof item.description === 'string' ? item.description : undefined, contextValue: item.contextValue };
+  const tooltip = typeof item.tooltip === 'string' ? item.tooltip : item.tooltip?.value;
+  return { label, description: typeof item.description === 'string' ? item.description : undefined, contextValue: item.contextValue, tooltip };
+}
+
+/** Settings out of range: one line each (the default is used), checked by the same code as the CLI's flags. */
+function warnSettings(): void {
+  const problems: string[] = [];
+  readSettings(problems);
+  for (const p of problems) void vscode.window.showWarningMessage(`Relevance Lens: ${p}`);
 }
 
 function asText(e: unknown): string {

@@ -8,6 +8,7 @@
 export * from './rpc';
 import type { ChannelSpec } from './rpc';
 import type { DatasetEngineRequests } from './datasetProtocol';
+import { checkDisplay, checkMethodParams, checkRuleParams, problem } from './validate';
 
 // ---------------------------------------------------------------------------------------------
 //#region shared data
@@ -177,7 +178,9 @@ export type ExportKind = 'png' | 'npy' | 'json';
 export interface EngineRequests extends ChannelSpec {
   requests: {
     /** Picks the tfjs backend; answers with the one in use. */
-    init: { params: { backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu'; maxImageSide: number }; result: { backend: string } };
+    init: { params: { backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu'; maxImageSide: number; workspaceRoots?: string[] }; result: { backend: string } };
+    /** Test hook: keeps the worker's thread busy for `ms` without polling anything (a hang, for the watchdog). */
+    debugHang: { params: { ms: number }; result: void };
     /** Loads (or reloads) a model; rules shown are the composite's with the overrides applied. */
     describeModel: {
       params: { modelPath: string; composite: string; rules: Record<string, string>; params: RuleParamValues };
@@ -196,6 +199,8 @@ export interface EngineRequests extends ChannelSpec {
       result: { outPath: string; bytes: number };
     };
     fitPatterns: { params: { runId: number; modelPath: string; dataPath: string; outPath: string }; result: { outPath: string; layers: number } };
+    /** Live tensors and memory of the worker (the log, the soak test: long sessions must not grow). */
+    engineStats: { params: Record<string, never>; result: { tensors: number; tensorBytes: number; rss: number; heapUsed: number; external: number } };
   } & DatasetEngineRequests;
   events: Record<string, never>;
 }
@@ -306,19 +311,21 @@ export function isMethodId(v: unknown): v is MethodId {
 
 export function isDisplayOptions(v: unknown): v is DisplayOptions {
   return isObj(v) && (COLORMAPS as readonly unknown[]).includes(v.colormap) && (v.scale === 'max' || v.scale === 'percentile')
-    && isNum(v.percentile) && v.percentile > 0 && v.percentile <= 100 && (POLARITIES as readonly unknown[]).includes(v.polarity)
-    && isNum(v.opacity) && v.opacity >= 0 && v.opacity <= 1;
+    && isNum(v.percentile) && (POLARITIES as readonly unknown[]).includes(v.polarity) && isNum(v.opacity)
+    && problem(() => checkDisplay(v as { percentile: number; opacity: number })) === undefined;
 }
 
 function isParams(v: unknown): v is RuleParamValues {
-  return isObj(v) && Object.entries(v).every(([k, x]) => ['epsilon', 'gamma', 'alpha', 'beta', 'low', 'high'].includes(k) && (x === undefined || isNum(x)));
+  return isObj(v) && Object.entries(v).every(([k, x]) => ['epsilon', 'gamma', 'alpha', 'beta', 'low', 'high'].includes(k) && (x === undefined || isNum(x)))
+    && problem(() => checkRuleParams(v)) === undefined;
 }
 
 function isMethodParams(v: unknown): v is MethodParamValues {
   if (!isObj(v)) return false;
   const pos = (x: unknown) => x === undefined || (isNum(x) && x > 0);
   return Object.keys(v).every((k) => ['samples', 'sigma', 'steps', 'baseline', 'root', 'patternType'].includes(k))
-    && pos(v.samples) && (v.sigma === undefined || (isNum(v.sigma) && v.sigma >= 0)) && pos(v.steps)
+    && pos(v.samples) && (v.sigma === undefined || isNum(v.sigma)) && pos(v.steps)
+    && problem(() => checkMethodParams(v as MethodParamValues)) === undefined
     && [undefined, 'zeros', 'blur'].includes(v.baseline as string) && [undefined, 'nearest', 'origin', 'lrp'].includes(v.root as string)
     && [undefined, 'relu', 'linear'].includes(v.patternType as string);
 }

@@ -2,6 +2,7 @@
  * One description of an LRP rule, shared by the engine, the CLI (`--rule LAYER=RULE[:p,...]`),
  * the webview's rule pickers and the settings. Missing parameters take the composite's defaults.
  */
+import { checkAlphaBeta as checkAB, checkBounds, checkEpsilon, checkGamma } from './validate';
 
 export type RuleSpec =
   | { rule: 'lrp-0' }
@@ -61,12 +62,12 @@ export function parseRule(text: string): RuleSpec {
       if (ps.length > 2) throw new Error(`rule 'epsilon' takes epsilon[,std]`);
       return {
         rule: 'epsilon',
-        ...(ps[0] !== undefined ? { epsilon: num(ps[0], 'epsilon') } : {}),
+        ...(ps[0] !== undefined ? { epsilon: checkEpsilon(num(ps[0], 'epsilon'), 'rule parameter epsilon') } : {}),
         ...(ps[1] !== undefined ? { stdScaled: ps[1] === 'std' } : {}),
       };
     case 'gamma':
       if (ps.length > 1) throw new Error(`rule 'gamma' takes one parameter`);
-      return { rule: 'gamma', ...(ps[0] !== undefined ? { gamma: num(ps[0], 'gamma') } : {}) };
+      return { rule: 'gamma', ...(ps[0] !== undefined ? { gamma: checkGamma(num(ps[0], 'gamma'), 'rule parameter gamma') } : {}) };
     case 'alpha-beta': case 'alphabeta': {
       if (ps.length !== 0 && ps.length !== 2) throw new Error(`rule 'alpha-beta' takes alpha,beta`);
       if (!ps.length) return { rule: 'alpha-beta' };
@@ -85,7 +86,13 @@ export function parseRule(text: string): RuleSpec {
     case 'w-square': case 'wsquare': case 'w2': none(); return { rule: 'w-square' };
     case 'z-box': case 'zbox': case 'zb':
       if (ps.length !== 0 && ps.length !== 2) throw new Error(`rule 'z-box' takes low,high`);
-      return ps.length ? { rule: 'z-box', low: num(ps[0], 'low'), high: num(ps[1], 'high') } : { rule: 'z-box' };
+      if (!ps.length) return { rule: 'z-box' };
+      {
+        const low = num(ps[0], 'low');
+        const high = num(ps[1], 'high');
+        checkBounds(low, high, { low: 'z-box low', high: 'high' });
+        return { rule: 'z-box', low, high };
+      }
     case 'deep-taylor': {
       const root = ps[0] ?? 'lrp';
       if (ps.length > 1 || !['nearest', 'origin', 'lrp', 'bounded'].includes(root)) {
@@ -99,9 +106,7 @@ export function parseRule(text: string): RuleSpec {
 }
 
 export function checkAlphaBeta(alpha: number, beta: number): void {
-  if (alpha < 0 || beta < 0 || Math.abs(alpha - beta - 1) > 1e-9) {
-    throw new Error(`alpha-beta needs alpha - beta = 1 and alpha, beta >= 0 (got ${alpha}, ${beta})`);
-  }
+  checkAB(alpha, beta);
 }
 
 function fmt(v: number | number[] | undefined): string {

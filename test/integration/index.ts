@@ -22,6 +22,7 @@ import { defineKeyboardTests } from './keyboard.test';
 import { defineLoaderTests } from './loaders.test';
 import { defineMobileNetTests } from './mobilenet.test';
 import { defineGalleryTests } from './gallery.test';
+import { defineHostileTests } from './hostile.test';
 import { defineAfterReloadTests, defineReloadPreparation, reloadExpectation, takePhase, writePhase, type ReloadPhase } from './reload.test';
 import { allMeasurements, restoreMeasurements, writeMeasurements } from './helpers';
 
@@ -61,6 +62,7 @@ export async function run(): Promise<void> {
     defineKeyboardTests();
     defineGalleryTests();
     defineLoaderTests();
+    defineHostileTests();
     defineMobileNetTests();
     defineReloadPreparation();
   }

@@ -79,3 +79,20 @@ test('no tensor leaks on a residual block (an input shared by a conv and an add)
   assert.equal(tf.memory().numTensors, settled);
   e.dispose();
 });
+
+test('values a user sweeps (γ, z^B bounds of each input) do not pile up cached kernels', async () => {
+  await initBackend('cpu');
+  const m = await openModel(DEMO_MODEL);
+  const e = new Explainer(m.graph);
+  const input = readInput(DEMO_DIGIT(6), m).input;
+  const run = (i: number): void => {
+    e.explain(input, { method: 'lrp', composite: 'epsilon-gamma-box', params: { gamma: 0.25 + 0.01 * i, low: -0.1 * i, high: 1 + 0.1 * i } });
+  };
+  run(0);
+  const settled = tf.memory().numTensors;
+  // each new γ derives w+γw⁺ (and its transposes) per layer, each new bound pair the z^B bound images:
+  // only the latest of each is kept
+  for (let i = 1; i <= 25; i++) run(i);
+  assert.equal(tf.memory().numTensors, settled, 'tensor count after 25 new γ values and bounds');
+  e.dispose();
+});

@@ -8,6 +8,7 @@ import { parseArgs } from 'util';
 import { loadModel } from '../../core/loaders/registry';
 import { cardInit, cardPathFor } from '../../core/card/cardInit';
 import { LensError } from '../../core/errors';
+import { LIMITS, readTextBounded } from '../../core/io/boundedRead';
 import { UsageError } from '../errors';
 
 const USAGE = 'usage: relevance-lens card init MODEL [--force] [--size HxW] [--labels FILE|a,b,c] [--quiet]';
@@ -30,7 +31,7 @@ export function parseLabels(v: string): string[] {
     isFile = false;
   }
   if (isFile) {
-    const lines = fs.readFileSync(v, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/);
+    const lines = readTextBounded(v, { what: 'labels file', maxBytes: LIMITS.cardBytes, code: 'bad-input' }).replace(/^\uFEFF/, '').split(/\r?\n/);
     while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
     if (lines.length === 0) throw new LensError('bad-input', 'labels file is empty', v);
     return lines;

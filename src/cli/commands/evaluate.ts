@@ -12,7 +12,7 @@ import { assertSupported } from '../../core/graph/summary';
 import { loadPatterns } from '../../core/patterns/file';
 import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../../core/composites/presets';
 import { inputBounds } from '../../core/card/modelCard';
-import { writeFileAtomic } from '../../core/io/atomicWrite';
+import { checkOutputTargets, writeFilesAtomic, type OutputFile } from '../../core/io/atomicWrite';
 import { encodePng } from '../../core/image/png';
 import { evaluateMethods, DEFAULT_RANDOM_ORDERS, type Evaluation, type MethodSpec } from '../../core/metrics/evaluate';
 import {
@@ -21,7 +21,7 @@ import {
 import { PLOT_COLORS, plotCurves, RANDOM_COLOR, type PlotSeries } from '../../core/metrics/plot';
 import { num, table } from '../format';
 import { UsageError } from '../errors';
-import { bound, integer, joinNegativeValues, number, parseRuleOverrides, RULE_OPTIONS, samplePool, workerCount } from './explain';
+import { integer, joinNegativeValues, parseRuleParams, parseRuleOverrides, RULE_OPTIONS, samplePool, workerCount } from './explain';
 import { defaultWorkerCount } from '../../core/parallel/pool';
 
 const OPTIONS = {
@@ -196,11 +196,8 @@ export async function runEvaluate(argv: string[]): Promise<number> {
     targetClass = c;
   }
   const rules = parseRuleOverrides(values.rule);
-  const ruleParams = {
-    epsilon: number(values.epsilon, 'epsilon'), gamma: number(values.gamma, 'gamma'),
-    alpha: number(values.alpha, 'alpha'), beta: number(values.beta, 'beta'),
-    low: bound(values.low, 'low'), high: bound(values.high, 'high'),
-  };
+  const ruleParams = parseRuleParams(values);
+  checkOutputTargets([values.json, values.png].filter((o): o is string => o !== undefined));
   const backend = await initBackend((values.backend ?? 'auto') as BackendChoice);
   const model = await openModel(modelFile, values.card);
   assertSupported(model.graph, modelFile);
@@ -240,13 +237,13 @@ export async function runEvaluate(argv: string[]): Promise<number> {
     explainer.dispose();
   }
   const totalMs = performance.now() - t0;
-  const writes: Promise<void>[] = [];
-  if (values.json) writes.push(writeFileAtomic(values.json, JSON.stringify(evaluationJson(ev, modelFile, inputFile, backend, totalMs))));
+  const outputs: OutputFile[] = [];
+  if (values.json) outputs.push({ target: values.json, data: JSON.stringify(evaluationJson(ev, modelFile, inputFile, backend, totalMs)) });
   if (values.png) {
     const img = plotCurves(plotSeries(ev));
-    writes.push(writeFileAtomic(values.png, encodePng(img.rgba, img.width, img.height)));
+    outputs.push({ target: values.png, data: encodePng(img.rgba, img.width, img.height) });
   }
-  await Promise.all(writes);
+  await writeFilesAtomic(outputs);
   if (!values.quiet) process.stdout.write(summary(ev, modelFile, inputFile, backend, totalMs, values.png !== undefined) + '\n');
   return 0;
 }

@@ -1,8 +1,7 @@
 /** `relevance-lens explain MODEL INPUT [options]`: one explanation, per the CLI contract of DESIGN.md. */
-import * as fs from 'fs';
 import { parseArgs } from 'util';
 import { initBackend, type BackendChoice } from '../../core/engine/backend';
-import { cardBounds, openModel, readInput, renderHeatmapPng } from '../../core/pipeline';
+import { cardBounds, openModel, readInput, readNpyInput, renderHeatmapPng } from '../../core/pipeline';
 import { Explainer, type ExplainOutput } from '../../core/methods/explain';
 import type { BaselineSpec, ExplainOptions, MethodName } from '../../core/methods/types';
 import { methodNames } from '../../core/methods/method';
@@ -13,13 +12,17 @@ import { readNpy } from '../../core/io/npy';
 import { LensError } from '../../core/errors';
 import { DEFAULT_COMPOSITE } from '../../core/composites/presets';
 import { parseRule, type RuleSpec } from '../../shared/ruleSpec';
-import { writeFileAtomic } from '../../core/io/atomicWrite';
+import { checkOutputTargets, writeFilesAtomic, type OutputFile } from '../../core/io/atomicWrite';
 import { writeNpy } from '../../core/io/npy';
 import { COLORMAP_NAMES, type ColormapName } from '../../core/image/colormap';
 import { inputBounds } from '../../core/card/modelCard';
 import { num, table } from '../format';
 import { UsageError } from '../errors';
 import { defaultWorkerCount, SampleWorkerPool } from '../../core/parallel/pool';
+import {
+  checkBounds, checkInteger, checkOpacity, checkPercentile, checkRuleParams, checkSigma, PARAM_LIMITS, splitRuleOverride, toBound, toNumber,
+  type Bound, type RuleParamInput,
+} from '../../shared/validate';
 
 const MAX_WORKERS = 64;
 
@@ -94,17 +97,22 @@ const HELP = `usage: relevance-lens explain MODEL INPUT [options]
   --quiet, -q                no summary on stdout`;
 
 export function number(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x)) throw new UsageError(`--${flag} expects a number, got '${v}'`);
-  return x;
+  return v === undefined ? undefined : toNumber(v, `--${flag}`);
 }
 
 export function integer(v: string | undefined, flag: string, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isInteger(x) || x < min || x > max) throw new UsageError(`--${flag} expects an integer in ${min}..${max}, got '${v}'`);
-  return x;
+  return v === undefined ? undefined : checkInteger(v, `--${flag}`, min, max);
+}
+
+/** --epsilon/--gamma/--alpha/--beta/--low/--high, each checked for its range (shared/validate.ts) as it is parsed. */
+export function parseRuleParams(values: Partial<Record<'epsilon' | 'gamma' | 'alpha' | 'beta' | 'low' | 'high', string>>): RuleParamInput {
+  const p: RuleParamInput = {
+    epsilon: number(values.epsilon, 'epsilon'), gamma: number(values.gamma, 'gamma'),
+    alpha: number(values.alpha, 'alpha'), beta: number(values.beta, 'beta'),
+    low: bound(values.low, 'low'), high: bound(values.high, 'high'),
+  };
+  checkRuleParams(p, (n) => `--${n}`);
+  return p;
 }
 
 /** Which methods each method flag applies to: a flag the method would ignore is a usage error. */
@@ -144,13 +152,7 @@ export function parseBaseline(v: string): BaselineSpec | { kind: 'file'; file: s
 }
 
 function readBaselineNpy(file: string, want: number[]): BaselineSpec {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch {
-    throw new LensError('bad-input', 'baseline file not found', file);
-  }
-  const a = readNpy(bytes, file);
+  const a = readNpy(readNpyInput(file, want, 'baseline file'), file);
   const shape = a.shape.length === 4 && a.shape[0] === 1 ? a.shape.slice(1) : a.shape;
   if (shape.length !== 3 || shape.some((d, i) => d !== want[i])) {
     throw new LensError('bad-input', `baseline .npy has shape (${a.shape.join(', ')}), the model expects (${want.join(', ')}) HWC or (1, ${want.join(', ')})`, file);
@@ -171,25 +173,22 @@ export function samplePool(workers: number): SampleWorkerPool | undefined {
   return workers > 1 ? new SampleWorkerPool(workers) : undefined;
 }
 
-export function bound(v: string | undefined, flag: string): number | number[] | undefined {
-  if (v === undefined) return undefined;
-  const parts = v.split(',').map((p) => number(p, flag)!);
-  return parts.length === 1 ? parts[0] : parts;
+export function bound(v: string | undefined, flag: string): Bound | undefined {
+  return v === undefined ? undefined : toBound(v, `--${flag}`);
 }
 
 function upscale(v: string | undefined): number {
-  const k = number(v, 'upscale') ?? 1;
-  if (!Number.isInteger(k) || k < 1 || k > 64) throw new UsageError(`--upscale expects an integer 1..64, got '${v}'`);
-  return k;
+  return integer(v, 'upscale', 1, PARAM_LIMITS.upscale) ?? 1;
 }
 
 export function parseRuleOverrides(list: string[] | undefined): Record<string, RuleSpec> {
   const out: Record<string, RuleSpec> = {};
   for (const item of list ?? []) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--rule expects LAYER=RULE[:params], got '${item}'`);
+    // layer names may hold '=': split at the last one (rule text has none), or quote the name
+    const split = splitRuleOverride(item);
+    if (!split) throw new UsageError(`--rule expects LAYER=RULE[:params], got '${item}'`);
     try {
-      out[item.slice(0, eq)] = parseRule(item.slice(eq + 1));
+      out[split.layer] = parseRule(split.rule);
     } catch (e) {
       throw new UsageError(`--rule ${item}: ${(e as Error).message}`);
     }
@@ -252,11 +251,10 @@ export async function runExplain(argv: string[]): Promise<number> {
       throw new UsageError(`--${flag} applies to --method ${methods.join(' / ')}, not ${method}`);
     }
   }
-  const samples = integer(values.samples, 'samples', 1, 100000);
-  const sigma = number(values.sigma, 'sigma');
-  if (sigma !== undefined && sigma < 0) throw new UsageError(`--sigma expects a number ≥ 0 (a fraction of the input range), got '${values.sigma}'`);
-  const seed = integer(values.seed, 'seed', 0, 2 ** 31 - 1);
-  const steps = integer(values.steps, 'steps', 1, 100000);
+  const samples = integer(values.samples, 'samples', 1, PARAM_LIMITS.samples);
+  const sigma = values.sigma === undefined ? undefined : checkSigma(values.sigma, '--sigma');
+  const seed = integer(values.seed, 'seed', 0, PARAM_LIMITS.seed);
+  const steps = integer(values.steps, 'steps', 1, PARAM_LIMITS.steps);
   const workers = workerCount(values.workers);
   const baseline = values.baseline !== undefined ? parseBaseline(values.baseline) : undefined;
   const root = values.root;
@@ -271,14 +269,12 @@ export async function runExplain(argv: string[]): Promise<number> {
     throw new UsageError(`--method ${method} needs --patterns FILE (make one with 'relevance-lens patterns fit MODEL DATA --out FILE')`);
   }
   const rules = parseRuleOverrides(values.rule);
-  const ruleParams = {
-    epsilon: number(values.epsilon, 'epsilon'), gamma: number(values.gamma, 'gamma'),
-    alpha: number(values.alpha, 'alpha'), beta: number(values.beta, 'beta'),
-    low: bound(values.low, 'low'), high: bound(values.high, 'high'),
-  };
-  const percentile = number(values.percentile, 'percentile');
-  const opacity = number(values.opacity, 'opacity') ?? 0.7;
+  const ruleParams = parseRuleParams(values);
+  const percentile = values.percentile === undefined ? undefined : checkPercentile(values.percentile, '--percentile');
+  const opacity = values.opacity === undefined ? 0.7 : checkOpacity(values.opacity, '--opacity');
   const upscaleBy = upscale(values.upscale);
+  // every output folder is checked before anything is loaded or computed
+  checkOutputTargets([values.json, values.npy, values.png].filter((o): o is string => o !== undefined));
   const backend = await initBackend((values.backend ?? 'auto') as BackendChoice);
   const model = await openModel(modelFile, values.card);
   // an op no method can run is named, with its node, before any computation
@@ -289,6 +285,9 @@ export async function runExplain(argv: string[]): Promise<number> {
   const baselineSpec: BaselineSpec | undefined = baseline?.kind === 'file' ? readBaselineNpy(baseline.file, want) : baseline;
   // z^B bounds: flags, else the card's (or the default card's, for an image preprocessed by it).
   const cb = cardBounds(model) ?? (display ? inputBounds(model.card) : undefined);
+  if (ruleParams.low !== undefined || ruleParams.high !== undefined) {
+    checkBounds(ruleParams.low ?? cb?.low, ruleParams.high ?? cb?.high, { low: '--low', high: '--high' }, want[2]);
+  }
   const opts: ExplainOptions = {
     method,
     composite: values.composite ?? (method === 'lrp' ? DEFAULT_COMPOSITE : undefined),
@@ -316,9 +315,10 @@ export async function runExplain(argv: string[]): Promise<number> {
     pool?.dispose();
     explainer.dispose();
   }
-  const writes: Promise<void>[] = [];
-  if (values.json) writes.push(writeFileAtomic(values.json, JSON.stringify(toJson(r, modelFile, inputFile, backend))));
-  if (values.npy) writes.push(writeFileAtomic(values.npy, writeNpy(r.relevance.shape, r.relevance.data)));
+  // all outputs, or none: written to temp names, renamed only when every one succeeded
+  const outputs: OutputFile[] = [];
+  if (values.json) outputs.push({ target: values.json, data: JSON.stringify(toJson(r, modelFile, inputFile, backend)) });
+  if (values.npy) outputs.push({ target: values.npy, data: writeNpy(r.relevance.shape, r.relevance.data) });
   if (values.png) {
     const png = renderHeatmapPng(r.relevance, display, {
       colormap: (values.colormap ?? 'seismic') as ColormapName,
@@ -326,9 +326,9 @@ export async function runExplain(argv: string[]): Promise<number> {
       opacity,
       upscale: upscaleBy,
     });
-    writes.push(writeFileAtomic(values.png, png));
+    outputs.push({ target: values.png, data: png });
   }
-  await Promise.all(writes);
+  await writeFilesAtomic(outputs);
   if (!values.quiet) process.stdout.write(summary(r, modelFile, inputFile, backend) + '\n');
   return 0;
 }

@@ -12,6 +12,7 @@ import { readPatternsStats, writePatternsFile } from '../../core/patterns/file';
 import { mergeStats, type PatternStats } from '../../core/patterns/stats';
 import type { RhoValues } from '../../core/patterns/rho';
 import { reportError, UsageError } from '../errors';
+import { checkOutputTargets } from '../../core/io/atomicWrite';
 
 const USAGE = `usage: relevance-lens patterns fit MODEL DATA --out FILE [--batch N] [--holdout F] [--limit N]
                                  [--rho-neurons N] [--rho-positions N] [--no-rho] [--card FILE] [--backend B] [--quiet]
@@ -48,6 +49,7 @@ async function fit(args: string[]): Promise<number> {
     },
   });
   if (positionals.length !== 2 || !values.out) throw new UsageError(USAGE);
+  checkOutputTargets([values.out]);
   const [modelFile, data] = positionals;
   let holdout = DEFAULT_HOLDOUT;
   if (values.holdout !== undefined) {

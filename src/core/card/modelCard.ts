@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { LensError } from '../errors';
+import { LIMITS, readTextBounded } from '../io/boundedRead';
 import { writeFileAtomicSync } from '../io/atomicWrite';
 import type { ResizeMode } from '../image/resize';
 
@@ -181,10 +182,11 @@ export function validateCard(json: unknown, cardPath: string): ModelCard {
 function readLabelsFile(labelsPath: string, cardPath: string): string[] {
   let text: string;
   try {
-    text = fs.readFileSync(labelsPath, 'utf8');
+    // a labels file the card names: a regular file inside the card's folder (or the workspace), bounded
+    text = readTextBounded(labelsPath, { what: 'file', maxBytes: LIMITS.cardBytes, within: [path.dirname(cardPath)], code: 'bad-card' });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new LensError('bad-card', `labels: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code})`}: ${labelsPath}`, cardPath);
+    const m = (e as Error).message;
+    throw new LensError('bad-card', `labels: ${m.startsWith(labelsPath + ': ') ? m.slice(labelsPath.length + 2) : m}: ${labelsPath}`, cardPath);
   }
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
@@ -192,13 +194,7 @@ function readLabelsFile(labelsPath: string, cardPath: string): string[] {
 }
 
 export function readCard(cardPath: string): LoadedCard {
-  let text: string;
-  try {
-    text = fs.readFileSync(cardPath, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new LensError('bad-input', code === 'ENOENT' ? 'file not found' : `cannot read file (${code})`, cardPath);
-  }
+  const text = readTextBounded(cardPath, { what: 'file', maxBytes: LIMITS.cardBytes, code: 'bad-input' });
   let json: unknown;
   try {
     json = JSON.parse(text.replace(/^\uFEFF/, ''));

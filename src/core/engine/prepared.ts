@@ -20,6 +20,8 @@ export interface NodeTensors {
 export class PreparedGraph {
   readonly tensors: NodeTensors[];
   private readonly cache = new Map<string, tf.Tensor>();
+  /** slot -> the key it holds now (derived tensors whose key carries a value, e.g. z^B bounds) */
+  private readonly slots = new Map<string, string>();
   private disposed = false;
 
   constructor(readonly graph: Graph) {
@@ -44,10 +46,23 @@ export class PreparedGraph {
     return t;
   }
 
-  /** Memoised derived tensor for a node (kept until dispose). */
-  derived<T extends tf.Tensor>(nodeId: number, key: string, make: () => T): T {
+  /**
+   * Memoised derived tensor for a node (kept until dispose). With a `slot`, only the latest key of that
+   * slot is kept: tensors that depend on a value (the bounds of an input whose range differs per image)
+   * would otherwise pile up over a long session, one set per value ever seen.
+   */
+  derived<T extends tf.Tensor>(nodeId: number, key: string, make: () => T, slot?: string): T {
     const k = `${nodeId}:${key}`;
     let v = this.cache.get(k);
+    if (!v && slot !== undefined) {
+      const s = `${nodeId}:${slot}`;
+      const old = this.slots.get(s);
+      if (old !== undefined && old !== k) {
+        this.cache.get(old)?.dispose();
+        this.cache.delete(old);
+      }
+      this.slots.set(s, k);
+    }
     if (!v) {
       v = tf.keep(tf.tidy(make));
       this.cache.set(k, v);
@@ -61,5 +76,6 @@ export class PreparedGraph {
     for (const t of this.tensors) for (const v of Object.values(t)) if (v instanceof tf.Tensor) v.dispose();
     for (const v of this.cache.values()) v.dispose();
     this.cache.clear();
+    this.slots.clear();
   }
 }

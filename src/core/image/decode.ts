@@ -2,10 +2,10 @@
  * Image decoding for explanation inputs. The format is detected from magic bytes, never from the
  * extension (a .jpg that is really a PNG is common). Output is always 8-bit RGBA.
  */
-import * as fs from 'fs';
 import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
 import { LensError } from '../errors';
+import { LIMITS, readBounded } from '../io/boundedRead';
 
 export interface RgbaImage {
   width: number;
@@ -145,13 +145,6 @@ export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
 }
 
 export function readImageFile(filePath: string): RgbaImage {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(filePath);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new LensError('bad-input', 'file not found', filePath);
-    throw new LensError('bad-input', `cannot read file (${code ?? shortReason(e)})`, filePath);
-  }
+  const bytes = readBounded(filePath, { what: 'file', maxBytes: LIMITS.imageBytes, code: 'bad-input' });
   return decodeImage(bytes, filePath);
 }

@@ -10,6 +10,9 @@ export interface NpyArray {
   data: Float32Array;
 }
 
+/** Header bytes a .npy may have before its data (NumPy writes 64..4096; v2 allows more, nobody needs it). */
+export const NPY_HEADER_MAX = 65536;
+
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
 function fail(message: string, file: string): never {
@@ -52,6 +55,7 @@ export function readNpy(bytes: Uint8Array, file: string): NpyArray {
   } else {
     fail(`unsupported .npy format version ${major}.${bytes[7]}`, file);
   }
+  if (headerLen > NPY_HEADER_MAX) fail(`.npy header declares ${headerLen} bytes (over ${NPY_HEADER_MAX})`, file);
   const dataStart = headerStart + headerLen;
   if (dataStart > bytes.length) fail('truncated .npy header', file);
   // v1/v2 headers are latin1, v3 allows utf8; the keys we read are ASCII either way.

@@ -3,8 +3,10 @@
  * Its errors (a truncated file shows up as "Offset is outside the bounds of the DataView") become
  * one-line LensErrors naming the file.
  */
+import * as zlib from 'zlib';
 import { LensError } from '../errors';
 import type { ParamArray } from '../graph/ir';
+import { formatBytes, LIMITS } from '../io/boundedRead';
 
 // jsfive ships no type declarations: the small part used here.
 interface H5Node {
@@ -20,7 +22,61 @@ export interface H5Dataset extends H5Node {
   value: ArrayLike<number>;
 }
 
-const jsfive = require('jsfive') as { File: new (buf: ArrayBuffer, name: string) => H5Group };
+const jsfive = require('jsfive') as {
+  File: new (buf: ArrayBuffer, name: string) => H5Group;
+  Filters: Map<number, (buf: ArrayBuffer, itemsize: number) => ArrayBuffer>;
+};
+
+/**
+ * Inflated bytes the dataset being read may still produce. jsfive inflates gzip chunks with no bound;
+ * its deflate filter is replaced by one that stops at the chunk limit and at the dataset's budget
+ * (its declared size, with room for partial edge chunks), so a chunk bomb fails with a message.
+ */
+class InflateLimit extends Error {}
+let inflateBudget = Infinity;
+const GZIP_FILTER = 1;
+jsfive.Filters.set(GZIP_FILTER, (buf: ArrayBuffer) => {
+  const cap = Math.min(LIMITS.hdf5ChunkBytes, inflateBudget);
+  let out: Buffer;
+  try {
+    out = zlib.inflateSync(new Uint8Array(buf), { maxOutputLength: Math.max(1, Math.floor(cap)) });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new InflateLimit(formatBytes(cap));
+    throw e;
+  }
+  inflateBudget -= out.length;
+  return out.buffer.slice(out.byteOffset, out.byteOffset + out.length) as ArrayBuffer;
+});
+
+/**
+ * jsfive loops over an attribute's declared item count without comparing it to the bytes it has: a
+ * corrupt count of 2^32 spins for hours. Its attribute reader is wrapped once (on the first file) to
+ * refuse a count that cannot fit in the attribute's buffer (VLEN items take 16 bytes, references 8,
+ * anything else at least 1).
+ */
+type AttrValue = (this: unknown, dtype: unknown, buf: { byteLength?: number; length?: number }, count: number, offset: number) => unknown;
+let attributesGuarded = false;
+function guardAttributeCounts(root: unknown): void {
+  if (attributesGuarded) return;
+  const objects = (root as { _dataobjects?: object })._dataobjects;
+  const proto = objects ? (Object.getPrototypeOf(objects) as { _attr_value?: AttrValue }) : undefined;
+  const original = proto?._attr_value;
+  if (!proto || typeof original !== 'function') return;
+  proto._attr_value = function (this: unknown, dtype, buf, count, offset) {
+    const per = Array.isArray(dtype) ? (dtype[0] === 'REFERENCE' ? 8 : 16) : 1;
+    const size = buf?.byteLength ?? buf?.length ?? 0;
+    if (!Number.isSafeInteger(count) || count < 0 || offset + count * per > size) {
+      throw new Error(`attribute declares ${count} values, more than its ${size} bytes hold (offset out of range)`);
+    }
+    return original.call(this, dtype, buf, count, offset);
+  };
+  attributesGuarded = true;
+}
+
+function itemBytes(dtype: unknown): number {
+  const m = typeof dtype === 'string' ? /(\d+)$/.exec(dtype) : null;
+  return m ? Math.max(1, Number(m[1])) : 8;
+}
 
 export const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -44,6 +100,7 @@ export class H5File {
     const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
     try {
       this.root = new jsfive.File(ab, file);
+      guardAttributeCounts(this.root);
       void this.root.keys;
     } catch (e) {
       throw new LensError('bad-model', reason(e, what), file);
@@ -56,6 +113,9 @@ export class H5File {
       return f();
     } catch (e) {
       if (e instanceof LensError) throw e;
+      if (e instanceof InflateLimit) {
+        throw new LensError('bad-model', `${this.what}: ${what}: a compressed chunk inflates past ${e.message} (the HDF5 chunk limit RELEVANCE_LENS_MAX_HDF5_CHUNK_MB or the dataset's declared size; corrupt or a zip bomb)`, this.file);
+      }
       throw new LensError('bad-model', reason(e, this.what, what), this.file);
     }
   }
@@ -85,8 +145,19 @@ export class H5File {
     return this.guard(`reading dataset '${path}'`, () => {
       const d = this.root.get(path) as H5Dataset;
       if (!('shape' in d)) return undefined;
-      const v = d.value;
+      // the declared size is checked before jsfive allocates it (a lying shape would ask for terabytes)
       const count = d.shape.reduce((a, b) => a * b, 1);
+      const bytes = count * itemBytes(d.dtype);
+      if (!Number.isSafeInteger(count) || count < 0 || bytes > LIMITS.modelBytes) {
+        throw new LensError('bad-model', `dataset '${path}' declares shape [${d.shape.join(', ')}] (${formatBytes(bytes)}), over the model limit of ${formatBytes(LIMITS.modelBytes)} (RELEVANCE_LENS_MAX_MODEL_MB)`, this.file);
+      }
+      let v: ArrayLike<number>;
+      inflateBudget = 2 * bytes + LIMITS.hdf5ChunkBytes / 64;
+      try {
+        v = d.value;
+      } finally {
+        inflateBudget = Infinity;
+      }
       if (!v || v.length !== count) throw new LensError('bad-model', `dataset '${path}' holds ${v?.length ?? 0} values for shape [${d.shape.join(', ')}] (file truncated?)`, this.file);
       return { shape: d.shape.slice(), data: Float32Array.from(v as ArrayLike<number>) };
     });

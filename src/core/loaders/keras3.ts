@@ -10,6 +10,7 @@ import type { ModelLoader } from './loader';
 import { H5File } from './hdf5';
 import { ZipReader } from './zip';
 import { parseKerasConfig, readModelFile } from './kerasH5';
+import { LIMITS } from '../io/boundedRead';
 
 interface LayerCfg {
   class_name: string;
@@ -45,8 +46,8 @@ export function loadKeras3(file: string): Graph {
   const zip = new ZipReader(readModelFile(file), file);
   if (!zip.has('config.json')) throw new LensError('bad-model', 'config.json is missing from the archive (not a Keras 3 model file)', file);
   if (!zip.has('model.weights.h5')) throw new LensError('missing-weights', 'model.weights.h5 is missing from the archive', file);
-  const config = parseKerasConfig(zip.read('config.json').toString('utf8'), file, 'config.json');
-  const h5 = new H5File(zip.read('model.weights.h5'), file, 'model.weights.h5');
+  const config = parseKerasConfig(zip.read('config.json', LIMITS.jsonBytes, 'JSON config limit').toString('utf8'), file, 'config.json');
+  const h5 = new H5File(zip.read('model.weights.h5', LIMITS.modelBytes, 'RELEVANCE_LENS_MAX_MODEL_MB'), file, 'model.weights.h5');
   const base = ['layers', '_layer_checkpoint_dependencies'].find((b) => h5.has(b)) ?? 'layers';
   const names = new Map<string, string[]>();
   for (const l of layersOf(config)) names.set((l.config?.name ?? l.name) as string, keras3VarNames(l));

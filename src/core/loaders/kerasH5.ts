@@ -3,23 +3,18 @@
  * attribute holds the Keras 2 config, `model_weights/<layer>` lists its `weight_names` whose datasets
  * hold the arrays. The config goes through the same converter as TF.js layers models.
  */
-import * as fs from 'fs';
 import type { Graph, ParamArray } from '../graph/ir';
 import { LensError } from '../errors';
 import { kerasConfigToGraph, type KerasModelConfig, type WeightLookup } from './kerasConfig';
 import type { ModelLoader } from './loader';
 import { H5File, type H5Group } from './hdf5';
+import { formatBytes, LIMITS, readModelFile } from '../io/boundedRead';
 
-export function readModelFile(file: string): Buffer {
-  try {
-    return fs.readFileSync(file);
-  } catch {
-    throw new LensError('bad-model', 'file not found or not readable', file);
-  }
-}
+export { readModelFile };
 
 export function parseKerasConfig(text: string | undefined, file: string, where: string): KerasModelConfig {
   if (!text) throw new LensError('bad-model', `${where} is empty`, file);
+  if (text.length > LIMITS.jsonBytes) throw new LensError('bad-model', `${where} is ${formatBytes(text.length)} of JSON, over the limit of ${formatBytes(LIMITS.jsonBytes)}`, file);
   let cfg: KerasModelConfig;
   try {
     cfg = JSON.parse(text) as KerasModelConfig;

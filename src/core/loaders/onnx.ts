@@ -5,12 +5,12 @@
  * order) is kept as an NHWC flatten whose consuming Gemm/MatMul gets its weight rows permuted.
  * Shape arithmetic (Shape/Gather/Concat/... feeding a Reshape) is folded at load time with batch 1.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import type { ActivationFn, ExplicitPad, Graph, Padding } from '../graph/ir';
 import { GraphBuilder } from '../graph/builder';
 import { resolvePadding, windowOutput } from '../graph/shapes';
 import { LensError } from '../errors';
+import { readModelFile } from '../io/boundedRead';
 import type { LoadOptions, ModelLoader } from './loader';
 import { ProtoError, all, decodeFields, first, str, type Field } from './protobuf';
 import {
@@ -779,12 +779,7 @@ function sameList(a: readonly number[] | undefined, b: readonly number[]): boole
 }
 
 export function loadOnnx(file: string, opts: LoadOptions = {}): Graph {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch {
-    throw new LensError('bad-model', 'file not found or not readable', file);
-  }
+  const buf = readModelFile(file);
   if (buf.length === 0) throw new LensError('bad-model', 'file is empty', file);
   // ModelProto starts with ir_version (field 1, varint): 0x08
   if (buf[0] !== 0x08) throw new LensError('bad-model', 'not an ONNX model (no ModelProto header; wrong file or not protobuf)', file);

@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { LensError } from '../errors';
 import { float16ToFloat32, safeJoin } from './tfjsWeights';
+import { LIMITS, openRegularFile, readBounded } from '../io/boundedRead';
 import type { ConstTensor } from './graphOps';
 import {
   all, decodeFields, first, float32, floats, int, ints, str, doubles, type Field,
@@ -58,6 +59,10 @@ export class OnnxReader {
     const dims = ints(fields, 1);
     const dtype = first(fields, 2)?.num ?? DT.FLOAT;
     const count = dims.reduce((a, b) => a * b, 1);
+    // a declared shape is checked before it is allocated (a corrupt file may declare terabytes)
+    if (!Number.isSafeInteger(count) || count < 0 || count * 8 > LIMITS.modelBytes) {
+      this.fail(`tensor '${name}' declares an impossible shape [${dims.join(', ')}]`);
+    }
     const location = first(fields, 14)?.num ?? 0;
     let raw = first(fields, 9)?.bytes;
     if (location === 1) raw = this.external(name, all(fields, 13));
@@ -116,11 +121,18 @@ export class OnnxReader {
     if (!loc) this.fail(`tensor '${name}' is external but names no file`);
     const p = safeJoin(path.dirname(this.file), loc, this.file);
     if (!fs.existsSync(p)) this.fail(`external weight file '${loc}' (tensor '${name}') not found next to the model`, 'missing-weights');
-    const buf = fs.readFileSync(p);
+    // only the declared range is read, from a regular file inside the model's folder, within the model limit
     const offset = Number(kv.get('offset') ?? 0);
-    const length = kv.has('length') ? Number(kv.get('length')) : buf.length - offset;
-    if (offset + length > buf.length) this.fail(`external weight file '${loc}' is too short for tensor '${name}'`, 'missing-weights');
-    return new Uint8Array(buf.buffer, buf.byteOffset + offset, length);
+    const { fd, size } = openRegularFile(p, { what: 'external weight file', label: loc, reportAs: this.file, within: [path.dirname(this.file)] });
+    fs.closeSync(fd);
+    const length = kv.has('length') ? Number(kv.get('length')) : size - offset;
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+      this.fail(`external weight file '${loc}' is too short for tensor '${name}'`, 'missing-weights');
+    }
+    return readBounded(p, {
+      what: 'external weight file', label: loc, reportAs: this.file, within: [path.dirname(this.file)],
+      maxBytes: LIMITS.modelBytes, limitName: 'RELEVANCE_LENS_MAX_MODEL_MB', range: { offset, length },
+    });
   }
 
   attr(fields: Field[]): OnnxAttr {

@@ -1,11 +1,11 @@
 /** TF.js layers models: model.json (Keras topology + weightsManifest) and its weight shards. */
-import * as fs from 'fs';
 import * as path from 'path';
 import type { Graph } from '../graph/ir';
 import { LensError } from '../errors';
 import { kerasConfigToGraph, type KerasModelConfig } from './kerasConfig';
 import { readManifestWeights, weightLookup, type ManifestGroup } from './tfjsWeights';
 import type { ModelLoader } from './loader';
+import { LIMITS, readTextBounded } from '../io/boundedRead';
 
 interface LayersModelJson {
   format?: string;
@@ -14,12 +14,7 @@ interface LayersModelJson {
 }
 
 export function readJsonFile(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new LensError('bad-model', 'file not found or not readable', file);
-  }
+  const text = readTextBounded(file, { what: 'JSON file', maxBytes: LIMITS.jsonBytes, limitName: 'JSON config limit' });
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { ParamArray } from '../graph/ir';
 import { LensError } from '../errors';
+import { formatBytes, LIMITS, readBounded } from '../io/boundedRead';
 
 export interface ManifestEntry {
   name: string;
@@ -36,21 +37,50 @@ export function safeJoin(dir: string, rel: string, file: string): string {
   return p;
 }
 
+/** Elements of a declared shape: non-negative integer dims only (a corrupt manifest is refused by name). */
+export function elementCount(shape: unknown, what: string, file: string): number {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    throw new LensError('bad-model', `${what} has an invalid shape ${JSON.stringify(shape)?.slice(0, 80)}`, file);
+  }
+  const n = shape.reduce((a: number, b: number) => a * b, 1);
+  if (!Number.isSafeInteger(n)) throw new LensError('bad-model', `${what} declares an impossible shape [${shape.join(', ')}]`, file);
+  return n;
+}
+
 /** Decodes all weights; entries of non-float dtypes are skipped (they are not layer weights). */
 export function readManifestWeights(manifest: ManifestGroup[], dir: string, file: string): Map<string, ParamArray> {
   const out = new Map<string, ParamArray>();
   if (!Array.isArray(manifest)) throw new LensError('bad-model', 'weightsManifest is missing or not a list', file);
+  let total = 0;
   for (const group of manifest) {
+    if (!group || typeof group !== 'object' || !Array.isArray(group.paths ?? []) || !Array.isArray(group.weights ?? [])) {
+      throw new LensError('bad-model', 'weightsManifest entry is not {paths, weights}', file);
+    }
+    // the bytes the manifest declares, checked against the limit before any shard is opened
+    let declared = 0;
+    for (const w of group.weights ?? []) {
+      const stored = w?.quantization?.dtype ?? w?.dtype ?? 'float32';
+      declared += elementCount(w?.shape, `weight '${String(w?.name)}'`, file) * (BYTES[stored] ?? 0);
+    }
+    total += declared;
+    if (total > LIMITS.modelBytes) {
+      throw new LensError('bad-model', `the weights manifest declares ${formatBytes(total)} of weights, over the limit of ${formatBytes(LIMITS.modelBytes)} (RELEVANCE_LENS_MAX_MODEL_MB)`, file);
+    }
     const buffers: Buffer[] = [];
+    let remaining = declared;
     for (const rel of group.paths ?? []) {
+      if (typeof rel !== 'string') throw new LensError('bad-model', 'weightsManifest has a path that is not a string', file);
       const p = safeJoin(dir, rel, file);
       if (!fs.existsSync(p)) throw new LensError('missing-weights', `weight shard '${rel}' not found next to the model`, file);
-      buffers.push(fs.readFileSync(p));
+      // a shard is read only as far as the manifest needs it: a longer one (or /dev/zero behind a link) costs nothing
+      const b = readBounded(p, { what: 'weight shard', label: rel, reportAs: file, within: [dir], maxBytes: remaining, prefix: true });
+      remaining -= b.length;
+      buffers.push(b);
     }
     const buf = Buffer.concat(buffers);
     let offset = 0;
     for (const w of group.weights ?? []) {
-      const count = w.shape.reduce((a, b) => a * b, 1);
+      const count = elementCount(w.shape, `weight '${w.name}'`, file);
       const stored = w.quantization?.dtype ?? w.dtype ?? 'float32';
       const bytes = BYTES[stored];
       if (!bytes) throw new LensError('bad-model', `weight '${w.name}' has unsupported dtype '${stored}'`, file);

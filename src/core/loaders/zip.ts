@@ -1,6 +1,7 @@
 /** A small reader for zip archives (the .keras format): central directory, stored and deflated entries. */
 import * as zlib from 'zlib';
 import { LensError } from '../errors';
+import { formatBytes } from '../io/boundedRead';
 
 export interface ZipEntry {
   name: string;
@@ -51,9 +52,16 @@ export class ZipReader {
     return this.entries.has(name);
   }
 
-  read(name: string): Buffer {
+  /**
+   * An entry's bytes. `maxBytes` caps the inflated size: the declared size is checked before inflating,
+   * and inflation stops at the declared size, so a deflate bomb (or a size field that lies) costs nothing.
+   */
+  read(name: string, maxBytes: number, limitName?: string): Buffer {
     const e = this.entries.get(name);
     if (!e) throw new LensError('bad-model', `zip archive has no '${name}'`, this.file);
+    if (e.size > maxBytes) {
+      throw new LensError('bad-model', `zip entry '${name}' inflates to ${formatBytes(e.size)}, over the limit of ${formatBytes(maxBytes)}${limitName ? ` (${limitName})` : ''}`, this.file);
+    }
     const b = this.buf;
     const p = e.localOffset;
     if (p + 30 > b.length || b.readUInt32LE(p) !== 0x04034b50) throw new LensError('bad-model', `zip entry '${name}' is corrupt`, this.file);
@@ -64,9 +72,12 @@ export class ZipReader {
     if (e.method === 0) out = data;
     else if (e.method === 8) {
       try {
-        out = zlib.inflateRawSync(data);
+        // one byte more than declared: a longer stream is caught below as a size lie
+        out = zlib.inflateRawSync(data, { maxOutputLength: Math.max(1, e.size + 1) });
       } catch (err) {
-        throw new LensError('bad-model', `zip entry '${name}' cannot be inflated (${(err as Error).message})`, this.file);
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ERR_BUFFER_TOO_LARGE') throw new LensError('bad-model', `zip entry '${name}' inflates to more than its declared ${formatBytes(e.size)} (corrupt or a zip bomb)`, this.file);
+        throw new LensError('bad-model', `zip entry '${name}' cannot be inflated (${(err as Error).message.split('\n')[0]})`, this.file);
       }
     } else throw new LensError('unsupported-op', `zip entry '${name}' uses compression method ${e.method} (stored or deflate only)`, this.file);
     if (out.length !== e.size) throw new LensError('bad-model', `zip entry '${name}' is corrupt (size ${out.length}, expected ${e.size})`, this.file);

@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { LensError } from '../errors';
+import { openRegularFile } from '../io/boundedRead';
 import { sizeOf } from '../graph/ir';
 import type { ModelCard } from '../card/modelCard';
 import { readImageFile } from '../image/decode';
@@ -90,15 +91,8 @@ function npyLayout(fd: number, file: string, size: number): NpyLayout {
 
 /** A float32 .npy stack read slice by slice; `want` is the model's [H, W, C]. */
 export function npySource(file: string, want: number[]): ImageSource {
-  let fd: number;
-  let size: number;
-  try {
-    fd = fs.openSync(file, 'r');
-    size = fs.fstatSync(fd).size;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new LensError('bad-input', code === 'ENOENT' ? 'file not found' : `cannot read file (${code})`, file);
-  }
+  // a regular file only (no FIFO or device); it is read slice by slice, each slice checked against the header
+  const { fd, size } = openRegularFile(file, { what: 'file', code: 'bad-input' });
   try {
     const { shape, dataStart } = npyLayout(fd, file, size);
     let n: number;

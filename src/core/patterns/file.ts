@@ -4,10 +4,10 @@
  * the offsets the header gives, each 8-byte aligned. The statistics make files mergeable; the
  * patterns and ρ are derived from them and stored for readers that only explain. Written atomically.
  */
-import * as fs from 'fs';
 import * as os from 'os';
 import type { OpKind } from '../graph/ir';
 import { LensError } from '../errors';
+import { LIMITS, readBounded } from '../io/boundedRead';
 import { writeFileAtomic } from '../io/atomicWrite';
 import { JointMoments, Moments } from './moments';
 import type { RhoValues } from './rho';
@@ -189,13 +189,7 @@ export function decodePatterns(bytes: Uint8Array, file: string): { header: Patte
 }
 
 export function readPatternsStats(file: string): { header: PatternsHeader; stats: PatternStats } {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new LensError('bad-patterns', code === 'ENOENT' ? 'file not found' : `cannot read file (${code})`, file);
-  }
+  const bytes = readBounded(file, { what: 'file', maxBytes: LIMITS.modelBytes, limitName: 'RELEVANCE_LENS_MAX_MODEL_MB', code: 'bad-patterns' });
   return decodePatterns(bytes, file);
 }
 

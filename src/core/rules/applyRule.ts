@@ -73,7 +73,7 @@ function boundPair(prep: PreparedGraph, node: Node, low: number | number[], high
 
 function boundImage(prep: PreparedGraph, node: Node, which: 'low' | 'high', low: number | number[], high: number | number[]): tf.Tensor {
   const key = `bound:${which}:${String(low)}:${String(high)}`;
-  return prep.derived(node.id, key, () => boundPair(prep, node, low, high)[which === 'low' ? 0 : 1]);
+  return prep.derived(node.id, key, () => boundPair(prep, node, low, high)[which === 'low' ? 0 : 1], `bound:${which}`);
 }
 
 export interface RuleContext {
@@ -189,8 +189,8 @@ function ruleBody(ctx: RuleContext, r: tf.Tensor, rule: ResolvedRule, leak: Leak
     case 'z-box': {
       const low = boundImage(prep, node, 'low', rule.low, rule.high);
       const high = boundImage(prep, node, 'high', rule.low, rule.high);
-      const zl = prep.derived(node.id, `zl:${String(rule.low)}:${String(rule.high)}`, () => linearForward(prep, node, low, 'w+'));
-      const zh = prep.derived(node.id, `zh:${String(rule.low)}:${String(rule.high)}`, () => linearForward(prep, node, high, 'w-'));
+      const zl = prep.derived(node.id, `zl:${String(rule.low)}:${String(rule.high)}`, () => linearForward(prep, node, low, 'w+'), 'zl');
+      const zh = prep.derived(node.id, `zh:${String(rule.low)}:${String(rule.high)}`, () => linearForward(prep, node, high, 'w-'), 'zh');
       // the bias cancels: (xw + b) − (lw⁺ + b⁺) − (hw⁻ + b⁻)
       const z = tf.sub(tf.sub(linearForward(prep, node, a, 'w'), zl), zh);
       const den = stabilize(z, STABILIZER);

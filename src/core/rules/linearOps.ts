@@ -26,15 +26,24 @@ function deriveVariant(w: tf.Tensor, v: KernelVariant): tf.Tensor {
   return tf.add(w, tf.mul(tf.relu(w), Number(v.slice(3))));
 }
 
+/**
+ * The cache slot of a variant that carries a value ('wg:0.25' -> 'wg'): only the latest value per slot
+ * is kept, so a session that tries many γ values does not keep a kernel copy for each.
+ */
+function valueSlot(key: string): string | undefined {
+  const m = /^((?:flip:|T:)?(?:wg|wgn|bg|bgn)):/.exec(key);
+  return m ? m[1] : undefined;
+}
+
 export function kernel(prep: PreparedGraph, node: Node, v: KernelVariant): tf.Tensor {
-  return prep.derived(node.id, v, () => deriveVariant(weightOf(prep, node), v));
+  return prep.derived(node.id, v, () => deriveVariant(weightOf(prep, node), v), valueSlot(v));
 }
 
 function flipped(prep: PreparedGraph, node: Node, v: KernelVariant): tf.Tensor4D {
   return prep.derived(node.id, `flip:${v}`, () => {
     const w = kernel(prep, node, v) as tf.Tensor4D;
     return node.op === 'conv2d' ? flipKernel(w) : tf.reverse(w, [0, 1]);
-  });
+  }, valueSlot(`flip:${v}`));
 }
 
 /** Bias variant matching the kernel variant (b, b⁺, b⁻, b+γb⁺), or undefined when there is none. */
@@ -48,7 +57,7 @@ export function biasVariant(prep: PreparedGraph, node: Node, v: 'b' | 'b+' | 'b-
     if (v === 'b-') return tf.minimum(b, 0);
     if (v.startsWith('bgn:')) return tf.add(b, tf.mul(tf.minimum(b, 0), Number(v.slice(4))));
     return tf.add(b, tf.mul(tf.relu(b), Number(v.slice(3))));
-  });
+  }, valueSlot(v));
 }
 
 /** z = x ⋆ w_v (+ bias, fused where the backend can). */
@@ -76,7 +85,7 @@ export function linearTransposed(prep: PreparedGraph, node: Node, s: tf.Tensor, 
       return depthwiseTransposed(s as tf.Tensor4D, flipped(prep, node, v), [inShape[0], inShape[1]], node.attrs.conv!, t.pads!);
     case 'dense': {
       // an explicitly transposed (cached) kernel: matMul with transposeB is ~6× slower on wasm
-      const kt = prep.derived(node.id, `T:${v}`, () => tf.transpose(kernel(prep, node, v)));
+      const kt = prep.derived(node.id, `T:${v}`, () => tf.transpose(kernel(prep, node, v)), valueSlot(`T:${v}`));
       return tf.matMul(s as tf.Tensor2D, kt as tf.Tensor2D);
     }
     case 'batchNorm': return tf.mul(s, kernel(prep, node, v));

@@ -18,6 +18,7 @@ import type {
 import type { EngineHost } from '../worker/engineHost';
 import type { LensState } from '../state/lensState';
 import type { Log } from '../log';
+import { confirmUntrustedModel } from '../trust';
 import { isCancellation, type ErrorReporter } from '../errors';
 import { runWithProgress } from './progress';
 
@@ -78,6 +79,7 @@ export class ExplainSession implements vscode.Disposable {
 
   /** Loads a model and makes it active; a model that fails to load leaves the active one as it was. */
   async openModel(modelPath: string): Promise<ModelSummary> {
+    await confirmUntrustedModel(modelPath);
     const rules = modelPath === this.state.modelPath ? this.state.rules : {};
     const summary = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Relevance Lens: loading model') },

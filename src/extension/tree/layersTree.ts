@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { LayerInfo } from '../../shared/protocol';
 import type { ExplainSession } from '../session/explainSession';
 import { COMMANDS } from '../commands/commandIds';
+import { layerTooltipMarkdown } from '../../shared/escape';
 
 export interface LayerNode {
   layer: LayerInfo;
@@ -50,13 +51,11 @@ export class LayersTreeProvider implements vscode.TreeDataProvider<LayerNode>, v
     // The rule first: it is what this view is for, and the end of a long description gets cut off.
     const rule = layer.ruleable ? ` · ${layer.rule}${layer.overridden ? ' *' : ''}` : '';
     item.description = `${layer.op} ${shape}${rule}${layer.params ? ` · ${formatCount(layer.params)} params` : ''}`;
-    item.tooltip = new vscode.MarkdownString([
-      `**${layer.name}** (${layer.sourceClass ?? layer.op})`,
-      `- op: \`${layer.op}\``,
-      `- output shape: \`${shape}\``,
-      `- parameters: ${layer.params.toLocaleString()}`,
-      layer.ruleable ? `- rule: \`${layer.rule}\`${layer.overridden ? ' (set by you)' : ' (from the composite)'}` : '- passes relevance through',
-    ].join('\n'));
+    // names come from the model file: escaped, no HTML, no command links (isTrusted stays false)
+    const tooltip = new vscode.MarkdownString(layerTooltipMarkdown(layer));
+    tooltip.supportHtml = false;
+    tooltip.isTrusted = false;
+    item.tooltip = tooltip;
     item.iconPath = new vscode.ThemeIcon(OP_ICONS[layer.op] ?? 'symbol-misc');
     item.contextValue = layer.ruleable ? (layer.overridden ? 'layer.ruleable.overridden' : 'layer.ruleable') : 'layer';
     item.command = { command: COMMANDS.showLayerMaps, title: vscode.l10n.t('Show Relevance at Layer'), arguments: [{ layer }] };

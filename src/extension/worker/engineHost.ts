@@ -4,6 +4,11 @@
  * are routed to the run's listener, and cancel() flags the run in shared memory so the engine stops
  * at its next layer; a worker that does not stop within a grace period is terminated and restarted
  * lazily (models reload on demand).
+ *
+ * The worker runs with a heap limit (resourceLimits) and under a watchdog: while a request is pending,
+ * a heartbeat counter in shared memory must move (the worker's timer and the engine's per-layer
+ * checkpoints bump it); a worker that dies, runs out of memory or stops beating is replaced, and the
+ * pending requests fail with one line saying what happened. The session keeps its last explanation.
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
@@ -11,12 +16,17 @@ import {
   RpcEndpoint, RpcError, type EngineRequests, type Transport, type Wire, type WorkerEvents,
 } from '../../shared/protocol';
 import type { Log } from '../log';
+import { ENGINE_RESTARTED } from '../errors';
 import { traceTo } from '../panel/explanationPanel';
 
 type Req = EngineRequests['requests'];
 type ProgressListener = (stage: string, fraction?: number) => void;
 
 const CANCEL_GRACE_MS = 3000;
+/** Heap of the engine worker (MobileNet-size models and their activations fit with room to spare). */
+export const WORKER_HEAP_MB = 3072;
+/** A busy worker whose heartbeat has not moved for this long is considered hung. */
+const HANG_MS = 60_000;
 
 export interface EngineSettings {
   backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -30,6 +40,13 @@ export class EngineHost {
   private rpc?: RpcEndpoint<EngineRequests, WorkerEvents>;
   private ready?: Promise<string>;
   private cancelFlag = new Int32Array(new SharedArrayBuffer(4));
+  private heartbeat = new Int32Array(new SharedArrayBuffer(4));
+  private watchdog?: NodeJS.Timeout;
+  private inFlight = 0;
+  /** how long a busy worker may go without a heartbeat (tests shorten it) */
+  hangMs = HANG_MS;
+  /** Fired when a worker was replaced after dying or hanging, with the one line shown to the user. */
+  private readonly recoveredListeners = new Set<(message: string) => void>();
   private readonly progress = new Map<number, ProgressListener>();
   private nextRunId = 1;
   /** Time the worker took to start and pick a backend, for the log and the measurements. */
@@ -39,6 +56,7 @@ export class EngineHost {
     private readonly distDir: string,
     private readonly log: Log,
     private readonly settings: () => EngineSettings,
+    private readonly workspaceRoots: () => string[] = () => [],
   ) {}
 
   newRunId(): number {
@@ -53,11 +71,36 @@ export class EngineHost {
     const rpc = await this.start();
     const runId = (params as { runId?: number }).runId;
     if (runId !== undefined && onProgress) this.progress.set(runId, onProgress);
+    this.inFlight++;
     try {
       return await rpc.request(method, params);
     } finally {
+      this.inFlight--;
       if (runId !== undefined) this.progress.delete(runId);
     }
+  }
+
+  onDidRecover(listener: (message: string) => void): { dispose(): void } {
+    this.recoveredListeners.add(listener);
+    return { dispose: () => this.recoveredListeners.delete(listener) };
+  }
+
+  /** Test hooks: end the worker as a crash would, or keep it busy without a heartbeat. */
+  readonly testHooks = {
+    crash: (): boolean => {
+      const w = this.worker;
+      void w?.terminate();
+      return w !== undefined;
+    },
+    hang: (ms: number): Promise<void> => this.request('debugHang', { ms }),
+  };
+
+  /** Replaces a worker that died or hung: pending requests fail with `message`; the next request starts a new one. */
+  private replace(worker: Worker, message: string): void {
+    if (this.worker !== worker) return;
+    this.log.warn(message);
+    this.restart({ code: ENGINE_RESTARTED, message, user: true });
+    for (const l of this.recoveredListeners) l(message);
   }
 
   /**
@@ -85,6 +128,8 @@ export class EngineHost {
 
   /** Stops the worker (settings changed, or a run would not stop); the next request starts a new one. */
   restart(reason = { code: 'cancelled', message: 'engine restarted', user: true }): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
     this.rpc?.failPending(reason);
     this.rpc?.dispose();
     void this.worker?.terminate();
@@ -101,11 +146,12 @@ export class EngineHost {
     if (!this.rpc) {
       const t0 = performance.now();
       this.cancelFlag = new Int32Array(new SharedArrayBuffer(4));
+      this.heartbeat = new Int32Array(new SharedArrayBuffer(4));
       const worker = new Worker(path.join(this.distDir, 'engineWorker.js'), {
         // sample workers (dist/sampleWorker.js) are the engine worker's own: they end with it
-        workerData: { cancel: this.cancelFlag.buffer, parallelWorkers: this.settings().parallelWorkers },
-        // The engine holds a model's weights and activations; leave room for MobileNet-size models.
-        resourceLimits: { maxOldGenerationSizeMb: 4096 },
+        workerData: { cancel: this.cancelFlag.buffer, heartbeat: this.heartbeat.buffer, parallelWorkers: this.settings().parallelWorkers },
+        // The engine holds a model's weights and activations; a runaway allocation ends the worker, not the editor.
+        resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
       });
       const transport: Transport = {
         post: (m: Wire, transfer?: ArrayBuffer[]) => worker.postMessage(m, transfer ?? []),
@@ -119,18 +165,34 @@ export class EngineHost {
       rpc.on('log', ({ level, message }) => this.log[level](`[worker] ${message}`));
       worker.on('error', (e) => {
         this.log.error(`engine worker crashed: ${e.stack ?? e.message}`);
-        if (this.worker === worker) this.restart({ code: 'bug', message: `the engine stopped unexpectedly (${e.message})`, user: false });
+        const oom = (e as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';
+        this.replace(worker, oom
+          ? `The engine ran out of memory (limit ${WORKER_HEAP_MB} MB) and was restarted; the last explanation is kept.`
+          : `The engine stopped unexpectedly (${e.message.split('\n')[0]}) and was restarted; the last explanation is kept.`);
       });
       worker.on('exit', (code) => {
-        if (this.worker === worker) {
-          this.log.warn(`engine worker exited with code ${code}`);
-          this.restart({ code: 'bug', message: `the engine stopped unexpectedly (exit code ${code})`, user: false });
-        }
+        this.replace(worker, `The engine stopped unexpectedly (exit code ${code}) and was restarted; the last explanation is kept.`);
       });
+      // watchdog: while a request is pending the heartbeat must move
+      let last = Atomics.load(this.heartbeat, 0);
+      let still = 0;
+      const tick = 1000;
+      const beat = this.heartbeat;
+      this.watchdog = setInterval(() => {
+        const now = Atomics.load(beat, 0);
+        still = now !== last || this.inFlight === 0 ? 0 : still + tick;
+        last = now;
+        if (still >= this.hangMs) {
+          void worker.terminate();
+          this.replace(worker, `The engine did not respond for ${Math.round(this.hangMs / 1000)} s and was restarted; the last explanation is kept.`);
+        }
+      }, tick);
+      this.watchdog.unref?.();
       this.worker = worker;
       this.rpc = rpc;
       const s = this.settings();
-      this.ready = rpc.request('init', { backend: s.backend, maxImageSide: s.maxImageSide }).then((r) => {
+      const roots = this.workspaceRoots();
+      this.ready = rpc.request('init', { backend: s.backend, maxImageSide: s.maxImageSide, workspaceRoots: roots }).then((r) => {
         this.startupMs = performance.now() - t0;
         this.log.info(`engine worker ready in ${this.startupMs.toFixed(0)} ms, backend ${r.backend}`);
         return r.backend;

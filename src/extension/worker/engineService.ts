@@ -5,6 +5,7 @@
  * src/core.
  */
 import * as fs from 'fs';
+import * as tf from '@tensorflow/tfjs-core';
 import * as path from 'path';
 import { initBackend, type BackendChoice } from '../../core/engine/backend';
 import { openModel } from '../../core/pipeline';
@@ -24,6 +25,8 @@ import { encodePng } from '../../core/image/png';
 import { writeNpy } from '../../core/io/npy';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { LensError } from '../../core/errors';
+import { setWorkspaceRoots } from '../../core/io/boundedRead';
+import { checkDisplay, checkInteger, checkMethodParams, checkRuleParams, ParamError, PARAM_LIMITS } from '../../shared/validate';
 import { SampleWorkerPool } from '../../core/parallel/pool';
 import { formatRule, parseRule, type RuleSpec } from '../../shared/ruleSpec';
 import { patternsPathFor } from '../../shared/paths';
@@ -83,6 +86,25 @@ function buffersOf(h: HeatmapPicture): ArrayBuffer[] {
 }
 
 /** Parses the UI's rule texts; overrides for layers the model no longer has (or that take no rule) are dropped. */
+/** Runs a shared range check (shared/validate.ts); a bad value is the user's error, named in one line. */
+function checked<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ParamError) throw new LensError('bad-usage', e.message);
+    throw e;
+  }
+}
+
+/** The parameters of a request, checked where the worker receives them, before any computation. */
+function checkSpec(spec: ExplainSpec, display: DisplayOptions): void {
+  checked(() => {
+    checkRuleParams(spec.params);
+    checkMethodParams(spec.methodParams ?? {});
+    checkDisplay(display);
+  });
+}
+
 function ruleOverrides(graph: Graph, rules: Record<string, string>): Record<string, RuleSpec> {
   const out: Record<string, RuleSpec> = {};
   for (const [layer, text] of Object.entries(rules)) {
@@ -137,14 +159,20 @@ export class EngineService {
   }
 
   register(rpc: RpcEndpoint<WorkerEvents, EngineRequests>): void {
-    rpc.handle('init', async ({ backend, maxImageSide }) => {
+    rpc.handle('init', async ({ backend, maxImageSide, workspaceRoots }) => {
       this.backendChoice = backend;
-      this.maxImageSide = maxImageSide;
+      this.maxImageSide = checked(() => checkInteger(maxImageSide, 'relevanceLens.maxImageSide', PARAM_LIMITS.imageSideMin, PARAM_LIMITS.imageSide));
+      // symlinks inside model folders may point anywhere in the workspace, nowhere else
+      setWorkspaceRoots(workspaceRoots ?? []);
       this.backend = undefined;
       return { backend: await this.ensureBackend() };
     });
-    rpc.handle('describeModel', (p) => this.describeModel(p.modelPath, p.composite, p.rules, p.params));
+    rpc.handle('describeModel', (p) => {
+      checked(() => checkRuleParams(p.params));
+      return this.describeModel(p.modelPath, p.composite, p.rules, p.params);
+    });
     rpc.handle('explain', async (p) => {
+      checkSpec(p.spec, p.display);
       const ex = await this.explain(p.runId, p.spec, p.display);
       // Moved, not copied: the arrays are this result's own.
       return reply(ex, [ex.relevance.data.buffer as ArrayBuffer, ex.input.rgba.buffer as ArrayBuffer, ...buffersOf(ex.heatmap)]);
@@ -153,9 +181,17 @@ export class EngineService {
       const h = colourRelevance(relevance, display);
       return reply(h, buffersOf(h));
     });
-    rpc.handle('layerMaps', (p) => this.layerMaps(p.runId, p.spec, p.layer, p.display, p.maxChannels));
+    rpc.handle('layerMaps', (p) => {
+      checkSpec(p.spec, p.display);
+      return this.layerMaps(p.runId, p.spec, p.layer, p.display, p.maxChannels);
+    });
     rpc.handle('writeExport', (p) => this.writeExport(p.kind, p.outPath, p.explanation, p.display));
     rpc.handle('fitPatterns', (p) => this.fitPatterns(p.runId, p.modelPath, p.dataPath, p.outPath));
+    rpc.handle('engineStats', () => {
+      const m = tf.memory();
+      const u = process.memoryUsage();
+      return { tensors: m.numTensors, tensorBytes: m.numBytes, rss: u.rss, heapUsed: u.heapUsed, external: u.external };
+    });
   }
 
   private ensureBackend(): Promise<string> {

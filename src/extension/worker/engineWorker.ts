@@ -20,13 +20,29 @@ const transport: Transport = {
 const rpc = new RpcEndpoint<WorkerEvents, EngineRequests>(transport);
 // The host writes the runId it wants cancelled here; the engine polls it between layers, which works
 // while this thread is busy inside a synchronous backward pass (a message could not arrive then).
-const data = workerData as { cancel: SharedArrayBuffer; parallelWorkers?: number };
+const data = workerData as { cancel: SharedArrayBuffer; heartbeat?: SharedArrayBuffer; parallelWorkers?: number };
 const cancelFlag = new Int32Array(data.cancel);
+// The host's watchdog reads this counter: it moves while the event loop runs (the timer below) and while
+// the engine computes (it polls the cancel flag between layers), and stops only when the thread hangs.
+const beat = new Int32Array(data.heartbeat ?? new SharedArrayBuffer(4));
+setInterval(() => Atomics.add(beat, 0, 1), 500).unref();
 const service = new EngineService(
   (runId, stage, fraction) => rpc.emit('progress', { runId, stage, fraction }),
-  (runId) => Atomics.load(cancelFlag, 0) === runId,
+  (runId) => {
+    Atomics.add(beat, 0, 1);
+    return Atomics.load(cancelFlag, 0) === runId;
+  },
   data.parallelWorkers,
 );
 service.register(rpc);
 registerDataset(rpc, (runId, stage, fraction) => rpc.emit('progress', { runId, stage, fraction }),
-  (runId) => Atomics.load(cancelFlag, 0) === runId, data.parallelWorkers);
+  (runId) => {
+    Atomics.add(beat, 0, 1); // a data-set run checks for Cancel between images: that is its heartbeat too
+    return Atomics.load(cancelFlag, 0) === runId;
+  }, data.parallelWorkers);
+rpc.handle('debugHang', ({ ms }) => {
+  const end = Date.now() + Math.min(ms, 120_000);
+  while (Date.now() < end) {
+    // busy, polling nothing: what a stuck kernel looks like from outside
+  }
+});
