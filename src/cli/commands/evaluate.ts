@@ -10,7 +10,7 @@ import type { ExplainOptions, MethodName } from '../../core/methods/types';
 import { methodNames } from '../../core/methods/method';
 import { assertSupported } from '../../core/graph/summary';
 import { loadPatterns } from '../../core/patterns/file';
-import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../../core/composites/presets';
+import { COMPOSITE_NAMES, DEFAULT_COMPOSITE, defaultComposite } from '../../core/composites/presets';
 import { inputBounds } from '../../core/card/modelCard';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { encodePng } from '../../core/image/png';
@@ -58,7 +58,7 @@ const HELP = `usage: relevance-lens evaluate MODEL INPUT --methods M[,M...] [opt
 
   --methods M[,M...]         methods to compare: ${methodNames().join(', ')};
                              lrp:COMPOSITE picks a composite per entry (e.g. lrp:epsilon-plus,lrp:epsilon-gamma-box)
-  --composite NAME           composite of a bare 'lrp' entry (default ${DEFAULT_COMPOSITE})
+  --composite NAME           composite of a bare 'lrp' entry (default: the model's, as 'info' shows)
   --rule LAYER=RULE[:p,...]  per-layer rule override, repeatable (as in explain)
   --epsilon E --gamma G --alpha A --beta B    composite parameters
   --low L --high H           input bounds (a number or one per channel; default from the model card):
@@ -204,6 +204,8 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const backend = await initBackend((values.backend ?? 'auto') as BackendChoice);
   const model = await openModel(modelFile, values.card);
   assertSupported(model.graph, modelFile);
+  // a bare 'lrp' without --composite gets the model's default composite (as explain)
+  if (values.composite === undefined) for (const e of entries) if (e.name === 'lrp') e.composite = defaultComposite(model.graph).name;
   const patterns = values.patterns !== undefined ? loadPatterns(values.patterns) : undefined;
   const { input, display } = readInput(inputFile, model);
   // input bounds: flags, else the card's (or the default card's, for an image preprocessed by it)

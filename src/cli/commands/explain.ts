@@ -11,7 +11,8 @@ import { loadPatterns } from '../../core/patterns/file';
 import type { PatternSet } from '../../core/patterns/patternSet';
 import { readNpy } from '../../core/io/npy';
 import { LensError } from '../../core/errors';
-import { DEFAULT_COMPOSITE } from '../../core/composites/presets';
+import { COMPOSITE_NAMES, biasFreeSuggestion, defaultComposite } from '../../core/composites/presets';
+import type { Graph } from '../../core/graph/ir';
 import { parseRule, type RuleSpec } from '../../shared/ruleSpec';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { writeNpy } from '../../core/io/npy';
@@ -72,7 +73,9 @@ const HELP = `usage: relevance-lens explain MODEL INPUT [options]
 
   --method M                 lrp (default), deep-taylor, deep-taylor-bounded, gradient, gradient-x-input, smoothgrad,
                              integrated-gradients, deconvnet, guided-backprop, pattern-net, pattern-attribution
-  --composite NAME           lrp preset (default epsilon-gamma-box)
+  --composite NAME           lrp preset (default: the model's, as 'info' shows and explains):
+                             ${COMPOSITE_NAMES.filter((c) => !c.endsWith('-nobias')).join(', ')};
+                             each also as NAME-nobias (biases left out of numerator and denominator)
   --rule LAYER=RULE[:p,...]  per-layer rule override, repeatable
   --epsilon E --gamma G --alpha A --beta B    composite parameters
   --low L --high H           z^B bounds (a number or one per channel; default from the model card)
@@ -289,9 +292,10 @@ export async function runExplain(argv: string[]): Promise<number> {
   const baselineSpec: BaselineSpec | undefined = baseline?.kind === 'file' ? readBaselineNpy(baseline.file, want) : baseline;
   // z^B bounds: flags, else the card's (or the default card's, for an image preprocessed by it).
   const cb = cardBounds(model) ?? (display ? inputBounds(model.card) : undefined);
+  const byDefault = method === 'lrp' && values.composite === undefined ? defaultComposite(model.graph) : undefined;
   const opts: ExplainOptions = {
     method,
-    composite: values.composite ?? (method === 'lrp' ? DEFAULT_COMPOSITE : undefined),
+    composite: values.composite ?? byDefault?.name,
     rules,
     targetClass,
     labels: model.labels,
@@ -329,7 +333,7 @@ export async function runExplain(argv: string[]): Promise<number> {
     writes.push(writeFileAtomic(values.png, png));
   }
   await Promise.all(writes);
-  if (!values.quiet) process.stdout.write(summary(r, modelFile, inputFile, backend) + '\n');
+  if (!values.quiet) process.stdout.write(summary(r, model.graph, modelFile, inputFile, backend, byDefault?.reason) + '\n');
   return 0;
 }
 
@@ -348,10 +352,22 @@ function extraLines(extra: Record<string, unknown> | undefined): string[] {
   return out;
 }
 
-function summary(r: ExplainOutput, model: string, input: string, backend: string): string {
+/** Below this share of the logit at the input the heatmap shows little but noise: say so and name the bias-free variant. */
+export const LOW_KEPT = 0.1;
+
+/** One line when an LRP explanation keeps < 10 % of the logit at the input (undefined otherwise). */
+export function lowKeptHint(r: Pick<ExplainOutput, 'composite' | 'inputRelevanceSum' | 'target'>, g: Graph): string | undefined {
+  if (!r.composite || r.target.logit === 0) return undefined;
+  const kept = r.inputRelevanceSum / r.target.logit;
+  if (Math.abs(kept) >= LOW_KEPT || r.composite.endsWith('-nobias')) return undefined;
+  return `only ${(100 * kept).toPrecision(2)} % of the logit reaches the input (biases absorb the rest, see 'bias share'); try --composite ${biasFreeSuggestion(g, r.composite)}`;
+}
+
+function summary(r: ExplainOutput, g: Graph, model: string, input: string, backend: string, defaultReason?: string): string {
   const lines: string[] = [];
   const label = (l?: string): string => (l !== undefined ? ` (${l})` : '');
   lines.push(`${input} with ${model}: ${r.method}${r.composite ? ' ' + r.composite : ''} on ${backend}`);
+  if (defaultReason) lines.push(`composite ${r.composite}: the model's default (${defaultReason})`);
   lines.push(`prediction: ${r.prediction.map((p) => `${p.class}${label(p.label)} ${num(p.score, 4)}`).join(', ')}`);
   lines.push(`explained class ${r.target.class}${label(r.target.label)}, logit ${num(r.target.logit)}`);
   lines.push('');
@@ -364,5 +380,7 @@ function summary(r: ExplainOutput, model: string, input: string, backend: string
   for (const line of extraLines(r.extra)) lines.push(line);
   const rel = r.target.logit !== 0 ? r.inputRelevanceSum / r.target.logit : NaN;
   lines.push(`input relevance sum ${num(r.inputRelevanceSum)} = ${num(rel, 4)} × logit   (forward ${r.timings.forwardMs.toFixed(1)} ms, ${r.method} ${r.timings.methodMs.toFixed(1)} ms)`);
+  const hint = lowKeptHint(r, g);
+  if (hint) lines.push(hint);
   return lines.join('\n');
 }

@@ -1,0 +1,91 @@
+/**
+ * Bias-free composites (issue 10): on a BatchNorm-heavy real model (nsfwjs MobileNetV2) and a real
+ * photo (scikit-image's chelsea.png, CC0, from Debian's python3-skimage), epsilon-gamma-box keeps almost
+ * nothing of the logit at the input because the folded biases absorb it; the per-model default picks the
+ * bias-free variant, which keeps most of it and puts the relevance on the cat. The bias-free rules
+ * themselves are checked against the float64 oracle in lrpOracle.test.ts (every NAME-nobias composite).
+ */
+import { test, before } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import { initBackend } from '../../src/core/engine/backend';
+import { loadModel } from '../../src/core/loaders/registry';
+import { canonize } from '../../src/core/graph/canonize';
+import { Explainer } from '../../src/core/methods/explain';
+import { COMPOSITE_NAMES, biasFreeVariant, compositeRules, defaultComposite } from '../../src/core/composites/presets';
+import { formatRule, parseRule } from '../../src/shared/ruleSpec';
+import { readImageFile } from '../../src/core/image/decode';
+import { preprocessImage } from '../../src/core/image/preprocess';
+import { defaultCard } from '../../src/core/card/modelCard';
+import { nsfwjsModel } from './helpers/realModels';
+import { DEMO_MODEL } from './oracle/demo';
+import * as path from 'path';
+
+export const CHELSEA = '/usr/lib/python3/dist-packages/skimage/data/chelsea.png';
+
+before(async () => {
+  await initBackend('wasm');
+});
+
+test('every composite has a bias-free variant, and nobias round-trips through the rule syntax', () => {
+  for (const n of COMPOSITE_NAMES.filter((c) => !c.endsWith('-nobias'))) assert.ok(COMPOSITE_NAMES.includes(`${n}-nobias`), n);
+  assert.equal(biasFreeVariant('epsilon-plus'), 'epsilon-plus-nobias');
+  assert.equal(biasFreeVariant('epsilon-plus-nobias'), 'epsilon-plus-nobias');
+  for (const text of ['lrp-0:nobias', 'epsilon:0.25,nobias', 'epsilon:0.1,std,nobias', 'gamma:0.5,nobias', 'alpha-beta:2,1,nobias', 'z-plus:nobias']) {
+    assert.equal(formatRule(parseRule(text)), text);
+  }
+  assert.deepEqual(parseRule('gamma:nobias'), { rule: 'gamma', bias: false });
+});
+
+test('the default composite follows the model: LeNet keeps biases, BatchNorm nets leave them out', async () => {
+  const lenet = canonize(await loadModel(path.join(__dirname, '..', '..', '..', DEMO_MODEL)));
+  assert.equal(defaultComposite(lenet).name, 'epsilon-gamma-box');
+  const mobilenet = canonize(await loadModel(nsfwjsModel('mobilenet_v2')));
+  const d = defaultComposite(mobilenet);
+  assert.equal(d.name, 'epsilon-gamma-box-dw-wsquare-nobias');
+  assert.match(d.reason, /^52 BatchNorm layers folded/);
+  // the bias-free composite's rules carry nobias wherever the rule has a bias term
+  const rules = [...compositeRules(mobilenet, d.name).values()].map((s) => formatRule(s, { epsilon: 1e-6, gamma: 0.25, alpha: 2, beta: 1, low: 0, high: 1 }));
+  assert.ok(rules.filter((r) => r.startsWith('gamma')).every((r) => r === 'gamma:0.25,nobias'));
+  assert.equal(rules[0], 'z-box:0,1');
+  assert.equal(rules.filter((r) => r === 'w-square').length, mobilenet.nodes.filter((n) => n.op === 'depthwiseConv2d').length);
+});
+
+test('nsfwjs MobileNetV2 on chelsea.png: the default keeps ≥ 50 % of the logit at the input, on the cat', { skip: fs.existsSync(CHELSEA) ? false : 'apt install python3-skimage' }, async () => {
+  const graph = canonize(await loadModel(nsfwjsModel('mobilenet_v2')));
+  const img = readImageFile(CHELSEA);
+  const pre = preprocessImage(img, defaultCard(graph.nodes[graph.input].shape));
+  const ex = new Explainer(graph);
+  try {
+    const input = { shape: pre.shape, data: pre.data };
+    const params = { low: 0, high: 1 };
+    const kept = (composite: string): { ratio: number; rel: Float32Array } => {
+      const r = ex.explain(input, { method: 'lrp', composite, params });
+      return { ratio: r.inputRelevanceSum / r.target.logit, rel: r.relevance.data };
+    };
+    const withBias = kept('epsilon-gamma-box');
+    const def = kept(defaultComposite(graph).name);
+    console.log(`chelsea / MobileNetV2: input relevance / logit ${withBias.ratio.toFixed(4)} (epsilon-gamma-box), ${def.ratio.toFixed(4)} (${defaultComposite(graph).name})`);
+    assert.ok(Math.abs(withBias.ratio) < 0.1, `epsilon-gamma-box keeps ${withBias.ratio}: the bias leak this test is about`);
+    assert.ok(def.ratio >= 0.5, `the default keeps only ${def.ratio} of the logit`);
+    // "on the cat": chelsea.png is 451×300 with the cat's head in the middle; the photo is resized to
+    // 224×224, so the central half (x, y in 56..168) holds the head. The positive relevance there must
+    // exceed its share of the area (25 %) by far.
+    const [H, W] = [224, 224];
+    let inside = 0;
+    let total = 0;
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        let v = 0;
+        for (let c = 0; c < 3; c++) v += def.rel[(y * W + x) * 3 + c];
+        if (v <= 0) continue;
+        total += v;
+        if (y >= 56 && y < 168 && x >= 56 && x < 168) inside += v;
+      }
+    }
+    console.log(`positive relevance in the central quarter (the head): ${(100 * inside / total).toFixed(1)} %`);
+    assert.ok(inside / total > 0.55, `only ${(100 * inside / total).toFixed(1)} % of the positive relevance on the head`);
+  } finally {
+    ex.dispose();
+  }
+});
