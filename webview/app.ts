@@ -3,7 +3,7 @@
  * computes relevance or colours: heatmaps arrive as RGBA from the engine.
  */
 import {
-  CONSERVATIVE_METHODS, PROTOCOL_VERSION, RpcEndpoint, type CompareEntry, type DisplayOptions, type Explanation,
+  biasFreeOffer, CONSERVATIVE_METHODS, PROTOCOL_VERSION, RpcEndpoint, type CompareEntry, type DisplayOptions, type Explanation,
   type HostToView, type LayerMaps, type PanelSnapshot, type RgbaPicture, type ViewToHost,
 } from '../src/shared/protocol';
 import { fmtNum, format, h, replaceKeepingFocus } from './dom';
@@ -189,12 +189,20 @@ export class App {
     const ex = r.explanation;
     const fresh = this.reported !== r;
     const pixels = fresh ? this.heatmap.show(ex.input, ex.heatmap, s.display.opacity) : undefined;
-    if (this.changed('side', r.runId, ex.prediction, ex.target, ex.inputRelevanceSum, ex.timings, s.busy)) {
+    if (this.changed('side', r.runId, ex.prediction, ex.target, ex.inputRelevanceSum, ex.timings, s.busy, s.model?.defaultComposite)) {
+      const kept = ex.inputRelevanceSum / (ex.target.logit || 1);
+      const def = s.model?.defaultComposite;
+      const offer = def ? biasFreeOffer(ex.composite, kept, def.name, s.model?.composites ?? []) : undefined;
       replaceKeepingFocus(this.side,
+      offer ? h('p', { class: 'notice', role: 'status', 'data-testid': 'low-kept' },
+        h('span', {}, format(t.lowKept, `${(100 * kept).toPrecision(2)} %`)), ' ',
+        h('button', { 'data-control': 'use-bias-free', onclick: () => this.userAction('setComposite', { composite: offer }) }, format(t.useBiasFree, offer))) : '',
       h('h2', {}, t.predictions),
       predictionList(ex.prediction, ex.target.class, (cls) => this.userAction('setTarget', { targetClass: cls })),
       h('dl', { class: 'facts' },
         h('dt', {}, t.targetClass), h('dd', {}, `${ex.target.label ?? ex.target.class} (${t.logit} ${fmtNum(ex.target.logit)})`),
+        ex.composite ? [h('dt', {}, t.compositeUsed), h('dd', { 'data-testid': 'composite-used', class: 'wrap' },
+          ex.composite, ex.spec.composite === 'auto' && def ? h('span', { class: 'hint' }, ` (${t.compositeAuto}: ${def.reason})`) : '')] : '',
         h('dt', {}, t.inputRelevance), h('dd', { 'data-testid': 'input-sum' }, `${fmtNum(ex.inputRelevanceSum)} (${fmtNum(ex.inputRelevanceSum / (ex.target.logit || 1))} × ${t.logit})`),
         h('dt', {}, t.timings), h('dd', {}, `${fmtNum(ex.timings.totalMs ?? 0)} ms · ${t.backend} ${ex.backend}`)),
       s.busy ? h('button', { 'data-control': 'cancel', onclick: () => this.rpc.emit('cancel', {}) }, t.cancel) : '');

@@ -22,7 +22,7 @@ export function readSettings(): LensSettings {
     maxImageSide: Math.max(16, c.get<number>('maxImageSide', 4096)),
     parallelWorkers: Math.min(16, Math.max(1, Math.floor(c.get<number>('parallelWorkers', 2)) || 1)),
     defaultMethod: isMethodId(method) ? method : 'lrp',
-    defaultComposite: c.get<string>('defaultComposite', 'epsilon-gamma-box'),
+    defaultComposite: c.get<string>('defaultComposite', 'auto'),
     colormap: (COLORMAPS as readonly string[]).includes(colormap) ? (colormap as Colormap) : 'seismic',
     balanceTolerance: Math.max(0, c.get<number>('balanceTolerance', 0.05)),
   };

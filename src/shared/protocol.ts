@@ -105,6 +105,8 @@ export interface ModelSummary {
   labels?: string[];
   cardPath?: string;
   composites: string[];
+  /** What the composite 'auto' stands for on this model, and why (as `info` prints it). */
+  defaultComposite: { name: string; reason: string };
   backend: string;
 }
 
@@ -156,6 +158,10 @@ export interface Explanation {
   display: DisplayOptions;
   timings: Record<string, number>;
   backend: string;
+  /** The composite used (spec.composite may be 'auto'); null for methods without one. */
+  composite: string | null;
+  /** The method's own figures (IG completeness, SmoothGrad σ…), as the CLI's JSON `extra`. */
+  extra?: Record<string, unknown>;
 }
 
 /** Relevance arriving at one layer's output, one map per channel (capped), for the layer view. */
@@ -346,6 +352,19 @@ export function isValidViewMessage(kind: 'request' | 'event', name: string, data
 }
 
 //#endregion
+
+/** Below this share of the logit at the input an LRP heatmap shows little but noise (the panel says so). */
+export const LOW_KEPT = 0.1;
+
+/**
+ * The bias-free composite to offer when `composite` keeps < LOW_KEPT of the logit at the input: the
+ * model's default when that is bias-free, else the composite's own NAME-nobias; undefined when it is one.
+ */
+export function biasFreeOffer(composite: string | null, kept: number, modelDefault: string, composites: readonly string[]): string | undefined {
+  if (!composite || !Number.isFinite(kept) || Math.abs(kept) >= LOW_KEPT || composite.endsWith('-nobias')) return undefined;
+  const offer = modelDefault.endsWith('-nobias') && modelDefault !== composite ? modelDefault : `${composite}-nobias`;
+  return composites.includes(offer) ? offer : undefined;
+}
 
 /** A row is out of balance when its input and output sums differ by more than `tolerance` (relative). */
 export function isUnbalanced(row: ConservationRow, tolerance = 0.05): boolean {

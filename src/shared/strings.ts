@@ -66,6 +66,10 @@ export const STRINGS = {
   legendNegative: 'negative',
   legendPositive: 'positive',
   timings: 'Timings',
+  compositeUsed: 'Composite',
+  compositeAuto: 'auto: the model’s default',
+  lowKept: 'Only {0} of the logit reaches the input: the biases absorb the rest, so the heatmap shows little.',
+  useBiasFree: 'Use {0}',
   backend: 'backend',
 } as const;
 

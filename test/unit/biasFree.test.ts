@@ -12,7 +12,8 @@ import { initBackend } from '../../src/core/engine/backend';
 import { loadModel } from '../../src/core/loaders/registry';
 import { canonize } from '../../src/core/graph/canonize';
 import { Explainer } from '../../src/core/methods/explain';
-import { COMPOSITE_NAMES, biasFreeVariant, compositeRules, defaultComposite } from '../../src/core/composites/presets';
+import { AUTO_COMPOSITE, COMPOSITE_NAMES, biasFreeVariant, compositeRules, defaultComposite } from '../../src/core/composites/presets';
+import { biasFreeOffer } from '../../src/shared/protocol';
 import { formatRule, parseRule } from '../../src/shared/ruleSpec';
 import { readImageFile } from '../../src/core/image/decode';
 import { preprocessImage } from '../../src/core/image/preprocess';
@@ -88,4 +89,20 @@ test('nsfwjs MobileNetV2 on chelsea.png: the default keeps ≥ 50 % of the logit
   } finally {
     ex.dispose();
   }
+});
+
+test("the extension's defaultComposite setting offers 'auto' (its default) and every composite", () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
+  const setting = pkg.contributes.configuration.properties['relevanceLens.defaultComposite'];
+  assert.equal(setting.default, AUTO_COMPOSITE);
+  assert.deepEqual(setting.enum, [AUTO_COMPOSITE, ...COMPOSITE_NAMES]);
+});
+
+test('the panel offers the bias-free switch below 10 % kept, and only then', () => {
+  const all = [AUTO_COMPOSITE, ...COMPOSITE_NAMES];
+  assert.equal(biasFreeOffer('epsilon-gamma-box', 0.0013, 'epsilon-gamma-box-dw-wsquare-nobias', all), 'epsilon-gamma-box-dw-wsquare-nobias');
+  assert.equal(biasFreeOffer('epsilon-plus', -0.05, 'epsilon-gamma-box', all), 'epsilon-plus-nobias');
+  assert.equal(biasFreeOffer('epsilon-plus', 0.5, 'epsilon-gamma-box', all), undefined);
+  assert.equal(biasFreeOffer('epsilon-plus-nobias', 0.01, 'epsilon-gamma-box', all), undefined);
+  assert.equal(biasFreeOffer(null, 0.01, 'epsilon-gamma-box', all), undefined);
 });

@@ -10,7 +10,7 @@ import type { ExplainOptions, MethodName } from '../../core/methods/types';
 import { methodNames } from '../../core/methods/method';
 import { assertSupported } from '../../core/graph/summary';
 import { loadPatterns } from '../../core/patterns/file';
-import { COMPOSITE_NAMES, DEFAULT_COMPOSITE, defaultComposite } from '../../core/composites/presets';
+import { AUTO_COMPOSITE, COMPOSITE_NAMES, DEFAULT_COMPOSITE, defaultComposite } from '../../core/composites/presets';
 import { inputBounds } from '../../core/card/modelCard';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { encodePng } from '../../core/image/png';
@@ -97,7 +97,7 @@ export function parseMethodList(list: string | undefined, composite: string | un
       if (method !== 'lrp') throw new UsageError(`--methods: '${item}': only lrp takes a composite (lrp:NAME)`);
       comp = item.slice(colon + 1);
     } else if (method === 'lrp') comp = composite ?? DEFAULT_COMPOSITE;
-    if (comp !== undefined && !COMPOSITE_NAMES.includes(comp)) {
+    if (comp !== undefined && comp !== AUTO_COMPOSITE && !COMPOSITE_NAMES.includes(comp)) {
       throw new UsageError(`${colon >= 0 ? `--methods '${item}'` : '--composite'}: unknown composite '${comp}' (available: ${COMPOSITE_NAMES.join(', ')})`);
     }
     const name = colon >= 0 ? item : method;

@@ -38,6 +38,8 @@ export const NO_BIAS = '-nobias';
 
 /** The named presets and, after them, each one's bias-free variant `NAME-nobias`. */
 export const COMPOSITE_NAMES: readonly string[] = [...Object.keys(PRESETS), ...Object.keys(PRESETS).map((n) => n + NO_BIAS)];
+/** Not a preset: stands for the model's default composite (defaultComposite), resolved per model. */
+export const AUTO_COMPOSITE = 'auto';
 /** The composite of models without BatchNorm (and the base of the per-model default, see defaultComposite). */
 export const DEFAULT_COMPOSITE = 'epsilon-gamma-box';
 
@@ -130,7 +132,13 @@ export function isInputScaling(g: Graph, id: number): boolean {
   return true;
 }
 
-export function compositeRules(g: Graph, name: string): Map<number, RuleSpec> {
+/** `auto` -> the model's default composite; any other name as it is. */
+export function concreteComposite(g: Graph, name: string): string {
+  return name === AUTO_COMPOSITE ? defaultComposite(g).name : name;
+}
+
+export function compositeRules(g: Graph, requested: string): Map<number, RuleSpec> {
+  const name = concreteComposite(g, requested);
   const preset = presetOf(name);
   if (!preset) throw new LensError('bad-usage', `unknown composite '${name}' (known: ${COMPOSITE_NAMES.join(', ')})`);
   const first = firstWeightedLayer(g);

@@ -15,7 +15,7 @@ import type { PatternSet } from '../../core/patterns/patternSet';
 import { paramCount, type Graph } from '../../core/graph/ir';
 import { Explainer } from '../../core/methods/explain';
 import type { ExplainOptions } from '../../core/methods/types';
-import { COMPOSITE_NAMES, resolveRules, takesRule } from '../../core/composites/presets';
+import { AUTO_COMPOSITE, COMPOSITE_NAMES, defaultComposite, resolveRules, takesRule } from '../../core/composites/presets';
 import { readImageFile, type RgbaImage } from '../../core/image/decode';
 import { imageToDisplayRgba, preprocessImage } from '../../core/image/preprocess';
 import { heatmapFromRelevance, overlayHeatmap, type HeatmapOptions } from '../../core/image/colormap';
@@ -108,6 +108,18 @@ function methodOptions(spec: ExplainSpec): Partial<ExplainOptions> {
   if (p.root) o.root = p.root;
   if (p.patternType) o.patternType = p.patternType;
   return o;
+}
+
+/** The scalar figures of a method's extras (arrays such as a root-point map stay in the worker). */
+function plainExtra(extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, Record<string, number | string | boolean>> = {};
+  for (const [group, v] of Object.entries(extra)) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) continue;
+    const g: Record<string, number | string | boolean> = {};
+    for (const [k, x] of Object.entries(v)) if (typeof x === 'number' || typeof x === 'string' || typeof x === 'boolean') g[k] = x;
+    out[group] = g;
+  }
+  return out;
 }
 
 function withoutUndefined(p: RuleParamValues): RuleParamValues {
@@ -211,7 +223,8 @@ export class EngineService {
       }),
       labels: m.labels,
       cardPath: m.cardPath,
-      composites: [...COMPOSITE_NAMES],
+      composites: [AUTO_COMPOSITE, ...COMPOSITE_NAMES],
+      defaultComposite: defaultComposite(g),
       backend: await this.ensureBackend(),
     };
   }
@@ -296,6 +309,8 @@ export class EngineService {
       display,
       timings: { ...r.timings, loadMs: t1 - t0, workerTotalMs: performance.now() - t0, colorMs: performance.now() - t2 },
       backend: await this.ensureBackend(),
+      composite: r.composite,
+      ...(r.extra ? { extra: plainExtra(r.extra) } : {}),
     };
   }
 
@@ -374,7 +389,7 @@ export class EngineService {
         // The CLI's JSON result schema (DESIGN.md).
         bytes = JSON.stringify({
           method: ex.spec.method,
-          composite: ex.spec.method === 'lrp' ? ex.spec.composite : null,
+          composite: ex.composite,
           rules: ex.rules,
           target: ex.target,
           prediction: ex.prediction,
