@@ -156,9 +156,9 @@ export class App {
         compositePicker(model?.composites ?? [s?.composite ?? ''], s?.composite ?? '', (s?.method ?? 'lrp') === 'lrp', (composite) => this.userAction('setComposite', { composite })),
         model ? classPicker(numClasses, model.labels, s?.targetClass ?? 'top', (targetClass) => this.userAction('setTarget', { targetClass })) : null),
       h('div', { class: 'exports' },
-        (['png', 'npy', 'json'] as const).map((kind) => h('button', {
+        (['png', 'heatmap-png', 'npy', 'json'] as const).map((kind) => h('button', {
           class: 'secondary', disabled: !ex, 'data-control': `export:${kind}`, onclick: () => this.rpc.emit('export', { kind }),
-        }, { png: t.exportPng, npy: t.exportNpy, json: t.exportJson }[kind]))));
+        }, { png: t.exportPng, 'heatmap-png': t.exportHeatmapPng, npy: t.exportNpy, json: t.exportJson }[kind]))));
   }
 
   private onDisplay(display: DisplayOptions, recolour: boolean): void {

@@ -36,7 +36,8 @@ export interface DisplayOptions {
   opacity: number;
 }
 
-export const DEFAULT_DISPLAY: DisplayOptions = { colormap: 'seismic', scale: 'max', percentile: 99.5, polarity: 'both', opacity: 0.7 };
+/** Opacity 0.5: the photo stays readable under the heatmap (0.7 washed it out). */
+export const DEFAULT_DISPLAY: DisplayOptions = { colormap: 'seismic', scale: 'max', percentile: 99.5, polarity: 'both', opacity: 0.5 };
 
 /** Rule parameters for the whole composite (DESIGN.md defaults: ε 1e-6, γ 0.25, α 2, β 1). */
 export interface RuleParamValues {
@@ -173,7 +174,8 @@ export interface LayerMaps {
   omitted: number;
 }
 
-export type ExportKind = 'png' | 'npy' | 'json';
+/** png: the heatmap over the photo at the photo's own resolution; heatmap-png: the heatmap alone, same size. */
+export type ExportKind = 'png' | 'heatmap-png' | 'npy' | 'json';
 
 //#endregion
 // ---------------------------------------------------------------------------------------------
@@ -339,7 +341,7 @@ const VIEW_EVENT_GUARDS: { [K in keyof ViewToHost['events']]: (d: unknown) => bo
   setDisplay: (d) => isObj(d) && isDisplayOptions(d.display),
   selectLayer: (d) => isObj(d) && isStr(d.layer),
   compare: (d) => isObj(d) && Array.isArray(d.methods) && d.methods.length <= METHOD_NAMES.length && d.methods.every(isMethodId),
-  export: (d) => isObj(d) && (d.kind === 'png' || d.kind === 'npy' || d.kind === 'json'),
+  export: (d) => isObj(d) && (d.kind === 'png' || d.kind === 'heatmap-png' || d.kind === 'npy' || d.kind === 'json'),
   pickImage: (d) => isObj(d),
   cancel: (d) => isObj(d),
   rendered: (d) => isObj(d) && isNum(d.runId) && isNum(d.width) && isNum(d.height) && Array.isArray(d.rgba) && Array.isArray(d.table)

@@ -54,6 +54,7 @@ export const STRINGS = {
   compare: 'Compare methods',
   compareRun: 'Compare',
   exportPng: 'Export PNG',
+  exportHeatmapPng: 'Export heatmap PNG',
   exportNpy: 'Export .npy',
   exportJson: 'Export JSON',
   cancel: 'Cancel',

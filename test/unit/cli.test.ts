@@ -52,8 +52,9 @@ test('explain writes JSON per the contract, .npy and PNG that agree', () => {
   assert.deepEqual(a.shape, [28, 28, 1]);
   for (let i = 0; i < 784; i++) assert.ok(Math.abs(a.data[i] - j.relevance.data[i]) <= 1e-6 * Math.max(1, Math.abs(a.data[i])));
   const img = decodeImage(fs.readFileSync(png), png);
-  assert.equal(img.width, 28);
-  assert.equal(img.height, 28);
+  // the digit is 28×28: the PNG is enlarged by the smallest integer factor reaching 224 px
+  assert.equal(img.width, 224);
+  assert.equal(img.height, 224);
   assert.match(r.stdout, /conv1\s+conv2d\s+z-box/);
 });
 

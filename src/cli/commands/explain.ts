@@ -17,6 +17,9 @@ import { parseRule, type RuleSpec } from '../../shared/ruleSpec';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { writeNpy } from '../../core/io/npy';
 import { COLORMAP_NAMES, type ColormapName } from '../../core/image/colormap';
+import { exportPicture } from '../../core/image/export';
+import { encodePng } from '../../core/image/png';
+import { DEFAULT_DISPLAY } from '../../shared/protocol';
 import { inputBounds } from '../../core/card/modelCard';
 import { num, table } from '../format';
 import { UsageError } from '../errors';
@@ -49,6 +52,8 @@ const OPTIONS = {
   percentile: { type: 'string' },
   opacity: { type: 'string' },
   upscale: { type: 'string' },
+  size: { type: 'string' },
+  'heatmap-only': { type: 'boolean' },
   samples: { type: 'string' },
   sigma: { type: 'string' },
   seed: { type: 'string' },
@@ -66,7 +71,7 @@ const USAGE = 'usage: relevance-lens explain MODEL INPUT [--method M] [--composi
   + '[--epsilon E] [--gamma G] [--alpha A] [--beta B] [--low L] [--high H] [--class N|top] [--backend auto|tensorflow|wasm|cpu] '
   + '[--samples N] [--sigma S] [--seed N] [--steps N] [--baseline zeros|constant:V|blur[:SIGMA]|FILE.npy] [--root nearest|origin|lrp] '
   + '[--patterns FILE] [--pattern-type relu|linear] [--workers N] '
-  + '[--json FILE] [--npy FILE] [--png FILE] [--card FILE] [--colormap NAME] [--percentile P] [--opacity O] [--upscale K] [--quiet]';
+  + '[--json FILE] [--npy FILE] [--png FILE] [--card FILE] [--colormap NAME] [--percentile P] [--opacity O] [--size WxH|N] [--heatmap-only] [--upscale K] [--quiet]';
 
 const HELP = `usage: relevance-lens explain MODEL INPUT [options]
   INPUT: .png/.jpg/.jpeg/.bmp (preprocessed per the model card) or a float32 .npy, HWC or 1×H×W×C (used as given)
@@ -93,7 +98,13 @@ const HELP = `usage: relevance-lens explain MODEL INPUT [options]
   --backend auto|tensorflow|wasm|cpu
   --json FILE --npy FILE --png FILE           outputs
   --card FILE                model card instead of the one next to the model
-  --colormap NAME --percentile P --opacity O --upscale K   heatmap rendering
+  --colormap NAME            ${COLORMAP_NAMES.join(', ')} (default seismic)
+  --percentile P             colour scale at the P-th percentile of |R| (default: max |R|)
+  --opacity O                heatmap over the photo, 0..1 (default ${DEFAULT_DISPLAY.opacity})
+  --png FILE                 the heatmap over the photo at the photo's own resolution
+  --size WxH|N               PNG size instead (N: the longer side, aspect kept)
+  --heatmap-only             PNG of the heatmap alone, no photo under it
+  --upscale K                PNG at the model's input size × K (nearest neighbour; not with --size)
   --quiet, -q                no summary on stdout`;
 
 export function number(v: string | undefined, flag: string): number | undefined {
@@ -178,6 +189,18 @@ export function bound(v: string | undefined, flag: string): number | number[] | 
   if (v === undefined) return undefined;
   const parts = v.split(',').map((p) => number(p, flag)!);
   return parts.length === 1 ? parts[0] : parts;
+}
+
+/** `--size WxH` or `--size N` (the longer side; the other follows the aspect ratio of `w`×`h`). */
+export function parseSize(v: string | undefined, w: number, h: number): { width: number; height: number } | undefined {
+  if (v === undefined) return undefined;
+  const m = /^\s*(\d+)\s*(?:[x×]\s*(\d+))?\s*$/.exec(v);
+  const a = m ? Number(m[1]) : NaN;
+  const b = m?.[2] !== undefined ? Number(m[2]) : undefined;
+  const ok = (n: number) => Number.isInteger(n) && n >= 1 && n <= 16384;
+  if (!ok(a) || (b !== undefined && !ok(b))) throw new UsageError(`--size expects WxH or N (pixels, 1..16384), got '${v}'`);
+  if (b !== undefined) return { width: a, height: b };
+  return w >= h ? { width: a, height: Math.max(1, Math.round((a * h) / w)) } : { width: Math.max(1, Math.round((a * w) / h)), height: a };
 }
 
 function upscale(v: string | undefined): number {
@@ -280,14 +303,18 @@ export async function runExplain(argv: string[]): Promise<number> {
     low: bound(values.low, 'low'), high: bound(values.high, 'high'),
   };
   const percentile = number(values.percentile, 'percentile');
-  const opacity = number(values.opacity, 'opacity') ?? 0.7;
+  const opacity = number(values.opacity, 'opacity') ?? DEFAULT_DISPLAY.opacity;
   const upscaleBy = upscale(values.upscale);
+  if (values.upscale !== undefined && values.size !== undefined) throw new UsageError('--upscale and --size both set the PNG size: give one');
+  for (const f of ['size', 'heatmap-only', 'upscale', 'opacity'] as const) {
+    if (values[f] !== undefined && !values.png) throw new UsageError(`--${f} shapes the --png output: give --png FILE too`);
+  }
   const backend = await initBackend((values.backend ?? 'auto') as BackendChoice);
   const model = await openModel(modelFile, values.card);
   // an op no method can run is named, with its node, before any computation
   assertSupported(model.graph, modelFile);
   const patterns: PatternSet | undefined = values.patterns !== undefined ? loadPatterns(values.patterns) : undefined;
-  const { input, display } = readInput(inputFile, model);
+  const { input, display, original } = readInput(inputFile, model);
   const want = model.graph.nodes[model.graph.input].shape;
   const baselineSpec: BaselineSpec | undefined = baseline?.kind === 'file' ? readBaselineNpy(baseline.file, want) : baseline;
   // z^B bounds: flags, else the card's (or the default card's, for an image preprocessed by it).
@@ -324,12 +351,16 @@ export async function runExplain(argv: string[]): Promise<number> {
   if (values.json) writes.push(writeFileAtomic(values.json, JSON.stringify(toJson(r, modelFile, inputFile, backend))));
   if (values.npy) writes.push(writeFileAtomic(values.npy, writeNpy(r.relevance.shape, r.relevance.data)));
   if (values.png) {
-    const png = renderHeatmapPng(r.relevance, display, {
-      colormap: (values.colormap ?? 'seismic') as ColormapName,
-      scale: percentile === undefined ? 'max' : { percentile },
-      opacity,
-      upscale: upscaleBy,
-    });
+    const look = { colormap: (values.colormap ?? 'seismic') as ColormapName, scale: percentile === undefined ? 'max' as const : { percentile } };
+    let png: Buffer;
+    if (values.upscale !== undefined) {
+      png = renderHeatmapPng(r.relevance, values['heatmap-only'] ? undefined : display, { ...look, opacity, upscale: upscaleBy });
+    } else {
+      const source = original ? { image: original, resize: model.card.input.resize } : undefined;
+      const size = parseSize(values.size, original?.width ?? r.relevance.shape[1], original?.height ?? r.relevance.shape[0]);
+      const pic = exportPicture(r.relevance, source, { ...look, opacity, heatmapOnly: !!values['heatmap-only'], ...(size ? { size } : {}) });
+      png = encodePng(pic.rgba, pic.width, pic.height);
+    }
     writes.push(writeFileAtomic(values.png, png));
   }
   await Promise.all(writes);

@@ -108,6 +108,26 @@ export function resizeRgba(img: RgbaImage, width: number, height: number, mode: 
   return { width, height, data: out };
 }
 
+/**
+ * A float map (h×w, one value per pixel) resampled to height×width, bilinear with half-pixel centres,
+ * in float (no rounding): the relevance map of an export at the photo's own resolution.
+ */
+export function resampleMap(map: Float32Array, w: number, h: number, width: number, height: number): Float32Array {
+  const tx = bilinearTaps(w, width);
+  const ty = bilinearTaps(h, height);
+  const mid = new Float64Array(h * width);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < width; x++) mid[y * width + x] = tx.weight[x][0] * map[y * w + tx.index[x][0]] + tx.weight[x][1] * map[y * w + tx.index[x][1]];
+  }
+  const out = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const [a, b] = ty.index[y];
+    const [wa, wb] = ty.weight[y];
+    for (let x = 0; x < width; x++) out[y * width + x] = wa * mid[a * width + x] + wb * mid[b * width + x];
+  }
+  return out;
+}
+
 /** The central width x height region; odd leftovers go to the right/bottom (offsets rounded down). */
 export function centerCrop(img: RgbaImage, width: number, height: number): RgbaImage {
   if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0) || width > img.width || height > img.height) {

@@ -18,7 +18,8 @@ import type { ExplainOptions } from '../../core/methods/types';
 import { AUTO_COMPOSITE, COMPOSITE_NAMES, defaultComposite, resolveRules, takesRule } from '../../core/composites/presets';
 import { readImageFile, type RgbaImage } from '../../core/image/decode';
 import { imageToDisplayRgba, preprocessImage } from '../../core/image/preprocess';
-import { heatmapFromRelevance, overlayHeatmap, type HeatmapOptions } from '../../core/image/colormap';
+import { heatmapFromRelevance, type HeatmapOptions } from '../../core/image/colormap';
+import { exportPicture } from '../../core/image/export';
 import { inputBounds, type ModelCard } from '../../core/card/modelCard';
 import { encodePng } from '../../core/image/png';
 import { writeNpy } from '../../core/io/npy';
@@ -28,7 +29,7 @@ import { SampleWorkerPool } from '../../core/parallel/pool';
 import { formatRule, parseRule, type RuleSpec } from '../../shared/ruleSpec';
 import { patternsPathFor } from '../../shared/paths';
 import {
-  reply, type DisplayOptions, type EngineRequests, type HeatmapPicture, type Explanation, type ExplainSpec, type LayerMaps,
+  reply, type DisplayOptions, type EngineRequests, type ExportKind, type HeatmapPicture, type Explanation, type ExplainSpec, type LayerMaps,
   type ModelSummary, type RgbaPicture, type RpcEndpoint, type RuleParamValues, type WorkerEvents,
 } from '../../shared/protocol';
 
@@ -368,7 +369,7 @@ export class EngineService {
   }
 
   async writeExport(
-    kind: 'png' | 'npy' | 'json',
+    kind: ExportKind,
     outPath: string,
     ex: Omit<Explanation, 'heatmap'> & { heatmap: RgbaPicture },
     display: DisplayOptions,
@@ -376,9 +377,13 @@ export class EngineService {
     let bytes: Uint8Array | string;
     const { relevance } = ex;
     switch (kind) {
-      case 'png': {
-        // What the panel shows: the heatmap over the input at the panel's opacity.
-        const pic = overlayHeatmap({ width: ex.input.width, height: ex.input.height, data: ex.input.rgba as unknown as Uint8Array }, ex.heatmap, display.opacity);
+      case 'png': case 'heatmap-png': {
+        // What the panel shows (same colours and opacity), on the photo at its own resolution.
+        const m = await this.model(ex.spec.modelPath);
+        const { img } = this.prepared(m, ex.spec.imagePath);
+        const pic = exportPicture(relevance, { image: img, resize: m.card.input.resize }, {
+          ...heatmapOptions(display), opacity: display.opacity, heatmapOnly: kind === 'heatmap-png',
+        });
         bytes = encodePng(pic.rgba, pic.width, pic.height);
         break;
       }
