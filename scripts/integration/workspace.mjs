@@ -58,9 +58,9 @@ function writeNsfwjsMobileNet(repo, dir) {
   fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(model));
   const classes = require(path.join(pkg, 'dist', 'cjs', 'nsfw_classes.js')).NSFW_CLASSES;
   const labels = Object.keys(classes).map(Number).sort((a, b) => a - b).map((k) => classes[k]);
-  // nsfwjs: tf.browser.fromPixels -> /255 -> resizeBilinear to 224×224 (no crop).
+  // nsfwjs: tf.browser.fromPixels -> resizeBilinear(img, [224, 224], true) (aligned corners, no crop) -> /255.
   fs.writeFileSync(path.join(dir, 'model.lens.json'), JSON.stringify({
-    input: { height: 224, width: 224, channels: 3, channelOrder: 'rgb', resize: 'bilinear', scaling: '[0,1]' },
+    input: { height: 224, width: 224, channels: 3, channelOrder: 'rgb', resize: 'bilinear-align-corners', scaling: '[0,1]' },
     labels,
   }, null, 2) + '\n');
 }

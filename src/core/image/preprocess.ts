@@ -7,7 +7,7 @@
  * most training pipelines do. (pngjs gives fully transparent tRNS pixels RGB 0.)
  */
 import type { RgbaImage } from './decode';
-import { centerCrop, resizeRgba } from './resize';
+import { centerCrop, resizeRgba, resizeRgbaFloat } from './resize';
 import { type CardResize, type ModelCard, scalePixelValue } from '../card/modelCard';
 
 export interface PreprocessedImage {
@@ -43,8 +43,8 @@ function toInputSize(img: RgbaImage, width: number, height: number, mode: CardRe
 
 export function preprocessImage(img: RgbaImage, card: ModelCard): PreprocessedImage {
   const { height: H, width: W, channels: C, channelOrder, resize, scaling } = card.input;
-  const sized = toInputSize(img, W, H, resize);
-  const px = sized.data;
+  // align-corners is a tensor op in the models that use it (tf.image.resizeBilinear): float, no 8-bit rounding
+  const px = resize === 'bilinear-align-corners' ? resizeRgbaFloat(img, W, H, resize) : toInputSize(img, W, H, resize).data;
   const data = new Float32Array(H * W * C);
   // Model channel c reads image channel order[c]; mean/std are given in the model's channel order.
   const order = channelOrder === 'bgr' ? [2, 1, 0] : [0, 1, 2];

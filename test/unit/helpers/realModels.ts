@@ -63,3 +63,6 @@ export function seededUniform(n: number, seed: number, lo = 0, hi = 1): Float32A
   }
   return out;
 }
+
+/** scikit-image's chelsea.png (a cat, 451×300, CC0), from Debian's python3-skimage. */
+export const CHELSEA = '/usr/lib/python3/dist-packages/skimage/data/chelsea.png';
