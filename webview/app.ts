@@ -7,6 +7,7 @@ import {
   type HostToView, type LayerMaps, type PanelSnapshot, type RgbaPicture, type ViewToHost,
 } from '../src/shared/protocol';
 import { fmtNum, format, h, replaceKeepingFocus } from './dom';
+import { methodFigures } from '../src/shared/methodFigures';
 import { t } from './strings';
 import { transport } from './vscodeApi';
 import { loadUiState, saveUiState, type UiState } from './state';
@@ -198,7 +199,7 @@ export class App {
         h('span', {}, format(t.lowKept, `${(100 * kept).toPrecision(2)} %`)), ' ',
         h('button', { 'data-control': 'use-bias-free', onclick: () => this.userAction('setComposite', { composite: offer }) }, format(t.useBiasFree, offer))) : '',
       h('h2', {}, t.predictions),
-      predictionList(ex.prediction, ex.target.class, (cls) => this.userAction('setTarget', { targetClass: cls })),
+      predictionList(ex.prediction, ex.target.class, ex.scoresAreProbabilities, (cls) => this.userAction('setTarget', { targetClass: cls })),
       h('dl', { class: 'facts' },
         h('dt', {}, t.targetClass), h('dd', {}, `${ex.target.label ?? ex.target.class} (${t.logit} ${fmtNum(ex.target.logit)})`),
         ex.composite ? [h('dt', {}, t.compositeUsed), h('dd', { 'data-testid': 'composite-used', class: 'wrap' },
@@ -216,6 +217,7 @@ export class App {
       sinceInputMs,
       runId: r.runId, width: ex.heatmap.width, height: ex.heatmap.height,
       rgba: s.reportPixels ? Array.from(pixels) : [], table: tableText(this.tableBox.querySelector('table')),
+      figures: [...this.tableBox.querySelectorAll('.method-figures div')].map((d) => (d.textContent ?? '').trim()),
       method: ex.spec.method, targetClass: ex.target.class,
     });
     console.log(`[relevance-lens] webview rendered run ${r.runId} at ${performance.now().toFixed(0)}`);
@@ -226,7 +228,16 @@ export class App {
     const s = this.snap;
     if (!ex || !s) return;
     if (!this.changed('table', this.result?.runId, ex.layers, ex.spec.method, s.model?.layers, s.balanceTolerance, this.ui.selectedLayer)) return;
-    replaceKeepingFocus(this.tableBox, conservationTable({
+    const mf = methodFigures({ method: ex.spec.method, inputRelevanceSum: ex.inputRelevanceSum, logit: ex.target.logit, extra: ex.extra, layers: ex.layers });
+    const figures = h('dl', { class: 'method-figures', 'data-testid': 'method-figures' },
+      mf.figures.map((f) => h('div', {}, h('dt', {}, `${f.label}:`), ' ', h('dd', {}, f.value))));
+    const note = h('p', { class: 'hint' }, mf.note);
+    // the per-layer table only where relevance is conserved: other methods show their own figures
+    if (!mf.conservation) {
+      replaceKeepingFocus(this.tableBox, h('div', {}, figures, note));
+      return;
+    }
+    replaceKeepingFocus(this.tableBox, figures, note, conservationTable({
       rows: ex.layers, layers: s.model?.layers ?? [], flagBalance: CONSERVATIVE_METHODS.includes(ex.spec.method),
       tolerance: s.balanceTolerance, selectedLayer: this.ui.selectedLayer,
       onRule: (layer, rule) => this.userAction('setRule', { layer, rule }),

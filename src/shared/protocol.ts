@@ -159,6 +159,8 @@ export interface Explanation {
   display: DisplayOptions;
   timings: Record<string, number>;
   backend: string;
+  /** Scores are softmax probabilities (the model ended in softmax), else logits. */
+  scoresAreProbabilities: boolean;
   /** The composite used (spec.composite may be 'auto'); null for methods without one. */
   composite: string | null;
   /** The method's own figures (IG completeness, SmoothGrad σ…), as the CLI's JSON `extra`. */
@@ -269,8 +271,10 @@ export interface RenderReport {
   width: number;
   height: number;
   rgba: number[];
-  /** The conservation table as drawn (text of each cell). */
+  /** The conservation table as drawn (text of each cell); empty for methods without conservation. */
   table: string[][];
+  /** The method's own figures as drawn ('label: value'), e.g. IG's completeness error. */
+  figures?: string[];
   method: MethodId;
   targetClass: number;
   /** ms from the user's last input in the page (rule, class, method…) to this heatmap on screen. */
@@ -345,7 +349,7 @@ const VIEW_EVENT_GUARDS: { [K in keyof ViewToHost['events']]: (d: unknown) => bo
   pickImage: (d) => isObj(d),
   cancel: (d) => isObj(d),
   rendered: (d) => isObj(d) && isNum(d.runId) && isNum(d.width) && isNum(d.height) && Array.isArray(d.rgba) && Array.isArray(d.table)
-    && (d.sinceInputMs === undefined || isNum(d.sinceInputMs)),
+    && (d.sinceInputMs === undefined || isNum(d.sinceInputMs)) && (d.figures === undefined || (Array.isArray(d.figures) && d.figures.every(isStr))),
 };
 
 export function isValidViewMessage(kind: 'request' | 'event', name: string, data: unknown): boolean {

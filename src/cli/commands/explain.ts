@@ -20,6 +20,7 @@ import { COLORMAP_NAMES, type ColormapName } from '../../core/image/colormap';
 import { exportPicture } from '../../core/image/export';
 import { encodePng } from '../../core/image/png';
 import { DEFAULT_DISPLAY } from '../../shared/protocol';
+import { fmt, fmtProbability, methodFigures } from '../../shared/methodFigures';
 import { inputBounds } from '../../core/card/modelCard';
 import { num, table } from '../format';
 import { UsageError } from '../errors';
@@ -399,18 +400,26 @@ function summary(r: ExplainOutput, g: Graph, model: string, input: string, backe
   const label = (l?: string): string => (l !== undefined ? ` (${l})` : '');
   lines.push(`${input} with ${model}: ${r.method}${r.composite ? ' ' + r.composite : ''} on ${backend}`);
   if (defaultReason) lines.push(`composite ${r.composite}: the model's default (${defaultReason})`);
-  lines.push(`prediction: ${r.prediction.map((p) => `${p.class}${label(p.label)} ${num(p.score, 4)}`).join(', ')}`);
-  lines.push(`explained class ${r.target.class}${label(r.target.label)}, logit ${num(r.target.logit)}`);
+  // one score format: probabilities as percentages when the model ends in softmax, else logits
+  const score = (v: number): string => (g.outputSoftmax ? fmtProbability(v) : `logit ${fmt(v)}`);
+  lines.push(`prediction: ${r.prediction.map((p) => `${p.class}${label(p.label)} ${score(p.score)}`).join(', ')}`);
+  lines.push(`explained class ${r.target.class}${label(r.target.label)}, logit ${fmt(r.target.logit)}`);
   lines.push('');
-  const leak = (v: number | undefined): string => (v === undefined ? '' : num(v, 3));
-  lines.push(table(['layer', 'op', 'rule', 'R at output', 'R to input', 'ratio', 'bias share', 'ε share'],
-    r.layers.map((l) => [l.name, l.op, l.rule, num(l.outputRelevanceSum), num(l.inputRelevanceSum), num(l.ratio, 6),
-      leak(l.biasLeak), leak(l.stabilizerLeak)]),
-    [false, false, false, true, true, true, true, true]));
-  lines.push('');
-  for (const line of extraLines(r.extra)) lines.push(line);
-  const rel = r.target.logit !== 0 ? r.inputRelevanceSum / r.target.logit : NaN;
-  lines.push(`input relevance sum ${num(r.inputRelevanceSum)} = ${num(rel, 4)} × logit   (forward ${r.timings.forwardMs.toFixed(1)} ms, ${r.method} ${r.timings.methodMs.toFixed(1)} ms)`);
+  const mf = methodFigures({ method: r.method, inputRelevanceSum: r.inputRelevanceSum, logit: r.target.logit, extra: r.extra, layers: r.layers });
+  if (mf.conservation) {
+    const leak = (v: number | undefined): string => (v === undefined ? '' : num(v, 3));
+    lines.push(table(['layer', 'op', 'rule', 'R at output', 'R to input', 'ratio', 'bias share', 'ε share'],
+      r.layers.map((l) => [l.name, l.op, l.rule, num(l.outputRelevanceSum), num(l.inputRelevanceSum), num(l.ratio, 6),
+        leak(l.biasLeak), leak(l.stabilizerLeak)]),
+      [false, false, false, true, true, true, true, true]));
+    lines.push('');
+    for (const line of extraLines(r.extra)) lines.push(line);
+  } else if (r.extra?.patterns) {
+    for (const line of extraLines({ patterns: r.extra.patterns })) lines.push(line);
+  }
+  for (const f of mf.figures) lines.push(`${f.label}: ${f.value}`);
+  lines.push(mf.note);
+  lines.push(`(forward ${r.timings.forwardMs.toFixed(1)} ms, ${r.method} ${r.timings.methodMs.toFixed(1)} ms)`);
   const hint = lowKeptHint(r, g);
   if (hint) lines.push(hint);
   return lines.join('\n');

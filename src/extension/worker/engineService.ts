@@ -311,6 +311,7 @@ export class EngineService {
       timings: { ...r.timings, loadMs: t1 - t0, workerTotalMs: performance.now() - t0, colorMs: performance.now() - t2 },
       backend: await this.ensureBackend(),
       composite: r.composite,
+      scoresAreProbabilities: !!m.graph.outputSoftmax,
       ...(r.extra ? { extra: plainExtra(r.extra) } : {}),
     };
   }
