@@ -3,9 +3,9 @@
  * `<model-stem>.lens.json` next to the model with defaults guessed from it, for the user to edit.
  * Prints the path written (stdout) and what was guessed (stderr).
  */
+import { parseCommandArgs } from '../args';
 import * as fs from 'fs';
 import * as readline from 'node:readline/promises';
-import { parseArgs } from 'util';
 import { loadModel } from '../../core/loaders/registry';
 import { cardInit, cardPathFor } from '../../core/card/cardInit';
 import { LensError } from '../../core/errors';
@@ -73,7 +73,7 @@ export function parseLabels(v: string): string[] {
 }
 
 async function init(args: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
+  const { positionals, values } = parseCommandArgs('card init', {
     args, allowPositionals: true,
     options: {
       force: { type: 'boolean' }, size: { type: 'string' }, labels: { type: 'string' }, resize: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },

@@ -2,7 +2,7 @@
  * `relevance-lens evaluate MODEL INPUT --methods a,b,…`: region-perturbation curves ("pixel flipping",
  * Samek et al. 2017) and AOPC per method, against a random region order, plus each heatmap's sparseness.
  */
-import { parseArgs } from 'util';
+import { parseCommandArgs } from '../args';
 import { initBackend, type BackendChoice } from '../../core/engine/backend';
 import { cardBounds, openModel, readInput } from '../../core/pipeline';
 import { Explainer } from '../../core/methods/explain';
@@ -78,7 +78,7 @@ const HELP = `usage: relevance-lens evaluate MODEL INPUT --methods M[,M...] [opt
   --backend auto|tensorflow|wasm|cpu
   --card FILE                model card instead of the one next to the model
   --json FILE                curves, AOPC, Gini and timings as JSON
-  --png FILE                 plot of the curves (legend numbers = table rows, R = random, dashed grey)
+  --png FILE                 plot of the curves with axis titles; legend: table row, method name (R = random, dashed grey)
   --quiet, -q                no table on stdout`;
 
 /** One `--methods` entry: a method name, for lrp optionally `lrp:COMPOSITE`. */
@@ -151,15 +151,26 @@ export function evaluationJson(ev: Evaluation, model: string, input: string, bac
 
 export function plotSeries(ev: Evaluation): PlotSeries[] {
   const s: PlotSeries[] = ev.methods.map((m, i) => ({
-    values: m.curve, rgb: PLOT_COLORS[i % PLOT_COLORS.length].rgb, key: String(i + 1),
+    values: m.curve, rgb: PLOT_COLORS[i % PLOT_COLORS.length].rgb, key: String(i + 1), name: m.name,
   }));
-  if (ev.random) s.push({ values: ev.random.curve, rgb: RANDOM_COLOR.rgb, key: 'R', dashed: true });
+  if (ev.random) s.push({ values: ev.random.curve, rgb: RANDOM_COLOR.rgb, key: 'R', name: `random order (mean of ${ev.settings.randomOrders})`, dashed: true });
   return s;
+}
+
+/** Axis titles of the curve plot: what a step perturbs and what is recorded. */
+export function plotLabels(ev: Evaluation): { xLabel: string; yLabel: string } {
+  const st = ev.settings;
+  const order = st.order === 'morf' ? 'most relevant first' : 'least relevant first';
+  const region = st.region > 1 ? `${st.region}x${st.region} regions` : 'pixels';
+  return {
+    xLabel: `step k: ${region} replaced (${st.perturbation}), ${order}`,
+    yLabel: `logit f(x^k) of class ${ev.target.label ?? ev.target.class}`,
+  };
 }
 
 export async function runEvaluate(argv: string[]): Promise<number> {
   const args = joinNegativeValues(argv, OPTIONS);
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: OPTIONS });
+  const { positionals, values } = parseCommandArgs('evaluate', { args, allowPositionals: true, options: OPTIONS });
   if (values.help) {
     process.stdout.write(HELP + '\n');
     return 0;
@@ -245,7 +256,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const writes: Promise<void>[] = [];
   if (values.json) writes.push(writeFileAtomic(values.json, JSON.stringify(evaluationJson(ev, modelFile, inputFile, backend, totalMs))));
   if (values.png) {
-    const img = plotCurves(plotSeries(ev));
+    const img = plotCurves(plotSeries(ev), plotLabels(ev));
     writes.push(writeFileAtomic(values.png, encodePng(img.rgba, img.width, img.height)));
   }
   await Promise.all(writes);

@@ -1,6 +1,6 @@
 /** `relevance-lens explain MODEL INPUT [options]`: one explanation, per the CLI contract of DESIGN.md. */
+import { parseCommandArgs } from '../args';
 import * as fs from 'fs';
-import { parseArgs } from 'util';
 import { initBackend, type BackendChoice } from '../../core/engine/backend';
 import { cardBounds, openModel, readInput, renderHeatmapPng } from '../../core/pipeline';
 import { Explainer, type ExplainOutput } from '../../core/methods/explain';
@@ -255,7 +255,7 @@ export function joinNegativeValues(args: string[], options: Record<string, { typ
 
 export async function runExplain(argv: string[]): Promise<number> {
   const args = joinNegativeValues(argv);
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: OPTIONS });
+  const { positionals, values } = parseCommandArgs('explain', { args, allowPositionals: true, options: OPTIONS });
   if (values.help) {
     process.stdout.write(HELP + '\n');
     return 0;

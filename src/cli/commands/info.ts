@@ -3,7 +3,7 @@
  * parameter count, the default composite's rule and whether each method supports it. An unsupported
  * node is named (the table still lists every node; `explain` refuses such a model before computing).
  */
-import { parseArgs } from 'util';
+import { parseCommandArgs } from '../args';
 import { openModel, type OpenedModel } from '../../core/pipeline';
 import type { Graph } from '../../core/graph/ir';
 import { summarizeGraph, type GraphSummary, type SummaryRow } from '../../core/graph/summary';
@@ -155,7 +155,7 @@ export function formatInfo(r: InfoReport, asLoaded = false): string {
 }
 
 export async function runInfo(args: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
+  const { positionals, values } = parseCommandArgs('info', {
     args, allowPositionals: true,
     options: { card: { type: 'string' }, json: { type: 'boolean' }, loaded: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
