@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
+import { cacheDir } from './paths.mjs';
 
 export function prepareWorkspace(repo, ws) {
   fs.mkdirSync(ws, { recursive: true });
@@ -68,12 +69,12 @@ function writeNsfwjsMobileNet(repo, dir) {
 /**
  * A photo from scikit-image's sample data (CC0). Debian's python3-skimage carries them; the package is
  * not installed (it pulls in scipy and matplotlib): `apt-get download` fetches just its .deb, and the
- * one file is extracted into a cache next to code-server (.code-server/test-images, git-ignored).
+ * one file is extracted into the test cache (node_modules/.cache/relevance-lens/test-images, see paths.mjs).
  */
 function testImage(repo, name) {
   const member = `./usr/lib/python3/dist-packages/skimage/data/${name}`;
   if (fs.existsSync(member.slice(1))) return member.slice(1);
-  const cache = path.join(repo, process.env.CS_DIR || '.code-server', 'test-images');
+  const cache = path.join(cacheDir(repo), 'test-images');
   const out = path.join(cache, name);
   if (fs.existsSync(out)) return out;
   fs.mkdirSync(cache, { recursive: true });
