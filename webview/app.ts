@@ -13,7 +13,7 @@ import { transport } from './vscodeApi';
 import { loadUiState, saveUiState, type UiState } from './state';
 import { HeatmapView } from './components/heatmapView';
 import { classPicker, predictionList } from './components/predictions';
-import { conservationTable, tableText } from './components/conservationTable';
+import { conservationView, tableText } from './components/conservationTable';
 import { compositePicker, displayControls, methodParamControls, methodPicker, paramControls } from './components/controls';
 import { layerMapsView } from './components/layerMaps';
 import { compareView } from './components/compareView';
@@ -41,7 +41,7 @@ export class App {
   private readonly side = h('div', { class: 'side' });
   private readonly displayBox = h('div');
   private readonly paramsBox = h('div');
-  private readonly tableBox = h('div', { class: 'table-wrap' });
+  private readonly tableBox = h('div');
   private readonly layerBox = h('div');
   private readonly compareBox = h('div');
 
@@ -67,7 +67,7 @@ export class App {
       this.layerMaps = m;
       this.ui.selectedLayer = m.layer;
       this.openSection('layer');
-      replaceKeepingFocus(this.layerBox, layerMapsView(m));
+      replaceKeepingFocus(this.layerBox, layerMapsView(m, (perMapScale) => this.rpc.emit('selectLayer', { layer: m.layer, perMapScale })));
       this.renderTable();
     });
     this.rpc.on('compare', (c) => {
@@ -227,7 +227,7 @@ export class App {
     const ex = this.result?.explanation;
     const s = this.snap;
     if (!ex || !s) return;
-    if (!this.changed('table', this.result?.runId, ex.layers, ex.spec.method, s.model?.layers, s.balanceTolerance, this.ui.selectedLayer)) return;
+    if (!this.changed('table', this.result?.runId, ex.layers, ex.spec.method, s.model?.layers, s.balanceTolerance, this.ui.selectedLayer, this.ui.onlyLeaking)) return;
     const mf = methodFigures({ method: ex.spec.method, inputRelevanceSum: ex.inputRelevanceSum, logit: ex.target.logit, extra: ex.extra, layers: ex.layers });
     const figures = h('dl', { class: 'method-figures', 'data-testid': 'method-figures' },
       mf.figures.map((f) => h('div', {}, h('dt', {}, `${f.label}:`), ' ', h('dd', {}, f.value))));
@@ -237,9 +237,14 @@ export class App {
       replaceKeepingFocus(this.tableBox, h('div', {}, figures, note));
       return;
     }
-    replaceKeepingFocus(this.tableBox, figures, note, conservationTable({
+    replaceKeepingFocus(this.tableBox, figures, note, conservationView({
       rows: ex.layers, layers: s.model?.layers ?? [], flagBalance: CONSERVATIVE_METHODS.includes(ex.spec.method),
-      tolerance: s.balanceTolerance, selectedLayer: this.ui.selectedLayer,
+      tolerance: s.balanceTolerance, selectedLayer: this.ui.selectedLayer, onlyLeaking: this.ui.onlyLeaking,
+      onOnlyLeaking: (only) => {
+        this.ui.onlyLeaking = only;
+        saveUiState(this.ui);
+        this.renderTable();
+      },
       onRule: (layer, rule) => this.userAction('setRule', { layer, rule }),
       onSelect: (layer) => {
         this.ui.selectedLayer = layer;

@@ -6,6 +6,23 @@
  * No vscode, no DOM, no engine code.
  */
 
+/**
+ * Methods whose maps are attributions of the logit (same unit: they sum to about the logit) and so can
+ * share one colour scale; the others are gradients or signals, on a scale of their own.
+ */
+export const ATTRIBUTION_METHODS: readonly string[] = ['lrp', 'deep-taylor', 'deep-taylor-bounded', 'gradient-x-input', 'integrated-gradients', 'pattern-attribution'];
+
+/**
+ * The shared colour scale of compare thumbnails: per unit group (attributions / gradient-type), the
+ * largest of the members' own scales, so every map in a group is drawn against the same ±vmax.
+ */
+export function sharedScales(entries: { method: string; vmax?: number }[]): (number | undefined)[] {
+  const group = (m: string) => (ATTRIBUTION_METHODS.includes(m) ? 'attribution' : 'gradient');
+  const max = new Map<string, number>();
+  for (const e of entries) if (e.vmax !== undefined) max.set(group(e.method), Math.max(max.get(group(e.method)) ?? 0, e.vmax));
+  return entries.map((e) => (e.vmax === undefined ? undefined : max.get(group(e.method))));
+}
+
 export interface Figure {
   label: string;
   value: string;

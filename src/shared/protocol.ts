@@ -171,7 +171,14 @@ export interface Explanation {
 export interface LayerMaps {
   layer: string;
   shape: number[];
-  channels: { index: number; sum: number; picture: RgbaPicture }[];
+  /** one colour scale for all maps (default) or each map its own */
+  scale: 'shared' | 'per-map';
+  /** the shared scale's |R| at the colour bar's ends */
+  vmax: number;
+  /** the colour bar: the colormap from −vmax to +vmax */
+  legend: RgbaPicture;
+  /** transparent where R = 0 (alpha = |R| / vmax) */
+  channels: { index: number; sum: number; vmax: number; picture: RgbaPicture }[];
   /** Channels not shown (over the cap). */
   omitted: number;
 }
@@ -195,10 +202,11 @@ export interface EngineRequests extends ChannelSpec {
     explain: { params: { runId: number; spec: ExplainSpec; display: DisplayOptions }; result: Explanation };
     /** Recolours a relevance map (colormap / scaling change) without re-explaining. */
     renderHeatmap: {
-      params: { relevance: { shape: number[]; data: Float32Array }; display: DisplayOptions };
+      /** vmax: a fixed colour scale (compare thumbnails on one scale) instead of the display's */
+      params: { relevance: { shape: number[]; data: Float32Array }; display: DisplayOptions; vmax?: number };
       result: HeatmapPicture;
     };
-    layerMaps: { params: { runId: number; spec: ExplainSpec; layer: string; display: DisplayOptions; maxChannels: number }; result: LayerMaps };
+    layerMaps: { params: { runId: number; spec: ExplainSpec; layer: string; display: DisplayOptions; maxChannels: number; perMapScale?: boolean }; result: LayerMaps };
     /** Writes one export file atomically (temp file + rename): overlay PNG, relevance .npy or the CLI's JSON. */
     writeExport: {
       params: { kind: ExportKind; outPath: string; explanation: Explanation; display: DisplayOptions };
@@ -242,6 +250,8 @@ export interface PanelSnapshot {
 export interface CompareEntry {
   method: MethodId;
   heatmap?: HeatmapPicture;
+  /** sum of the input relevance */
+  sum?: number;
   error?: string;
   ms?: number;
 }
@@ -293,7 +303,8 @@ export interface ViewToHost extends ChannelSpec {
     setMethodParams: { methodParams: MethodParamValues };
     setTarget: { targetClass: number | 'top' };
     setDisplay: { display: DisplayOptions };
-    selectLayer: { layer: string };
+    /** perMapScale: each channel map on its own colour scale instead of a shared one */
+    selectLayer: { layer: string; perMapScale?: boolean };
     compare: { methods: MethodId[] };
     export: { kind: ExportKind };
     pickImage: Record<string, never>;
@@ -343,7 +354,7 @@ const VIEW_EVENT_GUARDS: { [K in keyof ViewToHost['events']]: (d: unknown) => bo
   setMethodParams: (d) => isObj(d) && isMethodParams(d.methodParams),
   setTarget: (d) => isObj(d) && (d.targetClass === 'top' || (isNum(d.targetClass) && Number.isInteger(d.targetClass) && d.targetClass >= 0)),
   setDisplay: (d) => isObj(d) && isDisplayOptions(d.display),
-  selectLayer: (d) => isObj(d) && isStr(d.layer),
+  selectLayer: (d) => isObj(d) && isStr(d.layer) && (d.perMapScale === undefined || typeof d.perMapScale === 'boolean'),
   compare: (d) => isObj(d) && Array.isArray(d.methods) && d.methods.length <= METHOD_NAMES.length && d.methods.every(isMethodId),
   export: (d) => isObj(d) && (d.kind === 'png' || d.kind === 'heatmap-png' || d.kind === 'npy' || d.kind === 'json'),
   pickImage: (d) => isObj(d),

@@ -48,8 +48,8 @@ export class LayersTreeProvider implements vscode.TreeDataProvider<LayerNode>, v
     item.id = `layer:${layer.id}:${layer.name}`;
     const shape = `[${layer.shape.join('×')}]`;
     // The rule first: it is what this view is for, and the end of a long description gets cut off.
-    const rule = layer.ruleable ? ` · ${layer.rule}${layer.overridden ? ' *' : ''}` : '';
-    item.description = `${layer.op} ${shape}${rule}${layer.params ? ` · ${formatCount(layer.params)} params` : ''}`;
+    const rule = layer.ruleable ? `${layer.rule}${layer.overridden ? ' *' : ''} · ` : '';
+    item.description = `${rule}${layer.op} ${shape}${layer.params ? ` · ${formatCount(layer.params)} params` : ''}`;
     item.tooltip = new vscode.MarkdownString([
       `**${layer.name}** (${layer.sourceClass ?? layer.op})`,
       `- op: \`${layer.op}\``,

@@ -20,6 +20,7 @@ import { readImageFile, type RgbaImage } from '../../core/image/decode';
 import { imageToDisplayRgba, preprocessImage } from '../../core/image/preprocess';
 import { heatmapFromRelevance, type HeatmapOptions } from '../../core/image/colormap';
 import { exportPicture } from '../../core/image/export';
+import { channelMaps } from '../../core/image/channelMaps';
 import { inputBounds, type ModelCard } from '../../core/card/modelCard';
 import { encodePng } from '../../core/image/png';
 import { writeNpy } from '../../core/io/npy';
@@ -65,12 +66,16 @@ const LEGEND_WIDTH = 128;
  * Relevance -> the picture the panel shows, plus its legend: a ramp from -1 to +1 put through the very
  * same function (max-scaled, both polarities), so the legend can never disagree with the heatmap.
  */
-export function colourRelevance(rel: { shape: number[]; data: Float32Array }, display: DisplayOptions): HeatmapPicture {
-  const h = heatmapFromRelevance(rel.data, rel.shape as [number, number, number], heatmapOptions(display));
+export function colourRelevance(rel: { shape: number[]; data: Float32Array }, display: DisplayOptions, vmax?: number): HeatmapPicture {
+  const h = heatmapFromRelevance(rel.data, rel.shape as [number, number, number], { ...heatmapOptions(display), ...(vmax !== undefined ? { vmax } : {}) });
+  return { width: h.width, height: h.height, rgba: h.rgba, vmax: h.vmax, legend: legendPicture(display) };
+}
+
+function legendPicture(display: DisplayOptions): RgbaPicture {
   const ramp = new Float32Array(LEGEND_WIDTH);
   for (let i = 0; i < LEGEND_WIDTH; i++) ramp[i] = (2 * i) / (LEGEND_WIDTH - 1) - 1;
   const legend = heatmapFromRelevance(ramp, [1, LEGEND_WIDTH, 1], { ...heatmapOptions(display), scale: 'max', polarity: 'both' });
-  return { width: h.width, height: h.height, rgba: h.rgba, vmax: h.vmax, legend: { width: legend.width, height: 1, rgba: legend.rgba } };
+  return { width: legend.width, height: 1, rgba: legend.rgba };
 }
 
 /** A typed array that owns its whole buffer, so transferring the buffer moves exactly this data. */
@@ -162,11 +167,11 @@ export class EngineService {
       // Moved, not copied: the arrays are this result's own.
       return reply(ex, [ex.relevance.data.buffer as ArrayBuffer, ex.input.rgba.buffer as ArrayBuffer, ...buffersOf(ex.heatmap)]);
     });
-    rpc.handle('renderHeatmap', ({ relevance, display }) => {
-      const h = colourRelevance(relevance, display);
+    rpc.handle('renderHeatmap', ({ relevance, display, vmax }) => {
+      const h = colourRelevance(relevance, display, vmax);
       return reply(h, buffersOf(h));
     });
-    rpc.handle('layerMaps', (p) => this.layerMaps(p.runId, p.spec, p.layer, p.display, p.maxChannels));
+    rpc.handle('layerMaps', (p) => this.layerMaps(p.runId, p.spec, p.layer, p.display, p.maxChannels, p.perMapScale ?? false));
     rpc.handle('writeExport', (p) => this.writeExport(p.kind, p.outPath, p.explanation, p.display));
     rpc.handle('fitPatterns', (p) => this.fitPatterns(p.runId, p.modelPath, p.dataPath, p.outPath));
   }
@@ -347,7 +352,7 @@ export class EngineService {
     return { outPath, layers: loadPatterns(outPath).layers.length };
   }
 
-  async layerMaps(runId: number, spec: ExplainSpec, layer: string, display: DisplayOptions, maxChannels: number): Promise<LayerMaps> {
+  async layerMaps(runId: number, spec: ExplainSpec, layer: string, display: DisplayOptions, maxChannels: number, perMapScale = false): Promise<LayerMaps> {
     const m = await this.model(spec.modelPath);
     const { input, opts, checkpoint } = this.prepareRun(runId, m, spec, spec.imagePath);
     this.progress(runId, `relevance at ${layer}`);
@@ -355,18 +360,9 @@ export class EngineService {
     const rel = r.layerRelevance?.[layer];
     if (!rel) throw new LensError('bad-usage', `no relevance reached layer ${layer} with method ${spec.method}`);
     // Dense layers give a vector: shown as one 1×N strip. Conv layers give H×W×C: one map per channel.
-    const [H, W, C] = rel.shape.length === 3 ? rel.shape : [1, rel.shape[0], 1];
-    const channels: LayerMaps['channels'] = [];
-    const sums = new Float64Array(C);
-    for (let i = 0; i < rel.data.length; i++) sums[i % C] += rel.data[i];
-    const order = Array.from(sums.keys()).sort((a, b) => Math.abs(sums[b]) - Math.abs(sums[a])).slice(0, maxChannels);
-    const plane = new Float32Array(H * W);
-    for (const c of order) {
-      for (let i = 0; i < H * W; i++) plane[i] = rel.data[i * C + c];
-      const h = heatmapFromRelevance(plane, [H, W, 1], heatmapOptions(display));
-      channels.push({ index: c, sum: sums[c], picture: { width: h.width, height: h.height, rgba: h.rgba } });
-    }
-    return { layer, shape: rel.shape, channels, omitted: C - channels.length };
+    const shape = rel.shape.length === 3 ? rel.shape : [1, rel.shape[0], 1];
+    const maps = channelMaps(rel.data, shape, heatmapOptions(display), maxChannels, perMapScale);
+    return { layer, shape: rel.shape, ...maps, legend: legendPicture(display) };
   }
 
   async writeExport(
