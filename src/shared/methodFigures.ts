@@ -83,7 +83,11 @@ export function methodFigures(r: FigureInput): MethodFigures {
         stab += l.stabilizerLeak ?? 0;
       }
       if (r.layers?.some((l) => l.biasLeak !== undefined)) {
-        figures.push({ label: 'logit − input relevance', value: `${fmt(r.logit - r.inputRelevanceSum)}: bias terms ${fmt(bias)}, stabilizers ${fmt(stab)} (sums of the table's bias / ε shares)` });
+        const gap = r.logit - r.inputRelevanceSum;
+        const rest = gap - bias - stab;
+        // what no closed form covers (e.g. relevance a rule gave to zero padding): shown when it matters
+        const other = Math.abs(rest) > 1e-3 * Math.max(Math.abs(r.logit), 1e-12) ? `, elsewhere ${fmt(rest)} (rows with ratio ≠ 1 and no bias / ε share, e.g. zero padding)` : '';
+        figures.push({ label: 'logit − input relevance', value: `${fmt(gap)}: bias terms ${fmt(bias)}, stabilizers ${fmt(stab)}${other} (sums of the table's bias / ε shares)` });
       }
       return {
         conservation: true,

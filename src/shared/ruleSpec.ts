@@ -121,8 +121,10 @@ export function withoutBias(spec: RuleSpec): RuleSpec {
   }
 }
 
+/** A per-channel list as `[a b c]`; one channel as its number, so CLI and panel print `z-box:0,1` alike. */
 function fmt(v: number | number[] | undefined): string {
-  return Array.isArray(v) ? `[${v.join(' ')}]` : String(v);
+  if (Array.isArray(v)) return v.length === 1 ? String(v[0]) : `[${v.join(' ')}]`;
+  return String(v);
 }
 
 /** The rule as the JSON result and the conservation table show it, with parameters resolved. */

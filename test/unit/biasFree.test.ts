@@ -106,3 +106,11 @@ test('the panel offers the bias-free switch below 10 % kept, and only then', () 
   assert.equal(biasFreeOffer('epsilon-plus-nobias', 0.01, 'epsilon-gamma-box', all), undefined);
   assert.equal(biasFreeOffer(null, 0.01, 'epsilon-gamma-box', all), undefined);
 });
+
+test('rule parameters print the same way everywhere (info, explain, panel): one channel as a number', () => {
+  const p = { epsilon: 1e-6, gamma: 0.25, alpha: 2, beta: 1 };
+  // info passes the card's per-channel bounds as lists, the panel's worker as numbers
+  assert.equal(formatRule({ rule: 'z-box' }, { ...p, low: [0], high: [1] }), formatRule({ rule: 'z-box' }, { ...p, low: 0, high: 1 }));
+  assert.equal(formatRule({ rule: 'z-box' }, { ...p, low: [0], high: [1] }), 'z-box:0,1');
+  assert.equal(formatRule({ rule: 'z-box' }, { ...p, low: [-1, -2, -3], high: [1, 2, 3] }), 'z-box:[-1 -2 -3],[1 2 3]');
+});
