@@ -20,11 +20,13 @@ export function defineExportTests(): void {
       }
       const png = fs.readFileSync(path.join(dir(), 'heatmap.png'));
       assert.deepStrictEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
-      // both PNGs at the image's own resolution, not the model's input size
+      // both PNGs at the image's own resolution (a small one enlarged by an integer factor to ≥ 224 px)
       const photo = readImageFile(ex.spec.imagePath);
+      const side = Math.max(photo.width, photo.height);
+      const k = side < 224 ? Math.ceil(224 / side) : 1;
       for (const f of ['heatmap.png', 'heatmap-only.png']) {
         const img = readImageFile(path.join(dir(), f));
-        assert.deepStrictEqual([img.width, img.height], [photo.width, photo.height], f);
+        assert.deepStrictEqual([img.width, img.height], [photo.width * k, photo.height * k], f);
       }
       const npy = readNpy(fs.readFileSync(path.join(dir(), 'heatmap.npy')), 'heatmap.npy');
       assert.deepStrictEqual(npy.shape, ex.relevance.shape);
