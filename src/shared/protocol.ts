@@ -379,7 +379,8 @@ export const LOW_KEPT = 0.1;
  */
 export function biasFreeOffer(composite: string | null, kept: number, modelDefault: string, composites: readonly string[]): string | undefined {
   if (!composite || !Number.isFinite(kept) || Math.abs(kept) >= LOW_KEPT || composite.endsWith('-nobias')) return undefined;
-  const offer = modelDefault.endsWith('-nobias') && modelDefault !== composite ? modelDefault : `${composite}-nobias`;
+  const own = composites.includes(`${composite}-nobias`) ? `${composite}-nobias` : 'epsilon-gamma-box-nobias';
+  const offer = modelDefault.endsWith('-nobias') && modelDefault !== composite ? modelDefault : own;
   return composites.includes(offer) ? offer : undefined;
 }
 

@@ -85,7 +85,7 @@ test('--class, --rule overrides and .npy input are honoured', () => {
 test('info lists layers with shapes, params and default rules', () => {
   const r = runCli(['info', DEMO_MODEL]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /conv1\s+conv2d\s+Conv2D\s+28×28×6\s+156\s+z-box:\[0\],\[1\]/);
+  assert.match(r.stdout, /conv1\s+conv2d\s+Conv2D\s+28×28×6\s+156\s+z-box:0,1/);
   assert.match(r.stdout, /fc3\s+dense\s+Dense\s+10\s+850\s+epsilon/);
   assert.doesNotMatch(r.stdout, /\bbn2\b/, 'BatchNorm is folded into conv2');
 });

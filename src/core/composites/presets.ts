@@ -36,8 +36,17 @@ const PRESETS: Record<string, Preset> = {
 /** Suffix of a composite's bias-free variant: biases left out of numerator and denominator (Zennit's zero_params='bias'). */
 export const NO_BIAS = '-nobias';
 
-/** The named presets and, after them, each one's bias-free variant `NAME-nobias`. */
-export const COMPOSITE_NAMES: readonly string[] = [...Object.keys(PRESETS), ...Object.keys(PRESETS).map((n) => n + NO_BIAS)];
+/**
+ * Presets without a bias-free variant: the plain z-rule with ε = 1e-6 everywhere and no bias has
+ * denominators arbitrarily close to 0 (a window of zeros), and on deep nets (MobileNetV2) the relevance
+ * overflows to Inf/NaN. Per layer, `epsilon:E,nobias` with a real ε remains available.
+ */
+const NO_BIAS_VARIANT_UNSTABLE = new Set(['lrp-0', 'epsilon']);
+
+/** The named presets and, after them, the bias-free variants `NAME-nobias`. */
+export const COMPOSITE_NAMES: readonly string[] = [
+  ...Object.keys(PRESETS), ...Object.keys(PRESETS).filter((n) => !NO_BIAS_VARIANT_UNSTABLE.has(n)).map((n) => n + NO_BIAS),
+];
 /** Not a preset: stands for the model's default composite (defaultComposite), resolved per model. */
 export const AUTO_COMPOSITE = 'auto';
 /** The composite of models without BatchNorm (and the base of the per-model default, see defaultComposite). */
@@ -46,15 +55,16 @@ export const DEFAULT_COMPOSITE = 'epsilon-gamma-box';
 function presetOf(name: string): Preset | undefined {
   if (!name.endsWith(NO_BIAS)) return PRESETS[name];
   const base = PRESETS[name.slice(0, -NO_BIAS.length)];
-  if (!base) return undefined;
+  if (!base || NO_BIAS_VARIANT_UNSTABLE.has(name.slice(0, -NO_BIAS.length))) return undefined;
   const out: Partial<Record<Group, RuleSpec>> = {};
   for (const [k, v] of Object.entries(base) as [Group, RuleSpec][]) out[k] = withoutBias(v);
   return { batchNorm: withoutBias(EPS), ...out } as Preset;
 }
 
-/** The bias-free variant of a composite (itself when it is one already). */
+/** The bias-free variant of a composite (itself when it is one already; epsilon-gamma-box for lrp-0 / epsilon). */
 export function biasFreeVariant(name: string): string {
-  return name.endsWith(NO_BIAS) ? name : name + NO_BIAS;
+  if (name.endsWith(NO_BIAS)) return name;
+  return NO_BIAS_VARIANT_UNSTABLE.has(name) ? DEFAULT_COMPOSITE + NO_BIAS : name + NO_BIAS;
 }
 
 /** What to offer when `current` keeps too little: the model's bias-free default, else current's bias-free variant. */
