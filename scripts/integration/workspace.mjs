@@ -71,7 +71,7 @@ function writeNsfwjsMobileNet(repo, dir) {
  * not installed (it pulls in scipy and matplotlib): `apt-get download` fetches just its .deb, and the
  * one file is extracted into the test cache (node_modules/.cache/relevance-lens/test-images, see paths.mjs).
  */
-function testImage(repo, name) {
+export function testImage(repo, name) {
   const member = `./usr/lib/python3/dist-packages/skimage/data/${name}`;
   if (fs.existsSync(member.slice(1))) return member.slice(1);
   const cache = path.join(cacheDir(repo), 'test-images');

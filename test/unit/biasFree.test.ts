@@ -18,7 +18,7 @@ import { formatRule, parseRule } from '../../src/shared/ruleSpec';
 import { readImageFile } from '../../src/core/image/decode';
 import { preprocessImage } from '../../src/core/image/preprocess';
 import { defaultCard } from '../../src/core/card/modelCard';
-import { CHELSEA, nsfwjsModel } from './helpers/realModels';
+import { chelseaPhoto, nsfwjsModel } from './helpers/realModels';
 import { DEMO_MODEL } from './oracle/demo';
 import * as path from 'path';
 
@@ -56,9 +56,9 @@ test('the default composite follows the model: LeNet keeps biases, BatchNorm net
   assert.equal(rules.filter((r) => r === 'w-square').length, mobilenet.nodes.filter((n) => n.op === 'depthwiseConv2d').length);
 });
 
-test('nsfwjs MobileNetV2 on chelsea.png: the default keeps ≥ 50 % of the logit at the input, on the cat', { skip: fs.existsSync(CHELSEA) ? false : 'apt install python3-skimage' }, async () => {
+test('nsfwjs MobileNetV2 on chelsea.png: the default keeps ≥ 50 % of the logit at the input, on the cat', async () => {
   const graph = canonize(await loadModel(nsfwjsModel('mobilenet_v2')));
-  const img = readImageFile(CHELSEA);
+  const img = readImageFile(await chelseaPhoto());
   // nsfwjs's own preprocessing: aligned-corner bilinear resize, /255 (resizeConvention.test.ts)
   const card = defaultCard(graph.nodes[graph.input].shape);
   card.input.resize = 'bilinear-align-corners';

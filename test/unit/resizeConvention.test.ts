@@ -6,7 +6,6 @@
  */
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'fs';
 import { initBackend, tf } from '../../src/core/engine/backend';
 import { readImageFile } from '../../src/core/image/decode';
 import { preprocessImage } from '../../src/core/image/preprocess';
@@ -14,7 +13,7 @@ import { defaultCard, validateCard, type ModelCard } from '../../src/core/card/m
 import { loadModel } from '../../src/core/loaders/registry';
 import { canonize } from '../../src/core/graph/canonize';
 import { Explainer } from '../../src/core/methods/explain';
-import { CHELSEA, nsfwjsModel, seededUniform } from './helpers/realModels';
+import { chelseaPhoto, nsfwjsModel, seededUniform } from './helpers/realModels';
 import { parseResizeAnswer, resizeQuestion } from '../../src/cli/commands/card';
 
 before(async () => {
@@ -69,9 +68,9 @@ test('cards accept the resize conventions; card init asks with every one', () =>
   assert.equal(parseResizeAnswer('9'), undefined);
 });
 
-test('nsfwjs MobileNetV2 on chelsea.png: probabilities with its own (align-corners) resize vs half-pixel', { skip: fs.existsSync(CHELSEA) ? false : 'apt install python3-skimage' }, async () => {
+test('nsfwjs MobileNetV2 on chelsea.png: probabilities with its own (align-corners) resize vs half-pixel', async () => {
   const graph = canonize(await loadModel(nsfwjsModel('mobilenet_v2')));
-  const img = readImageFile(CHELSEA);
+  const img = readImageFile(await chelseaPhoto());
   const ex = new Explainer(graph);
   try {
     const probs = (x: Float32Array) => tf.tidy(() => tf.softmax(tf.tensor1d(ex.predict({ shape: [224, 224, 3], data: x }).logits)).dataSync() as Float32Array);
