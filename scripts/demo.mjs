@@ -19,19 +19,26 @@ const run = async (args) => {
 
 console.log('== relevance-lens info ==');
 await run(['info', model]);
-console.log('\n== relevance-lens explain (LRP epsilon-gamma-box), digit 3 ==');
-await run(['explain', model, path.join(root, 'demo', 'digits', 'digit-3.png'), '--png', path.join(outDir, 'digit-3-lrp.png'), '--upscale', '8']);
+console.log('\n== relevance-lens explain (LRP, the model\'s default composite), digit 3 ==');
+await run(['explain', model, path.join(root, 'demo', 'digits', 'digit-3.png'), '--png', path.join(outDir, 'digit-3-lrp.png')]);
 
 console.log('\n== all ten digits: heatmaps in demo-out/ ==');
 const rows = [];
 for (let d = 0; d < 10; d++) {
   const input = path.join(root, 'demo', 'digits', `digit-${d}.png`);
   const json = path.join(outDir, `digit-${d}-lrp.json`);
-  await run(['explain', model, input, '--quiet', '--png', path.join(outDir, `digit-${d}-lrp.png`), '--upscale', '8', '--json', json]);
+  await run(['explain', model, input, '--quiet', '--png', path.join(outDir, `digit-${d}-lrp.png`), '--json', json]);
   const r = JSON.parse(fs.readFileSync(json, 'utf8'));
-  const worst = Math.max(...r.layers.map((l) => Math.abs(l.ratio - 1)));
-  rows.push(`digit ${d}: predicted ${r.prediction[0].label} (p=${r.prediction[0].score.toFixed(3)}), logit ${r.target.logit.toFixed(3)}, `
-    + `input relevance ${r.inputRelevanceSum.toFixed(3)}, worst layer |ratio-1| ${worst.toExponential(1)}, ${r.timings.totalMs.toFixed(0)} ms`);
+  // logit − input relevance is what the bias and stabilizer terms took (negative: biases gave some back)
+  const bias = r.layers.reduce((a, l) => a + (l.biasLeak ?? 0), 0);
+  const kept = (100 * r.inputRelevanceSum) / r.target.logit;
+  rows.push(`digit ${d}: predicted ${r.prediction[0].label} (${(100 * r.prediction[0].score).toFixed(2)} %), logit ${r.target.logit.toFixed(3)}, `
+    + `input relevance ${r.inputRelevanceSum.toFixed(3)} (${kept.toFixed(0)} % of the logit; bias terms took ${bias.toFixed(3)}), ${r.timings.totalMs.toFixed(0)} ms`);
 }
 console.log(rows.join('\n'));
-console.log(`\nheatmaps (red = evidence for, blue = against): ${path.relative(process.cwd(), outDir)}/digit-N-lrp.png`);
+console.log(`
+Reading the numbers: LRP starts from the logit. Under ${JSON.parse(fs.readFileSync(path.join(outDir, 'digit-0-lrp.json'), 'utf8')).composite} every layer's bias
+takes its share (the table's 'bias share' column) and the ε stabilizers a tiny one, so the input relevance is
+the logit minus those shares: below 100 % when positive biases absorbed relevance, above 100 % when negative
+biases gave some back. '--composite epsilon-gamma-box-nobias' leaves biases out and keeps 100 %.`);
+console.log(`\nheatmaps (red = evidence for, blue = against), 224×224: ${path.relative(process.cwd(), outDir)}/digit-N-lrp.png`);

@@ -3,16 +3,17 @@
  * computes relevance or colours: heatmaps arrive as RGBA from the engine.
  */
 import {
-  CONSERVATIVE_METHODS, PROTOCOL_VERSION, RpcEndpoint, type CompareEntry, type DisplayOptions, type Explanation,
+  biasFreeOffer, CONSERVATIVE_METHODS, PROTOCOL_VERSION, RpcEndpoint, type CompareEntry, type DisplayOptions, type Explanation,
   type HostToView, type LayerMaps, type PanelSnapshot, type RgbaPicture, type ViewToHost,
 } from '../src/shared/protocol';
 import { fmtNum, format, h, replaceKeepingFocus } from './dom';
+import { methodFigures } from '../src/shared/methodFigures';
 import { t } from './strings';
 import { transport } from './vscodeApi';
 import { loadUiState, saveUiState, type UiState } from './state';
 import { HeatmapView } from './components/heatmapView';
 import { classPicker, predictionList } from './components/predictions';
-import { conservationTable, tableText } from './components/conservationTable';
+import { conservationView, tableText } from './components/conservationTable';
 import { compositePicker, displayControls, methodParamControls, methodPicker, paramControls } from './components/controls';
 import { layerMapsView } from './components/layerMaps';
 import { compareView } from './components/compareView';
@@ -40,7 +41,7 @@ export class App {
   private readonly side = h('div', { class: 'side' });
   private readonly displayBox = h('div');
   private readonly paramsBox = h('div');
-  private readonly tableBox = h('div', { class: 'table-wrap' });
+  private readonly tableBox = h('div');
   private readonly layerBox = h('div');
   private readonly compareBox = h('div');
 
@@ -66,7 +67,7 @@ export class App {
       this.layerMaps = m;
       this.ui.selectedLayer = m.layer;
       this.openSection('layer');
-      replaceKeepingFocus(this.layerBox, layerMapsView(m));
+      replaceKeepingFocus(this.layerBox, layerMapsView(m, (perMapScale) => this.rpc.emit('selectLayer', { layer: m.layer, perMapScale })));
       this.renderTable();
     });
     this.rpc.on('compare', (c) => {
@@ -156,9 +157,9 @@ export class App {
         compositePicker(model?.composites ?? [s?.composite ?? ''], s?.composite ?? '', (s?.method ?? 'lrp') === 'lrp', (composite) => this.userAction('setComposite', { composite })),
         model ? classPicker(numClasses, model.labels, s?.targetClass ?? 'top', (targetClass) => this.userAction('setTarget', { targetClass })) : null),
       h('div', { class: 'exports' },
-        (['png', 'npy', 'json'] as const).map((kind) => h('button', {
+        (['png', 'heatmap-png', 'npy', 'json'] as const).map((kind) => h('button', {
           class: 'secondary', disabled: !ex, 'data-control': `export:${kind}`, onclick: () => this.rpc.emit('export', { kind }),
-        }, { png: t.exportPng, npy: t.exportNpy, json: t.exportJson }[kind]))));
+        }, { png: t.exportPng, 'heatmap-png': t.exportHeatmapPng, npy: t.exportNpy, json: t.exportJson }[kind]))));
   }
 
   private onDisplay(display: DisplayOptions, recolour: boolean): void {
@@ -189,12 +190,20 @@ export class App {
     const ex = r.explanation;
     const fresh = this.reported !== r;
     const pixels = fresh ? this.heatmap.show(ex.input, ex.heatmap, s.display.opacity) : undefined;
-    if (this.changed('side', r.runId, ex.prediction, ex.target, ex.inputRelevanceSum, ex.timings, s.busy)) {
+    if (this.changed('side', r.runId, ex.prediction, ex.target, ex.inputRelevanceSum, ex.timings, s.busy, s.model?.defaultComposite)) {
+      const kept = ex.inputRelevanceSum / (ex.target.logit || 1);
+      const def = s.model?.defaultComposite;
+      const offer = def ? biasFreeOffer(ex.composite, kept, def.name, s.model?.composites ?? []) : undefined;
       replaceKeepingFocus(this.side,
+      offer ? h('p', { class: 'notice', role: 'status', 'data-testid': 'low-kept' },
+        h('span', {}, format(t.lowKept, `${(100 * kept).toPrecision(2)} %`)), ' ',
+        h('button', { 'data-control': 'use-bias-free', onclick: () => this.userAction('setComposite', { composite: offer }) }, format(t.useBiasFree, offer))) : '',
       h('h2', {}, t.predictions),
-      predictionList(ex.prediction, ex.target.class, (cls) => this.userAction('setTarget', { targetClass: cls })),
+      predictionList(ex.prediction, ex.target.class, ex.scoresAreProbabilities, (cls) => this.userAction('setTarget', { targetClass: cls })),
       h('dl', { class: 'facts' },
         h('dt', {}, t.targetClass), h('dd', {}, `${ex.target.label ?? ex.target.class} (${t.logit} ${fmtNum(ex.target.logit)})`),
+        ex.composite ? [h('dt', {}, t.compositeUsed), h('dd', { 'data-testid': 'composite-used', class: 'wrap' },
+          ex.composite, ex.spec.composite === 'auto' && def ? h('span', { class: 'hint' }, ` (${t.compositeAuto}: ${def.reason})`) : '')] : '',
         h('dt', {}, t.inputRelevance), h('dd', { 'data-testid': 'input-sum' }, `${fmtNum(ex.inputRelevanceSum)} (${fmtNum(ex.inputRelevanceSum / (ex.target.logit || 1))} × ${t.logit})`),
         h('dt', {}, t.timings), h('dd', {}, `${fmtNum(ex.timings.totalMs ?? 0)} ms · ${t.backend} ${ex.backend}`)),
       s.busy ? h('button', { 'data-control': 'cancel', onclick: () => this.rpc.emit('cancel', {}) }, t.cancel) : '');
@@ -208,6 +217,7 @@ export class App {
       sinceInputMs,
       runId: r.runId, width: ex.heatmap.width, height: ex.heatmap.height,
       rgba: s.reportPixels ? Array.from(pixels) : [], table: tableText(this.tableBox.querySelector('table')),
+      figures: [...this.tableBox.querySelectorAll('.method-figures div')].map((d) => (d.textContent ?? '').trim()),
       method: ex.spec.method, targetClass: ex.target.class,
     });
     console.log(`[relevance-lens] webview rendered run ${r.runId} at ${performance.now().toFixed(0)}`);
@@ -217,10 +227,24 @@ export class App {
     const ex = this.result?.explanation;
     const s = this.snap;
     if (!ex || !s) return;
-    if (!this.changed('table', this.result?.runId, ex.layers, ex.spec.method, s.model?.layers, s.balanceTolerance, this.ui.selectedLayer)) return;
-    replaceKeepingFocus(this.tableBox, conservationTable({
+    if (!this.changed('table', this.result?.runId, ex.layers, ex.spec.method, s.model?.layers, s.balanceTolerance, this.ui.selectedLayer, this.ui.onlyLeaking)) return;
+    const mf = methodFigures({ method: ex.spec.method, inputRelevanceSum: ex.inputRelevanceSum, logit: ex.target.logit, extra: ex.extra, layers: ex.layers });
+    const figures = h('dl', { class: 'method-figures', 'data-testid': 'method-figures' },
+      mf.figures.map((f) => h('div', {}, h('dt', {}, `${f.label}:`), ' ', h('dd', {}, f.value))));
+    const note = h('p', { class: 'hint' }, mf.note);
+    // the per-layer table only where relevance is conserved: other methods show their own figures
+    if (!mf.conservation) {
+      replaceKeepingFocus(this.tableBox, h('div', {}, figures, note));
+      return;
+    }
+    replaceKeepingFocus(this.tableBox, figures, note, conservationView({
       rows: ex.layers, layers: s.model?.layers ?? [], flagBalance: CONSERVATIVE_METHODS.includes(ex.spec.method),
-      tolerance: s.balanceTolerance, selectedLayer: this.ui.selectedLayer,
+      tolerance: s.balanceTolerance, selectedLayer: this.ui.selectedLayer, onlyLeaking: this.ui.onlyLeaking,
+      onOnlyLeaking: (only) => {
+        this.ui.onlyLeaking = only;
+        saveUiState(this.ui);
+        this.renderTable();
+      },
       onRule: (layer, rule) => this.userAction('setRule', { layer, rule }),
       onSelect: (layer) => {
         this.ui.selectedLayer = layer;

@@ -3,13 +3,15 @@ import { vscode } from './vscodeApi';
 
 export interface UiState {
   selectedLayer?: string;
+  /** The conservation table shows only the rows that leak. */
+  onlyLeaking?: boolean;
   /** Which <details> sections are open, by id. */
   open: Record<string, boolean>;
 }
 
 export function loadUiState(): UiState {
   const s = vscode.getState() as Partial<UiState> | undefined;
-  return { selectedLayer: s?.selectedLayer, open: s?.open ?? { conservation: true, parameters: false, display: true } };
+  return { selectedLayer: s?.selectedLayer, onlyLeaking: s?.onlyLeaking ?? false, open: s?.open ?? { conservation: true, parameters: false, display: true } };
 }
 
 export function saveUiState(s: UiState): void {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runTests } from '@vscode/test-electron';
 import { prepareWorkspace } from './workspace.mjs';
+import { cacheDir } from './paths.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const workspace = prepareWorkspace(repo, fs.mkdtempSync(path.join(os.tmpdir(), 'rl-electron-ws-')));
@@ -17,6 +18,8 @@ try {
   await runTests({
     version: process.env.VSCODE_VERSION || '1.100.3',
     vscodeExecutablePath: process.env.VSCODE_EXECUTABLE || undefined,
+    // the download goes to the test cache, not .vscode-test/ at the top of the work tree
+    cachePath: path.join(cacheDir(repo), 'vscode-test'),
     extensionDevelopmentPath: repo,
     extensionTestsPath: path.join(repo, 'dist/test/suite.js'),
     launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome', '--skip-release-notes'],

@@ -5,7 +5,7 @@
 //   2. lays out a test workspace (demo model + digits, broken fixtures);
 //   3. runs the suite through driver.mjs (chromium + playwright-core);
 //   4. stops the server's whole process group. Exit code = the suite's.
-// Env: CS_DIR (default .code-server), IT_OUT (default test-output), IT_TIMEOUT_MS, VERBOSE=1, KEEP_LOGS=1,
+// Env: CS_DIR (default node_modules/.cache/relevance-lens/code-server, see paths.mjs), IT_OUT (default test-output), IT_TIMEOUT_MS, VERBOSE=1, KEEP_LOGS=1,
 //      IT_GREP=pattern (run only the matching specs),
 //      IT_VSIX=file.vsix: install that package into the server first and test the installed copy
 //      (what a user gets) instead of the working tree.
@@ -17,9 +17,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runSuiteInBrowser } from './driver.mjs';
 import { prepareWorkspace } from './workspace.mjs';
+import { codeServerDir } from './paths.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const csDir = path.resolve(repo, process.env.CS_DIR || '.code-server');
+const csDir = codeServerDir(repo);
 const serverMain = path.join(csDir, 'node_modules/code-server/lib/vscode/out/server-main.js');
 const suitePath = path.join(repo, 'dist/test/suite.js');
 const outDir = path.resolve(repo, process.env.IT_OUT || 'test-output');

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs a real VS Code for the integration tests: code-server (its lib/vscode is VS Code's own
 # server and extension host) from the npm registry, with nothing fetched from anywhere else.
-#   usage: scripts/integration/setup-code-server.sh [DEST]   (default .code-server/)
+#   usage: scripts/integration/setup-code-server.sh [DEST]
+#   DEST: the argument, else $CS_DIR, else node_modules/.cache/relevance-lens/code-server (see paths.mjs;
+#   $RL_CACHE_DIR moves that cache)
 # Needs the apt packages chromium ripgrep libkrb5-dev (plus make/g++/python3 for node-gyp).
 # Idempotent: a DEST that already holds a finished install is left alone.
 set -euo pipefail
 VERSION=${CS_VERSION:-4.100.3}   # = VS Code 1.100.3, the newest that runs on Node 20
-DEST=$(mkdir -p "${1:-.code-server}" && cd "${1:-.code-server}" && pwd)
+DEST_ARG=${1:-${CS_DIR:-${RL_CACHE_DIR:-node_modules/.cache/relevance-lens}/code-server}}
+DEST=$(mkdir -p "$DEST_ARG" && cd "$DEST_ARG" && pwd)
 STAMP="$DEST/.ready-$VERSION"
 if [ -f "$STAMP" ]; then echo "code-server $VERSION already in $DEST"; exit 0; fi
 command -v rg >/dev/null || { echo "setup-code-server: /usr/bin/rg missing (apt-get install ripgrep)" >&2; exit 1; }

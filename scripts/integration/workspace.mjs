@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
+import { cacheDir } from './paths.mjs';
 
 export function prepareWorkspace(repo, ws) {
   fs.mkdirSync(ws, { recursive: true });
@@ -60,9 +61,9 @@ function writeNsfwjsMobileNet(repo, dir) {
   fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(model));
   const classes = require(path.join(pkg, 'dist', 'cjs', 'nsfw_classes.js')).NSFW_CLASSES;
   const labels = Object.keys(classes).map(Number).sort((a, b) => a - b).map((k) => classes[k]);
-  // nsfwjs: tf.browser.fromPixels -> /255 -> resizeBilinear to 224×224 (no crop).
+  // nsfwjs: tf.browser.fromPixels -> resizeBilinear(img, [224, 224], true) (aligned corners, no crop) -> /255.
   fs.writeFileSync(path.join(dir, 'model.lens.json'), JSON.stringify({
-    input: { height: 224, width: 224, channels: 3, channelOrder: 'rgb', resize: 'bilinear', scaling: '[0,1]' },
+    input: { height: 224, width: 224, channels: 3, channelOrder: 'rgb', resize: 'bilinear-align-corners', scaling: '[0,1]' },
     labels,
   }, null, 2) + '\n');
 }
@@ -70,12 +71,12 @@ function writeNsfwjsMobileNet(repo, dir) {
 /**
  * A photo from scikit-image's sample data (CC0). Debian's python3-skimage carries them; the package is
  * not installed (it pulls in scipy and matplotlib): `apt-get download` fetches just its .deb, and the
- * one file is extracted into a cache next to code-server (.code-server/test-images, git-ignored).
+ * one file is extracted into the test cache (node_modules/.cache/relevance-lens/test-images, see paths.mjs).
  */
-function testImage(repo, name) {
+export function testImage(repo, name) {
   const member = `./usr/lib/python3/dist-packages/skimage/data/${name}`;
   if (fs.existsSync(member.slice(1))) return member.slice(1);
-  const cache = path.join(repo, process.env.CS_DIR || '.code-server', 'test-images');
+  const cache = path.join(cacheDir(repo), 'test-images');
   const out = path.join(cache, name);
   if (fs.existsSync(out)) return out;
   fs.mkdirSync(cache, { recursive: true });

@@ -67,6 +67,8 @@ export interface LoadedInput {
   input: InputArray;
   /** the image as the model saw it (for overlays); undefined for .npy input */
   display?: RgbaImage;
+  /** the image as decoded, at its own resolution (for exports); undefined for .npy input */
+  original?: RgbaImage;
 }
 
 /**
@@ -91,7 +93,7 @@ export function readInput(file: string, model: OpenedModel): LoadedInput {
   }
   const img = readImageFile(file);
   const pre = preprocessImage(img, model.card);
-  return { input: { shape: pre.shape, data: pre.data }, display: imageToDisplayRgba(img, want[0], want[1], model.card.input.resize) };
+  return { input: { shape: pre.shape, data: pre.data }, display: imageToDisplayRgba(img, want[0], want[1], model.card.input.resize), original: img };
 }
 
 /** z^B bounds from the card when one was found (else undefined: the engine falls back to the input range). */

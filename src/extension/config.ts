@@ -38,7 +38,7 @@ export function readSettings(problems?: string[]): LensSettings {
     maxImageSide: checked(c, 'maxImageSide', 4096, (v, l) => checkInteger(num(v, l), l, PARAM_LIMITS.imageSideMin, PARAM_LIMITS.imageSide), problems),
     parallelWorkers: checked(c, 'parallelWorkers', 2, (v, l) => checkInteger(num(v, l), l, 1, 16), problems),
     defaultMethod: isMethodId(method) ? method : 'lrp',
-    defaultComposite: c.get<string>('defaultComposite', 'epsilon-gamma-box'),
+    defaultComposite: c.get<string>('defaultComposite', 'auto'),
     colormap: (COLORMAPS as readonly string[]).includes(colormap) ? (colormap as Colormap) : 'seismic',
     balanceTolerance: checked(c, 'balanceTolerance', 0.05, (v, l) => {
       const x = num(v, l);

@@ -38,7 +38,8 @@ export interface DisplayOptions {
   opacity: number;
 }
 
-export const DEFAULT_DISPLAY: DisplayOptions = { colormap: 'seismic', scale: 'max', percentile: 99.5, polarity: 'both', opacity: 0.7 };
+/** Opacity 0.5: the photo stays readable under the heatmap (0.7 washed it out). */
+export const DEFAULT_DISPLAY: DisplayOptions = { colormap: 'seismic', scale: 'max', percentile: 99.5, polarity: 'both', opacity: 0.5 };
 
 /** Rule parameters for the whole composite (DESIGN.md defaults: ε 1e-6, γ 0.25, α 2, β 1). */
 export interface RuleParamValues {
@@ -107,6 +108,8 @@ export interface ModelSummary {
   labels?: string[];
   cardPath?: string;
   composites: string[];
+  /** What the composite 'auto' stands for on this model, and why (as `info` prints it). */
+  defaultComposite: { name: string; reason: string };
   backend: string;
 }
 
@@ -158,18 +161,32 @@ export interface Explanation {
   display: DisplayOptions;
   timings: Record<string, number>;
   backend: string;
+  /** Scores are softmax probabilities (the model ended in softmax), else logits. */
+  scoresAreProbabilities: boolean;
+  /** The composite used (spec.composite may be 'auto'); null for methods without one. */
+  composite: string | null;
+  /** The method's own figures (IG completeness, SmoothGrad σ…), as the CLI's JSON `extra`. */
+  extra?: Record<string, unknown>;
 }
 
 /** Relevance arriving at one layer's output, one map per channel (capped), for the layer view. */
 export interface LayerMaps {
   layer: string;
   shape: number[];
-  channels: { index: number; sum: number; picture: RgbaPicture }[];
+  /** one colour scale for all maps (default) or each map its own */
+  scale: 'shared' | 'per-map';
+  /** the shared scale's |R| at the colour bar's ends */
+  vmax: number;
+  /** the colour bar: the colormap from −vmax to +vmax */
+  legend: RgbaPicture;
+  /** transparent where R = 0 (alpha = |R| / vmax) */
+  channels: { index: number; sum: number; vmax: number; picture: RgbaPicture }[];
   /** Channels not shown (over the cap). */
   omitted: number;
 }
 
-export type ExportKind = 'png' | 'npy' | 'json';
+/** png: the heatmap over the photo at the photo's own resolution; heatmap-png: the heatmap alone, same size. */
+export type ExportKind = 'png' | 'heatmap-png' | 'npy' | 'json';
 
 //#endregion
 // ---------------------------------------------------------------------------------------------
@@ -189,10 +206,11 @@ export interface EngineRequests extends ChannelSpec {
     explain: { params: { runId: number; spec: ExplainSpec; display: DisplayOptions }; result: Explanation };
     /** Recolours a relevance map (colormap / scaling change) without re-explaining. */
     renderHeatmap: {
-      params: { relevance: { shape: number[]; data: Float32Array }; display: DisplayOptions };
+      /** vmax: a fixed colour scale (compare thumbnails on one scale) instead of the display's */
+      params: { relevance: { shape: number[]; data: Float32Array }; display: DisplayOptions; vmax?: number };
       result: HeatmapPicture;
     };
-    layerMaps: { params: { runId: number; spec: ExplainSpec; layer: string; display: DisplayOptions; maxChannels: number }; result: LayerMaps };
+    layerMaps: { params: { runId: number; spec: ExplainSpec; layer: string; display: DisplayOptions; maxChannels: number; perMapScale?: boolean }; result: LayerMaps };
     /** Writes one export file atomically (temp file + rename): overlay PNG, relevance .npy or the CLI's JSON. */
     writeExport: {
       params: { kind: ExportKind; outPath: string; explanation: Explanation; display: DisplayOptions };
@@ -238,6 +256,8 @@ export interface PanelSnapshot {
 export interface CompareEntry {
   method: MethodId;
   heatmap?: HeatmapPicture;
+  /** sum of the input relevance */
+  sum?: number;
   error?: string;
   ms?: number;
 }
@@ -267,8 +287,10 @@ export interface RenderReport {
   width: number;
   height: number;
   rgba: number[];
-  /** The conservation table as drawn (text of each cell). */
+  /** The conservation table as drawn (text of each cell); empty for methods without conservation. */
   table: string[][];
+  /** The method's own figures as drawn ('label: value'), e.g. IG's completeness error. */
+  figures?: string[];
   method: MethodId;
   targetClass: number;
   /** ms from the user's last input in the page (rule, class, method…) to this heatmap on screen. */
@@ -287,7 +309,8 @@ export interface ViewToHost extends ChannelSpec {
     setMethodParams: { methodParams: MethodParamValues };
     setTarget: { targetClass: number | 'top' };
     setDisplay: { display: DisplayOptions };
-    selectLayer: { layer: string };
+    /** perMapScale: each channel map on its own colour scale instead of a shared one */
+    selectLayer: { layer: string; perMapScale?: boolean };
     compare: { methods: MethodId[] };
     export: { kind: ExportKind };
     pickImage: Record<string, never>;
@@ -339,13 +362,13 @@ const VIEW_EVENT_GUARDS: { [K in keyof ViewToHost['events']]: (d: unknown) => bo
   setMethodParams: (d) => isObj(d) && isMethodParams(d.methodParams),
   setTarget: (d) => isObj(d) && (d.targetClass === 'top' || (isNum(d.targetClass) && Number.isInteger(d.targetClass) && d.targetClass >= 0)),
   setDisplay: (d) => isObj(d) && isDisplayOptions(d.display),
-  selectLayer: (d) => isObj(d) && isStr(d.layer),
+  selectLayer: (d) => isObj(d) && isStr(d.layer) && (d.perMapScale === undefined || typeof d.perMapScale === 'boolean'),
   compare: (d) => isObj(d) && Array.isArray(d.methods) && d.methods.length <= METHOD_NAMES.length && d.methods.every(isMethodId),
-  export: (d) => isObj(d) && (d.kind === 'png' || d.kind === 'npy' || d.kind === 'json'),
+  export: (d) => isObj(d) && (d.kind === 'png' || d.kind === 'heatmap-png' || d.kind === 'npy' || d.kind === 'json'),
   pickImage: (d) => isObj(d),
   cancel: (d) => isObj(d),
   rendered: (d) => isObj(d) && isNum(d.runId) && isNum(d.width) && isNum(d.height) && Array.isArray(d.rgba) && Array.isArray(d.table)
-    && (d.sinceInputMs === undefined || isNum(d.sinceInputMs)),
+    && (d.sinceInputMs === undefined || isNum(d.sinceInputMs)) && (d.figures === undefined || (Array.isArray(d.figures) && d.figures.every(isStr))),
 };
 
 export function isValidViewMessage(kind: 'request' | 'event', name: string, data: unknown): boolean {
@@ -354,6 +377,20 @@ export function isValidViewMessage(kind: 'request' | 'event', name: string, data
 }
 
 //#endregion
+
+/** Below this share of the logit at the input an LRP heatmap shows little but noise (the panel says so). */
+export const LOW_KEPT = 0.1;
+
+/**
+ * The bias-free composite to offer when `composite` keeps < LOW_KEPT of the logit at the input: the
+ * model's default when that is bias-free, else the composite's own NAME-nobias; undefined when it is one.
+ */
+export function biasFreeOffer(composite: string | null, kept: number, modelDefault: string, composites: readonly string[]): string | undefined {
+  if (!composite || !Number.isFinite(kept) || Math.abs(kept) >= LOW_KEPT || composite.endsWith('-nobias')) return undefined;
+  const own = composites.includes(`${composite}-nobias`) ? `${composite}-nobias` : 'epsilon-gamma-box-nobias';
+  const offer = modelDefault.endsWith('-nobias') && modelDefault !== composite ? modelDefault : own;
+  return composites.includes(offer) ? offer : undefined;
+}
 
 /** A row is out of balance when its input and output sums differ by more than `tolerance` (relative). */
 export function isUnbalanced(row: ConservationRow, tolerance = 0.05): boolean {

@@ -5,10 +5,10 @@
 import { checkAlphaBeta as checkAB, checkBounds, checkEpsilon, checkGamma } from './validate';
 
 export type RuleSpec =
-  | { rule: 'lrp-0' }
-  | { rule: 'epsilon'; epsilon?: number; stdScaled?: boolean }
-  | { rule: 'gamma'; gamma?: number }
-  | { rule: 'alpha-beta'; alpha?: number; beta?: number }
+  | { rule: 'lrp-0'; bias?: boolean }
+  | { rule: 'epsilon'; epsilon?: number; stdScaled?: boolean; bias?: boolean }
+  | { rule: 'gamma'; gamma?: number; bias?: boolean }
+  | { rule: 'alpha-beta'; alpha?: number; beta?: number; bias?: boolean }
   | { rule: 'z-plus'; bias?: boolean }
   | { rule: 'flat' }
   | { rule: 'w-square' }
@@ -48,11 +48,20 @@ function num(s: string, what: string): number {
   return v;
 }
 
-/** Parse `epsilon:0.25`, `gamma:0.5`, `alpha-beta:2,1`, `z-plus:nobias`, `z-box:0,1`, `deep-taylor:origin`. */
+/** Rules that take a trailing `nobias` (bias left out of numerator and denominator, Zennit's zero_params='bias'). */
+const BIAS_RULES: readonly string[] = ['lrp-0', 'lrp0', 'zero', 'epsilon', 'eps', 'gamma', 'alpha-beta', 'alphabeta'];
+
+/**
+ * Parse `epsilon:0.25`, `gamma:0.5`, `alpha-beta:2,1`, `z-plus:nobias`, `z-box:0,1`, `deep-taylor:origin`;
+ * `lrp-0`, `epsilon`, `gamma` and `alpha-beta` also take a last parameter `nobias` (`gamma:0.25,nobias`).
+ */
 export function parseRule(text: string): RuleSpec {
   const [name, rest] = text.includes(':') ? [text.slice(0, text.indexOf(':')), text.slice(text.indexOf(':') + 1)] : [text, ''];
   const ps = rest === '' ? [] : rest.split(',');
   const n = name.trim().toLowerCase();
+  if (BIAS_RULES.includes(n) && ps.length > 0 && ps[ps.length - 1].trim() === 'nobias') {
+    return { ...parseRule(ps.length > 1 ? `${n}:${ps.slice(0, -1).join(',')}` : n), bias: false } as RuleSpec;
+  }
   const none = (): void => {
     if (ps.length) throw new Error(`rule '${n}' takes no parameters`);
   };
@@ -109,17 +118,28 @@ export function checkAlphaBeta(alpha: number, beta: number): void {
   checkAB(alpha, beta);
 }
 
+/** Rules whose bias can be left out (all that have one but z-plus, which spells it `z-plus:nobias`). */
+export function withoutBias(spec: RuleSpec): RuleSpec {
+  switch (spec.rule) {
+    case 'lrp-0': case 'epsilon': case 'gamma': case 'alpha-beta': case 'z-plus': return { ...spec, bias: false };
+    default: return spec;
+  }
+}
+
+/** A per-channel list as `[a b c]`; one channel as its number, so CLI and panel print `z-box:0,1` alike. */
 function fmt(v: number | number[] | undefined): string {
-  return Array.isArray(v) ? `[${v.join(' ')}]` : String(v);
+  if (Array.isArray(v)) return v.length === 1 ? String(v[0]) : `[${v.join(' ')}]`;
+  return String(v);
 }
 
 /** The rule as the JSON result and the conservation table show it, with parameters resolved. */
 export function formatRule(spec: RuleSpec, p: RuleParams = DEFAULT_RULE_PARAMS): string {
+  const nb = 'bias' in spec && spec.bias === false && spec.rule !== 'z-plus';
   switch (spec.rule) {
-    case 'lrp-0': return 'lrp-0';
-    case 'epsilon': return `epsilon:${spec.epsilon ?? p.epsilon}${spec.stdScaled ? ',std' : ''}`;
-    case 'gamma': return `gamma:${spec.gamma ?? p.gamma}`;
-    case 'alpha-beta': return `alpha-beta:${spec.alpha ?? p.alpha},${spec.beta ?? p.beta}`;
+    case 'lrp-0': return nb ? 'lrp-0:nobias' : 'lrp-0';
+    case 'epsilon': return `epsilon:${spec.epsilon ?? p.epsilon}${spec.stdScaled ? ',std' : ''}${nb ? ',nobias' : ''}`;
+    case 'gamma': return `gamma:${spec.gamma ?? p.gamma}${nb ? ',nobias' : ''}`;
+    case 'alpha-beta': return `alpha-beta:${spec.alpha ?? p.alpha},${spec.beta ?? p.beta}${nb ? ',nobias' : ''}`;
     case 'z-plus': return spec.bias === false ? 'z-plus:nobias' : 'z-plus';
     case 'flat': return 'flat';
     case 'pass': return 'pass';

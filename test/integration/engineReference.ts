@@ -33,7 +33,8 @@ export async function referenceExplain(modelPath: string, imagePath: string, o: 
   const rules: Record<string, RuleSpec> = {};
   for (const [k, v] of Object.entries(o.rules ?? {})) rules[k] = parseRule(v);
   const r = await explain(graph, input, {
-    method: o.method ?? 'lrp', composite: o.composite ?? 'epsilon-gamma-box', rules, targetClass: 'top',
+    // 'auto': the model's default composite, as the panel's (relevanceLens.defaultComposite's default)
+    method: o.method ?? 'lrp', composite: o.composite ?? 'auto', rules, targetClass: 'top',
     params: { low: b.low.length === 1 ? b.low[0] : b.low, high: b.high.length === 1 ? b.high[0] : b.high },
   });
   const heat = heatmapFromRelevance(r.relevance.data, r.relevance.shape as [number, number, number], { colormap: 'seismic', scale: 'max', polarity: 'both' });

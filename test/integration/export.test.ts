@@ -4,6 +4,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { lensApi, outDir } from './helpers';
 import { readNpy } from '../../src/core/io/npy';
+import { readImageFile } from '../../src/core/image/decode';
 
 export function defineExportTests(): void {
   describe('export', () => {
@@ -14,11 +15,19 @@ export function defineExportTests(): void {
       fs.rmSync(dir(), { recursive: true, force: true });
       fs.mkdirSync(dir(), { recursive: true });
       const ex = api.current().explanation!;
-      for (const kind of ['png', 'npy', 'json']) {
-        await vscode.commands.executeCommand('relevanceLens.exportHeatmap', kind, path.join(dir(), `heatmap.${kind}`));
+      for (const kind of ['png', 'heatmap-png', 'npy', 'json']) {
+        await vscode.commands.executeCommand('relevanceLens.exportHeatmap', kind, path.join(dir(), kind === 'heatmap-png' ? 'heatmap-only.png' : `heatmap.${kind}`));
       }
       const png = fs.readFileSync(path.join(dir(), 'heatmap.png'));
       assert.deepStrictEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+      // both PNGs at the image's own resolution (a small one enlarged by an integer factor to ≥ 224 px)
+      const photo = readImageFile(ex.spec.imagePath);
+      const side = Math.max(photo.width, photo.height);
+      const k = side < 224 ? Math.ceil(224 / side) : 1;
+      for (const f of ['heatmap.png', 'heatmap-only.png']) {
+        const img = readImageFile(path.join(dir(), f));
+        assert.deepStrictEqual([img.width, img.height], [photo.width * k, photo.height * k], f);
+      }
       const npy = readNpy(fs.readFileSync(path.join(dir(), 'heatmap.npy')), 'heatmap.npy');
       assert.deepStrictEqual(npy.shape, ex.relevance.shape);
       assert.deepStrictEqual(Array.from(npy.data), Array.from(ex.relevance.data));
@@ -27,7 +36,7 @@ export function defineExportTests(): void {
       assert.strictEqual(json.target.class, ex.target.class);
       assert.strictEqual(json.layers.length, ex.layers.length);
       assert.strictEqual(json.prediction.length, 5);
-      assert.deepStrictEqual(fs.readdirSync(dir()).sort(), ['heatmap.json', 'heatmap.npy', 'heatmap.png'], 'no temp files left behind');
+      assert.deepStrictEqual(fs.readdirSync(dir()).sort(), ['heatmap-only.png', 'heatmap.json', 'heatmap.npy', 'heatmap.png'], 'no temp files left behind');
     });
   });
 }

@@ -11,8 +11,9 @@ export function defineMethodTests(): void {
       api.drivePanel('method', 'gradient-x-input');
       const r = await rendered;
       if (r.sinceInputMs !== undefined) measure('method change (gradient×input) -> heatmap, in the page (LeNet)', r.sinceInputMs);
-      // Gradient methods do not conserve relevance: the table shows no balance flags for them.
-      assert.ok(r.table.every((row) => row[6] === '–'), JSON.stringify(r.table.slice(0, 2)));
+      // Gradient methods do not conserve relevance: no LRP-style table, the method's own figures instead.
+      assert.deepStrictEqual(r.table, []);
+      assert.ok(r.figures?.some((f) => /^sum of attributions:/.test(f)), JSON.stringify(r.figures));
       const back = nextRender(api, (x) => x.method === 'lrp');
       api.drivePanel('method', 'lrp');
       await back;

@@ -39,7 +39,9 @@ export function defineMobileNetTests(): void {
       assert.deepStrictEqual(model.labels, NSFW_LABELS);
       assert.deepStrictEqual(model.inputShape.slice(-3), [224, 224, 3]);
       const { layers } = await api.views();
-      const convs = layers.filter((l) => /^(conv2d|depthwiseConv2d) /.test(l.description ?? ''));
+      // the description starts with the rule (the end of a long description is cut off in a narrow side bar)
+      const convs = layers.filter((l) => / · (conv2d|depthwiseConv2d) \[/.test(l.description ?? ''));
+      assert.match(layers.find((l) => l.label === 'Conv_1')?.description ?? '', /^gamma:0\.25,nobias · conv2d \[/);
       console.log(`MobileNetV2: ${layers.length} layers after canonization, ${convs.length} convolutions`);
       assert.ok(convs.length >= 50, `only ${convs.length} conv layers`);
       assert.ok(layers.some((l) => l.label === 'Conv_1'), 'no Conv_1');
@@ -79,6 +81,100 @@ export function defineMobileNetTests(): void {
         () => vscode.commands.executeCommand('relevanceLens.explainImage', photo));
       measure('command -> first heatmap drawn, panel opening (MobileNetV2, model loaded)', performance.now() - t0);
       assert.strictEqual(r.width, 224);
+    });
+
+    it('the cat photo: the default keeps most of the logit; below 10 % the panel offers the bias-free switch; table tools; shared-scale channel maps (screenshots, three themes)', async function () {
+      this.timeout(240_000);
+      const api = await lensApi();
+      const photo = wsFile(...PHOTO);
+      const kept = (e = api.current().explanation!) => e.inputRelevanceSum / e.target.logit;
+      if (api.current().explanation?.spec.imagePath !== photo.fsPath) {
+        await nextRender(api, () => api.current().explanation?.spec.imagePath === photo.fsPath, 60_000,
+          () => vscode.commands.executeCommand('relevanceLens.explainImage', photo));
+      }
+      let ex = api.current().explanation!;
+      assert.strictEqual(ex.spec.composite, 'auto');
+      assert.strictEqual(ex.composite, 'epsilon-gamma-box-dw-wsquare-nobias');
+      console.log(`MobileNetV2 on chelsea.png, default composite ${ex.composite}: input relevance ${(100 * kept()).toFixed(1)} % of the logit`);
+      assert.ok(kept() >= 0.5, `the default keeps ${kept()}`);
+      const dom = async (js: string) => (hasDriver() ? (await webview<[unknown]>({ eval: js }))[0] : undefined);
+      if (hasDriver()) {
+        const shown = await dom(`document.querySelector('[data-testid="composite-used"]')?.textContent ?? ''`) as string;
+        assert.match(shown, /epsilon-gamma-box-dw-wsquare-nobias \(auto: the model’s default: 52 BatchNorm layers folded/);
+        assert.strictEqual(await dom(`!!document.querySelector('[data-testid="low-kept"]')`), false);
+      }
+      await vscode.commands.executeCommand('notifications.clearAll');
+      for (const [name, theme] of THEMES) {
+        await setTheme(theme);
+        api.drivePanel('page', 'top');
+        await sleep(300);
+        await screenshot(`trust-cat-default-${name}`);
+      }
+      // with biases kept: < 10 % at the input, the one-line notice and its one-click switch
+      await setTheme(THEMES[0][1]);
+      await nextRender(api, (r) => r.method === 'lrp' && api.current().explanation?.composite === 'epsilon-gamma-box', 60_000,
+        () => api.drivePanel('composite', 'epsilon-gamma-box'));
+      console.log(`  epsilon-gamma-box: ${(100 * kept()).toFixed(2)} % of the logit`);
+      assert.ok(Math.abs(kept()) < 0.1);
+      if (hasDriver()) {
+        const notice = await dom(`document.querySelector('[data-testid="low-kept"]')?.textContent ?? ''`) as string;
+        assert.match(notice, /^Only 0\.\d+ % of the logit reaches the input.*Use epsilon-gamma-box-dw-wsquare-nobias$/);
+        api.drivePanel('page', 'top');
+        await sleep(300);
+        await screenshot('trust-cat-biases-kept-dark');
+      }
+      await nextRender(api, () => api.current().explanation?.composite === 'epsilon-gamma-box-dw-wsquare-nobias', 60_000,
+        () => api.drivePanel('use-bias-free', 'click'));
+      ex = api.current().explanation!;
+      assert.ok(kept(ex) >= 0.5);
+      // the table: counts, jump to the worst row, only the leaking rows
+      if (hasDriver()) {
+        const counts = await dom(`document.querySelector('[data-testid="table-counts"]')?.textContent ?? ''`) as string;
+        assert.match(counts, new RegExp(`^${ex.layers.length} rows, \\d+ out of balance · worst: `));
+        api.drivePanel('jump-worst', 'click');
+        await sleep(300);
+        const flashed = await dom(`document.querySelector('table.conservation tr.flash')?.dataset.layer ?? ''`) as string;
+        const worst = ex.layers.reduce((a, b) => (Math.abs(b.ratio - 1) > Math.abs(a.ratio - 1) ? b : a));
+        assert.strictEqual(flashed, worst.name);
+        for (const [name, theme] of THEMES) {
+          await setTheme(theme);
+          await sleep(300);
+          await screenshot(`trust-cat-table-${name}`);
+        }
+        await setTheme(THEMES[0][1]);
+        api.drivePanel('only-leaking', 'true');
+        await sleep(500);
+        const rows = await dom(`document.querySelectorAll('table.conservation tbody tr').length`) as number;
+        const leaking = ex.layers.filter((l) => Math.abs(l.ratio - 1) > 0.05 || !Number.isFinite(l.ratio)).length;
+        assert.strictEqual(rows, leaking);
+        await screenshot('trust-cat-table-only-leaking-dark');
+        api.drivePanel('only-leaking', 'false');
+        await sleep(300);
+      }
+      // channel maps: one scale, a colour bar, Σ per map, transparent where R = 0
+      await vscode.commands.executeCommand('relevanceLens.showLayerMaps', 'block_16_project');
+      await sleep(1500);
+      if (hasDriver()) {
+        const info = await dom(`(() => {
+          const bars = document.querySelectorAll('#layer [data-testid="colour-bar"]').length;
+          const caps = [...document.querySelectorAll('#layer figcaption')].map((f) => f.textContent);
+          const c = [...document.querySelectorAll('#layer canvas.layer-heat')].pop();
+          const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let clear = 0; for (let i = 3; i < px.length; i += 4) if (px[i] < 32) clear++;
+          return { bars, caps, clearShare: clear / (px.length / 4) };
+        })()`) as { bars: number; caps: string[]; clearShare: number };
+        assert.strictEqual(info.bars, 1, 'one shared colour bar');
+        assert.ok(info.caps.length > 1 && info.caps.every((c) => /Σ /.test(c)), JSON.stringify(info.caps.slice(0, 3)));
+        assert.ok(info.clearShare > 0.5, `the weakest map is mostly transparent (${info.clearShare})`);
+        for (const [name, theme] of THEMES) {
+          await setTheme(theme);
+          api.drivePanel('section:layer', 'scroll');
+          await sleep(300);
+          await screenshot(`trust-cat-layer-maps-${name}`);
+        }
+      }
+      await setTheme(undefined);
+      await nextRender(api, () => api.current().explanation?.spec.composite === 'auto', 60_000, () => api.drivePanel('composite', 'auto'));
     });
 
     it('a rule change re-explains (backward pass only) and updates table and heatmap', async () => {

@@ -95,7 +95,7 @@ for (const [label, file] of [
 test('the demo model keeps its info rows (rule per layer with the card z^B bounds)', () => {
   const r = runCli(['info', DEMO_MODEL]);
   ok(r, 'info');
-  assert.match(r.stdout, /conv1\s+conv2d\s+Conv2D\s+28×28×6\s+156\s+z-box:\[0\],\[1\]\s+all/);
+  assert.match(r.stdout, /conv1\s+conv2d\s+Conv2D\s+28×28×6\s+156\s+z-box:0,1\s+all/);
   assert.match(r.stdout, /fc3\s+dense\s+Dense\s+10\s+850\s+epsilon:0\.000001\s+all/);
   assert.match(r.stdout, /model card: .*model\.lens\.json/);
 });

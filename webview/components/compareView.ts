@@ -1,6 +1,6 @@
 /** Several methods side by side on the same image. */
 import { METHOD_NAMES, type CompareEntry, type MethodId, type RgbaPicture } from '../../src/shared/protocol';
-import { h } from '../dom';
+import { fmtNum, h } from '../dom';
 import { t } from '../strings';
 import { miniFigure } from './heatmapView';
 
@@ -19,7 +19,8 @@ export function compareView(
     METHOD_NAMES.map((m, i) => h('label', { class: 'check' }, boxes[i], m)), run);
   const grid = result
     ? h('div', { class: 'grid' }, result.entries.map((e) => e.heatmap
-      ? miniFigure(`${e.method}${e.ms !== undefined ? ` · ${e.ms.toFixed(0)} ms` : ''}`, e.heatmap, opacity, result.image)
+      ? miniFigure(`${e.method}${e.sum !== undefined ? ` · Σ ${fmtNum(e.sum)}` : ''}${e.ms !== undefined ? ` · ${e.ms.toFixed(0)} ms` : ''}`,
+        e.heatmap, opacity, result.image, undefined, { legend: e.heatmap.legend, vmax: e.heatmap.vmax })
       : h('figure', { class: 'mini-figure error' }, h('figcaption', {}, `${e.method}: ${e.error ?? ''}`))))
     : null;
   return h('div', {}, picker, grid);

@@ -5,7 +5,7 @@
  */
 import { isUnbalanced, leakExplained, type ConservationRow, type LayerInfo } from '../../src/shared/protocol';
 import { parseRule, rulesForOp } from '../../src/shared/ruleSpec';
-import { fmtNum, h, option } from '../dom';
+import { fmtNum, format, h, option } from '../dom';
 import { t } from '../strings';
 
 export interface TableOptions {
@@ -14,8 +14,22 @@ export interface TableOptions {
   flagBalance: boolean;
   tolerance: number;
   selectedLayer?: string;
+  /** show only the rows that leak (flagged or leaking by the rule's closed form) */
+  onlyLeaking?: boolean;
   onRule(layer: string, rule: string): void;
   onSelect(layer: string): void;
+  onOnlyLeaking?(only: boolean): void;
+}
+
+/** The row whose ratio is furthest from 1 (the worst leak), for "jump to worst row". */
+export function worstRow(rows: ConservationRow[]): ConservationRow | undefined {
+  let worst: ConservationRow | undefined;
+  let d = -1;
+  for (const r of rows) {
+    const x = Number.isFinite(r.ratio) ? Math.abs(r.ratio - 1) : Infinity;
+    if (x > d) [worst, d] = [r, x];
+  }
+  return worst;
 }
 
 const PARAM_HINT: Record<string, string> = {
@@ -59,6 +73,35 @@ function rulePicker(layer: LayerInfo, onRule: (layer: string, rule: string) => v
 function splitRule(text: string): [string, string] {
   const i = text.indexOf(':');
   return i < 0 ? [text, ''] : [text.slice(0, i), text.slice(i + 1)];
+}
+
+/**
+ * The table with a bar above it: row counts, a filter for the leaking rows and a jump to the worst
+ * row. The table scrolls in its own box (visible scrollbars, header kept in view).
+ */
+export function conservationView(o: TableOptions): HTMLElement {
+  const leaking = o.flagBalance ? o.rows.filter((r) => isUnbalanced(r, o.tolerance)) : [];
+  const worst = o.flagBalance ? worstRow(o.rows) : undefined;
+  const shown = o.onlyLeaking && o.flagBalance ? { ...o, rows: leaking } : o;
+  const table = conservationTable(shown);
+  const wrap = h('div', { class: 'table-wrap', tabindex: '-1' }, table);
+  const only = h('input', { type: 'checkbox', checked: !!o.onlyLeaking && o.flagBalance, disabled: !o.flagBalance, 'data-control': 'only-leaking', onchange: () => o.onOnlyLeaking?.(only.checked) });
+  const jump = h('button', {
+    class: 'secondary', 'data-control': 'jump-worst', disabled: !worst,
+    onclick: () => {
+      if (!worst) return;
+      const row = wrap.querySelector<HTMLElement>(`tr[data-layer="${CSS.escape(worst.name)}"]`);
+      row?.scrollIntoView({ block: 'center' });
+      row?.querySelector<HTMLElement>('button.link')?.focus();
+      row?.classList.add('flash');
+    },
+  }, t.jumpWorst);
+  const counts = format(t.tableCounts, o.rows.length, leaking.length)
+    + (worst ? ` · ${format(t.worstRow, worst.name, fmtNum(worst.ratio))}` : '');
+  return h('div', { class: 'conservation-view' },
+    h('div', { class: 'table-bar' }, h('span', { class: 'hint', 'data-testid': 'table-counts' }, counts),
+      h('label', { class: 'check' }, only, t.onlyLeaking), jump),
+    wrap);
 }
 
 export function conservationTable(o: TableOptions): HTMLElement {

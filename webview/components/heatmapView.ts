@@ -42,8 +42,17 @@ export class HeatmapView {
   }
 }
 
-/** A small input+heatmap figure for the compare and layer views. */
-export function miniFigure(caption: string, heat: RgbaPicture, opacity: number, input?: RgbaPicture, title?: string): HTMLElement {
+/** A colour bar (the colormap from −vmax to +vmax) with its end values. */
+export function colourBar(legend: RgbaPicture | undefined, vmax: number, wide = false): HTMLElement {
+  const bar = h('canvas', { class: `legend-bar${wide ? '' : ' small'}`, 'aria-hidden': 'true' });
+  if (legend) drawPicture(bar, legend);
+  return h('span', { class: 'legend', 'data-testid': 'colour-bar' }, h('span', {}, `−${fmtNum(vmax)}`), bar, h('span', {}, `+${fmtNum(vmax)}`));
+}
+
+/** A small input+heatmap figure for the compare and layer views; `bar` adds its colour bar. */
+export function miniFigure(
+  caption: string, heat: RgbaPicture, opacity: number, input?: RgbaPicture, title?: string, bar?: { legend?: RgbaPicture; vmax: number },
+): HTMLElement {
   const heatCanvas = h('canvas', { class: 'layer-heat' });
   drawPicture(heatCanvas, heat);
   heatCanvas.style.opacity = input ? String(opacity) : '1';
@@ -57,5 +66,5 @@ export function miniFigure(caption: string, heat: RgbaPicture, opacity: number, 
   const scale = Math.max(1, Math.floor(140 / Math.max(heat.width, heat.height)));
   stack.style.setProperty('--w', `${heat.width * scale}px`);
   stack.style.setProperty('--h', `${heat.height * scale}px`);
-  return h('figure', { class: 'mini-figure', title }, stack, h('figcaption', {}, caption));
+  return h('figure', { class: 'mini-figure', title }, stack, bar ? colourBar(bar.legend, bar.vmax) : null, h('figcaption', {}, caption));
 }

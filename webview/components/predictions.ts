@@ -1,6 +1,7 @@
 /** Top-5 predictions as buttons (explain that class) and the class picker (any class, or the top one). */
 import type { Prediction } from '../../src/shared/protocol';
-import { fmtNum, h, option } from '../dom';
+import { h, option } from '../dom';
+import { fmt, fmtProbability } from '../../src/shared/methodFigures';
 import { t } from '../strings';
 
 function bar(fraction: number): HTMLElement {
@@ -10,7 +11,8 @@ function bar(fraction: number): HTMLElement {
   return el;
 }
 
-export function predictionList(preds: Prediction[], explained: number, onPick: (cls: number) => void): HTMLElement {
+/** Scores in the CLI's one format: probabilities as percentages, logits as numbers. */
+export function predictionList(preds: Prediction[], explained: number, probabilities: boolean, onPick: (cls: number) => void): HTMLElement {
   const max = Math.max(...preds.map((p) => Math.abs(p.score)), 1e-12);
   return h('ol', { class: 'predictions', 'aria-label': t.predictions },
     preds.map((p) => h('li', {},
@@ -20,7 +22,7 @@ export function predictionList(preds: Prediction[], explained: number, onPick: (
       },
       h('span', { class: 'label' }, p.label ? `${p.label} (${p.class})` : `#${p.class}`),
       bar(p.score / max),
-      h('span', { class: 'score' }, fmtNum(p.score))))));
+      h('span', { class: 'score' }, probabilities ? fmtProbability(p.score) : fmt(p.score))))));
 }
 
 export function classPicker(numClasses: number, labels: string[] | undefined, target: number | 'top', onPick: (cls: number | 'top') => void): HTMLElement {

@@ -2,7 +2,7 @@
  * `relevance-lens evaluate MODEL INPUT --methods a,b,…`: region-perturbation curves ("pixel flipping",
  * Samek et al. 2017) and AOPC per method, against a random region order, plus each heatmap's sparseness.
  */
-import { parseArgs } from 'util';
+import { parseCommandArgs } from '../args';
 import { initBackend, type BackendChoice } from '../../core/engine/backend';
 import { cardBounds, openModel, readInput } from '../../core/pipeline';
 import { Explainer } from '../../core/methods/explain';
@@ -10,7 +10,7 @@ import type { ExplainOptions, MethodName } from '../../core/methods/types';
 import { methodNames } from '../../core/methods/method';
 import { assertSupported } from '../../core/graph/summary';
 import { loadPatterns } from '../../core/patterns/file';
-import { COMPOSITE_NAMES, DEFAULT_COMPOSITE } from '../../core/composites/presets';
+import { AUTO_COMPOSITE, COMPOSITE_NAMES, DEFAULT_COMPOSITE, defaultComposite } from '../../core/composites/presets';
 import { inputBounds } from '../../core/card/modelCard';
 import { checkOutputTargets, writeFilesAtomic, type OutputFile } from '../../core/io/atomicWrite';
 import { encodePng } from '../../core/image/png';
@@ -58,7 +58,7 @@ const HELP = `usage: relevance-lens evaluate MODEL INPUT --methods M[,M...] [opt
 
   --methods M[,M...]         methods to compare: ${methodNames().join(', ')};
                              lrp:COMPOSITE picks a composite per entry (e.g. lrp:epsilon-plus,lrp:epsilon-gamma-box)
-  --composite NAME           composite of a bare 'lrp' entry (default ${DEFAULT_COMPOSITE})
+  --composite NAME           composite of a bare 'lrp' entry (default: the model's, as 'info' shows)
   --rule LAYER=RULE[:p,...]  per-layer rule override, repeatable (as in explain)
   --epsilon E --gamma G --alpha A --beta B    composite parameters
   --low L --high H           input bounds (a number or one per channel; default from the model card):
@@ -78,7 +78,7 @@ const HELP = `usage: relevance-lens evaluate MODEL INPUT --methods M[,M...] [opt
   --backend auto|tensorflow|wasm|cpu
   --card FILE                model card instead of the one next to the model
   --json FILE                curves, AOPC, Gini and timings as JSON
-  --png FILE                 plot of the curves (legend numbers = table rows, R = random, dashed grey)
+  --png FILE                 plot of the curves with axis titles; legend: table row, method name (R = random, dashed grey)
   --quiet, -q                no table on stdout`;
 
 /** One `--methods` entry: a method name, for lrp optionally `lrp:COMPOSITE`. */
@@ -97,7 +97,7 @@ export function parseMethodList(list: string | undefined, composite: string | un
       if (method !== 'lrp') throw new UsageError(`--methods: '${item}': only lrp takes a composite (lrp:NAME)`);
       comp = item.slice(colon + 1);
     } else if (method === 'lrp') comp = composite ?? DEFAULT_COMPOSITE;
-    if (comp !== undefined && !COMPOSITE_NAMES.includes(comp)) {
+    if (comp !== undefined && comp !== AUTO_COMPOSITE && !COMPOSITE_NAMES.includes(comp)) {
       throw new UsageError(`${colon >= 0 ? `--methods '${item}'` : '--composite'}: unknown composite '${comp}' (available: ${COMPOSITE_NAMES.join(', ')})`);
     }
     const name = colon >= 0 ? item : method;
@@ -151,15 +151,26 @@ export function evaluationJson(ev: Evaluation, model: string, input: string, bac
 
 export function plotSeries(ev: Evaluation): PlotSeries[] {
   const s: PlotSeries[] = ev.methods.map((m, i) => ({
-    values: m.curve, rgb: PLOT_COLORS[i % PLOT_COLORS.length].rgb, key: String(i + 1),
+    values: m.curve, rgb: PLOT_COLORS[i % PLOT_COLORS.length].rgb, key: String(i + 1), name: m.name,
   }));
-  if (ev.random) s.push({ values: ev.random.curve, rgb: RANDOM_COLOR.rgb, key: 'R', dashed: true });
+  if (ev.random) s.push({ values: ev.random.curve, rgb: RANDOM_COLOR.rgb, key: 'R', name: `random order (mean of ${ev.settings.randomOrders})`, dashed: true });
   return s;
+}
+
+/** Axis titles of the curve plot: what a step perturbs and what is recorded. */
+export function plotLabels(ev: Evaluation): { xLabel: string; yLabel: string } {
+  const st = ev.settings;
+  const order = st.order === 'morf' ? 'most relevant first' : 'least relevant first';
+  const region = st.region > 1 ? `${st.region}x${st.region} regions` : 'pixels';
+  return {
+    xLabel: `step k: ${region} replaced (${st.perturbation}), ${order}`,
+    yLabel: `logit f(x^k) of class ${ev.target.label ?? ev.target.class}`,
+  };
 }
 
 export async function runEvaluate(argv: string[]): Promise<number> {
   const args = joinNegativeValues(argv, OPTIONS);
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: OPTIONS });
+  const { positionals, values } = parseCommandArgs('evaluate', { args, allowPositionals: true, options: OPTIONS });
   if (values.help) {
     process.stdout.write(HELP + '\n');
     return 0;
@@ -201,6 +212,8 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const backend = await initBackend((values.backend ?? 'auto') as BackendChoice);
   const model = await openModel(modelFile, values.card);
   assertSupported(model.graph, modelFile);
+  // a bare 'lrp' without --composite gets the model's default composite (as explain)
+  if (values.composite === undefined) for (const e of entries) if (e.name === 'lrp') e.composite = defaultComposite(model.graph).name;
   const patterns = values.patterns !== undefined ? loadPatterns(values.patterns) : undefined;
   const { input, display } = readInput(inputFile, model);
   // input bounds: flags, else the card's (or the default card's, for an image preprocessed by it)
@@ -240,7 +253,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const outputs: OutputFile[] = [];
   if (values.json) outputs.push({ target: values.json, data: JSON.stringify(evaluationJson(ev, modelFile, inputFile, backend, totalMs)) });
   if (values.png) {
-    const img = plotCurves(plotSeries(ev));
+    const img = plotCurves(plotSeries(ev), plotLabels(ev));
     outputs.push({ target: values.png, data: encodePng(img.rgba, img.width, img.height) });
   }
   await writeFilesAtomic(outputs);

@@ -1,5 +1,5 @@
 /** `relevance-lens explain MODEL INPUT [options]`: one explanation, per the CLI contract of DESIGN.md. */
-import { parseArgs } from 'util';
+import { parseCommandArgs } from '../args';
 import { initBackend, type BackendChoice } from '../../core/engine/backend';
 import { cardBounds, openModel, readInput, readNpyInput, renderHeatmapPng } from '../../core/pipeline';
 import { Explainer, type ExplainOutput } from '../../core/methods/explain';
@@ -10,11 +10,16 @@ import { loadPatterns } from '../../core/patterns/file';
 import type { PatternSet } from '../../core/patterns/patternSet';
 import { readNpy } from '../../core/io/npy';
 import { LensError } from '../../core/errors';
-import { DEFAULT_COMPOSITE } from '../../core/composites/presets';
+import { COMPOSITE_NAMES, biasFreeSuggestion, defaultComposite } from '../../core/composites/presets';
+import type { Graph } from '../../core/graph/ir';
 import { parseRule, type RuleSpec } from '../../shared/ruleSpec';
 import { checkOutputTargets, writeFilesAtomic, type OutputFile } from '../../core/io/atomicWrite';
 import { writeNpy } from '../../core/io/npy';
 import { COLORMAP_NAMES, type ColormapName } from '../../core/image/colormap';
+import { exportPicture } from '../../core/image/export';
+import { encodePng } from '../../core/image/png';
+import { DEFAULT_DISPLAY } from '../../shared/protocol';
+import { fmt, fmtProbability, methodFigures } from '../../shared/methodFigures';
 import { inputBounds } from '../../core/card/modelCard';
 import { num, table } from '../format';
 import { UsageError } from '../errors';
@@ -51,6 +56,8 @@ export const OPTIONS = {
   percentile: { type: 'string' },
   opacity: { type: 'string' },
   upscale: { type: 'string' },
+  size: { type: 'string' },
+  'heatmap-only': { type: 'boolean' },
   samples: { type: 'string' },
   sigma: { type: 'string' },
   seed: { type: 'string' },
@@ -68,14 +75,16 @@ const USAGE = 'usage: relevance-lens explain MODEL INPUT [--method M] [--composi
   + '[--epsilon E] [--gamma G] [--alpha A] [--beta B] [--low L] [--high H] [--class N|top] [--backend auto|tensorflow|wasm|cpu] '
   + '[--samples N] [--sigma S] [--seed N] [--steps N] [--baseline zeros|constant:V|blur[:SIGMA]|FILE.npy] [--root nearest|origin|lrp] '
   + '[--patterns FILE] [--pattern-type relu|linear] [--workers N] '
-  + '[--json FILE] [--npy FILE] [--png FILE] [--card FILE] [--colormap NAME] [--percentile P] [--opacity O] [--upscale K] [--quiet]';
+  + '[--json FILE] [--npy FILE] [--png FILE] [--card FILE] [--colormap NAME] [--percentile P] [--opacity O] [--size WxH|N] [--heatmap-only] [--upscale K] [--quiet]';
 
 const HELP = `usage: relevance-lens explain MODEL INPUT [options]
   INPUT: .png/.jpg/.jpeg/.bmp (preprocessed per the model card) or a float32 .npy, HWC or 1×H×W×C (used as given)
 
   --method M                 lrp (default), deep-taylor, deep-taylor-bounded, gradient, gradient-x-input, smoothgrad,
                              integrated-gradients, deconvnet, guided-backprop, pattern-net, pattern-attribution
-  --composite NAME           lrp preset (default epsilon-gamma-box)
+  --composite NAME           lrp preset (default: the model's, as 'info' shows and explains):
+                             ${COMPOSITE_NAMES.filter((c) => !c.endsWith('-nobias')).join(', ')};
+                             each also as NAME-nobias (biases left out of numerator and denominator)
   --rule LAYER=RULE[:p,...]  per-layer rule override, repeatable
   --epsilon E --gamma G --alpha A --beta B    composite parameters
   --low L --high H           z^B bounds (a number or one per channel; default from the model card)
@@ -93,7 +102,13 @@ const HELP = `usage: relevance-lens explain MODEL INPUT [options]
   --backend auto|tensorflow|wasm|cpu
   --json FILE --npy FILE --png FILE           outputs
   --card FILE                model card instead of the one next to the model
-  --colormap NAME --percentile P --opacity O --upscale K   heatmap rendering
+  --colormap NAME            ${COLORMAP_NAMES.join(', ')} (default seismic)
+  --percentile P             colour scale at the P-th percentile of |R| (default: max |R|)
+  --opacity O                heatmap over the photo, 0..1 (default ${DEFAULT_DISPLAY.opacity})
+  --png FILE                 the heatmap over the photo at the photo's own resolution
+  --size WxH|N               PNG size instead (N: the longer side, aspect kept)
+  --heatmap-only             PNG of the heatmap alone, no photo under it
+  --upscale K                PNG at the model's input size × K (nearest neighbour; not with --size)
   --quiet, -q                no summary on stdout`;
 
 export function number(v: string | undefined, flag: string): number | undefined {
@@ -177,6 +192,18 @@ export function bound(v: string | undefined, flag: string): Bound | undefined {
   return v === undefined ? undefined : toBound(v, `--${flag}`);
 }
 
+/** `--size WxH` or `--size N` (the longer side; the other follows the aspect ratio of `w`×`h`). */
+export function parseSize(v: string | undefined, w: number, h: number): { width: number; height: number } | undefined {
+  if (v === undefined) return undefined;
+  const m = /^\s*(\d+)\s*(?:[x×]\s*(\d+))?\s*$/.exec(v);
+  const a = m ? Number(m[1]) : NaN;
+  const b = m?.[2] !== undefined ? Number(m[2]) : undefined;
+  const ok = (n: number) => Number.isInteger(n) && n >= 1 && n <= 16384;
+  if (!ok(a) || (b !== undefined && !ok(b))) throw new UsageError(`--size expects WxH or N (pixels, 1..16384), got '${v}'`);
+  if (b !== undefined) return { width: a, height: b };
+  return w >= h ? { width: a, height: Math.max(1, Math.round((a * h) / w)) } : { width: Math.max(1, Math.round((a * w) / h)), height: a };
+}
+
 function upscale(v: string | undefined): number {
   return integer(v, 'upscale', 1, PARAM_LIMITS.upscale) ?? 1;
 }
@@ -227,7 +254,7 @@ export function joinNegativeValues(args: string[], options: Record<string, { typ
 
 export async function runExplain(argv: string[]): Promise<number> {
   const args = joinNegativeValues(argv);
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: OPTIONS });
+  const { positionals, values } = parseCommandArgs('explain', { args, allowPositionals: true, options: OPTIONS });
   if (values.help) {
     process.stdout.write(HELP + '\n');
     return 0;
@@ -271,8 +298,12 @@ export async function runExplain(argv: string[]): Promise<number> {
   const rules = parseRuleOverrides(values.rule);
   const ruleParams = parseRuleParams(values);
   const percentile = values.percentile === undefined ? undefined : checkPercentile(values.percentile, '--percentile');
-  const opacity = values.opacity === undefined ? 0.7 : checkOpacity(values.opacity, '--opacity');
+  const opacity = values.opacity === undefined ? DEFAULT_DISPLAY.opacity : checkOpacity(values.opacity, '--opacity');
   const upscaleBy = upscale(values.upscale);
+  if (values.upscale !== undefined && values.size !== undefined) throw new UsageError('--upscale and --size both set the PNG size: give one');
+  for (const f of ['size', 'heatmap-only', 'upscale', 'opacity'] as const) {
+    if (values[f] !== undefined && !values.png) throw new UsageError(`--${f} shapes the --png output: give --png FILE too`);
+  }
   // every output folder is checked before anything is loaded or computed
   checkOutputTargets([values.json, values.npy, values.png].filter((o): o is string => o !== undefined));
   const backend = await initBackend((values.backend ?? 'auto') as BackendChoice);
@@ -280,7 +311,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   // an op no method can run is named, with its node, before any computation
   assertSupported(model.graph, modelFile);
   const patterns: PatternSet | undefined = values.patterns !== undefined ? loadPatterns(values.patterns) : undefined;
-  const { input, display } = readInput(inputFile, model);
+  const { input, display, original } = readInput(inputFile, model);
   const want = model.graph.nodes[model.graph.input].shape;
   const baselineSpec: BaselineSpec | undefined = baseline?.kind === 'file' ? readBaselineNpy(baseline.file, want) : baseline;
   // z^B bounds: flags, else the card's (or the default card's, for an image preprocessed by it).
@@ -288,9 +319,10 @@ export async function runExplain(argv: string[]): Promise<number> {
   if (ruleParams.low !== undefined || ruleParams.high !== undefined) {
     checkBounds(ruleParams.low ?? cb?.low, ruleParams.high ?? cb?.high, { low: '--low', high: '--high' }, want[2]);
   }
+  const byDefault = method === 'lrp' && values.composite === undefined ? defaultComposite(model.graph) : undefined;
   const opts: ExplainOptions = {
     method,
-    composite: values.composite ?? (method === 'lrp' ? DEFAULT_COMPOSITE : undefined),
+    composite: values.composite ?? byDefault?.name,
     rules,
     targetClass,
     labels: model.labels,
@@ -320,16 +352,20 @@ export async function runExplain(argv: string[]): Promise<number> {
   if (values.json) outputs.push({ target: values.json, data: JSON.stringify(toJson(r, modelFile, inputFile, backend)) });
   if (values.npy) outputs.push({ target: values.npy, data: writeNpy(r.relevance.shape, r.relevance.data) });
   if (values.png) {
-    const png = renderHeatmapPng(r.relevance, display, {
-      colormap: (values.colormap ?? 'seismic') as ColormapName,
-      scale: percentile === undefined ? 'max' : { percentile },
-      opacity,
-      upscale: upscaleBy,
-    });
+    const look = { colormap: (values.colormap ?? 'seismic') as ColormapName, scale: percentile === undefined ? 'max' as const : { percentile } };
+    let png: Buffer;
+    if (values.upscale !== undefined) {
+      png = renderHeatmapPng(r.relevance, values['heatmap-only'] ? undefined : display, { ...look, opacity, upscale: upscaleBy });
+    } else {
+      const source = original ? { image: original, resize: model.card.input.resize } : undefined;
+      const size = parseSize(values.size, original?.width ?? r.relevance.shape[1], original?.height ?? r.relevance.shape[0]);
+      const pic = exportPicture(r.relevance, source, { ...look, opacity, heatmapOnly: !!values['heatmap-only'], ...(size ? { size } : {}) });
+      png = encodePng(pic.rgba, pic.width, pic.height);
+    }
     outputs.push({ target: values.png, data: png });
   }
   await writeFilesAtomic(outputs);
-  if (!values.quiet) process.stdout.write(summary(r, modelFile, inputFile, backend) + '\n');
+  if (!values.quiet) process.stdout.write(summary(r, model.graph, modelFile, inputFile, backend, byDefault?.reason) + '\n');
   return 0;
 }
 
@@ -348,21 +384,43 @@ function extraLines(extra: Record<string, unknown> | undefined): string[] {
   return out;
 }
 
-function summary(r: ExplainOutput, model: string, input: string, backend: string): string {
+/** Below this share of the logit at the input the heatmap shows little but noise: say so and name the bias-free variant. */
+export const LOW_KEPT = 0.1;
+
+/** One line when an LRP explanation keeps < 10 % of the logit at the input (undefined otherwise). */
+export function lowKeptHint(r: Pick<ExplainOutput, 'composite' | 'inputRelevanceSum' | 'target'>, g: Graph): string | undefined {
+  if (!r.composite || r.target.logit === 0) return undefined;
+  const kept = r.inputRelevanceSum / r.target.logit;
+  if (Math.abs(kept) >= LOW_KEPT || r.composite.endsWith('-nobias')) return undefined;
+  return `only ${(100 * kept).toPrecision(2)} % of the logit reaches the input (biases absorb the rest, see 'bias share'); try --composite ${biasFreeSuggestion(g, r.composite)}`;
+}
+
+function summary(r: ExplainOutput, g: Graph, model: string, input: string, backend: string, defaultReason?: string): string {
   const lines: string[] = [];
   const label = (l?: string): string => (l !== undefined ? ` (${l})` : '');
   lines.push(`${input} with ${model}: ${r.method}${r.composite ? ' ' + r.composite : ''} on ${backend}`);
-  lines.push(`prediction: ${r.prediction.map((p) => `${p.class}${label(p.label)} ${num(p.score, 4)}`).join(', ')}`);
-  lines.push(`explained class ${r.target.class}${label(r.target.label)}, logit ${num(r.target.logit)}`);
+  if (defaultReason) lines.push(`composite ${r.composite}: the model's default (${defaultReason})`);
+  // one score format: probabilities as percentages when the model ends in softmax, else logits
+  const score = (v: number): string => (g.outputSoftmax ? fmtProbability(v) : `logit ${fmt(v)}`);
+  lines.push(`prediction: ${r.prediction.map((p) => `${p.class}${label(p.label)} ${score(p.score)}`).join(', ')}`);
+  lines.push(`explained class ${r.target.class}${label(r.target.label)}, logit ${fmt(r.target.logit)}`);
   lines.push('');
-  const leak = (v: number | undefined): string => (v === undefined ? '' : num(v, 3));
-  lines.push(table(['layer', 'op', 'rule', 'R at output', 'R to input', 'ratio', 'bias share', 'ε share'],
-    r.layers.map((l) => [l.name, l.op, l.rule, num(l.outputRelevanceSum), num(l.inputRelevanceSum), num(l.ratio, 6),
-      leak(l.biasLeak), leak(l.stabilizerLeak)]),
-    [false, false, false, true, true, true, true, true]));
-  lines.push('');
-  for (const line of extraLines(r.extra)) lines.push(line);
-  const rel = r.target.logit !== 0 ? r.inputRelevanceSum / r.target.logit : NaN;
-  lines.push(`input relevance sum ${num(r.inputRelevanceSum)} = ${num(rel, 4)} × logit   (forward ${r.timings.forwardMs.toFixed(1)} ms, ${r.method} ${r.timings.methodMs.toFixed(1)} ms)`);
+  const mf = methodFigures({ method: r.method, inputRelevanceSum: r.inputRelevanceSum, logit: r.target.logit, extra: r.extra, layers: r.layers });
+  if (mf.conservation) {
+    const leak = (v: number | undefined): string => (v === undefined ? '' : num(v, 3));
+    lines.push(table(['layer', 'op', 'rule', 'R at output', 'R to input', 'ratio', 'bias share', 'ε share'],
+      r.layers.map((l) => [l.name, l.op, l.rule, num(l.outputRelevanceSum), num(l.inputRelevanceSum), num(l.ratio, 6),
+        leak(l.biasLeak), leak(l.stabilizerLeak)]),
+      [false, false, false, true, true, true, true, true]));
+    lines.push('');
+    for (const line of extraLines(r.extra)) lines.push(line);
+  } else if (r.extra?.patterns) {
+    for (const line of extraLines({ patterns: r.extra.patterns })) lines.push(line);
+  }
+  for (const f of mf.figures) lines.push(`${f.label}: ${f.value}`);
+  lines.push(mf.note);
+  lines.push(`(forward ${r.timings.forwardMs.toFixed(1)} ms, ${r.method} ${r.timings.methodMs.toFixed(1)} ms)`);
+  const hint = lowKeptHint(r, g);
+  if (hint) lines.push(hint);
   return lines.join('\n');
 }

@@ -3,11 +3,11 @@
  * parameter count, the default composite's rule and whether each method supports it. An unsupported
  * node is named (the table still lists every node; `explain` refuses such a model before computing).
  */
-import { parseArgs } from 'util';
+import { parseCommandArgs } from '../args';
 import { openModel, type OpenedModel } from '../../core/pipeline';
 import type { Graph } from '../../core/graph/ir';
 import { summarizeGraph, type GraphSummary, type SummaryRow } from '../../core/graph/summary';
-import { compositeRules, DEFAULT_COMPOSITE } from '../../core/composites/presets';
+import { compositeRules, defaultComposite } from '../../core/composites/presets';
 import { patternLayers } from '../../core/patterns/layers';
 import type { MethodName } from '../../core/methods/types';
 import { DEFAULT_RULE_PARAMS, formatRule } from '../../shared/ruleSpec';
@@ -59,6 +59,8 @@ export interface InfoReport {
   /** dense / conv layers that take fitted patterns (pattern-net, pattern-attribution) */
   patternLayers: number;
   composite: string;
+  /** why this composite is the model's default */
+  compositeReason: string;
   /** the graph the engine explains (after canonization) */
   nodes: InfoNode[];
   /** every node as loaded, before canonization (BatchNorm folding, identity removal) */
@@ -92,7 +94,8 @@ export function infoReport(m: Pick<OpenedModel, 'file' | 'graph' | 'raw' | 'card
   const g = m.graph;
   const summary = summarizeGraph(g);
   const loaded = summarizeGraph(m.raw);
-  const rules = compositeRules(g, DEFAULT_COMPOSITE);
+  const def = defaultComposite(g);
+  const rules = compositeRules(g, def.name);
   const bounds = inputBounds(m.card);
   const params = { ...DEFAULT_RULE_PARAMS, low: bounds.low, high: bounds.high };
   const nodes = g.nodes.map((n, i): InfoNode => {
@@ -107,7 +110,7 @@ export function infoReport(m: Pick<OpenedModel, 'file' | 'graph' | 'raw' | 'card
   return {
     model: m.file, format: g.format, input: summary.input, output: summary.output, outputSoftmax: !!g.outputSoftmax,
     card: m.cardPath ?? null, params: summary.params, nodesAsLoaded: m.raw.nodes.length, patternLayers: countPatternLayers(g),
-    composite: DEFAULT_COMPOSITE, nodes, loaded: loaded.rows, unsupported: unsupportedList(loaded, summary),
+    composite: def.name, compositeReason: def.reason, nodes, loaded: loaded.rows, unsupported: unsupportedList(loaded, summary),
   };
 }
 
@@ -135,6 +138,7 @@ export function formatInfo(r: InfoReport, asLoaded = false): string {
   lines.push(`${r.model}  (${r.format}, ${r.nodes.length} nodes after canonization, ${r.nodesAsLoaded} as loaded, ${r.params} parameters)`);
   lines.push(`input ${r.input.join('×')}, output ${r.output.join('×')}${r.outputSoftmax ? ' (final softmax stripped: the logit is explained)' : ''}`);
   lines.push(`model card: ${r.card ?? 'none (defaults guessed: [0,1] scaling; relevance-lens card init MODEL writes one to edit)'}`);
+  lines.push(`default composite: ${r.composite} (${r.compositeReason})`);
   lines.push('');
   if (asLoaded) {
     lines.push('as loaded, before canonization:');
@@ -151,7 +155,7 @@ export function formatInfo(r: InfoReport, asLoaded = false): string {
 }
 
 export async function runInfo(args: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
+  const { positionals, values } = parseCommandArgs('info', {
     args, allowPositionals: true,
     options: { card: { type: 'string' }, json: { type: 'boolean' }, loaded: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });

@@ -3,7 +3,7 @@
  * PatternNet statistics over a dataset (a folder of images preprocessed per the model card, or a
  * float32 .npy stack), streamed in batches with progress on stderr, written atomically.
  */
-import { parseArgs } from 'util';
+import { parseCommandArgs } from '../args';
 import { initBackend, type BackendChoice } from '../../core/engine/backend';
 import { openModel } from '../../core/pipeline';
 import { openImageSource } from '../../core/patterns/data';
@@ -41,7 +41,7 @@ function progressPrinter(quiet: boolean): (p: { done: number; total: number; fit
 }
 
 async function fit(args: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
+  const { positionals, values } = parseCommandArgs('patterns fit', {
     args, allowPositionals: true, options: {
       out: { type: 'string' }, batch: { type: 'string' }, holdout: { type: 'string' }, limit: { type: 'string' },
       'rho-neurons': { type: 'string' }, 'rho-positions': { type: 'string' }, 'no-rho': { type: 'boolean' },
@@ -90,7 +90,7 @@ async function fit(args: string[]): Promise<number> {
 }
 
 async function merge(args: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } } });
+  const { positionals, values } = parseCommandArgs('patterns merge', { args, allowPositionals: true, options: { out: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } } });
   if (positionals.length !== 2 || !values.out) throw new UsageError(USAGE);
   const [a, b] = positionals;
   const sa = readPatternsStats(a).stats;
@@ -132,7 +132,7 @@ export function formatInfo(file: string, s: PatternStats): string {
 }
 
 async function info(args: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const { positionals, values } = parseCommandArgs('patterns info', { args, allowPositionals: true, options: { json: { type: 'boolean' } } });
   if (positionals.length !== 1) throw new UsageError(USAGE);
   const { header, stats } = readPatternsStats(positionals[0]);
   if (values.json) {

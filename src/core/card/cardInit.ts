@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Graph } from '../graph/ir';
 import { LensError } from '../errors';
-import { defaultCard, writeCard, type ModelCard } from './modelCard';
+import { defaultCard, writeCard, type CardResize, type ModelCard } from './modelCard';
 
 export interface CardInitOptions {
   /** overwrite an existing card */
@@ -16,6 +16,8 @@ export interface CardInitOptions {
   size?: [number, number];
   /** labels to put in the card */
   labels?: string[];
+  /** the resize convention of the model's own pipeline (default bilinear, half-pixel centres) */
+  resize?: CardResize;
 }
 
 /** Where `card init` writes: `<model-stem>.lens.json` next to the model (model.json -> model.lens.json). */
@@ -30,6 +32,7 @@ export function guessCard(graph: Graph, opts: CardInitOptions = {}): ModelCard {
   const shape = graph.nodes[graph.input].shape.slice();
   if (opts.size) [shape[0], shape[1]] = opts.size;
   const card = defaultCard(shape);
+  if (opts.resize) card.input.resize = opts.resize;
   const classes = graph.nodes[graph.output].shape;
   if (opts.labels) {
     if (classes.length === 1 && opts.labels.length !== classes[0]) {

@@ -39,7 +39,16 @@ export interface LoadedCard extends ModelCard {
 }
 
 const CARD_NAME = 'relevance-lens.json';
-const RESIZE_MODES: readonly CardResize[] = ['bilinear', 'nearest', 'area', 'center-crop'];
+export const RESIZE_MODES: readonly CardResize[] = ['bilinear', 'bilinear-align-corners', 'nearest', 'area', 'center-crop'];
+
+/** One line per resize convention, as `card init` asks and the README explains. */
+export const RESIZE_HELP: Record<CardResize, string> = {
+  bilinear: 'bilinear, half-pixel centres (PIL, OpenCV, torchvision, tf.image.resize)',
+  'bilinear-align-corners': 'bilinear with aligned corners (tf.image.resizeBilinear(x, size, true), e.g. nsfwjs)',
+  nearest: 'nearest neighbour',
+  area: 'area average (box filter)',
+  'center-crop': 'crop the central region to the input aspect ratio, then bilinear (torchvision Resize+CenterCrop style)',
+};
 const NAMED_SCALINGS: readonly string[] = ['[0,1]', '[-1,1]', '[0,255]'];
 const MAX_SIDE = 65536;
 

@@ -6,9 +6,10 @@
 import type { Graph, Node } from '../graph/ir';
 import { LINEAR_OPS } from '../graph/ir';
 import type { RuleParams, RuleSpec } from '../../shared/ruleSpec';
+import { withoutBias } from '../../shared/ruleSpec';
 import { LensError } from '../errors';
 
-type Group = 'first' | 'conv' | 'dense' | 'batchNorm';
+type Group = 'first' | 'conv' | 'depthwise' | 'dense' | 'batchNorm';
 type Preset = Partial<Record<Group, RuleSpec>> & { conv: RuleSpec; dense: RuleSpec };
 
 const EPS: RuleSpec = { rule: 'epsilon' };
@@ -27,10 +28,92 @@ const PRESETS: Record<string, Preset> = {
   gamma: { conv: { rule: 'gamma' }, dense: { rule: 'gamma' } },
   'alpha-beta': { conv: { rule: 'alpha-beta' }, dense: { rule: 'alpha-beta' } },
   'z-plus': { conv: ZPLUS, dense: ZPLUS },
+  // Not Zennit's: depthwise convolutions by w² (DTD's nearest root, independent of the activations), so a
+  // channel that is zero over the whole map (its output is the bias alone) still passes its relevance on.
+  'epsilon-gamma-box-dw-wsquare': { first: { rule: 'z-box' }, conv: { rule: 'gamma' }, depthwise: { rule: 'w-square' }, dense: EPS },
 };
 
-export const COMPOSITE_NAMES: readonly string[] = Object.keys(PRESETS);
+/** Suffix of a composite's bias-free variant: biases left out of numerator and denominator (Zennit's zero_params='bias'). */
+export const NO_BIAS = '-nobias';
+
+/**
+ * Presets without a bias-free variant: the plain z-rule with ε = 1e-6 everywhere and no bias has
+ * denominators arbitrarily close to 0 (a window of zeros), and on deep nets (MobileNetV2) the relevance
+ * overflows to Inf/NaN. Per layer, `epsilon:E,nobias` with a real ε remains available.
+ */
+const NO_BIAS_VARIANT_UNSTABLE = new Set(['lrp-0', 'epsilon']);
+
+/** The named presets and, after them, the bias-free variants `NAME-nobias`. */
+export const COMPOSITE_NAMES: readonly string[] = [
+  ...Object.keys(PRESETS), ...Object.keys(PRESETS).filter((n) => !NO_BIAS_VARIANT_UNSTABLE.has(n)).map((n) => n + NO_BIAS),
+];
+/** Not a preset: stands for the model's default composite (defaultComposite), resolved per model. */
+export const AUTO_COMPOSITE = 'auto';
+/** The composite of models without BatchNorm (and the base of the per-model default, see defaultComposite). */
 export const DEFAULT_COMPOSITE = 'epsilon-gamma-box';
+
+function presetOf(name: string): Preset | undefined {
+  if (!name.endsWith(NO_BIAS)) return PRESETS[name];
+  const base = PRESETS[name.slice(0, -NO_BIAS.length)];
+  if (!base || NO_BIAS_VARIANT_UNSTABLE.has(name.slice(0, -NO_BIAS.length))) return undefined;
+  const out: Partial<Record<Group, RuleSpec>> = {};
+  for (const [k, v] of Object.entries(base) as [Group, RuleSpec][]) out[k] = withoutBias(v);
+  return { batchNorm: withoutBias(EPS), ...out } as Preset;
+}
+
+/** The bias-free variant of a composite (itself when it is one already; epsilon-gamma-box for lrp-0 / epsilon). */
+export function biasFreeVariant(name: string): string {
+  if (name.endsWith(NO_BIAS)) return name;
+  return NO_BIAS_VARIANT_UNSTABLE.has(name) ? DEFAULT_COMPOSITE + NO_BIAS : name + NO_BIAS;
+}
+
+/** What to offer when `current` keeps too little: the model's bias-free default, else current's bias-free variant. */
+export function biasFreeSuggestion(g: Graph, current: string): string {
+  const d = defaultComposite(g).name;
+  return d.endsWith(NO_BIAS) && d !== current ? d : biasFreeVariant(current);
+}
+
+/** Layers with a bias that is not all zeros. */
+function biasedLayers(g: Graph): number {
+  return g.nodes.filter((n) => LINEAR_OPS.has(n.op) && n.params.bias?.data.some((v) => v !== 0)).length;
+}
+
+/** Deeper than this many biased layers, leaks through biases compound (BatchNorm folded at export, e.g. torchvision ONNX). */
+export const DEEP_BIASED = 20;
+/** More folded BatchNorm layers than this: their biases' leaks compound (LeNet's one keeps 68–115 % of the logit). */
+export const MANY_BATCHNORM = 3;
+
+export interface DefaultComposite {
+  name: string;
+  /** one sentence: why this composite for this model */
+  reason: string;
+}
+
+/**
+ * The default composite for a model. Folded BatchNorm gives every conv a bias of the size of its
+ * pre-activations; the bias terms then absorb most of the relevance layer after layer (nsfwjs
+ * MobileNetV2 on chelsea.png with epsilon-gamma-box keeps 0.13 % of the logit at the input). Such
+ * models (more than MANY_BATCHNORM BatchNorm layers folded here, or more than DEEP_BIASED biased layers, as after a folding export)
+ * get a bias-free variant; with depthwise convolutions, whose channels can be zero over the whole map
+ * and then carry the bias alone, also w² there (MobileNetV2 on chelsea.png: 27 % kept with
+ * epsilon-gamma-box-nobias, 111 % with epsilon-gamma-box-dw-wsquare-nobias). Other models keep
+ * epsilon-gamma-box.
+ */
+export function defaultComposite(g: Graph): DefaultComposite {
+  const folded = g.foldedBatchNorm ?? 0;
+  const biased = biasedLayers(g);
+  const depthwise = g.nodes.some((n) => n.op === 'depthwiseConv2d');
+  const base = depthwise ? 'epsilon-gamma-box-dw-wsquare' : DEFAULT_COMPOSITE;
+  const dw = depthwise ? '; depthwise convolutions use w² so channels that carry only their bias still pass relevance on' : '';
+  if (folded > MANY_BATCHNORM) {
+    return { name: base + NO_BIAS, reason: `${folded} BatchNorm layer${folded === 1 ? '' : 's'} folded into the convolutions give them biases that would absorb most of the relevance, so biases are left out${dw}` };
+  }
+  if (biased > DEEP_BIASED) {
+    return { name: base + NO_BIAS, reason: `${biased} layers with biases (more than ${DEEP_BIASED}, as after BatchNorm folding) would absorb most of the relevance, so biases are left out${dw}` };
+  }
+  const bn = folded === 0 ? 'no BatchNorm' : `${folded} BatchNorm layer${folded === 1 ? '' : 's'}`;
+  return { name: DEFAULT_COMPOSITE, reason: `${bn} and ${biased} biased layer${biased === 1 ? '' : 's'}: biases are kept (their share is shown per layer; ${DEFAULT_COMPOSITE}${NO_BIAS} leaves them out)` };
+}
 
 /** Nodes that take an LRP rule: weighted layers and stand-alone BatchNorm. */
 export function takesRule(n: Node): boolean {
@@ -59,8 +142,14 @@ export function isInputScaling(g: Graph, id: number): boolean {
   return true;
 }
 
-export function compositeRules(g: Graph, name: string): Map<number, RuleSpec> {
-  const preset = PRESETS[name];
+/** `auto` -> the model's default composite; any other name as it is. */
+export function concreteComposite(g: Graph, name: string): string {
+  return name === AUTO_COMPOSITE ? defaultComposite(g).name : name;
+}
+
+export function compositeRules(g: Graph, requested: string): Map<number, RuleSpec> {
+  const name = concreteComposite(g, requested);
+  const preset = presetOf(name);
   if (!preset) throw new LensError('bad-usage', `unknown composite '${name}' (known: ${COMPOSITE_NAMES.join(', ')})`);
   const first = firstWeightedLayer(g);
   const out = new Map<number, RuleSpec>();
@@ -69,6 +158,7 @@ export function compositeRules(g: Graph, name: string): Map<number, RuleSpec> {
     let spec: RuleSpec;
     if (n.id === first && preset.first) spec = preset.first;
     else if (n.op === 'dense') spec = preset.dense;
+    else if (n.op === 'depthwiseConv2d' && preset.depthwise) spec = preset.depthwise;
     else if (n.op === 'batchNorm') spec = isInputScaling(g, n.id) ? { rule: 'pass' } : preset.batchNorm ?? EPS;
     else spec = preset.conv;
     out.set(n.id, spec);

@@ -90,5 +90,6 @@ export function canonize(graph: Graph): Graph {
     newId.set(n.id, out.length);
     out.push({ ...n, id: out.length, inputs: n.inputs.map((i) => newId.get(i)!) });
   }
-  return { ...graph, nodes: out, input: newId.get(graph.input)!, output: newId.get(output)!, outputSoftmax };
+  const foldedBatchNorm = (graph.foldedBatchNorm ?? 0) + graph.nodes.filter((n) => n.op === 'batchNorm' && removed.has(n.id)).length;
+  return { ...graph, nodes: out, input: newId.get(graph.input)!, output: newId.get(output)!, outputSoftmax, foldedBatchNorm };
 }

@@ -117,6 +117,8 @@ export interface Graph {
   format: string;
   /** Set by canonization when a final softmax was stripped: predictions report softmax scores. */
   outputSoftmax?: boolean;
+  /** Set by canonization: how many BatchNorm layers were folded into the conv/dense before them. */
+  foldedBatchNorm?: number;
 }
 
 export function paramCount(node: Node): number {

@@ -14,6 +14,8 @@ export interface HeatmapOptions {
   /** v = max |R| (default), or the p-th percentile of |R| (outliers clipped to ±v). */
   scale?: HeatmapScale;
   polarity?: Polarity;
+  /** A fixed |R| at the colormap's ends instead of `scale` (maps shown side by side on one scale). */
+  vmax?: number;
 }
 
 export interface Heatmap {
@@ -88,7 +90,8 @@ export function heatmapFromRelevance(rel: Float32Array, shape: readonly [number,
   const abs = map.map(Math.abs);
   const scale = opts.scale ?? 'max';
   let vmax = 0;
-  if (scale === 'max') {
+  if (opts.vmax !== undefined) vmax = opts.vmax;
+  else if (scale === 'max') {
     for (const a of abs) vmax = Math.max(vmax, a);
   } else {
     vmax = percentile(abs, scale.percentile);

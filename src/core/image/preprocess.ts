@@ -7,7 +7,7 @@
  * most training pipelines do. (pngjs gives fully transparent tRNS pixels RGB 0.)
  */
 import type { RgbaImage } from './decode';
-import { centerCrop, resizeRgba } from './resize';
+import { centerCrop, resizeRgba, resizeRgbaFloat } from './resize';
 import { type CardResize, type ModelCard, scalePixelValue } from '../card/modelCard';
 
 export interface PreprocessedImage {
@@ -15,13 +15,21 @@ export interface PreprocessedImage {
   data: Float32Array;
 }
 
+/** The largest central region of an iw×ih image with the target's aspect ratio (what 'center-crop' keeps). */
+export function cropRect(iw: number, ih: number, width: number, height: number): { x: number; y: number; width: number; height: number } {
+  const target = width / height;
+  if (Math.abs(iw / ih - target) < 1e-9) return { x: 0, y: 0, width: iw, height: ih };
+  const cw = Math.min(iw, Math.max(1, Math.round(ih * target)));
+  const ch = Math.min(ih, Math.max(1, Math.round(iw / target)));
+  // centerCrop's offsets: rounded down
+  return iw / ih > target ? { x: Math.floor((iw - cw) / 2), y: 0, width: cw, height: ih } : { x: 0, y: Math.floor((ih - ch) / 2), width: iw, height: ch };
+}
+
 /** The largest central region with the target's aspect ratio (so 'center-crop' never distorts). */
 function cropToAspect(img: RgbaImage, width: number, height: number): RgbaImage {
-  const target = width / height;
-  if (Math.abs(img.width / img.height - target) < 1e-9) return img;
-  const cw = Math.min(img.width, Math.max(1, Math.round(img.height * target)));
-  const ch = Math.min(img.height, Math.max(1, Math.round(img.width / target)));
-  return img.width / img.height > target ? centerCrop(img, cw, img.height) : centerCrop(img, img.width, ch);
+  const r = cropRect(img.width, img.height, width, height);
+  if (r.width === img.width && r.height === img.height) return img;
+  return centerCrop(img, r.width, r.height);
 }
 
 /**
@@ -35,8 +43,8 @@ function toInputSize(img: RgbaImage, width: number, height: number, mode: CardRe
 
 export function preprocessImage(img: RgbaImage, card: ModelCard): PreprocessedImage {
   const { height: H, width: W, channels: C, channelOrder, resize, scaling } = card.input;
-  const sized = toInputSize(img, W, H, resize);
-  const px = sized.data;
+  // align-corners is a tensor op in the models that use it (tf.image.resizeBilinear): float, no 8-bit rounding
+  const px = resize === 'bilinear-align-corners' ? resizeRgbaFloat(img, W, H, resize) : toInputSize(img, W, H, resize).data;
   const data = new Float32Array(H * W * C);
   // Model channel c reads image channel order[c]; mean/std are given in the model's channel order.
   const order = channelOrder === 'bgr' ? [2, 1, 0] : [0, 1, 2];

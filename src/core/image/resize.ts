@@ -5,7 +5,12 @@
  */
 import type { RgbaImage } from './decode';
 
-export type ResizeMode = 'bilinear' | 'nearest' | 'area';
+/**
+ * 'bilinear': half-pixel centres (TF half_pixel_centers, PIL, OpenCV, torchvision), rounded to 8 bits as
+ * an image library would; 'bilinear-align-corners': corner pixels aligned (tf.image.resizeBilinear with
+ * alignCorners = true, as nsfwjs does), kept in float like a tensor op.
+ */
+export type ResizeMode = 'bilinear' | 'bilinear-align-corners' | 'nearest' | 'area';
 
 interface Taps {
   index: number[][];
@@ -25,6 +30,21 @@ function bilinearTaps(inSize: number, outSize: number): Taps {
     const hi = Math.min(Math.ceil(src), inSize - 1);
     index.push([lo, Math.max(hi, 0)]);
     weight.push([1 - lerp, lerp]);
+  }
+  return { index, weight };
+}
+
+/** Align corners: source coordinate x * (in − 1) / (out − 1), so the corner pixels map onto each other. */
+function alignCornersTaps(inSize: number, outSize: number): Taps {
+  const scale = outSize > 1 ? (inSize - 1) / (outSize - 1) : 0;
+  const index: number[][] = [];
+  const weight: number[][] = [];
+  for (let x = 0; x < outSize; x++) {
+    const src = x * scale;
+    const lo = Math.floor(src);
+    const hi = Math.min(lo + 1, inSize - 1);
+    index.push([lo, hi]);
+    weight.push([1 - (src - lo), src - lo]);
   }
   return { index, weight };
 }
@@ -63,16 +83,23 @@ function areaTaps(inSize: number, outSize: number): Taps {
 function tapsFor(mode: ResizeMode, inSize: number, outSize: number): Taps {
   if (mode === 'nearest') return nearestTaps(inSize, outSize);
   if (mode === 'area') return areaTaps(inSize, outSize);
+  if (mode === 'bilinear-align-corners') return alignCornersTaps(inSize, outSize);
   return bilinearTaps(inSize, outSize);
 }
 
 export function resizeRgba(img: RgbaImage, width: number, height: number, mode: ResizeMode): RgbaImage {
+  const f = resizeRgbaFloat(img, width, height, mode);
+  const out = new Uint8Array(f.length);
+  for (let i = 0; i < f.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(f[i])));
+  return { width, height, data: out };
+}
+
+/** The same resampling without the final rounding to 8 bits (RGBA, 0..255 floats). */
+export function resizeRgbaFloat(img: RgbaImage, width: number, height: number, mode: ResizeMode): Float64Array {
   if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
     throw new RangeError(`resizeRgba: invalid target size ${width}x${height}`);
   }
-  if (width === img.width && height === img.height) {
-    return { width, height, data: new Uint8Array(img.data) };
-  }
+  if (width === img.width && height === img.height) return Float64Array.from(img.data);
   const tx = tapsFor(mode, img.width, width);
   const ty = tapsFor(mode, img.height, height);
   const src = img.data;
@@ -94,7 +121,7 @@ export function resizeRgba(img: RgbaImage, width: number, height: number, mode: 
   }
 
   // Vertical pass.
-  const out = new Uint8Array(width * height * 4);
+  const out = new Float64Array(width * height * 4);
   const rowLen = width * 4;
   for (let y = 0; y < height; y++) {
     const idx = ty.index[y];
@@ -102,10 +129,30 @@ export function resizeRgba(img: RgbaImage, width: number, height: number, mode: 
     for (let i = 0; i < rowLen; i++) {
       let acc = 0;
       for (let k = 0; k < idx.length; k++) acc += w[k] * mid[idx[k] * rowLen + i];
-      out[y * rowLen + i] = Math.min(255, Math.max(0, Math.round(acc)));
+      out[y * rowLen + i] = acc;
     }
   }
-  return { width, height, data: out };
+  return out;
+}
+
+/**
+ * A float map (h×w, one value per pixel) resampled to height×width, bilinear with half-pixel centres,
+ * in float (no rounding): the relevance map of an export at the photo's own resolution.
+ */
+export function resampleMap(map: Float32Array, w: number, h: number, width: number, height: number): Float32Array {
+  const tx = bilinearTaps(w, width);
+  const ty = bilinearTaps(h, height);
+  const mid = new Float64Array(h * width);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < width; x++) mid[y * width + x] = tx.weight[x][0] * map[y * w + tx.index[x][0]] + tx.weight[x][1] * map[y * w + tx.index[x][1]];
+  }
+  const out = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const [a, b] = ty.index[y];
+    const [wa, wb] = ty.weight[y];
+    for (let x = 0; x < width; x++) out[y * width + x] = wa * mid[a * width + x] + wb * mid[b * width + x];
+  }
+  return out;
 }
 
 /** The central width x height region; odd leftovers go to the right/bottom (offsets rounded down). */

@@ -23,8 +23,10 @@ export const RANDOM_COLOR: { name: string; rgb: Rgb } = { name: 'grey', rgb: [12
 export interface PlotSeries {
   values: ArrayLike<number>;
   rgb: Rgb;
-  /** legend text: digits, '.', '-', '+', 'e' or 'R' */
+  /** legend key (the CLI table's row number, or R) */
   key: string;
+  /** legend text after the key: the method's name */
+  name?: string;
   dashed?: boolean;
 }
 
@@ -51,6 +53,40 @@ const GLYPHS: Record<string, readonly string[]> = {
   'e': ['00000', '00000', '01110', '10001', '11111', '10000', '01110'],
   'R': ['11110', '10001', '10001', '11110', '10100', '10010', '10001'],
   ' ': ['00000', '00000', '00000', '00000', '00000', '00000', '00000'],
+  // lower case and punctuation for axis titles and method names in the legend (upper case falls back to it)
+  'a': ['00000', '00000', '01110', '00001', '01111', '10001', '01111'],
+  'b': ['10000', '10000', '10110', '11001', '10001', '10001', '11110'],
+  'c': ['00000', '00000', '01110', '10000', '10000', '10001', '01110'],
+  'd': ['00001', '00001', '01101', '10011', '10001', '10001', '01111'],
+  'f': ['00110', '01001', '01000', '11100', '01000', '01000', '01000'],
+  'g': ['00000', '01111', '10001', '10001', '01111', '00001', '01110'],
+  'h': ['10000', '10000', '10110', '11001', '10001', '10001', '10001'],
+  'i': ['00100', '00000', '01100', '00100', '00100', '00100', '01110'],
+  'j': ['00010', '00000', '00110', '00010', '00010', '10010', '01100'],
+  'k': ['10000', '10000', '10010', '10100', '11000', '10100', '10010'],
+  'l': ['01100', '00100', '00100', '00100', '00100', '00100', '01110'],
+  'm': ['00000', '00000', '11010', '10101', '10101', '10001', '10001'],
+  'n': ['00000', '00000', '10110', '11001', '10001', '10001', '10001'],
+  'o': ['00000', '00000', '01110', '10001', '10001', '10001', '01110'],
+  'p': ['00000', '00000', '11110', '10001', '11110', '10000', '10000'],
+  'q': ['00000', '00000', '01101', '10011', '01111', '00001', '00001'],
+  'r': ['00000', '00000', '10110', '11001', '10000', '10000', '10000'],
+  's': ['00000', '00000', '01110', '10000', '01110', '00001', '11110'],
+  't': ['01000', '01000', '11100', '01000', '01000', '01001', '00110'],
+  'u': ['00000', '00000', '10001', '10001', '10001', '10011', '01101'],
+  'v': ['00000', '00000', '10001', '10001', '10001', '01010', '00100'],
+  'w': ['00000', '00000', '10001', '10001', '10101', '10101', '01010'],
+  'x': ['00000', '00000', '10001', '01010', '00100', '01010', '10001'],
+  'y': ['00000', '00000', '10001', '10001', '01111', '00001', '01110'],
+  'z': ['00000', '00000', '11111', '00010', '00100', '01000', '11111'],
+  ':': ['00000', '01100', '01100', '00000', '01100', '01100', '00000'],
+  '(': ['00010', '00100', '01000', '01000', '01000', '00100', '00010'],
+  ')': ['01000', '00100', '00010', '00010', '00010', '00100', '01000'],
+  '/': ['00000', '00001', '00010', '00100', '01000', '10000', '00000'],
+  ',': ['00000', '00000', '00000', '00000', '01100', '00100', '01000'],
+  '_': ['00000', '00000', '00000', '00000', '00000', '00000', '11111'],
+  '=': ['00000', '00000', '11111', '00000', '11111', '00000', '00000'],
+  '^': ['00100', '01010', '10001', '00000', '00000', '00000', '00000'],
 };
 
 class Canvas implements RgbaImage {
@@ -96,7 +132,7 @@ class Canvas implements RgbaImage {
   text(s: string, x: number, y: number, c: Rgb, scale = 1): number {
     let cx = x;
     for (const ch of s) {
-      const g = GLYPHS[ch] ?? GLYPHS[' '];
+      const g = GLYPHS[ch] ?? GLYPHS[ch.toLowerCase()] ?? (ch === '×' ? GLYPHS.x : GLYPHS[' ']);
       for (let row = 0; row < 7; row++) {
         for (let col = 0; col < 5; col++) if (g[row][col] === '1') this.rect(cx + col * scale, y + row * scale, scale, scale, c);
       }
@@ -133,7 +169,7 @@ const BLACK: Rgb = [0, 0, 0];
 const AXIS_GREY: Rgb = [225, 225, 225];
 
 /** Plots curves over x = 0..n−1 (the perturbation step). */
-export function plotCurves(series: PlotSeries[], opts: { width?: number; height?: number } = {}): RgbaImage {
+export function plotCurves(series: PlotSeries[], opts: { width?: number; height?: number; xLabel?: string; yLabel?: string } = {}): RgbaImage {
   const width = opts.width ?? 640;
   const height = opts.height ?? 400;
   const cv = new Canvas(width, height);
@@ -164,8 +200,8 @@ export function plotCurves(series: PlotSeries[], opts: { width?: number; height?
   const labelW = Math.max(...yTicks.map((v) => textWidth(tickLabel(v))));
   const left = labelW + 14;
   const right = width - 12;
-  const top = 12;
-  const bottom = height - 22;
+  const top = opts.yLabel ? 24 : 12;
+  const bottom = height - (opts.xLabel ? 36 : 22);
   const px = (i: number): number => left + (n <= 1 ? 0 : (i / (n - 1)) * (right - left));
   const py = (v: number): number => bottom - ((v - lo) / (hi - lo)) * (bottom - top);
   // grid, axes, ticks
@@ -182,6 +218,9 @@ export function plotCurves(series: PlotSeries[], opts: { width?: number; height?
   }
   cv.line(left, top, left, bottom, BLACK);
   cv.line(left, bottom, right, bottom, BLACK);
+  // axis titles: y above its axis (no rotated text), x centred below the tick labels
+  if (opts.yLabel) cv.text(opts.yLabel, Math.max(2, left - 10), 8, BLACK);
+  if (opts.xLabel) cv.text(opts.xLabel, Math.round((left + right - textWidth(opts.xLabel)) / 2), bottom + 20, BLACK);
   // curves: the dashed ones (random) first, methods on top
   const ordered = [...series.filter((s) => s.dashed), ...series.filter((s) => !s.dashed)];
   for (const s of ordered) {
@@ -195,7 +234,11 @@ export function plotCurves(series: PlotSeries[], opts: { width?: number; height?
   }
   // legend, top right, on white
   const rowH = 20;
-  const keyW = Math.max(...series.map((s) => textWidth(s.key, 2)), 0);
+  const label = (s: PlotSeries): string => (s.name ? `${s.key} ${s.name}` : s.key);
+  // names at double size when the legend stays within half the plot, else at font size
+  const big = Math.max(...series.map((s) => textWidth(label(s), 2)), 0) <= (right - left) / 2;
+  const ts = big ? 2 : 1;
+  const keyW = Math.max(...series.map((s) => textWidth(label(s), ts)), 0);
   const boxW = 22 + 6 + keyW + 12;
   const boxH = series.length * rowH + 8;
   const bx = right - boxW - 4;
@@ -212,7 +255,7 @@ export function plotCurves(series: PlotSeries[], opts: { width?: number; height?
         cv.rect(bx + 6, y + 5, 8, 4, s.rgb);
         cv.rect(bx + 18, y + 5, 8, 4, s.rgb);
       } else cv.rect(bx + 6, y + 2, 20, 10, s.rgb);
-      cv.text(s.key, bx + 32, y, BLACK, 2);
+      cv.text(label(s), bx + 32, y + (big ? 0 : 3), BLACK, ts);
     });
   }
   return cv;

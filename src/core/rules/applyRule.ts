@@ -148,12 +148,15 @@ function ruleBody(ctx: RuleContext, r: tf.Tensor, rule: ResolvedRule, leak: Leak
         if (neg) out = tf.add(out, tf.mul(neg, linearTransposed(prep, node, s, wb)));
         return out;
       };
-      const bp = biasVariant(prep, node, `bg:${rule.gamma}`);
-      if (ctx.negativeOutputsSilent && !neg) return branch(r, vp, vn, bp);
-      const down = tf.step(tf.neg(ctx.z), 0); // 1 where z < 0
+      const bp = rule.bias ? biasVariant(prep, node, `bg:${rule.gamma}`) : undefined;
+      // Bias-free (Zennit's zero_params='bias'): the sign that picks the branch is that of z without bias,
+      // which may differ from the recorded output's, so the ReLU shortcut does not apply.
+      if (ctx.negativeOutputsSilent && !neg && rule.bias) return branch(r, vp, vn, bp);
+      const zSign = rule.bias ? ctx.z : linearForward(prep, node, a, 'w');
+      const down = tf.step(tf.neg(zSign), 0); // 1 where z < 0
       return tf.add(
         branch(tf.mul(r, tf.sub(1, down)), vp, vn, bp),
-        branch(tf.mul(r, down), vn, vp, biasVariant(prep, node, `bgn:${rule.gamma}`)),
+        branch(tf.mul(r, down), vn, vp, rule.bias ? biasVariant(prep, node, `bgn:${rule.gamma}`) : undefined),
       );
     }
     case 'pass':

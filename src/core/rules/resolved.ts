@@ -9,7 +9,7 @@ export const STABILIZER = 1e-6;
 export type ResolvedRule =
   /** z-rule family: LRP-0 (eps = stabilizer), ε; bias in the denominator or not */
   | { kind: 'z'; eps: number; stdScaled: boolean; bias: boolean }
-  | { kind: 'gamma'; gamma: number }
+  | { kind: 'gamma'; gamma: number; bias: boolean }
   | { kind: 'alpha-beta'; alpha: number; beta: number; bias: boolean }
   | { kind: 'flat' }
   | { kind: 'w-square' }
@@ -18,9 +18,9 @@ export type ResolvedRule =
 
 export function resolveRule(spec: RuleSpec, p: RuleParams): ResolvedRule {
   switch (spec.rule) {
-    case 'lrp-0': return { kind: 'z', eps: STABILIZER, stdScaled: false, bias: true };
-    case 'epsilon': return { kind: 'z', eps: spec.epsilon ?? p.epsilon, stdScaled: spec.stdScaled ?? false, bias: true };
-    case 'gamma': return { kind: 'gamma', gamma: spec.gamma ?? p.gamma };
+    case 'lrp-0': return { kind: 'z', eps: STABILIZER, stdScaled: false, bias: spec.bias ?? true };
+    case 'epsilon': return { kind: 'z', eps: spec.epsilon ?? p.epsilon, stdScaled: spec.stdScaled ?? false, bias: spec.bias ?? true };
+    case 'gamma': return { kind: 'gamma', gamma: spec.gamma ?? p.gamma, bias: spec.bias ?? true };
     case 'alpha-beta': {
       const alpha = spec.alpha ?? p.alpha;
       const beta = spec.beta ?? p.beta;
@@ -29,7 +29,7 @@ export function resolveRule(spec: RuleSpec, p: RuleParams): ResolvedRule {
       } catch (e) {
         throw new LensError('bad-usage', (e as Error).message);
       }
-      return { kind: 'alpha-beta', alpha, beta, bias: true };
+      return { kind: 'alpha-beta', alpha, beta, bias: spec.bias ?? true };
     }
     case 'z-plus': return { kind: 'alpha-beta', alpha: 1, beta: 0, bias: spec.bias ?? true };
     case 'flat': return { kind: 'flat' };

@@ -7,7 +7,8 @@ import { UserError } from '../errors';
 import { COMMANDS } from './commandIds';
 
 const KINDS: { format: ExportKind; label: string; filter: string }[] = [
-  { format: 'png', label: 'PNG (heatmap over the image)', filter: 'PNG' },
+  { format: 'png', label: 'PNG (heatmap over the image, at the image\'s own size)', filter: 'PNG' },
+  { format: 'heatmap-png', label: 'PNG (heatmap only, at the image\'s own size)', filter: 'PNG' },
   { format: 'npy', label: '.npy (input relevance, float32 HWC)', filter: 'NumPy' },
   { format: 'json', label: 'JSON (rules, predictions, conservation, relevance)', filter: 'JSON' },
 ];
@@ -23,10 +24,12 @@ export function registerExportCommands(s: Services): vscode.Disposable[] {
       let outPath = typeof target === 'string' ? target : target?.fsPath;
       if (!outPath) {
         const stem = path.basename(ex.spec.imagePath).replace(/\.[^.]+$/, '');
-        const suggested = path.join(path.dirname(ex.spec.imagePath), `${stem}.${ex.spec.method}.relevance.${kind}`);
+        const ext = kind === 'heatmap-png' ? 'png' : kind;
+        const suffix = kind === 'heatmap-png' ? 'heatmap' : 'relevance';
+        const suggested = path.join(path.dirname(ex.spec.imagePath), `${stem}.${ex.spec.method}.${suffix}.${ext}`);
         const uri = await vscode.window.showSaveDialog({
           title: vscode.l10n.t('Export relevance'), defaultUri: vscode.Uri.file(suggested),
-          filters: { [KINDS.find((k) => k.format === kind)!.filter]: [kind] },
+          filters: { [KINDS.find((k) => k.format === kind)!.filter]: [ext] },
         });
         outPath = uri?.fsPath;
       }

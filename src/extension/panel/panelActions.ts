@@ -58,7 +58,7 @@ export class PanelActions {
         (e) => errors.report(e, 'recolouring the heatmap'),
       );
     });
-    rpc.on('selectLayer', ({ layer }) => void this.showLayer(layer));
+    rpc.on('selectLayer', ({ layer, perMapScale }) => void this.showLayer(layer, perMapScale));
     rpc.on('compare', ({ methods }) => {
       state.setCompareMethods(methods);
       void vscode.commands.executeCommand(COMMANDS.compareMethods, methods);
@@ -68,9 +68,9 @@ export class PanelActions {
     rpc.on('cancel', () => session.cancel());
   }
 
-  async showLayer(layer: string): Promise<void> {
+  async showLayer(layer: string, perMapScale = false): Promise<void> {
     try {
-      const maps = await this.deps.session.layerMaps(layer);
+      const maps = await this.deps.session.layerMaps(layer, undefined, perMapScale);
       if (maps) this.sink.post('layerMaps', maps);
     } catch (e) {
       this.deps.errors.report(e, `relevance at layer ${layer}`);

@@ -11,6 +11,7 @@
  * explanation on screen, so the pickers show what the heatmap shows and the next change does not
  * start the slow run again; unless the user has asked for something newer meanwhile.
  */
+import { sharedScales } from '../../shared/methodFigures';
 import * as vscode from 'vscode';
 import type {
   CompareEntry, DisplayOptions, Explanation, HeatmapPicture, ExplainSpec, ExportKind, LayerMaps, MethodId, ModelSummary, RgbaPicture,
@@ -221,11 +222,11 @@ export class ExplainSession implements vscode.Disposable {
   }
 
   /** Relevance at one layer, per channel: a full backward pass, so on a big model it gets progress and Cancel. */
-  async layerMaps(layer: string, maxChannels = 32): Promise<LayerMaps | undefined> {
+  async layerMaps(layer: string, maxChannels = 32, perMapScale = false): Promise<LayerMaps | undefined> {
     const spec = this.current?.spec ?? this.spec();
     if (!spec) return undefined;
     const runId = this.engine.newRunId();
-    const work = this.engine.request('layerMaps', { runId, spec, layer, display: this.state.display, maxChannels });
+    const work = this.engine.request('layerMaps', { runId, spec, layer, display: this.state.display, maxChannels, perMapScale });
     return runWithProgress(vscode.l10n.t('Relevance Lens: relevance at layer {0}', layer), work, () => void this.engine.cancel(runId, work));
   }
 
@@ -234,6 +235,7 @@ export class ExplainSession implements vscode.Disposable {
     const base = this.current?.spec ?? this.spec();
     if (!base) return undefined;
     const entries: CompareEntry[] = [];
+    const relevances: Explanation['relevance'][] = [];
     let image: RgbaPicture | undefined;
     await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Relevance Lens: comparing methods'), cancellable: true },
@@ -248,7 +250,8 @@ export class ExplainSession implements vscode.Disposable {
           try {
             const ex = await work;
             image ??= ex.input;
-            entries.push({ method, heatmap: ex.heatmap, ms: performance.now() - t0 });
+            relevances.push(ex.relevance);
+            entries.push({ method, heatmap: ex.heatmap, sum: ex.inputRelevanceSum, ms: performance.now() - t0 });
           } catch (e) {
             if (isCancellation(e)) break;
             entries.push({ method, error: this.errors.report(e, `comparing (${method})`) });
@@ -258,6 +261,13 @@ export class ExplainSession implements vscode.Disposable {
         }
       },
     );
+    // one colour scale per unit group (attributions of the logit / gradient-type maps), not per map
+    const scales = sharedScales(entries.filter((e) => e.heatmap).map((e) => ({ method: e.method, vmax: e.heatmap!.vmax })));
+    for (const [k, e] of entries.filter((x) => x.heatmap).entries()) {
+      if (scales[k] !== undefined && scales[k] !== e.heatmap!.vmax) {
+        e.heatmap = await this.engine.request('renderHeatmap', { relevance: relevances[k], display: this.state.display, vmax: scales[k] });
+      }
+    }
     this.lastComparison = image ? { image, entries } : undefined;
     return this.lastComparison;
   }

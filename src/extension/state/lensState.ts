@@ -42,7 +42,7 @@ export class LensState implements vscode.Disposable {
   get modelPath(): string | undefined { return this.data.modelPath; }
   get imagePath(): string | undefined { return this.data.imagePath; }
   get method(): MethodId { return this.data.method ?? 'lrp'; }
-  get composite(): string { return this.data.composite ?? 'epsilon-gamma-box'; }
+  get composite(): string { return this.data.composite ?? 'auto'; }
   get params(): RuleParamValues { return this.data.params ?? {}; }
   get methodParams(): MethodParamValues { return this.data.methodParams ?? {}; }
   get targetClass(): number | 'top' { return this.data.targetClass ?? 'top'; }

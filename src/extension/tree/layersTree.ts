@@ -49,8 +49,8 @@ export class LayersTreeProvider implements vscode.TreeDataProvider<LayerNode>, v
     item.id = `layer:${layer.id}:${layer.name}`;
     const shape = `[${layer.shape.join('×')}]`;
     // The rule first: it is what this view is for, and the end of a long description gets cut off.
-    const rule = layer.ruleable ? ` · ${layer.rule}${layer.overridden ? ' *' : ''}` : '';
-    item.description = `${layer.op} ${shape}${rule}${layer.params ? ` · ${formatCount(layer.params)} params` : ''}`;
+    const rule = layer.ruleable ? `${layer.rule}${layer.overridden ? ' *' : ''} · ` : '';
+    item.description = `${rule}${layer.op} ${shape}${layer.params ? ` · ${formatCount(layer.params)} params` : ''}`;
     // names come from the model file: escaped, no HTML, no command links (isTrusted stays false)
     const tooltip = new vscode.MarkdownString(layerTooltipMarkdown(layer));
     tooltip.supportHtml = false;

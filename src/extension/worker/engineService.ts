@@ -16,10 +16,12 @@ import type { PatternSet } from '../../core/patterns/patternSet';
 import { paramCount, type Graph } from '../../core/graph/ir';
 import { Explainer } from '../../core/methods/explain';
 import type { ExplainOptions } from '../../core/methods/types';
-import { COMPOSITE_NAMES, resolveRules, takesRule } from '../../core/composites/presets';
+import { AUTO_COMPOSITE, COMPOSITE_NAMES, defaultComposite, resolveRules, takesRule } from '../../core/composites/presets';
 import { readImageFile, type RgbaImage } from '../../core/image/decode';
 import { imageToDisplayRgba, preprocessImage } from '../../core/image/preprocess';
-import { heatmapFromRelevance, overlayHeatmap, type HeatmapOptions } from '../../core/image/colormap';
+import { heatmapFromRelevance, type HeatmapOptions } from '../../core/image/colormap';
+import { exportPicture } from '../../core/image/export';
+import { channelMaps } from '../../core/image/channelMaps';
 import { inputBounds, type ModelCard } from '../../core/card/modelCard';
 import { encodePng } from '../../core/image/png';
 import { writeNpy } from '../../core/io/npy';
@@ -31,7 +33,7 @@ import { SampleWorkerPool } from '../../core/parallel/pool';
 import { formatRule, parseRule, type RuleSpec } from '../../shared/ruleSpec';
 import { patternsPathFor } from '../../shared/paths';
 import {
-  reply, type DisplayOptions, type EngineRequests, type HeatmapPicture, type Explanation, type ExplainSpec, type LayerMaps,
+  reply, type DisplayOptions, type EngineRequests, type ExportKind, type HeatmapPicture, type Explanation, type ExplainSpec, type LayerMaps,
   type ModelSummary, type RgbaPicture, type RpcEndpoint, type RuleParamValues, type WorkerEvents,
 } from '../../shared/protocol';
 
@@ -67,12 +69,16 @@ const LEGEND_WIDTH = 128;
  * Relevance -> the picture the panel shows, plus its legend: a ramp from -1 to +1 put through the very
  * same function (max-scaled, both polarities), so the legend can never disagree with the heatmap.
  */
-export function colourRelevance(rel: { shape: number[]; data: Float32Array }, display: DisplayOptions): HeatmapPicture {
-  const h = heatmapFromRelevance(rel.data, rel.shape as [number, number, number], heatmapOptions(display));
+export function colourRelevance(rel: { shape: number[]; data: Float32Array }, display: DisplayOptions, vmax?: number): HeatmapPicture {
+  const h = heatmapFromRelevance(rel.data, rel.shape as [number, number, number], { ...heatmapOptions(display), ...(vmax !== undefined ? { vmax } : {}) });
+  return { width: h.width, height: h.height, rgba: h.rgba, vmax: h.vmax, legend: legendPicture(display) };
+}
+
+function legendPicture(display: DisplayOptions): RgbaPicture {
   const ramp = new Float32Array(LEGEND_WIDTH);
   for (let i = 0; i < LEGEND_WIDTH; i++) ramp[i] = (2 * i) / (LEGEND_WIDTH - 1) - 1;
   const legend = heatmapFromRelevance(ramp, [1, LEGEND_WIDTH, 1], { ...heatmapOptions(display), scale: 'max', polarity: 'both' });
-  return { width: h.width, height: h.height, rgba: h.rgba, vmax: h.vmax, legend: { width: legend.width, height: 1, rgba: legend.rgba } };
+  return { width: legend.width, height: 1, rgba: legend.rgba };
 }
 
 /** A typed array that owns its whole buffer, so transferring the buffer moves exactly this data. */
@@ -132,6 +138,18 @@ function methodOptions(spec: ExplainSpec): Partial<ExplainOptions> {
   return o;
 }
 
+/** The scalar figures of a method's extras (arrays such as a root-point map stay in the worker). */
+function plainExtra(extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, Record<string, number | string | boolean>> = {};
+  for (const [group, v] of Object.entries(extra)) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) continue;
+    const g: Record<string, number | string | boolean> = {};
+    for (const [k, x] of Object.entries(v)) if (typeof x === 'number' || typeof x === 'string' || typeof x === 'boolean') g[k] = x;
+    out[group] = g;
+  }
+  return out;
+}
+
 function withoutUndefined(p: RuleParamValues): RuleParamValues {
   return Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined && Number.isFinite(v)));
 }
@@ -177,13 +195,13 @@ export class EngineService {
       // Moved, not copied: the arrays are this result's own.
       return reply(ex, [ex.relevance.data.buffer as ArrayBuffer, ex.input.rgba.buffer as ArrayBuffer, ...buffersOf(ex.heatmap)]);
     });
-    rpc.handle('renderHeatmap', ({ relevance, display }) => {
-      const h = colourRelevance(relevance, display);
+    rpc.handle('renderHeatmap', ({ relevance, display, vmax }) => {
+      const h = colourRelevance(relevance, display, vmax);
       return reply(h, buffersOf(h));
     });
     rpc.handle('layerMaps', (p) => {
       checkSpec(p.spec, p.display);
-      return this.layerMaps(p.runId, p.spec, p.layer, p.display, p.maxChannels);
+      return this.layerMaps(p.runId, p.spec, p.layer, p.display, p.maxChannels, p.perMapScale ?? false);
     });
     rpc.handle('writeExport', (p) => this.writeExport(p.kind, p.outPath, p.explanation, p.display));
     rpc.handle('fitPatterns', (p) => this.fitPatterns(p.runId, p.modelPath, p.dataPath, p.outPath));
@@ -247,7 +265,8 @@ export class EngineService {
       }),
       labels: m.labels,
       cardPath: m.cardPath,
-      composites: [...COMPOSITE_NAMES],
+      composites: [AUTO_COMPOSITE, ...COMPOSITE_NAMES],
+      defaultComposite: defaultComposite(g),
       backend: await this.ensureBackend(),
     };
   }
@@ -332,6 +351,9 @@ export class EngineService {
       display,
       timings: { ...r.timings, loadMs: t1 - t0, workerTotalMs: performance.now() - t0, colorMs: performance.now() - t2 },
       backend: await this.ensureBackend(),
+      composite: r.composite,
+      scoresAreProbabilities: !!m.graph.outputSoftmax,
+      ...(r.extra ? { extra: plainExtra(r.extra) } : {}),
     };
   }
 
@@ -366,7 +388,7 @@ export class EngineService {
     return { outPath, layers: loadPatterns(outPath).layers.length };
   }
 
-  async layerMaps(runId: number, spec: ExplainSpec, layer: string, display: DisplayOptions, maxChannels: number): Promise<LayerMaps> {
+  async layerMaps(runId: number, spec: ExplainSpec, layer: string, display: DisplayOptions, maxChannels: number, perMapScale = false): Promise<LayerMaps> {
     const m = await this.model(spec.modelPath);
     const { input, opts, checkpoint } = this.prepareRun(runId, m, spec, spec.imagePath);
     this.progress(runId, `relevance at ${layer}`);
@@ -374,22 +396,13 @@ export class EngineService {
     const rel = r.layerRelevance?.[layer];
     if (!rel) throw new LensError('bad-usage', `no relevance reached layer ${layer} with method ${spec.method}`);
     // Dense layers give a vector: shown as one 1×N strip. Conv layers give H×W×C: one map per channel.
-    const [H, W, C] = rel.shape.length === 3 ? rel.shape : [1, rel.shape[0], 1];
-    const channels: LayerMaps['channels'] = [];
-    const sums = new Float64Array(C);
-    for (let i = 0; i < rel.data.length; i++) sums[i % C] += rel.data[i];
-    const order = Array.from(sums.keys()).sort((a, b) => Math.abs(sums[b]) - Math.abs(sums[a])).slice(0, maxChannels);
-    const plane = new Float32Array(H * W);
-    for (const c of order) {
-      for (let i = 0; i < H * W; i++) plane[i] = rel.data[i * C + c];
-      const h = heatmapFromRelevance(plane, [H, W, 1], heatmapOptions(display));
-      channels.push({ index: c, sum: sums[c], picture: { width: h.width, height: h.height, rgba: h.rgba } });
-    }
-    return { layer, shape: rel.shape, channels, omitted: C - channels.length };
+    const shape = rel.shape.length === 3 ? rel.shape : [1, rel.shape[0], 1];
+    const maps = channelMaps(rel.data, shape, heatmapOptions(display), maxChannels, perMapScale);
+    return { layer, shape: rel.shape, ...maps, legend: legendPicture(display) };
   }
 
   async writeExport(
-    kind: 'png' | 'npy' | 'json',
+    kind: ExportKind,
     outPath: string,
     ex: Omit<Explanation, 'heatmap'> & { heatmap: RgbaPicture },
     display: DisplayOptions,
@@ -397,9 +410,13 @@ export class EngineService {
     let bytes: Uint8Array | string;
     const { relevance } = ex;
     switch (kind) {
-      case 'png': {
-        // What the panel shows: the heatmap over the input at the panel's opacity.
-        const pic = overlayHeatmap({ width: ex.input.width, height: ex.input.height, data: ex.input.rgba as unknown as Uint8Array }, ex.heatmap, display.opacity);
+      case 'png': case 'heatmap-png': {
+        // What the panel shows (same colours and opacity), on the photo at its own resolution.
+        const m = await this.model(ex.spec.modelPath);
+        const { img } = this.prepared(m, ex.spec.imagePath);
+        const pic = exportPicture(relevance, { image: img, resize: m.card.input.resize }, {
+          ...heatmapOptions(display), opacity: display.opacity, heatmapOnly: kind === 'heatmap-png',
+        });
         bytes = encodePng(pic.rgba, pic.width, pic.height);
         break;
       }
@@ -410,7 +427,7 @@ export class EngineService {
         // The CLI's JSON result schema (DESIGN.md).
         bytes = JSON.stringify({
           method: ex.spec.method,
-          composite: ex.spec.method === 'lrp' ? ex.spec.composite : null,
+          composite: ex.composite,
           rules: ex.rules,
           target: ex.target,
           prediction: ex.prediction,

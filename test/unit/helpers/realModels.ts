@@ -63,3 +63,14 @@ export function seededUniform(n: number, seed: number, lo = 0, hi = 1): Float32A
   }
   return out;
 }
+
+/**
+ * scikit-image's chelsea.png (a cat, 451×300, CC0), from Debian's python3-skimage: the installed file,
+ * else extracted from the package's .deb (apt-get download) into the test cache, as the integration
+ * workspace does (scripts/integration/workspace.mjs).
+ */
+export async function chelseaPhoto(): Promise<string> {
+  const root = path.join(__dirname, '..', '..', '..', '..');
+  const ws = (await import(path.join(root, 'scripts', 'integration', 'workspace.mjs'))) as { testImage(repo: string, name: string): string };
+  return ws.testImage(root, 'chelsea.png');
+}

@@ -51,7 +51,7 @@ export interface OracleResult {
 
 export type ConcreteRule =
   | { kind: 'z'; eps: number; bias: boolean; stdScaled: boolean }
-  | { kind: 'gamma'; gamma: number }
+  | { kind: 'gamma'; gamma: number; bias: boolean }
   | { kind: 'alpha-beta'; alpha: number; beta: number; bias: boolean }
   | { kind: 'flat' }
   | { kind: 'w-square' }
@@ -63,6 +63,8 @@ export type ConcreteRule =
 interface CompositeDef {
   first?: RuleSpec;
   conv: RuleSpec;
+  /** depthwise convs, when not the conv rule */
+  depthwise?: RuleSpec;
   dense: RuleSpec;
   batchNorm?: RuleSpec;
 }
@@ -87,7 +89,15 @@ export const ORACLE_COMPOSITES: Record<string, CompositeDef> = {
   gamma: { conv: { rule: 'gamma' }, dense: { rule: 'gamma' } },
   'alpha-beta': { conv: { rule: 'alpha-beta' }, dense: { rule: 'alpha-beta' } },
   'z-plus': { conv: { rule: 'z-plus' }, dense: { rule: 'z-plus' } },
+  'epsilon-gamma-box-dw-wsquare': { first: { rule: 'z-box' }, conv: { rule: 'gamma' }, depthwise: { rule: 'w-square' }, dense: EPS },
 };
+
+/** The presets and each one's bias-free variant NAME-nobias (see oracleRuleSpecs). */
+export const ORACLE_COMPOSITE_NAMES: string[] = [
+  ...Object.keys(ORACLE_COMPOSITES),
+  // lrp-0 and epsilon (ε = 1e-6) have none: unstable without bias (presets.ts)
+  ...Object.keys(ORACLE_COMPOSITES).filter((n) => n !== 'lrp-0' && n !== 'epsilon').map((n) => `${n}-nobias`),
+];
 
 const isWeighted = (n: Node): boolean => n.op === 'conv2d' || n.op === 'depthwiseConv2d' || n.op === 'dense';
 
@@ -103,7 +113,18 @@ function inputScaling(g: Graph, n: Node, first: Node | undefined): boolean {
   return true;
 }
 
+/** `NAME-nobias`: every rule of NAME that has a bias term drops it (Zennit's zero_params='bias'). */
+function dropBias(spec: RuleSpec): RuleSpec {
+  return ['lrp-0', 'epsilon', 'gamma', 'alpha-beta', 'z-plus'].includes(spec.rule) ? ({ ...spec, bias: false } as RuleSpec) : spec;
+}
+
 export function oracleRuleSpecs(g: Graph, composite: string, overrides: Record<string, RuleSpec> = {}): Map<string, RuleSpec> {
+  if (composite.endsWith('-nobias')) {
+    const base = oracleRuleSpecs(g, composite.slice(0, -'-nobias'.length));
+    for (const [k, v] of base) base.set(k, dropBias(v));
+    for (const [name, spec] of Object.entries(overrides)) base.set(name, spec);
+    return base;
+  }
   const def = ORACLE_COMPOSITES[composite];
   if (!def) throw new Error(`oracle: unknown composite ${composite}`);
   const first = g.nodes.find(isWeighted);
@@ -113,6 +134,7 @@ export function oracleRuleSpecs(g: Graph, composite: string, overrides: Record<s
     let spec: RuleSpec;
     if (n === first && def.first) spec = def.first;
     else if (n.op === 'dense') spec = def.dense;
+    else if (n.op === 'depthwiseConv2d' && def.depthwise) spec = def.depthwise;
     else if (n.op === 'batchNorm') spec = inputScaling(g, n, first) ? { rule: 'pass' } : def.batchNorm ?? EPS;
     else spec = def.conv;
     out.set(n.name, spec);
@@ -128,10 +150,10 @@ export function oracleRuleSpecs(g: Graph, composite: string, overrides: Record<s
 export function concreteRule(spec: RuleSpec, p: OracleOptions['params'], inputRange: () => { low: number[]; high: number[] }): ConcreteRule {
   const P = { epsilon: 1e-6, gamma: 0.25, alpha: 2, beta: 1, ...stripUndef(p ?? {}) };
   switch (spec.rule) {
-    case 'lrp-0': return { kind: 'z', eps: STAB, bias: true, stdScaled: false };
-    case 'epsilon': return { kind: 'z', eps: spec.epsilon ?? P.epsilon, bias: true, stdScaled: spec.stdScaled ?? false };
-    case 'gamma': return { kind: 'gamma', gamma: spec.gamma ?? P.gamma };
-    case 'alpha-beta': return { kind: 'alpha-beta', alpha: spec.alpha ?? P.alpha, beta: spec.beta ?? P.beta, bias: true };
+    case 'lrp-0': return { kind: 'z', eps: STAB, bias: spec.bias !== false, stdScaled: false };
+    case 'epsilon': return { kind: 'z', eps: spec.epsilon ?? P.epsilon, bias: spec.bias !== false, stdScaled: spec.stdScaled ?? false };
+    case 'gamma': return { kind: 'gamma', gamma: spec.gamma ?? P.gamma, bias: spec.bias !== false };
+    case 'alpha-beta': return { kind: 'alpha-beta', alpha: spec.alpha ?? P.alpha, beta: spec.beta ?? P.beta, bias: spec.bias !== false };
     case 'z-plus': return { kind: 'alpha-beta', alpha: 1, beta: 0, bias: spec.bias ?? true };
     case 'flat': return { kind: 'flat' };
     case 'w-square': return { kind: 'w-square' };
@@ -386,17 +408,19 @@ export function applyRule(L: LinearMatrix, a: Float64Array, R: Float64Array, rul
     case 'gamma': {
       // sign-aware: outputs z ≥ 0 favour positive contributions (a⁺ with w+γw⁺, a⁻ with w+γw⁻, b+γb⁺),
       // outputs z < 0 negative ones (a⁺ with w+γw⁻, a⁻ with w+γw⁺, b+γb⁻)
+      // bias-free (Zennit's zero_params='bias'): b = 0 everywhere, also in the z that picks the branch
       const g = rule.gamma;
       const gb = fault === 'gamma-without-bias' ? 0 : g;
+      const B = (k: number): number => (rule.bias ? L.bias[k] : 0);
       const zAct = new Float64Array(n);
-      for (let k = 0; k < n; k++) zAct[k] = L.bias[k];
+      for (let k = 0; k < n; k++) zAct[k] = B(k);
       for (let j = 0; j < L.nIn; j++) for (let k = 0; k < n; k++) zAct[k] += a[j] * W(j, k);
       const wp = (j: number, k: number): number => W(j, k) + g * pos(W(j, k));
       const wn = (j: number, k: number): number => W(j, k) + g * neg(W(j, k));
       const rUp = R.map((v, k) => (zAct[k] >= 0 ? v : 0));
       const rDown = R.map((v, k) => (zAct[k] >= 0 ? 0 : v));
-      const up = zRule(L, (j, k) => pos(a[j]) * wp(j, k) + neg(a[j]) * wn(j, k), (k) => L.bias[k] + gb * pos(L.bias[k]), rUp, STAB);
-      const down = zRule(L, (j, k) => pos(a[j]) * wn(j, k) + neg(a[j]) * wp(j, k), (k) => L.bias[k] + gb * neg(L.bias[k]), rDown, STAB);
+      const up = zRule(L, (j, k) => pos(a[j]) * wp(j, k) + neg(a[j]) * wn(j, k), (k) => B(k) + gb * pos(B(k)), rUp, STAB);
+      const down = zRule(L, (j, k) => pos(a[j]) * wn(j, k) + neg(a[j]) * wp(j, k), (k) => B(k) + gb * neg(B(k)), rDown, STAB);
       return up.map((v, j) => v + down[j]);
     }
     case 'pass':
