@@ -3,8 +3,8 @@
  * weighted layer seen from the input, convolutions (incl. depthwise), dense layers; a BatchNorm that
  * could not be folded gets ε. Per-layer overrides by the model's layer names come last.
  */
-import type { Graph, Node } from '../graph/ir';
-import { LINEAR_OPS } from '../graph/ir';
+import type { Graph } from '../graph/ir';
+import { isWeighted, opDef, rulesFor, takesRule } from '../ops/registry';
 import type { RuleParams, RuleSpec } from '../../shared/ruleSpec';
 import { LensError } from '../errors';
 
@@ -32,13 +32,11 @@ const PRESETS: Record<string, Preset> = {
 export const COMPOSITE_NAMES: readonly string[] = Object.keys(PRESETS);
 export const DEFAULT_COMPOSITE = 'epsilon-gamma-box';
 
-/** Nodes that take an LRP rule: weighted layers and stand-alone BatchNorm. */
-export function takesRule(n: Node): boolean {
-  return LINEAR_OPS.has(n.op) || n.op === 'batchNorm';
-}
+/** Nodes that take an LRP rule (the op table says which: weighted layers and stand-alone BatchNorm). */
+export { takesRule };
 
 export function firstWeightedLayer(g: Graph): number | undefined {
-  return g.nodes.find((n) => LINEAR_OPS.has(n.op))?.id;
+  return g.nodes.find(isWeighted)?.id;
 }
 
 /**
@@ -68,9 +66,12 @@ export function compositeRules(g: Graph, name: string): Map<number, RuleSpec> {
     if (!takesRule(n)) continue;
     let spec: RuleSpec;
     if (n.id === first && preset.first) spec = preset.first;
-    else if (n.op === 'dense') spec = preset.dense;
-    else if (n.op === 'batchNorm') spec = isInputScaling(g, n.id) ? { rule: 'pass' } : preset.batchNorm ?? EPS;
-    else spec = preset.conv;
+    else {
+      const group = opDef(n.op).group ?? 'conv';
+      if (group === 'dense') spec = preset.dense;
+      else if (group === 'batchNorm') spec = isInputScaling(g, n.id) ? { rule: 'pass' } : preset.batchNorm ?? EPS;
+      else spec = preset.conv;
+    }
     out.set(n.id, spec);
   }
   return out;
@@ -88,7 +89,11 @@ export function resolveRules(
       throw new LensError('bad-usage', `--rule: no layer named '${layer}' (layers with rules: ${names.join(', ')})`);
     }
     if (!takesRule(n)) throw new LensError('bad-usage', `--rule: layer '${layer}' (${n.op}) has no weights and takes no rule`);
-    if (spec.rule === 'pass' && n.op !== 'batchNorm') throw new LensError('bad-usage', `--rule: 'pass' is for elementwise layers; '${layer}' is ${n.op}`);
+    if (!rulesFor(n.op).includes(spec.rule)) {
+      throw new LensError('bad-usage', spec.rule === 'pass'
+        ? `--rule: 'pass' is for elementwise layers; '${layer}' is ${n.op}`
+        : `--rule: layer '${layer}' (${n.op}) does not take rule '${spec.rule}' (it takes: ${rulesFor(n.op).join(', ')})`);
+    }
     rules.set(n.id, spec);
   }
   return rules;
