@@ -13,7 +13,10 @@ import { COMPOSITE_NAMES } from '../../src/core/composites/presets';
 import type { Graph } from '../../src/core/graph/ir';
 import { sizeOf } from '../../src/core/graph/ir';
 import type { ExplainOptions } from '../../src/core/methods/types';
+import type { RuleSpec } from '../../src/shared/ruleSpec';
 import { Rand, reluNet, smoothNet } from './helpers/methodNets';
+import { makeNet } from './oracle/randomNets';
+import { NET_SEEDS, firstBounds, firstWeighted, ruleLayers } from './oracle/cases';
 
 function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
@@ -91,4 +94,41 @@ test('onnx = wasm: every compiled method × composite on the ReLU net (conv, max
 test('onnx = wasm: every compiled method × composite on the smooth net (strided conv, depthwise, pad, avg pool, BN, add, concat, GAP, softmax)', async () => {
   await initBackend('wasm');
   assert.equal(await compare(smoothNet(1), [3], { targetClass: 1 }), METHODS.length);
+});
+
+/** The oracle suite's random conv nets with every composite and the per-layer rule configurations. */
+test('onnx = wasm on the oracle nets: composites, flat, w², z⁺ without bias, std-scaled ε, z^B, and a 2nd class', async () => {
+  await initBackend('wasm');
+  const names: [string, number][] = ['strided', 'dilated', 'depthwise', 'residual', 'concat', 'mlp'].map((n) => [n, NET_SEEDS[n]]);
+  let n = 0;
+  for (const [name, seed] of names) {
+    const net = await makeNet(name, seed, {});
+    const ctx = { graph: net.graph, low: net.low, high: net.high, logits: [] };
+    const every = (spec: RuleSpec): Record<string, RuleSpec> => Object.fromEntries(ruleLayers(net.graph).map((l) => [l, spec]));
+    const configs: ExplainOptions[] = [
+      ...COMPOSITE_NAMES.map((composite) => ({ method: 'lrp' as const, composite, params: firstBounds(ctx), conservationDetail: true })),
+      { method: 'lrp', composite: 'epsilon', rules: every({ rule: 'flat' }), conservationDetail: true },
+      { method: 'lrp', composite: 'epsilon', rules: every({ rule: 'w-square' }), conservationDetail: true },
+      { method: 'lrp', composite: 'epsilon', rules: every({ rule: 'z-plus', bias: false }), conservationDetail: true },
+      { method: 'lrp', composite: 'epsilon', rules: every({ rule: 'epsilon', epsilon: 0.1, stdScaled: true }), conservationDetail: true },
+      { method: 'lrp', composite: 'epsilon', rules: { [firstWeighted(net.graph)]: { rule: 'z-box', ...firstBounds(ctx) } }, conservationDetail: true },
+      { method: 'lrp', composite: 'alpha-beta', params: { alpha: 3, beta: 2 }, targetClass: 1 },
+      { method: 'gradient' }, { method: 'guided-backprop', targetClass: 1 }, { method: 'deconvnet' },
+    ];
+    const w = new Explainer(net.graph);
+    const o = new OnnxExplainer(net.graph);
+    try {
+      for (const opts of configs) {
+        const input = { shape: net.inShape, data: net.input };
+        const b = await o.explain(input, opts);
+        assert.equal(b.backend, 'onnx', `${name}: ${b.backendReason}`);
+        assertSameExplanation(w.explain(input, opts), b, `${name} ${opts.method} ${opts.composite ?? ''} ${JSON.stringify(opts.rules ?? {}).slice(0, 60)}`);
+        n++;
+      }
+    } finally {
+      w.dispose();
+      await o.dispose();
+    }
+  }
+  assert.equal(n, names.length * (COMPOSITE_NAMES.length + 9));
 });
