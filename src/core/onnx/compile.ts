@@ -11,7 +11,7 @@ import type { Graph } from '../graph/ir';
 import type { ResolvedRule } from '../rules/resolved';
 import { nonNegativeOutputs } from '../graph/nonNegative';
 import { silentNegativeOutputs } from '../methods/lrpHandlers';
-import { opDef } from '../ops/registry';
+import { isKnownOp, opDef } from '../ops/registry';
 import type { SignalRule } from '../ops/types';
 import { Emitter, type OnnxBackward } from './emitter';
 
@@ -39,6 +39,7 @@ export interface CompiledModel {
 /** Why the graph cannot be compiled for this family (an op without ONNX emission), or undefined. */
 export function compileBlocker(g: Graph, family: CompiledFamily['kind']): string | undefined {
   for (const n of g.nodes) {
+    if (!isKnownOp(n.op)) return `op '${n.op}' (layer '${n.name}') is not implemented by the engine`;
     const o = opDef(n.op).onnx;
     if (!o) return `op '${n.op}' (layer '${n.name}') has no ONNX emission`;
     if (family === 'lrp' && !o.lrp) return `op '${n.op}' (layer '${n.name}') has no compiled LRP backward`;
