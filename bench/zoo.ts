@@ -35,7 +35,7 @@ const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MB`;
 async function child(name: string, backend: 'onnx' | 'wasm', runs: number): Promise<void> {
   const engine = await selectBackend(backend);
   const t0 = performance.now();
-  const m = await openModel(path.join(ZOO, `${name}.onnx`));
+  const m = await openModel(path.join(ZOO, `${name}.onnx`), undefined, { keepRaw: false });
   const loadMs = performance.now() - t0;
   const { input } = readInput(path.join(ZOO, `${name}.input.npy`), m);
   const b = cardBounds(m)!;

@@ -202,7 +202,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
     low: bound(values.low, 'low'), high: bound(values.high, 'high'),
   };
   const backend = await initBackend((values.backend ?? 'auto') as BackendChoice);
-  const model = await openModel(modelFile, values.card);
+  const model = await openModel(modelFile, values.card, { keepRaw: false });
   assertSupported(model.graph, modelFile);
   const patterns = values.patterns !== undefined ? loadPatterns(values.patterns) : undefined;
   const { input, display } = readInput(inputFile, model);

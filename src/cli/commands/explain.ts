@@ -281,7 +281,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   const opacity = number(values.opacity, 'opacity') ?? 0.7;
   const upscaleBy = upscale(values.upscale);
   const engine = await selectBackend(values.backend ?? 'auto');
-  const model = await openModel(modelFile, values.card);
+  const model = await openModel(modelFile, values.card, { keepRaw: false });
   // an op no method can run is named, with its node, before any computation
   assertSupported(model.graph, modelFile);
   const patterns: PatternSet | undefined = values.patterns !== undefined ? loadPatterns(values.patterns) : undefined;

@@ -14,6 +14,7 @@ import { silentNegativeOutputs } from '../methods/lrpHandlers';
 import { isKnownOp, opDef } from '../ops/registry';
 import type { SignalRule } from '../ops/types';
 import { Emitter, type OnnxBackward } from './emitter';
+import type { ProtoWriter } from './protoWriter';
 
 export type CompiledFamily =
   | { kind: 'lrp'; rules: Map<number, ResolvedRule>; start: 'logit' | 'positiveLogit' }
@@ -28,7 +29,8 @@ export interface CompileSpec {
 }
 
 export interface CompiledModel {
-  bytes: Uint8Array;
+  /** the ModelProto: `.finish()` joins it, `.writeFile(path)` streams it */
+  proto: ProtoWriter;
   /** per entry: node id and how many values it has in `sums` (2, or 4 with leaks) */
   sumIndex: { id: number; n: number }[];
   /** bytes of float initializers in the model */
@@ -117,5 +119,5 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
     flat.push(...all);
   }
   e.g.output('sums', flat.length === 1 ? flat[0] : e.g.op('Concat', flat, { axis: { i: 0 } }), [flat.length]);
-  return { bytes: e.g.serialize(g.name), sumIndex, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
+  return { proto: e.g.model(g.name), sumIndex, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
 }

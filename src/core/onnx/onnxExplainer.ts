@@ -4,6 +4,9 @@
  * a rule change compiles a new one. Methods or models the compiler does not cover run on the wasm
  * Explainer instead, and the result says why (`backend`, `backendReason`).
  */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import type { Graph } from '../graph/ir';
 import { resolveRules, DEFAULT_COMPOSITE } from '../composites/presets';
 import { resolveRule, type ResolvedRule } from '../rules/resolved';
@@ -40,10 +43,14 @@ interface Plan {
 
 interface CompiledSession {
   session: Ort.InferenceSession;
-  model: Omit<CompiledModel, 'bytes'>;
+  model: Omit<CompiledModel, 'proto'>;
   compileMs: number;
   sessionMs: number;
 }
+
+/** Compiled models at least this large are handed to onnxruntime as a temporary file. */
+const STREAM_BYTES = 64 * 2 ** 20;
+let tempCount = 0;
 
 function now(): number {
   return performance.now();
@@ -90,10 +97,20 @@ export class OnnxExplainer {
     });
     return this.sessions.get(key, async () => {
       const t0 = now();
-      const compiled = compileExplanation(this.graph, { family: fam, keep, leaks });
+      const { proto, ...model } = compileExplanation(this.graph, { family: fam, keep, leaks });
       const t1 = now();
-      const session = await createSession(compiled.bytes);
-      const { bytes: _bytes, ...model } = compiled;
+      let session: Ort.InferenceSession;
+      if (proto.length < STREAM_BYTES) session = await createSession(proto.finish());
+      else {
+        // large models go through a temporary file: onnxruntime reads it without a joined copy in this heap
+        const file = path.join(os.tmpdir(), `relevance-lens-${process.pid}-${++tempCount}.onnx`);
+        try {
+          proto.writeFile(file);
+          session = await createSession(file);
+        } finally {
+          fs.rmSync(file, { force: true });
+        }
+      }
       return { session, model, compileMs: t1 - t0, sessionMs: now() - t1 };
     });
   }

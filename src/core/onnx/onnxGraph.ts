@@ -108,6 +108,11 @@ export class OnnxGraph {
   }
 
   serialize(graphName = 'relevance-lens'): Uint8Array {
+    return this.model(graphName).finish();
+  }
+
+  /** The ModelProto, unjoined (ProtoWriter.writeFile streams it to disk). */
+  model(graphName = 'relevance-lens'): ProtoWriter {
     const g = new ProtoWriter();
     for (const n of this.nodes) g.message(1, encodeNode(n));
     g.string(2, graphName);
@@ -119,7 +124,7 @@ export class OnnxGraph {
     m.string(2, 'relevance-lens');
     m.message(7, g);
     m.message(8, new ProtoWriter().string(1, '').int(2, OPSET));
-    return m.finish();
+    return m;
   }
 }
 

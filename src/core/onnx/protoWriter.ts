@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+
 /**
  * A minimal protobuf encoder for writing ONNX models (the reader is loaders/protobuf.ts). Messages are
  * built as lists of chunks and joined once, so large float payloads are copied a single time.
@@ -73,6 +75,17 @@ export class ProtoWriter {
     const m = new ProtoWriter();
     for (const v of vs) m.varint(v);
     return this.message(field, m);
+  }
+
+  /** Writes the message to a file chunk by chunk (no joined copy of large payloads). */
+  writeFile(file: string): void {
+    this.flushScratch();
+    const fd = fs.openSync(file, 'w');
+    try {
+      for (const c of this.chunks) fs.writeSync(fd, c);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   finish(): Uint8Array {

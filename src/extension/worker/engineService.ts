@@ -191,7 +191,7 @@ export class EngineService {
       return cached;
     }
     await this.ensureBackend();
-    const opened = await openModel(modelPath);
+    const opened = await openModel(modelPath, undefined, { keepRaw: false });
     const graph = opened.graph;
     void cached?.explainer.dispose();
     this.models.delete(modelPath);
