@@ -55,6 +55,10 @@ export function assertSameExplanation(w: ExplainOutput, o: ExplainOutput, what: 
 const METHODS: ExplainOptions[] = [
   ...COMPOSITE_NAMES.map((composite) => ({ method: 'lrp' as const, composite, conservationDetail: true })),
   { method: 'gradient' }, { method: 'gradient-x-input' }, { method: 'deconvnet' }, { method: 'guided-backprop' },
+  // samples as batches: the same seeded noise / path points as the wasm path, batch size not a divisor
+  { method: 'smoothgrad', samples: 7, sigma: 0.2, seed: 3, sampleBatch: 3 },
+  { method: 'integrated-gradients', steps: 9, sampleBatch: 4 },
+  { method: 'integrated-gradients', steps: 5, baseline: { kind: 'blur', sigma: 1 } },
 ];
 
 async function compare(g: Graph, seeds: number[], extra: Partial<ExplainOptions> = {}): Promise<number> {
@@ -71,6 +75,15 @@ async function compare(g: Graph, seeds: number[], extra: Partial<ExplainOptions>
         const b = await o.explain(input, opts);
         assert.equal(b.backend, 'onnx', `${g.name} ${m.method}: ${b.backendReason}`);
         assertSameExplanation(a, b, `${g.name} ${m.method} ${m.composite ?? ''} seed ${seed}`);
+        // the method's extras (noise std, completeness of IG, …) agree as well
+        assert.deepEqual(Object.keys(b.extra ?? {}), Object.keys(a.extra ?? {}));
+        for (const [group, v] of Object.entries(a.extra ?? {})) {
+          for (const [key, x] of Object.entries(v as Record<string, unknown>)) {
+            const y = (b.extra![group] as Record<string, unknown>)[key];
+            if (typeof x === 'number') assert.ok(Math.abs(x - (y as number)) <= 1e-4 * Math.max(1, Math.abs(x)), `${group}.${key}: ${x} vs ${y}`);
+            else assert.deepEqual(y, x, `${group}.${key}`);
+          }
+        }
         n++;
       }
     }

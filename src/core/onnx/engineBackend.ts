@@ -42,7 +42,7 @@ export async function selectBackend(choice: string = 'auto'): Promise<EngineBack
   return { name: tfjs, onnx: false, tfjs, reason: 'asked for' };
 }
 
-const SIGNAL_METHODS: readonly MethodName[] = ['gradient', 'gradient-x-input', 'deconvnet', 'guided-backprop'];
+const SIGNAL_METHODS: readonly MethodName[] = ['gradient', 'gradient-x-input', 'deconvnet', 'guided-backprop', 'smoothgrad', 'integrated-gradients'];
 
 /** Where each method runs on the onnx backend for this graph, with the reason for a wasm fallback. */
 export function compiledMethods(g: Graph, methods: readonly MethodName[]): Record<string, { compiled: boolean; reason?: string }> {

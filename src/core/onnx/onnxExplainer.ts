@@ -22,6 +22,7 @@ import {
 import type { ExplainOptions, MethodName } from '../methods/types';
 import { compileBlocker, compileExplanation, type CompiledFamily, type CompiledModel } from './compile';
 import { createSession, ortModule, SessionCache } from './runtime';
+import { integratedGradientSamples, smoothGradSamples } from './samples';
 import type * as Ort from 'onnxruntime-node';
 
 export interface BackendNote {
@@ -39,6 +40,8 @@ interface Plan {
   ruleText: Map<number, string>;
   composite: string | null;
   timesInput: boolean;
+  /** sample methods: the gradient over a batch of noisy copies / path points */
+  samples?: 'smoothgrad' | 'integrated-gradients';
 }
 
 interface CompiledSession {
@@ -65,13 +68,14 @@ export class OnnxExplainer {
   /** The compiled plan of a method, or why it runs on wasm. */
   plan(opts: ExplainOptions, params: RuleParams): Plan | { reason: string } {
     const g = this.graph;
-    const signal = SIGNAL[opts.method];
+    const signal = SIGNAL[opts.method] ?? (opts.method === 'smoothgrad' || opts.method === 'integrated-gradients' ? 'gradient' : undefined);
     if (signal) {
       const blocker = compileBlocker(g, 'signal');
       if (blocker) return { reason: blocker };
       const ruleText = new Map<number, string>();
       for (const n of g.nodes) if (n.id !== g.input) ruleText.set(n.id, opDef(n.op).signalRuleText(n, signal));
-      return { family: { kind: 'signal', rule: signal }, ruleText, composite: null, timesInput: opts.method === 'gradient-x-input' };
+      const samples = opts.method === 'smoothgrad' || opts.method === 'integrated-gradients' ? opts.method : undefined;
+      return { family: { kind: 'signal', rule: signal }, ruleText, composite: null, timesInput: opts.method === 'gradient-x-input', samples };
     }
     if (opts.method === 'lrp') {
       const blocker = compileBlocker(g, 'lrp');
@@ -152,13 +156,34 @@ export class OnnxExplainer {
     const t1 = now();
     feeds.top = new ort.Tensor('float32', new Float32Array([fixed === undefined ? 1 : 0]), [1]);
     const out = await cs.session.run(feeds);
-    const t2 = now();
+    let t2 = now();
     const logits = new Float32Array(out.logits.data as Float32Array);
     const prediction = this.predictionOf(logits, opts.labels);
     const target = explainedClass(opts, prediction, k);
-    let relevance = new Float32Array(out.relevance.data as Float32Array);
+    let relevance: Float32Array = new Float32Array(out.relevance.data as Float32Array);
     if (plan.timesInput) relevance = relevance.map((v, i) => Math.fround(v * input.data[i]));
-    const sums = this.decodeSums(cs.model.sumIndex, out.sums.data as Float32Array);
+    let sums = this.decodeSums(cs.model.sumIndex, out.sums.data as Float32Array);
+    let extra: Record<string, unknown> | undefined;
+    if (plan.samples) {
+      const hot = new Float32Array(k);
+      hot[target] = 1;
+      const runBatch = async (xs: Float32Array, n: number) => {
+        const o = await cs.session.run({
+          x: new ort.Tensor('float32', xs, [n, ...inShape]), onehot: new ort.Tensor('float32', hot, [1, k]),
+          top: new ort.Tensor('float32', new Float32Array([0]), [1]),
+        }, ['relevance', 'sums', 'logits']);
+        const r = { grad: o.relevance.data as Float32Array, sums: o.sums.data as Float32Array, logits: o.logits.data as Float32Array };
+        return r;
+      };
+      const decode = (s: Float32Array) => this.decodeSums(cs.model.sumIndex, s);
+      const s = plan.samples === 'smoothgrad'
+        ? await smoothGradSamples(g, input.data, opts, runBatch, decode, extras.checkpoint)
+        : await integratedGradientSamples(g, input.data, target, logits[target], opts, runBatch, decode, extras.checkpoint);
+      relevance = s.relevance;
+      sums = s.sums;
+      extra = s.extra;
+      t2 = now();
+    }
     let kept: Map<number, { shape: number[]; data: Float32Array }> | undefined;
     if (keep.length) {
       kept = new Map();
@@ -166,7 +191,7 @@ export class OnnxExplainer {
     }
     for (const t of Object.values(out)) t.dispose?.();
     const r = assembleOutput(g, opts, {
-      target, logits, prediction, relevance, sums, ruleText: plan.ruleText, composite: plan.composite, kept,
+      target, logits, prediction, relevance, sums, ruleText: plan.ruleText, composite: plan.composite, kept, extra,
       timings: {
         forwardMs: 0, forwardReused: 0, methodMs: t2 - t1, compileMs: cs.compileMs, sessionMs: cs.sessionMs,
         sessionReused: compiledMs < cs.compileMs ? 1 : 0, totalMs: now() - t0,
