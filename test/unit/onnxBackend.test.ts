@@ -59,6 +59,8 @@ const METHODS: ExplainOptions[] = [
   { method: 'smoothgrad', samples: 7, sigma: 0.2, seed: 3, sampleBatch: 3 },
   { method: 'integrated-gradients', steps: 9, sampleBatch: 4 },
   { method: 'integrated-gradients', steps: 5, baseline: { kind: 'blur', sigma: 1 } },
+  // Deep Taylor: z⁺ roots from max(0, logit), the root point image from the relevance at the first layer
+  { method: 'deep-taylor' }, { method: 'deep-taylor', root: 'nearest' }, { method: 'deep-taylor-bounded', params: { low: -1, high: 1 } },
 ];
 
 async function compare(g: Graph, seeds: number[], extra: Partial<ExplainOptions> = {}): Promise<number> {
@@ -81,7 +83,11 @@ async function compare(g: Graph, seeds: number[], extra: Partial<ExplainOptions>
           for (const [key, x] of Object.entries(v as Record<string, unknown>)) {
             const y = (b.extra![group] as Record<string, unknown>)[key];
             if (typeof x === 'number') assert.ok(Math.abs(x - (y as number)) <= 1e-4 * Math.max(1, Math.abs(x)), `${group}.${key}: ${x} vs ${y}`);
-            else assert.deepEqual(y, x, `${group}.${key}`);
+            else if (Array.isArray(x) && typeof x[0] === 'number') {
+              // an image (Deep Taylor's root point): to 1e-4 of its largest value
+              const scale = Math.max(1e-12, maxAbs(x as number[]));
+              assert.ok(maxDiff(x as number[], y as number[]) <= 1e-4 * scale, `${group}.${key}`);
+            } else assert.deepEqual(y, x, `${group}.${key}`);
           }
         }
         n++;

@@ -49,7 +49,7 @@ export function compiledMethods(g: Graph, methods: readonly MethodName[]): Recor
   const lrp = compileBlocker(g, 'lrp');
   const signal = compileBlocker(g, 'signal');
   return Object.fromEntries(methods.map((m) => {
-    if (m === 'lrp') return [m, lrp ? { compiled: false, reason: lrp } : { compiled: true }];
+    if (m === 'lrp' || m === 'deep-taylor' || m === 'deep-taylor-bounded') return [m, lrp ? { compiled: false, reason: lrp } : { compiled: true }];
     if (SIGNAL_METHODS.includes(m)) return [m, signal ? { compiled: false, reason: signal } : { compiled: true }];
     return [m, { compiled: false, reason: 'not compiled to ONNX yet' }];
   }));

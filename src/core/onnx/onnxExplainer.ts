@@ -7,10 +7,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { Graph } from '../graph/ir';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Graph, Node } from '../graph/ir';
+import { PreparedGraph } from '../engine/prepared';
+import { deepTaylorSpecs, inputRootPoint, rootPointPlan, type DtdRoot } from '../methods/deepTaylor';
 import { resolveRules, DEFAULT_COMPOSITE } from '../composites/presets';
 import { resolveRule, type ResolvedRule } from '../rules/resolved';
-import { formatRule, type RuleParams } from '../../shared/ruleSpec';
+import { formatRule, type RuleParams, type RuleSpec } from '../../shared/ruleSpec';
 import { LensError } from '../errors';
 import type { NodeSums } from '../engine/backward';
 import { opDef } from '../ops/registry';
@@ -42,6 +45,9 @@ interface Plan {
   timesInput: boolean;
   /** sample methods: the gradient over a batch of noisy copies / path points */
   samples?: 'smoothgrad' | 'integrated-gradients';
+  /** Deep Taylor: the first layer whose root point image is computed from the relevance arriving there */
+  rootPoint?: { firstNode: Node; root: DtdRoot };
+  deepTaylor?: boolean;
 }
 
 interface CompiledSession {
@@ -81,17 +87,32 @@ export class OnnxExplainer {
       const blocker = compileBlocker(g, 'lrp');
       if (blocker) return { reason: blocker };
       const composite = opts.composite ?? DEFAULT_COMPOSITE;
-      const specs = resolveRules(g, composite, opts.rules ?? {});
-      const rules = new Map<number, ResolvedRule>();
-      const ruleText = new Map<number, string>();
-      for (const [id, spec] of specs) {
-        rules.set(id, resolveRule(spec, params));
-        ruleText.set(id, formatRule(spec, params));
-      }
-      for (const n of g.nodes) if (!ruleText.has(n.id) && n.id !== g.input) ruleText.set(n.id, opDef(n.op).lrpRuleText(n));
+      const { rules, ruleText } = this.resolve(resolveRules(g, composite, opts.rules ?? {}), params);
       return { family: { kind: 'lrp', rules, start: 'logit' }, ruleText, composite, timesInput: false };
     }
+    if (opts.method === 'deep-taylor' || opts.method === 'deep-taylor-bounded') {
+      const blocker = compileBlocker(g, 'lrp');
+      if (blocker) return { reason: blocker };
+      const specs = deepTaylorSpecs({ prep: { graph: g }, opts }, opts.method === 'deep-taylor-bounded');
+      const { rules, ruleText } = this.resolve(specs, params);
+      return {
+        family: { kind: 'lrp', rules, start: 'positiveLogit' }, ruleText, composite: opts.method, timesInput: false,
+        rootPoint: rootPointPlan(g, specs), deepTaylor: true,
+      };
+    }
     return { reason: `method ${opts.method} is not compiled to ONNX yet` };
+  }
+
+  private resolve(specs: Map<number, RuleSpec>, params: RuleParams): { rules: Map<number, ResolvedRule>; ruleText: Map<number, string> } {
+    const g = this.graph;
+    const rules = new Map<number, ResolvedRule>();
+    const ruleText = new Map<number, string>();
+    for (const [id, spec] of specs) {
+      rules.set(id, resolveRule(spec, params));
+      ruleText.set(id, formatRule(spec, params));
+    }
+    for (const n of g.nodes) if (!ruleText.has(n.id) && n.id !== g.input) ruleText.set(n.id, opDef(n.op).lrpRuleText(n));
+    return { rules, ruleText };
   }
 
   private session(plan: Plan, keep: number[], leaks: boolean): Promise<CompiledSession> {
@@ -133,7 +154,8 @@ export class OnnxExplainer {
     if ('reason' in plan) {
       return { ...this.fallback().explain(input, opts, extras), backend: 'wasm', backendReason: plan.reason };
     }
-    const keep = [...keepIdsFor(g, extras.keepLayers)].sort((a, b) => a - b);
+    const wanted = keepIdsFor(g, extras.keepLayers);
+    const keep = [...new Set([...wanted, ...(plan.rootPoint ? [plan.rootPoint.firstNode.id] : [])])].sort((a, b) => a - b);
     const leaks = plan.family.kind === 'lrp' && !!opts.conservationDetail;
     const tc = now();
     const cs = await this.session(plan, keep, leaks);
@@ -189,6 +211,17 @@ export class OnnxExplainer {
       kept = new Map();
       for (const id of keep) if (out[`keep_${id}`]) kept.set(id, { shape: g.nodes[id].shape.slice(), data: new Float32Array(out[`keep_${id}`].data as Float32Array) });
     }
+    if (plan.deepTaylor) {
+      const logit = logits[target];
+      extra = { deepTaylor: { explainedOutput: Math.max(0, logit), logit, root: opts.root ?? 'lrp' } };
+      const rp = plan.rootPoint;
+      const r = rp && kept?.get(rp.firstNode.id);
+      if (rp && r) {
+        extra.rootPoint = { layer: rp.firstNode.name, root: rp.root, shape: inShape.slice(), data: this.rootPoint(rp.firstNode, rp.root, input.data, r.data, params) };
+        if (!wanted.has(rp.firstNode.id)) kept!.delete(rp.firstNode.id);
+      }
+    }
+    if (kept && kept.size === 0) kept = undefined;
     for (const t of Object.values(out)) t.dispose?.();
     const r = assembleOutput(g, opts, {
       target, logits, prediction, relevance, sums, ruleText: plan.ruleText, composite: plan.composite, kept, extra,
@@ -198,6 +231,25 @@ export class OnnxExplainer {
       },
     });
     return { ...r, backend: 'onnx', backendReason: 'compiled to one ONNX graph, run by onnxruntime-node' };
+  }
+
+  /**
+   * The root point image of Deep Taylor's first layer (methods/deepTaylor.ts inputRootPoint) from the
+   * relevance the compiled run returned there: on tfjs, with only that layer's parameters as tensors.
+   */
+  private rootPoint(first: Node, root: DtdRoot, x: Float32Array, r: Float32Array, params: RuleParams): number[] {
+    const g = this.graph;
+    const only: Graph = { ...g, nodes: g.nodes.map((n) => (n.id === first.id || n.id === g.input ? n : { ...n, op: 'identity', params: {}, attrs: {} })) };
+    const prep = new PreparedGraph(only);
+    try {
+      return tf.tidy(() => {
+        const xin = tf.tensor(x, [1, ...g.nodes[first.inputs[0]].shape]);
+        const rt = tf.tensor(r, [1, ...first.shape]);
+        return Array.from(inputRootPoint({ prep, x: xin }, first, root, rt, params).dataSync());
+      });
+    } finally {
+      prep.dispose();
+    }
   }
 
   private predictionOf(logits: Float32Array, labels?: string[]): ReturnType<typeof topK> {
