@@ -2,11 +2,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { depthwiseFwd, depthwiseTransposed } from '../engine/convOps';
 import type { OpDef } from './types';
-import { convForward, convShape, convTransposed, mapBias } from './conv2d';
+import { cachedLayout, convForward, convShape, convTransposed, mapBias } from './conv2d';
 import type { OnnxLinear } from '../onnx/emitter';
 
 const onnxDepthwise: OnnxLinear = {
-  weight: (_e, node) => {
+  weight: (_e, node) => cachedLayout(node.params.kernel!, () => {
     // [kh, kw, C, m] -> [C·m, 1, kh, kw]: output channel c·m + j, as TF orders them
     const k = node.params.kernel!;
     const [kh, kw, c, m] = k.shape;
@@ -15,7 +15,7 @@ const onnxDepthwise: OnnxLinear = {
       out[((i * m + j) * kh + y) * kw + x] = k.data[((y * kw + x) * c + i) * m + j];
     }
     return { data: out, dims: [c * m, 1, kh, kw] };
-  },
+  }),
   bias: (_e, node) => mapBias(node),
   forward: (e, node, x, w, b) => convForward(e, node, x, w, b, node.params.kernel!.shape[2]),
   transposed: (e, node, s, w) => convTransposed(e, node, s, w, node.params.kernel!.shape[2]),
