@@ -2,7 +2,8 @@
  * `npm run bench`: prints figures, asserts nothing about time (shared, noisy machines).
  * Forward pass vs LRP (epsilon-gamma-box, forward included) on the wasm backend, median of runs;
  * load and LRP time of the real MobileNetV2 (nsfwjs); PatternNet fit throughput.
- * `node out/bench/run.js NAME` runs one section: lenet, vgg16, mobilenetv2, patterns, parallel.
+ * `node out/bench/run.js NAME` runs one section: lenet, vgg16, mobilenetv2, patterns, parallel, zoo (bench/zoo.ts:
+ * torchvision VGG16 / ResNet-50 ONNX files on the onnx and wasm backends, Zennit with ZENNIT_SRC set).
  * parallel: SmoothGrad (32 samples), Integrated Gradients (64 steps) and evaluate on 1 and 2 threads
  * (the sample worker pool, warmed up first), their speed-up and agreement.
  * dataset: explain-set images/s on 1 and 2 threads, SpRAy's spectral step for n = 100..400 (./dataset).
@@ -18,6 +19,7 @@ import { openModel } from '../src/core/pipeline';
 import { vgg16 } from './models';
 import { benchPatterns } from './patterns';
 import { benchDataset } from './dataset';
+import { benchZoo } from './zoo';
 import { nsfwjsModel } from '../test/unit/helpers/realModels';
 import { SampleWorkerPool } from '../src/core/parallel/pool';
 import { evaluateMethods } from '../src/core/metrics/evaluate';
@@ -232,7 +234,7 @@ export async function benchParallel(label: string, modelFile: string, runs: numb
   e.dispose();
 }
 
-const SECTIONS = ['lenet', 'vgg16', 'mobilenetv2', 'patterns', 'parallel', 'dataset'];
+const SECTIONS = ['lenet', 'vgg16', 'mobilenetv2', 'patterns', 'parallel', 'dataset', 'zoo'];
 
 async function main(): Promise<void> {
   const only = process.argv[2];
@@ -262,6 +264,7 @@ async function main(): Promise<void> {
     await benchParallel('parallel, MobileNetV2 224×224 (nsfwjs)', nsfwjsModel('mobilenet_v2'), 3, 8);
   }
   if ((!only || only === 'dataset') && fs.existsSync(lenet)) await benchDataset(lenet);
+  if (!only || only === 'zoo') await benchZoo();
   const mem = tf.memory();
   console.log(`tensors alive at the end: ${mem.numTensors}, bytes ${mem.numBytes}`);
 }

@@ -22,7 +22,7 @@ export interface OpenedModel {
   file: string;
   /** the canonized graph the engine explains */
   graph: Graph;
-  /** the graph as loaded, before canonization (for `info`) */
+  /** the graph as loaded, before canonization (for `info`; without parameters when opened with keepRaw false) */
   raw: Graph;
   card: ModelCard;
   /** undefined when no card was found and defaults were guessed */
@@ -35,12 +35,15 @@ export interface OpenedModel {
  * first: its height and width give the input size of models whose size is dynamic in the file (ONNX,
  * TF.js graph models), and it must then agree with the model's input.
  */
-export async function openModel(file: string, cardFile?: string): Promise<OpenedModel> {
+export async function openModel(file: string, cardFile?: string, opts: { keepRaw?: boolean } = {}): Promise<OpenedModel> {
   if (!fs.existsSync(file)) throw new LensError('bad-model', 'model file not found or not readable', file);
   const cardPath = cardFile ?? findCardPath(file);
   const loaded = cardPath ? readCard(cardPath) : undefined;
-  const raw = await loadModel(file, loaded ? { inputSize: [loaded.input.height, loaded.input.width] } : {});
+  let raw = await loadModel(file, loaded ? { inputSize: [loaded.input.height, loaded.input.width] } : {});
   const graph = canonize(raw);
+  // the pre-folding weights (and the file buffer they may view) are only needed by `info`: an explaining
+  // caller drops them, so the parameters are held once
+  if (opts.keepRaw === false) raw = { ...raw, nodes: raw.nodes.map((n) => ({ ...n, params: {} })) };
   const inShape = graph.nodes[graph.input].shape;
   let card: ModelCard;
   let labels: string[] | undefined;

@@ -34,7 +34,7 @@ export function readSettings(problems?: string[]): LensSettings {
   const method = c.get<string>('defaultMethod', 'lrp');
   const colormap = c.get<string>('colormap', 'seismic');
   return {
-    backend: (['auto', 'tensorflow', 'wasm', 'cpu'] as const).find((b) => b === backend) ?? 'auto',
+    backend: (['auto', 'onnx', 'tensorflow', 'wasm', 'cpu'] as const).find((b) => b === backend) ?? 'auto',
     maxImageSide: checked(c, 'maxImageSide', 4096, (v, l) => checkInteger(num(v, l), l, PARAM_LIMITS.imageSideMin, PARAM_LIMITS.imageSide), problems),
     parallelWorkers: checked(c, 'parallelWorkers', 2, (v, l) => checkInteger(num(v, l), l, 1, 16), problems),
     defaultMethod: isMethodId(method) ? method : 'lrp',

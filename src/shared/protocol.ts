@@ -9,6 +9,7 @@ export * from './rpc';
 import type { ChannelSpec } from './rpc';
 import type { DatasetEngineRequests } from './datasetProtocol';
 import { checkDisplay, checkMethodParams, checkRuleParams, problem } from './validate';
+import type { RuleName } from './ruleSpec';
 
 // ---------------------------------------------------------------------------------------------
 //#region shared data
@@ -94,6 +95,8 @@ export interface LayerInfo {
   rule: string;
   /** True when the layer takes an LRP rule (conv/dense, lone BatchNorm). */
   ruleable: boolean;
+  /** The rules this layer can take (from the engine's op table; the rule pickers' list). */
+  rules: RuleName[];
   /** True when the user overrode the composite's rule. */
   overridden: boolean;
 }
@@ -167,6 +170,8 @@ export interface Explanation {
   composite: string | null;
   /** The method's own figures (IG completeness, SmoothGrad σ…), as the CLI's JSON `extra`. */
   extra?: Record<string, unknown>;
+  /** Why this backend computed it (e.g. a method the onnx backend does not compile runs on wasm). */
+  backendReason?: string;
 }
 
 /** Relevance arriving at one layer's output, one map per channel (capped), for the layer view. */
@@ -195,7 +200,7 @@ export type ExportKind = 'png' | 'heatmap-png' | 'npy' | 'json';
 export interface EngineRequests extends ChannelSpec {
   requests: {
     /** Picks the tfjs backend; answers with the one in use. */
-    init: { params: { backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu'; maxImageSide: number; workspaceRoots?: string[] }; result: { backend: string } };
+    init: { params: { backend: 'auto' | 'onnx' | 'tensorflow' | 'wasm' | 'cpu'; maxImageSide: number; workspaceRoots?: string[] }; result: { backend: string; backendReason?: string } };
     /** Test hook: keeps the worker's thread busy for `ms` without polling anything (a hang, for the watchdog). */
     debugHang: { params: { ms: number }; result: void };
     /** Loads (or reloads) a model; rules shown are the composite's with the overrides applied. */

@@ -24,10 +24,6 @@ export const RULE_NAMES: readonly RuleName[] = [
   'lrp-0', 'epsilon', 'gamma', 'alpha-beta', 'z-plus', 'flat', 'w-square', 'z-box', 'deep-taylor', 'pass',
 ];
 
-/** The rules a layer of this op can take: 'pass' only suits elementwise layers (a lone BatchNorm). */
-export function rulesForOp(op: string): readonly RuleName[] {
-  return op === 'batchNorm' ? RULE_NAMES : RULE_NAMES.filter((r) => r !== 'pass');
-}
 
 /** Global rule parameters (DESIGN.md defaults). */
 export interface RuleParams {

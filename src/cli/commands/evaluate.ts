@@ -3,7 +3,7 @@
  * Samek et al. 2017) and AOPC per method, against a random region order, plus each heatmap's sparseness.
  */
 import { parseCommandArgs } from '../args';
-import { initBackend, type BackendChoice } from '../../core/engine/backend';
+import { selectBackend } from '../../core/onnx/engineBackend';
 import { cardBounds, openModel, readInput } from '../../core/pipeline';
 import { Explainer } from '../../core/methods/explain';
 import type { ExplainOptions, MethodName } from '../../core/methods/types';
@@ -48,7 +48,7 @@ const OPTIONS = {
 const USAGE = 'usage: relevance-lens evaluate MODEL INPUT --methods M[,M...] [--composite NAME] [--rule LAYER=RULE[:p,...]]... '
   + '[--epsilon E] [--gamma G] [--alpha A] [--beta B] [--low L] [--high H] '
   + '[--order morf|lerf] [--perturbation zeros|mean|uniform|blur[:SIGMA]] [--steps N] [--region R] [--random N] [--seed N] '
-  + '[--class N|top] [--patterns FILE] [--pattern-type relu|linear] [--workers N] [--backend auto|tensorflow|wasm|cpu] [--card FILE] '
+  + '[--class N|top] [--patterns FILE] [--pattern-type relu|linear] [--workers N] [--backend auto|onnx|tensorflow|wasm|cpu] [--card FILE] '
   + '[--json FILE] [--png FILE] [--quiet]';
 
 const HELP = `usage: relevance-lens evaluate MODEL INPUT --methods M[,M...] [options]
@@ -75,7 +75,7 @@ const HELP = `usage: relevance-lens evaluate MODEL INPUT --methods M[,M...] [opt
   --workers N                threads for the perturbation batches and SmoothGrad / IG samples (default
                              ${defaultWorkerCount()}: min(2, CPU cores); 1 = this thread only); each extra worker holds
                              one more copy of the model; the results do not depend on N
-  --backend auto|tensorflow|wasm|cpu
+  --backend auto|onnx|tensorflow|wasm|cpu (evaluate runs on the TensorFlow.js backend; onnx is accepted)
   --card FILE                model card instead of the one next to the model
   --json FILE                curves, AOPC, Gini and timings as JSON
   --png FILE                 plot of the curves with axis titles; legend: table row, method name (R = random, dashed grey)
@@ -209,8 +209,9 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const rules = parseRuleOverrides(values.rule);
   const ruleParams = parseRuleParams(values);
   checkOutputTargets([values.json, values.png].filter((o): o is string => o !== undefined));
-  const backend = await initBackend((values.backend ?? 'auto') as BackendChoice);
-  const model = await openModel(modelFile, values.card);
+  // evaluate's perturbation batches are not compiled: they run on the tfjs backend (onnx accepted, noted)
+  const backend = (await selectBackend(values.backend ?? 'auto')).tfjs;
+  const model = await openModel(modelFile, values.card, { keepRaw: false });
   assertSupported(model.graph, modelFile);
   // a bare 'lrp' without --composite gets the model's default composite (as explain)
   if (values.composite === undefined) for (const e of entries) if (e.name === 'lrp') e.composite = defaultComposite(model.graph).name;

@@ -1,8 +1,9 @@
 /** `relevance-lens explain MODEL INPUT [options]`: one explanation, per the CLI contract of DESIGN.md. */
 import { parseCommandArgs } from '../args';
-import { initBackend, type BackendChoice } from '../../core/engine/backend';
+import { selectBackend } from '../../core/onnx/engineBackend';
+import { OnnxExplainer } from '../../core/onnx/onnxExplainer';
 import { cardBounds, openModel, readInput, readNpyInput, renderHeatmapPng } from '../../core/pipeline';
-import { Explainer, type ExplainOutput } from '../../core/methods/explain';
+import { checkInputFor, Explainer, type ExplainOutput } from '../../core/methods/explain';
 import type { BaselineSpec, ExplainOptions, MethodName } from '../../core/methods/types';
 import { methodNames } from '../../core/methods/method';
 import { assertSupported } from '../../core/graph/summary';
@@ -72,7 +73,7 @@ export const OPTIONS = {
 } as const;
 
 const USAGE = 'usage: relevance-lens explain MODEL INPUT [--method M] [--composite NAME] [--rule LAYER=RULE[:p,...]]... '
-  + '[--epsilon E] [--gamma G] [--alpha A] [--beta B] [--low L] [--high H] [--class N|top] [--backend auto|tensorflow|wasm|cpu] '
+  + '[--epsilon E] [--gamma G] [--alpha A] [--beta B] [--low L] [--high H] [--class N|top] [--backend auto|onnx|tensorflow|wasm|cpu] '
   + '[--samples N] [--sigma S] [--seed N] [--steps N] [--baseline zeros|constant:V|blur[:SIGMA]|FILE.npy] [--root nearest|origin|lrp] '
   + '[--patterns FILE] [--pattern-type relu|linear] [--workers N] '
   + '[--json FILE] [--npy FILE] [--png FILE] [--card FILE] [--colormap NAME] [--percentile P] [--opacity O] [--size WxH|N] [--heatmap-only] [--upscale K] [--quiet]';
@@ -99,7 +100,7 @@ const HELP = `usage: relevance-lens explain MODEL INPUT [options]
                              --workers N  threads for the samples (default ${defaultWorkerCount()}: min(2, CPU cores);
                              1 = this thread only). Each extra worker holds one more copy of the model;
                              the result does not depend on N
-  --backend auto|tensorflow|wasm|cpu
+  --backend auto|onnx|tensorflow|wasm|cpu
   --json FILE --npy FILE --png FILE           outputs
   --card FILE                model card instead of the one next to the model
   --colormap NAME            ${COLORMAP_NAMES.join(', ')} (default seismic)
@@ -223,13 +224,13 @@ export function parseRuleOverrides(list: string[] | undefined): Record<string, R
   return out;
 }
 
-export function toJson(r: ExplainOutput, model: string, input: string, backend: string): unknown {
+export function toJson(r: ExplainOutput, model: string, input: string, backend: string, backendReason?: string): unknown {
   return {
     method: r.method, composite: r.composite, rules: r.rules, target: r.target, prediction: r.prediction,
     relevance: { shape: r.relevance.shape, data: Array.from(r.relevance.data) },
     layers: r.layers, inputRelevanceSum: r.inputRelevanceSum, timings: r.timings,
     ...(r.extra ? { extra: r.extra } : {}),
-    model, input, backend,
+    model, input, backend, ...(backendReason ? { backendReason } : {}),
   };
 }
 
@@ -306,8 +307,8 @@ export async function runExplain(argv: string[]): Promise<number> {
   }
   // every output folder is checked before anything is loaded or computed
   checkOutputTargets([values.json, values.npy, values.png].filter((o): o is string => o !== undefined));
-  const backend = await initBackend((values.backend ?? 'auto') as BackendChoice);
-  const model = await openModel(modelFile, values.card);
+  const engine = await selectBackend(values.backend ?? 'auto');
+  const model = await openModel(modelFile, values.card, { keepRaw: false });
   // an op no method can run is named, with its node, before any computation
   assertSupported(model.graph, modelFile);
   const patterns: PatternSet | undefined = values.patterns !== undefined ? loadPatterns(values.patterns) : undefined;
@@ -337,19 +338,36 @@ export async function runExplain(argv: string[]): Promise<number> {
     ...(patterns ? { patterns } : {}),
     ...(patternType ? { patternType } : {}),
   };
-  const explainer = new Explainer(model.graph);
   const pool = method === 'smoothgrad' || method === 'integrated-gradients' ? samplePool(workers) : undefined;
   let r: ExplainOutput;
-  try {
-    explainer.checkInput(input, inputFile);
-    r = explainer.explain(input, opts, { pool });
-  } finally {
-    pool?.dispose();
-    explainer.dispose();
+  let backend = engine.name;
+  let backendReason = engine.reason;
+  if (engine.onnx) {
+    // compiled to ONNX where the compiler covers the method and model; else wasm, and the reason is kept
+    const onnx = new OnnxExplainer(model.graph);
+    try {
+      checkInputFor(model.graph, input, inputFile);
+      const o = await onnx.explain(input, opts, { pool });
+      r = o;
+      backend = o.backend === 'onnx' ? 'onnx' : engine.tfjs;
+      if (o.backend !== 'onnx') backendReason = `${o.backendReason}; ran on ${engine.tfjs}`;
+    } finally {
+      pool?.dispose();
+      await onnx.dispose();
+    }
+  } else {
+    const explainer = new Explainer(model.graph);
+    try {
+      explainer.checkInput(input, inputFile);
+      r = explainer.explain(input, opts, { pool });
+    } finally {
+      pool?.dispose();
+      explainer.dispose();
+    }
   }
   // all outputs, or none: written to temp names, renamed only when every one succeeded
   const outputs: OutputFile[] = [];
-  if (values.json) outputs.push({ target: values.json, data: JSON.stringify(toJson(r, modelFile, inputFile, backend)) });
+  if (values.json) outputs.push({ target: values.json, data: JSON.stringify(toJson(r, modelFile, inputFile, backend, backendReason)) });
   if (values.npy) outputs.push({ target: values.npy, data: writeNpy(r.relevance.shape, r.relevance.data) });
   if (values.png) {
     const look = { colormap: (values.colormap ?? 'seismic') as ColormapName, scale: percentile === undefined ? 'max' as const : { percentile } };

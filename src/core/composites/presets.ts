@@ -3,8 +3,8 @@
  * weighted layer seen from the input, convolutions (incl. depthwise), dense layers; a BatchNorm that
  * could not be folded gets ε. Per-layer overrides by the model's layer names come last.
  */
-import type { Graph, Node } from '../graph/ir';
-import { LINEAR_OPS } from '../graph/ir';
+import type { Graph } from '../graph/ir';
+import { isWeighted, opDef, rulesFor, takesRule } from '../ops/registry';
 import type { RuleParams, RuleSpec } from '../../shared/ruleSpec';
 import { withoutBias } from '../../shared/ruleSpec';
 import { LensError } from '../errors';
@@ -75,7 +75,7 @@ export function biasFreeSuggestion(g: Graph, current: string): string {
 
 /** Layers with a bias that is not all zeros. */
 function biasedLayers(g: Graph): number {
-  return g.nodes.filter((n) => LINEAR_OPS.has(n.op) && n.params.bias?.data.some((v) => v !== 0)).length;
+  return g.nodes.filter((n) => isWeighted(n) && n.params.bias?.data.some((v) => v !== 0)).length;
 }
 
 /** Deeper than this many biased layers, leaks through biases compound (BatchNorm folded at export, e.g. torchvision ONNX). */
@@ -115,13 +115,11 @@ export function defaultComposite(g: Graph): DefaultComposite {
   return { name: DEFAULT_COMPOSITE, reason: `${bn} and ${biased} biased layer${biased === 1 ? '' : 's'}: biases are kept (their share is shown per layer; ${DEFAULT_COMPOSITE}${NO_BIAS} leaves them out)` };
 }
 
-/** Nodes that take an LRP rule: weighted layers and stand-alone BatchNorm. */
-export function takesRule(n: Node): boolean {
-  return LINEAR_OPS.has(n.op) || n.op === 'batchNorm';
-}
+/** Nodes that take an LRP rule (the op table says which: weighted layers and stand-alone BatchNorm). */
+export { takesRule };
 
 export function firstWeightedLayer(g: Graph): number | undefined {
-  return g.nodes.find((n) => LINEAR_OPS.has(n.op))?.id;
+  return g.nodes.find(isWeighted)?.id;
 }
 
 /**
@@ -157,10 +155,13 @@ export function compositeRules(g: Graph, requested: string): Map<number, RuleSpe
     if (!takesRule(n)) continue;
     let spec: RuleSpec;
     if (n.id === first && preset.first) spec = preset.first;
-    else if (n.op === 'dense') spec = preset.dense;
-    else if (n.op === 'depthwiseConv2d' && preset.depthwise) spec = preset.depthwise;
-    else if (n.op === 'batchNorm') spec = isInputScaling(g, n.id) ? { rule: 'pass' } : preset.batchNorm ?? EPS;
-    else spec = preset.conv;
+    else {
+      const group = opDef(n.op).group ?? 'conv';
+      if (group === 'dense') spec = preset.dense;
+      else if (n.op === 'depthwiseConv2d' && preset.depthwise) spec = preset.depthwise;
+      else if (group === 'batchNorm') spec = isInputScaling(g, n.id) ? { rule: 'pass' } : preset.batchNorm ?? EPS;
+      else spec = preset.conv;
+    }
     out.set(n.id, spec);
   }
   return out;
@@ -178,7 +179,11 @@ export function resolveRules(
       throw new LensError('bad-usage', `--rule: no layer named '${layer}' (layers with rules: ${names.join(', ')})`);
     }
     if (!takesRule(n)) throw new LensError('bad-usage', `--rule: layer '${layer}' (${n.op}) has no weights and takes no rule`);
-    if (spec.rule === 'pass' && n.op !== 'batchNorm') throw new LensError('bad-usage', `--rule: 'pass' is for elementwise layers; '${layer}' is ${n.op}`);
+    if (!rulesFor(n.op).includes(spec.rule)) {
+      throw new LensError('bad-usage', spec.rule === 'pass'
+        ? `--rule: 'pass' is for elementwise layers; '${layer}' is ${n.op}`
+        : `--rule: layer '${layer}' (${n.op}) does not take rule '${spec.rule}' (it takes: ${rulesFor(n.op).join(', ')})`);
+    }
     rules.set(n.id, spec);
   }
   return rules;

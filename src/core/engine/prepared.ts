@@ -79,3 +79,12 @@ export class PreparedGraph {
     this.slots.clear();
   }
 }
+
+/**
+ * The cache slot of a variant that carries a value ('wg:0.25' -> 'wg'): only the latest value per slot
+ * is kept, so a session that tries many γ values does not keep a kernel copy for each.
+ */
+export function valueSlot(key: string): string | undefined {
+  const m = /^((?:flip:|T:)?(?:wg|wgn|bg|bgn)):/.exec(key);
+  return m ? m[1] : undefined;
+}

@@ -23,8 +23,7 @@ export type OpKind =
   /** elementwise product signal · gate: inputs [signal, gate]; the gate has the signal's shape or broadcasts from [1, 1, C] */
   | 'mul';
 
-/** Ops that carry weights and get an LRP rule of their own. */
-export const LINEAR_OPS: ReadonlySet<OpKind> = new Set<OpKind>(['conv2d', 'depthwiseConv2d', 'dense']);
+/* What each op does (shape, forward, backward per rule family, support) lives in its op-table entry: src/core/ops. */
 
 export type ActivationFn =
   | 'relu'

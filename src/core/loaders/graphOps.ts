@@ -10,7 +10,8 @@ import type { GraphBuilder } from '../graph/builder';
 /** A constant known at load time; integers are stored exactly as doubles. */
 export interface ConstTensor {
   dims: number[];
-  data: Float64Array;
+  /** float32 weights stay float32 (no float64 copy of a model's parameters); shape arithmetic is float64 */
+  data: Float64Array | Float32Array;
   dtype: 'float' | 'int' | 'bool' | 'string';
 }
 

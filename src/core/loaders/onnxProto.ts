@@ -69,6 +69,10 @@ export class OnnxReader {
     const data = new Float64Array(count);
     const kind: ConstTensor['dtype'] = dtype === DT.FLOAT || dtype === DT.DOUBLE || dtype === DT.FLOAT16 ? 'float' : dtype === DT.BOOL ? 'bool' : dtype === DT.STRING ? 'string' : 'int';
     if (dtype === DT.STRING) return { name, c: { dims, data, dtype: kind } };
+    if (raw && dtype === DT.FLOAT && raw.length >= count * 4) {
+      // weights: one float32 copy of the bytes (little-endian, as ONNX stores them), no per-value decoding
+      return { name, c: { dims, data: new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + count * 4)), dtype: kind } };
+    }
     if (raw) {
       const v = new DataView(raw.buffer, raw.byteOffset, raw.length);
       const width: Record<number, number> = {

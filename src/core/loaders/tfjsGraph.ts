@@ -312,7 +312,7 @@ class TfGraphConverter {
       case 'Reshape': return out({ dims: Array.from(c[1].data), data: c[0].data, dtype: c[0].dtype });
       case 'Pack': return out(concatConst(c.map((t) => ({ ...t, dims: [1, ...t.dims] })), Number(n.attr?.axis?.i ?? 0)));
       case 'ConcatV2': return out(concatConst(c.slice(0, -1), c[c.length - 1].data[0]));
-      case 'Prod': return out(constOf([], [c[0].data.reduce((a, b) => a * b, 1)], c[0].dtype));
+      case 'Prod': return out(constOf([], [Array.from(c[0].data).reduce((a, b) => a * b, 1)], c[0].dtype));
       case 'StridedSlice': {
         const [x, begin, end, st] = c;
         const bm = Number(n.attr?.begin_mask?.i ?? 0);

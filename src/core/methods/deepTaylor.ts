@@ -8,7 +8,7 @@
  * pixel, the relevance-weighted mean of the first layer's per-neuron roots x̃⁽ᵏ⁾ = x − (z_k/d_k)·v_k.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Node } from '../graph/ir';
+import type { Graph, Node } from '../graph/ir';
 import type { RuleSpec, RuleParams } from '../../shared/ruleSpec';
 import { firstWeightedLayer, resolveRules, takesRule } from '../composites/presets';
 import { linearForward, linearTransposed } from '../rules/linearOps';
@@ -22,7 +22,7 @@ export type DtdRoot = 'nearest' | 'origin' | 'lrp' | 'bounded';
 const ROOTS: readonly DtdRoot[] = ['nearest', 'origin', 'lrp', 'bounded'];
 
 /** Rule spec per weighted node id: the DTD root of each layer, then the user's per-layer overrides. */
-export function deepTaylorSpecs(ctx: MethodContext, bounded: boolean): Map<number, RuleSpec> {
+export function deepTaylorSpecs(ctx: Pick<MethodContext, 'opts'> & { prep: { graph: Graph } }, bounded: boolean): Map<number, RuleSpec> {
   const g = ctx.prep.graph;
   const root = ctx.opts.root ?? 'lrp';
   if (!ROOTS.includes(root) || (root as DtdRoot) === 'bounded') {
@@ -108,17 +108,25 @@ function rootOf(spec: RuleSpec | undefined): DtdRoot | undefined {
   return undefined;
 }
 
-export function deepTaylor(ctx: MethodContext, bounded: boolean): MethodRun {
-  const g = ctx.prep.graph;
-  const specs = deepTaylorSpecs(ctx, bounded);
-  const name = bounded ? 'deep-taylor-bounded' : 'deep-taylor';
+/** The first weighted layer and its root, when a root point image can be computed there. */
+export function rootPointPlan(g: Graph, specs: Map<number, RuleSpec>): { firstNode: Node; root: DtdRoot } | undefined {
   const first = firstWeightedLayer(g);
   const firstNode = first !== undefined ? g.nodes[first] : undefined;
   const root = rootOf(firstNode ? specs.get(firstNode.id) : undefined);
   // the first layer must see the input itself, or reshaped (flatten) — a root point is then an image
   let src = firstNode?.inputs[0];
   while (src !== undefined && src !== g.input && (g.nodes[src].op === 'flatten' || g.nodes[src].op === 'reshape')) src = g.nodes[src].inputs[0];
-  const wantRoot = firstNode !== undefined && root !== undefined && src === g.input && firstNode.op !== 'batchNorm';
+  return firstNode !== undefined && root !== undefined && src === g.input && firstNode.op !== 'batchNorm' ? { firstNode, root } : undefined;
+}
+
+export function deepTaylor(ctx: MethodContext, bounded: boolean): MethodRun {
+  const g = ctx.prep.graph;
+  const specs = deepTaylorSpecs(ctx, bounded);
+  const name = bounded ? 'deep-taylor-bounded' : 'deep-taylor';
+  const plan = rootPointPlan(g, specs);
+  const wantRoot = plan !== undefined;
+  const firstNode = plan?.firstNode as Node;
+  const root = plan?.root as DtdRoot;
   const keep = new Set(ctx.keep ?? []);
   if (wantRoot) keep.add(firstNode.id);
   const positiveLogit = Math.max(0, ctx.logit);

@@ -75,7 +75,7 @@ export function makeBaseline(x: tf.Tensor4D, spec: BaselineSpec | undefined): tf
   }
 }
 
-function describe(s: BaselineSpec | undefined): string {
+export function describeBaseline(s: BaselineSpec | undefined): string {
   if (!s || s.kind === 'zeros') return 'zeros';
   if (s.kind === 'constant') return `constant:${s.value}`;
   if (s.kind === 'blur') return s.sigma === undefined ? 'blur' : `blur:${s.sigma}`;
@@ -111,7 +111,7 @@ export function integratedGradients(ctx: MethodContext): MethodRun {
       relevance, sums: sums.mean(steps), ruleText: signalRuleText(ctx.prep.graph, 'gradient'), composite: null,
       extra: {
         integratedGradients: {
-          steps, baseline: describe(ctx.opts.baseline), outputAtInput: ctx.logit, outputAtBaseline: fBase,
+          steps, baseline: describeBaseline(ctx.opts.baseline), outputAtInput: ctx.logit, outputAtBaseline: fBase,
           attributionSum: total, completenessError: diff !== 0 ? Math.abs(total - diff) / Math.abs(diff) : Math.abs(total),
         },
       },

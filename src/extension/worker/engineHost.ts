@@ -29,7 +29,7 @@ export const WORKER_HEAP_MB = 3072;
 const HANG_MS = 60_000;
 
 export interface EngineSettings {
-  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  backend: 'auto' | 'onnx' | 'tensorflow' | 'wasm' | 'cpu';
   maxImageSide: number;
   /** threads for SmoothGrad / Integrated Gradients samples: the engine worker and parallelWorkers − 1 sample workers */
   parallelWorkers: number;

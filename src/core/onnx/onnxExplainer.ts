@@ -1,0 +1,283 @@
+/**
+ * Explanations on onnxruntime: the method is compiled (compile.ts) into one ONNX model per rule
+ * assignment, whose session is cached, so a new image, a new class or the same rules again re-run it;
+ * a rule change compiles a new one. Methods or models the compiler does not cover run on the wasm
+ * Explainer instead, and the result says why (`backend`, `backendReason`).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Graph, Node } from '../graph/ir';
+import { PreparedGraph } from '../engine/prepared';
+import { deepTaylorSpecs, inputRootPoint, rootPointPlan, type DtdRoot } from '../methods/deepTaylor';
+import { resolveRules, DEFAULT_COMPOSITE } from '../composites/presets';
+import { resolveRule, type ResolvedRule } from '../rules/resolved';
+import { formatRule, type RuleParams, type RuleSpec } from '../../shared/ruleSpec';
+import { LensError } from '../errors';
+import type { NodeSums } from '../engine/backward';
+import { opDef } from '../ops/registry';
+import type { SignalRule } from '../ops/types';
+import {
+  assembleOutput, checkInputFor, explainedClass, Explainer, keepIdsFor, ruleParamsFor, topK,
+  type ExplainExtras, type ExplainOutput, type InputArray,
+} from '../methods/explain';
+import type { ExplainOptions, MethodName } from '../methods/types';
+import { compileBlocker, compileExplanation, type CompiledFamily, type CompiledModel } from './compile';
+import { createSession, ortModule, SessionCache } from './runtime';
+import { integratedGradientSamples, smoothGradSamples } from './samples';
+import type * as Ort from 'onnxruntime-node';
+
+export interface BackendNote {
+  /** which backend computed this explanation, and why that one */
+  backend: 'onnx' | 'wasm';
+  backendReason: string;
+}
+
+const SIGNAL: Partial<Record<MethodName, SignalRule>> = {
+  gradient: 'gradient', 'gradient-x-input': 'gradient', deconvnet: 'deconvnet', 'guided-backprop': 'guided',
+};
+
+interface Plan {
+  family: CompiledFamily;
+  ruleText: Map<number, string>;
+  composite: string | null;
+  timesInput: boolean;
+  /** sample methods: the gradient over a batch of noisy copies / path points */
+  samples?: 'smoothgrad' | 'integrated-gradients';
+  /** Deep Taylor: the first layer whose root point image is computed from the relevance arriving there */
+  rootPoint?: { firstNode: Node; root: DtdRoot };
+  deepTaylor?: boolean;
+}
+
+interface CompiledSession {
+  session: Ort.InferenceSession;
+  model: Omit<CompiledModel, 'proto'>;
+  compileMs: number;
+  sessionMs: number;
+}
+
+/** Compiled models at least this large are handed to onnxruntime as a temporary file. */
+const STREAM_BYTES = 64 * 2 ** 20;
+let tempCount = 0;
+
+function now(): number {
+  return performance.now();
+}
+
+export class OnnxExplainer {
+  private readonly sessions = new SessionCache<CompiledSession>(4);
+  private wasm?: Explainer;
+
+  constructor(readonly graph: Graph) {}
+
+  /** The compiled plan of a method, or why it runs on wasm. */
+  plan(opts: ExplainOptions, params: RuleParams): Plan | { reason: string } {
+    const g = this.graph;
+    const signal = SIGNAL[opts.method] ?? (opts.method === 'smoothgrad' || opts.method === 'integrated-gradients' ? 'gradient' : undefined);
+    if (signal) {
+      const blocker = compileBlocker(g, 'signal');
+      if (blocker) return { reason: blocker };
+      const ruleText = new Map<number, string>();
+      for (const n of g.nodes) if (n.id !== g.input) ruleText.set(n.id, opDef(n.op).signalRuleText(n, signal));
+      const samples = opts.method === 'smoothgrad' || opts.method === 'integrated-gradients' ? opts.method : undefined;
+      return { family: { kind: 'signal', rule: signal }, ruleText, composite: null, timesInput: opts.method === 'gradient-x-input', samples };
+    }
+    if (opts.method === 'lrp') {
+      const blocker = compileBlocker(g, 'lrp');
+      if (blocker) return { reason: blocker };
+      const composite = opts.composite ?? DEFAULT_COMPOSITE;
+      const { rules, ruleText } = this.resolve(resolveRules(g, composite, opts.rules ?? {}), params);
+      return { family: { kind: 'lrp', rules, start: 'logit' }, ruleText, composite, timesInput: false };
+    }
+    if (opts.method === 'deep-taylor' || opts.method === 'deep-taylor-bounded') {
+      const blocker = compileBlocker(g, 'lrp');
+      if (blocker) return { reason: blocker };
+      const specs = deepTaylorSpecs({ prep: { graph: g }, opts }, opts.method === 'deep-taylor-bounded');
+      const { rules, ruleText } = this.resolve(specs, params);
+      return {
+        family: { kind: 'lrp', rules, start: 'positiveLogit' }, ruleText, composite: opts.method, timesInput: false,
+        rootPoint: rootPointPlan(g, specs), deepTaylor: true,
+      };
+    }
+    return { reason: `method ${opts.method} is not compiled to ONNX yet` };
+  }
+
+  private resolve(specs: Map<number, RuleSpec>, params: RuleParams): { rules: Map<number, ResolvedRule>; ruleText: Map<number, string> } {
+    const g = this.graph;
+    const rules = new Map<number, ResolvedRule>();
+    const ruleText = new Map<number, string>();
+    for (const [id, spec] of specs) {
+      rules.set(id, resolveRule(spec, params));
+      ruleText.set(id, formatRule(spec, params));
+    }
+    for (const n of g.nodes) if (!ruleText.has(n.id) && n.id !== g.input) ruleText.set(n.id, opDef(n.op).lrpRuleText(n));
+    return { rules, ruleText };
+  }
+
+  private session(plan: Plan, keep: number[], leaks: boolean): Promise<CompiledSession> {
+    const fam = plan.family;
+    const key = JSON.stringify({
+      fam: fam.kind === 'lrp' ? { start: fam.start, rules: [...fam.rules].sort((a, b) => a[0] - b[0]) } : fam, keep, leaks,
+    });
+    return this.sessions.get(key, async () => {
+      const t0 = now();
+      const { proto, ...model } = compileExplanation(this.graph, { family: fam, keep, leaks });
+      const t1 = now();
+      let session: Ort.InferenceSession;
+      if (proto.length < STREAM_BYTES) session = await createSession(proto.finish());
+      else {
+        // large models go through a temporary file: onnxruntime reads it without a joined copy in this heap
+        const file = path.join(os.tmpdir(), `relevance-lens-${process.pid}-${++tempCount}.onnx`);
+        try {
+          proto.writeFile(file);
+          session = await createSession(file);
+        } finally {
+          fs.rmSync(file, { force: true });
+        }
+      }
+      return { session, model, compileMs: t1 - t0, sessionMs: now() - t1 };
+    });
+  }
+
+  /** The wasm Explainer, created on first fallback (it holds the parameters as tfjs tensors). */
+  fallback(): Explainer {
+    return (this.wasm ??= new Explainer(this.graph));
+  }
+
+  async explain(input: InputArray, opts: ExplainOptions, extras: ExplainExtras = {}): Promise<ExplainOutput & BackendNote> {
+    const t0 = now();
+    const g = this.graph;
+    checkInputFor(g, input);
+    const params = ruleParamsFor(g, input, opts);
+    const plan = this.plan(opts, params);
+    if ('reason' in plan) {
+      return { ...this.fallback().explain(input, opts, extras), backend: 'wasm', backendReason: plan.reason };
+    }
+    const wanted = keepIdsFor(g, extras.keepLayers);
+    const keep = [...new Set([...wanted, ...(plan.rootPoint ? [plan.rootPoint.firstNode.id] : [])])].sort((a, b) => a - b);
+    const leaks = plan.family.kind === 'lrp' && !!opts.conservationDetail;
+    const tc = now();
+    const cs = await this.session(plan, keep, leaks);
+    const compiledMs = now() - tc;
+    const ort = ortModule();
+    const inShape = g.nodes[g.input].shape;
+    const k = g.nodes[g.output].shape[0];
+    const onehot = new Float32Array(k);
+    let fixed: number | undefined;
+    if (opts.targetClass !== undefined && opts.targetClass !== 'top') {
+      fixed = opts.targetClass;
+      if (!Number.isInteger(fixed) || fixed < 0 || fixed >= k) throw new LensError('bad-usage', `--class ${fixed} is out of range 0..${k - 1}`);
+      onehot[fixed] = 1;
+    }
+    extras.checkpoint?.();
+    const feeds: Record<string, Ort.Tensor> = {
+      x: new ort.Tensor('float32', input.data, [1, ...inShape]),
+      onehot: new ort.Tensor('float32', onehot, [1, k]),
+    };
+    const t1 = now();
+    feeds.top = new ort.Tensor('float32', new Float32Array([fixed === undefined ? 1 : 0]), [1]);
+    const out = await cs.session.run(feeds);
+    let t2 = now();
+    const logits = new Float32Array(out.logits.data as Float32Array);
+    const prediction = this.predictionOf(logits, opts.labels);
+    const target = explainedClass(opts, prediction, k);
+    let relevance: Float32Array = new Float32Array(out.relevance.data as Float32Array);
+    if (plan.timesInput) relevance = relevance.map((v, i) => Math.fround(v * input.data[i]));
+    let sums = this.decodeSums(cs.model.sumIndex, out.sums.data as Float32Array);
+    let extra: Record<string, unknown> | undefined;
+    if (plan.samples) {
+      const hot = new Float32Array(k);
+      hot[target] = 1;
+      const runBatch = async (xs: Float32Array, n: number) => {
+        const o = await cs.session.run({
+          x: new ort.Tensor('float32', xs, [n, ...inShape]), onehot: new ort.Tensor('float32', hot, [1, k]),
+          top: new ort.Tensor('float32', new Float32Array([0]), [1]),
+        }, ['relevance', 'sums', 'logits']);
+        const r = { grad: o.relevance.data as Float32Array, sums: o.sums.data as Float32Array, logits: o.logits.data as Float32Array };
+        return r;
+      };
+      const decode = (s: Float32Array) => this.decodeSums(cs.model.sumIndex, s);
+      const s = plan.samples === 'smoothgrad'
+        ? await smoothGradSamples(g, input.data, opts, runBatch, decode, extras.checkpoint)
+        : await integratedGradientSamples(g, input.data, target, logits[target], opts, runBatch, decode, extras.checkpoint);
+      relevance = s.relevance;
+      sums = s.sums;
+      extra = s.extra;
+      t2 = now();
+    }
+    let kept: Map<number, { shape: number[]; data: Float32Array }> | undefined;
+    if (keep.length) {
+      kept = new Map();
+      for (const id of keep) if (out[`keep_${id}`]) kept.set(id, { shape: g.nodes[id].shape.slice(), data: new Float32Array(out[`keep_${id}`].data as Float32Array) });
+    }
+    if (plan.deepTaylor) {
+      const logit = logits[target];
+      extra = { deepTaylor: { explainedOutput: Math.max(0, logit), logit, root: opts.root ?? 'lrp' } };
+      const rp = plan.rootPoint;
+      const r = rp && kept?.get(rp.firstNode.id);
+      if (rp && r) {
+        extra.rootPoint = { layer: rp.firstNode.name, root: rp.root, shape: inShape.slice(), data: this.rootPoint(rp.firstNode, rp.root, input.data, r.data, params) };
+        if (!wanted.has(rp.firstNode.id)) kept!.delete(rp.firstNode.id);
+      }
+    }
+    if (kept && kept.size === 0) kept = undefined;
+    for (const t of Object.values(out)) t.dispose?.();
+    const r = assembleOutput(g, opts, {
+      target, logits, prediction, relevance, sums, ruleText: plan.ruleText, composite: plan.composite, kept, extra,
+      timings: {
+        forwardMs: 0, forwardReused: 0, methodMs: t2 - t1, compileMs: cs.compileMs, sessionMs: cs.sessionMs,
+        sessionReused: compiledMs < cs.compileMs ? 1 : 0, totalMs: now() - t0,
+      },
+    });
+    return { ...r, backend: 'onnx', backendReason: 'compiled to one ONNX graph, run by onnxruntime-node' };
+  }
+
+  /**
+   * The root point image of Deep Taylor's first layer (methods/deepTaylor.ts inputRootPoint) from the
+   * relevance the compiled run returned there: on tfjs, with only that layer's parameters as tensors.
+   */
+  private rootPoint(first: Node, root: DtdRoot, x: Float32Array, r: Float32Array, params: RuleParams): number[] {
+    const g = this.graph;
+    const only: Graph = { ...g, nodes: g.nodes.map((n) => (n.id === first.id || n.id === g.input ? n : { ...n, op: 'identity', params: {}, attrs: {} })) };
+    const prep = new PreparedGraph(only);
+    try {
+      return tf.tidy(() => {
+        const xin = tf.tensor(x, [1, ...g.nodes[first.inputs[0]].shape]);
+        const rt = tf.tensor(r, [1, ...first.shape]);
+        return Array.from(inputRootPoint({ prep, x: xin }, first, root, rt, params).dataSync());
+      });
+    } finally {
+      prep.dispose();
+    }
+  }
+
+  private predictionOf(logits: Float32Array, labels?: string[]): ReturnType<typeof topK> {
+    let scores = logits;
+    if (this.graph.outputSoftmax) {
+      const m = Math.max(...logits);
+      const ex = Array.from(logits, (v) => Math.exp(v - m));
+      const s = ex.reduce((a, b) => a + b, 0);
+      scores = Float32Array.from(ex, (v) => v / s);
+    }
+    return topK(scores, 5, labels);
+  }
+
+  private decodeSums(index: { id: number; n: number }[], values: Float32Array): (NodeSums | undefined)[] {
+    const sums: (NodeSums | undefined)[] = new Array(this.graph.nodes.length);
+    let k = 0;
+    for (const { id, n } of index) {
+      sums[id] = n === 4
+        ? { out: values[k], in: values[k + 1], biasLeak: values[k + 2], stabilizerLeak: values[k + 3] }
+        : { out: values[k], in: values[k + 1] };
+      k += n;
+    }
+    return sums;
+  }
+
+  async dispose(): Promise<void> {
+    await this.sessions.clear();
+    this.wasm?.dispose();
+    this.wasm = undefined;
+  }
+}
