@@ -15,7 +15,18 @@ export type RuleSpec =
   /** Relevance passes unchanged (elementwise layers only: a stand-alone BatchNorm / input scaling). */
   | { rule: 'pass' }
   /** Deep Taylor root point choice (nearest root = w², origin = z-rule, lrp = z⁺, bounded = z^B). */
-  | { rule: 'deep-taylor'; root: 'nearest' | 'origin' | 'lrp' | 'bounded' };
+  | { rule: 'deep-taylor'; root: 'nearest' | 'origin' | 'lrp' | 'bounded' }
+  // ---- transformer ops (README "Transformers")
+  /** LayerNorm: σ held constant, ε-rule on the then linear layer (AttnLRP / CP-LRP). */
+  | { rule: 'norm-identity'; epsilon?: number }
+  /** softmax inside the network: AttnLRP's Taylor rule R_i = x_i (R_i − y_i Σ R). */
+  | { rule: 'softmax-taylor' }
+  /** softmax inside the network held constant (CP-LRP): no relevance flows through it. */
+  | { rule: 'held-constant' }
+  /** product of two activations: ε, then half of each term to each factor (AttnLRP). */
+  | { rule: 'bilinear-uniform'; epsilon?: number }
+  /** product of two activations with the first (attention weights) held constant: all to the second (CP-LRP). */
+  | { rule: 'bilinear-value'; epsilon?: number };
 
 export type RuleName = RuleSpec['rule'];
 
@@ -23,8 +34,18 @@ export const RULE_NAMES: readonly RuleName[] = [
   'lrp-0', 'epsilon', 'gamma', 'alpha-beta', 'z-plus', 'flat', 'w-square', 'z-box', 'deep-taylor', 'pass',
 ];
 
+/** Rules of the ops that are not linear layers (transformers), by op as `info` and the pickers name it. */
+export const OP_RULES: Readonly<Record<string, readonly RuleName[]>> = {
+  layerNorm: ['norm-identity', 'pass'],
+  'activation:softmax': ['softmax-taylor', 'held-constant'],
+  matmul: ['bilinear-uniform', 'bilinear-value'],
+};
+
+export const ALL_RULE_NAMES: readonly RuleName[] = [...RULE_NAMES, ...new Set(Object.values(OP_RULES).flat())];
+
 /** The rules a layer of this op can take: 'pass' only suits elementwise layers (a lone BatchNorm). */
 export function rulesForOp(op: string): readonly RuleName[] {
+  if (OP_RULES[op]) return OP_RULES[op];
   return op === 'batchNorm' ? RULE_NAMES : RULE_NAMES.filter((r) => r !== 'pass');
 }
 
@@ -93,8 +114,12 @@ export function parseRule(text: string): RuleSpec {
       }
       return { rule: 'deep-taylor', root: root as 'nearest' | 'origin' | 'lrp' | 'bounded' };
     }
+    case 'norm-identity': case 'bilinear-uniform': case 'bilinear-value':
+      if (ps.length > 1) throw new Error(`rule '${n}' takes one parameter (epsilon)`);
+      return { rule: n, ...(ps[0] !== undefined ? { epsilon: num(ps[0], 'epsilon') } : {}) };
+    case 'softmax-taylor': case 'held-constant': none(); return { rule: n };
     default:
-      throw new Error(`unknown rule '${name}' (known: ${RULE_NAMES.join(', ')})`);
+      throw new Error(`unknown rule '${name}' (known: ${ALL_RULE_NAMES.join(', ')})`);
   }
 }
 
@@ -121,5 +146,7 @@ export function formatRule(spec: RuleSpec, p: RuleParams = DEFAULT_RULE_PARAMS):
     case 'w-square': return 'w-square';
     case 'z-box': return `z-box:${fmt(spec.low ?? p.low)},${fmt(spec.high ?? p.high)}`;
     case 'deep-taylor': return `deep-taylor:${spec.root}`;
+    case 'norm-identity': case 'bilinear-uniform': case 'bilinear-value': return `${spec.rule}:${spec.epsilon ?? p.epsilon}`;
+    case 'softmax-taylor': case 'held-constant': return spec.rule;
   }
 }

@@ -11,7 +11,7 @@ import { loadPatterns } from '../../core/patterns/file';
 import type { PatternSet } from '../../core/patterns/patternSet';
 import { readNpy } from '../../core/io/npy';
 import { LensError } from '../../core/errors';
-import { DEFAULT_COMPOSITE } from '../../core/composites/presets';
+import { defaultCompositeFor } from '../../core/composites/presets';
 import { parseRule, type RuleSpec } from '../../shared/ruleSpec';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { writeNpy } from '../../core/io/npy';
@@ -291,7 +291,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   const cb = cardBounds(model) ?? (display ? inputBounds(model.card) : undefined);
   const opts: ExplainOptions = {
     method,
-    composite: values.composite ?? (method === 'lrp' ? DEFAULT_COMPOSITE : undefined),
+    composite: values.composite ?? (method === 'lrp' ? defaultCompositeFor(model.graph) : undefined),
     rules,
     targetClass,
     labels: model.labels,

@@ -7,7 +7,7 @@ import { parseArgs } from 'util';
 import { openModel, type OpenedModel } from '../../core/pipeline';
 import type { Graph } from '../../core/graph/ir';
 import { summarizeGraph, type GraphSummary, type SummaryRow } from '../../core/graph/summary';
-import { compositeRules, DEFAULT_COMPOSITE } from '../../core/composites/presets';
+import { compositeRules, defaultCompositeFor } from '../../core/composites/presets';
 import { patternLayers } from '../../core/patterns/layers';
 import type { MethodName } from '../../core/methods/types';
 import { DEFAULT_RULE_PARAMS, formatRule } from '../../shared/ruleSpec';
@@ -92,7 +92,8 @@ export function infoReport(m: Pick<OpenedModel, 'file' | 'graph' | 'raw' | 'card
   const g = m.graph;
   const summary = summarizeGraph(g);
   const loaded = summarizeGraph(m.raw);
-  const rules = compositeRules(g, DEFAULT_COMPOSITE);
+  const composite = defaultCompositeFor(g);
+  const rules = compositeRules(g, composite);
   const bounds = inputBounds(m.card);
   const params = { ...DEFAULT_RULE_PARAMS, low: bounds.low, high: bounds.high };
   const nodes = g.nodes.map((n, i): InfoNode => {
@@ -107,7 +108,7 @@ export function infoReport(m: Pick<OpenedModel, 'file' | 'graph' | 'raw' | 'card
   return {
     model: m.file, format: g.format, input: summary.input, output: summary.output, outputSoftmax: !!g.outputSoftmax,
     card: m.cardPath ?? null, params: summary.params, nodesAsLoaded: m.raw.nodes.length, patternLayers: countPatternLayers(g),
-    composite: DEFAULT_COMPOSITE, nodes, loaded: loaded.rows, unsupported: unsupportedList(loaded, summary),
+    composite, nodes, loaded: loaded.rows, unsupported: unsupportedList(loaded, summary),
   };
 }
 

@@ -6,10 +6,19 @@
 import type { Graph, Node } from '../graph/ir';
 import { LINEAR_OPS } from '../graph/ir';
 import type { RuleParams, RuleSpec } from '../../shared/ruleSpec';
+import { rulesForOp } from '../../shared/ruleSpec';
 import { LensError } from '../errors';
 
-type Group = 'first' | 'conv' | 'dense' | 'batchNorm';
+type Group = 'first' | 'conv' | 'dense' | 'batchNorm' | 'layerNorm' | 'softmax' | 'matmul';
 type Preset = Partial<Record<Group, RuleSpec>> & { conv: RuleSpec; dense: RuleSpec };
+
+/** Transformer ops under the CNN presets: AttnLRP's rules (the rules that stay closest to conservation). */
+const ATTN: Partial<Record<Group, RuleSpec>> = {
+  layerNorm: { rule: 'norm-identity' }, softmax: { rule: 'softmax-taylor' }, matmul: { rule: 'bilinear-uniform' },
+};
+const CP: Partial<Record<Group, RuleSpec>> = {
+  layerNorm: { rule: 'norm-identity' }, softmax: { rule: 'held-constant' }, matmul: { rule: 'bilinear-value' },
+};
 
 const EPS: RuleSpec = { rule: 'epsilon' };
 const FLAT: RuleSpec = { rule: 'flat' };
@@ -27,14 +36,34 @@ const PRESETS: Record<string, Preset> = {
   gamma: { conv: { rule: 'gamma' }, dense: { rule: 'gamma' } },
   'alpha-beta': { conv: { rule: 'alpha-beta' }, dense: { rule: 'alpha-beta' } },
   'z-plus': { conv: ZPLUS, dense: ZPLUS },
+  // transformers (README "Transformers"): AttnLRP (Achtibat et al. 2024) and CP-LRP (Ali et al. 2022),
+  // with ε or γ on the linear layers (patch embedding, projections, MLP, head)
+  'attn-lrp': { ...ATTN, conv: EPS, dense: EPS },
+  'attn-lrp-gamma': { ...ATTN, conv: { rule: 'gamma' }, dense: { rule: 'gamma' } },
+  'cp-lrp': { ...CP, conv: EPS, dense: EPS },
+  'cp-lrp-gamma': { ...CP, conv: { rule: 'gamma' }, dense: { rule: 'gamma' } },
 };
+
+/** Node kinds with a rule of their own beyond the linear layers (for composites and pickers). */
+export function ruleGroupOf(g: Graph, n: Node): Group | undefined {
+  if (n.op === 'layerNorm') return 'layerNorm';
+  if (n.op === 'matmul') return 'matmul';
+  if (n.op === 'activation' && n.attrs.activation === 'softmax' && n.id !== g.output) return 'softmax';
+  return undefined;
+}
+
+/** Transformer models (attention, LayerNorm) get AttnLRP by default; everything else Zennit's epsilon-gamma-box. */
+export function defaultCompositeFor(g: Graph): string {
+  return g.nodes.some((n) => ruleGroupOf(g, n) !== undefined) ? 'attn-lrp' : DEFAULT_COMPOSITE;
+}
 
 export const COMPOSITE_NAMES: readonly string[] = Object.keys(PRESETS);
 export const DEFAULT_COMPOSITE = 'epsilon-gamma-box';
 
-/** Nodes that take an LRP rule: weighted layers and stand-alone BatchNorm. */
+/** Nodes that take an LRP rule: weighted layers, stand-alone BatchNorm, LayerNorm, attention's softmax and matmul. */
 export function takesRule(n: Node): boolean {
-  return LINEAR_OPS.has(n.op) || n.op === 'batchNorm';
+  return LINEAR_OPS.has(n.op) || n.op === 'batchNorm' || n.op === 'layerNorm' || n.op === 'matmul'
+    || (n.op === 'activation' && n.attrs.activation === 'softmax');
 }
 
 export function firstWeightedLayer(g: Graph): number | undefined {
@@ -67,7 +96,10 @@ export function compositeRules(g: Graph, name: string): Map<number, RuleSpec> {
   for (const n of g.nodes) {
     if (!takesRule(n)) continue;
     let spec: RuleSpec;
-    if (n.id === first && preset.first) spec = preset.first;
+    const group = ruleGroupOf(g, n);
+    if (n.op === 'activation' && !group) continue;
+    if (group) spec = preset[group] ?? ATTN[group]!;
+    else if (n.id === first && preset.first) spec = preset.first;
     else if (n.op === 'dense') spec = preset.dense;
     else if (n.op === 'batchNorm') spec = isInputScaling(g, n.id) ? { rule: 'pass' } : preset.batchNorm ?? EPS;
     else spec = preset.conv;
@@ -88,7 +120,11 @@ export function resolveRules(
       throw new LensError('bad-usage', `--rule: no layer named '${layer}' (layers with rules: ${names.join(', ')})`);
     }
     if (!takesRule(n)) throw new LensError('bad-usage', `--rule: layer '${layer}' (${n.op}) has no weights and takes no rule`);
-    if (spec.rule === 'pass' && n.op !== 'batchNorm') throw new LensError('bad-usage', `--rule: 'pass' is for elementwise layers; '${layer}' is ${n.op}`);
+    const opName = n.op === 'activation' ? `activation:${n.attrs.activation}` : n.op;
+    const allowed = rulesForOp(opName);
+    if (!allowed.includes(spec.rule)) {
+      throw new LensError('bad-usage', `--rule: '${spec.rule}' does not apply to layer '${layer}' (${opName}); it takes ${allowed.join(', ')}`);
+    }
     rules.set(n.id, spec);
   }
   return rules;

@@ -4,6 +4,8 @@ import type { Node } from '../graph/ir';
 import { LensError } from '../errors';
 import type { PreparedGraph } from './prepared';
 import { conv2dFwd, depthwiseFwd } from './convOps';
+import { denseOver } from '../rules/linearOps';
+import { smoothActivation, tensorForward } from './tensorOps';
 
 /** Concat axis of the batched tensor from the node's Keras-style axis. */
 export function batchedAxis(node: Node, rank: number): number {
@@ -23,12 +25,13 @@ export function activate(node: Node, x: tf.Tensor): tf.Tensor {
     case 'softmax': return tf.softmax(x);
     case 'clip': return tf.clipByValue(x, a.clipMin ?? -Infinity, a.clipMax ?? Infinity);
     case 'linear': return x.clone();
+    case 'gelu': case 'geluTanh': case 'silu': return smoothActivation(a.activation, x);
     default: throw new LensError('unsupported-op', `layer '${node.name}': activation '${a.activation}' is not supported`);
   }
 }
 
 /** One node's output from its inputs. */
-export function runNode(prep: PreparedGraph, node: Node, ins: tf.Tensor[]): tf.Tensor {
+export function runNode(prep: PreparedGraph, node: Node, ins: tf.Tensor[], batch = 1): tf.Tensor {
   const t = prep.tensors[node.id];
   const x = ins[0];
   const n = x?.shape[0];
@@ -42,7 +45,7 @@ export function runNode(prep: PreparedGraph, node: Node, ins: tf.Tensor[]): tf.T
       return t.bias ? tf.add(y, t.bias) : y;
     }
     case 'dense': {
-      return tf.fused.matMul({ a: x as tf.Tensor2D, b: t.kernel as tf.Tensor2D, bias: t.bias });
+      return denseOver(x, (x2) => tf.fused.matMul({ a: x2, b: t.kernel as tf.Tensor2D, bias: t.bias }));
     }
     case 'batchNorm': return tf.add(tf.mul(x, t.scale!), t.shift!);
     case 'activation': return activate(node, x);
@@ -68,6 +71,8 @@ export function runNode(prep: PreparedGraph, node: Node, ins: tf.Tensor[]): tf.T
       return tf.pad(x, [[0, 0], p[0], p[1], [0, 0]]);
     }
     case 'identity': return x.clone();
+    case 'transpose': case 'select': case 'constant': case 'matmul': case 'layerNorm':
+      return tensorForward(prep, node, ins, batch);
   }
 }
 
@@ -78,7 +83,7 @@ export function forward(prep: PreparedGraph, x: tf.Tensor4D): tf.Tensor[] {
   acts[g.input] = x.clone();
   for (const node of g.nodes) {
     if (node.id === g.input) continue;
-    acts[node.id] = tf.tidy(() => runNode(prep, node, node.inputs.map((i) => acts[i])));
+    acts[node.id] = tf.tidy(() => runNode(prep, node, node.inputs.map((i) => acts[i]), x.shape[0]));
   }
   return acts;
 }

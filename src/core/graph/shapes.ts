@@ -51,10 +51,11 @@ export function inferShape(node: Pick<Node, 'op' | 'attrs' | 'params' | 'name'>,
       return [oh, ow, node.op === 'conv2d' ? k[3] : k[2] * k[3]];
     }
     case 'dense': {
-      need(1);
+      // over the last axis: [K] -> [N], [T, K] -> [T, N] (token-wise linear layers)
+      if (!a || a.length < 1) need(1);
       const k = params.kernel!.shape;
-      if (k[0] !== a[0]) throw new Error(`layer '${node.name}': kernel expects ${k[0]} inputs, input has ${a[0]}`);
-      return [k[1]];
+      if (k[0] !== a[a.length - 1]) throw new Error(`layer '${node.name}': kernel expects ${k[0]} inputs, input has ${a[a.length - 1]}`);
+      return [...a.slice(0, -1), k[1]];
     }
     case 'maxPool': case 'avgPool': {
       need(3);
@@ -116,5 +117,33 @@ export function inferShape(node: Pick<Node, 'op' | 'attrs' | 'params' | 'name'>,
     }
     case 'batchNorm': case 'activation': case 'identity':
       return a.slice();
+    case 'transpose': {
+      const perm = attrs.perm!;
+      if (perm.length !== a.length || [...perm].sort((x, y) => x - y).some((p, i) => p !== i)) {
+        throw new Error(`layer '${node.name}': perm [${perm.join(', ')}] does not permute [${a.join(', ')}]`);
+      }
+      return perm.map((p) => a[p]);
+    }
+    case 'select': {
+      const ix = params.index!;
+      const n = sizeOf(a);
+      for (const v of ix.data) if (v < -1 || v >= n || !Number.isInteger(v)) throw new Error(`layer '${node.name}': index ${v} outside the input of ${n} elements`);
+      return ix.shape.slice();
+    }
+    case 'constant':
+      return params.value!.shape.slice();
+    case 'matmul': {
+      const b = inputs[1];
+      const r = a.length;
+      if (r < 2 || b.length !== r || a.slice(0, -2).some((d, i) => d !== b[i]) || a[r - 1] !== b[r - 2]) {
+        throw new Error(`layer '${node.name}': cannot multiply [${a.join(', ')}] by [${b?.join(', ')}]`);
+      }
+      return [...a.slice(0, -1), b[r - 1]];
+    }
+    case 'layerNorm': {
+      const d = a[a.length - 1];
+      for (const p of [params.gamma, params.beta]) if (p && p.data.length !== d) throw new Error(`layer '${node.name}': ${p.data.length} affine values for ${d} features`);
+      return a.slice();
+    }
   }
 }

@@ -33,12 +33,12 @@ export interface GraphSummary {
 /** Op kinds the forward and backward executors implement. */
 export const ENGINE_OPS: ReadonlySet<string> = new Set([
   'input', 'conv2d', 'depthwiseConv2d', 'dense', 'batchNorm', 'activation', 'maxPool', 'avgPool', 'globalAvgPool',
-  'flatten', 'reshape', 'add', 'concat', 'pad', 'identity', 'mul',
+  'flatten', 'reshape', 'add', 'concat', 'pad', 'identity', 'mul', 'transpose', 'select', 'constant', 'matmul', 'layerNorm',
 ]);
 
 /** Activation functions the executors implement. */
 export const ENGINE_ACTIVATIONS: ReadonlySet<string> = new Set([
-  'relu', 'relu6', 'leakyRelu', 'elu', 'sigmoid', 'tanh', 'softmax', 'linear', 'clip',
+  'relu', 'relu6', 'leakyRelu', 'elu', 'sigmoid', 'tanh', 'softmax', 'linear', 'clip', 'gelu', 'geluTanh', 'silu',
 ]);
 
 export function isOpSupported(op: string): boolean {
@@ -55,7 +55,7 @@ function check(g: Graph, n: Node): { supported: boolean; note?: string } {
     case 'activation': {
       const fn = n.attrs.activation ?? '';
       if (!ENGINE_ACTIVATIONS.has(fn)) return { supported: false, note: `activation '${fn}' is not implemented by the engine` };
-      if (fn === 'softmax' && n.id !== g.output) return { supported: true, note: 'softmax inside the network: LRP passes relevance through it unchanged' };
+      if (fn === 'softmax' && n.id !== g.output) return { supported: true, note: 'softmax inside the network (attention): its own rule (softmax-taylor or held-constant)' };
       if (fn === 'softmax') return { supported: true, note: 'final softmax: stripped by canonization, the logit is explained' };
       return { supported: true };
     }

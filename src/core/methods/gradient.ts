@@ -15,6 +15,7 @@ import type { PreparedGraph } from '../engine/prepared';
 import { forward } from '../engine/forward';
 import { avgPoolTransposed, maxPoolBackward } from '../engine/poolOps';
 import { linearTransposed } from '../rules/linearOps';
+import { smoothActivationGradient, tensorBackward } from '../engine/tensorOps';
 import { cropPad, reshapeBack, splitConcat } from './lrpHandlers';
 import type { MethodContext, MethodRun } from './method';
 import { registerMethod } from './method';
@@ -42,6 +43,7 @@ export function activationGradient(node: Node, s: tf.Tensor, x: tf.Tensor, y: tf
     case 'tanh': return tf.mul(s, tf.sub(1, tf.square(y)));
     case 'softmax': return tf.mul(y, tf.sub(s, tf.sum(tf.mul(s, y), -1, true)));
     case 'linear': return s.clone();
+    case 'gelu': case 'geluTanh': case 'silu': return smoothActivationGradient(a.activation, s, x);
     default: throw new Error(`activation '${a.activation}' has no backward`);
   }
 }
@@ -80,6 +82,8 @@ export function structuralBackward(node: Node, s: tf.Tensor, ctx: BackwardContex
     case 'identity': return [s.clone()];
     case 'input': return [];
     case 'activation': throw new Error('activation handled by the signal rule');
+    case 'transpose': case 'select': case 'constant': case 'matmul': case 'layerNorm':
+      return tensorBackward(ctx.prep, node, s, ctx.acts);
   }
 }
 

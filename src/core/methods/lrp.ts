@@ -1,6 +1,6 @@
 /** LRP with a composite and per-layer overrides, started from R = f_c(x)·onehot(c). */
 import * as tf from '@tensorflow/tfjs-core';
-import { DEFAULT_COMPOSITE, resolveRules } from '../composites/presets';
+import { defaultCompositeFor, resolveRules } from '../composites/presets';
 import { formatRule, type RuleParams } from '../../shared/ruleSpec';
 import type { RuleSpec } from '../../shared/ruleSpec';
 import { resolveRule, type ResolvedRule } from '../rules/resolved';
@@ -37,7 +37,7 @@ export function runLrp(ctx: MethodContext, specs: Map<number, RuleSpec>, composi
 }
 
 export function lrp(ctx: MethodContext): MethodRun {
-  const composite = ctx.opts.composite ?? DEFAULT_COMPOSITE;
+  const composite = ctx.opts.composite ?? defaultCompositeFor(ctx.prep.graph);
   const specs = resolveRules(ctx.prep.graph, composite, ctx.opts.rules ?? {});
   return runLrp(ctx, specs, composite);
 }

@@ -12,6 +12,8 @@ import { STABILIZER } from '../rules/resolved';
 import { applyLinearRule, stabilize } from '../rules/applyRule';
 import { avgPoolTransposed, maxPoolBackward } from '../engine/poolOps';
 import { batchedAxis } from '../engine/forward';
+import { tensorBackward } from '../engine/tensorOps';
+import { constantRelevance, layerNormRelevance, matmulRelevance, softmaxRelevance } from '../rules/transformerRules';
 
 /** Structural (non-weighted) nodes, shared by LRP and the gradient-family methods. */
 export function splitConcat(node: Node, signal: tf.Tensor, ctx: BackwardContext): tf.Tensor[] {
@@ -37,6 +39,8 @@ export function structuralRuleText(node: Node): string {
     case 'avgPool': case 'globalAvgPool': case 'add': return 'z-rule';
     case 'concat': return 'split';
     case 'mul': return 'gate';
+    case 'constant': return 'absorbs (bias)';
+    case 'transpose': case 'select': return 'moves';
     default: return 'pass';
   }
 }
@@ -81,6 +85,11 @@ export function silentNegativeOutputs(g: Graph, rules: Map<number, ResolvedRule>
 }
 
 export function lrpHandler(rules: Map<number, ResolvedRule>, nonNegative: boolean[], silent: boolean[] = []): NodeBackward {
+  const ruleOf = (node: Node): ResolvedRule => {
+    const rule = rules.get(node.id);
+    if (!rule) throw new Error(`no rule for layer '${node.name}'`);
+    return rule;
+  };
   return (node, r, ctx) => {
     const a = ctx.acts[node.inputs[0]];
     switch (node.op) {
@@ -112,8 +121,17 @@ export function lrpHandler(rules: Map<number, ResolvedRule>, nonNegative: boolea
       case 'concat': return splitConcat(node, r, ctx);
       case 'flatten': case 'reshape': return reshapeBack(node, r, ctx);
       case 'pad': return cropPad(node, r);
-      case 'activation': case 'identity': return [r];
+      case 'activation': {
+        // a softmax inside the network (attention) takes its own rule; other activations pass relevance
+        const rule = rules.get(node.id);
+        return rule ? softmaxRelevance(node, r, ctx, rule) : [r];
+      }
+      case 'identity': return [r];
       case 'input': return [];
+      case 'transpose': case 'select': return tensorBackward(ctx.prep, node, r, ctx.acts);
+      case 'constant': return constantRelevance(node, r, ctx);
+      case 'matmul': return matmulRelevance(node, r, ctx, ruleOf(node));
+      case 'layerNorm': return layerNormRelevance(node, r, ctx, ruleOf(node));
     }
   };
 }

@@ -51,6 +51,14 @@ export function biasVariant(prep: PreparedGraph, node: Node, v: 'b' | 'b+' | 'b-
   });
 }
 
+/** A dense layer applied over the last axis of a tensor of any rank (token-wise linear layers). */
+export function denseOver(x: tf.Tensor, f: (x2: tf.Tensor2D) => tf.Tensor): tf.Tensor {
+  if (x.rank === 2) return f(x as tf.Tensor2D);
+  const lead = x.shape.slice(0, -1);
+  const y = f(tf.reshape(x, [-1, x.shape[x.rank - 1]]));
+  return tf.reshape(y, [...lead, y.shape[1]!]);
+}
+
 /** z = x ⋆ w_v (+ bias, fused where the backend can). */
 export function linearForward(prep: PreparedGraph, node: Node, x: tf.Tensor, v: KernelVariant, bias?: tf.Tensor): tf.Tensor {
   const w = kernel(prep, node, v);
@@ -59,7 +67,7 @@ export function linearForward(prep: PreparedGraph, node: Node, x: tf.Tensor, v: 
   switch (node.op) {
     case 'conv2d': return conv2dFwd(x as tf.Tensor4D, w as tf.Tensor4D, node.attrs.conv!, t.pads!, bias);
     case 'depthwiseConv2d': return plus(depthwiseFwd(x as tf.Tensor4D, w as tf.Tensor4D, node.attrs.conv!, t.pads!));
-    case 'dense': return tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias });
+    case 'dense': return denseOver(x, (x2) => tf.fused.matMul({ a: x2, b: w as tf.Tensor2D, bias }));
     case 'batchNorm': return plus(tf.mul(x, w));
     default: throw new Error(`not a linear op: ${node.op}`);
   }
@@ -77,7 +85,7 @@ export function linearTransposed(prep: PreparedGraph, node: Node, s: tf.Tensor, 
     case 'dense': {
       // an explicitly transposed (cached) kernel: matMul with transposeB is ~6× slower on wasm
       const kt = prep.derived(node.id, `T:${v}`, () => tf.transpose(kernel(prep, node, v)));
-      return tf.matMul(s as tf.Tensor2D, kt as tf.Tensor2D);
+      return denseOver(s, (s2) => tf.matMul(s2, kt as tf.Tensor2D));
     }
     case 'batchNorm': return tf.mul(s, kernel(prep, node, v));
     default: throw new Error(`not a linear op: ${node.op}`);

@@ -147,6 +147,8 @@ export function concreteRule(spec: RuleSpec, p: OracleOptions['params'], inputRa
         case 'lrp': return { kind: 'alpha-beta', alpha: 1, beta: 0, bias: false };
         case 'bounded': return concreteRule({ rule: 'z-box' }, p, inputRange);
       }
+    default:
+      throw new Error(`oracle: rule '${spec.rule}' is not a CNN layer rule (see oracle/transformer.ts)`);
   }
 }
 
