@@ -7,6 +7,7 @@
  */
 export * from './rpc';
 import type { ChannelSpec } from './rpc';
+import type { RuleName } from './ruleSpec';
 
 // ---------------------------------------------------------------------------------------------
 //#region shared data
@@ -91,6 +92,8 @@ export interface LayerInfo {
   rule: string;
   /** True when the layer takes an LRP rule (conv/dense, lone BatchNorm). */
   ruleable: boolean;
+  /** The rules this layer can take (from the engine's op table; the rule pickers' list). */
+  rules: RuleName[];
   /** True when the user overrode the composite's rule. */
   overridden: boolean;
 }

@@ -34,20 +34,12 @@ export const RULE_NAMES: readonly RuleName[] = [
   'lrp-0', 'epsilon', 'gamma', 'alpha-beta', 'z-plus', 'flat', 'w-square', 'z-box', 'deep-taylor', 'pass',
 ];
 
-/** Rules of the ops that are not linear layers (transformers), by op as `info` and the pickers name it. */
-export const OP_RULES: Readonly<Record<string, readonly RuleName[]>> = {
-  layerNorm: ['norm-identity', 'pass'],
-  'activation:softmax': ['softmax-taylor', 'held-constant'],
-  matmul: ['bilinear-uniform', 'bilinear-value'],
-};
+/** The transformer ops' rules (README "Transformers"); each op's entry in the op table lists which it takes. */
+export const TRANSFORMER_RULE_NAMES: readonly RuleName[] = [
+  'norm-identity', 'softmax-taylor', 'held-constant', 'bilinear-uniform', 'bilinear-value',
+];
 
-export const ALL_RULE_NAMES: readonly RuleName[] = [...RULE_NAMES, ...new Set(Object.values(OP_RULES).flat())];
-
-/** The rules a layer of this op can take: 'pass' only suits elementwise layers (a lone BatchNorm). */
-export function rulesForOp(op: string): readonly RuleName[] {
-  if (OP_RULES[op]) return OP_RULES[op];
-  return op === 'batchNorm' ? RULE_NAMES : RULE_NAMES.filter((r) => r !== 'pass');
-}
+export const ALL_RULE_NAMES: readonly RuleName[] = [...RULE_NAMES, ...TRANSFORMER_RULE_NAMES];
 
 /** Global rule parameters (DESIGN.md defaults). */
 export interface RuleParams {

@@ -4,7 +4,7 @@
  * `origin` for Deep Taylor); the text is checked with the engine's own parser before it is sent.
  */
 import { isUnbalanced, leakExplained, type ConservationRow, type LayerInfo } from '../../src/shared/protocol';
-import { parseRule, rulesForOp } from '../../src/shared/ruleSpec';
+import { parseRule } from '../../src/shared/ruleSpec';
 import { fmtNum, h, option } from '../dom';
 import { t } from '../strings';
 
@@ -31,7 +31,7 @@ function rulePicker(layer: LayerInfo, onRule: (layer: string, rule: string) => v
   });
   const select = h('select', { 'data-control': `rule:${layer.name}`, 'aria-label': `${t.rule} ${layer.name}` },
     option('', `${t.ruleFromComposite} ${layer.overridden ? '' : layer.rule}`.trim(), !layer.overridden),
-    rulesForOp(layer.op).map((r) => option(r, r, layer.overridden && r === name)));
+    layer.rules.map((r) => option(r, r, layer.overridden && r === name)));
   const error = h('span', { class: 'rule-error', role: 'status' });
   const commit = (fromSelect: boolean) => {
     const rule = select.value;

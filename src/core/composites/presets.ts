@@ -4,9 +4,8 @@
  * could not be folded gets ε. Per-layer overrides by the model's layer names come last.
  */
 import type { Graph, Node } from '../graph/ir';
-import { LINEAR_OPS } from '../graph/ir';
+import { isWeighted, opDef, rulesFor, takesRule } from '../ops/registry';
 import type { RuleParams, RuleSpec } from '../../shared/ruleSpec';
-import { rulesForOp } from '../../shared/ruleSpec';
 import { LensError } from '../errors';
 
 type Group = 'first' | 'conv' | 'dense' | 'batchNorm' | 'layerNorm' | 'softmax' | 'matmul';
@@ -45,11 +44,8 @@ const PRESETS: Record<string, Preset> = {
 };
 
 /** Node kinds with a rule of their own beyond the linear layers (for composites and pickers). */
-export function ruleGroupOf(g: Graph, n: Node): Group | undefined {
-  if (n.op === 'layerNorm') return 'layerNorm';
-  if (n.op === 'matmul') return 'matmul';
-  if (n.op === 'activation' && n.attrs.activation === 'softmax' && n.id !== g.output) return 'softmax';
-  return undefined;
+export function ruleGroupOf(_g: Graph, n: Pick<Node, 'op'>): Group | undefined {
+  return n.op === 'layerNorm' || n.op === 'matmul' || n.op === 'softmax' ? n.op : undefined;
 }
 
 /** Transformer models (attention, LayerNorm) get AttnLRP by default; everything else Zennit's epsilon-gamma-box. */
@@ -60,14 +56,11 @@ export function defaultCompositeFor(g: Graph): string {
 export const COMPOSITE_NAMES: readonly string[] = Object.keys(PRESETS);
 export const DEFAULT_COMPOSITE = 'epsilon-gamma-box';
 
-/** Nodes that take an LRP rule: weighted layers, stand-alone BatchNorm, LayerNorm, attention's softmax and matmul. */
-export function takesRule(n: Node): boolean {
-  return LINEAR_OPS.has(n.op) || n.op === 'batchNorm' || n.op === 'layerNorm' || n.op === 'matmul'
-    || (n.op === 'activation' && n.attrs.activation === 'softmax');
-}
+/** Nodes that take an LRP rule (the op table says which: weighted layers and stand-alone BatchNorm). */
+export { takesRule };
 
 export function firstWeightedLayer(g: Graph): number | undefined {
-  return g.nodes.find((n) => LINEAR_OPS.has(n.op))?.id;
+  return g.nodes.find(isWeighted)?.id;
 }
 
 /**
@@ -96,13 +89,15 @@ export function compositeRules(g: Graph, name: string): Map<number, RuleSpec> {
   for (const n of g.nodes) {
     if (!takesRule(n)) continue;
     let spec: RuleSpec;
-    const group = ruleGroupOf(g, n);
-    if (n.op === 'activation' && !group) continue;
-    if (group) spec = preset[group] ?? ATTN[group]!;
+    const tgroup = ruleGroupOf(g, n);
+    if (tgroup) spec = preset[tgroup] ?? ATTN[tgroup]!;
     else if (n.id === first && preset.first) spec = preset.first;
-    else if (n.op === 'dense') spec = preset.dense;
-    else if (n.op === 'batchNorm') spec = isInputScaling(g, n.id) ? { rule: 'pass' } : preset.batchNorm ?? EPS;
-    else spec = preset.conv;
+    else {
+      const group = opDef(n.op).group ?? 'conv';
+      if (group === 'dense') spec = preset.dense;
+      else if (group === 'batchNorm') spec = isInputScaling(g, n.id) ? { rule: 'pass' } : preset.batchNorm ?? EPS;
+      else spec = preset.conv;
+    }
     out.set(n.id, spec);
   }
   return out;
@@ -120,10 +115,10 @@ export function resolveRules(
       throw new LensError('bad-usage', `--rule: no layer named '${layer}' (layers with rules: ${names.join(', ')})`);
     }
     if (!takesRule(n)) throw new LensError('bad-usage', `--rule: layer '${layer}' (${n.op}) has no weights and takes no rule`);
-    const opName = n.op === 'activation' ? `activation:${n.attrs.activation}` : n.op;
-    const allowed = rulesForOp(opName);
-    if (!allowed.includes(spec.rule)) {
-      throw new LensError('bad-usage', `--rule: '${spec.rule}' does not apply to layer '${layer}' (${opName}); it takes ${allowed.join(', ')}`);
+    if (!rulesFor(n.op).includes(spec.rule)) {
+      throw new LensError('bad-usage', spec.rule === 'pass'
+        ? `--rule: 'pass' is for elementwise layers; '${layer}' is ${n.op}`
+        : `--rule: layer '${layer}' (${n.op}) does not take rule '${spec.rule}' (it takes: ${rulesFor(n.op).join(', ')})`);
     }
     rules.set(n.id, spec);
   }

@@ -57,14 +57,15 @@ export function layerNormCore(node: Node, x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.sub(x, tf.mean(x, -1, true)), layerNormInvStd(node, x));
 }
 
-export function tensorForward(prep: PreparedGraph, node: Node, ins: tf.Tensor[], batch: number): tf.Tensor {
+export function tensorForward(prep: PreparedGraph, node: Node, ins: tf.Tensor[]): tf.Tensor {
   const x = ins[0];
   switch (node.op) {
     case 'transpose': return tf.transpose(x, [0, ...node.attrs.perm!.map((p) => p + 1)]);
     case 'select': return gatherFlat(x, selectIndex(prep, node), sizeOf(prep.graph.nodes[node.inputs[0]].shape), node.shape);
     case 'constant': {
       const v = prep.derived(node.id, 'value', () => tf.tensor(node.params.value!.data, [1, ...node.shape]));
-      return tf.broadcastTo(v, [batch, ...node.shape]);
+      return tf.broadcastTo(v, [x.shape[0], ...node.shape]);
+      // the constant's input is the graph input: its batch size
     }
     case 'matmul': return tf.matMul(ins[0], ins[1]);
     case 'layerNorm': {
@@ -124,7 +125,7 @@ export function tensorBackward(prep: PreparedGraph, node: Node, s: tf.Tensor, ac
     }
     case 'select':
       return [gatherFlat(s, selectInverse(prep, node), sizeOf(node.shape), prep.graph.nodes[node.inputs[0]].shape)];
-    case 'constant': return [];
+    case 'constant': return [tf.zerosLike(x)];
     case 'matmul': {
       const b = acts[node.inputs[1]];
       return [tf.matMul(s, b, false, true), tf.matMul(x, s, true, false)];

@@ -4,7 +4,8 @@
  * explained, nodes that do not feed the output dropped. The model's output must not change.
  */
 import type { Graph, Node, ParamArray } from './ir';
-import { LINEAR_OPS, consumers } from './ir';
+import { consumers } from './ir';
+import { isWeighted } from '../ops/registry';
 
 function cloneParam(p: ParamArray): ParamArray {
   return { shape: p.shape.slice(), data: new Float32Array(p.data) };
@@ -64,7 +65,7 @@ export function canonize(graph: Graph): Graph {
       cons[n.inputs[0]] = [...cons[n.inputs[0]].filter((c) => c !== n.id), ...cons[n.id]];
     } else if (n.op === 'batchNorm') {
       const prev = nodes[n.inputs[0]];
-      if (LINEAR_OPS.has(prev.op) && cons[prev.id].length === 1) {
+      if (isWeighted(prev) && cons[prev.id].length === 1) {
         nodes[prev.id] = foldInto(prev, n);
         repl[n.id] = prev.id;
         removed.add(n.id);

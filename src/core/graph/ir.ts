@@ -27,15 +27,17 @@ export type OpKind =
   | 'transpose'
   /** each output element copies one input element (params.index: flat input index, −1 = zero): slices, pads, rolls, gathers */
   | 'select'
-  /** a learnt constant (params.value, no inputs): class token, position embedding; absorbs relevance like a bias */
+  /** a learnt constant (params.value; its one input is the graph input, for the batch size only): class token,
+   *  position embedding, attention bias; absorbs relevance like a bias */
   | 'constant'
   /** product of two activations over the last two axes: [..., M, K] · [..., K, N] (attention Q·Kᵀ, A·V) */
   | 'matmul'
   /** normalisation over the last axis: (x − μ)/√(σ² + ε) · gamma + beta */
-  | 'layerNorm';
+  | 'layerNorm'
+  /** softmax over the last axis inside the network (attention weights); a final classifier softmax stays an activation */
+  | 'softmax';
 
-/** Ops that carry weights and get an LRP rule of their own. */
-export const LINEAR_OPS: ReadonlySet<OpKind> = new Set<OpKind>(['conv2d', 'depthwiseConv2d', 'dense']);
+/* What each op does (shape, forward, backward per rule family, support) lives in its op-table entry: src/core/ops. */
 
 export type ActivationFn =
   | 'relu'

@@ -5,6 +5,8 @@
 import type { Graph, Node } from './ir';
 import { paramCount } from './ir';
 import { LensError } from '../errors';
+import { isKnownOp, opKinds, opSupport } from '../ops/registry';
+import type { Support } from '../ops/types';
 
 export interface SummaryRow {
   name: string;
@@ -30,50 +32,20 @@ export interface GraphSummary {
   unsupported: SummaryRow[];
 }
 
-/** Op kinds the forward and backward executors implement. */
-export const ENGINE_OPS: ReadonlySet<string> = new Set([
-  'input', 'conv2d', 'depthwiseConv2d', 'dense', 'batchNorm', 'activation', 'maxPool', 'avgPool', 'globalAvgPool',
-  'flatten', 'reshape', 'add', 'concat', 'pad', 'identity', 'mul', 'transpose', 'select', 'constant', 'matmul', 'layerNorm',
-]);
-
-/** Activation functions the executors implement. */
-export const ENGINE_ACTIVATIONS: ReadonlySet<string> = new Set([
-  'relu', 'relu6', 'leakyRelu', 'elu', 'sigmoid', 'tanh', 'softmax', 'linear', 'clip', 'gelu', 'geluTanh', 'silu',
-]);
-
-export function isOpSupported(op: string): boolean {
-  return ENGINE_OPS.has(op);
+/** Op kinds the forward and backward executors implement: the op table's. */
+export function engineOps(): ReadonlySet<string> {
+  return new Set(opKinds());
 }
 
-const PENDING: Record<string, string> = {
-  mul: 'elementwise gate (squeeze-excite / hard-swish): the engine has no forward/backward for it yet',
-};
+export function isOpSupported(op: string): boolean {
+  return isKnownOp(op);
+}
 
-function check(g: Graph, n: Node): { supported: boolean; note?: string } {
-  if (!ENGINE_OPS.has(n.op)) return { supported: false, note: PENDING[n.op] ?? `op '${n.op}' is not implemented by the engine` };
-  switch (n.op) {
-    case 'activation': {
-      const fn = n.attrs.activation ?? '';
-      if (!ENGINE_ACTIVATIONS.has(fn)) return { supported: false, note: `activation '${fn}' is not implemented by the engine` };
-      if (fn === 'softmax' && n.id !== g.output) return { supported: true, note: 'softmax inside the network (attention): its own rule (softmax-taylor or held-constant)' };
-      if (fn === 'softmax') return { supported: true, note: 'final softmax: stripped by canonization, the logit is explained' };
-      return { supported: true };
-    }
-    case 'avgPool': {
-      const p = n.attrs.pool?.padding;
-      if (Array.isArray(p) && p.flat().some((v) => v !== 0)) return { supported: false, note: 'average pooling with explicit padding is not supported' };
-      return { supported: true };
-    }
-    case 'batchNorm': {
-      const prev = g.nodes[n.inputs[0]];
-      const linear = prev && (prev.op === 'conv2d' || prev.op === 'depthwiseConv2d' || prev.op === 'dense');
-      return { supported: true, note: linear ? 'folded into the layer before it by canonization' : 'follows no linear layer: kept, gets its own rule' };
-    }
-    case 'identity':
-      return { supported: true, note: 'removed by canonization' };
-    default:
-      return { supported: true };
-  }
+/** Notes for op kinds a loader may produce before the table has them. */
+const PENDING: Record<string, string> = {};
+
+function check(g: Graph, n: Node): Support {
+  return opSupport(g, n, PENDING);
 }
 
 export function summarizeGraph(graph: Graph): GraphSummary {

@@ -60,6 +60,7 @@ class OnnxConverter {
   /** IR nodes reachable under more than one value name (folding into them is unsafe) */
   private readonly aliased = new Set<number>();
   private opset = 1;
+  private inputId = 0;
 
   constructor(private readonly file: string, private readonly opts: LoadOptions) {
     this.b = new GraphBuilder(file);
@@ -163,6 +164,7 @@ class OnnxConverter {
     }
     const [h, w] = inputSizeFor(this.file, v.name, hd, wd, this.opts);
     const id = this.b.add({ name: v.name, op: 'input', inputs: [], shape: [h, w, cd], sourceClass: 'input' });
+    this.inputId = id;
     this.vals.set(v.name, { kind: 'tensor', id, layout: nhwc ? 'nhwc' : 'nchw' });
   }
 
@@ -679,7 +681,7 @@ class OnnxConverter {
 
   /** A constant as an IR node (class token, position embedding, attention bias and masks). */
   private constantNode(name: string, c: ConstTensor): number {
-    return this.b.add({ name, op: 'constant', inputs: [], params: { value: { shape: c.dims.slice(), data: Float32Array.from(c.data) } }, sourceClass: 'Constant' });
+    return this.b.add({ name, op: 'constant', inputs: [this.inputId], params: { value: { shape: c.dims.slice(), data: Float32Array.from(c.data) } }, sourceClass: 'Constant' });
   }
 
   /** Slice / Gather / Expand / Tile / Pad of a computed tensor: an index map built on an index tensor. */
@@ -782,7 +784,7 @@ class OnnxConverter {
       const bt = ln.params.beta?.data ?? new Float32Array(C);
       ln.params.gamma = { shape: [C], data: n.op === 'Mul' ? g.map((t, i) => t * v[i]) : g };
       ln.params.beta = { shape: [C], data: n.op === 'Mul' ? bt.map((t, i) => t * v[i]) : bt.map((t, i) => t + v[i]) };
-      return this.alias(n, x);
+      return this.set(n, x);
     }
     let id: number;
     switch (n.op) {
@@ -862,6 +864,8 @@ class OnnxConverter {
     const rank = this.logicalDims(x).length;
     const last = axis === -1 || axis === rank - 1;
     if (x.layout === 'nchw' || x.chw || !last) this.fail(n, `softmax over axis ${axis} of a rank-${rank} tensor is not supported (the last axis only)`);
+    // attention weights get their own op (and rules); a classifier's softmax stays an activation
+    if (x.layout === 'nd' && rank > 2) return this.tensor(n, this.b.add({ name: this.nodeName(n), op: 'softmax', inputs: [x.id], sourceClass: 'Softmax' }), 'nd');
     this.act(n, 'softmax');
   }
 

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Node } from '../graph/ir';
-import { LINEAR_OPS } from '../graph/ir';
+import { isWeighted } from '../ops/registry';
 import { backward, type NodeBackward } from '../engine/backward';
 import type { PreparedGraph } from '../engine/prepared';
 import { LensError } from '../errors';
@@ -49,7 +49,7 @@ export function patternHandler(ps: PatternSet, byNode: Map<number, LayerPatterns
   const grad = gradientHandler('gradient');
   return (node: Node, s, ctx) => {
     const lp = byNode.get(node.id);
-    if (!lp || !LINEAR_OPS.has(node.op)) return grad(node, s, ctx);
+    if (!lp || !isWeighted(node)) return grad(node, s, ctx);
     const a = patternKernel(lp, type);
     const key = `pattern:${ps.id}:${variant}:${a === lp.relu ? 'relu' : 'linear'}`;
     return [transposedWith(ctx.prep, node, s, key, (w) => {
@@ -64,7 +64,7 @@ export function patternHandler(ps: PatternSet, byNode: Map<number, LayerPatterns
  * it grows by up to the fan-out per layer and overflows float32 in deep nets (MobileNet): the backward
  * walk rescales by 2^-64 after a weighted layer whenever the signal passes 2^64.
  */
-const RESCALE = { after: (n: Node) => LINEAR_OPS.has(n.op), log2: 64 };
+const RESCALE = { after: (n: Node) => isWeighted(n), log2: 64 };
 
 export function runPatternMethod(ctx: MethodContext, variant: Variant): MethodRun {
   const ps = ctx.opts.patterns;

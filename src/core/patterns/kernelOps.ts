@@ -6,14 +6,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Node } from '../graph/ir';
 import type { PreparedGraph } from '../engine/prepared';
-import { conv2dTransposed, depthwiseTransposed, flipKernel } from '../engine/convOps';
+import { linearOf } from '../rules/linearOps';
 
 /** The layer's weight: the kernel, or a stand-alone BatchNorm's scale. */
 export function weightTensor(prep: PreparedGraph, node: Node): tf.Tensor {
-  const t = prep.tensors[node.id];
-  const w = node.op === 'batchNorm' ? t.scale : t.kernel;
-  if (!w) throw new Error(`layer '${node.name}' has no weights`);
-  return w;
+  return linearOf(node).weight(prep, node);
 }
 
 /** A cached kernel of the layer's shape, made from its weight. */
@@ -23,19 +20,5 @@ export function customKernel(prep: PreparedGraph, node: Node, key: string, make:
 
 /** Transpose of the layer's bias-free forward op with the kernel `key` applied to s (output-shaped). */
 export function transposedWith(prep: PreparedGraph, node: Node, s: tf.Tensor, key: string, make: (w: tf.Tensor) => tf.Tensor): tf.Tensor {
-  const inShape = prep.graph.nodes[node.inputs[0]].shape;
-  const t = prep.tensors[node.id];
-  switch (node.op) {
-    case 'conv2d': {
-      const f = prep.derived(node.id, `custom:${key}:flip`, () => flipKernel(customKernel(prep, node, key, make) as tf.Tensor4D));
-      return conv2dTransposed(s as tf.Tensor4D, f, [inShape[0], inShape[1]], node.attrs.conv!, t.pads!);
-    }
-    case 'depthwiseConv2d': {
-      const f = prep.derived(node.id, `custom:${key}:flip`, () => tf.reverse(customKernel(prep, node, key, make), [0, 1]) as tf.Tensor4D);
-      return depthwiseTransposed(s as tf.Tensor4D, f, [inShape[0], inShape[1]], node.attrs.conv!, t.pads!);
-    }
-    case 'dense': return tf.matMul(s as tf.Tensor2D, customKernel(prep, node, key, make) as tf.Tensor2D, false, true);
-    case 'batchNorm': return tf.mul(s, customKernel(prep, node, key, make));
-    default: throw new Error(`not a linear op: ${node.op}`);
-  }
+  return linearOf(node).transposed(prep, node, s, `custom:${key}`, () => customKernel(prep, node, key, make));
 }

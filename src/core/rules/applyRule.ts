@@ -10,6 +10,7 @@ import type { ResolvedRule } from './resolved';
 import { STABILIZER } from './resolved';
 import { biasVariant, linearForward, linearTransposed, type KernelVariant } from './linearOps';
 import { runNode } from '../engine/forward';
+import { opDef } from '../ops/registry';
 import { LensError } from '../errors';
 
 /**
@@ -28,9 +29,6 @@ export function negativePart(x: tf.Tensor): tf.Tensor {
 function addBias(z: tf.Tensor, b: tf.Tensor | undefined): tf.Tensor {
   return b ? tf.add(z, b) : z;
 }
-
-/** Ops through which input bounds carry over (shape changes, zero pads, monotone maps). */
-const BOUND_PRESERVING = new Set(['pad', 'flatten', 'reshape', 'identity', 'maxPool', 'avgPool', 'concat']);
 
 /**
  * The z^B bounds at every input position of the layer. Per-channel bounds belong to the image: when only
@@ -52,8 +50,7 @@ function boundPair(prep: PreparedGraph, node: Node, low: number | number[], high
   const ancestors = new Set<number>([node.inputs[0]]);
   for (let i = node.inputs[0]; i >= 0; i--) if (ancestors.has(i)) for (const j of g.nodes[i].inputs) ancestors.add(j);
   const path = g.nodes.filter((n) => ancestors.has(n.id) && n.id !== g.input);
-  const carries = ancestors.has(g.input) && path.every((n) => BOUND_PRESERVING.has(n.op) || n.op === 'batchNorm'
-    || (n.op === 'activation' && n.attrs.activation === 'linear'));
+  const carries = ancestors.has(g.input) && path.every((n) => opDef(n.op).carriesBounds(n));
   if (!carries || path.length === 0) {
     const shape = g.nodes[node.inputs[0]].shape;
     return [perChannel(shape, low), perChannel(shape, high)];

@@ -80,5 +80,5 @@ export function matmulRelevance(node: Node, r: tf.Tensor, ctx: BackwardContext, 
 
 export function constantRelevance(node: Node, r: tf.Tensor, ctx: BackwardContext): tf.Tensor[] {
   recordLeak(ctx, node, tf.sum(r), tf.scalar(0));
-  return [];
+  return [tf.zerosLike(ctx.acts[node.inputs[0]])];
 }

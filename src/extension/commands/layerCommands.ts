@@ -25,7 +25,7 @@ export function registerLayerCommands(s: Services): vscode.Disposable[] {
       const layer = session.model?.layers.find((l) => l.name === name);
       if (!layer) throw new UserError(vscode.l10n.t('Open a model first, then pick one of its layers.'));
       if (!layer.ruleable) throw new UserError(vscode.l10n.t('Layer {0} ({1}) has no weights and takes no rule.', layer.name, layer.op));
-      const rule = typeof ruleText === 'string' ? ruleText : await pickRule(layer.name, layer.rule, state.params, layer.op);
+      const rule = typeof ruleText === 'string' ? ruleText : await pickRule(layer.name, layer.rule, state.params, layer.rules);
       if (rule === undefined) return;
       state.setRule(layer.name, rule);
       await afterRuleChange();

@@ -3,7 +3,7 @@
  * (`epsilon:0.25`, `alpha-beta:2,1`, `z-box:-1,1`, `deep-taylor:origin`).
  */
 import * as vscode from 'vscode';
-import { checkAlphaBeta, parseRule, rulesForOp, type RuleName } from '../../shared/ruleSpec';
+import { checkAlphaBeta, parseRule, type RuleName } from '../../shared/ruleSpec';
 import type { RuleParamValues } from '../../shared/protocol';
 
 // Partial: a rule the engine adds later still shows up, just without a description.
@@ -32,10 +32,10 @@ async function askNumber(prompt: string, value: number | undefined, allowEmpty =
 }
 
 /** Returns the rule text, '' to reset to the composite's rule, or undefined when dismissed. */
-export async function pickRule(layer: string, currentRule: string, params: RuleParamValues, op = ''): Promise<string | undefined> {
+export async function pickRule(layer: string, currentRule: string, params: RuleParamValues, rules: readonly RuleName[]): Promise<string | undefined> {
   const reset = vscode.l10n.t('Use the composite’s rule');
   const items: (vscode.QuickPickItem & { rule?: RuleName })[] = [
-    ...rulesForOp(op).map((r) => ({ label: r, rule: r, description: currentRule.split(':')[0] === r ? vscode.l10n.t('current') : undefined, detail: RULE_HELP[r] ? vscode.l10n.t(RULE_HELP[r]) : undefined })),
+    ...rules.map((r) => ({ label: r, rule: r, description: currentRule.split(':')[0] === r ? vscode.l10n.t('current') : undefined, detail: RULE_HELP[r] ? vscode.l10n.t(RULE_HELP[r]) : undefined })),
     { label: reset, kind: vscode.QuickPickItemKind.Default },
   ];
   const pick = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Rule for layer {0}', layer) });

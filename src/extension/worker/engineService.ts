@@ -16,6 +16,7 @@ import { paramCount, type Graph } from '../../core/graph/ir';
 import { Explainer } from '../../core/methods/explain';
 import type { ExplainOptions } from '../../core/methods/types';
 import { COMPOSITE_NAMES, resolveRules, takesRule } from '../../core/composites/presets';
+import { rulesFor } from '../../core/ops/registry';
 import { readImageFile, type RgbaImage } from '../../core/image/decode';
 import { imageToDisplayRgba, preprocessImage } from '../../core/image/preprocess';
 import { heatmapFromRelevance, overlayHeatmap, type HeatmapOptions } from '../../core/image/colormap';
@@ -206,7 +207,7 @@ export class EngineService {
         return {
           id: n.id, name: n.name, op: n.op, sourceClass: n.sourceClass, shape: n.shape, params: paramCount(n),
           rule: spec ? formatRule(spec, { epsilon: 1e-6, gamma: 0.25, alpha: 2, beta: 1, ...p }) : '',
-          ruleable: takesRule(n), overridden: n.name in overrides,
+          ruleable: takesRule(n), rules: [...rulesFor(n.op)], overridden: n.name in overrides,
         };
       }),
       labels: m.labels,

@@ -1,0 +1,28 @@
+/**
+ * BatchNorm as y = x·scale + shift (scale, shift from γ, β, mean, variance, ε in PreparedGraph). Folded
+ * into a preceding conv/dense by canonization; a stand-alone one is a diagonal weighted layer with a rule.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { OpDef } from './types';
+import { always, sameShape } from './common';
+import { weightedOp } from './weighted';
+import { RULE_NAMES } from '../../shared/ruleSpec';
+
+export const batchNorm: OpDef = weightedOp({
+  kind: 'batchNorm',
+  shape: sameShape,
+  group: 'batchNorm',
+  rules: RULE_NAMES,
+  weighted: false,
+  carriesBounds: always,
+  check: (g, n) => {
+    const prev = g.nodes[n.inputs[0]];
+    const linear = prev && (prev.op === 'conv2d' || prev.op === 'depthwiseConv2d' || prev.op === 'dense');
+    return { supported: true, note: linear ? 'folded into the layer before it by canonization' : 'follows no linear layer: kept, gets its own rule' };
+  },
+}, {
+  weight: (prep, node) => prep.tensors[node.id].scale!,
+  bias: (prep, node) => prep.tensors[node.id].shift,
+  forward: (_p, _n, x, w, bias) => (bias ? tf.add(tf.mul(x, w), bias) : tf.mul(x, w)),
+  transposed: (_p, _n, s, _key, w) => tf.mul(s, w()),
+});
