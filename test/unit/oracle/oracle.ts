@@ -87,6 +87,12 @@ export const ORACLE_COMPOSITES: Record<string, CompositeDef> = {
   gamma: { conv: { rule: 'gamma' }, dense: { rule: 'gamma' } },
   'alpha-beta': { conv: { rule: 'alpha-beta' }, dense: { rule: 'alpha-beta' } },
   'z-plus': { conv: { rule: 'z-plus' }, dense: { rule: 'z-plus' } },
+  // the transformer composites on CNNs: only their linear-layer rules apply (attention and LayerNorm
+  // rules are checked by oracle/transformer.ts)
+  'attn-lrp': { conv: EPS, dense: EPS },
+  'attn-lrp-gamma': { conv: { rule: 'gamma' }, dense: { rule: 'gamma' } },
+  'cp-lrp': { conv: EPS, dense: EPS },
+  'cp-lrp-gamma': { conv: { rule: 'gamma' }, dense: { rule: 'gamma' } },
 };
 
 const isWeighted = (n: Node): boolean => n.op === 'conv2d' || n.op === 'depthwiseConv2d' || n.op === 'dense';
