@@ -1,0 +1,75 @@
+/**
+ * torchvision families that need the any-rank IR (scripts/fixtures/make_transformer_fixtures.py writes
+ * them with PyTorch's logits): ViT (class token, attention, LayerNorm, GELU), ConvNeXt (LayerNorm after
+ * a permute, token-wise linear layers, layer scale), ShuffleNetV2 (5-D channel shuffle). Each loads,
+ * predicts within 1e-4 of PyTorch, runs every composite and the gradient family, and its conservation
+ * table closes on every row.
+ */
+import { test, before } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { initBackend } from '../../src/core/engine/backend';
+import { Explainer } from '../../src/core/methods/explain';
+import { COMPOSITE_NAMES, defaultCompositeFor } from '../../src/core/composites/presets';
+import { loadModel } from '../../src/core/loaders/registry';
+import { canonize } from '../../src/core/graph/canonize';
+
+const DIR = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'transformers');
+const REF = JSON.parse(fs.readFileSync(path.join(DIR, 'reference.json'), 'utf8')) as Record<string, { input: number[]; inputShape: number[]; logits: number[] }>;
+const MODELS = ['vit', 'convnext', 'shufflenet'];
+
+before(async () => {
+  await initBackend('cpu');
+});
+
+for (const name of MODELS) {
+  test(`${name}: loads, predicts within 1e-4 of PyTorch, every composite and gradient method runs, the table closes`, async () => {
+    const g = canonize(await loadModel(path.join(DIR, `${name}.onnx`)));
+    const ref = REF[name];
+    const ex = new Explainer(g);
+    try {
+      const input = { shape: ref.inputShape, data: Float32Array.from(ref.input) };
+      const top = ref.logits.indexOf(Math.max(...ref.logits));
+      for (const composite of COMPOSITE_NAMES) {
+        const r = ex.explain(input, { method: 'lrp', composite, targetClass: top, conservationDetail: true, params: { low: -3, high: 3 } });
+        assert.ok(Math.abs(r.target.logit - ref.logits[top]) <= 1e-4 * Math.max(1, Math.abs(ref.logits[top])), `${name}: logit ${r.target.logit} vs PyTorch ${ref.logits[top]}`);
+        for (const l of r.layers) {
+          const gap = l.outputRelevanceSum - l.inputRelevanceSum - (l.biasLeak ?? 0) - (l.stabilizerLeak ?? 0);
+          assert.ok(Math.abs(gap) <= 1e-4 * Math.max(Math.abs(l.outputRelevanceSum), Math.abs(r.target.logit)), `${name} ${composite} ${l.name}: out − in − shares = ${gap}`);
+        }
+        assert.ok(r.relevance.data.every(Number.isFinite));
+      }
+      for (const method of ['gradient', 'gradient-x-input', 'deconvnet', 'guided-backprop'] as const) {
+        const r = ex.explain(input, { method, targetClass: top });
+        assert.ok(r.relevance.data.some((v) => v !== 0) && r.relevance.data.every(Number.isFinite), `${name} ${method}`);
+      }
+      if (name !== 'shufflenet') assert.match(defaultCompositeFor(g), /^attn-lrp$/);
+    } finally {
+      ex.dispose();
+    }
+  });
+}
+
+test('vit: the gradient equals a finite difference of the logit (attention, LayerNorm, GELU backward)', async () => {
+  const g = canonize(await loadModel(path.join(DIR, 'vit.onnx')));
+  const ref = REF.vit;
+  const ex = new Explainer(g);
+  try {
+    const top = ref.logits.indexOf(Math.max(...ref.logits));
+    const base = Float32Array.from(ref.input);
+    const grad = ex.explain({ shape: ref.inputShape, data: base }, { method: 'gradient', targetClass: top }).relevance.data;
+    const logitAt = (d: Float32Array): number => ex.explain({ shape: ref.inputShape, data: d }, { method: 'gradient', targetClass: top }).target.logit;
+    // three pixels with the largest gradient; central differences in float32
+    const idx = Array.from(grad.keys()).sort((a, b) => Math.abs(grad[b]) - Math.abs(grad[a])).slice(0, 3);
+    for (const i of idx) {
+      const h = 1e-2;
+      const up = base.slice(); up[i] += h;
+      const dn = base.slice(); dn[i] -= h;
+      const fd = (logitAt(up) - logitAt(dn)) / (2 * h);
+      assert.ok(Math.abs(fd - grad[i]) <= 0.02 * Math.abs(grad[i]) + 1e-4, `pixel ${i}: gradient ${grad[i]} vs finite difference ${fd}`);
+    }
+  } finally {
+    ex.dispose();
+  }
+});
