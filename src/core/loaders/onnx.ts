@@ -871,30 +871,56 @@ class OnnxConverter {
 
   private pool(n: OnnxNode): void {
     const x = this.spatialIn(n);
-    const [h, w] = this.shapeOf(x);
+    const [h, w, C] = this.shapeOf(x);
     const poolSize = this.pair(n, 'kernel_shape', [1, 1]);
     const strides = this.pair(n, 'strides', [1, 1]);
     const dil = this.pair(n, 'dilations', [1, 1]);
     if (dil[0] !== 1 || dil[1] !== 1) this.fail(n, 'dilated pooling is not supported');
     let padding = this.convPadding(n, h, w, poolSize[0], poolSize[1], strides, [1, 1]);
     const name = this.nodeName(n);
+    const p = resolvePadding(padding, h, w, poolSize[0], poolSize[1], strides);
+    // ceil_mode (PyTorch's rule): one more window where it still starts inside the input or the
+    // leading pad; it reaches past the trailing pad, which counts for neither max nor average
+    const extra = [0, 0];
     if (this.attrI(n, 'ceil_mode', 0) === 1) {
-      const p = resolvePadding(padding, h, w, poolSize[0], poolSize[1], strides);
-      const floorH = windowOutput(h, poolSize[0], strides[0], 1, p[0][0], p[0][1]);
-      const floorW = windowOutput(w, poolSize[1], strides[1], 1, p[1][0], p[1][1]);
-      const ceilH = Math.ceil((h + p[0][0] + p[0][1] - poolSize[0]) / strides[0]) + 1;
-      const ceilW = Math.ceil((w + p[1][0] + p[1][1] - poolSize[1]) / strides[1]) + 1;
-      if (ceilH !== floorH || ceilW !== floorW) this.fail(n, 'ceil_mode = 1 changes the output size here and is not supported');
+      [h, w].forEach((size, ax) => {
+        const [p0, p1] = p[ax];
+        let out = Math.ceil((size + p0 + p1 - poolSize[ax]) / strides[ax]) + 1;
+        if ((out - 1) * strides[ax] >= size + p0) out--;
+        extra[ax] = Math.max(0, (out - 1) * strides[ax] + poolSize[ax] - (size + p0 + p1));
+      });
     }
+    const ceilExtra = extra[0] > 0 || extra[1] > 0;
+    if (ceilExtra) padding = [[p[0][0], p[0][1] + extra[0]], [p[1][0], p[1][1] + extra[1]]];
     let input = x.id;
     if (n.op === 'AveragePool' && Array.isArray(padding)) {
       const includePad = this.attrI(n, 'count_include_pad', 0) === 1;
       const same = resolvePadding('same', h, w, poolSize[0], poolSize[1], strides);
-      if (includePad) {
+      if (!ceilExtra && !includePad && JSON.stringify(same) === JSON.stringify(padding)) padding = 'same';
+      else {
+        // zero pad, a valid average (÷ k²), then k²/count per window where count differs
         input = this.b.add({ name: `${name}/pad`, op: 'pad', inputs: [x.id], attrs: { pads: padding }, sourceClass: 'AveragePool' });
-        padding = 'valid';
-      } else if (JSON.stringify(same) === JSON.stringify(padding)) padding = 'same';
-      else this.fail(n, 'average pooling with padding that excludes the pad from the count is supported only where it equals TF SAME');
+        const id = this.b.add({ name, op: 'avgPool', inputs: [input], sourceClass: n.op, attrs: { pool: { poolSize, strides, padding: 'valid' } } });
+        const [oh, ow] = this.b.nodes[id].shape;
+        const counted = (ax: number, o: number): number => {
+          const size = [h, w][ax];
+          const lo = includePad ? -p[ax][0] : 0;
+          const hi = includePad ? size + p[ax][1] : size;
+          const start = o * strides[ax] - p[ax][0];
+          return Math.max(0, Math.min(start + poolSize[ax], hi) - Math.max(start, lo));
+        };
+        const k2 = poolSize[0] * poolSize[1];
+        const scale = new Float32Array(oh * ow * C);
+        let differs = false;
+        for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) {
+          const c = counted(0, i) * counted(1, j);
+          if (c !== k2) differs = true;
+          scale.fill(c > 0 ? k2 / c : 0, (i * ow + j) * C, (i * ow + j + 1) * C);
+        }
+        if (!differs) return this.tensor(n, id, 'nchw');
+        const gate = this.b.add({ name: `${name}/count`, op: 'constant', inputs: [this.inputId], params: { value: { shape: [oh, ow, C], data: scale } }, sourceClass: 'AveragePool' });
+        return this.tensor(n, addGatingMul(this.b, `${name}/divisor`, id, gate, 'AveragePool', this.file), 'nchw');
+      }
     }
     const id = this.b.add({
       name, op: n.op === 'MaxPool' ? 'maxPool' : 'avgPool', inputs: [input], sourceClass: n.op,
@@ -903,8 +929,9 @@ class OnnxConverter {
     this.tensor(n, id, 'nchw');
   }
 
+
   private globalPool(n: OnnxNode, keepdims = true): void {
-    const x = this.tensorIn(n, 0);
+    const x = this.tensorIn(n, 0).layout === 'nd' ? this.spatialIn(n) : this.tensorIn(n, 0);
     if (x.layout === 'flat') this.fail(n, 'expects a feature map');
     const [h, w, C] = this.shapeOf(x);
     const name = this.nodeName(n);
