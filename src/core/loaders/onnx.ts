@@ -10,7 +10,7 @@ import * as path from 'path';
 import type { ActivationFn, ExplicitPad, Graph, Padding } from '../graph/ir';
 import { sizeOf } from '../graph/ir';
 import { GraphBuilder } from '../graph/builder';
-import { resolvePadding, windowOutput } from '../graph/shapes';
+import { resolvePadding } from '../graph/shapes';
 import { LensError } from '../errors';
 import type { LoadOptions, ModelLoader } from './loader';
 import { ProtoError, all, decodeFields, first, str, type Field } from './protobuf';
