@@ -80,3 +80,19 @@ test('vit: the gradient equals a finite difference of the logit (attention, Laye
     ex.dispose();
   }
 });
+
+test('vit: deep-taylor and pattern methods refuse, naming the first node without a ReLU root point', async () => {
+  const g = canonize(await loadModel(path.join(DIR, 'vit.onnx')));
+  const ref = REF.vit;
+  const ex = new Explainer(g);
+  try {
+    const input = { shape: ref.inputShape, data: Float32Array.from(ref.input) };
+    for (const method of ['deep-taylor', 'deep-taylor-bounded'] as const) {
+      assert.throws(() => ex.explain(input, { method }), /defined for ReLU networks; node '.*ln_1\/Div' \(layerNorm\) has no Taylor root point \(and 12 more/);
+    }
+    const ps = { modelName: g.name } as unknown as NonNullable<Parameters<Explainer['explain']>[1]['patterns']>;
+    assert.throws(() => ex.explain(input, { method: 'pattern-net', patterns: ps }), /pattern-net is defined for ReLU networks; node '.*' \(layerNorm\) has no pattern/);
+  } finally {
+    ex.dispose();
+  }
+});
