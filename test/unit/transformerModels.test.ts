@@ -15,6 +15,7 @@ import { Explainer } from '../../src/core/methods/explain';
 import { COMPOSITE_NAMES, defaultCompositeFor } from '../../src/core/composites/presets';
 import { loadModel } from '../../src/core/loaders/registry';
 import { canonize } from '../../src/core/graph/canonize';
+import { patchTokens, tokenMapToImage, tokenRelevance } from '../../src/core/image/tokenMap';
 
 const DIR = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'transformers');
 const REF = JSON.parse(fs.readFileSync(path.join(DIR, 'reference.json'), 'utf8')) as Record<string, { input: number[]; inputShape: number[]; logits: number[] }>;
@@ -95,4 +96,28 @@ test('vit: deep-taylor and pattern methods refuse, naming the first node without
   } finally {
     ex.dispose();
   }
+});
+
+test('vit: per-patch-token relevance sums to what reaches the patch embedding, on the patch grid', async () => {
+  const g = canonize(await loadModel(path.join(DIR, 'vit.onnx')));
+  const tokens = patchTokens(g)!;
+  assert.deepEqual(tokens.grid, [4, 4]);
+  const ref = REF.vit;
+  const ex = new Explainer(g);
+  try {
+    const r = ex.explain({ shape: ref.inputShape, data: Float32Array.from(ref.input) }, { method: 'lrp', composite: 'attn-lrp', conservationDetail: true }, { keepLayers: [tokens.name] });
+    const t = tokenRelevance(r.layerRelevance![tokens.name]);
+    assert.equal(t.length, 16);
+    const conv = r.layers.find((l) => l.op === 'conv2d')!;
+    const sum = t.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - conv.outputRelevanceSum) <= 1e-5 * Math.max(1, Math.abs(sum)), `tokens ${sum} vs patch embedding ${conv.outputRelevanceSum}`);
+    // the map spreads each token over its 8×8 patch
+    const img = tokenMapToImage(t, tokens.grid, [32, 32]);
+    assert.equal(img.data[0], t[0]);
+    assert.equal(img.data[31 * 32 + 31], t[15]);
+    assert.equal(img.data[8], t[1]);
+  } finally {
+    ex.dispose();
+  }
+  assert.equal(patchTokens(canonize(await loadModel(path.join(DIR, 'convnext.onnx')))), undefined);
 });

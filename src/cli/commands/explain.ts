@@ -13,6 +13,7 @@ import { readNpy } from '../../core/io/npy';
 import { LensError } from '../../core/errors';
 import { defaultCompositeFor } from '../../core/composites/presets';
 import { parseRule, type RuleSpec } from '../../shared/ruleSpec';
+import { patchTokens, tokenMapToImage, tokenRelevance } from '../../core/image/tokenMap';
 import { writeFileAtomic } from '../../core/io/atomicWrite';
 import { writeNpy } from '../../core/io/npy';
 import { COLORMAP_NAMES, type ColormapName } from '../../core/image/colormap';
@@ -43,6 +44,7 @@ const OPTIONS = {
   json: { type: 'string' },
   npy: { type: 'string' },
   png: { type: 'string' },
+  'token-png': { type: 'string' },
   card: { type: 'string' },
   colormap: { type: 'string' },
   percentile: { type: 'string' },
@@ -65,7 +67,7 @@ const USAGE = 'usage: relevance-lens explain MODEL INPUT [--method M] [--composi
   + '[--epsilon E] [--gamma G] [--alpha A] [--beta B] [--low L] [--high H] [--class N|top] [--backend auto|tensorflow|wasm|cpu] '
   + '[--samples N] [--sigma S] [--seed N] [--steps N] [--baseline zeros|constant:V|blur[:SIGMA]|FILE.npy] [--root nearest|origin|lrp] '
   + '[--patterns FILE] [--pattern-type relu|linear] [--workers N] '
-  + '[--json FILE] [--npy FILE] [--png FILE] [--card FILE] [--colormap NAME] [--percentile P] [--opacity O] [--upscale K] [--quiet]';
+  + '[--json FILE] [--npy FILE] [--png FILE] [--token-png FILE] [--card FILE] [--colormap NAME] [--percentile P] [--opacity O] [--upscale K] [--quiet]';
 
 const HELP = `usage: relevance-lens explain MODEL INPUT [options]
   INPUT: .png/.jpg/.jpeg/.bmp (preprocessed per the model card) or a float32 .npy, HWC or 1×H×W×C (used as given)
@@ -89,6 +91,8 @@ const HELP = `usage: relevance-lens explain MODEL INPUT [options]
                              the result does not depend on N
   --backend auto|tensorflow|wasm|cpu
   --json FILE --npy FILE --png FILE           outputs
+  --token-png FILE                            vision transformers: per-patch-token relevance (Σ over features of the
+                                              patch tokens the class token joins) as a heatmap over the patch grid
   --card FILE                model card instead of the one next to the model
   --colormap NAME --percentile P --opacity O --upscale K   heatmap rendering
   --quiet, -q                no summary on stdout`;
@@ -306,12 +310,16 @@ export async function runExplain(argv: string[]): Promise<number> {
     ...(patterns ? { patterns } : {}),
     ...(patternType ? { patternType } : {}),
   };
+  const tokens = values['token-png'] !== undefined ? patchTokens(model.graph) : undefined;
+  if (values['token-png'] !== undefined && !tokens) {
+    throw new UsageError(`--token-png: ${modelFile} has no patch tokens (a class token joined to a sequence of image patches, as in ViT)`);
+  }
   const explainer = new Explainer(model.graph);
   const pool = method === 'smoothgrad' || method === 'integrated-gradients' ? samplePool(workers) : undefined;
   let r: ExplainOutput;
   try {
     explainer.checkInput(input, inputFile);
-    r = explainer.explain(input, opts, { pool });
+    r = explainer.explain(input, opts, { pool, ...(tokens ? { keepLayers: [tokens.name] } : {}) });
   } finally {
     pool?.dispose();
     explainer.dispose();
@@ -327,6 +335,17 @@ export async function runExplain(argv: string[]): Promise<number> {
       upscale: upscaleBy,
     });
     writes.push(writeFileAtomic(values.png, png));
+  }
+  if (tokens && values['token-png']) {
+    const kept = r.layerRelevance![tokens.name];
+    const [h, w] = model.graph.nodes[model.graph.input].shape;
+    const png = renderHeatmapPng(tokenMapToImage(tokenRelevance(kept), tokens.grid, [h, w]), display, {
+      colormap: (values.colormap ?? 'seismic') as ColormapName,
+      scale: percentile === undefined ? 'max' : { percentile },
+      opacity,
+      upscale: upscaleBy,
+    });
+    writes.push(writeFileAtomic(values['token-png'], png));
   }
   await Promise.all(writes);
   if (!values.quiet) process.stdout.write(summary(r, modelFile, inputFile, backend) + '\n');
