@@ -4,7 +4,8 @@
  * a permute, token-wise linear layers, layer scale), ShuffleNetV2 (5-D channel shuffle). Each loads,
  * predicts within 1e-4 of PyTorch, runs every composite and the gradient family, and its conservation
  * table closes on every row. Swin (window partition, cyclic shift, masks) and a CNN with GoogLeNet's
- * ceil-mode max pooling and count_include_pad=0 average pooling too.
+ * ceil-mode max pooling and count_include_pad=0 average pooling, and one with GroupNorm, InstanceNorm,
+ * SiLU, tanh-GELU and HardSwish as PyTorch exports them, too.
  */
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -19,7 +20,7 @@ import { patchTokens, tokenMapToImage, tokenRelevance } from '../../src/core/ima
 
 const DIR = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'transformers');
 const REF = JSON.parse(fs.readFileSync(path.join(DIR, 'reference.json'), 'utf8')) as Record<string, { input: number[]; inputShape: number[]; logits: number[] }>;
-const MODELS = ['vit', 'swin', 'convnext', 'shufflenet', 'ceilpool'];
+const MODELS = ['vit', 'swin', 'convnext', 'shufflenet', 'ceilpool', 'norms'];
 
 before(async () => {
   await initBackend('wasm');
@@ -52,7 +53,7 @@ for (const name of MODELS) {
         const r = ex.explain(input, { method, targetClass: top });
         assert.ok(r.relevance.data.some((v) => v !== 0) && r.relevance.data.every(Number.isFinite), `${name} ${method}`);
       }
-      if (name !== 'shufflenet' && name !== 'ceilpool') assert.match(defaultCompositeFor(g), /^attn-lrp$/);
+      if (!['shufflenet', 'ceilpool', 'norms'].includes(name)) assert.match(defaultCompositeFor(g), /^attn-lrp$/);
     } finally {
       ex.dispose();
     }

@@ -321,6 +321,8 @@ class OnnxConverter {
       case 'Pad': return this.pad(n);
       case 'Shape': return this.shape(n);
       case 'LayerNormalization': return this.layerNorm(n);
+      case 'InstanceNormalization': return this.groupNorm(n, 0);
+      case 'GroupNormalization': return this.groupNorm(n, this.attrI(n, 'num_groups', 1));
       case 'Gelu': return this.act(n, n.attrs.get('approximate')?.s === 'tanh' ? 'geluTanh' : 'gelu');
       case 'Silu': return this.act(n, 'silu');
       case 'Slice': case 'Gather': case 'Expand': case 'Tile': return this.movement(n);
@@ -717,6 +719,36 @@ class OnnxConverter {
     this.tensor(n, id, 'nd');
   }
 
+  /**
+   * InstanceNorm (groups = 0: one per channel) and GroupNorm over [1, C, …]: a LayerNorm over the last axis of
+   * [1, G, C/G·…] between reshapes, then the per-channel affine part.
+   */
+  private groupNorm(n: OnnxNode, groups: number): void {
+    const name = this.nodeName(n);
+    const x = this.toNd(this.tensorIn(n, 0), name);
+    const dims = this.shapeOf(x);
+    const C = dims[1];
+    const G = groups || C;
+    if (dims[0] !== 1 || dims.length < 3 || C % G !== 0) this.fail(n, `normalising [${dims.join(', ')}] in ${G} groups is not supported`);
+    const rows = this.irNode(`${name}/groups`, 'reshape', x.id, { targetShape: [1, G, sizeOf(dims) / G] }, n.op);
+    const ln = this.b.add({ name, op: 'layerNorm', inputs: [rows], attrs: { epsilon: n.attrs.get('epsilon')?.f ?? 1e-5 }, sourceClass: n.op });
+    const back: TensorVal = { kind: 'tensor', id: this.irNode(`${name}/ungroup`, 'reshape', ln, { targetShape: dims }, n.op), layout: 'nd' };
+    const scale = this.optConst(n, 1);
+    const bias = this.optConst(n, 2);
+    const trivial = (!scale || scale.data.every((v) => v === 1)) && (!bias || bias.data.every((v) => v === 0));
+    if (trivial) return this.tensor(n, back.id, 'nd');
+    if (dims.length !== 4) this.fail(n, 'an affine part on a non-image tensor is not supported');
+    // per channel (GroupNormalization's scale may also come per group in old opsets: broadcast it)
+    const per = (c: ConstTensor | undefined, dflt: number): Float32Array => {
+      if (!c) return new Float32Array(C).fill(dflt);
+      if (c.data.length === C) return Float32Array.from(c.data);
+      if (c.data.length === G) return Float32Array.from({ length: C }, (_, i) => c.data[Math.floor(i / (C / G))]);
+      this.fail(n, `scale/bias of ${c.data.length} values for ${C} channels`, 'bad-model');
+    };
+    const sp = this.ndToSpatial(back, name);
+    this.tensor(n, addAffine(this.b, `${name}/affine`, sp.id, C, per(scale, 1), per(bias, 0), n.op), 'nchw');
+  }
+
   private layerNorm(n: OnnxNode): void {
     let x = this.tensorIn(n, 0);
     if (x.layout === 'nchw' || x.chw) x = this.toNd(x, this.nodeName(n));
@@ -771,7 +803,10 @@ class OnnxConverter {
       }
       this.fail(n, `${n.op} of two computed tensors is not supported`);
     }
-    const [x, k, constFirst] = a.kind === 'tensor' ? [a, (c as ConstVal).c, false] : [c as TensorVal, (a as ConstVal).c, true];
+    let [x, k, constFirst] = a.kind === 'tensor' ? [a, (c as ConstVal).c, false] : [c as TensorVal, (a as ConstVal).c, true];
+    // a per-channel constant [C, 1, 1] on an image in ONNX order: back to the image layout
+    if (x.layout === 'nd' && this.shapeOf(x).length === 4 && this.shapeOf(x)[0] === 1 && k.data.length > 1
+      && !perChannel(k, this.shapeOf(x)[3], 1) && perChannel(k, this.shapeOf(x)[1], 3)) x = this.ndToSpatial(x, name);
     if (x.chw && k.data.length > 1) this.fail(n, 'per-element constants on a flattened NCHW map are not supported');
     const C = channelsOf(this.b, x.id);
     const v = perChannel(k, C, this.channelAxisFromEnd(x));
@@ -809,17 +844,20 @@ class OnnxConverter {
   /** x + K or x − K with a constant K that varies along more than the channel axis (position embedding, attention bias). */
   private addFullConstant(n: OnnxNode, x0: TensorVal, k: ConstTensor, constFirst: boolean): void {
     const name = this.nodeName(n);
-    if (n.op !== 'Add' && !(n.op === 'Sub' && !constFirst)) this.fail(n, `${n.op} by a constant of shape [${k.dims.join(', ')}] that is not per channel is not supported`);
+    if ((n.op === 'Sub' || n.op === 'Div') && constFirst) this.fail(n, `${n.op} of a constant by a tensor is not supported`);
     const x = this.toNd(x0, name);
     const dims = this.shapeOf(x);
     let full: ConstTensor;
     try {
-      full = expandConst(n.op === 'Sub' ? { ...k, data: k.data.map((t) => -t) } : k, dims);
+      const f = n.op === 'Sub' ? (t: number) => -t : n.op === 'Div' ? (t: number) => 1 / t : (t: number) => t;
+      full = expandConst({ ...k, data: k.data.map(f) }, dims);
     } catch {
       this.fail(n, `constant of shape [${k.dims.join(', ')}] does not broadcast to [${dims.join(', ')}]`);
     }
     if (!sameList(full.dims, dims)) this.fail(n, `constant of shape [${k.dims.join(', ')}] broadcasts the tensor [${dims.join(', ')}] to [${full.dims.join(', ')}]`);
     const cid = this.constantNode(`${name}/const`, full);
+    // a constant scale is a gate (relevance stays on the tensor, as the ε-rule of a bias-free diagonal map)
+    if (n.op === 'Mul' || n.op === 'Div') return this.tensor(n, addGatingMul(this.b, name, x.id, cid, n.op, this.file), 'nd');
     this.tensor(n, this.b.add({ name, op: 'add', inputs: [x.id, cid], sourceClass: n.op }), 'nd');
   }
 

@@ -116,14 +116,22 @@ export function fuseOnnxPatterns(nodes: OnnxNode[], consts: ConstLookup, graphOu
     const cube = [inner.inputs[0], inner.inputs[1]].map((v) => producer.get(v)).find((p) => p?.op === 'Mul');
     if (!cube) continue;
     const x = other(inner, cube.outputs[0])!;
-    const pow = [cube.inputs[0], cube.inputs[1]].map((v) => producer.get(v)).find((p) => p?.op === 'Pow');
-    if (!pow || pow.inputs[0] !== x || !scalarIs(consts, pow.inputs[1], 3) || !scalarIs(consts, other(cube, pow.outputs[0]) ?? '', 0.044715)) continue;
+    // x³ as Pow(x, 3) or as Mul(x, Mul(x, x)) (PyTorch writes the latter)
+    let pow = [cube.inputs[0], cube.inputs[1]].map((v) => producer.get(v)).find((p) => p?.op === 'Pow' || p?.op === 'Mul');
+    const extra: OnnxNode[] = [];
+    if (pow?.op === 'Pow' && !(pow.inputs[0] === x && scalarIs(consts, pow.inputs[1], 3))) pow = undefined;
+    if (pow?.op === 'Mul') {
+      const sq = [pow.inputs[0], pow.inputs[1]].map((v) => producer.get(v)).find((p) => p?.op === 'Mul' && p.inputs[0] === x && p.inputs[1] === x);
+      if (!sq || !pow.inputs.includes(x) || !only(sq.outputs[0])) pow = undefined;
+      else extra.push(sq);
+    }
+    if (!pow || !scalarIs(consts, other(cube, pow.outputs[0]) ?? '', 0.044715)) continue;
     const add = nodes.find((m) => m.op === 'Add' && m.inputs.includes(t.outputs[0]));
     if (!add || !scalarIs(consts, other(add, t.outputs[0]) ?? '', 1)) continue;
     const mul1 = nodes.find((m) => m.op === 'Mul' && m.inputs.includes(add.outputs[0]));
     if (!mul1) continue;
     const partner = other(mul1, add.outputs[0])!;
-    const innerNodes = [mc, inner, cube, pow, t, add];
+    const innerNodes = [mc, inner, cube, pow, t, add, ...extra];
     if (![mc, inner, cube, pow, t, add].every((m) => only(m.outputs[0]))) continue;
     const half = producer.get(partner);
     if (half?.op === 'Mul' && half.inputs.includes(x) && scalarIs(consts, other(half, x) ?? '', 0.5) && only(partner)) {
