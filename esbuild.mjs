@@ -13,7 +13,7 @@ const node = {
   mainFields: ['module', 'main'],
   sourcemap: !production,
   minify: production,
-  external: ['vscode', '@tensorflow/tfjs-node'],
+  external: ['vscode', '@tensorflow/tfjs-node', 'onnxruntime-node'],
   logLevel: 'warning',
 };
 const entries = [

@@ -2,7 +2,8 @@
  * `npm run bench`: prints figures, asserts nothing about time (shared, noisy machines).
  * Forward pass vs LRP (epsilon-gamma-box, forward included) on the wasm backend, median of runs;
  * load and LRP time of the real MobileNetV2 (nsfwjs); PatternNet fit throughput.
- * `node out/bench/run.js NAME` runs one section: lenet, vgg16, mobilenetv2, patterns, parallel.
+ * `node out/bench/run.js NAME` runs one section: lenet, vgg16, mobilenetv2, patterns, parallel, zoo (bench/zoo.ts:
+ * torchvision VGG16 / ResNet-50 ONNX files on the onnx and wasm backends, Zennit with ZENNIT_SRC set).
  * parallel: SmoothGrad (32 samples), Integrated Gradients (64 steps) and evaluate on 1 and 2 threads
  * (the sample worker pool, warmed up first), their speed-up and agreement.
  */
@@ -16,6 +17,7 @@ import { sizeOf } from '../src/core/graph/ir';
 import { openModel } from '../src/core/pipeline';
 import { vgg16 } from './models';
 import { benchPatterns } from './patterns';
+import { benchZoo } from './zoo';
 import { nsfwjsModel } from '../test/unit/helpers/realModels';
 import { SampleWorkerPool } from '../src/core/parallel/pool';
 import { evaluateMethods } from '../src/core/metrics/evaluate';
@@ -230,7 +232,7 @@ export async function benchParallel(label: string, modelFile: string, runs: numb
   e.dispose();
 }
 
-const SECTIONS = ['lenet', 'vgg16', 'mobilenetv2', 'patterns', 'parallel'];
+const SECTIONS = ['lenet', 'vgg16', 'mobilenetv2', 'patterns', 'parallel', 'zoo'];
 
 async function main(): Promise<void> {
   const only = process.argv[2];
@@ -259,6 +261,7 @@ async function main(): Promise<void> {
     if (fs.existsSync(lenet)) await benchParallel('parallel, demo LeNet-5 28×28', lenet, 10, 512);
     await benchParallel('parallel, MobileNetV2 224×224 (nsfwjs)', nsfwjsModel('mobilenet_v2'), 3, 8);
   }
+  if (!only || only === 'zoo') await benchZoo();
   const mem = tf.memory();
   console.log(`tensors alive at the end: ${mem.numTensors}, bytes ${mem.numBytes}`);
 }

@@ -18,7 +18,7 @@ export function readSettings(): LensSettings {
   const method = c.get<string>('defaultMethod', 'lrp');
   const colormap = c.get<string>('colormap', 'seismic');
   return {
-    backend: (['auto', 'tensorflow', 'wasm', 'cpu'] as const).find((b) => b === backend) ?? 'auto',
+    backend: (['auto', 'onnx', 'tensorflow', 'wasm', 'cpu'] as const).find((b) => b === backend) ?? 'auto',
     maxImageSide: Math.max(16, c.get<number>('maxImageSide', 4096)),
     parallelWorkers: Math.min(16, Math.max(1, Math.floor(c.get<number>('parallelWorkers', 2)) || 1)),
     defaultMethod: isMethodId(method) ? method : 'lrp',

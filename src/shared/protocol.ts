@@ -159,6 +159,8 @@ export interface Explanation {
   display: DisplayOptions;
   timings: Record<string, number>;
   backend: string;
+  /** Why this backend computed it (e.g. a method the onnx backend does not compile runs on wasm). */
+  backendReason?: string;
 }
 
 /** Relevance arriving at one layer's output, one map per channel (capped), for the layer view. */
@@ -179,7 +181,7 @@ export type ExportKind = 'png' | 'npy' | 'json';
 export interface EngineRequests extends ChannelSpec {
   requests: {
     /** Picks the tfjs backend; answers with the one in use. */
-    init: { params: { backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu'; maxImageSide: number }; result: { backend: string } };
+    init: { params: { backend: 'auto' | 'onnx' | 'tensorflow' | 'wasm' | 'cpu'; maxImageSide: number }; result: { backend: string; backendReason?: string } };
     /** Loads (or reloads) a model; rules shown are the composite's with the overrides applied. */
     describeModel: {
       params: { modelPath: string; composite: string; rules: Record<string, string>; params: RuleParamValues };

@@ -1,9 +1,10 @@
 /** `relevance-lens explain MODEL INPUT [options]`: one explanation, per the CLI contract of DESIGN.md. */
 import * as fs from 'fs';
 import { parseArgs } from 'util';
-import { initBackend, type BackendChoice } from '../../core/engine/backend';
+import { selectBackend } from '../../core/onnx/engineBackend';
+import { OnnxExplainer } from '../../core/onnx/onnxExplainer';
 import { cardBounds, openModel, readInput, renderHeatmapPng } from '../../core/pipeline';
-import { Explainer, type ExplainOutput } from '../../core/methods/explain';
+import { checkInputFor, Explainer, type ExplainOutput } from '../../core/methods/explain';
 import type { BaselineSpec, ExplainOptions, MethodName } from '../../core/methods/types';
 import { methodNames } from '../../core/methods/method';
 import { assertSupported } from '../../core/graph/summary';
@@ -64,7 +65,7 @@ const OPTIONS = {
 } as const;
 
 const USAGE = 'usage: relevance-lens explain MODEL INPUT [--method M] [--composite NAME] [--rule LAYER=RULE[:p,...]]... '
-  + '[--epsilon E] [--gamma G] [--alpha A] [--beta B] [--low L] [--high H] [--class N|top] [--backend auto|tensorflow|wasm|cpu] '
+  + '[--epsilon E] [--gamma G] [--alpha A] [--beta B] [--low L] [--high H] [--class N|top] [--backend auto|onnx|tensorflow|wasm|cpu] '
   + '[--samples N] [--sigma S] [--seed N] [--steps N] [--baseline zeros|constant:V|blur[:SIGMA]|FILE.npy] [--root nearest|origin|lrp] '
   + '[--patterns FILE] [--pattern-type relu|linear] [--workers N] '
   + '[--json FILE] [--npy FILE] [--png FILE] [--token-png FILE] [--card FILE] [--colormap NAME] [--percentile P] [--opacity O] [--upscale K] [--quiet]';
@@ -89,7 +90,7 @@ const HELP = `usage: relevance-lens explain MODEL INPUT [options]
                              --workers N  threads for the samples (default ${defaultWorkerCount()}: min(2, CPU cores);
                              1 = this thread only). Each extra worker holds one more copy of the model;
                              the result does not depend on N
-  --backend auto|tensorflow|wasm|cpu
+  --backend auto|onnx|tensorflow|wasm|cpu
   --json FILE --npy FILE --png FILE           outputs
   --token-png FILE                            vision transformers: per-patch-token relevance (Σ over features of the
                                               patch tokens the class token joins) as a heatmap over the patch grid
@@ -201,13 +202,13 @@ export function parseRuleOverrides(list: string[] | undefined): Record<string, R
   return out;
 }
 
-export function toJson(r: ExplainOutput, model: string, input: string, backend: string): unknown {
+export function toJson(r: ExplainOutput, model: string, input: string, backend: string, backendReason?: string): unknown {
   return {
     method: r.method, composite: r.composite, rules: r.rules, target: r.target, prediction: r.prediction,
     relevance: { shape: r.relevance.shape, data: Array.from(r.relevance.data) },
     layers: r.layers, inputRelevanceSum: r.inputRelevanceSum, timings: r.timings,
     ...(r.extra ? { extra: r.extra } : {}),
-    model, input, backend,
+    model, input, backend, ...(backendReason ? { backendReason } : {}),
   };
 }
 
@@ -283,7 +284,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   const percentile = number(values.percentile, 'percentile');
   const opacity = number(values.opacity, 'opacity') ?? 0.7;
   const upscaleBy = upscale(values.upscale);
-  const backend = await initBackend((values.backend ?? 'auto') as BackendChoice);
+  const engine = await selectBackend(values.backend ?? 'auto');
   const model = await openModel(modelFile, values.card);
   // an op no method can run is named, with its node, before any computation
   assertSupported(model.graph, modelFile);
@@ -314,18 +315,36 @@ export async function runExplain(argv: string[]): Promise<number> {
   if (values['token-png'] !== undefined && !tokens) {
     throw new UsageError(`--token-png: ${modelFile} has no patch tokens (a class token joined to a sequence of image patches, as in ViT)`);
   }
-  const explainer = new Explainer(model.graph);
   const pool = method === 'smoothgrad' || method === 'integrated-gradients' ? samplePool(workers) : undefined;
   let r: ExplainOutput;
-  try {
-    explainer.checkInput(input, inputFile);
-    r = explainer.explain(input, opts, { pool, ...(tokens ? { keepLayers: [tokens.name] } : {}) });
-  } finally {
-    pool?.dispose();
-    explainer.dispose();
+  let backend = engine.name;
+  let backendReason = engine.reason;
+  // the patch tokens' relevance is kept by the tfjs engine (the compiled graph returns the input's only)
+  if (engine.onnx && !tokens) {
+    // compiled to ONNX where the compiler covers the method and model; else wasm, and the reason is kept
+    const onnx = new OnnxExplainer(model.graph);
+    try {
+      checkInputFor(model.graph, input, inputFile);
+      const o = await onnx.explain(input, opts, { pool });
+      r = o;
+      backend = o.backend === 'onnx' ? 'onnx' : engine.tfjs;
+      if (o.backend !== 'onnx') backendReason = `${o.backendReason}; ran on ${engine.tfjs}`;
+    } finally {
+      pool?.dispose();
+      await onnx.dispose();
+    }
+  } else {
+    const explainer = new Explainer(model.graph);
+    try {
+      explainer.checkInput(input, inputFile);
+      r = explainer.explain(input, opts, { pool, ...(tokens ? { keepLayers: [tokens.name] } : {}) });
+    } finally {
+      pool?.dispose();
+      explainer.dispose();
+    }
   }
   const writes: Promise<void>[] = [];
-  if (values.json) writes.push(writeFileAtomic(values.json, JSON.stringify(toJson(r, modelFile, inputFile, backend))));
+  if (values.json) writes.push(writeFileAtomic(values.json, JSON.stringify(toJson(r, modelFile, inputFile, backend, backendReason))));
   if (values.npy) writes.push(writeFileAtomic(values.npy, writeNpy(r.relevance.shape, r.relevance.data)));
   if (values.png) {
     const png = renderHeatmapPng(r.relevance, display, {

@@ -15,6 +15,8 @@ import { DEFAULT_RULE_PARAMS, formatRule } from '../../shared/ruleSpec';
 import { inputBounds } from '../../core/card/modelCard';
 import { table } from '../format';
 import { UsageError } from '../errors';
+import { ortStatus } from '../../core/onnx/runtime';
+import { compiledMethods } from '../../core/onnx/engineBackend';
 
 const USAGE = 'usage: relevance-lens info MODEL [--card FILE] [--json] [--loaded]';
 
@@ -67,6 +69,8 @@ export interface InfoReport {
   loaded: SummaryRow[];
   /** unsupported nodes of the graph as loaded and of the canonized graph, by name */
   unsupported: { name: string; op: string; source: string; note: string }[];
+  /** the onnx backend (`explain --backend onnx`, picked by auto when it loads): whether it runs here, and per method */
+  onnx: { available: boolean; reason: string; methods: Record<string, { compiled: boolean; reason?: string }> };
 }
 
 function unsupportedList(...summaries: GraphSummary[]): InfoReport['unsupported'] {
@@ -111,6 +115,7 @@ export function infoReport(m: Pick<OpenedModel, 'file' | 'graph' | 'raw' | 'card
     model: m.file, format: g.format, input: summary.input, output: summary.output, outputSoftmax: !!g.outputSoftmax,
     card: m.cardPath ?? null, params: summary.params, nodesAsLoaded: m.raw.nodes.length, patternLayers: countPatternLayers(g),
     composite, nodes, loaded: loaded.rows, unsupported: unsupportedList(loaded, summary),
+    onnx: { ...ortStatus(), methods: compiledMethods(g, ALL_METHODS) },
   };
 }
 
@@ -140,6 +145,18 @@ function footer(r: InfoReport): string[] {
   return lines;
 }
 
+/** Which backend explain picks under auto, and which methods it compiles (the others run on wasm). */
+function backendLines(r: InfoReport): string[] {
+  if (!r.onnx.available) return [`backend: wasm (${r.onnx.reason})`];
+  const on = Object.entries(r.onnx.methods);
+  const compiled = on.filter(([, v]) => v.compiled).map(([m]) => m);
+  const lines = [`backend: onnx under auto (${r.onnx.reason}); compiled to ONNX: ${compiled.length ? compiled.join(', ') : 'none'}`];
+  const reasons = new Map<string, string[]>();
+  for (const [m, v] of on) if (!v.compiled) reasons.set(v.reason!, [...(reasons.get(v.reason!) ?? []), m]);
+  for (const [why, ms] of reasons) lines.push(`  runs on wasm (${why}): ${ms.join(', ')}`);
+  return lines;
+}
+
 export function formatInfo(r: InfoReport, asLoaded = false): string {
   const lines: string[] = [];
   lines.push(`${r.model}  (${r.format}, ${r.nodes.length} nodes after canonization, ${r.nodesAsLoaded} as loaded, ${r.params} parameters)`);
@@ -157,6 +174,7 @@ export function formatInfo(r: InfoReport, asLoaded = false): string {
       [false, false, false, false, true, false, false, false]));
   }
   lines.push(...footer(r));
+  lines.push(...backendLines(r));
   return lines.join('\n');
 }
 

@@ -13,6 +13,7 @@ import type { SampleWorkerPool } from '../parallel/pool';
 import { DEFAULT_RULE_PARAMS, type RuleParams } from '../../shared/ruleSpec';
 import { getMethod, methodNames, type MethodContext } from './method';
 import type { ExplainOptions, ExplainResult, LayerConservation, Prediction } from './types';
+import type { NodeSums } from '../engine/backward';
 import './lrp';
 import './gradient';
 import './smoothGrad';
@@ -43,13 +44,13 @@ function now(): number {
   return performance.now();
 }
 
-function topK(scores: Float32Array, k: number, labels?: string[]): Prediction[] {
+export function topK(scores: Float32Array, k: number, labels?: string[]): Prediction[] {
   const idx = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a]).slice(0, k);
   return idx.map((c) => ({ class: c, score: scores[c], ...(labels?.[c] !== undefined ? { label: labels[c] } : {}) }));
 }
 
 /** Per-channel min/max of the input: the z^B bounds when neither flags nor a model card give them. */
-function inputRange(data: Float32Array, channels: number): { low: number[]; high: number[] } {
+export function inputRange(data: Float32Array, channels: number): { low: number[]; high: number[] } {
   const low = new Array(channels).fill(Infinity);
   const high = new Array(channels).fill(-Infinity);
   for (let i = 0; i < data.length; i++) {
@@ -58,6 +59,19 @@ function inputRange(data: Float32Array, channels: number): { low: number[]; high
     if (data[i] > high[c]) high[c] = data[i];
   }
   return { low, high };
+}
+
+/** Validates an input against the graph's input shape ([H,W,C] or [1,H,W,C]). */
+export function checkInputFor(graph: Graph, input: InputArray, file?: string): void {
+  const want = graph.nodes[graph.input].shape;
+  const shape = input.shape.length === want.length + 1 && input.shape[0] === 1 ? input.shape.slice(1) : input.shape;
+  if (shape.length !== want.length || shape.some((d, i) => d !== want[i])) {
+    throw new LensError('bad-input', `input has shape [${input.shape.join(', ')}], the model expects [${want.join(', ')}] (HWC)`, file);
+  }
+  if (input.data.length !== sizeOf(want)) throw new LensError('bad-input', `input has ${input.data.length} values, expected ${sizeOf(want)}`, file);
+  for (let i = 0; i < input.data.length; i++) {
+    if (!Number.isFinite(input.data[i])) throw new LensError('non-finite', `input contains NaN or Inf at index ${i}`, file);
+  }
 }
 
 export class Explainer {
@@ -72,15 +86,7 @@ export class Explainer {
 
   /** Validates an input against the graph's input shape ([H,W,C] or [1,H,W,C]). */
   checkInput(input: InputArray, file?: string): void {
-    const want = this.graph.nodes[this.graph.input].shape;
-    const shape = input.shape.length === want.length + 1 && input.shape[0] === 1 ? input.shape.slice(1) : input.shape;
-    if (shape.length !== want.length || shape.some((d, i) => d !== want[i])) {
-      throw new LensError('bad-input', `input has shape [${input.shape.join(', ')}], the model expects [${want.join(', ')}] (HWC)`, file);
-    }
-    if (input.data.length !== sizeOf(want)) throw new LensError('bad-input', `input has ${input.data.length} values, expected ${sizeOf(want)}`, file);
-    for (let i = 0; i < input.data.length; i++) {
-      if (!Number.isFinite(input.data[i])) throw new LensError('non-finite', `input contains NaN or Inf at index ${i}`, file);
-    }
+    checkInputFor(this.graph, input, file);
   }
 
   private forwardCached(input: InputArray): { x: tf.Tensor4D; acts: tf.Tensor[]; ms: number; reused: boolean } {
@@ -123,26 +129,9 @@ export class Explainer {
     const g = this.graph;
     const fwd = this.forwardCached(input);
     const { logits, prediction } = this.predict(input, opts.labels);
-    const k = logits.length;
-    let target: number;
-    if (opts.targetClass === undefined || opts.targetClass === 'top') target = prediction[0].class;
-    else {
-      target = opts.targetClass;
-      if (!Number.isInteger(target) || target < 0 || target >= k) throw new LensError('bad-usage', `--class ${target} is out of range 0..${k - 1}`);
-    }
-    const inShape = g.nodes[g.input].shape;
-    const params: RuleParams = { ...DEFAULT_RULE_PARAMS, ...stripUndefined(opts.params ?? {}) };
-    if (params.low === undefined || params.high === undefined) {
-      const r = inputRange(input.data, inShape[inShape.length - 1]);
-      params.low ??= r.low;
-      params.high ??= r.high;
-    }
-    const keepIds = new Set<number>();
-    for (const name of extras.keepLayers ?? []) {
-      const n = g.nodes.find((x) => x.name === name);
-      if (!n) throw new LensError('bad-usage', `no layer named '${name}'`);
-      keepIds.add(n.id);
-    }
+    const target = explainedClass(opts, prediction, logits.length);
+    const params = ruleParamsFor(g, input, opts);
+    const keepIds = keepIdsFor(g, extras.keepLayers);
     const ctx: MethodContext = {
       prep: this.prep, acts: fwd.acts, x: fwd.x, target, logit: logits[target], opts, params,
       nonNegative: this.nonNegative, checkpoint: extras.checkpoint ?? (() => undefined), keep: keepIds, pool: extras.pool,
@@ -152,53 +141,114 @@ export class Explainer {
     const relevance = run.relevance.dataSync() as Float32Array;
     run.relevance.dispose();
     const t2 = now();
-    let layerRelevance: ExplainOutput['layerRelevance'];
+    let kept: Map<number, { shape: number[]; data: Float32Array }> | undefined;
     if (run.kept) {
-      layerRelevance = {};
+      kept = new Map();
       for (const [id, t] of run.kept) {
-        layerRelevance[g.nodes[id].name] = { shape: t.shape.slice(1), data: t.dataSync() as Float32Array };
+        kept.set(id, { shape: t.shape.slice(1), data: t.dataSync() as Float32Array });
         t.dispose();
       }
     }
-    const layers: LayerConservation[] = [];
-    for (const n of g.nodes) {
-      const s = run.sums[n.id];
-      if (!s) continue;
-      layers.push({
-        name: n.name, op: n.op, rule: run.ruleText.get(n.id) ?? '',
-        outputRelevanceSum: s.out, inputRelevanceSum: s.in, ratio: s.out === 0 ? (s.in === 0 ? 1 : Infinity) : s.in / s.out,
-        ...(s.biasLeak !== undefined ? { biasLeak: s.biasLeak, stabilizerLeak: s.stabilizerLeak } : {}),
-      });
-    }
-    const rules: Record<string, string> = {};
-    for (const n of g.nodes) {
-      if (n.params.kernel || n.op === 'batchNorm') {
-        const t = run.ruleText.get(n.id);
-        if (t) rules[n.name] = t;
-      }
-    }
-    let inputRelevanceSum = 0;
-    for (let i = 0; i < relevance.length; i++) inputRelevanceSum += relevance[i];
-    const label = opts.labels?.[target];
-    return {
-      method: opts.method,
-      composite: run.composite,
-      rules,
-      target: { class: target, logit: logits[target], ...(label !== undefined ? { label } : {}) },
-      prediction,
-      relevance: { shape: inShape.slice(), data: relevance },
-      layers,
-      inputRelevanceSum,
+    return assembleOutput(g, opts, {
+      target, logits, prediction, relevance, sums: run.sums, ruleText: run.ruleText, composite: run.composite, kept, extra: run.extra,
       timings: { forwardMs: fwd.ms, forwardReused: fwd.reused ? 1 : 0, methodMs: t2 - t1, totalMs: now() - t0 },
-      ...(layerRelevance ? { layerRelevance } : {}),
-      ...(run.extra ? { extra: run.extra } : {}),
-    };
+    });
   }
 
   dispose(): void {
     this.dropCache();
     this.prep.dispose();
   }
+}
+
+/** The explained class: 'top' (default) or an index checked against the number of logits. */
+export function explainedClass(opts: ExplainOptions, prediction: Prediction[], k: number): number {
+  if (opts.targetClass === undefined || opts.targetClass === 'top') return prediction[0].class;
+  const target = opts.targetClass;
+  if (!Number.isInteger(target) || target < 0 || target >= k) throw new LensError('bad-usage', `--class ${target} is out of range 0..${k - 1}`);
+  return target;
+}
+
+/** Rule parameters with defaults; z^B bounds from the input's range when neither flags nor a card give them. */
+export function ruleParamsFor(g: Graph, input: InputArray, opts: ExplainOptions): RuleParams {
+  const inShape = g.nodes[g.input].shape;
+  const params: RuleParams = { ...DEFAULT_RULE_PARAMS, ...stripUndefined(opts.params ?? {}) };
+  if (params.low === undefined || params.high === undefined) {
+    const r = inputRange(input.data, inShape[inShape.length - 1]);
+    params.low ??= r.low;
+    params.high ??= r.high;
+  }
+  return params;
+}
+
+export function keepIdsFor(g: Graph, names: string[] = []): Set<number> {
+  const keepIds = new Set<number>();
+  for (const name of names) {
+    const n = g.nodes.find((x) => x.name === name);
+    if (!n) throw new LensError('bad-usage', `no layer named '${name}'`);
+    keepIds.add(n.id);
+  }
+  return keepIds;
+}
+
+/** What a backend computed for one explanation, before it becomes the JSON result. */
+export interface RunOutcome {
+  target: number;
+  logits: Float32Array;
+  prediction: Prediction[];
+  /** input relevance, HWC without batch */
+  relevance: Float32Array;
+  sums: (NodeSums | undefined)[];
+  ruleText: Map<number, string>;
+  composite: string | null;
+  kept?: Map<number, { shape: number[]; data: Float32Array }>;
+  extra?: Record<string, unknown>;
+  timings: Record<string, number>;
+}
+
+/** The result of an explanation (the CLI's JSON contract), the same whichever backend computed it. */
+export function assembleOutput(g: Graph, opts: ExplainOptions, o: RunOutcome): ExplainOutput {
+  const t0 = now();
+  let layerRelevance: ExplainOutput['layerRelevance'];
+  if (o.kept) {
+    layerRelevance = {};
+    for (const [id, t] of o.kept) layerRelevance[g.nodes[id].name] = t;
+  }
+  const layers: LayerConservation[] = [];
+  for (const n of g.nodes) {
+    const s = o.sums[n.id];
+    if (!s) continue;
+    layers.push({
+      name: n.name, op: n.op, rule: o.ruleText.get(n.id) ?? '',
+      outputRelevanceSum: s.out, inputRelevanceSum: s.in, ratio: s.out === 0 ? (s.in === 0 ? 1 : Infinity) : s.in / s.out,
+      ...(s.biasLeak !== undefined ? { biasLeak: s.biasLeak, stabilizerLeak: s.stabilizerLeak } : {}),
+    });
+  }
+  const rules: Record<string, string> = {};
+  for (const n of g.nodes) {
+    if (n.params.kernel || n.op === 'batchNorm') {
+      const t = o.ruleText.get(n.id);
+      if (t) rules[n.name] = t;
+    }
+  }
+  let inputRelevanceSum = 0;
+  for (let i = 0; i < o.relevance.length; i++) inputRelevanceSum += o.relevance[i];
+  const label = opts.labels?.[o.target];
+  const timings = { ...o.timings };
+  if (timings.totalMs !== undefined) timings.totalMs += now() - t0;
+  return {
+    method: opts.method,
+    composite: o.composite,
+    rules,
+    target: { class: o.target, logit: o.logits[o.target], ...(label !== undefined ? { label } : {}) },
+    prediction: o.prediction,
+    relevance: { shape: g.nodes[g.input].shape.slice(), data: o.relevance },
+    layers,
+    inputRelevanceSum,
+    timings,
+    ...(layerRelevance ? { layerRelevance } : {}),
+    ...(o.extra ? { extra: o.extra } : {}),
+  };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

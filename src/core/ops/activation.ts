@@ -10,6 +10,7 @@ import { LensError } from '../errors';
 import type { OpDef, SignalRule } from './types';
 import { sameShape } from './common';
 import { smoothActivation, smoothActivationGradient } from '../engine/tensorOps';
+import type { Emitter } from '../onnx/emitter';
 
 /** Activation functions the engine implements. */
 export const ACTIVATIONS: ReadonlySet<ActivationFn> = new Set<ActivationFn>([
@@ -86,4 +87,55 @@ export const activation: OpDef = {
     || (node.attrs.activation === 'clip' && (node.attrs.clipMin ?? -1) >= 0)
     || (node.attrs.activation === 'linear' && ins[0]),
   carriesBounds: (node) => node.attrs.activation === 'linear',
+  onnx: {
+    forward: (e, node, ins) => onnxActivate(e, node, ins[0]),
+    lrp: (_e, _n, r) => [r],
+    signal: (e, node, s, ctx, rule) => {
+      const x = ctx.acts[node.inputs[0]];
+      const y = ctx.acts[node.id];
+      if (rule === 'gradient' || !isReluLike(node)) return [onnxGradient(e, node, s, x, y)];
+      if (rule === 'guided') return [e.relu(onnxGradient(e, node, s, x, y))];
+      return [node.attrs.activation === 'leakyRelu' ? e.g.op('LeakyRelu', [s], { alpha: { f: node.attrs.alpha ?? 0.2 } }) : e.relu(s)];
+    },
+  },
 };
+
+function onnxActivate(e: Emitter, node: Node, x: string): string {
+  const a = node.attrs;
+  switch (a.activation) {
+    case 'relu': return e.relu(x);
+    case 'relu6': return e.g.op('Clip', [x, e.g.scalar(0), e.g.scalar(6)]);
+    case 'leakyRelu': return e.g.op('LeakyRelu', [x], { alpha: { f: a.alpha ?? 0.2 } });
+    case 'elu': return e.g.op('Elu', [x], { alpha: { f: a.alpha ?? 1 } });
+    case 'sigmoid': return e.g.op('Sigmoid', [x]);
+    case 'tanh': return e.g.op('Tanh', [x]);
+    case 'softmax': return e.g.op('Softmax', [x], { axis: { i: e.isMap(node.id) ? 1 : -1 } });
+    case 'clip': return e.g.op('Clip', [x, e.g.scalar(a.clipMin ?? -Infinity), e.g.scalar(a.clipMax ?? Infinity)]);
+    case 'linear': return x;
+    default: throw new LensError('unsupported-op', `layer '${node.name}': activation '${a.activation}' is not supported`);
+  }
+}
+
+/** s · f'(x) in the compiled graph (as activationGradient). */
+function onnxGradient(e: Emitter, node: Node, s: string, x: string, y: string): string {
+  const a = node.attrs;
+  const zero = e.g.scalar(0);
+  const open = (lo: number, hi: number): string => e.g.op('And', [e.g.op('Greater', [x, e.g.scalar(lo)]), e.g.op('Less', [x, e.g.scalar(hi)])]);
+  const pos = (): string => e.g.op('Greater', [x, zero]);
+  switch (a.activation) {
+    case 'relu': return e.g.op('Where', [pos(), s, zero]);
+    case 'relu6': return e.g.op('Where', [open(0, 6), s, zero]);
+    case 'clip': return e.g.op('Where', [open(a.clipMin ?? -Infinity, a.clipMax ?? Infinity), s, zero]);
+    case 'leakyRelu': return e.g.op('Where', [pos(), s, e.mul(s, e.g.scalar(a.alpha ?? 0.2))]);
+    case 'elu': return e.g.op('Where', [pos(), s, e.mul(s, e.add(y, e.g.scalar(a.alpha ?? 1)))]);
+    case 'sigmoid': return e.mul(s, e.mul(y, e.sub(e.g.scalar(1), y)));
+    case 'tanh': return e.mul(s, e.sub(e.g.scalar(1), e.mul(y, y)));
+    case 'softmax': {
+      const axis = e.isMap(node.id) ? 1 : -1;
+      const dot = e.g.op('ReduceSum', [e.mul(s, y), e.g.ints([axis])], { keepdims: { i: 1 } });
+      return e.mul(y, e.sub(s, dot));
+    }
+    case 'linear': return s;
+    default: throw new Error(`activation '${a.activation}' has no backward`);
+  }
+}

@@ -1,7 +1,7 @@
 /** Elementwise sum of same-shaped inputs (residual joins). LRP splits by the z-rule with a stabilizer. */
 import * as tf from '@tensorflow/tfjs-core';
 import type { OpDef } from './types';
-import { allInputsNonNegative, never, zRuleSignal } from './common';
+import { allInputsNonNegative, never, onnxZRule, zRuleSignal } from './common';
 
 export const add: OpDef = {
   kind: 'add',
@@ -24,4 +24,12 @@ export const add: OpDef = {
   signalRuleText: () => 'gradient',
   nonNegative: allInputsNonNegative,
   carriesBounds: never,
+  onnx: {
+    forward: (e, _n, ins) => (ins.length === 2 ? e.add(ins[0], ins[1]) : e.g.op('Sum', ins)),
+    lrp: (e, node, r, ctx) => {
+      const s = onnxZRule(e, node, r, ctx);
+      return node.inputs.map((i) => e.mul(ctx.acts[i], s));
+    },
+    signal: (_e, node, s) => node.inputs.map(() => s),
+  },
 };

@@ -4,7 +4,10 @@ import { poolShape } from '../graph/shapes';
 import { avgPoolTransposed } from '../engine/poolOps';
 import { LensError } from '../errors';
 import type { OpDef } from './types';
-import { allInputsNonNegative, always, zRuleSignal } from './common';
+import type { Node } from '../graph/ir';
+import type { Emitter } from '../onnx/emitter';
+import { convTransposeAttrs, onnxPads, poolPadsOf } from '../onnx/geometry';
+import { allInputsNonNegative, always, onnxZRule, zRuleSignal } from './common';
 
 export const avgPool: OpDef = {
   kind: 'avgPool',
@@ -34,4 +37,33 @@ export const avgPool: OpDef = {
   signalRuleText: () => 'gradient',
   nonNegative: allInputsNonNegative,
   carriesBounds: always,
+  onnx: {
+    forward: (e, node, ins) => {
+      const p = node.attrs.pool!;
+      return e.g.op('AveragePool', [ins[0]], {
+        kernel_shape: { ints: p.poolSize }, strides: { ints: p.strides }, pads: { ints: onnxPads(poolPadsOf(e.graph, node)) }, count_include_pad: { i: 0 },
+      });
+    },
+    lrp: (e, node, r, ctx) => [e.mul(ctx.acts[node.inputs[0]], onnxAvgTransposed(e, node, onnxZRule(e, node, r, ctx)))],
+    signal: (e, node, s) => [onnxAvgTransposed(e, node, s)],
+  },
 };
+
+/** Transpose of average pooling: divide by each window's count of non-padding positions, spread back with ones. */
+function onnxAvgTransposed(e: Emitter, node: Node, s: string): string {
+  const p = node.attrs.pool!;
+  const [h, w, c] = e.graph.nodes[node.inputs[0]].shape;
+  const [oh, ow] = node.shape;
+  const pads = poolPadsOf(e.graph, node);
+  const counts = new Float32Array(oh * ow);
+  for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) {
+    const y0 = i * p.strides[0] - pads[0][0];
+    const x0 = j * p.strides[1] - pads[1][0];
+    const ny = Math.min(y0 + p.poolSize[0], h) - Math.max(y0, 0);
+    const nx = Math.min(x0 + p.poolSize[1], w) - Math.max(x0, 0);
+    counts[i * ow + j] = ny * nx;
+  }
+  const ones = e.g.floats(new Float32Array(c * p.poolSize[0] * p.poolSize[1]).fill(1), [c, 1, p.poolSize[0], p.poolSize[1]]);
+  const sc = e.div(s, e.g.floats(counts, [1, 1, oh, ow]));
+  return e.g.op('ConvTranspose', [sc, ones], convTransposeAttrs([h, w], [oh, ow], p.poolSize, p.strides, [1, 1], pads, c));
+}

@@ -7,6 +7,14 @@ import type { OpDef } from './types';
 import { always, sameShape } from './common';
 import { weightedOp } from './weighted';
 import { RULE_NAMES } from '../../shared/ruleSpec';
+import { batchNormAffine } from '../graph/canonize';
+import type { Emitter } from '../onnx/emitter';
+import type { Node } from '../graph/ir';
+
+/** scale / shift shaped to broadcast over the compiled value ([C, 1, 1] for maps, [C] otherwise). */
+function affineDims(e: Emitter, node: Node, v: Float32Array): { data: Float32Array; dims: number[] } {
+  return { data: v, dims: e.isMap(node.inputs[0]) ? [v.length, 1, 1] : [v.length] };
+}
 
 export const batchNorm: OpDef = weightedOp({
   kind: 'batchNorm',
@@ -25,4 +33,9 @@ export const batchNorm: OpDef = weightedOp({
   bias: (prep, node) => prep.tensors[node.id].shift,
   forward: (_p, _n, x, w, bias) => (bias ? tf.add(tf.mul(x, w), bias) : tf.mul(x, w)),
   transposed: (_p, _n, s, _key, w) => tf.mul(s, w()),
+}, {
+  weight: (e, node) => affineDims(e, node, batchNormAffine(node).scale),
+  bias: (e, node) => affineDims(e, node, batchNormAffine(node).shift),
+  forward: (e, _n, x, w, b) => (b ? e.add(e.mul(x, w), b) : e.mul(x, w)),
+  transposed: (e, _n, s, w) => e.mul(s, w),
 });

@@ -4,6 +4,7 @@ import type { Node } from '../graph/ir';
 import type { BackwardContext } from '../engine/backward';
 import { STABILIZER } from '../rules/resolved';
 import { stabilize } from '../rules/applyRule';
+import type { Emitter, OnnxBackward } from '../onnx/emitter';
 
 /** Concat / split axis of the batched tensor from the node's Keras-style axis. */
 export function batchedAxis(node: Node, rank: number): number {
@@ -36,4 +37,20 @@ export function zRuleSignal(node: Node, r: tf.Tensor, ctx: BackwardContext): tf.
 /** Backward of a reshape: the signal in the input's shape. */
 export function reshapeBack(node: Node, signal: tf.Tensor, ctx: BackwardContext): tf.Tensor[] {
   return [tf.reshape(signal, ctx.acts[node.inputs[0]].shape)];
+}
+
+/** Compiled graph: a value of node `from`'s layout reshaped to IR shape `to` (both NHWC-order flat). */
+export function onnxReshape(e: Emitter, x: string, fromMap: boolean, to: number[], toMap: boolean): string {
+  const flat = fromMap ? e.toNhwc(x) : x;
+  const y = e.g.op('Reshape', [flat, e.g.ints([0, ...to])]);
+  return toMap ? e.toNchw(y) : y;
+}
+
+/** Compiled z-rule split of a parameter-free node: s = R / stab(z), recording its stabilizer leak. */
+export function onnxZRule(e: Emitter, node: Node, r: string, ctx: OnnxBackward): string {
+  const z = ctx.acts[node.id];
+  const den = e.stabilize(z);
+  const s = e.div(r, den);
+  ctx.leak?.(node.id, e.g.floats([0]), e.sum(e.mul(s, e.sub(den, z))));
+  return s;
 }

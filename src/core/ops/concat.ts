@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Node } from '../graph/ir';
 import type { BackwardContext } from '../engine/backward';
 import type { OpDef } from './types';
+import type { Emitter } from '../onnx/emitter';
 import { allInputsNonNegative, always, batchedAxis } from './common';
 
 function split(node: Node, signal: tf.Tensor, ctx: BackwardContext): tf.Tensor[] {
@@ -37,4 +38,22 @@ export const concat: OpDef = {
   signalRuleText: () => 'gradient',
   nonNegative: allInputsNonNegative,
   carriesBounds: always,
+  onnx: {
+    forward: (e, node, ins) => e.g.op('Concat', ins, { axis: { i: onnxAxis(e, node) } }),
+    lrp: (e, node, r) => onnxSplit(e, node, r),
+    signal: (e, node, s) => onnxSplit(e, node, s),
+  },
 };
+
+/** The concat axis in the compiled layout (NHWC axes 1, 2, 3 of a map are NCHW 2, 3, 1). */
+function onnxAxis(e: Emitter, node: Node): number {
+  const rank = node.shape.length + 1;
+  const a = batchedAxis(node, rank);
+  return e.isMap(node.id) ? [0, 2, 3, 1][a] : a;
+}
+
+function onnxSplit(e: Emitter, node: Node, s: string): string[] {
+  const a = batchedAxis(node, node.shape.length + 1);
+  const sizes = node.inputs.map((i) => e.graph.nodes[i].shape[a - 1]);
+  return e.g.opN('Split', [s, e.g.ints(sizes)], { axis: { i: onnxAxis(e, node) } }, sizes.length);
+}

@@ -6,6 +6,44 @@ import { conv2dFwd, conv2dTransposed, flipKernel } from '../engine/convOps';
 import type { OpDef } from './types';
 import { needRank } from './common';
 import { weightedOp } from './weighted';
+import { convAttrs, convGeometry, convTransposeAttrs } from '../onnx/geometry';
+import type { Emitter, OnnxLinear } from '../onnx/emitter';
+
+/** The IR bias as [C, 1, 1] (broadcasts over the compiled NCHW output). */
+export function mapBias(node: Node): { data: Float32Array; dims: number[] } | undefined {
+  const b = node.params.bias;
+  return b ? { data: b.data, dims: [b.data.length, 1, 1] } : undefined;
+}
+
+/** Transposed conv / depthwise in the compiled graph: ConvTranspose with the forward kernel. */
+export function convTransposed(e: Emitter, node: Node, s: string, w: string, group: number): string {
+  const { pads, attrs, kh, kw } = convGeometry(e.graph, node);
+  const inS = e.graph.nodes[node.inputs[0]].shape;
+  return e.g.op('ConvTranspose', [s, w], convTransposeAttrs([inS[0], inS[1]], [node.shape[0], node.shape[1]], [kh, kw], attrs.strides, attrs.dilations, pads, group));
+}
+
+/** Conv in the compiled graph (bias added separately: the rules' bias variants are [C, 1, 1]). */
+export function convForward(e: Emitter, node: Node, x: string, w: string, b: string | undefined, group: number): string {
+  const y = e.g.op('Conv', [x, w], convAttrs(e.graph, node, group));
+  return b ? e.add(y, b) : y;
+}
+
+const onnxConv: OnnxLinear = {
+  weight: (_e, node) => {
+    // [kh, kw, inC, outC] -> [outC, inC, kh, kw]
+    const k = node.params.kernel!;
+    const [kh, kw, ci, co] = k.shape;
+    const out = new Float32Array(k.data.length);
+    for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < ci; i++) {
+      const src = ((y * kw + x) * ci + i) * co;
+      for (let o = 0; o < co; o++) out[((o * ci + i) * kh + y) * kw + x] = k.data[src + o];
+    }
+    return { data: out, dims: [co, ci, kh, kw] };
+  },
+  bias: (_e, node) => mapBias(node),
+  forward: (e, node, x, w, b) => convForward(e, node, x, w, b, 1),
+  transposed: (e, node, s, w) => convTransposed(e, node, s, w, 1),
+};
 
 /** Output shape of conv2d / depthwiseConv2d. */
 export function convShape(node: Pick<Node, 'op' | 'attrs' | 'params' | 'name'>, inputs: number[][]): number[] {
@@ -28,4 +66,4 @@ export const conv2d: OpDef = weightedOp({ kind: 'conv2d', shape: convShape, grou
     const f = prep.derived(node.id, `flip:${key}`, () => flipKernel(w() as tf.Tensor4D));
     return conv2dTransposed(s as tf.Tensor4D, f, [inShape[0], inShape[1]], node.attrs.conv!, prep.tensors[node.id].pads!);
   },
-});
+}, onnxConv);

@@ -22,4 +22,10 @@ export const dense: OpDef = weightedOp({
   forward: (_p, _n, x, w, bias) => denseOver(x, (x2) => tf.fused.matMul({ a: x2, b: w as tf.Tensor2D, bias })),
   // an explicitly transposed (cached) kernel: matMul with transposeB is ~6× slower on wasm
   transposed: (prep, node, s, key, w) => denseOver(s, (s2) => tf.matMul(s2, prep.derived(node.id, `T:${key}`, () => tf.transpose(w())) as tf.Tensor2D)),
+}, {
+  weight: (_e, node) => ({ data: node.params.kernel!.data, dims: node.params.kernel!.shape.slice() }),
+  bias: (_e, node) => (node.params.bias ? { data: node.params.bias.data, dims: [node.params.bias.data.length] } : undefined),
+  forward: (e, _n, x, w, b) => e.g.op('Gemm', b ? [x, w, b] : [x, w]),
+  // Gemm with transB reads the kernel in place: no transposed copy of large dense weights
+  transposed: (e, _n, s, w) => e.g.op('Gemm', [s, w], { transB: { i: 1 } }),
 });

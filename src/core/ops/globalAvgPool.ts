@@ -1,7 +1,7 @@
 /** Mean over H and W: [H, W, C] -> [C]. LRP splits by the z-rule, the gradient spreads by 1/(H·W). */
 import * as tf from '@tensorflow/tfjs-core';
 import type { OpDef } from './types';
-import { allInputsNonNegative, needRank, never, zRuleSignal } from './common';
+import { allInputsNonNegative, needRank, never, onnxZRule, zRuleSignal } from './common';
 
 export const globalAvgPool: OpDef = {
   kind: 'globalAvgPool',
@@ -24,4 +24,17 @@ export const globalAvgPool: OpDef = {
   signalRuleText: () => 'gradient',
   nonNegative: allInputsNonNegative,
   carriesBounds: never,
+  onnx: {
+    forward: (e, _n, ins) => e.g.op('ReduceMean', [ins[0]], { axes: { ints: [2, 3] }, keepdims: { i: 0 } }),
+    lrp: (e, node, r, ctx) => {
+      const [h, w] = e.graph.nodes[node.inputs[0]].shape;
+      const s = e.g.op('Unsqueeze', [e.div(onnxZRule(e, node, r, ctx), e.g.scalar(h * w)), e.g.ints([2, 3])]);
+      return [e.mul(ctx.acts[node.inputs[0]], s)];
+    },
+    signal: (e, node, s, ctx) => {
+      const [h, w] = e.graph.nodes[node.inputs[0]].shape;
+      const x = ctx.acts[node.inputs[0]];
+      return [e.g.op('Expand', [e.g.op('Unsqueeze', [e.div(s, e.g.scalar(h * w)), e.g.ints([2, 3])]), e.g.op('Shape', [x])])];
+    },
+  },
 };

@@ -14,4 +14,5 @@ export const identity: OpDef = {
   signalRuleText: () => 'gradient',
   nonNegative: allInputsNonNegative,
   carriesBounds: always,
+  onnx: { forward: (_e, _n, ins) => ins[0], lrp: (_e, _n, r) => [r], signal: (_e, _n, s) => [s] },
 };

@@ -27,4 +27,15 @@ export const mul: OpDef = {
   signalRuleText: () => 'gradient',
   nonNegative: allInputsNonNegative,
   carriesBounds: never,
+  onnx: {
+    forward: (e, _n, ins) => e.mul(ins[0], ins[1]),
+    lrp: (e, node, r, ctx) => [r, e.g.op('ConstantOfShape', [e.g.op('Shape', [ctx.acts[node.inputs[1]]])])],
+    signal: (e, node, s, ctx) => {
+      const [a, g] = node.inputs;
+      const sa = e.mul(s, ctx.acts[a]);
+      const gs = e.graph.nodes[g].shape;
+      const broadcast = gs.length === 3 && gs[0] === 1 && gs[1] === 1 && node.shape[0] !== 1;
+      return [e.mul(s, ctx.acts[g]), broadcast ? e.g.op('ReduceSum', [sa, e.g.ints([2, 3])], { keepdims: { i: 1 } }) : sa];
+    },
+  },
 };

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Node } from '../graph/ir';
 import type { OpDef } from './types';
+import type { Emitter } from '../onnx/emitter';
 import { allInputsNonNegative, always, needRank } from './common';
 
 function cropPad(node: Node, signal: tf.Tensor): tf.Tensor[] {
@@ -28,4 +29,18 @@ export const pad: OpDef = {
   signalRuleText: () => 'gradient',
   nonNegative: allInputsNonNegative,
   carriesBounds: always,
+  onnx: {
+    forward: (e, node, ins) => {
+      const p = node.attrs.pads!;
+      return e.g.op('Pad', [ins[0], e.g.ints([0, 0, p[0][0], p[1][0], 0, 0, p[0][1], p[1][1]])]);
+    },
+    lrp: (e, node, r) => [onnxCrop(e, node, r)],
+    signal: (e, node, s) => [onnxCrop(e, node, s)],
+  },
 };
+
+function onnxCrop(e: Emitter, node: Node, s: string): string {
+  const p = node.attrs.pads!;
+  const [h, w] = e.graph.nodes[node.inputs[0]].shape;
+  return e.g.op('Slice', [s, e.g.ints([p[0][0], p[1][0]]), e.g.ints([p[0][0] + h, p[1][0] + w]), e.g.ints([2, 3])]);
+}

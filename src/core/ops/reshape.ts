@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { sizeOf } from '../graph/ir';
 import type { OpDef } from './types';
-import { allInputsNonNegative, always, reshapeBack } from './common';
+import { allInputsNonNegative, always, onnxReshape, reshapeBack } from './common';
 
 export const reshape: OpDef = {
   kind: 'reshape',
@@ -24,4 +24,9 @@ export const reshape: OpDef = {
   signalRuleText: () => 'gradient',
   nonNegative: allInputsNonNegative,
   carriesBounds: always,
+  onnx: {
+    forward: (e, node, ins) => onnxReshape(e, ins[0], e.isMap(node.inputs[0]), node.shape, e.isMap(node.id)),
+    lrp: (e, node, r) => [onnxReshape(e, r, e.isMap(node.id), e.graph.nodes[node.inputs[0]].shape, e.isMap(node.inputs[0]))],
+    signal: (e, node, s) => [onnxReshape(e, s, e.isMap(node.id), e.graph.nodes[node.inputs[0]].shape, e.isMap(node.inputs[0]))],
+  },
 };

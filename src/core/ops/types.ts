@@ -9,6 +9,7 @@ import type { PreparedGraph } from '../engine/prepared';
 import type { BackwardContext } from '../engine/backward';
 import type { ResolvedRule } from '../rules/resolved';
 import type { RuleName } from '../../shared/ruleSpec';
+import type { Emitter, OnnxBackward, OnnxLinear } from '../onnx/emitter';
 
 /** The gradient family's three signal rules (they differ only at ReLU-like activations). */
 export type SignalRule = 'gradient' | 'deconvnet' | 'guided';
@@ -71,4 +72,18 @@ export interface OpDef {
   readonly weighted?: boolean;
   /** The op as y = x ⋆ w + b, for the LRP rules, Deep Taylor and PatternNet. */
   readonly linear?: LinearOp;
+  /** The op compiled into an ONNX graph (onnx backend); absent: explanations of models with it run on wasm. */
+  readonly onnx?: OnnxOp;
+}
+
+/**
+ * ONNX emission of one op, in the compiled layout (onnx/emitter.ts): value names in, value names out.
+ * A missing `lrp` / `signal` makes that rule family fall back to wasm for models with this op.
+ */
+export interface OnnxOp {
+  forward(e: Emitter, node: Node, ins: string[]): string;
+  lrp?(e: Emitter, node: Node, r: string, ctx: OnnxBackward): string[];
+  signal?(e: Emitter, node: Node, s: string, ctx: OnnxBackward, rule: SignalRule): string[];
+  /** weighted ops: their geometry for the LRP rules (onnx/rules.ts) */
+  linear?: OnnxLinear;
 }

@@ -5,7 +5,9 @@ import type { BackwardContext } from '../engine/backward';
 import { applyLinearRule } from '../rules/applyRule';
 import { linearTransposed } from '../rules/linearOps';
 import { RULE_NAMES } from '../../shared/ruleSpec';
-import type { LinearOp, LrpContext, OpDef } from './types';
+import type { LinearOp, LrpContext, OpDef, OnnxOp } from './types';
+import type { OnnxLinear } from '../onnx/emitter';
+import { emitLinearRule } from '../onnx/rules';
 import { never } from './common';
 
 /** LRP: the layer's resolved rule (applyRule.ts), recording its bias / stabilizer leaks. */
@@ -30,6 +32,7 @@ export const KERNEL_RULES = RULE_NAMES.filter((r) => r !== 'pass');
 /** An OpDef for a weighted op from its shape rule, LinearOp and what differs (group, rules, check). */
 export function weightedOp(
   def: Pick<OpDef, 'kind' | 'shape' | 'group'> & Partial<Pick<OpDef, 'check' | 'rules' | 'weighted' | 'carriesBounds'>>, linear: LinearOp,
+  onnxLinear?: OnnxLinear,
 ): OpDef {
   return {
     rules: KERNEL_RULES,
@@ -43,5 +46,16 @@ export function weightedOp(
     lrpRuleText: () => 'rule',
     signalRuleText: () => 'transpose',
     nonNegative: never,
+    ...(onnxLinear ? { onnx: weightedOnnx(onnxLinear) } : {}),
+  };
+}
+
+/** The compiled form of a weighted op: forward with its own bias, LRP rules via onnx/rules.ts, the transpose for gradients. */
+function weightedOnnx(linear: OnnxLinear): OnnxOp {
+  return {
+    linear,
+    forward: (e, node, ins) => e.forward(node, ins[0], 'w', e.bias(node, 'b')),
+    lrp: (e, node, r, ctx) => [emitLinearRule(e, node, r, ctx)],
+    signal: (e, node, s) => [e.transposed(node, s, 'w')],
   };
 }

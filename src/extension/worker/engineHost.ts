@@ -19,7 +19,7 @@ type ProgressListener = (stage: string, fraction?: number) => void;
 const CANCEL_GRACE_MS = 3000;
 
 export interface EngineSettings {
-  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  backend: 'auto' | 'onnx' | 'tensorflow' | 'wasm' | 'cpu';
   maxImageSide: number;
   /** threads for SmoothGrad / Integrated Gradients samples: the engine worker and parallelWorkers − 1 sample workers */
   parallelWorkers: number;

@@ -6,14 +6,15 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { initBackend, type BackendChoice } from '../../core/engine/backend';
+import { selectBackend, type EngineBackend, type EngineChoice } from '../../core/onnx/engineBackend';
+import { OnnxExplainer } from '../../core/onnx/onnxExplainer';
 import { openModel } from '../../core/pipeline';
 import { openImageSource } from '../../core/patterns/data';
 import { fitPatterns } from '../../core/patterns/fit';
 import { loadPatterns, writePatternsFile } from '../../core/patterns/file';
 import type { PatternSet } from '../../core/patterns/patternSet';
 import { paramCount, type Graph } from '../../core/graph/ir';
-import { Explainer } from '../../core/methods/explain';
+import { Explainer, type ExplainExtras, type ExplainOutput, type InputArray } from '../../core/methods/explain';
 import type { ExplainOptions } from '../../core/methods/types';
 import { COMPOSITE_NAMES, resolveRules, takesRule } from '../../core/composites/presets';
 import { rulesFor } from '../../core/ops/registry';
@@ -37,7 +38,8 @@ interface LoadedModel {
   path: string;
   mtimeMs: number;
   graph: Graph;
-  explainer: Explainer;
+  /** the compiled path (onnx backend: falls back to wasm per method) or the wasm Explainer */
+  explainer: Explainer | OnnxExplainer;
   card: ModelCard;
   labels?: string[];
   cardPath?: string;
@@ -116,8 +118,8 @@ function withoutUndefined(p: RuleParamValues): RuleParamValues {
 }
 
 export class EngineService {
-  private backend?: Promise<string>;
-  private backendChoice: BackendChoice = 'auto';
+  private backend?: Promise<EngineBackend>;
+  private backendChoice: EngineChoice = 'auto';
   private readonly models = new Map<string, LoadedModel>();
   private maxImageSide = 8192;
   private lastImage?: { key: string; img: RgbaImage; input: ReturnType<typeof preprocessImage>; shown: RgbaImage };
@@ -142,7 +144,8 @@ export class EngineService {
       this.backendChoice = backend;
       this.maxImageSide = maxImageSide;
       this.backend = undefined;
-      return { backend: await this.ensureBackend() };
+      const b = await this.engine();
+      return { backend: b.name, backendReason: b.reason };
     });
     rpc.handle('describeModel', (p) => this.describeModel(p.modelPath, p.composite, p.rules, p.params));
     rpc.handle('explain', async (p) => {
@@ -159,9 +162,23 @@ export class EngineService {
     rpc.handle('fitPatterns', (p) => this.fitPatterns(p.runId, p.modelPath, p.dataPath, p.outPath));
   }
 
-  private ensureBackend(): Promise<string> {
-    this.backend ??= initBackend(this.backendChoice);
+  private engine(): Promise<EngineBackend> {
+    this.backend ??= selectBackend(this.backendChoice);
     return this.backend;
+  }
+
+  private async ensureBackend(): Promise<string> {
+    return (await this.engine()).name;
+  }
+
+  /** One explanation on the model's engine; the backend that computed it and why. */
+  private async run(m: LoadedModel, input: InputArray, opts: ExplainOptions, extras: ExplainExtras): Promise<ExplainOutput & { backend: string; backendReason: string }> {
+    const b = await this.engine();
+    if (m.explainer instanceof OnnxExplainer) {
+      const r = await m.explainer.explain(input, opts, extras);
+      return { ...r, backend: r.backend === 'onnx' ? 'onnx' : b.tfjs, backendReason: r.backendReason };
+    }
+    return { ...m.explainer.explain(input, opts, extras), backend: b.name, backendReason: b.reason };
   }
 
   private async model(modelPath: string): Promise<LoadedModel> {
@@ -176,15 +193,16 @@ export class EngineService {
     await this.ensureBackend();
     const opened = await openModel(modelPath);
     const graph = opened.graph;
-    cached?.explainer.dispose();
+    void cached?.explainer.dispose();
     this.models.delete(modelPath);
+    const explainer = (await this.engine()).onnx ? new OnnxExplainer(graph) : new Explainer(graph);
     const loaded: LoadedModel = {
-      path: modelPath, mtimeMs: m, graph, explainer: new Explainer(graph), card: opened.card, labels: opened.labels, cardPath: opened.cardPath,
+      path: modelPath, mtimeMs: m, graph, explainer, card: opened.card, labels: opened.labels, cardPath: opened.cardPath,
     };
     this.models.set(modelPath, loaded);
     while (this.models.size > MAX_MODELS) {
       const oldest = this.models.keys().next().value as string;
-      this.models.get(oldest)?.explainer.dispose();
+      void this.models.get(oldest)?.explainer.dispose();
       this.models.delete(oldest);
     }
     return loaded;
@@ -279,7 +297,7 @@ export class EngineService {
     const t1 = performance.now();
     const { input, shown, opts, checkpoint } = this.prepareRun(runId, m, spec, spec.imagePath);
     this.progress(runId, 'explaining');
-    const r = m.explainer.explain(input, opts, { checkpoint, pool: this.pool });
+    const r = await this.run(m, input, opts, { checkpoint, pool: this.pool });
     const t2 = performance.now();
     const [H, W] = input.shape;
     const heat = colourRelevance(r.relevance, display);
@@ -296,7 +314,8 @@ export class EngineService {
       heatmap: heat,
       display,
       timings: { ...r.timings, loadMs: t1 - t0, workerTotalMs: performance.now() - t0, colorMs: performance.now() - t2 },
-      backend: await this.ensureBackend(),
+      backend: r.backend,
+      backendReason: r.backendReason,
     };
   }
 
@@ -335,7 +354,7 @@ export class EngineService {
     const m = await this.model(spec.modelPath);
     const { input, opts, checkpoint } = this.prepareRun(runId, m, spec, spec.imagePath);
     this.progress(runId, `relevance at ${layer}`);
-    const r = m.explainer.explain(input, opts, { checkpoint, keepLayers: [layer], pool: this.pool });
+    const r = await this.run(m, input, opts, { checkpoint, keepLayers: [layer], pool: this.pool });
     const rel = r.layerRelevance?.[layer];
     if (!rel) throw new LensError('bad-usage', `no relevance reached layer ${layer} with method ${spec.method}`);
     // Dense layers give a vector: shown as one 1×N strip. Conv layers give H×W×C: one map per channel.

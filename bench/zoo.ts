@@ -1,0 +1,183 @@
+/**
+ * `node out/bench/run.js zoo`: torchvision VGG16 and ResNet-50 as ONNX files (written by
+ * scripts/models/export_torchvision.py) on both backends, each measured in a fresh child process:
+ * load, first explanation, warm epsilon-gamma-box, rule change, peak RSS; the CLI's first explanation
+ * in a fresh process; agreement of the two backends; Zennit's time when ZENNIT_SRC names its source.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import { Explainer } from '../src/core/methods/explain';
+import { OnnxExplainer } from '../src/core/onnx/onnxExplainer';
+import { selectBackend } from '../src/core/onnx/engineBackend';
+import { cardBounds, openModel, readInput } from '../src/core/pipeline';
+import type { Graph } from '../src/core/graph/ir';
+import type { ExplainOptions } from '../src/core/methods/types';
+
+const ZOO = process.env.RELEVANCE_LENS_ZOO ?? path.join(os.homedir(), '.cache', 'relevance-lens', 'zoo');
+const MODELS = (process.env.BENCH_ZOO_MODELS ?? 'resnet50,vgg16').split(',');
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function weightBytes(g: Graph): number {
+  let n = 0;
+  for (const node of g.nodes) for (const p of Object.values(node.params)) if (p) n += p.data.byteLength;
+  return n;
+}
+
+const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MB`;
+
+/** One model on one backend, in this (fresh) process; prints one JSON line. */
+async function child(name: string, backend: 'onnx' | 'wasm', runs: number): Promise<void> {
+  const engine = await selectBackend(backend);
+  const t0 = performance.now();
+  const m = await openModel(path.join(ZOO, `${name}.onnx`));
+  const loadMs = performance.now() - t0;
+  const { input } = readInput(path.join(ZOO, `${name}.input.npy`), m);
+  const b = cardBounds(m)!;
+  const opts: ExplainOptions = { method: 'lrp', composite: 'epsilon-gamma-box', params: { low: b.low, high: b.high }, conservationDetail: true };
+  const other: ExplainOptions = { ...opts, composite: 'epsilon-plus' };
+  const shifted = (k: number) => ({ shape: input.shape, data: input.data.map((v, i) => v + ((i * 7 + k) % 13) * 1e-3) });
+  const out: Record<string, unknown> = { model: name, backend: engine.name, weightBytes: weightBytes(m.graph), loadMs };
+  if (backend === 'onnx') {
+    const e = new OnnxExplainer(m.graph);
+    let t = performance.now();
+    const first = await e.explain(input, opts);
+    out.firstMs = performance.now() - t;
+    out.firstTimings = first.timings;
+    const warm: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      t = performance.now();
+      await e.explain(shifted(i), opts);
+      warm.push(performance.now() - t);
+    }
+    out.warmMs = median(warm);
+    t = performance.now();
+    const changed = await e.explain(input, other);
+    out.ruleChangeMs = performance.now() - t;
+    out.ruleChangeTimings = changed.timings;
+    t = performance.now();
+    await e.explain(input, opts);
+    out.ruleBackCachedMs = performance.now() - t;
+    fs.writeFileSync(path.join(os.tmpdir(), `rl-bench-${name}-onnx.f32`), first.relevance.data);
+    out.layers = first.layers.map((l) => l.outputRelevanceSum);
+    await e.dispose();
+  } else {
+    const e = new Explainer(m.graph);
+    let t = performance.now();
+    const first = e.explain(input, opts);
+    out.firstMs = performance.now() - t;
+    const warm: number[] = [];
+    const fwd: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const x = shifted(i);
+      t = performance.now();
+      e.predict(x);
+      fwd.push(performance.now() - t);
+      t = performance.now();
+      e.explain(x, opts);
+      warm.push(performance.now() - t);
+    }
+    out.forwardMs = median(fwd);
+    out.warmMs = median(warm);
+    t = performance.now();
+    e.explain(shifted(runs - 1), other);
+    out.ruleChangeMs = performance.now() - t;
+    fs.writeFileSync(path.join(os.tmpdir(), `rl-bench-${name}-wasm.f32`), first.relevance.data);
+    out.layers = first.layers.map((l) => l.outputRelevanceSum);
+    e.dispose();
+  }
+  out.peakRssBytes = process.resourceUsage().maxRSS * 1024;
+  console.log(JSON.stringify(out));
+}
+
+function runChild(name: string, backend: string, runs: number): Record<string, number & unknown> | undefined {
+  const r = spawnSync(process.execPath, [__filename, 'child', name, backend, String(runs)], { encoding: 'utf8', maxBuffer: 2 ** 26 });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line);
+  } catch {
+    console.log(`  ${name} on ${backend}: failed (${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')})`);
+    return undefined;
+  }
+}
+
+export async function benchZoo(): Promise<void> {
+  const missing = MODELS.filter((n) => !fs.existsSync(path.join(ZOO, `${n}.onnx`)));
+  if (missing.length) {
+    console.log(`zoo: ${missing.join(', ')} missing in ${ZOO}; write them with /usr/bin/python3 scripts/models/export_torchvision.py --models vgg16,resnet50`);
+    return;
+  }
+  console.log(`zoo (torchvision ONNX, random weights; ${ZOO}), ${os.cpus().length} cores, load average ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}`);
+  for (const name of MODELS) {
+    const o = runChild(name, 'onnx', 5);
+    const w = runChild(name, 'wasm', name === 'vgg16' ? 2 : 3);
+    if (o) {
+      const ft = o.firstTimings as unknown as Record<string, number>;
+      const rt = o.ruleChangeTimings as unknown as Record<string, number>;
+      console.log(`${name} onnx: weights ${mb(o.weightBytes)}, load ${o.loadMs.toFixed(0)} ms; first explanation ${o.firstMs.toFixed(0)} ms `
+        + `(compile ${ft.compileMs.toFixed(0)}, session ${ft.sessionMs.toFixed(0)}, run ${ft.methodMs.toFixed(0)}); `
+        + `epsilon-gamma-box warm ${o.warmMs.toFixed(0)} ms [median of 5]; rule change (recompile) ${o.ruleChangeMs.toFixed(0)} ms `
+        + `(compile ${rt.compileMs.toFixed(0)}, session ${rt.sessionMs.toFixed(0)}, run ${rt.methodMs.toFixed(0)}), back to a cached rule set ${o.ruleBackCachedMs.toFixed(0)} ms; `
+        + `peak RSS ${mb(o.peakRssBytes)} (limit 3×weights+300 MB = ${mb(3 * o.weightBytes + 300 * 2 ** 20)})`);
+    }
+    if (w) {
+      console.log(`${name} wasm: load ${w.loadMs.toFixed(0)} ms; first ${w.firstMs.toFixed(0)} ms; forward ${w.forwardMs.toFixed(0)} ms, epsilon-gamma-box warm ${w.warmMs.toFixed(0)} ms; `
+        + `rule change (forward cached) ${w.ruleChangeMs.toFixed(0)} ms; peak RSS ${mb(w.peakRssBytes)}`);
+    }
+    if (o && w) {
+      const a = new Float32Array(fs.readFileSync(path.join(os.tmpdir(), `rl-bench-${name}-wasm.f32`)).buffer.slice(0));
+      const b = new Float32Array(fs.readFileSync(path.join(os.tmpdir(), `rl-bench-${name}-onnx.f32`)).buffer.slice(0));
+      let scale = 0;
+      let d = 0;
+      let over = 0;
+      for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(a[i]));
+      for (let i = 0; i < a.length; i++) {
+        const x = Math.abs(a[i] - b[i]);
+        d = Math.max(d, x);
+        if (x > 1e-4 * scale) over++;
+      }
+      const la = w.layers as unknown as number[];
+      const lb = o.layers as unknown as number[];
+      let ld = 0;
+      const ls = Math.max(...la.map(Math.abs));
+      la.forEach((v, i) => (ld = Math.max(ld, Math.abs(v - lb[i]) / ls)));
+      console.log(`${name} onnx vs wasm: max |diff| ${(d / scale).toExponential(2)} of max |R|; ${over} of ${a.length} values beyond 1e-4 of max |R|; `
+        + `conservation rows ${la.length}/${lb.length}, largest row difference ${ld.toExponential(2)} of the largest row`);
+    }
+    const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
+    if (fs.existsSync(cli)) {
+      const json = path.join(os.tmpdir(), `rl-bench-${name}-cli.json`);
+      const t = performance.now();
+      const r = spawnSync(process.execPath, [cli, 'explain', path.join(ZOO, `${name}.onnx`), path.join(ZOO, `${name}.input.npy`), '--json', json, '-q'], { encoding: 'utf8' });
+      const wall = performance.now() - t;
+      if (r.status === 0) {
+        const j = JSON.parse(fs.readFileSync(json, 'utf8'));
+        console.log(`${name} CLI explain, fresh process (backend ${j.backend}): ${wall.toFixed(0)} ms wall, timings.totalMs ${j.timings.totalMs.toFixed(0)}`);
+      } else console.log(`${name} CLI explain failed: ${r.stderr.trim()}`);
+    }
+    if (process.env.ZENNIT_SRC) {
+      const t = performance.now();
+      const r = spawnSync('/usr/bin/python3', [path.join(__dirname, '..', '..', 'bench', 'zennit_time.py'), name, String(os.cpus().length), '3'], { encoding: 'utf8' });
+      const wall = performance.now() - t;
+      try {
+        const z = JSON.parse(r.stdout.trim().split('\n').pop()!);
+        console.log(`${name} Zennit 0.5.1 EpsilonGammaBox (${z.threads} threads): fresh process to first heatmap ${z.processToFirstMs.toFixed(0)} ms (wall ${wall.toFixed(0)}), `
+          + `first ${z.firstMs.toFixed(0)} ms, warm ${z.warmMs.toFixed(0)} ms, forward ${z.forwardMs.toFixed(0)} ms`);
+      } catch {
+        console.log(`${name} Zennit failed: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+      }
+    }
+  }
+}
+
+if (require.main === module && process.argv[2] === 'child') {
+  child(process.argv[3], process.argv[4] as 'onnx' | 'wasm', Number(process.argv[5] ?? 3)).catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * The compiler: (graph, rule family, per-layer rules, kept layers) -> one ONNX model that computes the
+ * forward pass, the backward signal under each node's rule and the per-node sums of the conservation
+ * table in one run. Inputs: x [N, H, W, C] (NHWC, as the engine), onehot [1, K] (the explained
+ * class) and top [1] (1: explain each row's top class instead, picked in the graph by ArgMax, whose
+ * first-maximum rule matches topK's): a new class or image re-runs the same session. Outputs: logits [N, K], relevance (NHWC),
+ * sums (per visited node: out, in[, bias leak, stabilizer leak], in the order of `sumIndex`), and
+ * keep_<id> for the requested layers. Mirrors engine/backward.ts.
+ */
+import type { Graph } from '../graph/ir';
+import type { ResolvedRule } from '../rules/resolved';
+import { nonNegativeOutputs } from '../graph/nonNegative';
+import { silentNegativeOutputs } from '../methods/lrpHandlers';
+import { isKnownOp, opDef } from '../ops/registry';
+import type { SignalRule } from '../ops/types';
+import { Emitter, type OnnxBackward } from './emitter';
+
+export type CompiledFamily =
+  | { kind: 'lrp'; rules: Map<number, ResolvedRule>; start: 'logit' | 'positiveLogit' }
+  | { kind: 'signal'; rule: SignalRule };
+
+export interface CompileSpec {
+  family: CompiledFamily;
+  /** node ids whose incoming signal to return */
+  keep?: readonly number[];
+  /** record the closed-form bias / stabilizer leaks (LRP) */
+  leaks?: boolean;
+}
+
+export interface CompiledModel {
+  bytes: Uint8Array;
+  /** per entry: node id and how many values it has in `sums` (2, or 4 with leaks) */
+  sumIndex: { id: number; n: number }[];
+  /** bytes of float initializers in the model */
+  weightBytes: number;
+  nodes: number;
+}
+
+/** Why the graph cannot be compiled for this family (an op without ONNX emission), or undefined. */
+export function compileBlocker(g: Graph, family: CompiledFamily['kind']): string | undefined {
+  for (const n of g.nodes) {
+    if (!isKnownOp(n.op)) return `op '${n.op}' (layer '${n.name}') is not implemented by the engine`;
+    const o = opDef(n.op).onnx;
+    if (!o) return `op '${n.op}' (layer '${n.name}') has no ONNX emission`;
+    if (family === 'lrp' && !o.lrp) return `op '${n.op}' (layer '${n.name}') has no compiled LRP backward`;
+    if (family === 'signal' && !o.signal) return `op '${n.op}' (layer '${n.name}') has no compiled gradient backward`;
+  }
+  return undefined;
+}
+
+export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
+  const blocker = compileBlocker(g, spec.family.kind);
+  if (blocker) throw new Error(blocker);
+  const e = new Emitter(g);
+  const inShape = g.nodes[g.input].shape;
+  const k = g.nodes[g.output].shape[0];
+  const x = e.g.input('x', ['N', ...inShape]);
+  const given = e.g.input('onehot', [1, k]);
+  const top = e.g.input('top', [1]);
+
+  // forward
+  const acts: string[] = new Array(g.nodes.length);
+  acts[g.input] = e.isMap(g.input) ? e.toNchw(x) : x;
+  for (const n of g.nodes) {
+    if (n.id === g.input) continue;
+    acts[n.id] = opDef(n.op).onnx!.forward(e, n, n.inputs.map((i) => acts[i]));
+  }
+  const logits = acts[g.output];
+
+  // start signal
+  const argmax = e.g.op('ArgMax', [logits], { axis: { i: 1 }, keepdims: { i: 0 } });
+  const topHot = e.g.op('OneHot', [argmax, e.g.ints([k]), e.g.floats([0, 1])], { axis: { i: -1 } });
+  const onehot = e.add(given, e.mul(top, topHot));
+  const fam = spec.family;
+  let start: string;
+  if (fam.kind === 'lrp') start = e.mul(fam.start === 'positiveLogit' ? e.relu(logits) : logits, onehot);
+  else start = e.g.op('Expand', [onehot, e.g.op('Shape', [logits])]);
+
+  const leaks = new Map<number, [string, string]>();
+  const ctx: OnnxBackward = {
+    acts,
+    leak: spec.leaks ? (id, b, s) => leaks.set(id, [b, s]) : undefined,
+    rules: fam.kind === 'lrp' ? fam.rules : new Map(),
+    nonNegative: nonNegativeOutputs(g),
+    silent: fam.kind === 'lrp' ? silentNegativeOutputs(g, fam.rules) : [],
+  };
+  const keep = new Set(spec.keep ?? []);
+  const pending: string[][] = g.nodes.map(() => []);
+  pending[g.output].push(start);
+  const sums = new Map<number, string[]>();
+  for (let id = g.output; id >= 0; id--) {
+    const ps = pending[id];
+    if (!ps.length || id === g.input) continue;
+    const node = g.nodes[id];
+    const signal = ps.length === 1 ? ps[0] : e.g.op('Sum', ps);
+    const o = opDef(node.op).onnx!;
+    const parts = fam.kind === 'lrp' ? o.lrp!(e, node, signal, ctx) : o.signal!(e, node, signal, ctx, fam.rule);
+    if (parts.length !== node.inputs.length) throw new Error(`ONNX emission of ${node.op} returned ${parts.length} parts`);
+    const out = e.sum(signal);
+    const ins = parts.map((p) => (p === signal ? out : e.sum(p)));
+    sums.set(id, [out, ins.length === 1 ? ins[0] : e.g.op('Sum', ins)]);
+    if (keep.has(id)) e.g.output(`keep_${id}`, e.isMap(id) ? e.toNhwc(signal) : signal, ['N', ...node.shape]);
+    node.inputs.forEach((i, j) => pending[i].push(parts[j]));
+  }
+  const pin = pending[g.input];
+  if (!pin.length) throw new Error('the explained output does not depend on the input');
+  const rin = pin.length === 1 ? pin[0] : e.g.op('Sum', pin);
+  e.g.output('relevance', e.isMap(g.input) ? e.toNhwc(rin) : rin, ['N', ...inShape]);
+  e.g.output('logits', logits, ['N', k]);
+
+  const sumIndex: { id: number; n: number }[] = [];
+  const flat: string[] = [];
+  for (const [id, s] of [...sums].sort((a, b) => a[0] - b[0])) {
+    const l = leaks.get(id);
+    const all = l ? [...s, ...l] : s;
+    sumIndex.push({ id, n: all.length });
+    flat.push(...all);
+  }
+  e.g.output('sums', flat.length === 1 ? flat[0] : e.g.op('Concat', flat, { axis: { i: 0 } }), [flat.length]);
+  return { bytes: e.g.serialize(g.name), sumIndex, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
+}

@@ -1,0 +1,148 @@
+/**
+ * What an op's ONNX emission works with: the graph under construction plus helpers in the compiled
+ * model's layout. Rank-3 IR values ([H, W, C]) are NCHW tensors [N, C, H, W] in the compiled graph,
+ * other ranks are [N, ...shape]; the compiled model takes and returns NHWC at its boundary.
+ */
+import type { Graph, Node } from '../graph/ir';
+import type { ResolvedRule } from '../rules/resolved';
+import { STABILIZER } from '../rules/resolved';
+import { opDef } from '../ops/registry';
+import { OnnxGraph } from './onnxGraph';
+
+export type KernelVariant = 'w' | 'w+' | 'w-' | `wg:${number}` | `wgn:${number}` | 'w2' | 'ones';
+export type BiasVariant = 'b' | 'b+' | 'b-' | `bg:${number}` | `bgn:${number}`;
+
+/** A weighted op in the compiled layout (the ONNX half of ops/types.ts LinearOp). */
+export interface OnnxLinear {
+  /** the weight in the compiled layout (conv: OIHW; dense: [in, out]; BatchNorm: [C, 1, 1] or [C]) */
+  weight(e: Emitter, node: Node): { data: Float32Array; dims: number[] };
+  /** the bias in a shape that broadcasts against the output */
+  bias(e: Emitter, node: Node): { data: Float32Array; dims: number[] } | undefined;
+  forward(e: Emitter, node: Node, x: string, w: string, b?: string): string;
+  /** transpose of forward (without bias) applied to s */
+  transposed(e: Emitter, node: Node, s: string, w: string): string;
+}
+
+/** What a backward emission of one node receives besides the signal. */
+export interface OnnxBackward {
+  /** the forward value of every node (names in the compiled graph) */
+  acts: string[];
+  /** records a node's closed-form leaks (names of [1]-shaped sums): bias, stabilizer */
+  leak?: (id: number, bias: string, stab: string) => void;
+  rules: Map<number, ResolvedRule>;
+  nonNegative: boolean[];
+  silent: boolean[];
+}
+
+function deriveVariant(w: Float32Array, v: KernelVariant | BiasVariant): Float32Array {
+  const out = new Float32Array(w.length);
+  const key = v.replace(/^b/, 'w');
+  if (key === 'w') out.set(w);
+  else if (key === 'w+') for (let i = 0; i < w.length; i++) out[i] = w[i] > 0 ? w[i] : 0;
+  else if (key === 'w-') for (let i = 0; i < w.length; i++) out[i] = w[i] < 0 ? w[i] : 0;
+  else if (key === 'w2') for (let i = 0; i < w.length; i++) out[i] = Math.fround(w[i] * w[i]);
+  else if (key === 'ones') out.fill(1);
+  else if (key.startsWith('wgn:')) {
+    const g = Number(key.slice(4));
+    for (let i = 0; i < w.length; i++) out[i] = w[i] < 0 ? Math.fround(w[i] + Math.fround(w[i] * g)) : w[i];
+  } else if (key.startsWith('wg:')) {
+    const g = Number(key.slice(3));
+    for (let i = 0; i < w.length; i++) out[i] = w[i] > 0 ? Math.fround(w[i] + Math.fround(w[i] * g)) : w[i];
+  } else throw new Error(`unknown kernel variant ${v}`);
+  return out;
+}
+
+export class Emitter {
+  readonly g = new OnnxGraph();
+  private readonly kernels = new Map<string, string>();
+  /** values an op's forward leaves for its backward (e.g. max-pool argmax) */
+  readonly aux = new Map<string, string>();
+
+  constructor(readonly graph: Graph) {}
+
+  /** IR value of rank 3 -> NCHW in the compiled graph. */
+  isMap(id: number): boolean {
+    return this.graph.nodes[id].shape.length === 3;
+  }
+
+  /** The compiled shape of node id's value with batch n. */
+  dims(id: number, n: number | string = 'N'): (number | string)[] {
+    const s = this.graph.nodes[id].shape;
+    return s.length === 3 ? [n, s[2], s[0], s[1]] : [n, ...s];
+  }
+
+  linear(node: Node): OnnxLinear {
+    const l = opDef(node.op).onnx?.linear;
+    if (!l) throw new Error(`op ${node.op} has no ONNX LinearOp`);
+    return l;
+  }
+
+  /** The layer's kernel variant as an initializer (derived once per compile). */
+  kernel(node: Node, v: KernelVariant): string {
+    const key = `${node.id}:${v}`;
+    let name = this.kernels.get(key);
+    if (!name) {
+      const w = this.linear(node).weight(this, node);
+      name = this.g.weight(v === 'w' ? w.data : deriveVariant(w.data, v), w.dims, `${v.replace(/[^a-z0-9]/gi, '')}_${node.id}`);
+      this.kernels.set(key, name);
+    }
+    return name;
+  }
+
+  bias(node: Node, v: BiasVariant): string | undefined {
+    const key = `${node.id}:${v}`;
+    let name = this.kernels.get(key);
+    if (!name) {
+      const b = this.linear(node).bias(this, node);
+      if (!b) return undefined;
+      name = this.g.weight(v === 'b' ? b.data : deriveVariant(b.data, v), b.dims, `b_${node.id}`);
+      this.kernels.set(key, name);
+    }
+    return name;
+  }
+
+  forward(node: Node, x: string, v: KernelVariant, b?: string): string {
+    return this.linear(node).forward(this, node, x, this.kernel(node, v), b);
+  }
+
+  transposed(node: Node, s: string, v: KernelVariant): string {
+    return this.linear(node).transposed(this, node, s, this.kernel(node, v));
+  }
+
+  // elementwise helpers
+  add(a: string, b: string): string { return this.g.op('Add', [a, b]); }
+  sub(a: string, b: string): string { return this.g.op('Sub', [a, b]); }
+  mul(a: string, b: string): string { return this.g.op('Mul', [a, b]); }
+  div(a: string, b: string): string { return this.g.op('Div', [a, b]); }
+  relu(a: string): string { return this.g.op('Relu', [a]); }
+  /** min(a, 0) */
+  negPart(a: string): string { return this.g.op('Min', [a, this.g.scalar(0)]); }
+  /** 1 where a < 0, else 0 (float) */
+  below0(a: string): string { return this.g.op('Cast', [this.g.op('Less', [a, this.g.scalar(0)])], { to: { i: 1 } }); }
+
+  /** z + ε·sign(z) with sign(0) = +1 (the engine's stabilize); eps a number or a [1]-shaped tensor name. */
+  stabilize(z: string, eps: number | string = STABILIZER): string {
+    if (typeof eps === 'number') {
+      return this.add(z, this.g.op('Where', [this.g.op('Less', [z, this.g.scalar(0)]), this.g.scalar(-eps), this.g.scalar(eps)]));
+    }
+    return this.add(z, this.mul(this.g.op('Where', [this.g.op('Less', [z, this.g.scalar(0)]), this.g.scalar(-1), this.g.scalar(1)]), eps));
+  }
+
+  /** Sum of all elements as a [1] tensor. */
+  sum(t: string): string {
+    return this.g.op('ReduceSum', [this.g.op('Reshape', [t, this.g.ints([1, -1])]), this.g.ints([1])], { keepdims: { i: 0 } }, 'sum');
+  }
+
+  /** NCHW <-> NHWC for rank-4 values. */
+  toNchw(x: string): string { return this.g.op('Transpose', [x], { perm: { ints: [0, 3, 1, 2] } }); }
+  toNhwc(x: string): string { return this.g.op('Transpose', [x], { perm: { ints: [0, 2, 3, 1] } }); }
+
+  /** A constant in the compiled layout from an IR-layout (HWC) array of shape [1, ...shape]. */
+  constantOf(shape: number[], hwc: Float32Array): string {
+    if (shape.length !== 3) return this.g.floats(hwc, [1, ...shape]);
+    const [h, w, c] = shape;
+    const out = new Float32Array(hwc.length);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) out[(k * h + y) * w + x] = hwc[(y * w + x) * c + k];
+    return this.g.floats(out, [1, c, h, w]);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The engine backend: `onnx` (explanations compiled to ONNX, run by onnxruntime-node) when asked for or,
+ * under `auto`, when the native binding loads; otherwise a TensorFlow.js backend (tensorflow > wasm >
+ * cpu). The tfjs backend is initialized either way: it runs whatever the compiler does not cover.
+ */
+import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../engine/backend';
+import { LensError } from '../errors';
+import type { Graph } from '../graph/ir';
+import type { MethodName } from '../methods/types';
+import { compileBlocker } from './compile';
+import { ortStatus } from './runtime';
+
+export type EngineChoice = BackendChoice | 'onnx';
+export const ENGINE_CHOICES: readonly EngineChoice[] = [...BACKEND_CHOICES, 'onnx'];
+
+export interface EngineBackend {
+  /** 'onnx', or the tfjs backend in use */
+  name: string;
+  onnx: boolean;
+  /** the tfjs backend for what is not compiled */
+  tfjs: string;
+  /** why this backend (shown by info and in the JSON result) */
+  reason: string;
+}
+
+export async function selectBackend(choice: string = 'auto'): Promise<EngineBackend> {
+  if (!ENGINE_CHOICES.includes(choice as EngineChoice)) {
+    throw new LensError('bad-usage', `unknown backend '${choice}' (choose ${ENGINE_CHOICES.join(', ')})`);
+  }
+  const st = ortStatus();
+  if (choice === 'onnx') {
+    if (!st.available) throw new LensError('bad-usage', `backend onnx is not available: ${st.reason}`);
+    const tfjs = await initBackend('wasm').catch(() => initBackend('cpu'));
+    return { name: 'onnx', onnx: true, tfjs, reason: `asked for; ${st.reason}` };
+  }
+  if (choice === 'auto') {
+    const tfjs = await initBackend('auto');
+    if (st.available) return { name: 'onnx', onnx: true, tfjs, reason: `auto: ${st.reason}` };
+    return { name: tfjs, onnx: false, tfjs, reason: `auto: ${st.reason}; ${tfjs} runs every method` };
+  }
+  const tfjs = await initBackend(choice as BackendChoice);
+  return { name: tfjs, onnx: false, tfjs, reason: 'asked for' };
+}
+
+const SIGNAL_METHODS: readonly MethodName[] = ['gradient', 'gradient-x-input', 'deconvnet', 'guided-backprop'];
+
+/** Where each method runs on the onnx backend for this graph, with the reason for a wasm fallback. */
+export function compiledMethods(g: Graph, methods: readonly MethodName[]): Record<string, { compiled: boolean; reason?: string }> {
+  const lrp = compileBlocker(g, 'lrp');
+  const signal = compileBlocker(g, 'signal');
+  return Object.fromEntries(methods.map((m) => {
+    if (m === 'lrp') return [m, lrp ? { compiled: false, reason: lrp } : { compiled: true }];
+    if (SIGNAL_METHODS.includes(m)) return [m, signal ? { compiled: false, reason: signal } : { compiled: true }];
+    return [m, { compiled: false, reason: 'not compiled to ONNX yet' }];
+  }));
+}

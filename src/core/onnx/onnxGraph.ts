@@ -1,0 +1,166 @@
+/**
+ * An ONNX graph under construction: nodes, float/int64 initializers, graph inputs and outputs, and its
+ * serialization to a ModelProto (opset 17). Names are generated; constants are shared by content.
+ */
+import { ProtoWriter } from './protoWriter';
+
+export type Attr = { i: number } | { f: number } | { ints: readonly number[] } | { floats: readonly number[] } | { s: string };
+
+interface OnnxNodeDef {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  attrs: Record<string, Attr>;
+}
+
+interface Initializer {
+  name: string;
+  dims: number[];
+  float?: Float32Array;
+  int64?: readonly number[];
+}
+
+interface ValueInfo {
+  name: string;
+  elem: 'float' | 'int64';
+  /** numbers, or a symbolic name for a dynamic dimension */
+  dims: (number | string)[];
+}
+
+const FLOAT = 1;
+const INT64 = 7;
+export const OPSET = 17;
+
+export class OnnxGraph {
+  private readonly nodes: OnnxNodeDef[] = [];
+  private readonly inits: Initializer[] = [];
+  private readonly inputs: ValueInfo[] = [];
+  private readonly outputs: ValueInfo[] = [];
+  private readonly constCache = new Map<string, string>();
+  private count = 0;
+  /** bytes of float initializers (for memory accounting) */
+  floatBytes = 0;
+
+  fresh(prefix: string): string {
+    return `${prefix}_${this.count++}`;
+  }
+
+  /** Adds a node; returns its output names (count = nOut). */
+  opN(op: string, inputs: string[], attrs: Record<string, Attr>, nOut: number, prefix = op): string[] {
+    const outputs = Array.from({ length: nOut }, () => this.fresh(prefix));
+    this.nodes.push({ op, inputs, outputs, attrs });
+    return outputs;
+  }
+
+  op(op: string, inputs: string[], attrs: Record<string, Attr> = {}, prefix = op): string {
+    return this.opN(op, inputs, attrs, 1, prefix)[0];
+  }
+
+  /** A float initializer (not shared: weights). The array is referenced, not copied, until serialization. */
+  weight(data: Float32Array, dims: number[], prefix = 'w'): string {
+    const name = this.fresh(prefix);
+    this.inits.push({ name, dims, float: data });
+    this.floatBytes += data.byteLength;
+    return name;
+  }
+
+  /** A small float constant shared by content. */
+  floats(values: readonly number[] | Float32Array, dims: number[] = [values.length]): string {
+    const key = `f:${dims.join('x')}:${Array.from(values).join(',')}`;
+    let name = this.constCache.get(key);
+    if (!name) {
+      name = this.fresh('c');
+      this.inits.push({ name, dims, float: Float32Array.from(values) });
+      this.constCache.set(key, name);
+    }
+    return name;
+  }
+
+  scalar(v: number): string {
+    return this.floats([v], []);
+  }
+
+  /** An int64 1-D constant shared by content (shapes, axes, pads). */
+  ints(values: readonly number[]): string {
+    const key = `i:${values.join(',')}`;
+    let name = this.constCache.get(key);
+    if (!name) {
+      name = this.fresh('i');
+      this.inits.push({ name, dims: [values.length], int64: values.slice() });
+      this.constCache.set(key, name);
+    }
+    return name;
+  }
+
+  input(name: string, dims: (number | string)[], elem: 'float' | 'int64' = 'float'): string {
+    this.inputs.push({ name, dims, elem });
+    return name;
+  }
+
+  /** Declares `value` a graph output under `name` (an Identity when the names differ). */
+  output(name: string, value: string, dims: (number | string)[]): void {
+    if (value !== name) this.nodes.push({ op: 'Identity', inputs: [value], outputs: [name], attrs: {} });
+    this.outputs.push({ name, dims, elem: 'float' });
+  }
+
+  get nodeCount(): number {
+    return this.nodes.length;
+  }
+
+  serialize(graphName = 'relevance-lens'): Uint8Array {
+    const g = new ProtoWriter();
+    for (const n of this.nodes) g.message(1, encodeNode(n));
+    g.string(2, graphName);
+    for (const t of this.inits) g.message(5, encodeTensor(t));
+    for (const v of this.inputs) g.message(11, encodeValueInfo(v));
+    for (const v of this.outputs) g.message(12, encodeValueInfo(v));
+    const m = new ProtoWriter();
+    m.int(1, 8); // IR version 8
+    m.string(2, 'relevance-lens');
+    m.message(7, g);
+    m.message(8, new ProtoWriter().string(1, '').int(2, OPSET));
+    return m.finish();
+  }
+}
+
+function encodeNode(n: OnnxNodeDef): ProtoWriter {
+  const w = new ProtoWriter();
+  for (const i of n.inputs) w.string(1, i);
+  for (const o of n.outputs) w.string(2, o);
+  w.string(4, n.op);
+  for (const [name, a] of Object.entries(n.attrs)) w.message(5, encodeAttr(name, a));
+  return w;
+}
+
+function encodeAttr(name: string, a: Attr): ProtoWriter {
+  const w = new ProtoWriter().string(1, name);
+  if ('i' in a) w.int(3, a.i).int(20, 2);
+  else if ('f' in a) w.float(2, a.f).int(20, 1);
+  else if ('ints' in a) w.packedInts(8, a.ints).int(20, 7);
+  else if ('floats' in a) {
+    for (const f of a.floats) w.float(7, f);
+    w.int(20, 6);
+  } else w.string(4, a.s).int(20, 3);
+  return w;
+}
+
+function encodeTensor(t: Initializer): ProtoWriter {
+  const w = new ProtoWriter();
+  w.packedInts(1, t.dims);
+  w.int(2, t.float ? FLOAT : INT64);
+  w.string(8, t.name);
+  if (t.float) w.bytesField(9, new Uint8Array(t.float.buffer, t.float.byteOffset, t.float.byteLength));
+  else {
+    const b = new BigInt64Array(t.int64!.map((v) => BigInt(v)));
+    w.bytesField(9, new Uint8Array(b.buffer));
+  }
+  return w;
+}
+
+function encodeValueInfo(v: ValueInfo): ProtoWriter {
+  const shape = new ProtoWriter();
+  for (const d of v.dims) shape.message(1, typeof d === 'number' ? new ProtoWriter().int(1, d) : new ProtoWriter().string(2, d));
+  const tensor = new ProtoWriter().int(1, v.elem === 'float' ? FLOAT : INT64).message(2, shape);
+  const type = new ProtoWriter().message(1, tensor);
+  return new ProtoWriter().string(1, v.name).message(2, type);
+}

@@ -1,0 +1,80 @@
+/**
+ * onnxruntime-node, loaded on demand: absent (universal .vsix, unsupported platform) or broken, the
+ * engine stays on wasm and says why. Sessions are cached per compiled model key.
+ */
+import * as os from 'os';
+import type * as Ort from 'onnxruntime-node';
+
+export interface OrtStatus {
+  available: boolean;
+  /** why not, or the version that loaded */
+  reason: string;
+}
+
+let ort: typeof Ort | undefined;
+let status: OrtStatus | undefined;
+
+/** Tries once to load the native binding. */
+export function ortStatus(): OrtStatus {
+  if (status) return status;
+  try {
+    // a plain require: bundlers leave it external, and a missing package is an ordinary failure here
+    const m = require('onnxruntime-node') as typeof Ort;
+    const backends = (m as unknown as { listSupportedBackends?: () => { name: string }[] }).listSupportedBackends?.() ?? [];
+    if (backends.length && !backends.some((b) => b.name === 'cpu')) throw new Error('no cpu execution provider');
+    ort = m;
+    status = { available: true, reason: `onnxruntime-node ${(m.env as { versions?: { common?: string } }).versions?.common ?? ''} loaded (${os.platform()}-${os.arch()})`.replace('  ', ' ') };
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0];
+    status = { available: false, reason: `onnxruntime-node is not available on ${os.platform()}-${os.arch()}: ${msg}` };
+  }
+  return status;
+}
+
+export function ortModule(): typeof Ort {
+  if (!ortStatus().available) throw new Error(status!.reason);
+  return ort!;
+}
+
+/** Threads for one session: all cores (the compiled path is one explanation at a time). */
+export function ortThreads(): number {
+  const env = Number(process.env.RELEVANCE_LENS_ORT_THREADS);
+  return Number.isInteger(env) && env > 0 ? env : Math.max(1, os.cpus().length);
+}
+
+export async function createSession(bytes: Uint8Array): Promise<Ort.InferenceSession> {
+  const m = ortModule();
+  return m.InferenceSession.create(bytes, {
+    intraOpNumThreads: ortThreads(), interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential',
+  });
+}
+
+/** Keeps the last few sessions by key (model + rule assignment); releases evicted ones. */
+export class SessionCache<V extends { session: Ort.InferenceSession }> {
+  private readonly map = new Map<string, Promise<V>>();
+  constructor(private readonly capacity = 4) {}
+
+  get(key: string, make: () => Promise<V>): Promise<V> {
+    let v = this.map.get(key);
+    if (v) {
+      this.map.delete(key);
+      this.map.set(key, v);
+      return v;
+    }
+    v = make();
+    this.map.set(key, v);
+    v.catch(() => this.map.delete(key));
+    while (this.map.size > this.capacity) {
+      const [oldKey, old] = this.map.entries().next().value as [string, Promise<V>];
+      this.map.delete(oldKey);
+      void old.then((o) => o.session.release()).catch(() => undefined);
+    }
+    return v;
+  }
+
+  async clear(): Promise<void> {
+    const all = [...this.map.values()];
+    this.map.clear();
+    for (const v of all) await v.then((o) => o.session.release()).catch(() => undefined);
+  }
+}

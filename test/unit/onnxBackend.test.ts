@@ -1,0 +1,134 @@
+/**
+ * The onnx backend (methods compiled to ONNX, run by onnxruntime-node) against the wasm engine, the
+ * reference: every compiled method × composite on the unit suite's nets agrees to 1e-4 of max |R|, and
+ * the conservation tables (sums and closed-form leaks) are the same.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { initBackend } from '../../src/core/engine/backend';
+import { Explainer, type ExplainOutput } from '../../src/core/methods/explain';
+import { OnnxExplainer } from '../../src/core/onnx/onnxExplainer';
+import { ortStatus } from '../../src/core/onnx/runtime';
+import { COMPOSITE_NAMES } from '../../src/core/composites/presets';
+import type { Graph } from '../../src/core/graph/ir';
+import { sizeOf } from '../../src/core/graph/ir';
+import type { ExplainOptions } from '../../src/core/methods/types';
+import type { RuleSpec } from '../../src/shared/ruleSpec';
+import { Rand, reluNet, smoothNet } from './helpers/methodNets';
+import { makeNet } from './oracle/randomNets';
+import { NET_SEEDS, firstBounds, firstWeighted, ruleLayers } from './oracle/cases';
+
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Asserts two explanations agree: relevance, target, and every conservation row. */
+export function assertSameExplanation(w: ExplainOutput, o: ExplainOutput, what: string, tol = 1e-4): void {
+  assert.equal(o.target.class, w.target.class, `${what}: class`);
+  const scale = maxAbs(w.relevance.data);
+  assert.ok(scale > 0, `${what}: zero relevance`);
+  const d = maxDiff(w.relevance.data, o.relevance.data);
+  assert.ok(d <= tol * scale, `${what}: max |diff| ${d.toExponential(2)} > ${tol} · ${scale.toExponential(2)}`);
+  assert.deepEqual(o.layers.map((l) => [l.name, l.rule]), w.layers.map((l) => [l.name, l.rule]), `${what}: rows`);
+  const total = Math.max(Math.abs(w.target.logit), ...w.layers.map((l) => Math.abs(l.outputRelevanceSum)), 1e-12);
+  w.layers.forEach((l, i) => {
+    const m = o.layers[i];
+    for (const k of ['outputRelevanceSum', 'inputRelevanceSum', 'biasLeak', 'stabilizerLeak'] as const) {
+      if (l[k] === undefined) {
+        assert.equal(m[k], undefined, `${what}: ${l.name}.${k}`);
+        continue;
+      }
+      assert.ok(Math.abs(l[k]! - m[k]!) <= 1e-4 * total, `${what}: ${l.name}.${k} wasm ${l[k]} onnx ${m[k]}`);
+    }
+  });
+}
+
+const METHODS: ExplainOptions[] = [
+  ...COMPOSITE_NAMES.map((composite) => ({ method: 'lrp' as const, composite, conservationDetail: true })),
+  { method: 'gradient' }, { method: 'gradient-x-input' }, { method: 'deconvnet' }, { method: 'guided-backprop' },
+];
+
+async function compare(g: Graph, seeds: number[], extra: Partial<ExplainOptions> = {}): Promise<number> {
+  const w = new Explainer(g);
+  const o = new OnnxExplainer(g);
+  let n = 0;
+  try {
+    for (const seed of seeds) {
+      const shape = g.nodes[g.input].shape;
+      const input = { shape, data: new Rand(seed).array(sizeOf(shape), 1, 0) };
+      for (const m of METHODS) {
+        const opts = { ...m, ...extra };
+        const a = w.explain(input, opts);
+        const b = await o.explain(input, opts);
+        assert.equal(b.backend, 'onnx', `${g.name} ${m.method}: ${b.backendReason}`);
+        assertSameExplanation(a, b, `${g.name} ${m.method} ${m.composite ?? ''} seed ${seed}`);
+        n++;
+      }
+    }
+  } finally {
+    w.dispose();
+    await o.dispose();
+  }
+  return n;
+}
+
+test('onnxruntime-node loads on this platform', () => {
+  const s = ortStatus();
+  assert.ok(s.available, s.reason);
+});
+
+test('onnx = wasm: every compiled method × composite on the ReLU net (conv, max pool, dense)', async () => {
+  await initBackend('wasm');
+  assert.equal(await compare(reluNet(), [1, 2]), 2 * METHODS.length);
+});
+
+test('onnx = wasm: every compiled method × composite on the smooth net (strided conv, depthwise, pad, avg pool, BN, add, concat, GAP, softmax)', async () => {
+  await initBackend('wasm');
+  assert.equal(await compare(smoothNet(1), [3], { targetClass: 1 }), METHODS.length);
+});
+
+/** The oracle suite's random conv nets with every composite and the per-layer rule configurations. */
+test('onnx = wasm on the oracle nets: composites, flat, w², z⁺ without bias, std-scaled ε, z^B, and a 2nd class', async () => {
+  await initBackend('wasm');
+  const names: [string, number][] = ['strided', 'dilated', 'depthwise', 'residual', 'concat', 'mlp'].map((n) => [n, NET_SEEDS[n]]);
+  let n = 0;
+  for (const [name, seed] of names) {
+    const net = await makeNet(name, seed, {});
+    const ctx = { graph: net.graph, low: net.low, high: net.high, logits: [] };
+    const every = (spec: RuleSpec): Record<string, RuleSpec> => Object.fromEntries(ruleLayers(net.graph).map((l) => [l, spec]));
+    const configs: ExplainOptions[] = [
+      ...COMPOSITE_NAMES.map((composite) => ({ method: 'lrp' as const, composite, params: firstBounds(ctx), conservationDetail: true })),
+      { method: 'lrp', composite: 'epsilon', rules: every({ rule: 'flat' }), conservationDetail: true },
+      { method: 'lrp', composite: 'epsilon', rules: every({ rule: 'w-square' }), conservationDetail: true },
+      { method: 'lrp', composite: 'epsilon', rules: every({ rule: 'z-plus', bias: false }), conservationDetail: true },
+      { method: 'lrp', composite: 'epsilon', rules: every({ rule: 'epsilon', epsilon: 0.1, stdScaled: true }), conservationDetail: true },
+      { method: 'lrp', composite: 'epsilon', rules: { [firstWeighted(net.graph)]: { rule: 'z-box', ...firstBounds(ctx) } }, conservationDetail: true },
+      { method: 'lrp', composite: 'alpha-beta', params: { alpha: 3, beta: 2 }, targetClass: 1 },
+      { method: 'gradient' }, { method: 'guided-backprop', targetClass: 1 }, { method: 'deconvnet' },
+    ];
+    const w = new Explainer(net.graph);
+    const o = new OnnxExplainer(net.graph);
+    try {
+      for (const opts of configs) {
+        const input = { shape: net.inShape, data: net.input };
+        const b = await o.explain(input, opts);
+        assert.equal(b.backend, 'onnx', `${name}: ${b.backendReason}`);
+        assertSameExplanation(w.explain(input, opts), b, `${name} ${opts.method} ${opts.composite ?? ''} ${JSON.stringify(opts.rules ?? {}).slice(0, 60)}`);
+        n++;
+      }
+    } finally {
+      w.dispose();
+      await o.dispose();
+    }
+  }
+  assert.equal(n, names.length * (COMPOSITE_NAMES.length + 9));
+});
