@@ -803,7 +803,8 @@ class OnnxConverter {
       }
       this.fail(n, `${n.op} of two computed tensors is not supported`);
     }
-    let [x, k, constFirst] = a.kind === 'tensor' ? [a, (c as ConstVal).c, false] : [c as TensorVal, (a as ConstVal).c, true];
+    const [x0, k, constFirst] = a.kind === 'tensor' ? [a, (c as ConstVal).c, false] : [c as TensorVal, (a as ConstVal).c, true];
+    let x = x0;
     // a per-channel constant [C, 1, 1] on an image in ONNX order: back to the image layout
     if (x.layout === 'nd' && this.shapeOf(x).length === 4 && this.shapeOf(x)[0] === 1 && k.data.length > 1
       && !perChannel(k, this.shapeOf(x)[3], 1) && perChannel(k, this.shapeOf(x)[1], 3)) x = this.ndToSpatial(x, name);
@@ -811,7 +812,7 @@ class OnnxConverter {
     const C = channelsOf(this.b, x.id);
     const v = perChannel(k, C, this.channelAxisFromEnd(x));
     if (!v) return this.addFullConstant(n, x, k, constFirst);
-    const uses = this.uses.get(x === a ? n.inputs[0] : n.inputs[1]) ?? 0;
+    const uses = this.uses.get(x0 === a ? n.inputs[0] : n.inputs[1]) ?? 0;
     // a LayerNorm's own affine part (exported as Mul and Add after it) becomes its gamma and beta
     const ln = this.b.nodes[x.id];
     if (ln.op === 'layerNorm' && uses === 1 && !this.aliased.has(x.id) && (n.op === 'Mul' || n.op === 'Add')) {
