@@ -64,7 +64,7 @@ function quickPatterns(g: Graph, input: { shape: number[]; data: Float32Array })
   }
 }
 
-interface CompositeRow { composite: string; ms: number; inputSum: number; worstRow: number; worstLayer: string; total: number }
+interface CompositeRow { composite: string; ms: number; inputSum: number; worstRow: number; worstLayer: string; total: number; error?: string }
 interface ModelRow {
   model: string; loadMs: number; nodes: number; logitDiff: number; logitScale: number; top: number;
   composites: CompositeRow[]; methods: Record<string, string>; error?: string; defaultComposite?: string;
@@ -114,7 +114,17 @@ async function main(): Promise<void> {
       const tokens = patchTokens(g);
       for (const composite of composites) {
         const t = Date.now();
-        const r = ex.explain(input, { method: 'lrp', composite, targetClass: row.top, conservationDetail: true }, tokens && composite === row.defaultComposite ? { keepLayers: [tokens.name] } : {});
+        // a fresh engine per composite: derived kernels (γ variants, transposes) of a large model are freed
+        ex.dispose();
+        ex = new Explainer(g);
+        let r: ReturnType<Explainer['explain']>;
+        try {
+          r = ex.explain(input, { method: 'lrp', composite, targetClass: row.top, conservationDetail: true }, tokens && composite === row.defaultComposite ? { keepLayers: [tokens.name] } : {});
+        } catch (e) {
+          row.composites.push({ composite, ms: Date.now() - t, inputSum: NaN, worstRow: NaN, worstLayer: '', total: NaN, error: (e as Error).message });
+          process.stderr.write(`  ${model} ${composite}: FAILED ${(e as Error).message}\n`);
+          continue;
+        }
         let worst = 0;
         let worstLayer = '';
         let shares = 0;
@@ -138,6 +148,8 @@ async function main(): Promise<void> {
         }
         process.stderr.write(`  ${model} ${composite}: ${Date.now() - t} ms, worst row ${worst.toExponential(2)} (${worstLayer}), total ${total.toExponential(2)}\n`);
       }
+      ex.dispose();
+      ex = new Explainer(g);
       const patterns = quickPatterns(g, input);
       for (const method of METHODS) {
         const t = Date.now();
@@ -164,11 +176,13 @@ async function main(): Promise<void> {
       lines.push(`| ${r.model} | | | | | | | | | ERROR: ${r.error} |`);
       continue;
     }
-    const worst = r.composites.reduce((a, c) => (c.worstRow > a.worstRow ? c : a), r.composites[0]);
-    const tot = Math.max(...r.composites.map((c) => c.total));
+    const ran = r.composites.filter((c) => !c.error);
+    const worst = ran.reduce((a, c) => (c.worstRow > a.worstRow ? c : a), ran[0]);
+    const tot = Math.max(...ran.map((c) => c.total));
+    const failed = r.composites.filter((c) => c.error).map((c) => `${c.composite} (${c.error})`);
     const ok = Object.entries(r.methods).filter(([, v]) => v.startsWith('ok')).map(([k]) => k);
     const refused = Object.entries(r.methods).filter(([, v]) => !v.startsWith('ok')).map(([k, v]) => `${k} (${v.replace(/^refused: /, '').slice(0, 60)}…)`);
-    lines.push(`| ${r.model} | ${r.nodes} | ${(r.loadMs / 1000).toFixed(1)} s | ${r.logitDiff.toExponential(2)} (${num(r.logitScale)}) | ${r.defaultComposite} | ${r.composites.length} | ${worst ? `${worst.worstRow.toExponential(2)} (${worst.composite})` : ''} | ${tot.toExponential(2)} | ${ok.length}/${METHODS.length} | ${refused.join('; ')} |`);
+    lines.push(`| ${r.model} | ${r.nodes} | ${(r.loadMs / 1000).toFixed(1)} s | ${r.logitDiff.toExponential(2)} (${num(r.logitScale)}) | ${r.defaultComposite} | ${ran.length}/${r.composites.length}${failed.length ? ` failed: ${failed.join('; ')}` : ''} | ${worst ? `${worst.worstRow.toExponential(2)} (${worst.composite})` : ''} | ${tot.toExponential(2)} | ${ok.length}/${METHODS.length} | ${refused.join('; ')} |`);
   }
   process.stdout.write(lines.join('\n') + '\n');
   fs.writeFileSync(values.out ?? 'zoo-report.json', JSON.stringify(rows, null, 1));
