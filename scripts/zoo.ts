@@ -64,7 +64,11 @@ function quickPatterns(g: Graph, input: { shape: number[]; data: Float32Array })
   }
 }
 
-interface CompositeRow { composite: string; ms: number; inputSum: number; worstRow: number; worstLayer: string; total: number; error?: string }
+interface CompositeRow {
+  composite: string; ms: number; inputSum: number; worstRow: number; worstLayer: string; total: number;
+  /** largest |out − in − shares| of any row over |logit| (the float32 noise floor shows here) */
+  worstVsLogit: number; error?: string;
+}
 interface ModelRow {
   model: string; loadMs: number; nodes: number; logitDiff: number; logitScale: number; top: number;
   composites: CompositeRow[]; methods: Record<string, string>; error?: string; defaultComposite?: string;
@@ -121,22 +125,24 @@ async function main(): Promise<void> {
         try {
           r = ex.explain(input, { method: 'lrp', composite, targetClass: row.top, conservationDetail: true }, tokens && composite === row.defaultComposite ? { keepLayers: [tokens.name] } : {});
         } catch (e) {
-          row.composites.push({ composite, ms: Date.now() - t, inputSum: NaN, worstRow: NaN, worstLayer: '', total: NaN, error: (e as Error).message });
+          row.composites.push({ composite, ms: Date.now() - t, inputSum: NaN, worstRow: NaN, worstLayer: '', total: NaN, worstVsLogit: NaN, error: (e as Error).message });
           process.stderr.write(`  ${model} ${composite}: FAILED ${(e as Error).message}\n`);
           continue;
         }
         let worst = 0;
         let worstLayer = '';
+        let worstAbs = 0;
         let shares = 0;
         for (const l of r.layers) {
           const leak = (l.biasLeak ?? 0) + (l.stabilizerLeak ?? 0);
           shares += leak;
           const gap = Math.abs(l.outputRelevanceSum - l.inputRelevanceSum - leak);
+          worstAbs = Math.max(worstAbs, gap);
           const rel = gap / Math.max(Math.abs(l.outputRelevanceSum), Math.abs(l.inputRelevanceSum), 1e-3 * Math.abs(r.target.logit));
           if (rel > worst) { worst = rel; worstLayer = l.name; }
         }
         const total = Math.abs(r.target.logit - r.inputRelevanceSum - shares) / Math.abs(r.target.logit);
-        row.composites.push({ composite, ms: Date.now() - t, inputSum: r.inputRelevanceSum, worstRow: worst, worstLayer, total });
+        row.composites.push({ composite, ms: Date.now() - t, inputSum: r.inputRelevanceSum, worstRow: worst, worstLayer, total, worstVsLogit: worstAbs / Math.abs(r.target.logit) });
         if (values.png && composite === row.defaultComposite) {
           fs.mkdirSync(values.png, { recursive: true });
           const [h, w] = shape;
@@ -146,7 +152,8 @@ async function main(): Promise<void> {
             fs.writeFileSync(path.join(values.png, `${model}.tokens.png`), renderHeatmapPng(map, undefined, { colormap: 'seismic' }));
           }
         }
-        process.stderr.write(`  ${model} ${composite}: ${Date.now() - t} ms, worst row ${worst.toExponential(2)} (${worstLayer}), total ${total.toExponential(2)}\n`);
+        process.stderr.write(`  ${model} ${composite}: ${Date.now() - t} ms, worst row ${worst.toExponential(2)} (${worstLayer}), `
+          + `worst row / logit ${(worstAbs / Math.abs(r.target.logit)).toExponential(2)}, total ${total.toExponential(2)}, input sum ${r.inputRelevanceSum.toPrecision(5)} of logit ${r.target.logit.toPrecision(5)}\n`);
       }
       ex.dispose();
       ex = new Explainer(g);
