@@ -75,8 +75,10 @@ const HELP = `usage: relevance-lens explain MODEL INPUT [options]
 
   --method M                 lrp (default), deep-taylor, deep-taylor-bounded, gradient, gradient-x-input, smoothgrad,
                              integrated-gradients, deconvnet, guided-backprop, pattern-net, pattern-attribution
-  --composite NAME           lrp preset (default epsilon-gamma-box)
-  --rule LAYER=RULE[:p,...]  per-layer rule override, repeatable
+  --composite NAME           lrp preset (default epsilon-gamma-box; attn-lrp for models with attention or LayerNorm;
+                             transformers: attn-lrp, cp-lrp, attn-lrp-gamma, cp-lrp-gamma)
+  --rule LAYER=RULE[:p,...]  per-layer rule override, repeatable (LayerNorm: norm-identity[:ε] | pass; attention softmax:
+                             softmax-taylor | held-constant; product of activations: bilinear-uniform[:ε] | bilinear-value[:ε])
   --epsilon E --gamma G --alpha A --beta B    composite parameters
   --low L --high H           z^B bounds (a number or one per channel; default from the model card)
   --class N|top              explained class (default top)
