@@ -1083,7 +1083,7 @@ class OnnxConverter {
     if (x.layout === 'nhwc' && sameList(perm, [0, 3, 1, 2])) return this.set(n, { ...x, layout: 'nchw' });
     if (x.layout === 'flat' && sameList(perm, [0, 1])) return this.alias(n, x);
     // a 1×1 map: NCHW and NHWC hold the same values in the same order
-    if (x.layout !== 'flat' && this.shapeOf(x)[0] === 1 && this.shapeOf(x)[1] === 1 && perm[0] === 0) {
+    if ((x.layout === 'nchw' || x.layout === 'nhwc') && this.shapeOf(x)[0] === 1 && this.shapeOf(x)[1] === 1 && perm[0] === 0) {
       const logical = this.logicalDims(x);
       const moved = perm.map((p) => logical[p]);
       const cAxis = moved.indexOf(this.shapeOf(x)[2]);
