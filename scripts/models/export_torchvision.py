@@ -40,7 +40,7 @@ STD = [0.229, 0.224, 0.225]
 
 
 def randomize_norms(model, rng):
-    """Non-trivial running statistics and affine parameters on every BatchNorm (and LayerNorm affine)."""
+    """Non-trivial running statistics and affine parameters on every BatchNorm (and LayerNorm affine); zero Linear weights (ViT's head) random."""
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
@@ -50,6 +50,9 @@ def randomize_norms(model, rng):
                 if m.affine:
                     m.weight.copy_(torch.tensor(rng.uniform(0.5, 1.5, c), dtype=torch.float32))
                     m.bias.copy_(torch.tensor(rng.uniform(-0.3, 0.3, c), dtype=torch.float32))
+            elif isinstance(m, torch.nn.Linear) and not m.weight.abs().sum():
+                # ViT's head starts at zero (every logit 0, nothing to explain): seeded random weights
+                m.weight.copy_(torch.tensor(rng.normal(0, 0.02, tuple(m.weight.shape)), dtype=torch.float32))
             elif isinstance(m, torch.nn.LayerNorm) and m.elementwise_affine:
                 shape = tuple(m.weight.shape)
                 m.weight.copy_(torch.tensor(rng.uniform(0.5, 1.5, shape), dtype=torch.float32))

@@ -16,7 +16,18 @@ export type RuleSpec =
   /** Relevance passes unchanged (elementwise layers only: a stand-alone BatchNorm / input scaling). */
   | { rule: 'pass' }
   /** Deep Taylor root point choice (nearest root = w², origin = z-rule, lrp = z⁺, bounded = z^B). */
-  | { rule: 'deep-taylor'; root: 'nearest' | 'origin' | 'lrp' | 'bounded' };
+  | { rule: 'deep-taylor'; root: 'nearest' | 'origin' | 'lrp' | 'bounded' }
+  // ---- transformer ops (README "Transformers")
+  /** LayerNorm: σ held constant, ε-rule on the then linear layer (AttnLRP / CP-LRP). */
+  | { rule: 'norm-identity'; epsilon?: number }
+  /** softmax inside the network: AttnLRP's Taylor rule R_i = x_i (R_i − y_i Σ R). */
+  | { rule: 'softmax-taylor' }
+  /** softmax inside the network held constant (CP-LRP): no relevance flows through it. */
+  | { rule: 'held-constant' }
+  /** product of two activations: ε, then half of each term to each factor (AttnLRP). */
+  | { rule: 'bilinear-uniform'; epsilon?: number }
+  /** product of two activations with the first (attention weights) held constant: all to the second (CP-LRP). */
+  | { rule: 'bilinear-value'; epsilon?: number };
 
 export type RuleName = RuleSpec['rule'];
 
@@ -24,6 +35,12 @@ export const RULE_NAMES: readonly RuleName[] = [
   'lrp-0', 'epsilon', 'gamma', 'alpha-beta', 'z-plus', 'flat', 'w-square', 'z-box', 'deep-taylor', 'pass',
 ];
 
+/** The transformer ops' rules (README "Transformers"); each op's entry in the op table lists which it takes. */
+export const TRANSFORMER_RULE_NAMES: readonly RuleName[] = [
+  'norm-identity', 'softmax-taylor', 'held-constant', 'bilinear-uniform', 'bilinear-value',
+];
+
+export const ALL_RULE_NAMES: readonly RuleName[] = [...RULE_NAMES, ...TRANSFORMER_RULE_NAMES];
 
 /** Global rule parameters (DESIGN.md defaults). */
 export interface RuleParams {
@@ -105,8 +122,12 @@ export function parseRule(text: string): RuleSpec {
       }
       return { rule: 'deep-taylor', root: root as 'nearest' | 'origin' | 'lrp' | 'bounded' };
     }
+    case 'norm-identity': case 'bilinear-uniform': case 'bilinear-value':
+      if (ps.length > 1) throw new Error(`rule '${n}' takes one parameter (epsilon)`);
+      return { rule: n, ...(ps[0] !== undefined ? { epsilon: num(ps[0], 'epsilon') } : {}) };
+    case 'softmax-taylor': case 'held-constant': none(); return { rule: n };
     default:
-      throw new Error(`unknown rule '${name}' (known: ${RULE_NAMES.join(', ')})`);
+      throw new Error(`unknown rule '${name}' (known: ${ALL_RULE_NAMES.join(', ')})`);
   }
 }
 
@@ -142,5 +163,7 @@ export function formatRule(spec: RuleSpec, p: RuleParams = DEFAULT_RULE_PARAMS):
     case 'w-square': return 'w-square';
     case 'z-box': return `z-box:${fmt(spec.low ?? p.low)},${fmt(spec.high ?? p.high)}`;
     case 'deep-taylor': return `deep-taylor:${spec.root}`;
+    case 'norm-identity': case 'bilinear-uniform': case 'bilinear-value': return `${spec.rule}:${spec.epsilon ?? p.epsilon}`;
+    case 'softmax-taylor': case 'held-constant': return spec.rule;
   }
 }

@@ -9,21 +9,24 @@ import { resolveRules } from '../../src/core/composites/presets';
 import { reluNet } from './helpers/methodNets';
 
 const ALL: OpKind[] = ['input', 'conv2d', 'depthwiseConv2d', 'dense', 'batchNorm', 'activation', 'maxPool', 'avgPool',
-  'globalAvgPool', 'flatten', 'reshape', 'add', 'concat', 'pad', 'identity', 'mul'];
+  'globalAvgPool', 'flatten', 'reshape', 'add', 'concat', 'pad', 'identity', 'mul',
+  'transpose', 'select', 'constant', 'matmul', 'layerNorm', 'softmax'];
 
 test('op table: one entry per op kind, each declaring its own kind', () => {
   assert.deepEqual(new Set(opKinds()), new Set(ALL));
   for (const k of opKinds()) assert.equal(opDef(k).kind, k);
   assert.deepEqual(engineOps(), new Set(ALL));
-  assert.throws(() => opDef('layerNorm'), /op 'layerNorm' is not in the op table/);
+  assert.throws(() => opDef('fancyNorm'), /op 'fancyNorm' is not in the op table/);
 });
 
 test('op table: rules and weighted layers derive from the entries', () => {
   for (const k of ALL) {
     const d = opDef(k);
     assert.equal(takesRule({ op: k }), d.rules !== undefined, k);
-    // every op that takes a rule has the LinearOp the rules work through
-    if (d.rules) assert.ok(d.linear, `${k} takes rules but has no LinearOp`);
+    // every op that takes a kernel rule has the LinearOp the rules work through; the transformer ops'
+    // rules (norm-identity, softmax-taylor, bilinear-*) are their own (rules/transformerRules.ts)
+    if (d.rules && d.rules.includes('epsilon')) assert.ok(d.linear, `${k} takes rules but has no LinearOp`);
+    if (d.rules && !d.linear) assert.ok(['layerNorm', 'softmax', 'matmul'].includes(k), k);
   }
   assert.deepEqual(ALL.filter((k) => isWeighted({ op: k })), ['conv2d', 'depthwiseConv2d', 'dense']);
   assert.ok(rulesFor('batchNorm').includes('pass'));
@@ -44,8 +47,8 @@ test('op table: shape rules, support checks and rule overrides come from the ent
   assert.throws(() => inferShape(dense, [[dense.params.kernel!.shape[0] + 1]]), /kernel expects \d+ inputs/);
   assert.throws(() => resolveRules(g, 'epsilon', { [dense.name]: { rule: 'pass' } }), /'pass' is for elementwise layers/);
   // an op the table lacks is reported as unsupported, by name
-  const odd: Graph = { ...g, nodes: g.nodes.map((n) => (n.id === dense.id ? { ...n, op: 'layerNorm' as OpKind } as Node : n)) };
+  const odd: Graph = { ...g, nodes: g.nodes.map((n) => (n.id === dense.id ? { ...n, op: 'fancyNorm' as OpKind } as Node : n)) };
   const s = summarizeGraph(odd);
   assert.equal(s.unsupported.length, 1);
-  assert.match(s.unsupported[0].note!, /op 'layerNorm' is not implemented by the engine/);
+  assert.match(s.unsupported[0].note!, /op 'fancyNorm' is not implemented by the engine/);
 });

@@ -15,6 +15,7 @@ import { COMPOSITE_NAMES, biasFreeSuggestion, defaultComposite } from '../../cor
 import type { Graph } from '../../core/graph/ir';
 import { parseRule, type RuleSpec } from '../../shared/ruleSpec';
 import { checkOutputTargets, writeFilesAtomic, type OutputFile } from '../../core/io/atomicWrite';
+import { patchTokens, tokenMapToImage, tokenRelevance } from '../../core/image/tokenMap';
 import { writeNpy } from '../../core/io/npy';
 import { COLORMAP_NAMES, type ColormapName } from '../../core/image/colormap';
 import { exportPicture } from '../../core/image/export';
@@ -52,6 +53,7 @@ export const OPTIONS = {
   json: { type: 'string' },
   npy: { type: 'string' },
   png: { type: 'string' },
+  'token-png': { type: 'string' },
   card: { type: 'string' },
   colormap: { type: 'string' },
   percentile: { type: 'string' },
@@ -76,7 +78,7 @@ const USAGE = 'usage: relevance-lens explain MODEL INPUT [--method M] [--composi
   + '[--epsilon E] [--gamma G] [--alpha A] [--beta B] [--low L] [--high H] [--class N|top] [--backend auto|onnx|tensorflow|wasm|cpu] '
   + '[--samples N] [--sigma S] [--seed N] [--steps N] [--baseline zeros|constant:V|blur[:SIGMA]|FILE.npy] [--root nearest|origin|lrp] '
   + '[--patterns FILE] [--pattern-type relu|linear] [--workers N] '
-  + '[--json FILE] [--npy FILE] [--png FILE] [--card FILE] [--colormap NAME] [--percentile P] [--opacity O] [--size WxH|N] [--heatmap-only] [--upscale K] [--quiet]';
+  + '[--json FILE] [--npy FILE] [--png FILE] [--token-png FILE] [--card FILE] [--colormap NAME] [--percentile P] [--opacity O] [--size WxH|N] [--heatmap-only] [--upscale K] [--quiet]';
 
 const HELP = `usage: relevance-lens explain MODEL INPUT [options]
   INPUT: .png/.jpg/.jpeg/.bmp (preprocessed per the model card) or a float32 .npy, HWC or 1×H×W×C (used as given)
@@ -86,7 +88,9 @@ const HELP = `usage: relevance-lens explain MODEL INPUT [options]
   --composite NAME           lrp preset (default: the model's, as 'info' shows and explains):
                              ${COMPOSITE_NAMES.filter((c) => !c.endsWith('-nobias')).join(', ')};
                              each also as NAME-nobias (biases left out of numerator and denominator)
-  --rule LAYER=RULE[:p,...]  per-layer rule override, repeatable
+                             transformers: attn-lrp, cp-lrp, attn-lrp-gamma, cp-lrp-gamma (attn-lrp is the default there)
+  --rule LAYER=RULE[:p,...]  per-layer rule override, repeatable (LayerNorm: norm-identity[:ε] | pass; attention softmax:
+                             softmax-taylor | held-constant; product of activations: bilinear-uniform[:ε] | bilinear-value[:ε])
   --epsilon E --gamma G --alpha A --beta B    composite parameters
   --low L --high H           z^B bounds (a number or one per channel; default from the model card)
   --class N|top              explained class (default top)
@@ -102,6 +106,8 @@ const HELP = `usage: relevance-lens explain MODEL INPUT [options]
                              the result does not depend on N
   --backend auto|onnx|tensorflow|wasm|cpu
   --json FILE --npy FILE --png FILE           outputs
+  --token-png FILE                            vision transformers: per-patch-token relevance (Σ over features of the
+                                              patch tokens the class token joins) as a heatmap over the patch grid
   --card FILE                model card instead of the one next to the model
   --colormap NAME            ${COLORMAP_NAMES.join(', ')} (default seismic)
   --percentile P             colour scale at the P-th percentile of |R| (default: max |R|)
@@ -303,10 +309,10 @@ export async function runExplain(argv: string[]): Promise<number> {
   const upscaleBy = upscale(values.upscale);
   if (values.upscale !== undefined && values.size !== undefined) throw new UsageError('--upscale and --size both set the PNG size: give one');
   for (const f of ['size', 'heatmap-only', 'upscale', 'opacity'] as const) {
-    if (values[f] !== undefined && !values.png) throw new UsageError(`--${f} shapes the --png output: give --png FILE too`);
+    if (values[f] !== undefined && !values.png && !values['token-png']) throw new UsageError(`--${f} shapes the --png output: give --png FILE too`);
   }
   // every output folder is checked before anything is loaded or computed
-  checkOutputTargets([values.json, values.npy, values.png].filter((o): o is string => o !== undefined));
+  checkOutputTargets([values.json, values.npy, values.png, values['token-png']].filter((o): o is string => o !== undefined));
   const engine = await selectBackend(values.backend ?? 'auto');
   const model = await openModel(modelFile, values.card, { keepRaw: false });
   // an op no method can run is named, with its node, before any computation
@@ -338,11 +344,16 @@ export async function runExplain(argv: string[]): Promise<number> {
     ...(patterns ? { patterns } : {}),
     ...(patternType ? { patternType } : {}),
   };
+  const tokens = values['token-png'] !== undefined ? patchTokens(model.graph) : undefined;
+  if (values['token-png'] !== undefined && !tokens) {
+    throw new UsageError(`--token-png: ${modelFile} has no patch tokens (a class token joined to a sequence of image patches, as in ViT)`);
+  }
   const pool = method === 'smoothgrad' || method === 'integrated-gradients' ? samplePool(workers) : undefined;
   let r: ExplainOutput;
   let backend = engine.name;
   let backendReason = engine.reason;
-  if (engine.onnx) {
+  // the patch tokens' relevance is kept by the tfjs engine (the compiled graph returns the input's only)
+  if (engine.onnx && !tokens) {
     // compiled to ONNX where the compiler covers the method and model; else wasm, and the reason is kept
     const onnx = new OnnxExplainer(model.graph);
     try {
@@ -359,7 +370,7 @@ export async function runExplain(argv: string[]): Promise<number> {
     const explainer = new Explainer(model.graph);
     try {
       explainer.checkInput(input, inputFile);
-      r = explainer.explain(input, opts, { pool });
+      r = explainer.explain(input, opts, { pool, ...(tokens ? { keepLayers: [tokens.name] } : {}) });
     } finally {
       pool?.dispose();
       explainer.dispose();
@@ -381,6 +392,17 @@ export async function runExplain(argv: string[]): Promise<number> {
       png = encodePng(pic.rgba, pic.width, pic.height);
     }
     outputs.push({ target: values.png, data: png });
+  }
+  if (tokens && values['token-png']) {
+    const kept = r.layerRelevance![tokens.name];
+    const [h, w] = model.graph.nodes[model.graph.input].shape;
+    const png = renderHeatmapPng(tokenMapToImage(tokenRelevance(kept), tokens.grid, [h, w]), display, {
+      colormap: (values.colormap ?? 'seismic') as ColormapName,
+      scale: percentile === undefined ? 'max' : { percentile },
+      opacity,
+      upscale: upscaleBy,
+    });
+    outputs.push({ target: values['token-png'], data: png });
   }
   await writeFilesAtomic(outputs);
   if (!values.quiet) process.stdout.write(summary(r, model.graph, modelFile, inputFile, backend, byDefault?.reason) + '\n');

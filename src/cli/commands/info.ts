@@ -8,6 +8,7 @@ import { openModel, type OpenedModel } from '../../core/pipeline';
 import type { Graph } from '../../core/graph/ir';
 import { summarizeGraph, type GraphSummary, type SummaryRow } from '../../core/graph/summary';
 import { compositeRules, defaultComposite } from '../../core/composites/presets';
+import { notReluOp, RELU_ONLY_METHODS } from '../../core/methods/reluOnly';
 import { patternLayers } from '../../core/patterns/layers';
 import type { MethodName } from '../../core/methods/types';
 import { DEFAULT_RULE_PARAMS, formatRule } from '../../shared/ruleSpec';
@@ -31,7 +32,8 @@ export const ALL_METHODS: readonly MethodName[] = [
  * per method so the JSON stays stable when a method gains (or lacks) an op of its own.
  */
 export function methodSupport(row: SummaryRow): Record<MethodName, boolean> {
-  return Object.fromEntries(ALL_METHODS.map((m) => [m, row.supported])) as Record<MethodName, boolean>;
+  const reluOnly = notReluOp(row.op) !== undefined;
+  return Object.fromEntries(ALL_METHODS.map((m) => [m, row.supported && !(reluOnly && RELU_ONLY_METHODS.has(m))])) as Record<MethodName, boolean>;
 }
 
 export interface InfoNode {
@@ -128,6 +130,13 @@ function methodsCell(n: { methods: Record<MethodName, boolean> }): string {
 
 function footer(r: InfoReport): string[] {
   const lines: string[] = [''];
+  const reluOnly = r.nodes.filter((n) => n.supported && !n.methods['deep-taylor']);
+  if (r.unsupported.length === 0 && reluOnly.length) {
+    lines.push(`supported: every node runs with LRP (default composite ${r.composite}) and the gradient family; deep-taylor and `
+      + `pattern-net / pattern-attribution need a ReLU network and refuse ${reluOnly.length} node${reluOnly.length > 1 ? 's' : ''} `
+      + `(first: '${reluOnly[0].name}', ${reluOnly[0].op === 'activation' ? `activation:${reluOnly[0].activation}` : reluOnly[0].op})`);
+    return lines;
+  }
   if (r.unsupported.length === 0) {
     lines.push(`supported: every node runs with every method (all ${ALL_METHODS.length}: see explain --help); `
       + `pattern-net / pattern-attribution first need 'patterns fit' (${r.patternLayers} dense/conv layers take patterns)`);

@@ -3,14 +3,22 @@
  * weighted layer seen from the input, convolutions (incl. depthwise), dense layers; a BatchNorm that
  * could not be folded gets ε. Per-layer overrides by the model's layer names come last.
  */
-import type { Graph } from '../graph/ir';
+import type { Graph, Node } from '../graph/ir';
 import { isWeighted, opDef, rulesFor, takesRule } from '../ops/registry';
 import type { RuleParams, RuleSpec } from '../../shared/ruleSpec';
 import { withoutBias } from '../../shared/ruleSpec';
 import { LensError } from '../errors';
 
-type Group = 'first' | 'conv' | 'depthwise' | 'dense' | 'batchNorm';
+type Group = 'first' | 'conv' | 'depthwise' | 'dense' | 'batchNorm' | 'layerNorm' | 'softmax' | 'matmul';
 type Preset = Partial<Record<Group, RuleSpec>> & { conv: RuleSpec; dense: RuleSpec };
+
+/** Transformer ops under the CNN presets: AttnLRP's rules (the rules that stay closest to conservation). */
+const ATTN: Partial<Record<Group, RuleSpec>> = {
+  layerNorm: { rule: 'norm-identity' }, softmax: { rule: 'softmax-taylor' }, matmul: { rule: 'bilinear-uniform' },
+};
+const CP: Partial<Record<Group, RuleSpec>> = {
+  layerNorm: { rule: 'norm-identity' }, softmax: { rule: 'held-constant' }, matmul: { rule: 'bilinear-value' },
+};
 
 const EPS: RuleSpec = { rule: 'epsilon' };
 const FLAT: RuleSpec = { rule: 'flat' };
@@ -31,7 +39,18 @@ const PRESETS: Record<string, Preset> = {
   // Not Zennit's: depthwise convolutions by w² (DTD's nearest root, independent of the activations), so a
   // channel that is zero over the whole map (its output is the bias alone) still passes its relevance on.
   'epsilon-gamma-box-dw-wsquare': { first: { rule: 'z-box' }, conv: { rule: 'gamma' }, depthwise: { rule: 'w-square' }, dense: EPS },
+  // transformers (README "Transformers"): AttnLRP (Achtibat et al. 2024) and CP-LRP (Ali et al. 2022),
+  // with ε or γ on the linear layers (patch embedding, projections, MLP, head)
+  'attn-lrp': { ...ATTN, conv: EPS, dense: EPS },
+  'attn-lrp-gamma': { ...ATTN, conv: { rule: 'gamma' }, dense: { rule: 'gamma' } },
+  'cp-lrp': { ...CP, conv: EPS, dense: EPS },
+  'cp-lrp-gamma': { ...CP, conv: { rule: 'gamma' }, dense: { rule: 'gamma' } },
 };
+
+/** Node kinds with a rule of their own beyond the linear layers (for composites and pickers). */
+export function ruleGroupOf(_g: Graph, n: Pick<Node, 'op'>): Group | undefined {
+  return n.op === 'layerNorm' || n.op === 'matmul' || n.op === 'softmax' ? n.op : undefined;
+}
 
 /** Suffix of a composite's bias-free variant: biases left out of numerator and denominator (Zennit's zero_params='bias'). */
 export const NO_BIAS = '-nobias';
@@ -100,6 +119,9 @@ export interface DefaultComposite {
  * epsilon-gamma-box.
  */
 export function defaultComposite(g: Graph): DefaultComposite {
+  if (g.nodes.some((n) => ruleGroupOf(g, n) !== undefined)) {
+    return { name: 'attn-lrp', reason: 'attention / LayerNorm layers: AttnLRP (LayerNorm by the identity rule, softmax by its Taylor rule, products of activations split uniformly), ε on the linear layers' };
+  }
   const folded = g.foldedBatchNorm ?? 0;
   const biased = biasedLayers(g);
   const depthwise = g.nodes.some((n) => n.op === 'depthwiseConv2d');
@@ -154,7 +176,9 @@ export function compositeRules(g: Graph, requested: string): Map<number, RuleSpe
   for (const n of g.nodes) {
     if (!takesRule(n)) continue;
     let spec: RuleSpec;
-    if (n.id === first && preset.first) spec = preset.first;
+    const tgroup = ruleGroupOf(g, n);
+    if (tgroup) spec = preset[tgroup] ?? ATTN[tgroup]!;
+    else if (n.id === first && preset.first) spec = preset.first;
     else {
       const group = opDef(n.op).group ?? 'conv';
       if (group === 'dense') spec = preset.dense;
@@ -187,4 +211,9 @@ export function resolveRules(
     rules.set(n.id, spec);
   }
   return rules;
+}
+
+/** The model's default composite by name (see defaultComposite). */
+export function defaultCompositeFor(g: Graph): string {
+  return defaultComposite(g).name;
 }

@@ -90,7 +90,7 @@ export function backward(
         else if (t !== outSum[id]) extra.push(t);
         return t;
       });
-      sumTensors[id] = [outSum[id]!, inSums.length === 1 ? inSums[0] : tf.addN(inSums)];
+      sumTensors[id] = [outSum[id]!, inSums.length === 1 ? inSums[0] : inSums.length === 0 ? tf.scalar(0) : tf.addN(inSums)];
       sumScale[id] = log2Scale;
       // a handler may pass the signal itself through (activations): then it lives on as that part
       if (opts.keep?.has(id)) {

@@ -21,7 +21,21 @@ export type OpKind =
   | 'pad'
   | 'identity'
   /** elementwise product signal · gate: inputs [signal, gate]; the gate has the signal's shape or broadcasts from [1, 1, C] */
-  | 'mul';
+  | 'mul'
+  // ---- tensors of any rank (token sequences [T, D] as well as images); see src/core/engine/tensorOps.ts
+  /** permutes the axes (attrs.perm, batch excluded) */
+  | 'transpose'
+  /** each output element copies one input element (params.index: flat input index, −1 = zero): slices, pads, rolls, gathers */
+  | 'select'
+  /** a learnt constant (params.value; its one input is the graph input, for the batch size only): class token,
+   *  position embedding, attention bias; absorbs relevance like a bias */
+  | 'constant'
+  /** product of two activations over the last two axes: [..., M, K] · [..., K, N] (attention Q·Kᵀ, A·V) */
+  | 'matmul'
+  /** normalisation over the last axis: (x − μ)/√(σ² + ε) · gamma + beta */
+  | 'layerNorm'
+  /** softmax over the last axis inside the network (attention weights); a final classifier softmax stays an activation */
+  | 'softmax';
 
 /* What each op does (shape, forward, backward per rule family, support) lives in its op-table entry: src/core/ops. */
 
@@ -34,7 +48,13 @@ export type ActivationFn =
   | 'tanh'
   | 'softmax'
   | 'linear'
-  | 'clip';
+  | 'clip'
+  /** x·Φ(x) (erf form) */
+  | 'gelu'
+  /** the tanh approximation of GELU */
+  | 'geluTanh'
+  /** x·sigmoid(x) */
+  | 'silu';
 
 export interface ParamArray {
   shape: number[];
@@ -77,6 +97,8 @@ export interface NodeAttrs {
   targetShape?: number[];
   // pad: [[top, bottom], [left, right]] on H and W, constant zero
   pads?: ExplicitPad;
+  // transpose: permutation of the axes without batch
+  perm?: number[];
 }
 
 export interface NodeParams {
@@ -87,6 +109,10 @@ export interface NodeParams {
   beta?: ParamArray;
   mean?: ParamArray;
   variance?: ParamArray;
+  // select: flat input index per output element (−1 = zero)
+  index?: ParamArray;
+  // constant: its value (shape = the node's shape)
+  value?: ParamArray;
 }
 
 export interface Node {
@@ -122,7 +148,8 @@ export interface Graph {
 
 export function paramCount(node: Node): number {
   let n = 0;
-  for (const p of Object.values(node.params)) if (p) n += p.data.length;
+  // a select's index map is structure, not a parameter
+  for (const [k, p] of Object.entries(node.params)) if (p && k !== 'index') n += p.data.length;
   return n;
 }
 

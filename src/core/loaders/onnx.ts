@@ -7,8 +7,9 @@
  */
 import * as path from 'path';
 import type { ActivationFn, ExplicitPad, Graph, Padding } from '../graph/ir';
+import { sizeOf } from '../graph/ir';
 import { GraphBuilder } from '../graph/builder';
-import { resolvePadding, windowOutput } from '../graph/shapes';
+import { resolvePadding } from '../graph/shapes';
 import { LensError } from '../errors';
 import { readModelFile } from '../io/boundedRead';
 import type { LoadOptions, ModelLoader } from './loader';
@@ -18,11 +19,19 @@ import {
   sliceConst, transposeConst, type ConstTensor,
 } from './graphOps';
 import { addGatingMul, inputSizeFor } from './loaderUtil';
+import {
+  erf, expandConst, matmulConst, padConst, rangeConst, reduceConst, scatterNDConst, tileConst, whereConst,
+} from './constFold';
+import { fuseOnnxPatterns } from './onnxFusion';
 import { DT, DT_NAMES, OnnxReader, type OnnxNode, type OnnxValueInfo } from './onnxProto';
 
 // ---------------------------------------------------------------- conversion
 
-type Layout = 'nchw' | 'nhwc' | 'flat';
+/**
+ * nchw / nhwc: an image map (IR [H, W, C]); flat: [K]; nd: any rank, the IR shape is the ONNX shape
+ * itself, batch axis (1) included — token sequences, window partitions, attention heads.
+ */
+type Layout = 'nchw' | 'nhwc' | 'flat' | 'nd';
 
 interface TensorVal {
   kind: 'tensor';
@@ -51,6 +60,7 @@ class OnnxConverter {
   /** IR nodes reachable under more than one value name (folding into them is unsafe) */
   private readonly aliased = new Set<number>();
   private opset = 1;
+  private inputId = 0;
 
   constructor(private readonly file: string, private readonly opts: LoadOptions) {
     this.b = new GraphBuilder(file);
@@ -70,11 +80,26 @@ class OnnxConverter {
     const gField = first(model, 7);
     if (!gField) throw new LensError('bad-model', 'the ONNX model has no graph', this.file);
     const g = decodeFields(gField.bytes!);
-    const nodes = all(g, 1).map((f) => reader.node(decodeFields(f.bytes!)));
+    let nodes = all(g, 1).map((f) => reader.node(decodeFields(f.bytes!)));
     for (const f of all(g, 5)) {
       const t = reader.tensor(decodeFields(f.bytes!));
       this.vals.set(t.name, { kind: 'const', c: t.c });
     }
+    // exporters' decompositions (LayerNorm, GELU, SiLU) back into one operator each
+    const scalars = new Map<string, ConstTensor>();
+    for (const n of nodes) {
+      if (n.op !== 'Constant' || !n.outputs[0]) continue;
+      try {
+        scalars.set(n.outputs[0], this.constantValue(n));
+      } catch {
+        // reported when the node is converted
+      }
+    }
+    const outNames = all(g, 12).map((f) => reader.valueInfo(decodeFields(f.bytes!)).name);
+    nodes = fuseOnnxPatterns(nodes, (name) => {
+      const v = this.vals.get(name);
+      return v?.kind === 'const' ? v.c.data : scalars.get(name)?.data;
+    }, outNames);
     if (all(g, 15).length) throw new LensError('unsupported-op', 'sparse initializers are not supported', this.file);
     const inputs = all(g, 11).map((f) => reader.valueInfo(decodeFields(f.bytes!))).filter((v) => !this.vals.has(v.name));
     const outputs = all(g, 12).map((f) => reader.valueInfo(decodeFields(f.bytes!)));
@@ -113,10 +138,15 @@ class OnnxConverter {
     const out = this.vals.get(outputs[0].name);
     if (!out) throw new LensError('bad-model', `output '${outputs[0].name}' is not produced by any node`, this.file);
     if (out.kind !== 'tensor') throw new LensError('unsupported-op', `output '${outputs[0].name}' does not depend on the input`, this.file);
-    if (out.layout !== 'flat') throw new LensError('unsupported-op', `output '${outputs[0].name}' is a feature map; a classifier output [N, classes] is needed`, this.file);
+    let outId = out.id;
+    if (out.layout === 'nd') {
+      const d = this.shapeOf(out);
+      if (d.length !== 2 || d[0] !== 1) throw new LensError('unsupported-op', `output '${outputs[0].name}' has shape [${d.join(', ')}]; a classifier output [1, classes] is needed`, this.file);
+      outId = this.b.add({ name: `${outputs[0].name}/classes`, op: 'reshape', inputs: [out.id], attrs: { targetShape: [d[1]] }, sourceClass: 'Reshape' });
+    } else if (out.layout !== 'flat') throw new LensError('unsupported-op', `output '${outputs[0].name}' is a feature map; a classifier output [N, classes] is needed`, this.file);
     if (out.chw) throw new LensError('unsupported-op', `output '${outputs[0].name}' is a flattened NCHW map; its order cannot be kept`, this.file);
     const name = path.basename(this.file).replace(/\.onnx$/i, '');
-    return this.b.build(name, 'onnx', out.id);
+    return this.b.build(name, 'onnx', outId);
   }
 
   private input(v: OnnxValueInfo, nodes: OnnxNode[]): void {
@@ -134,6 +164,7 @@ class OnnxConverter {
     }
     const [h, w] = inputSizeFor(this.file, v.name, hd, wd, this.opts);
     const id = this.b.add({ name: v.name, op: 'input', inputs: [], shape: [h, w, cd], sourceClass: 'input' });
+    this.inputId = id;
     this.vals.set(v.name, { kind: 'tensor', id, layout: nhwc ? 'nhwc' : 'nchw' });
   }
 
@@ -187,6 +218,7 @@ class OnnxConverter {
   /** Logical (ONNX) dims of a tensor, with batch 1. */
   private logicalDims(v: TensorVal): number[] {
     const s = this.shapeOf(v);
+    if (v.layout === 'nd') return s.slice();
     if (v.layout === 'flat') return [1, s[0]];
     return v.layout === 'nchw' ? [1, s[2], s[0], s[1]] : [1, s[0], s[1], s[2]];
   }
@@ -199,8 +231,50 @@ class OnnxConverter {
     return n.attrs.get(name)?.ints;
   }
 
+  private readonly ndCache = new Map<number, TensorVal>();
+
+  private irNode(name: string, op: 'reshape' | 'transpose', input: number, attrs: { targetShape?: number[]; perm?: number[] }, sourceClass: string): number {
+    return this.b.add({ name, op, inputs: [input], attrs, sourceClass });
+  }
+
+  /** The tensor in the nd layout (IR shape = ONNX shape): image maps are transposed from NHWC to NCHW. */
+  private toNd(v: TensorVal, name: string): TensorVal {
+    if (v.layout === 'nd') return v;
+    const hit = this.ndCache.get(v.id);
+    if (hit) return hit;
+    const s = this.shapeOf(v);
+    let id: number;
+    if (v.layout === 'nhwc') id = this.irNode(`${name}/nd`, 'reshape', v.id, { targetShape: [1, ...s] }, 'Reshape');
+    else if (v.layout === 'flat' && !v.chw) id = this.irNode(`${name}/nd`, 'reshape', v.id, { targetShape: [1, s[0]] }, 'Reshape');
+    else if (v.layout === 'flat') {
+      const [C, H, W] = v.chw!;
+      const m = this.irNode(`${name}/hwc`, 'reshape', v.id, { targetShape: [H, W, C] }, 'Reshape');
+      const t = this.irNode(`${name}/chw`, 'transpose', m, { perm: [2, 0, 1] }, 'Transpose');
+      id = this.irNode(`${name}/nd`, 'reshape', t, { targetShape: [1, C * H * W] }, 'Reshape');
+    } else {
+      const t = this.irNode(`${name}/nchw`, 'transpose', v.id, { perm: [2, 0, 1] }, 'Transpose');
+      id = this.irNode(`${name}/nd`, 'reshape', t, { targetShape: [1, s[2], s[0], s[1]] }, 'Reshape');
+    }
+    const r: TensorVal = { kind: 'tensor', id, layout: 'nd' };
+    this.ndCache.set(v.id, r);
+    return r;
+  }
+
+  /** An nd tensor [1, C, H, W] as an NCHW image map (IR [H, W, C]). */
+  private ndToSpatial(v: TensorVal, name: string): TensorVal {
+    const [one, C, H, W] = this.shapeOf(v);
+    const m = this.irNode(`${name}/chw`, 'reshape', v.id, { targetShape: [C, H, W] }, 'Reshape');
+    void one;
+    return { kind: 'tensor', id: this.irNode(`${name}/hwc`, 'transpose', m, { perm: [1, 2, 0] }, 'Transpose'), layout: 'nchw' };
+  }
+
   private spatialIn(n: OnnxNode, k = 0): TensorVal {
-    const x = this.tensorIn(n, k);
+    let x = this.tensorIn(n, k);
+    if (x.layout === 'nd') {
+      const d = this.shapeOf(x);
+      if (d.length !== 4 || d[0] !== 1) this.fail(n, `expects a feature map N×C×H×W, got [${d.join(', ')}]`);
+      x = this.ndToSpatial(x, this.nodeName(n));
+    }
     if (x.layout !== 'nchw') this.fail(n, x.layout === 'nhwc' ? 'expects NCHW, the input is NHWC here (a Transpose is missing?)' : 'expects a feature map N×C×H×W, got a flat tensor');
     return x;
   }
@@ -217,6 +291,7 @@ class OnnxConverter {
     switch (n.op) {
       case 'Constant': return this.constant(n);
       case 'Identity': case 'Dropout': return this.alias(n, this.tensorIn(n, 0));
+      case 'Size': return this.set(n, { kind: 'const', c: constOf([], [sizeOf(this.logicalDims(this.tensorIn(n, 0)))], 'int') });
       case 'Cast': {
         const to = this.attrI(n, 'to', DT.FLOAT);
         if (to !== DT.FLOAT) this.fail(n, `cast of the image data to ${DT_NAMES[to] ?? to} is not supported`);
@@ -245,12 +320,23 @@ class OnnxConverter {
       case 'Concat': return this.concat(n);
       case 'Pad': return this.pad(n);
       case 'Shape': return this.shape(n);
+      case 'LayerNormalization': return this.layerNorm(n);
+      case 'InstanceNormalization': return this.groupNorm(n, 0);
+      case 'GroupNormalization': return this.groupNorm(n, this.attrI(n, 'num_groups', 1));
+      case 'Gelu': return this.act(n, n.attrs.get('approximate')?.s === 'tanh' ? 'geluTanh' : 'gelu');
+      case 'Silu': return this.act(n, 'silu');
+      case 'Slice': case 'Gather': case 'Expand': case 'Tile': return this.movement(n);
+      case 'Erf': return this.fail(n, 'Erf outside the GELU pattern x·½(1 + erf(x/√2)) is not supported');
       default:
         this.fail(n, `operator '${n.op}' is not supported (supported: ${SUPPORTED.join(', ')})`);
     }
   }
 
   private constant(n: OnnxNode): void {
+    this.set(n, { kind: 'const', c: this.constantValue(n) });
+  }
+
+  private constantValue(n: OnnxNode): ConstTensor {
     const a = n.attrs;
     let c: ConstTensor;
     if (a.get('value')?.t) c = new OnnxReader(this.file).tensor(a.get('value')!.t!).c;
@@ -259,13 +345,35 @@ class OnnxConverter {
     else if (a.has('value_int')) c = constOf([], [a.get('value_int')!.i!], 'int');
     else if (a.has('value_ints')) c = constOf([a.get('value_ints')!.ints!.length], a.get('value_ints')!.ints!, 'int');
     else this.fail(n, 'Constant without a value', 'bad-model');
-    this.set(n, { kind: 'const', c });
+    return c;
   }
 
   /** Shape arithmetic and weight preprocessing on constants. */
   private constNode(n: OnnxNode, c: (ConstTensor | undefined)[]): void {
-    const out = (t: ConstTensor): void => this.set(n, { kind: 'const', c: t });
+    let r: ConstTensor;
+    try {
+      r = this.foldConst(n, c);
+    } catch (e) {
+      if (e instanceof LensError) throw e;
+      this.fail(n, `cannot fold constants: ${(e as Error).message}`, 'bad-model');
+    }
+    this.set(n, { kind: 'const', c: r });
+  }
+
+  /**
+   * One op on constants. With `movement`, input 0 is an index tensor (0..n−1) standing for a computed
+   * tensor: pads then write −1 (a zero), so the result is the op's index map.
+   */
+  private foldConst(n: OnnxNode, c: (ConstTensor | undefined)[], movement = false): ConstTensor {
+    const out = (t: ConstTensor): ConstTensor => t;
     const a = c[0]!;
+    const unary = (f: (x: number) => number): ConstTensor => ({ dims: a.dims.slice(), data: a.data.map(f), dtype: a.dtype });
+    const binary = (f: (x: number, y: number) => number, dtype?: ConstTensor['dtype']): ConstTensor => {
+      const r = broadcastConst(a, c[1]!, f);
+      return dtype ? { ...r, dtype } : r;
+    };
+    const reduce = (f: 'sum' | 'mean' | 'max' | 'min' | 'prod'): ConstTensor =>
+      reduceConst(a, this.attrInts(n, 'axes') ?? (c[1] ? Array.from(c[1].data) : []), this.attrI(n, 'keepdims', 1) === 1, f);
     const axesOf = (k: number): number[] => this.attrInts(n, 'axes') ?? (c[k] ? Array.from(c[k]!.data) : []);
     switch (n.op) {
       case 'Identity': case 'Dropout': return out(a);
@@ -340,6 +448,65 @@ class OnnxConverter {
         return out({ dims, data: new Float64Array(count).fill(v.data[0] ?? 0), dtype: v.dtype });
       }
       case 'Shape': return out(constOf([a.dims.length], a.dims, 'int'));
+      case 'Size': return constOf([], [a.data.length], 'int');
+      case 'Range': return rangeConst(a.data[0], c[1]!.data[0], c[2]!.data[0], a.dtype);
+      case 'Expand': return expandConst(a, Array.from(c[1]!.data));
+      case 'Tile': return tileConst(a, Array.from(c[1]!.data));
+      case 'Where': return whereConst(a, c[1]!, c[2]!);
+      case 'ScatterND': return scatterNDConst(a, c[1]!, c[2]!);
+      case 'Pad': {
+        const pads = this.opset < 11 ? this.attrInts(n, 'pads') ?? [] : Array.from(c[1]!.data);
+        const mode = n.attrs.get('mode')?.s ?? 'constant';
+        if (mode !== 'constant') throw new Error(`pad mode '${mode}' is not supported`);
+        if (pads.some((p) => p < 0)) throw new Error('negative pads are not supported');
+        const value = movement ? -1 : this.opset < 11 ? n.attrs.get('value')?.f ?? 0 : c[2]?.data[0] ?? 0;
+        return padConst(a, pads, value);
+      }
+      case 'MatMul': return matmulConst(a, c[1]!);
+      case 'ReduceSum': return reduce('sum');
+      case 'ReduceMean': return reduce('mean');
+      case 'ReduceMax': return reduce('max');
+      case 'ReduceMin': return reduce('min');
+      case 'ReduceProd': return reduce('prod');
+      case 'Equal': return binary((x, y) => (x === y ? 1 : 0), 'bool');
+      case 'Less': return binary((x, y) => (x < y ? 1 : 0), 'bool');
+      case 'LessOrEqual': return binary((x, y) => (x <= y ? 1 : 0), 'bool');
+      case 'Greater': return binary((x, y) => (x > y ? 1 : 0), 'bool');
+      case 'GreaterOrEqual': return binary((x, y) => (x >= y ? 1 : 0), 'bool');
+      case 'And': return binary((x, y) => (x && y ? 1 : 0), 'bool');
+      case 'Or': return binary((x, y) => (x || y ? 1 : 0), 'bool');
+      case 'Not': return unary((x) => (x ? 0 : 1));
+      case 'Mod': {
+        const fmod = this.attrI(n, 'fmod', 0) === 1;
+        return binary((x, y) => (fmod ? x % y : x - y * Math.floor(x / y)));
+      }
+      case 'Pow': return binary((x, y) => x ** y);
+      case 'Min': return c.slice(1).reduce<ConstTensor>((acc, t) => broadcastConst(acc, t!, Math.min), a);
+      case 'Max': return c.slice(1).reduce<ConstTensor>((acc, t) => broadcastConst(acc, t!, Math.max), a);
+      case 'Neg': return unary((x) => -x);
+      case 'Abs': return unary(Math.abs);
+      case 'Sqrt': return unary(Math.sqrt);
+      case 'Reciprocal': return unary((x) => 1 / x);
+      case 'Exp': return unary(Math.exp);
+      case 'Log': return unary(Math.log);
+      case 'Floor': return unary(Math.floor);
+      case 'Ceil': return unary(Math.ceil);
+      case 'Round': return unary((x) => (Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : Math.round(x)));
+      case 'Sign': return unary(Math.sign);
+      case 'Erf': return unary(erf);
+      case 'Relu': return unary((x) => Math.max(x, 0));
+      case 'Sigmoid': return unary((x) => 1 / (1 + Math.exp(-x)));
+      case 'Tanh': return unary(Math.tanh);
+      case 'Trilu': {
+        const upper = this.attrI(n, 'upper', 1) === 1;
+        const k = c[1]?.data[0] ?? 0;
+        const [rows, cols] = a.dims.slice(-2);
+        return { ...a, data: a.data.map((v, i) => {
+          const j = i % cols;
+          const r = Math.floor(i / cols) % rows;
+          return (upper ? j - r >= k : j - r <= k) ? v : 0;
+        }) };
+      }
       default:
         this.fail(n, `operator '${n.op}' on constants is not supported`);
     }
@@ -450,8 +617,9 @@ class OnnxConverter {
   }
 
   private gemm(n: OnnxNode): void {
-    const x = this.tensorIn(n, 0);
-    if (x.layout !== 'flat') this.fail(n, 'expects a flat input N×K');
+    let x = this.tensorIn(n, 0);
+    if (x.layout !== 'flat') x = this.toNd(x, this.nodeName(n));
+    if (this.shapeOf(x).length > 2) this.fail(n, 'expects a 2-D input');
     if (this.attrI(n, 'transA', 0) !== 0) this.fail(n, 'transA = 1 is not supported');
     const B = this.constIn(n, 1);
     const C = this.optConst(n, 2);
@@ -460,7 +628,7 @@ class OnnxConverter {
     const transB = this.attrI(n, 'transB', 0) === 1;
     if (B.dims.length !== 2) this.fail(n, `weight has shape [${B.dims.join(', ')}]`, 'bad-model');
     const [K, N] = transB ? [B.dims[1], B.dims[0]] : B.dims;
-    const kIn = this.shapeOf(x)[0];
+    const kIn = this.shapeOf(x)[this.shapeOf(x).length - 1];
     if (K !== kIn) this.fail(n, `weight expects ${K} inputs, input has ${kIn}`, 'bad-model');
     const k = new Float32Array(K * N);
     if (!transB) for (let i = 0; i < K * N; i++) k[i] = alpha * B.data[i];
@@ -485,22 +653,135 @@ class OnnxConverter {
       name: this.nodeName(n), op: 'dense', inputs: [x.id], sourceClass: 'Gemm',
       params: { kernel: { shape: [K, N], data: this.denseKernel(x, k, N) }, ...(bias ? { bias: { shape: [N], data: bias } } : {}) },
     });
-    this.tensor(n, id, 'flat');
+    this.tensor(n, id, x.layout);
   }
 
   private matmul(n: OnnxNode): void {
-    const x = this.tensorIn(n, 0);
-    if (x.layout !== 'flat') this.fail(n, 'MatMul on a feature map is not supported (flat N×K input expected)');
+    if (this.val(n, 1)?.kind === 'tensor' || this.val(n, 0)?.kind === 'const') return this.bilinear(n);
+    let x = this.tensorIn(n, 0);
+    // a token-wise linear layer over the last axis: NHWC maps (ConvNeXt) and nd tensors keep their layout
+    if (x.layout === 'nchw') x = this.toNd(x, this.nodeName(n));
     const B = this.constIn(n, 1);
     if (B.dims.length !== 2) this.fail(n, `weight has shape [${B.dims.join(', ')}]; a 2-D matrix is needed`);
     const [K, N] = B.dims;
-    const kIn = this.shapeOf(x)[0];
+    const sx = this.shapeOf(x);
+    const kIn = sx[sx.length - 1];
     if (K !== kIn) this.fail(n, `weight expects ${K} inputs, input has ${kIn}`, 'bad-model');
     const id = this.b.add({
       name: this.nodeName(n), op: 'dense', inputs: [x.id], sourceClass: 'MatMul',
       params: { kernel: { shape: [K, N], data: this.denseKernel(x, Float32Array.from(B.data), N) } },
     });
-    this.tensor(n, id, 'flat');
+    this.tensor(n, id, x.layout);
+  }
+
+  /** MatMul of two computed tensors (attention): [..., M, K] · [..., K, N] with equal leading axes. */
+  private bilinear(n: OnnxNode): void {
+    const name = this.nodeName(n);
+    const side = (k: number): number => {
+      const v = this.val(n, k);
+      if (!v) this.fail(n, `input ${k} is missing`, 'bad-model');
+      return v.kind === 'const' ? this.constantNode(`${name}/const${k}`, v.c) : this.toNd(v, name).id;
+    };
+    const a = side(0);
+    const c = side(1);
+    const sa = this.b.nodes[a].shape;
+    const sc = this.b.nodes[c].shape;
+    if (sa.length !== sc.length || sa.length < 2 || sa.slice(0, -2).some((d, i) => d !== sc[i])) {
+      this.fail(n, `product of [${sa.join(', ')}] and [${sc.join(', ')}] needs broadcasting, which is not supported`);
+    }
+    this.tensor(n, this.b.add({ name, op: 'matmul', inputs: [a, c], sourceClass: 'MatMul' }), 'nd');
+  }
+
+  /** A constant as an IR node (class token, position embedding, attention bias and masks). */
+  private constantNode(name: string, c: ConstTensor): number {
+    return this.b.add({ name, op: 'constant', inputs: [this.inputId], params: { value: { shape: c.dims.slice(), data: Float32Array.from(c.data) } }, sourceClass: 'Constant' });
+  }
+
+  /** Slice / Gather / Expand / Tile / Pad of a computed tensor: an index map built on an index tensor. */
+  private movement(n: OnnxNode): void {
+    const name = this.nodeName(n);
+    const x = this.toNd(this.tensorIn(n, 0), name);
+    const dims = this.shapeOf(x);
+    const size = sizeOf(dims);
+    if (size >= 2 ** 24) this.fail(n, `tensor of ${size} elements is too large to index`);
+    const idx = constOf(dims, Float64Array.from({ length: size }, (_, i) => i), 'int');
+    const c = n.inputs.map((v, k) => (k === 0 ? idx : v ? this.constIn(n, k, 'input') : undefined));
+    let r: ConstTensor;
+    try {
+      r = this.foldConst(n, c, true);
+    } catch (e) {
+      if (e instanceof LensError) throw e;
+      this.fail(n, (e as Error).message);
+    }
+    const seen = new Uint8Array(size);
+    let inOrder = r.data.length === size;
+    for (let i = 0; i < r.data.length; i++) {
+      const v = r.data[i];
+      if (v !== i) inOrder = false;
+      if (v < 0) continue;
+      if (seen[v]) this.fail(n, 'copies elements of a computed tensor (a broadcast), which is not supported');
+      seen[v] = 1;
+    }
+    if (inOrder) {
+      if (sameList(r.dims, dims)) return this.alias(n, x);
+      return this.tensor(n, this.irNode(name, 'reshape', x.id, { targetShape: r.dims }, n.op), 'nd');
+    }
+    const id = this.b.add({ name, op: 'select', inputs: [x.id], params: { index: { shape: r.dims.slice(), data: Float32Array.from(r.data) } }, sourceClass: n.op });
+    this.tensor(n, id, 'nd');
+  }
+
+  /**
+   * InstanceNorm (groups = 0: one per channel) and GroupNorm over [1, C, …]: a LayerNorm over the last axis of
+   * [1, G, C/G·…] between reshapes, then the per-channel affine part.
+   */
+  private groupNorm(n: OnnxNode, groups: number): void {
+    const name = this.nodeName(n);
+    const x = this.toNd(this.tensorIn(n, 0), name);
+    const dims = this.shapeOf(x);
+    const C = dims[1];
+    const G = groups || C;
+    if (dims[0] !== 1 || dims.length < 3 || C % G !== 0) this.fail(n, `normalising [${dims.join(', ')}] in ${G} groups is not supported`);
+    const rows = this.irNode(`${name}/groups`, 'reshape', x.id, { targetShape: [1, G, sizeOf(dims) / G] }, n.op);
+    const ln = this.b.add({ name, op: 'layerNorm', inputs: [rows], attrs: { epsilon: n.attrs.get('epsilon')?.f ?? 1e-5 }, sourceClass: n.op });
+    const back: TensorVal = { kind: 'tensor', id: this.irNode(`${name}/ungroup`, 'reshape', ln, { targetShape: dims }, n.op), layout: 'nd' };
+    const scale = this.optConst(n, 1);
+    const bias = this.optConst(n, 2);
+    const trivial = (!scale || scale.data.every((v) => v === 1)) && (!bias || bias.data.every((v) => v === 0));
+    if (trivial) return this.tensor(n, back.id, 'nd');
+    if (dims.length !== 4) this.fail(n, 'an affine part on a non-image tensor is not supported');
+    // per channel (GroupNormalization's scale may also come per group in old opsets: broadcast it)
+    const per = (c: ConstTensor | undefined, dflt: number): Float32Array => {
+      if (!c) return new Float32Array(C).fill(dflt);
+      if (c.data.length === C) return Float32Array.from(c.data);
+      if (c.data.length === G) return Float32Array.from({ length: C }, (_, i) => c.data[Math.floor(i / (C / G))]);
+      this.fail(n, `scale/bias of ${c.data.length} values for ${C} channels`, 'bad-model');
+    };
+    const sp = this.ndToSpatial(back, name);
+    this.tensor(n, addAffine(this.b, `${name}/affine`, sp.id, C, per(scale, 1), per(bias, 0), n.op), 'nchw');
+  }
+
+  private layerNorm(n: OnnxNode): void {
+    let x = this.tensorIn(n, 0);
+    if (x.layout === 'nchw' || x.chw) x = this.toNd(x, this.nodeName(n));
+    const s = this.shapeOf(x);
+    const rank = x.layout === 'nd' ? s.length : x.layout === 'flat' ? 2 : 4;
+    const axis = this.attrI(n, 'axis', -1);
+    if (axis !== -1 && axis !== rank - 1) this.fail(n, `normalisation over axes from ${axis} on is not supported (the last axis only)`);
+    const D = s[s.length - 1];
+    const p = (k: number, what: string) => {
+      const c = this.optConst(n, k);
+      if (!c) return undefined;
+      const v = perChannel(c, D, 1);
+      if (!v) this.fail(n, `${what} of shape [${c.dims.join(', ')}] is not per feature`, 'bad-model');
+      return { shape: [D], data: v };
+    };
+    const gamma = p(1, 'scale');
+    const beta = p(2, 'bias');
+    const id = this.b.add({
+      name: this.nodeName(n), op: 'layerNorm', inputs: [x.id], sourceClass: 'LayerNorm',
+      params: { ...(gamma ? { gamma } : {}), ...(beta ? { beta } : {}) }, attrs: { epsilon: n.attrs.get('epsilon')?.f ?? 1e-5 },
+    });
+    this.tensor(n, id, x.layout);
   }
 
   private channelAxisFromEnd(x: TensorVal): number {
@@ -508,11 +789,14 @@ class OnnxConverter {
   }
 
   private arith(n: OnnxNode): void {
-    const a = this.val(n, 0)!;
-    const c = this.val(n, 1)!;
+    let a = this.val(n, 0)!;
+    let c = this.val(n, 1)!;
     const name = this.nodeName(n);
     if (a.kind === 'tensor' && c.kind === 'tensor') {
-      if (a.layout !== c.layout || !!a.chw !== !!c.chw) this.fail(n, 'inputs have different layouts');
+      if (a.layout !== c.layout || !!a.chw !== !!c.chw) {
+        a = this.toNd(a, name);
+        c = this.toNd(c, name);
+      }
       if (n.op === 'Add') {
         const sa = this.shapeOf(a);
         const sc = this.shapeOf(c);
@@ -530,12 +814,25 @@ class OnnxConverter {
       }
       this.fail(n, `${n.op} of two computed tensors is not supported`);
     }
-    const [x, k, constFirst] = a.kind === 'tensor' ? [a, (c as ConstVal).c, false] : [c as TensorVal, (a as ConstVal).c, true];
+    const [x0, k, constFirst] = a.kind === 'tensor' ? [a, (c as ConstVal).c, false] : [c as TensorVal, (a as ConstVal).c, true];
+    let x = x0;
+    // a per-channel constant [C, 1, 1] on an image in ONNX order: back to the image layout
+    if (x.layout === 'nd' && this.shapeOf(x).length === 4 && this.shapeOf(x)[0] === 1 && k.data.length > 1
+      && !perChannel(k, this.shapeOf(x)[3], 1) && perChannel(k, this.shapeOf(x)[1], 3)) x = this.ndToSpatial(x, name);
     if (x.chw && k.data.length > 1) this.fail(n, 'per-element constants on a flattened NCHW map are not supported');
     const C = channelsOf(this.b, x.id);
     const v = perChannel(k, C, this.channelAxisFromEnd(x));
-    if (!v) this.fail(n, `constant of shape [${k.dims.join(', ')}] does not broadcast per channel`);
-    const uses = this.uses.get(x === a ? n.inputs[0] : n.inputs[1]) ?? 0;
+    if (!v) return this.addFullConstant(n, x, k, constFirst);
+    const uses = this.uses.get(x0 === a ? n.inputs[0] : n.inputs[1]) ?? 0;
+    // a LayerNorm's own affine part (exported as Mul and Add after it) becomes its gamma and beta
+    const ln = this.b.nodes[x.id];
+    if (ln.op === 'layerNorm' && uses === 1 && !this.aliased.has(x.id) && (n.op === 'Mul' || n.op === 'Add')) {
+      const g = ln.params.gamma?.data ?? new Float32Array(C).fill(1);
+      const bt = ln.params.beta?.data ?? new Float32Array(C);
+      ln.params.gamma = { shape: [C], data: n.op === 'Mul' ? g.map((t, i) => t * v[i]) : g };
+      ln.params.beta = { shape: [C], data: n.op === 'Mul' ? bt.map((t, i) => t * v[i]) : bt.map((t, i) => t + v[i]) };
+      return this.set(n, x);
+    }
     let id: number;
     switch (n.op) {
       case 'Add':
@@ -554,6 +851,26 @@ class OnnxConverter {
         id = addAffine(this.b, name, x.id, C, v.map((t) => 1 / t), undefined, 'Div');
     }
     this.tensor(n, id, x.layout, x.chw);
+  }
+
+  /** x + K or x − K with a constant K that varies along more than the channel axis (position embedding, attention bias). */
+  private addFullConstant(n: OnnxNode, x0: TensorVal, k: ConstTensor, constFirst: boolean): void {
+    const name = this.nodeName(n);
+    if ((n.op === 'Sub' || n.op === 'Div') && constFirst) this.fail(n, `${n.op} of a constant by a tensor is not supported`);
+    const x = this.toNd(x0, name);
+    const dims = this.shapeOf(x);
+    let full: ConstTensor;
+    try {
+      const f = n.op === 'Sub' ? (t: number) => -t : n.op === 'Div' ? (t: number) => 1 / t : (t: number) => t;
+      full = expandConst({ ...k, data: k.data.map(f) }, dims);
+    } catch {
+      this.fail(n, `constant of shape [${k.dims.join(', ')}] does not broadcast to [${dims.join(', ')}]`);
+    }
+    if (!sameList(full.dims, dims)) this.fail(n, `constant of shape [${k.dims.join(', ')}] broadcasts the tensor [${dims.join(', ')}] to [${full.dims.join(', ')}]`);
+    const cid = this.constantNode(`${name}/const`, full);
+    // a constant scale is a gate (relevance stays on the tensor, as the ε-rule of a bias-free diagonal map)
+    if (n.op === 'Mul' || n.op === 'Div') return this.tensor(n, addGatingMul(this.b, name, x.id, cid, n.op, this.file), 'nd');
+    this.tensor(n, this.b.add({ name, op: 'add', inputs: [x.id, cid], sourceClass: n.op }), 'nd');
   }
 
   private act(n: OnnxNode, fn: ActivationFn, extra: { alpha?: number; clipMin?: number; clipMax?: number } = {}): void {
@@ -594,36 +911,66 @@ class OnnxConverter {
   private softmax(n: OnnxNode): void {
     const x = this.tensorIn(n, 0);
     const axis = this.attrI(n, 'axis', this.opset < 13 ? 1 : -1);
-    if (x.layout !== 'flat' || (axis !== 1 && axis !== -1)) this.fail(n, 'softmax is supported over the classes of a flat N×K tensor only');
+    const rank = this.logicalDims(x).length;
+    const last = axis === -1 || axis === rank - 1;
+    if (x.layout === 'nchw' || x.chw || !last) this.fail(n, `softmax over axis ${axis} of a rank-${rank} tensor is not supported (the last axis only)`);
+    // attention weights get their own op (and rules); a classifier's softmax stays an activation
+    if (x.layout === 'nd' && rank > 2) return this.tensor(n, this.b.add({ name: this.nodeName(n), op: 'softmax', inputs: [x.id], sourceClass: 'Softmax' }), 'nd');
     this.act(n, 'softmax');
   }
 
   private pool(n: OnnxNode): void {
     const x = this.spatialIn(n);
-    const [h, w] = this.shapeOf(x);
+    const [h, w, C] = this.shapeOf(x);
     const poolSize = this.pair(n, 'kernel_shape', [1, 1]);
     const strides = this.pair(n, 'strides', [1, 1]);
     const dil = this.pair(n, 'dilations', [1, 1]);
     if (dil[0] !== 1 || dil[1] !== 1) this.fail(n, 'dilated pooling is not supported');
     let padding = this.convPadding(n, h, w, poolSize[0], poolSize[1], strides, [1, 1]);
     const name = this.nodeName(n);
+    const p = resolvePadding(padding, h, w, poolSize[0], poolSize[1], strides);
+    // ceil_mode (PyTorch's rule): one more window where it still starts inside the input or the
+    // leading pad; it reaches past the trailing pad, which counts for neither max nor average
+    const extra = [0, 0];
     if (this.attrI(n, 'ceil_mode', 0) === 1) {
-      const p = resolvePadding(padding, h, w, poolSize[0], poolSize[1], strides);
-      const floorH = windowOutput(h, poolSize[0], strides[0], 1, p[0][0], p[0][1]);
-      const floorW = windowOutput(w, poolSize[1], strides[1], 1, p[1][0], p[1][1]);
-      const ceilH = Math.ceil((h + p[0][0] + p[0][1] - poolSize[0]) / strides[0]) + 1;
-      const ceilW = Math.ceil((w + p[1][0] + p[1][1] - poolSize[1]) / strides[1]) + 1;
-      if (ceilH !== floorH || ceilW !== floorW) this.fail(n, 'ceil_mode = 1 changes the output size here and is not supported');
+      [h, w].forEach((size, ax) => {
+        const [p0, p1] = p[ax];
+        let out = Math.ceil((size + p0 + p1 - poolSize[ax]) / strides[ax]) + 1;
+        if ((out - 1) * strides[ax] >= size + p0) out--;
+        extra[ax] = Math.max(0, (out - 1) * strides[ax] + poolSize[ax] - (size + p0 + p1));
+      });
     }
+    const ceilExtra = extra[0] > 0 || extra[1] > 0;
+    if (ceilExtra) padding = [[p[0][0], p[0][1] + extra[0]], [p[1][0], p[1][1] + extra[1]]];
     let input = x.id;
     if (n.op === 'AveragePool' && Array.isArray(padding)) {
       const includePad = this.attrI(n, 'count_include_pad', 0) === 1;
       const same = resolvePadding('same', h, w, poolSize[0], poolSize[1], strides);
-      if (includePad) {
+      if (!ceilExtra && !includePad && JSON.stringify(same) === JSON.stringify(padding)) padding = 'same';
+      else {
+        // zero pad, a valid average (÷ k²), then k²/count per window where count differs
         input = this.b.add({ name: `${name}/pad`, op: 'pad', inputs: [x.id], attrs: { pads: padding }, sourceClass: 'AveragePool' });
-        padding = 'valid';
-      } else if (JSON.stringify(same) === JSON.stringify(padding)) padding = 'same';
-      else this.fail(n, 'average pooling with padding that excludes the pad from the count is supported only where it equals TF SAME');
+        const id = this.b.add({ name, op: 'avgPool', inputs: [input], sourceClass: n.op, attrs: { pool: { poolSize, strides, padding: 'valid' } } });
+        const [oh, ow] = this.b.nodes[id].shape;
+        const counted = (ax: number, o: number): number => {
+          const size = [h, w][ax];
+          const lo = includePad ? -p[ax][0] : 0;
+          const hi = includePad ? size + p[ax][1] : size;
+          const start = o * strides[ax] - p[ax][0];
+          return Math.max(0, Math.min(start + poolSize[ax], hi) - Math.max(start, lo));
+        };
+        const k2 = poolSize[0] * poolSize[1];
+        const scale = new Float32Array(oh * ow * C);
+        let differs = false;
+        for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) {
+          const c = counted(0, i) * counted(1, j);
+          if (c !== k2) differs = true;
+          scale.fill(c > 0 ? k2 / c : 0, (i * ow + j) * C, (i * ow + j + 1) * C);
+        }
+        if (!differs) return this.tensor(n, id, 'nchw');
+        const gate = this.b.add({ name: `${name}/count`, op: 'constant', inputs: [this.inputId], params: { value: { shape: [oh, ow, C], data: scale } }, sourceClass: 'AveragePool' });
+        return this.tensor(n, addGatingMul(this.b, `${name}/divisor`, id, gate, 'AveragePool', this.file), 'nchw');
+      }
     }
     const id = this.b.add({
       name, op: n.op === 'MaxPool' ? 'maxPool' : 'avgPool', inputs: [input], sourceClass: n.op,
@@ -632,8 +979,9 @@ class OnnxConverter {
     this.tensor(n, id, 'nchw');
   }
 
+
   private globalPool(n: OnnxNode, keepdims = true): void {
-    const x = this.tensorIn(n, 0);
+    const x = this.tensorIn(n, 0).layout === 'nd' ? this.spatialIn(n) : this.tensorIn(n, 0);
     if (x.layout === 'flat') this.fail(n, 'expects a feature map');
     const [h, w, C] = this.shapeOf(x);
     const name = this.nodeName(n);
@@ -666,9 +1014,13 @@ class OnnxConverter {
 
   private flatten(n: OnnxNode): void {
     const x = this.tensorIn(n, 0);
-    if (this.attrI(n, 'axis', 1) !== 1) this.fail(n, 'Flatten with axis other than 1 is not supported');
-    if (x.layout === 'flat') return this.alias(n, x);
-    this.flattenMap(n, x);
+    const axis = this.attrI(n, 'axis', 1);
+    if (axis === 1 && x.layout === 'flat') return this.alias(n, x);
+    if (axis === 1 && x.layout !== 'nd') return this.flattenMap(n, x);
+    const d = this.logicalDims(x);
+    const ax = axis < 0 ? axis + d.length : axis;
+    const lead = sizeOf(d.slice(0, ax));
+    this.reshapeNd(n, x, [lead, sizeOf(d) / lead]);
   }
 
   private reshape(n: OnnxNode): void {
@@ -679,9 +1031,8 @@ class OnnxConverter {
     const total = logical.reduce((a, b) => a * b, 1);
     const known = target.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
     const dims = target.map((d) => (d === -1 ? total / known : d));
-    if (dims.reduce((a, b) => a * b, 1) !== total || dims[0] !== 1) {
-      this.fail(n, `reshape of [${logical.join(', ')}] to [${target.join(', ')}] is not supported (the batch axis must stay first)`);
-    }
+    if (dims.reduce((a, b) => a * b, 1) !== total) this.fail(n, `cannot reshape [${logical.join(', ')}] to [${target.join(', ')}]`, 'bad-model');
+    if (dims[0] !== 1 || x.layout === 'nd') return this.reshapeNd(n, x, dims);
     if (dims.length === 2) {
       if (x.layout === 'flat') return this.alias(n, x);
       return this.flattenMap(n, x);
@@ -695,23 +1046,42 @@ class OnnxConverter {
       }
     }
     if (dims.length === 4 && x.layout !== 'flat' && sameList(dims, logical)) return this.alias(n, x);
-    this.fail(n, `reshape of [${logical.join(', ')}] to [${target.join(', ')}] is not supported`);
+    this.reshapeNd(n, x, dims);
+  }
+
+  /** Reshape of any rank in the ONNX order (the nd layout); an unchanged shape is an alias. */
+  private reshapeNd(n: OnnxNode, x0: TensorVal, dims: number[]): void {
+    const x = this.toNd(x0, this.nodeName(n));
+    if (sizeOf(dims) !== sizeOf(this.shapeOf(x))) this.fail(n, `cannot reshape [${this.shapeOf(x).join(', ')}] to [${dims.join(', ')}]`, 'bad-model');
+    if (sameList(dims, this.shapeOf(x))) return this.alias(n, x);
+    this.tensor(n, this.irNode(this.nodeName(n), 'reshape', x.id, { targetShape: dims }, n.op), 'nd');
   }
 
   private squeeze(n: OnnxNode): void {
     const x = this.tensorIn(n, 0);
     const axes = (this.attrInts(n, 'axes') ?? (n.inputs[1] ? Array.from(this.constIn(n, 1, 'axes').data) : [])).slice().sort();
     const name = this.nodeName(n);
+    const general = (): void => {
+      const d = this.logicalDims(x);
+      const r = n.op === 'Squeeze' ? d.length : d.length + axes.length;
+      const norm = axes.map((a) => (a < 0 ? a + r : a));
+      if (n.op === 'Squeeze') return this.reshapeNd(n, x, d.filter((v, i) => (norm.length ? !norm.includes(i) : v !== 1)));
+      const out: number[] = [];
+      let k = 0;
+      for (let i = 0; i < r; i++) out.push(norm.includes(i) ? 1 : d[k++]);
+      return this.reshapeNd(n, x, out);
+    };
+    if (x.layout === 'nd') return general();
     if (n.op === 'Squeeze') {
-      if (x.layout === 'flat') this.fail(n, 'squeezing a flat tensor is not supported');
+      if (x.layout === 'flat') return general();
       const [h, w] = this.shapeOf(x);
       const spatial = x.layout === 'nchw' ? [2, 3] : [1, 2];
       if (h !== 1 || w !== 1 || (axes.length > 0 && !sameList(axes.map((a) => (a < 0 ? a + 4 : a)), spatial))) {
-        this.fail(n, 'only squeezing a 1×1 feature map to N×C is supported');
+        return general();
       }
       return this.flattenMap(n, x);
     }
-    if (x.layout !== 'flat' || !(sameList(axes, [2, 3]) || sameList(axes, [-2, -1]))) this.fail(n, 'only unsqueezing N×C to N×C×1×1 is supported');
+    if (x.layout !== 'flat' || !(sameList(axes, [2, 3]) || sameList(axes, [-2, -1]))) return general();
     const K = this.shapeOf(x)[0];
     const id = this.b.add({ name, op: 'reshape', inputs: [x.id], attrs: { targetShape: [1, 1, K] }, sourceClass: 'Unsqueeze' });
     this.tensor(n, id, 'nchw');
@@ -724,20 +1094,39 @@ class OnnxConverter {
     if (x.layout === 'nhwc' && sameList(perm, [0, 3, 1, 2])) return this.set(n, { ...x, layout: 'nchw' });
     if (x.layout === 'flat' && sameList(perm, [0, 1])) return this.alias(n, x);
     // a 1×1 map: NCHW and NHWC hold the same values in the same order
-    if (x.layout !== 'flat' && this.shapeOf(x)[0] === 1 && this.shapeOf(x)[1] === 1 && perm[0] === 0) {
+    if ((x.layout === 'nchw' || x.layout === 'nhwc') && this.shapeOf(x)[0] === 1 && this.shapeOf(x)[1] === 1 && perm[0] === 0) {
       const logical = this.logicalDims(x);
       const moved = perm.map((p) => logical[p]);
       const cAxis = moved.indexOf(this.shapeOf(x)[2]);
       if (cAxis === 1) return this.set(n, { ...x, layout: 'nchw' });
       if (cAxis === 3) return this.set(n, { ...x, layout: 'nhwc' });
     }
-    this.fail(n, `transpose with perm [${perm.join(', ')}] of a ${x.layout.toUpperCase()} tensor is not supported`);
+    const nd = this.toNd(x, this.nodeName(n));
+    const p = perm.length ? perm : this.shapeOf(nd).map((_, i, a) => a.length - 1 - i);
+    if (p.every((v, i) => v === i)) return this.alias(n, nd);
+    this.tensor(n, this.irNode(this.nodeName(n), 'transpose', nd.id, { perm: p }, 'Transpose'), 'nd');
   }
 
   private concat(n: OnnxNode): void {
+    const vals = n.inputs.map((_, k) => this.val(n, k));
+    const axis0 = this.attrI(n, 'axis', 1);
+    const first = vals.find((v): v is TensorVal => v?.kind === 'tensor')!;
+    const simple = vals.every((v) => v?.kind === 'tensor' && v.layout === first.layout && !v.chw) && first.layout !== 'nd'
+      && axis0 !== 0 && !(first.layout === 'flat' && axis0 !== 1 && axis0 !== -1);
+    if (!simple) {
+      // any rank, constants (a class token) as constant nodes
+      const name = this.nodeName(n);
+      const ids = vals.map((v, k) => {
+        if (!v) this.fail(n, `input ${k} is missing`, 'bad-model');
+        return v.kind === 'const' ? this.constantNode(`${name}/const${k}`, v.c) : this.toNd(v, name).id;
+      });
+      const rank = this.b.nodes[ids[0]].shape.length;
+      const ax = axis0 < 0 ? axis0 + rank : axis0;
+      // the IR's concat axis counts the engine's batch axis in front of the ONNX shape
+      return this.tensor(n, this.b.add({ name, op: 'concat', inputs: ids, attrs: { axis: ax + 1 }, sourceClass: 'Concat' }), 'nd');
+    }
     const parts = n.inputs.map((_, k) => this.tensorIn(n, k));
     const layout = parts[0].layout;
-    if (parts.some((p) => p.layout !== layout || p.chw)) this.fail(n, 'inputs have different layouts or are flattened NCHW maps');
     let axis = this.attrI(n, 'axis', 1);
     if (axis < 0) axis += layout === 'flat' ? 2 : 4;
     let irAxis: number;
@@ -750,6 +1139,8 @@ class OnnxConverter {
   }
 
   private pad(n: OnnxNode): void {
+    const t = this.tensorIn(n, 0);
+    if (t.layout !== 'nchw') return this.movement(n);
     const x = this.spatialIn(n);
     const mode = n.attrs.get('mode')?.s ?? 'constant';
     if (mode !== 'constant') this.fail(n, `pad mode '${mode}' is not supported (constant zero only)`);

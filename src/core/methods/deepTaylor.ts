@@ -14,6 +14,7 @@ import { firstWeightedLayer, resolveRules, takesRule } from '../composites/prese
 import { linearForward, linearTransposed } from '../rules/linearOps';
 import { transposedWith } from '../patterns/kernelOps';
 import { LensError } from '../errors';
+import { assertReluNetwork } from './reluOnly';
 import { runLrp, startRelevance } from './lrp';
 import type { MethodContext, MethodRun } from './method';
 import { registerMethod } from './method';
@@ -24,6 +25,7 @@ const ROOTS: readonly DtdRoot[] = ['nearest', 'origin', 'lrp', 'bounded'];
 /** Rule spec per weighted node id: the DTD root of each layer, then the user's per-layer overrides. */
 export function deepTaylorSpecs(ctx: Pick<MethodContext, 'opts'> & { prep: { graph: Graph } }, bounded: boolean): Map<number, RuleSpec> {
   const g = ctx.prep.graph;
+  assertReluNetwork(g, bounded ? 'deep-taylor-bounded' : 'deep-taylor');
   const root = ctx.opts.root ?? 'lrp';
   if (!ROOTS.includes(root) || (root as DtdRoot) === 'bounded') {
     throw new LensError('bad-usage', `--root must be one of nearest, origin, lrp (got '${root}'); the box root is deep-taylor-bounded`);

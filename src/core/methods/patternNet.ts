@@ -12,6 +12,7 @@ import { isWeighted } from '../ops/registry';
 import { backward, type NodeBackward } from '../engine/backward';
 import type { PreparedGraph } from '../engine/prepared';
 import { LensError } from '../errors';
+import { assertReluNetwork } from './reluOnly';
 import { transposedWith } from '../patterns/kernelOps';
 import type { LayerPatterns, PatternSet } from '../patterns/patternSet';
 import { modelFingerprint } from '../patterns/fingerprint';
@@ -69,6 +70,7 @@ const RESCALE = { after: (n: Node) => isWeighted(n), log2: 64 };
 export function runPatternMethod(ctx: MethodContext, variant: Variant): MethodRun {
   const ps = ctx.opts.patterns;
   const name = variant === 'net' ? 'pattern-net' : 'pattern-attribution';
+  assertReluNetwork(ctx.prep.graph, name);
   if (!ps) {
     throw new LensError('bad-usage', `${name} needs fitted patterns: --patterns FILE (make one with 'relevance-lens patterns fit MODEL DATA --out FILE')`);
   }

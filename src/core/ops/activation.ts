@@ -9,11 +9,12 @@ import type { ActivationFn, Node } from '../graph/ir';
 import { LensError } from '../errors';
 import type { OpDef, SignalRule } from './types';
 import { sameShape } from './common';
+import { smoothActivation, smoothActivationGradient } from '../engine/tensorOps';
 import type { Emitter } from '../onnx/emitter';
 
 /** Activation functions the engine implements. */
 export const ACTIVATIONS: ReadonlySet<ActivationFn> = new Set<ActivationFn>([
-  'relu', 'relu6', 'leakyRelu', 'elu', 'sigmoid', 'tanh', 'softmax', 'linear', 'clip',
+  'relu', 'relu6', 'leakyRelu', 'elu', 'sigmoid', 'tanh', 'softmax', 'linear', 'clip', 'gelu', 'geluTanh', 'silu',
 ]);
 
 export function activate(node: Node, x: tf.Tensor): tf.Tensor {
@@ -28,6 +29,7 @@ export function activate(node: Node, x: tf.Tensor): tf.Tensor {
     case 'softmax': return tf.softmax(x);
     case 'clip': return tf.clipByValue(x, a.clipMin ?? -Infinity, a.clipMax ?? Infinity);
     case 'linear': return x.clone();
+    case 'gelu': case 'geluTanh': case 'silu': return smoothActivation(a.activation, x);
     default: throw new LensError('unsupported-op', `layer '${node.name}': activation '${a.activation}' is not supported`);
   }
 }
@@ -53,6 +55,7 @@ export function activationGradient(node: Node, s: tf.Tensor, x: tf.Tensor, y: tf
     case 'tanh': return tf.mul(s, tf.sub(1, tf.square(y)));
     case 'softmax': return tf.mul(y, tf.sub(s, tf.sum(tf.mul(s, y), -1, true)));
     case 'linear': return s.clone();
+    case 'gelu': case 'geluTanh': case 'silu': return smoothActivationGradient(a.activation, s, x);
     default: throw new Error(`activation '${a.activation}' has no backward`);
   }
 }
@@ -71,6 +74,7 @@ export const activation: OpDef = {
     const fn = n.attrs.activation ?? '';
     if (!ACTIVATIONS.has(fn as ActivationFn)) return { supported: false, note: `activation '${fn}' is not implemented by the engine` };
     if (fn === 'softmax' && n.id !== g.output) return { supported: true, note: 'softmax inside the network: LRP passes relevance through it unchanged' };
+    if (fn === 'gelu' || fn === 'geluTanh' || fn === 'silu') return { supported: true, note: 'LRP passes relevance through it (AttnLRP); gradients use its derivative' };
     if (fn === 'softmax') return { supported: true, note: 'final softmax: stripped by canonization, the logit is explained' };
     return { supported: true };
   },

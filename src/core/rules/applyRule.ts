@@ -156,6 +156,8 @@ function ruleBody(ctx: RuleContext, r: tf.Tensor, rule: ResolvedRule, leak: Leak
         branch(tf.mul(r, down), vn, vp, rule.bias ? biasVariant(prep, node, `bgn:${rule.gamma}`) : undefined),
       );
     }
+    case 'norm-identity': case 'softmax-taylor': case 'held-constant': case 'bilinear-uniform': case 'bilinear-value':
+      throw new LensError('bad-usage', `rule '${rule.kind}' is not for linear layers; '${node.name}' is ${node.op}`);
     case 'pass':
       if (node.op !== 'batchNorm') throw new LensError('bad-usage', `rule 'pass' is for elementwise layers; '${node.name}' is ${node.op}`);
       return r;

@@ -60,3 +60,11 @@ export function linearForward(prep: PreparedGraph, node: Node, x: tf.Tensor, v: 
 export function linearTransposed(prep: PreparedGraph, node: Node, s: tf.Tensor, v: KernelVariant): tf.Tensor {
   return linearOf(node).transposed(prep, node, s, v, () => kernel(prep, node, v));
 }
+
+/** A dense layer applied over the last axis of a tensor of any rank (token-wise linear layers). */
+export function denseOver(x: tf.Tensor, f: (x2: tf.Tensor2D) => tf.Tensor): tf.Tensor {
+  if (x.rank === 2) return f(x as tf.Tensor2D);
+  const lead = x.shape.slice(0, -1);
+  const y = f(tf.reshape(x, [-1, x.shape[x.rank - 1]]));
+  return tf.reshape(y, [...lead, y.shape[1]!]);
+}

@@ -14,7 +14,12 @@ export type ResolvedRule =
   | { kind: 'flat' }
   | { kind: 'w-square' }
   | { kind: 'z-box'; low: number | number[]; high: number | number[] }
-  | { kind: 'pass' };
+  | { kind: 'pass' }
+  | { kind: 'norm-identity'; eps: number }
+  | { kind: 'softmax-taylor' }
+  | { kind: 'held-constant' }
+  | { kind: 'bilinear-uniform'; eps: number }
+  | { kind: 'bilinear-value'; eps: number };
 
 export function resolveRule(spec: RuleSpec, p: RuleParams): ResolvedRule {
   switch (spec.rule) {
@@ -43,6 +48,9 @@ export function resolveRule(spec: RuleSpec, p: RuleParams): ResolvedRule {
       }
       return { kind: 'z-box', low, high };
     }
+    case 'norm-identity': case 'bilinear-uniform': case 'bilinear-value':
+      return { kind: spec.rule, eps: spec.epsilon ?? p.epsilon };
+    case 'softmax-taylor': case 'held-constant': return { kind: spec.rule };
     case 'deep-taylor':
       // DTD root points: nearest root -> w², origin -> z-rule, LRP-equivalent -> z⁺; biases excluded.
       switch (spec.root) {

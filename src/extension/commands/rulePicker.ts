@@ -18,6 +18,11 @@ const RULE_HELP: Partial<Record<RuleName, string>> = {
   'z-box': 'z^B for the first layer with bounded inputs',
   'deep-taylor': 'Deep Taylor with a chosen root point',
   pass: 'passes relevance through unchanged',
+  'norm-identity': 'LayerNorm with σ held constant, ε-rule on the rest (AttnLRP, CP-LRP)',
+  'softmax-taylor': 'attention softmax by its Taylor expansion (AttnLRP)',
+  'held-constant': 'attention weights held constant: no relevance through them (CP-LRP)',
+  'bilinear-uniform': 'product of two activations: half of each term to each factor (AttnLRP)',
+  'bilinear-value': 'attention weights held constant: all relevance to the values (CP-LRP)',
 };
 
 function numberValidator(v: string): string | undefined {

@@ -90,6 +90,12 @@ export const ORACLE_COMPOSITES: Record<string, CompositeDef> = {
   'alpha-beta': { conv: { rule: 'alpha-beta' }, dense: { rule: 'alpha-beta' } },
   'z-plus': { conv: { rule: 'z-plus' }, dense: { rule: 'z-plus' } },
   'epsilon-gamma-box-dw-wsquare': { first: { rule: 'z-box' }, conv: { rule: 'gamma' }, depthwise: { rule: 'w-square' }, dense: EPS },
+  // the transformer composites on CNNs: only their linear-layer rules apply (attention and LayerNorm
+  // rules are checked by oracle/transformer.ts)
+  'attn-lrp': { conv: EPS, dense: EPS },
+  'attn-lrp-gamma': { conv: { rule: 'gamma' }, dense: { rule: 'gamma' } },
+  'cp-lrp': { conv: EPS, dense: EPS },
+  'cp-lrp-gamma': { conv: { rule: 'gamma' }, dense: { rule: 'gamma' } },
 };
 
 /** The presets and each one's bias-free variant NAME-nobias (see oracleRuleSpecs). */
@@ -169,6 +175,8 @@ export function concreteRule(spec: RuleSpec, p: OracleOptions['params'], inputRa
         case 'lrp': return { kind: 'alpha-beta', alpha: 1, beta: 0, bias: false };
         case 'bounded': return concreteRule({ rule: 'z-box' }, p, inputRange);
       }
+    default:
+      throw new Error(`oracle: rule '${spec.rule}' is not a CNN layer rule (see oracle/transformer.ts)`);
   }
 }
 

@@ -1,0 +1,201 @@
+/**
+ * `npm run zoo`: the torchvision classifiers that scripts/models/export_torchvision.py wrote (ONNX, random
+ * weights, a seeded input and PyTorch's logits) through the whole engine. Per model: load time, max
+ * |logit − PyTorch's|, every LRP composite with the conservation table's worst row (|out − in − bias −
+ * stabilizer share| relative to the row's scale) and the telescoped total (logit − input sum − all shares),
+ * and every method (ok, or the refusal's message). Prints a markdown table and writes zoo-report.json.
+ *
+ *   node out/scripts/zoo.js [--dir DIR] [--models a,b,...] [--composites a,b] [--backend wasm|cpu]
+ *                           [--out FILE.json] [--png DIR]
+ * DIR defaults to ~/.cache/relevance-lens/zoo; models default to the five families of issue 9 present there.
+ * Heavy (ViT-B/16 and Swin-T take minutes on 2 cores): not part of `npm test`.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parseArgs } from 'util';
+import { initBackend, type BackendChoice } from '../src/core/engine/backend';
+import { loadModel } from '../src/core/loaders/registry';
+import { canonize } from '../src/core/graph/canonize';
+import { Explainer } from '../src/core/methods/explain';
+import { COMPOSITE_NAMES, defaultCompositeFor } from '../src/core/composites/presets';
+import { readNpy } from '../src/core/io/npy';
+import { patchTokens, tokenMapToImage, tokenRelevance } from '../src/core/image/tokenMap';
+import { renderHeatmapPng } from '../src/core/pipeline';
+import type { MethodName } from '../src/core/methods/types';
+import type { Graph } from '../src/core/graph/ir';
+import { fitPatterns } from '../src/core/patterns/fit';
+import { encodePatterns, loadPatterns } from '../src/core/patterns/file';
+import type { PatternSet } from '../src/core/patterns/patternSet';
+
+const ISSUE_MODELS = ['googlenet', 'shufflenet_v2_x1_0', 'convnext_tiny', 'vit_b_16', 'swin_t'];
+const METHODS: MethodName[] = [
+  'gradient', 'gradient-x-input', 'smoothgrad', 'integrated-gradients', 'deconvnet', 'guided-backprop', 'deep-taylor',
+  'deep-taylor-bounded', 'pattern-net', 'pattern-attribution',
+];
+
+/** Patterns fitted on 8 noisy copies of the input (enough to run PatternNet, not to judge it); undefined when refused. */
+function quickPatterns(g: Graph, input: { shape: number[]; data: Float32Array }): PatternSet | string {
+  const n = 8;
+  let seed = 1;
+  const noise = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return (seed / 2 ** 31 - 0.5) * 0.5;
+  };
+  const source = {
+    count: n, shape: input.shape,
+    read: (start: number, k: number) => {
+      const out = new Float32Array(k * input.data.length);
+      for (let i = 0; i < out.length; i++) out[i] = input.data[i % input.data.length] + noise();
+      void start;
+      return out;
+    },
+    close: () => undefined,
+  };
+  try {
+    const stats = fitPatterns(g, source, { batchSize: 2, holdout: 0, rho: null });
+    const file = path.join(os.tmpdir(), `zoo-${process.pid}.patterns`);
+    fs.writeFileSync(file, encodePatterns(stats));
+    const ps = loadPatterns(file);
+    fs.unlinkSync(file);
+    return ps;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+interface CompositeRow {
+  composite: string; ms: number; inputSum: number; worstRow: number; worstLayer: string; total: number;
+  /** largest |out − in − shares| of any row over |logit| (the float32 noise floor shows here) */
+  worstVsLogit: number; error?: string;
+}
+interface ModelRow {
+  model: string; loadMs: number; nodes: number; logitDiff: number; logitScale: number; top: number;
+  composites: CompositeRow[]; methods: Record<string, string>; error?: string; defaultComposite?: string;
+}
+
+function num(v: number, d = 3): string {
+  return Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toFixed(d) : v.toExponential(2);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      dir: { type: 'string' }, models: { type: 'string' }, composites: { type: 'string' }, backend: { type: 'string' },
+      out: { type: 'string' }, png: { type: 'string' },
+    },
+  });
+  const dir = values.dir ?? path.join(os.homedir(), '.cache', 'relevance-lens', 'zoo');
+  const all = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.onnx')).map((f) => f.slice(0, -5)) : [];
+  const models = values.models === 'all' ? all : values.models ? values.models.split(',') : ISSUE_MODELS.filter((m) => all.includes(m));
+  if (!models.length) {
+    process.stderr.write(`zoo: no models in ${dir}; run /usr/bin/python3 scripts/models/export_torchvision.py first\n`);
+    process.exit(2);
+  }
+  const composites = values.composites ? values.composites.split(',') : COMPOSITE_NAMES;
+  const backend = await initBackend((values.backend ?? 'wasm') as BackendChoice);
+  process.stderr.write(`zoo: ${models.length} models from ${dir} on ${backend}\n`);
+  const rows: ModelRow[] = [];
+  for (const model of models) {
+    const row: ModelRow = { model, loadMs: 0, nodes: 0, logitDiff: NaN, logitScale: NaN, top: -1, composites: [], methods: {} };
+    rows.push(row);
+    let ex: Explainer | undefined;
+    try {
+      const t0 = Date.now();
+      const g = canonize(await loadModel(path.join(dir, `${model}.onnx`)));
+      row.loadMs = Date.now() - t0;
+      row.nodes = g.nodes.length;
+      row.defaultComposite = defaultCompositeFor(g);
+      const x = readNpy(fs.readFileSync(path.join(dir, `${model}.input.npy`)), `${model}.input.npy`);
+      const want = readNpy(fs.readFileSync(path.join(dir, `${model}.logits.npy`)), `${model}.logits.npy`).data;
+      const shape = x.shape.length === 4 ? x.shape.slice(1) : x.shape;
+      const input = { shape, data: x.data };
+      ex = new Explainer(g);
+      const { logits } = ex.predict(input);
+      row.logitDiff = Math.max(...Array.from(logits, (v, i) => Math.abs(v - want[i])));
+      row.logitScale = Math.max(...Array.from(want, Math.abs));
+      row.top = logits.indexOf(Math.max(...logits));
+      const tokens = patchTokens(g);
+      for (const composite of composites) {
+        const t = Date.now();
+        // a fresh engine per composite: derived kernels (γ variants, transposes) of a large model are freed
+        ex.dispose();
+        ex = new Explainer(g);
+        let r: ReturnType<Explainer['explain']>;
+        try {
+          r = ex.explain(input, { method: 'lrp', composite, targetClass: row.top, conservationDetail: true }, tokens && composite === row.defaultComposite ? { keepLayers: [tokens.name] } : {});
+        } catch (e) {
+          row.composites.push({ composite, ms: Date.now() - t, inputSum: NaN, worstRow: NaN, worstLayer: '', total: NaN, worstVsLogit: NaN, error: (e as Error).message });
+          process.stderr.write(`  ${model} ${composite}: FAILED ${(e as Error).message}\n`);
+          continue;
+        }
+        let worst = 0;
+        let worstLayer = '';
+        let worstAbs = 0;
+        let shares = 0;
+        for (const l of r.layers) {
+          const leak = (l.biasLeak ?? 0) + (l.stabilizerLeak ?? 0);
+          shares += leak;
+          const gap = Math.abs(l.outputRelevanceSum - l.inputRelevanceSum - leak);
+          worstAbs = Math.max(worstAbs, gap);
+          const rel = gap / Math.max(Math.abs(l.outputRelevanceSum), Math.abs(l.inputRelevanceSum), 1e-3 * Math.abs(r.target.logit));
+          if (rel > worst) { worst = rel; worstLayer = l.name; }
+        }
+        const total = Math.abs(r.target.logit - r.inputRelevanceSum - shares) / Math.abs(r.target.logit);
+        row.composites.push({ composite, ms: Date.now() - t, inputSum: r.inputRelevanceSum, worstRow: worst, worstLayer, total, worstVsLogit: worstAbs / Math.abs(r.target.logit) });
+        if (values.png && composite === row.defaultComposite) {
+          fs.mkdirSync(values.png, { recursive: true });
+          const [h, w] = shape;
+          fs.writeFileSync(path.join(values.png, `${model}.${composite}.png`), renderHeatmapPng(r.relevance, undefined, { colormap: 'seismic', scale: { percentile: 99.5 } }));
+          if (tokens) {
+            const map = tokenMapToImage(tokenRelevance(r.layerRelevance![tokens.name]), tokens.grid, [h, w]);
+            fs.writeFileSync(path.join(values.png, `${model}.tokens.png`), renderHeatmapPng(map, undefined, { colormap: 'seismic' }));
+          }
+        }
+        process.stderr.write(`  ${model} ${composite}: ${Date.now() - t} ms, worst row ${worst.toExponential(2)} (${worstLayer}), `
+          + `worst row / logit ${(worstAbs / Math.abs(r.target.logit)).toExponential(2)}, total ${total.toExponential(2)}, input sum ${r.inputRelevanceSum.toPrecision(5)} of logit ${r.target.logit.toPrecision(5)}\n`);
+      }
+      ex.dispose();
+      ex = new Explainer(g);
+      const patterns = quickPatterns(g, input);
+      for (const method of METHODS) {
+        const t = Date.now();
+        try {
+          if (method.startsWith('pattern') && typeof patterns === 'string') throw new Error(patterns);
+          const r = ex.explain(input, { method, targetClass: row.top, samples: 4, steps: 8, ...(typeof patterns !== 'string' ? { patterns } : {}) });
+          const finite = r.relevance.data.every(Number.isFinite);
+          row.methods[method] = finite ? `ok ${Date.now() - t} ms` : 'NON-FINITE';
+        } catch (e) {
+          row.methods[method] = `refused: ${(e as Error).message}`;
+        }
+        process.stderr.write(`  ${model} ${method}: ${row.methods[method].slice(0, 140)}\n`);
+      }
+    } catch (e) {
+      row.error = (e as Error).message;
+      process.stderr.write(`  ${model}: ${row.error}\n`);
+    } finally {
+      ex?.dispose();
+    }
+  }
+  const lines = ['| model | nodes | load | max \\|Δlogit\\| (scale) | default | composites run | worst row (out − in − shares)/scale | worst total | methods ok | refused |', '|---|---|---|---|---|---|---|---|---|---|'];
+  for (const r of rows) {
+    if (r.error) {
+      lines.push(`| ${r.model} | | | | | | | | | ERROR: ${r.error} |`);
+      continue;
+    }
+    const ran = r.composites.filter((c) => !c.error);
+    const worst = ran.reduce((a, c) => (c.worstRow > a.worstRow ? c : a), ran[0]);
+    const tot = Math.max(...ran.map((c) => c.total));
+    const failed = r.composites.filter((c) => c.error).map((c) => `${c.composite} (${c.error})`);
+    const ok = Object.entries(r.methods).filter(([, v]) => v.startsWith('ok')).map(([k]) => k);
+    const refused = Object.entries(r.methods).filter(([, v]) => !v.startsWith('ok')).map(([k, v]) => `${k} (${v.replace(/^refused: /, '').slice(0, 60)}…)`);
+    lines.push(`| ${r.model} | ${r.nodes} | ${(r.loadMs / 1000).toFixed(1)} s | ${r.logitDiff.toExponential(2)} (${num(r.logitScale)}) | ${r.defaultComposite} | ${ran.length}/${r.composites.length}${failed.length ? ` failed: ${failed.join('; ')}` : ''} | ${worst ? `${worst.worstRow.toExponential(2)} (${worst.composite})` : ''} | ${tot.toExponential(2)} | ${ok.length}/${METHODS.length} | ${refused.join('; ')} |`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+  fs.writeFileSync(values.out ?? 'zoo-report.json', JSON.stringify(rows, null, 1));
+}
+
+main().catch((e) => {
+  process.stderr.write(`zoo: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});
