@@ -27,6 +27,18 @@ export function maxRelDiff(ours: ArrayLike<number>, ref: ArrayLike<number>): num
   return d / m;
 }
 
+/** q-quantile of |ours − ref| / max |ref| (shows whether a large max comes from a few ill-conditioned pixels). */
+export function quantileRelDiff(ours: ArrayLike<number>, ref: ArrayLike<number>, q: number): number {
+  let m = 0;
+  const d = new Float64Array(ref.length);
+  for (let i = 0; i < ref.length; i++) {
+    d[i] = Math.abs(ours[i] - ref[i]);
+    m = Math.max(m, Math.abs(ref[i]));
+  }
+  d.sort();
+  return d[Math.min(d.length - 1, Math.floor(q * d.length))] / m;
+}
+
 /** Ops whose output relevance sum Zennit's reference records (its Linear-type modules). */
 export const WEIGHTED_OPS = ['conv2d', 'depthwiseConv2d', 'dense'];
 
