@@ -45,7 +45,8 @@ interface OurJson {
 }
 
 function run(cmd: string, args: string[]): void {
-  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT });
+  // the CLI's own report is not wanted here, its errors are
+  const r = spawnSync(cmd, args, { stdio: cmd === PY ? 'inherit' : ['ignore', 'ignore', 'inherit'], cwd: ROOT });
   if (r.status !== 0) {
     console.error(`zennit-check: ${path.basename(args[0] ?? cmd)} failed (exit ${r.status})`);
     process.exit(r.status === 2 ? 2 : 1);
