@@ -18,6 +18,8 @@
  * 7 such windows, the 68 input pixels under one of them differ by up to 7.4e-3 of max|R|, every other pixel
  * by < 2e-6); on ResNet-50 a few ill-conditioned pixels differ by 4e-4 (Zennit in float32 vs Zennit in float64
  * there: 1.7e-4). A rule change moves the bulk: γ = 0.26 for 0.25 on ResNet-18 gives p99 1.4e-3, sum 2.9e-3.
+ * lrp-0 and epsilon (ε = 1e-6, i.e. LRP-0) are ill-conditioned in float32 on deep nets: on ResNet-50 Zennit
+ * in float32 is itself 1.1e-4 (p99) from Zennit in float64, the engine 2.1e-4; they get 10 × tol.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -117,7 +119,8 @@ function main(): void {
         layerSum = Math.max(layerSum, Math.abs(row.outputRelevanceSum - want) / scale);
       }
       const sameClass = ours.target.class === z.class;
-      const ok = sameClass && p99 <= tol && inSum <= tol && layerSum <= tol && matched === Object.keys(z.layerOutputSums).length;
+      const ctol = composite === 'lrp-0' || composite === 'epsilon' ? 10 * tol : tol;
+      const ok = sameClass && p99 <= ctol && inSum <= ctol && layerSum <= ctol && matched === Object.keys(z.layerOutputSums).length;
       failed ||= !ok;
       rows.push(`${net.padEnd(16)}${composite.padEnd(27)}${(sameClass ? 'same' : `${ours.target.class}≠${z.class}`).padEnd(7)}`
         + `${rel.toExponential(2).padStart(12)}  ${p99.toExponential(2).padStart(7)}  ${inSum.toExponential(2).padStart(9)}  ${layerSum.toExponential(2).padStart(10)}`
@@ -127,7 +130,7 @@ function main(): void {
       console.log(rows[rows.length - 1]);
     }
   }
-  console.log(`\nengine vs Zennit (max and p99 of |ours − zennit| / max|zennit|; sums as a fraction of |f_c|; tolerance on p99 and sums ${tol}):\n${head}\n${rows.join('\n')}\n${ties.join('\n')}`);
+  console.log(`\nengine vs Zennit (max and p99 of |ours − zennit| / max|zennit|; sums as a fraction of |f_c|; tolerance on p99 and sums ${tol}, for lrp-0 / epsilon ${10 * tol}):\n${head}\n${rows.join('\n')}\n${ties.join('\n')}`);
   process.exit(failed ? 1 : 0);
 }
 
