@@ -93,7 +93,9 @@ function main(): void {
     const summary = JSON.parse(fs.readFileSync(path.join(out, `${net}.zennit.json`), 'utf8')) as ZennitSummary;
     const t = summary.timing;
     ties.push(`${net}: ${summary.maxPoolNearTies ?? '?'} max-pool windows whose top two inputs differ by < 1e-5 (relative)`);
-    const zt = t ? `${t.threads1.median_s.toFixed(2)} / ${t.threads2.median_s.toFixed(2)} (load ${t.loadavg.toFixed(1)})` : '-';
+    // wall medians, and 1-thread CPU time: on a shared machine the wall time is stretched, the CPU time not
+    const zt = t ? `${t.threads1.median_s.toFixed(2)} / ${t.threads2.median_s.toFixed(2)} (1-thread CPU `
+      + `${t.threads1.cpu_median_s?.toFixed(2) ?? '?'}, load ${t.loadavg.toFixed(1)})` : '-';
     for (const composite of composites) {
       const z = summary.composites[composite];
       const npyFile = path.join(out, `${net}.${composite}.ours.npy`);
