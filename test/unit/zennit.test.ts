@@ -1,0 +1,116 @@
+/**
+ * The engine against an outside LRP implementation: Zennit 0.5.1 (PyTorch) on the loader fixtures' small
+ * CNN (residual Sum, concat, depthwise conv, ReLU6, max/avg pooling, a stand-alone BatchNorm before a
+ * LeakyReLU, so γ and αβ see negative inputs). test/fixtures/zennit holds Zennit's input relevances and
+ * per-layer sums, written by scripts/fixtures/zennit_reference.py (see its docstring for how each
+ * convention was matched). Every composite of the engine must have a reference.
+ *
+ * Tolerance: both sides compute in float32 with different summation orders; on this net they agree to
+ * ≈ 6e-7 of max |R| (measured when the fixtures were made). TOL = 1e-5 leaves a 15× margin for backend
+ * and BLAS order differences and is still far below any rule change: γ 0.25 → 0.26 moves the result by
+ * more than 100 × TOL (asserted below), and a code mutation of the γ rule fails this file.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { initBackend } from '../../src/core/engine/backend';
+import { Explainer, type ExplainOutput, type InputArray } from '../../src/core/methods/explain';
+import { COMPOSITE_NAMES } from '../../src/core/composites/presets';
+import { openModel } from '../../src/core/pipeline';
+import { readNpy } from '../../src/core/io/npy';
+import { runCli } from './helpers/cli';
+import { maxRelDiff, moduleName, WEIGHTED_OPS, type ZennitComposite } from './helpers/zennit';
+
+const TOL = 1e-5;
+const ROOT = path.join(__dirname, '..', '..', '..');
+const DIR = path.join(ROOT, 'test', 'fixtures', 'zennit');
+const MODEL = path.join(ROOT, 'test', 'fixtures', 'loaders', 'cnn.onnx');
+
+interface ZennitManifest { zennit: string; low: number; high: number; composites: Record<string, ZennitComposite> }
+const manifest = JSON.parse(fs.readFileSync(path.join(DIR, 'cnn.zennit.json'), 'utf8')) as ZennitManifest;
+const npy = (f: string): Float32Array => readNpy(fs.readFileSync(f), f).data;
+const input: InputArray = { shape: [16, 16, 3], data: npy(path.join(DIR, 'input.npy')) };
+const reference = (c: string): Float32Array => npy(path.join(DIR, manifest.composites[c].file));
+
+let ex: Explainer;
+const results = new Map<string, ExplainOutput>();
+const report: string[] = [];
+
+function ours(composite: string, gamma?: number): ExplainOutput {
+  const key = `${composite}:${gamma ?? ''}`;
+  let r = results.get(key);
+  if (!r) {
+    const params = { low: [manifest.low, manifest.low, manifest.low], high: [manifest.high, manifest.high, manifest.high], ...(gamma ? { gamma } : {}) };
+    r = ex.explain(input, { method: 'lrp', composite, params });
+    results.set(key, r);
+  }
+  return r;
+}
+
+test.before(async () => {
+  await initBackend('wasm');
+  ex = new Explainer((await openModel(MODEL)).graph);
+});
+
+test.after(() => {
+  ex.dispose();
+  console.log(`engine vs Zennit ${manifest.zennit}, small CNN, max |ours − zennit| / max |zennit|:\n${report.join('\n')}`);
+});
+
+test('every engine composite has a Zennit reference, and the references tell composites apart', () => {
+  assert.deepEqual(Object.keys(manifest.composites).sort(), [...COMPOSITE_NAMES].sort());
+  // lrp-0 is the z-rule with the 1e-6 stabilizer, i.e. epsilon at its default: the only identical pair
+  const names = COMPOSITE_NAMES.filter((c) => c !== 'lrp-0');
+  for (const a of names) {
+    for (const b of names) {
+      if (a < b) assert.ok(maxRelDiff(reference(a), reference(b)) > 100 * TOL, `${a} and ${b} references should differ`);
+    }
+  }
+});
+
+for (const composite of COMPOSITE_NAMES) {
+  test(`${composite}: input relevance and per-layer sums match Zennit`, () => {
+    const z = manifest.composites[composite];
+    const r = ours(composite);
+    assert.equal(r.target.class, z.class, 'explained class');
+    assert.ok(Math.abs(r.target.logit - z.logit) <= TOL * Math.abs(z.logit), `logit ${r.target.logit} vs ${z.logit}`);
+    const rel = maxRelDiff(r.relevance.data, reference(composite));
+    const scale = Math.abs(z.logit);
+    let worstSum = Math.abs(r.inputRelevanceSum - z.inputSum) / scale;
+    const matched = new Set<string>();
+    for (const row of r.layers) {
+      const want = z.layerOutputSums[moduleName(row.name)];
+      if (want === undefined || !WEIGHTED_OPS.includes(row.op)) continue;
+      matched.add(moduleName(row.name));
+      const d = Math.abs(row.outputRelevanceSum - want) / scale;
+      assert.ok(d <= TOL, `${composite}: ${row.name} output relevance sum ${row.outputRelevanceSum} vs Zennit ${want}`);
+      worstSum = Math.max(worstSum, d);
+    }
+    assert.deepEqual([...matched].sort(), Object.keys(z.layerOutputSums).sort(), 'every Zennit layer compared');
+    report.push(`  ${composite.padEnd(26)} input ${rel.toExponential(2)}   sums (of |f_c|) ${worstSum.toExponential(2)}`);
+    assert.ok(rel <= TOL, `${composite}: max relative difference ${rel.toExponential(2)} > ${TOL}`);
+    assert.ok(Math.abs(r.inputRelevanceSum - z.inputSum) <= TOL * scale, `input sum ${r.inputRelevanceSum} vs ${z.inputSum}`);
+  });
+}
+
+test('the comparison sees a small rule change: γ = 0.26 instead of 0.25 is far outside the tolerance', () => {
+  for (const composite of ['gamma', 'epsilon-gamma-box']) {
+    const rel = maxRelDiff(ours(composite, 0.26).relevance.data, reference(composite));
+    assert.ok(rel > 100 * TOL, `${composite} with γ = 0.26: ${rel.toExponential(2)}`);
+  }
+});
+
+test('CLI: explain cnn.onnx --npy gives Zennit\'s epsilon-gamma-box relevance', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lens-zennit-'));
+  try {
+    const out = path.join(tmp, 'r.npy');
+    const r = runCli(['explain', MODEL, path.join(DIR, 'input.npy'), '--low', '0', '--high', '1', '--npy', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const rel = maxRelDiff(npy(out), reference('epsilon-gamma-box'));
+    assert.ok(rel <= TOL, `CLI: ${rel.toExponential(2)}`);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
