@@ -58,9 +58,10 @@ export const NO_BIAS = '-nobias';
 /**
  * Presets without a bias-free variant: the plain z-rule with ε = 1e-6 everywhere and no bias has
  * denominators arbitrarily close to 0 (a window of zeros), and on deep nets (MobileNetV2) the relevance
- * overflows to Inf/NaN. Per layer, `epsilon:E,nobias` with a real ε remains available.
+ * overflows to Inf/NaN. attn-lrp / cp-lrp have ε = 1e-6 on every linear layer as well. Per layer,
+ * `epsilon:E,nobias` with a real ε remains available.
  */
-const NO_BIAS_VARIANT_UNSTABLE = new Set(['lrp-0', 'epsilon']);
+const NO_BIAS_VARIANT_UNSTABLE = new Set(['lrp-0', 'epsilon', 'attn-lrp', 'cp-lrp']);
 
 /** The named presets and, after them, the bias-free variants `NAME-nobias`. */
 export const COMPOSITE_NAMES: readonly string[] = [

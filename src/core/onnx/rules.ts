@@ -105,11 +105,12 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
         if (neg) out = e.add(out, e.mul(neg, e.transposed(node, s, wb)));
         return out;
       };
-      const bp = e.bias(node, `bg:${rule.gamma}`);
-      if (ctx.silent[node.id] && !neg) return branch(r, vp, vn, bp);
-      const down = e.below0(ctx.acts[node.id]);
+      const bp = rule.bias ? e.bias(node, `bg:${rule.gamma}`) : undefined;
+      // bias-free: the branch follows the sign of z without bias, which may differ from the recorded output's
+      if (ctx.silent[node.id] && !neg && rule.bias) return branch(r, vp, vn, bp);
+      const down = e.below0(rule.bias ? ctx.acts[node.id] : e.forward(node, a, 'w'));
       const up = e.sub(e.g.scalar(1), down);
-      return e.add(branch(e.mul(r, up), vp, vn, bp), branch(e.mul(r, down), vn, vp, e.bias(node, `bgn:${rule.gamma}`)));
+      return e.add(branch(e.mul(r, up), vp, vn, bp), branch(e.mul(r, down), vn, vp, rule.bias ? e.bias(node, `bgn:${rule.gamma}`) : undefined));
     }
     case 'pass':
       if (node.op !== 'batchNorm') throw new LensError('bad-usage', `rule 'pass' is for elementwise layers; '${node.name}' is ${node.op}`);

@@ -101,8 +101,8 @@ export const ORACLE_COMPOSITES: Record<string, CompositeDef> = {
 /** The presets and each one's bias-free variant NAME-nobias (see oracleRuleSpecs). */
 export const ORACLE_COMPOSITE_NAMES: string[] = [
   ...Object.keys(ORACLE_COMPOSITES),
-  // lrp-0 and epsilon (ε = 1e-6) have none: unstable without bias (presets.ts)
-  ...Object.keys(ORACLE_COMPOSITES).filter((n) => n !== 'lrp-0' && n !== 'epsilon').map((n) => `${n}-nobias`),
+  // lrp-0, epsilon, attn-lrp and cp-lrp (ε = 1e-6 on every linear layer) have none: unstable without bias (presets.ts)
+  ...Object.keys(ORACLE_COMPOSITES).filter((n) => !['lrp-0', 'epsilon', 'attn-lrp', 'cp-lrp'].includes(n)).map((n) => `${n}-nobias`),
 ];
 
 const isWeighted = (n: Node): boolean => n.op === 'conv2d' || n.op === 'depthwiseConv2d' || n.op === 'dense';
