@@ -30,8 +30,9 @@ before(async () => {
 
 test('every composite has a bias-free variant, and nobias round-trips through the rule syntax', () => {
   for (const n of COMPOSITE_NAMES.filter((c) => !c.endsWith('-nobias'))) {
-    // lrp-0 / epsilon with ε = 1e-6 and no bias overflow on deep nets: their bias-free offer is epsilon-gamma-box-nobias
-    assert.equal(COMPOSITE_NAMES.includes(`${n}-nobias`), n !== 'lrp-0' && n !== 'epsilon', n);
+    // lrp-0 / epsilon (and attn-lrp / cp-lrp: ε on every linear layer) with ε = 1e-6 and no bias overflow on
+    // deep nets: their bias-free offer is epsilon-gamma-box-nobias
+    assert.equal(COMPOSITE_NAMES.includes(`${n}-nobias`), !['lrp-0', 'epsilon', 'attn-lrp', 'cp-lrp'].includes(n), n);
   }
   assert.equal(biasFreeVariant('epsilon'), 'epsilon-gamma-box-nobias');
   assert.equal(biasFreeVariant('epsilon-plus'), 'epsilon-plus-nobias');

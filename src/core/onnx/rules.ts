@@ -106,9 +106,9 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
         return out;
       };
       const bp = rule.bias ? e.bias(node, `bg:${rule.gamma}`) : undefined;
-      // bias-free: the branch follows the sign of z without bias, which may differ from the recorded output's
-      if (ctx.silent[node.id] && !neg && rule.bias) return branch(r, vp, vn, bp);
-      const down = e.below0(rule.bias ? ctx.acts[node.id] : e.forward(node, a, 'w'));
+      // bias-free: the branch follows the sign of the recorded output (with bias), as in rules/applyRule.ts
+      if (ctx.silent[node.id] && !neg) return branch(r, vp, vn, bp);
+      const down = e.below0(ctx.acts[node.id]);
       const up = e.sub(e.g.scalar(1), down);
       return e.add(branch(e.mul(r, up), vp, vn, bp), branch(e.mul(r, down), vn, vp, rule.bias ? e.bias(node, `bgn:${rule.gamma}`) : undefined));
     }

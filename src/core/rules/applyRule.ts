@@ -146,11 +146,10 @@ function ruleBody(ctx: RuleContext, r: tf.Tensor, rule: ResolvedRule, leak: Leak
         return out;
       };
       const bp = rule.bias ? biasVariant(prep, node, `bg:${rule.gamma}`) : undefined;
-      // Bias-free (Zennit's zero_params='bias'): the sign that picks the branch is that of z without bias,
-      // which may differ from the recorded output's, so the ReLU shortcut does not apply.
-      if (ctx.negativeOutputsSilent && !neg && rule.bias) return branch(r, vp, vn, bp);
-      const zSign = rule.bias ? ctx.z : linearForward(prep, node, a, 'w');
-      const down = tf.step(tf.neg(zSign), 0); // 1 where z < 0
+      // Bias-free (Zennit's zero_params='bias'): no bias in numerators and denominators, but the branch is
+      // picked by the layer's actual output (with bias), as Zennit's Gamma does (tested against Zennit).
+      if (ctx.negativeOutputsSilent && !neg) return branch(r, vp, vn, bp);
+      const down = tf.step(tf.neg(ctx.z), 0); // 1 where z < 0
       return tf.add(
         branch(tf.mul(r, tf.sub(1, down)), vp, vn, bp),
         branch(tf.mul(r, down), vn, vp, rule.bias ? biasVariant(prep, node, `bgn:${rule.gamma}`) : undefined),
