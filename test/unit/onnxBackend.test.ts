@@ -151,3 +151,61 @@ test('onnx = wasm on the oracle nets: composites, flat, w², z⁺ without bias, 
   }
   assert.equal(n, names.length * (COMPOSITE_NAMES.length + 9));
 });
+
+/**
+ * Rule parameters are graph inputs: a change of ε, γ, α, β or the z^B bounds re-runs the cached session
+ * (no compile) and gives what wasm gives with the new values, and what a session compiled afresh for them
+ * gives.
+ */
+test('onnx: new rule parameters re-run the cached session and agree with wasm and with a fresh compile', async () => {
+  await initBackend('wasm');
+  let n = 0;
+  for (const name of ['strided', 'residual', 'mlp']) {
+    const net = await makeNet(name, NET_SEEDS[name], {});
+    const ctx = { graph: net.graph, low: net.low, high: net.high, logits: [] };
+    const b = firstBounds(ctx);
+    const scale = (v: number | number[], k: number) => (Array.isArray(v) ? v.map((x) => x * k) : v * k);
+    const layers = ruleLayers(net.graph);
+    const every = (spec: RuleSpec): Record<string, RuleSpec> => Object.fromEntries(layers.map((l) => [l, spec]));
+    // each series: the same rule kinds, parameters changing
+    const series: ExplainOptions[][] = [
+      [0.25, 0.5, 0.05].map((gamma, i) => ({
+        method: 'lrp' as const, composite: 'epsilon-gamma-box', conservationDetail: true,
+        params: { epsilon: [1e-6, 0.1, 0.01][i], gamma, low: scale(b.low, 1 + i), high: scale(b.high, 1 + i) },
+      })),
+      [[2, 1], [3, 2], [1.5, 0.5]].map(([alpha, beta]) => ({ method: 'lrp' as const, composite: 'alpha-beta', params: { alpha, beta }, conservationDetail: true })),
+      [0.1, 0.5].map((epsilon) => ({ method: 'lrp' as const, composite: 'epsilon', rules: every({ rule: 'epsilon', epsilon, stdScaled: true }), conservationDetail: true })),
+      [0.1, 1].map((gamma) => ({ method: 'lrp' as const, composite: 'epsilon', rules: { [layers[layers.length - 1]]: { rule: 'gamma', gamma } }, conservationDetail: true })),
+    ];
+    const w = new Explainer(net.graph);
+    const o = new OnnxExplainer(net.graph);
+    try {
+      const input = { shape: net.inShape, data: net.input };
+      for (const s of series) {
+        for (const [i, opts] of s.entries()) {
+          const got = await o.explain(input, opts);
+          const what = `${name} ${opts.composite} ${JSON.stringify(opts.params ?? opts.rules).slice(0, 80)}`;
+          assert.equal(got.backend, 'onnx', got.backendReason);
+          // after the first of a series, no compile: the session is reused
+          assert.equal(got.timings.sessionReused, i === 0 ? 0 : 1, `${what}: session reused`);
+          assertSameExplanation(w.explain(input, opts), got, `${what} vs wasm`);
+          if (i > 0) {
+            const fresh = new OnnxExplainer(net.graph);
+            try {
+              const f = await fresh.explain(input, opts);
+              assert.equal(f.timings.sessionReused, 0);
+              assertSameExplanation(f, got, `${what} vs fresh compile`, 1e-5);
+            } finally {
+              await fresh.dispose();
+            }
+          }
+          n++;
+        }
+      }
+    } finally {
+      w.dispose();
+      await o.dispose();
+    }
+  }
+  assert.equal(n, 3 * 10);
+});

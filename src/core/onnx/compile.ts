@@ -3,7 +3,8 @@
  * forward pass, the backward signal under each node's rule and the per-node sums of the conservation
  * table in one run. Inputs: x [N, H, W, C] (NHWC, as the engine), onehot [1, K] (the explained
  * class) and top [1] (1: explain each row's top class instead, picked in the graph by ArgMax, whose
- * first-maximum rule matches topK's): a new class or image re-runs the same session. Outputs: logits [N, K], relevance (NHWC),
+ * first-maximum rule matches topK's): a new class or image re-runs the same session, and so do new rule
+ * parameters (ε, γ, α, β, z^B bounds: inputs p<id>_<field>, see `params`). Outputs: logits [N, K], relevance (NHWC),
  * sums (per visited node: out, in[, bias leak, stabilizer leak], in the order of `sumIndex`), and
  * keep_<id> for the requested layers. Mirrors engine/backward.ts.
  */
@@ -13,7 +14,7 @@ import { nonNegativeOutputs } from '../graph/nonNegative';
 import { silentNegativeOutputs } from '../methods/lrpHandlers';
 import { isKnownOp, opDef } from '../ops/registry';
 import type { SignalRule } from '../ops/types';
-import { Emitter, type OnnxBackward } from './emitter';
+import { Emitter, type OnnxBackward, type ParamInput } from './emitter';
 import type { ProtoWriter } from './protoWriter';
 
 export type CompiledFamily =
@@ -33,6 +34,8 @@ export interface CompiledModel {
   proto: ProtoWriter;
   /** per entry: node id and how many values it has in `sums` (2, or 4 with leaks) */
   sumIndex: { id: number; n: number }[];
+  /** rule parameters fed as inputs (read from the rules of each run) */
+  params: ParamInput[];
   /** bytes of float initializers in the model */
   weightBytes: number;
   nodes: number;
@@ -119,5 +122,5 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
     flat.push(...all);
   }
   e.g.output('sums', flat.length === 1 ? flat[0] : e.g.op('Concat', flat, { axis: { i: 0 } }), [flat.length]);
-  return { proto: e.g.model(g.name), sumIndex, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
+  return { proto: e.g.model(g.name), sumIndex, params: e.params, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
 }
