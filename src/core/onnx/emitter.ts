@@ -60,6 +60,8 @@ export class Emitter {
   /** values an op's forward leaves for its backward (e.g. max-pool argmax) */
   readonly aux = new Map<string, string>();
 
+  /** kernels in the compiled layout, per IR kernel array (this compile only) */
+  readonly layouts = new Map<object, { data: Float32Array; dims: number[] }>();
   /** rule parameters as graph inputs, in declaration order */
   readonly params: ParamInput[] = [];
 

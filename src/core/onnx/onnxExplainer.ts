@@ -126,15 +126,20 @@ export class OnnxExplainer {
     const cs = this.sessions.get(key, async () => {
       reused = false;
       const t0 = now();
-      const { proto, ...model } = compileExplanation(this.graph, { family: fam, keep, leaks });
+      let compiled: CompiledModel | undefined = compileExplanation(this.graph, { family: fam, keep, leaks });
+      const model = { sumIndex: compiled.sumIndex, params: compiled.params, weightBytes: compiled.weightBytes, nodes: compiled.nodes };
       const t1 = now();
       let session: Ort.InferenceSession;
-      if (proto.length < STREAM_BYTES) session = await createSession(proto.finish());
-      else {
+      if (compiled.proto.length < STREAM_BYTES) {
+        const bytes = compiled.proto.finish();
+        compiled = undefined; // the initializers are garbage from here on: not held while onnxruntime copies them
+        session = await createSession(bytes);
+      } else {
         // large models go through a temporary file: onnxruntime reads it without a joined copy in this heap
         const file = path.join(os.tmpdir(), `relevance-lens-${process.pid}-${++tempCount}.onnx`);
         try {
-          proto.writeFile(file);
+          compiled.proto.writeFile(file);
+          compiled = undefined;
           session = await createSession(file);
         } finally {
           fs.rmSync(file, { force: true });
