@@ -6,9 +6,10 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { initBackend } from '../../src/core/engine/backend';
-import { Explainer, type ExplainOutput } from '../../src/core/methods/explain';
+import { Explainer, ruleParamsFor, type ExplainOutput, type InputArray } from '../../src/core/methods/explain';
 import { OnnxExplainer } from '../../src/core/onnx/onnxExplainer';
-import { ortStatus } from '../../src/core/onnx/runtime';
+import { createSession, ortModule, ortStatus } from '../../src/core/onnx/runtime';
+import { compileExplanation, compileForward } from '../../src/core/onnx/compile';
 import { COMPOSITE_NAMES } from '../../src/core/composites/presets';
 import type { Graph } from '../../src/core/graph/ir';
 import { sizeOf } from '../../src/core/graph/ir';
@@ -208,4 +209,54 @@ test('onnx: new rule parameters re-run the cached session and agree with wasm an
     }
   }
   assert.equal(n, 3 * 10);
+});
+
+/**
+ * The backward-only model (forward values as inputs, from compileForward's model) gives what the one-graph
+ * model gives: relevance, logits and every conservation sum, on nets with max pooling, residual adds and
+ * concatenation, under several rule assignments.
+ */
+test('onnx: a backward-only model fed with the forward model\'s values = the one-graph model', async () => {
+  await initBackend('wasm');
+  const ort = ortModule();
+  const cases: [Graph, ExplainOptions, InputArray][] = [];
+  const relu = reluNet();
+  const rin = { shape: relu.nodes[relu.input].shape, data: new Rand(5).array(sizeOf(relu.nodes[relu.input].shape), 1, 0) };
+  for (const composite of ['epsilon-gamma-box', 'epsilon-plus', 'alpha-beta']) cases.push([relu, { method: 'lrp', composite, params: { low: -1, high: 1 } }, rin]);
+  for (const name of ['residual', 'concat']) {
+    const net = await makeNet(name, NET_SEEDS[name], {});
+    const ctx = { graph: net.graph, low: net.low, high: net.high, logits: [] };
+    cases.push([net.graph, { method: 'lrp', composite: 'epsilon-gamma-box', params: firstBounds(ctx) }, { shape: net.inShape, data: net.input }]);
+  }
+  for (const [g, opts, input] of cases) {
+    const o = new OnnxExplainer(g);
+    const plan = o.plan(opts, ruleParamsFor(g, input, opts));
+    assert.ok(!('reason' in plan));
+    const fam = plan.family;
+    const rules = fam.kind === 'lrp' ? fam.rules : new Map();
+    const full = compileExplanation(g, { family: fam, leaks: true });
+    const back = compileExplanation(g, { family: fam, leaks: true, actsAsInputs: true });
+    const fwd = compileForward(g);
+    const [sf, sb, sw] = [await createSession(full.proto.finish()), await createSession(back.proto.finish()), await createSession(fwd.proto.finish())];
+    try {
+      const x = new ort.Tensor('float32', input.data, [1, ...input.shape]);
+      const k = g.nodes[g.output].shape[0];
+      const common = { onehot: new ort.Tensor('float32', new Float32Array(k), [1, k]), top: new ort.Tensor('float32', new Float32Array([1]), [1]) };
+      const params = (m: typeof full) => Object.fromEntries(m.params.map((p) => [p.name, new ort.Tensor('float32', p.read(rules), p.dims)]));
+      const a = await sf.run({ x, ...common, ...params(full) });
+      const acts = await sw.run({ x });
+      const feeds: Record<string, InstanceType<typeof ort.Tensor>> = { ...common, ...params(back) };
+      for (const name of sb.inputNames) if (acts[name]) feeds[name] = acts[name];
+      const b = await sb.run(feeds);
+      for (const out of ['relevance', 'logits', 'sums']) {
+        const u = a[out].data as Float32Array;
+        const v = b[out].data as Float32Array;
+        assert.ok(maxAbs(u) > 0, `${g.name} ${out}: zero`);
+        assert.ok(maxDiff(u, v) <= 1e-6 * maxAbs(u), `${g.name} ${opts.composite} ${out}: ${maxDiff(u, v)}`);
+      }
+    } finally {
+      for (const s of [sf, sb, sw]) await s.release();
+      await o.dispose();
+    }
+  }
 });

@@ -27,6 +27,11 @@ export interface CompileSpec {
   keep?: readonly number[];
   /** record the closed-form bias / stabilizer leaks (LRP) */
   leaks?: boolean;
+  /**
+   * backward only: the forward values are graph inputs `act_<id>` (and max pooling's winners
+   * `argmax_<id>`), as `compileForward`'s model returns them, instead of being computed
+   */
+  actsAsInputs?: boolean;
 }
 
 export interface CompiledModel {
@@ -59,16 +64,18 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   const e = new Emitter(g);
   const inShape = g.nodes[g.input].shape;
   const k = g.nodes[g.output].shape[0];
-  const x = e.g.input('x', ['N', ...inShape]);
+  const x = spec.actsAsInputs ? '' : e.g.input('x', ['N', ...inShape]);
   const given = e.g.input('onehot', [1, k]);
   const top = e.g.input('top', [1]);
 
   // forward
-  const acts: string[] = new Array(g.nodes.length);
-  acts[g.input] = e.isMap(g.input) ? e.toNchw(x) : x;
-  for (const n of g.nodes) {
-    if (n.id === g.input) continue;
-    acts[n.id] = opDef(n.op).onnx!.forward(e, n, n.inputs.map((i) => acts[i]));
+  const acts: string[] = spec.actsAsInputs ? forwardInputs(e) : new Array(g.nodes.length);
+  if (!spec.actsAsInputs) {
+    acts[g.input] = e.isMap(g.input) ? e.toNchw(x) : x;
+    for (const n of g.nodes) {
+      if (n.id === g.input) continue;
+      acts[n.id] = opDef(n.op).onnx!.forward(e, n, n.inputs.map((i) => acts[i]));
+    }
   }
   const logits = acts[g.output];
 
@@ -123,4 +130,45 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   }
   e.g.output('sums', flat.length === 1 ? flat[0] : e.g.op('Concat', flat, { axis: { i: 0 } }), [flat.length]);
   return { proto: e.g.model(g.name), sumIndex, params: e.params, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
+}
+
+/** The forward values as graph inputs, declared on first use (a backward-only graph). */
+function forwardInputs(e: Emitter): string[] {
+  const g = e.graph;
+  for (const n of g.nodes) if (n.op === 'maxPool') e.aux.set(`argmax:${n.id}`, e.g.input(`argmax_${n.id}`, e.dims(n.id), 'int64'));
+  const declared: string[] = new Array(g.nodes.length);
+  return new Proxy(declared, {
+    get(target, key) {
+      if (typeof key !== 'string' || !/^\d+$/.test(key)) return Reflect.get(target, key);
+      const id = Number(key);
+      return (target[id] ??= e.g.input(`act_${id}`, e.dims(id)));
+    },
+  });
+}
+
+/**
+ * The forward pass alone, returning every node's value `act_<id>` (compiled layout) and max pooling's
+ * winners `argmax_<id>`: what a backward-only model (`actsAsInputs`) takes, so a rule-kind change can
+ * compile only the backward half and feed it the cached forward values.
+ */
+export function compileForward(g: Graph): { proto: ProtoWriter; names: string[] } {
+  const e = new Emitter(g);
+  const x = e.g.input('x', ['N', ...g.nodes[g.input].shape]);
+  const acts: string[] = new Array(g.nodes.length);
+  acts[g.input] = e.isMap(g.input) ? e.toNchw(x) : x;
+  for (const n of g.nodes) {
+    if (n.id === g.input) continue;
+    acts[n.id] = opDef(n.op).onnx!.forward(e, n, n.inputs.map((i) => acts[i]));
+  }
+  const names: string[] = [];
+  for (const n of g.nodes) {
+    e.g.output(`act_${n.id}`, acts[n.id], e.dims(n.id));
+    names.push(`act_${n.id}`);
+    const idx = e.aux.get(`argmax:${n.id}`);
+    if (idx) {
+      e.g.output(`argmax_${n.id}`, idx, e.dims(n.id), 'int64');
+      names.push(`argmax_${n.id}`);
+    }
+  }
+  return { proto: e.g.model(g.name), names };
 }
