@@ -54,6 +54,18 @@ function deriveVariant(w: Float32Array, v: KernelVariant | BiasVariant): Float32
   return out;
 }
 
+/** Made outside the Emitter so that the cached session's parameter readers do not keep the compile alive. */
+function paramInput(name: string, dims: number[], node: Node, read: (r: ResolvedRule) => readonly number[]): ParamInput {
+  return {
+    name, dims,
+    read: (rules) => {
+      const r = rules.get(node.id);
+      if (!r) throw new Error(`no rule for layer '${node.name}'`);
+      return Float32Array.from(read(r));
+    },
+  };
+}
+
 export class Emitter {
   readonly g = new OnnxGraph();
   private readonly kernels = new Map<string, string>();
@@ -75,14 +87,7 @@ export class Emitter {
     const name = `p${node.id}_${field}`;
     if (this.params.some((p) => p.name === name)) return name;
     this.g.input(name, dims);
-    this.params.push({
-      name, dims,
-      read: (rules) => {
-        const r = rules.get(node.id);
-        if (!r) throw new Error(`no rule for layer '${node.name}'`);
-        return Float32Array.from(read(r));
-      },
-    });
+    this.params.push(paramInput(name, dims, node, read));
     return name;
   }
 

@@ -23,6 +23,16 @@ export function ruleStructure(r: ResolvedRule): unknown {
   }
 }
 
+// Readers of rule parameters, made at module level: a closure made inside the emission would keep its
+// scope, and with it the Emitter and every initializer of the compile, alive as long as the session.
+const readEps = (q: ResolvedRule): number[] => [q.kind === 'z' ? q.eps : 0];
+const readGamma = (q: ResolvedRule): number[] => [q.kind === 'gamma' ? q.gamma : 0];
+const readAlpha = (q: ResolvedRule): number[] => [q.kind === 'alpha-beta' ? q.alpha : 0];
+const readBeta = (q: ResolvedRule): number[] => [q.kind === 'alpha-beta' ? q.beta : 0];
+function readBound(node: Node, c: number, which: 'low' | 'high'): (q: ResolvedRule) => number[] {
+  return (q) => boundValues(node, c, q.kind === 'z-box' ? q[which] : 0);
+}
+
 class Leak {
   bias?: string;
   stab?: string;
@@ -52,7 +62,7 @@ function boundValues(node: Node, c: number, v: number | number[]): number[] {
  */
 function perChannel(e: Emitter, node: Node, shape: number[], which: 'low' | 'high'): string {
   const c = shape[shape.length - 1];
-  const p = e.param(node, which, [c], (r) => boundValues(node, c, r.kind === 'z-box' ? r[which] : 0));
+  const p = e.param(node, which, [c], readBound(node, c, which));
   const compiled = shape.length === 3 ? [1, c, shape[0], shape[1]] : [1, ...shape];
   const lead = shape.length === 3 ? [1, c, 1, 1] : [...new Array<number>(shape.length).fill(1), c];
   return e.g.op('Expand', [e.g.op('Reshape', [p, e.g.ints(lead)]), e.g.ints(compiled)]);
@@ -98,7 +108,7 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
   switch (rule.kind) {
     case 'z': {
       const z = rule.bias ? ctx.acts[node.id] : e.forward(node, a, 'w');
-      let eps = e.param(node, 'eps', [1], (q) => [q.kind === 'z' ? q.eps : 0]);
+      let eps = e.param(node, 'eps', [1], readEps);
       if (rule.stdScaled) {
         const flat = e.g.op('Reshape', [z, e.g.ints([1, -1])]);
         const mean = e.g.op('ReduceMean', [flat], { axes: { ints: [1] }, keepdims: { i: 1 } });
@@ -114,7 +124,7 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
     case 'gamma': {
       // γ is a graph input: with w_γ = w + γw⁺ and w_γ⁻ = w + γw⁻ = (1+γ)w − γw⁺, every convolution by a
       // γ kernel is one by w plus γ times one by w⁺ (constant kernels, two stored instead of three)
-      const gamma = e.param(node, 'gamma', [1], (q) => [q.kind === 'gamma' ? q.gamma : 0]);
+      const gamma = e.param(node, 'gamma', [1], readGamma);
       const pos = nonNeg ? a : e.relu(a);
       const neg = nonNeg ? undefined : e.negPart(a);
       const zwP = e.forward(node, pos, 'w');
@@ -174,10 +184,10 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
         if (neg) out = e.add(out, e.mul(neg, e.transposed(node, s, wb)));
         return out;
       };
-      const alpha = e.param(node, 'alpha', [1], (q) => [q.kind === 'alpha-beta' ? q.alpha : 0]);
+      const alpha = e.param(node, 'alpha', [1], readAlpha);
       const rp = part('w+', 'w-', 'b+', rule.bias, alpha);
       if (rule.beta === 0) return rp;
-      const beta = e.param(node, 'beta', [1], (q) => [q.kind === 'alpha-beta' ? q.beta : 0]);
+      const beta = e.param(node, 'beta', [1], readBeta);
       return e.sub(rp, part('w-', 'w+', 'b-', rule.bias, beta));
     }
     case 'flat': case 'w-square': {
