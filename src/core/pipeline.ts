@@ -43,7 +43,13 @@ export async function openModel(file: string, cardFile?: string, opts: { keepRaw
   const graph = canonize(raw);
   // the pre-folding weights (and the file buffer they may view) are only needed by `info`: an explaining
   // caller drops them, so the parameters are held once
-  if (opts.keepRaw === false) raw = { ...raw, nodes: raw.nodes.map((n) => ({ ...n, params: {} })) };
+  if (opts.keepRaw === false) {
+    raw = { ...raw, nodes: raw.nodes.map((n) => ({ ...n, params: {} })) };
+    // a parameter that views a larger buffer (the file's bytes) would keep all of it alive: copy it
+    for (const n of graph.nodes) {
+      for (const p of Object.values(n.params)) if (p && p.data.byteLength < p.data.buffer.byteLength) p.data = p.data.slice();
+    }
+  }
   const inShape = graph.nodes[graph.input].shape;
   let card: ModelCard;
   let labels: string[] | undefined;

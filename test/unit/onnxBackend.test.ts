@@ -6,9 +6,10 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { initBackend } from '../../src/core/engine/backend';
-import { Explainer, type ExplainOutput } from '../../src/core/methods/explain';
+import { Explainer, ruleParamsFor, type ExplainOutput, type InputArray } from '../../src/core/methods/explain';
 import { OnnxExplainer } from '../../src/core/onnx/onnxExplainer';
-import { ortStatus } from '../../src/core/onnx/runtime';
+import { createSession, ortModule, ortStatus } from '../../src/core/onnx/runtime';
+import { compileExplanation, compileForward } from '../../src/core/onnx/compile';
 import { COMPOSITE_NAMES } from '../../src/core/composites/presets';
 import type { Graph } from '../../src/core/graph/ir';
 import { sizeOf } from '../../src/core/graph/ir';
@@ -150,4 +151,112 @@ test('onnx = wasm on the oracle nets: composites, flat, w², z⁺ without bias, 
     }
   }
   assert.equal(n, names.length * (COMPOSITE_NAMES.length + 9));
+});
+
+/**
+ * Rule parameters are graph inputs: a change of ε, γ, α, β or the z^B bounds re-runs the cached session
+ * (no compile) and gives what wasm gives with the new values, and what a session compiled afresh for them
+ * gives.
+ */
+test('onnx: new rule parameters re-run the cached session and agree with wasm and with a fresh compile', async () => {
+  await initBackend('wasm');
+  let n = 0;
+  for (const name of ['strided', 'residual', 'mlp']) {
+    const net = await makeNet(name, NET_SEEDS[name], {});
+    const ctx = { graph: net.graph, low: net.low, high: net.high, logits: [] };
+    const b = firstBounds(ctx);
+    const scale = (v: number | number[], k: number) => (Array.isArray(v) ? v.map((x) => x * k) : v * k);
+    const layers = ruleLayers(net.graph);
+    const every = (spec: RuleSpec): Record<string, RuleSpec> => Object.fromEntries(layers.map((l) => [l, spec]));
+    // each series: the same rule kinds, parameters changing
+    const series: ExplainOptions[][] = [
+      [0.25, 0.5, 0.05].map((gamma, i) => ({
+        method: 'lrp' as const, composite: 'epsilon-gamma-box', conservationDetail: true,
+        params: { epsilon: [1e-6, 0.1, 0.01][i], gamma, low: scale(b.low, 1 + i), high: scale(b.high, 1 + i) },
+      })),
+      [[2, 1], [3, 2], [1.5, 0.5]].map(([alpha, beta]) => ({ method: 'lrp' as const, composite: 'alpha-beta', params: { alpha, beta }, conservationDetail: true })),
+      [0.1, 0.5].map((epsilon) => ({ method: 'lrp' as const, composite: 'epsilon', rules: every({ rule: 'epsilon', epsilon, stdScaled: true }), conservationDetail: true })),
+      [0.1, 1].map((gamma) => ({ method: 'lrp' as const, composite: 'epsilon', rules: { [layers[layers.length - 1]]: { rule: 'gamma', gamma } }, conservationDetail: true })),
+    ];
+    const w = new Explainer(net.graph);
+    const o = new OnnxExplainer(net.graph);
+    try {
+      const input = { shape: net.inShape, data: net.input };
+      for (const s of series) {
+        for (const [i, opts] of s.entries()) {
+          const got = await o.explain(input, opts);
+          const what = `${name} ${opts.composite} ${JSON.stringify(opts.params ?? opts.rules).slice(0, 80)}`;
+          assert.equal(got.backend, 'onnx', got.backendReason);
+          // after the first of a series, no compile: the session is reused
+          assert.equal(got.timings.sessionReused, i === 0 ? 0 : 1, `${what}: session reused`);
+          assertSameExplanation(w.explain(input, opts), got, `${what} vs wasm`);
+          if (i > 0) {
+            const fresh = new OnnxExplainer(net.graph);
+            try {
+              const f = await fresh.explain(input, opts);
+              assert.equal(f.timings.sessionReused, 0);
+              assertSameExplanation(f, got, `${what} vs fresh compile`, 1e-5);
+            } finally {
+              await fresh.dispose();
+            }
+          }
+          n++;
+        }
+      }
+    } finally {
+      w.dispose();
+      await o.dispose();
+    }
+  }
+  assert.equal(n, 3 * 10);
+});
+
+/**
+ * The backward-only model (forward values as inputs, from compileForward's model) gives what the one-graph
+ * model gives: relevance, logits and every conservation sum, on nets with max pooling, residual adds and
+ * concatenation, under several rule assignments.
+ */
+test('onnx: a backward-only model fed with the forward model\'s values = the one-graph model', async () => {
+  await initBackend('wasm');
+  const ort = ortModule();
+  const cases: [Graph, ExplainOptions, InputArray][] = [];
+  const relu = reluNet();
+  const rin = { shape: relu.nodes[relu.input].shape, data: new Rand(5).array(sizeOf(relu.nodes[relu.input].shape), 1, 0) };
+  for (const composite of ['epsilon-gamma-box', 'epsilon-plus', 'alpha-beta']) cases.push([relu, { method: 'lrp', composite, params: { low: -1, high: 1 } }, rin]);
+  for (const name of ['residual', 'concat']) {
+    const net = await makeNet(name, NET_SEEDS[name], {});
+    const ctx = { graph: net.graph, low: net.low, high: net.high, logits: [] };
+    cases.push([net.graph, { method: 'lrp', composite: 'epsilon-gamma-box', params: firstBounds(ctx) }, { shape: net.inShape, data: net.input }]);
+  }
+  for (const [g, opts, input] of cases) {
+    const o = new OnnxExplainer(g);
+    const plan = o.plan(opts, ruleParamsFor(g, input, opts));
+    assert.ok(!('reason' in plan));
+    const fam = plan.family;
+    const rules = fam.kind === 'lrp' ? fam.rules : new Map();
+    const full = compileExplanation(g, { family: fam, leaks: true });
+    const back = compileExplanation(g, { family: fam, leaks: true, actsAsInputs: true });
+    const fwd = compileForward(g);
+    const [sf, sb, sw] = [await createSession(full.proto.finish()), await createSession(back.proto.finish()), await createSession(fwd.proto.finish())];
+    try {
+      const x = new ort.Tensor('float32', input.data, [1, ...input.shape]);
+      const k = g.nodes[g.output].shape[0];
+      const common = { onehot: new ort.Tensor('float32', new Float32Array(k), [1, k]), top: new ort.Tensor('float32', new Float32Array([1]), [1]) };
+      const params = (m: typeof full) => Object.fromEntries(m.params.map((p) => [p.name, new ort.Tensor('float32', p.read(rules), p.dims)]));
+      const a = await sf.run({ x, ...common, ...params(full) });
+      const acts = await sw.run({ x });
+      const feeds: Record<string, InstanceType<typeof ort.Tensor>> = { ...common, ...params(back) };
+      for (const name of sb.inputNames) if (acts[name]) feeds[name] = acts[name];
+      const b = await sb.run(feeds);
+      for (const out of ['relevance', 'logits', 'sums']) {
+        const u = a[out].data as Float32Array;
+        const v = b[out].data as Float32Array;
+        assert.ok(maxAbs(u) > 0, `${g.name} ${out}: zero`);
+        assert.ok(maxDiff(u, v) <= 1e-6 * maxAbs(u), `${g.name} ${opts.composite} ${out}: ${maxDiff(u, v)}`);
+      }
+    } finally {
+      for (const s of [sf, sb, sw]) await s.release();
+      await o.dispose();
+    }
+  }
 });

@@ -3,7 +3,8 @@
  * forward pass, the backward signal under each node's rule and the per-node sums of the conservation
  * table in one run. Inputs: x [N, H, W, C] (NHWC, as the engine), onehot [1, K] (the explained
  * class) and top [1] (1: explain each row's top class instead, picked in the graph by ArgMax, whose
- * first-maximum rule matches topK's): a new class or image re-runs the same session. Outputs: logits [N, K], relevance (NHWC),
+ * first-maximum rule matches topK's): a new class or image re-runs the same session, and so do new rule
+ * parameters (ε, γ, α, β, z^B bounds: inputs p<id>_<field>, see `params`). Outputs: logits [N, K], relevance (NHWC),
  * sums (per visited node: out, in[, bias leak, stabilizer leak], in the order of `sumIndex`), and
  * keep_<id> for the requested layers. Mirrors engine/backward.ts.
  */
@@ -13,7 +14,7 @@ import { nonNegativeOutputs } from '../graph/nonNegative';
 import { silentNegativeOutputs } from '../methods/lrpHandlers';
 import { isKnownOp, opDef } from '../ops/registry';
 import type { SignalRule } from '../ops/types';
-import { Emitter, type OnnxBackward } from './emitter';
+import { Emitter, type OnnxBackward, type ParamInput } from './emitter';
 import type { ProtoWriter } from './protoWriter';
 
 export type CompiledFamily =
@@ -26,6 +27,11 @@ export interface CompileSpec {
   keep?: readonly number[];
   /** record the closed-form bias / stabilizer leaks (LRP) */
   leaks?: boolean;
+  /**
+   * backward only: the forward values are graph inputs `act_<id>` (and max pooling's winners
+   * `argmax_<id>`), as `compileForward`'s model returns them, instead of being computed
+   */
+  actsAsInputs?: boolean;
 }
 
 export interface CompiledModel {
@@ -33,6 +39,8 @@ export interface CompiledModel {
   proto: ProtoWriter;
   /** per entry: node id and how many values it has in `sums` (2, or 4 with leaks) */
   sumIndex: { id: number; n: number }[];
+  /** rule parameters fed as inputs (read from the rules of each run) */
+  params: ParamInput[];
   /** bytes of float initializers in the model */
   weightBytes: number;
   nodes: number;
@@ -56,16 +64,18 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   const e = new Emitter(g);
   const inShape = g.nodes[g.input].shape;
   const k = g.nodes[g.output].shape[0];
-  const x = e.g.input('x', ['N', ...inShape]);
+  const x = spec.actsAsInputs ? '' : e.g.input('x', ['N', ...inShape]);
   const given = e.g.input('onehot', [1, k]);
   const top = e.g.input('top', [1]);
 
   // forward
-  const acts: string[] = new Array(g.nodes.length);
-  acts[g.input] = e.isMap(g.input) ? e.toNchw(x) : x;
-  for (const n of g.nodes) {
-    if (n.id === g.input) continue;
-    acts[n.id] = opDef(n.op).onnx!.forward(e, n, n.inputs.map((i) => acts[i]));
+  const acts: string[] = spec.actsAsInputs ? forwardInputs(e) : new Array(g.nodes.length);
+  if (!spec.actsAsInputs) {
+    acts[g.input] = e.isMap(g.input) ? e.toNchw(x) : x;
+    for (const n of g.nodes) {
+      if (n.id === g.input) continue;
+      acts[n.id] = opDef(n.op).onnx!.forward(e, n, n.inputs.map((i) => acts[i]));
+    }
   }
   const logits = acts[g.output];
 
@@ -119,5 +129,46 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
     flat.push(...all);
   }
   e.g.output('sums', flat.length === 1 ? flat[0] : e.g.op('Concat', flat, { axis: { i: 0 } }), [flat.length]);
-  return { proto: e.g.model(g.name), sumIndex, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
+  return { proto: e.g.model(g.name), sumIndex, params: e.params, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
+}
+
+/** The forward values as graph inputs, declared on first use (a backward-only graph). */
+function forwardInputs(e: Emitter): string[] {
+  const g = e.graph;
+  for (const n of g.nodes) if (n.op === 'maxPool') e.aux.set(`argmax:${n.id}`, e.g.input(`argmax_${n.id}`, e.dims(n.id), 'int64'));
+  const declared: string[] = new Array(g.nodes.length);
+  return new Proxy(declared, {
+    get(target, key) {
+      if (typeof key !== 'string' || !/^\d+$/.test(key)) return Reflect.get(target, key);
+      const id = Number(key);
+      return (target[id] ??= e.g.input(`act_${id}`, e.dims(id)));
+    },
+  });
+}
+
+/**
+ * The forward pass alone, returning every node's value `act_<id>` (compiled layout) and max pooling's
+ * winners `argmax_<id>`: what a backward-only model (`actsAsInputs`) takes, so a rule-kind change can
+ * compile only the backward half and feed it the cached forward values.
+ */
+export function compileForward(g: Graph): { proto: ProtoWriter; names: string[] } {
+  const e = new Emitter(g);
+  const x = e.g.input('x', ['N', ...g.nodes[g.input].shape]);
+  const acts: string[] = new Array(g.nodes.length);
+  acts[g.input] = e.isMap(g.input) ? e.toNchw(x) : x;
+  for (const n of g.nodes) {
+    if (n.id === g.input) continue;
+    acts[n.id] = opDef(n.op).onnx!.forward(e, n, n.inputs.map((i) => acts[i]));
+  }
+  const names: string[] = [];
+  for (const n of g.nodes) {
+    e.g.output(`act_${n.id}`, acts[n.id], e.dims(n.id));
+    names.push(`act_${n.id}`);
+    const idx = e.aux.get(`argmax:${n.id}`);
+    if (idx) {
+      e.g.output(`argmax_${n.id}`, idx, e.dims(n.id), 'int64');
+      names.push(`argmax_${n.id}`);
+    }
+  }
+  return { proto: e.g.model(g.name), names };
 }

@@ -9,8 +9,16 @@ import { STABILIZER } from '../rules/resolved';
 import { opDef } from '../ops/registry';
 import { OnnxGraph } from './onnxGraph';
 
-export type KernelVariant = 'w' | 'w+' | 'w-' | `wg:${number}` | `wgn:${number}` | 'w2' | 'ones';
-export type BiasVariant = 'b' | 'b+' | 'b-' | `bg:${number}` | `bgn:${number}`;
+export type KernelVariant = 'w' | 'w+' | 'w-' | 'w2' | 'ones';
+export type BiasVariant = 'b' | 'b+' | 'b-';
+
+/** A rule parameter fed as a graph input: a parameter change re-runs the cached session. */
+export interface ParamInput {
+  name: string;
+  dims: number[];
+  /** its value under the rules of one run */
+  read(rules: Map<number, ResolvedRule>): Float32Array;
+}
 
 /** A weighted op in the compiled layout (the ONNX half of ops/types.ts LinearOp). */
 export interface OnnxLinear {
@@ -42,14 +50,20 @@ function deriveVariant(w: Float32Array, v: KernelVariant | BiasVariant): Float32
   else if (key === 'w-') for (let i = 0; i < w.length; i++) out[i] = w[i] < 0 ? w[i] : 0;
   else if (key === 'w2') for (let i = 0; i < w.length; i++) out[i] = Math.fround(w[i] * w[i]);
   else if (key === 'ones') out.fill(1);
-  else if (key.startsWith('wgn:')) {
-    const g = Number(key.slice(4));
-    for (let i = 0; i < w.length; i++) out[i] = w[i] < 0 ? Math.fround(w[i] + Math.fround(w[i] * g)) : w[i];
-  } else if (key.startsWith('wg:')) {
-    const g = Number(key.slice(3));
-    for (let i = 0; i < w.length; i++) out[i] = w[i] > 0 ? Math.fround(w[i] + Math.fround(w[i] * g)) : w[i];
-  } else throw new Error(`unknown kernel variant ${v}`);
+  else throw new Error(`unknown kernel variant ${v}`);
   return out;
+}
+
+/** Made outside the Emitter so that the cached session's parameter readers do not keep the compile alive. */
+function paramInput(name: string, dims: number[], node: Node, read: (r: ResolvedRule) => readonly number[]): ParamInput {
+  return {
+    name, dims,
+    read: (rules) => {
+      const r = rules.get(node.id);
+      if (!r) throw new Error(`no rule for layer '${node.name}'`);
+      return Float32Array.from(read(r));
+    },
+  };
 }
 
 export class Emitter {
@@ -58,7 +72,24 @@ export class Emitter {
   /** values an op's forward leaves for its backward (e.g. max-pool argmax) */
   readonly aux = new Map<string, string>();
 
+  /** kernels in the compiled layout, per IR kernel array (this compile only) */
+  readonly layouts = new Map<object, { data: Float32Array; dims: number[] }>();
+  /** rule parameters as graph inputs, in declaration order */
+  readonly params: ParamInput[] = [];
+
   constructor(readonly graph: Graph) {}
+
+  /**
+   * A rule parameter of node's rule as a graph input `p<id>_<field>` (declared once): `read` gives its
+   * values from the node's resolved rule at run time.
+   */
+  param(node: Node, field: string, dims: number[], read: (r: ResolvedRule) => readonly number[]): string {
+    const name = `p${node.id}_${field}`;
+    if (this.params.some((p) => p.name === name)) return name;
+    this.g.input(name, dims);
+    this.params.push(paramInput(name, dims, node, read));
+    return name;
+  }
 
   /** IR value of rank 3 -> NCHW in the compiled graph. */
   isMap(id: number): boolean {

@@ -98,9 +98,9 @@ export class OnnxGraph {
   }
 
   /** Declares `value` a graph output under `name` (an Identity when the names differ). */
-  output(name: string, value: string, dims: (number | string)[]): void {
+  output(name: string, value: string, dims: (number | string)[], elem: 'float' | 'int64' = 'float'): void {
     if (value !== name) this.nodes.push({ op: 'Identity', inputs: [value], outputs: [name], attrs: {} });
-    this.outputs.push({ name, dims, elem: 'float' });
+    this.outputs.push({ name, dims, elem });
   }
 
   get nodeCount(): number {

@@ -8,7 +8,31 @@ import type { ResolvedRule } from '../rules/resolved';
 import { STABILIZER } from '../rules/resolved';
 import { opDef } from '../ops/registry';
 import { LensError } from '../errors';
-import type { BiasVariant, Emitter, KernelVariant, OnnxBackward } from './emitter';
+import type { BiasVariant, Emitter, OnnxBackward } from './emitter';
+
+/**
+ * What of a rule shapes the compiled graph (its parameters are graph inputs): sessions are cached by
+ * this, so ε, γ, α, β and z^B bounds change without a recompile.
+ */
+export function ruleStructure(r: ResolvedRule): unknown {
+  switch (r.kind) {
+    case 'z': return { kind: r.kind, bias: r.bias, stdScaled: r.stdScaled };
+    case 'gamma': return { kind: r.kind, bias: r.bias };
+    case 'z-box': return { kind: r.kind };
+    case 'alpha-beta': return { kind: r.kind, bias: r.bias, beta: r.beta === 0 ? 0 : 'input' };
+    default: return r;
+  }
+}
+
+// Readers of rule parameters, made at module level: a closure made inside the emission would keep its
+// scope, and with it the Emitter and every initializer of the compile, alive as long as the session.
+const readEps = (q: ResolvedRule): number[] => [q.kind === 'z' ? q.eps : 0];
+const readGamma = (q: ResolvedRule): number[] => [q.kind === 'gamma' ? q.gamma : 0];
+const readAlpha = (q: ResolvedRule): number[] => [q.kind === 'alpha-beta' ? q.alpha : 0];
+const readBeta = (q: ResolvedRule): number[] => [q.kind === 'alpha-beta' ? q.beta : 0];
+function readBound(node: Node, c: number, which: 'low' | 'high'): (q: ResolvedRule) => number[] {
+  return (q) => boundValues(node, c, q.kind === 'z-box' ? q[which] : 0);
+}
 
 class Leak {
   bias?: string;
@@ -26,19 +50,27 @@ class Leak {
   }
 }
 
-/** Per-channel bound image [1, ...shape] in the compiled layout. */
-function perChannel(e: Emitter, node: Node, shape: number[], v: number | number[]): string {
-  const c = shape[shape.length - 1];
+/** The values of one z^B bound per input channel (a number: the same for all). */
+function boundValues(node: Node, c: number, v: number | number[]): number[] {
   const vals = Array.isArray(v) ? v : new Array<number>(c).fill(v);
   if (vals.length !== c) throw new LensError('bad-usage', `z-box bounds of layer '${node.name}' have ${vals.length} values, its input has ${c} channels`);
-  const n = shape.reduce((a, b) => a * b, 1);
-  const hwc = new Float32Array(n);
-  for (let i = 0; i < n; i++) hwc[i] = vals[i % c];
-  return e.constantOf(shape, hwc);
+  return vals;
+}
+
+/**
+ * Per-channel bound image [1, ...shape] in the compiled layout from the graph input p<id>_<low|high> ([C]),
+ * so new bounds re-run the session.
+ */
+function perChannel(e: Emitter, node: Node, shape: number[], which: 'low' | 'high'): string {
+  const c = shape[shape.length - 1];
+  const p = e.param(node, which, [c], readBound(node, c, which));
+  const compiled = shape.length === 3 ? [1, c, shape[0], shape[1]] : [1, ...shape];
+  const lead = shape.length === 3 ? [1, c, 1, 1] : [...new Array<number>(shape.length).fill(1), c];
+  return e.g.op('Expand', [e.g.op('Reshape', [p, e.g.ints(lead)]), e.g.ints(compiled)]);
 }
 
 /** The z^B bound images at the layer's input, carried from the graph input as rules/applyRule.ts does. */
-function boundPair(e: Emitter, node: Node, low: number | number[], high: number | number[]): [string, string] {
+function boundPair(e: Emitter, node: Node): [string, string] {
   const g = e.graph;
   const ancestors = new Set<number>([node.inputs[0]]);
   for (let i = node.inputs[0]; i >= 0; i--) if (ancestors.has(i)) for (const j of g.nodes[i].inputs) ancestors.add(j);
@@ -46,12 +78,12 @@ function boundPair(e: Emitter, node: Node, low: number | number[], high: number 
   const carries = ancestors.has(g.input) && path.every((n) => opDef(n.op).carriesBounds(n));
   if (!carries || path.length === 0) {
     const shape = g.nodes[node.inputs[0]].shape;
-    return [perChannel(e, node, shape, low), perChannel(e, node, shape, high)];
+    return [perChannel(e, node, shape, 'low'), perChannel(e, node, shape, 'high')];
   }
   const lo: string[] = [];
   const hi: string[] = [];
-  lo[g.input] = perChannel(e, node, g.nodes[g.input].shape, low);
-  hi[g.input] = perChannel(e, node, g.nodes[g.input].shape, high);
+  lo[g.input] = perChannel(e, node, g.nodes[g.input].shape, 'low');
+  hi[g.input] = perChannel(e, node, g.nodes[g.input].shape, 'high');
   for (const n of path) {
     const f = opDef(n.op).onnx!.forward;
     const l = f(e, n, n.inputs.map((i) => lo[i]));
@@ -77,13 +109,13 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
   switch (rule.kind) {
     case 'z': {
       const z = rule.bias ? ctx.acts[node.id] : e.forward(node, a, 'w');
-      let eps: number | string = rule.eps;
+      let eps = e.param(node, 'eps', [1], readEps);
       if (rule.stdScaled) {
         const flat = e.g.op('Reshape', [z, e.g.ints([1, -1])]);
         const mean = e.g.op('ReduceMean', [flat], { axes: { ints: [1] }, keepdims: { i: 1 } });
         const d = e.sub(flat, mean);
         const variance = e.g.op('ReduceMean', [e.mul(d, d)], { axes: { ints: [1] }, keepdims: { i: 0 } });
-        eps = e.mul(e.g.op('Sqrt', [variance]), e.g.scalar(rule.eps));
+        eps = e.mul(e.g.op('Sqrt', [variance]), eps);
       }
       const den = e.stabilize(z, eps);
       const s = e.div(r, den);
@@ -91,26 +123,50 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       return e.mul(a, e.transposed(node, s, 'w'));
     }
     case 'gamma': {
-      const vp = `wg:${rule.gamma}` as const;
-      const vn = `wgn:${rule.gamma}` as const;
+      // γ is a graph input: with w_γ = w + γw⁺ and w_γ⁻ = w + γw⁻ = (1+γ)w − γw⁺, every convolution by a
+      // γ kernel is one by w plus γ times one by w⁺ (constant kernels, two stored instead of three)
+      const gamma = e.param(node, 'gamma', [1], readGamma);
       const pos = nonNeg ? a : e.relu(a);
       const neg = nonNeg ? undefined : e.negPart(a);
-      const branch = (rm: string, wa: KernelVariant, wb: KernelVariant, b: string | undefined): string => {
-        let z = e.forward(node, pos, wa, b);
-        if (neg) z = e.add(z, e.forward(node, neg, wb));
+      const zwP = e.forward(node, pos, 'w');
+      const zpP = e.forward(node, pos, 'w+');
+      const zmP = e.sub(zwP, zpP);
+      let zw = zwP;
+      let upG = zpP; // the γ-scaled part of the branch for positive outputs: z⁺(pos) + z⁻(neg)
+      let downG = zmP; // and for negative outputs: z⁻(pos) + z⁺(neg)
+      if (neg) {
+        const zwN = e.forward(node, neg, 'w');
+        const zpN = e.forward(node, neg, 'w+');
+        zw = e.add(zwP, zwN);
+        upG = e.add(upG, e.sub(zwN, zpN));
+        downG = e.add(downG, zpN);
+      }
+      // bias-free (nobias): no bias in numerators and denominators; the branch still follows the recorded output
+      const b = rule.bias ? e.bias(node, 'b') : undefined;
+      const bp = b && e.add(b, e.mul(gamma, e.relu(b)));
+      const bn = b && e.add(b, e.mul(gamma, e.negPart(b)));
+      const branch = (rm: string, zg: string, bias: string | undefined): string => {
+        let z = e.add(zw, e.mul(gamma, zg));
+        if (bias) z = e.add(z, bias);
         const den = e.stabilize(z, STABILIZER);
         const s = e.div(rm, den);
-        leak.add(s, b, den, z);
-        let out = e.mul(pos, e.transposed(node, s, wa));
-        if (neg) out = e.add(out, e.mul(neg, e.transposed(node, s, wb)));
-        return out;
+        leak.add(s, bias, den, z);
+        return s;
       };
-      const bp = rule.bias ? e.bias(node, `bg:${rule.gamma}`) : undefined;
-      // bias-free: the branch follows the sign of the recorded output (with bias), as in rules/applyRule.ts
-      if (ctx.silent[node.id] && !neg) return branch(r, vp, vn, bp);
+      const onePlus = e.add(e.g.scalar(1), gamma);
+      const back = (sw: string, sp: string): string => e.add(e.transposed(node, sw, 'w'), e.mul(gamma, e.transposed(node, sp, 'w+')));
+      if (ctx.silent[node.id] && !neg) {
+        const s = branch(r, upG, bp);
+        return e.mul(pos, back(s, s));
+      }
       const down = e.below0(ctx.acts[node.id]);
       const up = e.sub(e.g.scalar(1), down);
-      return e.add(branch(e.mul(r, up), vp, vn, bp), branch(e.mul(r, down), vn, vp, rule.bias ? e.bias(node, `bgn:${rule.gamma}`) : undefined));
+      const su = branch(e.mul(r, up), upG, bp);
+      const sd = branch(e.mul(r, down), downG, bn);
+      // pos·(Wᵀ_γ su + Wᵀ_γ⁻ sd), neg·(Wᵀ_γ⁻ su + Wᵀ_γ sd)
+      let out = e.mul(pos, back(e.add(su, e.mul(onePlus, sd)), e.sub(su, sd)));
+      if (neg) out = e.add(out, e.mul(neg, back(e.add(e.mul(onePlus, su), sd), e.sub(sd, su))));
+      return out;
     }
     case 'pass':
       if (node.op !== 'batchNorm') throw new LensError('bad-usage', `rule 'pass' is for elementwise layers; '${node.name}' is ${node.op}`);
@@ -118,20 +174,23 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
     case 'alpha-beta': {
       const pos = nonNeg ? a : e.relu(a);
       const neg = nonNeg ? undefined : e.negPart(a);
-      const part = (wa: 'w+' | 'w-', wb: 'w+' | 'w-', b: BiasVariant, bias: boolean, weight: number): string => {
+      const part = (wa: 'w+' | 'w-', wb: 'w+' | 'w-', b: BiasVariant, bias: boolean, weight: string): string => {
         let z = e.forward(node, pos, wa);
         if (neg) z = e.add(z, e.forward(node, neg, wb));
         const bv = bias ? e.bias(node, b) : undefined;
         if (bv) z = e.add(z, bv);
         const den = e.stabilize(z, STABILIZER);
-        const s = e.mul(e.div(r, den), e.g.scalar(weight));
+        const s = e.mul(e.div(r, den), weight);
         leak.add(s, bv, den, z, b === 'b+' ? 1 : -1);
         let out = e.mul(pos, e.transposed(node, s, wa));
         if (neg) out = e.add(out, e.mul(neg, e.transposed(node, s, wb)));
         return out;
       };
-      const rp = part('w+', 'w-', 'b+', rule.bias, rule.alpha);
-      return rule.beta === 0 ? rp : e.sub(rp, part('w-', 'w+', 'b-', rule.bias, rule.beta));
+      const alpha = e.param(node, 'alpha', [1], readAlpha);
+      const rp = part('w+', 'w-', 'b+', rule.bias, alpha);
+      if (rule.beta === 0) return rp;
+      const beta = e.param(node, 'beta', [1], readBeta);
+      return e.sub(rp, part('w-', 'w+', 'b-', rule.bias, beta));
     }
     case 'flat': case 'w-square': {
       const v = rule.kind === 'flat' ? 'ones' : 'w2';
@@ -144,7 +203,7 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       return e.transposed(node, s, v);
     }
     case 'z-box': {
-      const [low, high] = boundPair(e, node, rule.low, rule.high);
+      const [low, high] = boundPair(e, node);
       const zl = e.forward(node, low, 'w+');
       const zh = e.forward(node, high, 'w-');
       const z = e.sub(e.sub(e.forward(node, a, 'w'), zl), zh);

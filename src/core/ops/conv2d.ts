@@ -30,22 +30,21 @@ export function convForward(e: Emitter, node: Node, x: string, w: string, b: str
 }
 
 /**
- * Kernels in the compiled layout, per IR kernel array: a rule change recompiles the model, and the
- * relayout of every conv kernel was a third of that compile on ResNet-50 (profiled).
+ * Kernels in the compiled layout, per IR kernel array, for one compile (the kernel variants derive from
+ * it): not kept across compiles, so the relayout copy is garbage once onnxruntime holds the model
+ * (rule parameters are graph inputs, so compiles are rarer than the memory is dear).
  */
-const relaid = new WeakMap<object, { data: Float32Array; dims: number[] }>();
-
-export function cachedLayout(key: object, make: () => { data: Float32Array; dims: number[] }): { data: Float32Array; dims: number[] } {
-  let v = relaid.get(key);
+export function cachedLayout(e: Emitter, key: object, make: () => { data: Float32Array; dims: number[] }): { data: Float32Array; dims: number[] } {
+  let v = e.layouts.get(key);
   if (!v) {
     v = make();
-    relaid.set(key, v);
+    e.layouts.set(key, v);
   }
   return v;
 }
 
 const onnxConv: OnnxLinear = {
-  weight: (_e, node) => cachedLayout(node.params.kernel!, () => {
+  weight: (e, node) => cachedLayout(e, node.params.kernel!, () => {
     // [kh, kw, inC, outC] -> [outC, inC, kh, kw]
     const k = node.params.kernel!;
     const [kh, kw, ci, co] = k.shape;

@@ -7,7 +7,7 @@ import { cachedLayout, convForward, convShape, convTransposed, mapBias } from '.
 import type { OnnxLinear } from '../onnx/emitter';
 
 const onnxDepthwise: OnnxLinear = {
-  weight: (_e, node) => cachedLayout(node.params.kernel!, () => {
+  weight: (e, node) => cachedLayout(e, node.params.kernel!, () => {
     // [kh, kw, C, m] -> [C·m, 1, kh, kw]: output channel c·m + j, as TF orders them
     const k = node.params.kernel!;
     const [kh, kw, c, m] = k.shape;
