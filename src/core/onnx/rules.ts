@@ -141,7 +141,7 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
         upG = e.add(upG, e.sub(zwN, zpN));
         downG = e.add(downG, zpN);
       }
-      // bias-free (nobias): no bias in numerators and denominators; the branch still follows the recorded output
+      // bias-free (nobias): no bias in numerators and denominators
       const b = rule.bias ? e.bias(node, 'b') : undefined;
       const bp = b && e.add(b, e.mul(gamma, e.relu(b)));
       const bn = b && e.add(b, e.mul(gamma, e.negPart(b)));
@@ -155,11 +155,12 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       };
       const onePlus = e.add(e.g.scalar(1), gamma);
       const back = (sw: string, sp: string): string => e.add(e.transposed(node, sw, 'w'), e.mul(gamma, e.transposed(node, sp, 'w+')));
-      if (ctx.silent[node.id] && !neg) {
+      // bias-free: the branch follows the sign of z without bias, as rules/applyRule.ts (why there)
+      if (ctx.silent[node.id] && !neg && rule.bias) {
         const s = branch(r, upG, bp);
         return e.mul(pos, back(s, s));
       }
-      const down = e.below0(ctx.acts[node.id]);
+      const down = e.below0(rule.bias ? ctx.acts[node.id] : zw);
       const up = e.sub(e.g.scalar(1), down);
       const su = branch(e.mul(r, up), upG, bp);
       const sd = branch(e.mul(r, down), downG, bn);

@@ -146,10 +146,13 @@ function ruleBody(ctx: RuleContext, r: tf.Tensor, rule: ResolvedRule, leak: Leak
         return out;
       };
       const bp = rule.bias ? biasVariant(prep, node, `bg:${rule.gamma}`) : undefined;
-      // Bias-free (Zennit's zero_params='bias'): no bias in numerators and denominators, but the branch is
-      // picked by the layer's actual output (with bias), as Zennit's Gamma does (tested against Zennit).
-      if (ctx.negativeOutputsSilent && !neg) return branch(r, vp, vn, bp);
-      const down = tf.step(tf.neg(ctx.z), 0); // 1 where z < 0
+      // Bias-free: the branch follows the sign of z without bias (the denominators' own sign), which may
+      // differ from the recorded output's, so the ReLU shortcut does not apply. Zennit 0.5.1 picks the branch
+      // by the output with bias instead; its denominators can then have the other sign and blow up
+      // (nsfwjs MobileNetV2: non-finite relevance), so we deliberately differ there (zennit.test.ts).
+      if (ctx.negativeOutputsSilent && !neg && rule.bias) return branch(r, vp, vn, bp);
+      const zSign = rule.bias ? ctx.z : linearForward(prep, node, a, 'w');
+      const down = tf.step(tf.neg(zSign), 0); // 1 where z < 0
       return tf.add(
         branch(tf.mul(r, tf.sub(1, down)), vp, vn, bp),
         branch(tf.mul(r, down), vn, vp, rule.bias ? biasVariant(prep, node, `bgn:${rule.gamma}`) : undefined),

@@ -416,13 +416,13 @@ export function applyRule(L: LinearMatrix, a: Float64Array, R: Float64Array, rul
     case 'gamma': {
       // sign-aware: outputs z ≥ 0 favour positive contributions (a⁺ with w+γw⁺, a⁻ with w+γw⁻, b+γb⁺),
       // outputs z < 0 negative ones (a⁺ with w+γw⁻, a⁻ with w+γw⁺, b+γb⁻)
-      // bias-free (Zennit's zero_params='bias'): b = 0 in the numerators and denominators; the branch is
-      // picked by the layer's actual output z (with its bias), as Zennit's Gamma does (its 5th, unmodified pass)
+      // bias-free (zero_params='bias'): b = 0 everywhere, also in the z that picks the branch (Zennit picks it by
+      // the output with bias; its denominators then can have the opposite sign and overflow, see presets.ts)
       const g = rule.gamma;
       const gb = fault === 'gamma-without-bias' ? 0 : g;
       const B = (k: number): number => (rule.bias ? L.bias[k] : 0);
       const zAct = new Float64Array(n);
-      for (let k = 0; k < n; k++) zAct[k] = L.bias[k];
+      for (let k = 0; k < n; k++) zAct[k] = B(k);
       for (let j = 0; j < L.nIn; j++) for (let k = 0; k < n; k++) zAct[k] += a[j] * W(j, k);
       const wp = (j: number, k: number): number => W(j, k) + g * pos(W(j, k));
       const wn = (j: number, k: number): number => W(j, k) + g * neg(W(j, k));
