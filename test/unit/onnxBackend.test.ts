@@ -35,6 +35,8 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** Asserts two explanations agree: relevance, target, and every conservation row. */
 export function assertSameExplanation(w: ExplainOutput, o: ExplainOutput, what: string, tol = 1e-4): void {
   assert.equal(o.target.class, w.target.class, `${what}: class`);
+  // the composite used ('auto' and no composite name the model's default), as the table and panel show it
+  assert.equal(o.composite, w.composite, `${what}: composite`);
   const scale = maxAbs(w.relevance.data);
   assert.ok(scale > 0, `${what}: zero relevance`);
   const d = maxDiff(w.relevance.data, o.relevance.data);
@@ -54,7 +56,7 @@ export function assertSameExplanation(w: ExplainOutput, o: ExplainOutput, what: 
 }
 
 const METHODS: ExplainOptions[] = [
-  ...COMPOSITE_NAMES.map((composite) => ({ method: 'lrp' as const, composite, conservationDetail: true })),
+  ...[...COMPOSITE_NAMES, 'auto'].map((composite) => ({ method: 'lrp' as const, composite, conservationDetail: true })),
   { method: 'gradient' }, { method: 'gradient-x-input' }, { method: 'deconvnet' }, { method: 'guided-backprop' },
   // samples as batches: the same seeded noise / path points as the wasm path, batch size not a divisor
   { method: 'smoothgrad', samples: 7, sigma: 0.2, seed: 3, sampleBatch: 3 },

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Graph, Node } from '../graph/ir';
 import { PreparedGraph } from '../engine/prepared';
 import { deepTaylorSpecs, inputRootPoint, rootPointPlan, type DtdRoot } from '../methods/deepTaylor';
-import { resolveRules, DEFAULT_COMPOSITE } from '../composites/presets';
+import { AUTO_COMPOSITE, concreteComposite, resolveRules } from '../composites/presets';
 import { resolveRule, type ResolvedRule } from '../rules/resolved';
 import { formatRule, type RuleParams, type RuleSpec } from '../../shared/ruleSpec';
 import { LensError } from '../errors';
@@ -87,7 +87,8 @@ export class OnnxExplainer {
     if (opts.method === 'lrp') {
       const blocker = compileBlocker(g, 'lrp');
       if (blocker) return { reason: blocker };
-      const composite = opts.composite ?? DEFAULT_COMPOSITE;
+      // no composite or 'auto': the model's default, and the result names the one used (as methods/lrp.ts)
+      const composite = concreteComposite(g, opts.composite ?? AUTO_COMPOSITE);
       const { rules, ruleText } = this.resolve(resolveRules(g, composite, opts.rules ?? {}), params);
       return { family: { kind: 'lrp', rules, start: 'logit' }, ruleText, composite, timesInput: false };
     }
