@@ -4,7 +4,7 @@
  * and typed arrays only; guards for everything the gallery page sends.
  */
 import type { ChannelSpec } from './rpc';
-import type { MethodId, RuleParamValues } from './protocol';
+import type { MethodId, RuleParamValues } from './methodParams';
 
 export interface ExplainSetParams {
   runId: number;

@@ -6,6 +6,9 @@
  * postMessage (structured clone) unchanged. No vscode, no DOM, no engine code.
  */
 export * from './rpc';
+// method names and rule parameters live apart so that datasetProtocol.ts can use them without this file
+export * from './methodParams';
+import { METHOD_NAMES, type MethodId, type RuleParamValues } from './methodParams';
 import type { ChannelSpec } from './rpc';
 import type { DatasetEngineRequests } from './datasetProtocol';
 import { checkDisplay, checkMethodParams, checkRuleParams, problem } from './validate';
@@ -13,12 +16,6 @@ import type { RuleName } from './ruleSpec';
 
 // ---------------------------------------------------------------------------------------------
 //#region shared data
-
-export const METHOD_NAMES = [
-  'lrp', 'deep-taylor', 'deep-taylor-bounded', 'gradient', 'gradient-x-input', 'smoothgrad',
-  'integrated-gradients', 'deconvnet', 'guided-backprop', 'pattern-net', 'pattern-attribution',
-] as const;
-export type MethodId = (typeof METHOD_NAMES)[number];
 
 /** Methods whose relevance should be conserved layer by layer (the others get no balance flags). */
 export const CONSERVATIVE_METHODS: readonly MethodId[] = ['lrp', 'deep-taylor', 'deep-taylor-bounded'];
@@ -41,16 +38,6 @@ export interface DisplayOptions {
 
 /** Opacity 0.5: the photo stays readable under the heatmap (0.7 washed it out). */
 export const DEFAULT_DISPLAY: DisplayOptions = { colormap: 'seismic', scale: 'max', percentile: 99.5, polarity: 'both', opacity: 0.5 };
-
-/** Rule parameters for the whole composite (DESIGN.md defaults: ε 1e-6, γ 0.25, α 2, β 1). */
-export interface RuleParamValues {
-  epsilon?: number;
-  gamma?: number;
-  alpha?: number;
-  beta?: number;
-  low?: number;
-  high?: number;
-}
 
 /** Parameters of the non-LRP methods (engine defaults when absent). */
 export interface MethodParamValues {

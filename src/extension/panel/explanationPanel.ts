@@ -9,29 +9,13 @@ import {
   PROTOCOL_VERSION, RpcEndpoint, isValidViewMessage, type HostToView, type PanelSnapshot, type RenderReport,
   type Transport, type ViewToHost, type Wire,
 } from '../../shared/protocol';
-import type { ExplainSession } from '../session/explainSession';
-import type { LensState } from '../state/lensState';
-import type { Log } from '../log';
-import type { ErrorReporter } from '../errors';
+import { traceTo } from '../log';
+import type { PanelDeps } from './panelDeps';
 import { panelHtml } from './panelHtml';
 import { PanelActions } from './panelActions';
 import { readSettings } from '../config';
 
-/** RELEVANCE_LENS_TRACE=1 logs every message (name only) with a timestamp to the output channel. */
-export function traceTo(log: Log, channel: string): ((dir: '->' | '<-', m: Wire) => void) | undefined {
-  if (!process.env.RELEVANCE_LENS_TRACE) return undefined;
-  return (dir, m) => log.info(`[trace ${channel}] ${dir} ${m.kind} ${m.kind === 'request' ? m.method : m.kind === 'event' ? m.name : m.replyTo} @${performance.now().toFixed(1)}`);
-}
-
 export const PANEL_VIEW_TYPE = 'relevanceLens.explanation';
-
-export interface PanelDeps {
-  extensionUri: vscode.Uri;
-  session: ExplainSession;
-  state: LensState;
-  log: Log;
-  errors: ErrorReporter;
-}
 
 export class ExplanationPanel implements vscode.Disposable {
   private static current?: ExplanationPanel;

@@ -11,7 +11,7 @@ import { isValidGalleryMessage, type GalleryContent, type GalleryHostToView, typ
 import { GALLERY_STRINGS } from '../../shared/galleryStrings';
 import type { Services } from '../services';
 import { COMMANDS } from '../commands/commandIds';
-import { traceTo } from './explanationPanel';
+import { traceTo } from '../log';
 
 export const GALLERY_VIEW_TYPE = 'relevanceLens.gallery';
 

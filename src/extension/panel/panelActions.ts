@@ -1,7 +1,7 @@
 /** What each panel event does: update the state, then re-explain / recolour / fetch layer maps. */
 import * as vscode from 'vscode';
 import type { DisplayOptions, HostToView, RpcEndpoint, ViewToHost } from '../../shared/protocol';
-import type { PanelDeps } from './explanationPanel';
+import type { PanelDeps } from './panelDeps';
 import { COMMANDS } from '../commands/commandIds';
 
 interface PanelSink {

@@ -17,7 +17,7 @@ import {
 } from '../../shared/protocol';
 import type { Log } from '../log';
 import { ENGINE_RESTARTED } from '../errors';
-import { traceTo } from '../panel/explanationPanel';
+import { traceTo } from '../log';
 
 type Req = EngineRequests['requests'];
 type ProgressListener = (stage: string, fraction?: number) => void;
