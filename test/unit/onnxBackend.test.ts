@@ -18,6 +18,12 @@ import type { RuleSpec } from '../../src/shared/ruleSpec';
 import { Rand, reluNet, smoothNet } from './helpers/methodNets';
 import { makeNet } from './oracle/randomNets';
 import { NET_SEEDS, firstBounds, firstWeighted, ruleLayers } from './oracle/cases';
+import { fitPatterns } from '../../src/core/patterns/fit';
+import { toPatternSet } from '../../src/core/patterns/stats';
+import { modelFingerprint } from '../../src/core/patterns/fingerprint';
+import type { PatternSet } from '../../src/core/patterns/patternSet';
+import { GraphBuilder } from '../../src/core/graph/builder';
+import { memorySource } from './helpers/methodNets';
 
 function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
@@ -66,7 +72,19 @@ const METHODS: ExplainOptions[] = [
   { method: 'deep-taylor' }, { method: 'deep-taylor', root: 'nearest' }, { method: 'deep-taylor-bounded', params: { low: -1, high: 1 } },
 ];
 
-async function compare(g: Graph, seeds: number[], extra: Partial<ExplainOptions> = {}): Promise<number> {
+/** Patterns fitted on 24 seeded random images (enough to run the methods; what they show does not matter here). */
+function quickPatterns(g: Graph): PatternSet {
+  const shape = g.nodes[g.input].shape;
+  const data = new Rand(99).array(24 * sizeOf(shape), 1, 0.2);
+  return toPatternSet(fitPatterns(g, memorySource(data, shape), { batchSize: 8, holdout: 0 }));
+}
+
+/** PatternNet and PatternAttribution, both pattern types (the ReLU nets only: the methods refuse smooth ones). */
+function patternMethods(ps: PatternSet): ExplainOptions[] {
+  return (['pattern-net', 'pattern-attribution'] as const).flatMap((method) => (['relu', 'linear'] as const).map((patternType) => ({ method, patterns: ps, patternType })));
+}
+
+async function compare(g: Graph, seeds: number[], extra: Partial<ExplainOptions> = {}, more: ExplainOptions[] = []): Promise<number> {
   const w = new Explainer(g);
   const o = new OnnxExplainer(g);
   let n = 0;
@@ -74,7 +92,7 @@ async function compare(g: Graph, seeds: number[], extra: Partial<ExplainOptions>
     for (const seed of seeds) {
       const shape = g.nodes[g.input].shape;
       const input = { shape, data: new Rand(seed).array(sizeOf(shape), 1, 0) };
-      for (const m of METHODS) {
+      for (const m of [...METHODS, ...more]) {
         const opts = { ...m, ...extra };
         const a = w.explain(input, opts);
         const b = await o.explain(input, opts);
@@ -110,7 +128,9 @@ test('onnxruntime-node loads on this platform', () => {
 
 test('onnx = wasm: every compiled method × composite on the ReLU net (conv, max pool, dense)', async () => {
   await initBackend('wasm');
-  assert.equal(await compare(reluNet(), [1, 2]), 2 * METHODS.length);
+  const g = reluNet();
+  const more = patternMethods(quickPatterns(g));
+  assert.equal(await compare(g, [1, 2], {}, more), 2 * (METHODS.length + more.length));
 });
 
 test('onnx = wasm: every compiled method × composite on the smooth net (strided conv, depthwise, pad, avg pool, BN, add, concat, GAP, softmax)', async () => {
@@ -136,6 +156,7 @@ test('onnx = wasm on the oracle nets: composites, flat, w², z⁺ without bias, 
       { method: 'lrp', composite: 'epsilon', rules: { [firstWeighted(net.graph)]: { rule: 'z-box', ...firstBounds(ctx) } }, conservationDetail: true },
       { method: 'lrp', composite: 'alpha-beta', params: { alpha: 3, beta: 2 }, targetClass: 1 },
       { method: 'gradient' }, { method: 'guided-backprop', targetClass: 1 }, { method: 'deconvnet' },
+      ...patternMethods(quickPatterns(net.graph)),
     ];
     const w = new Explainer(net.graph);
     const o = new OnnxExplainer(net.graph);
@@ -152,7 +173,52 @@ test('onnx = wasm on the oracle nets: composites, flat, w², z⁺ without bias, 
       await o.dispose();
     }
   }
-  assert.equal(n, names.length * (COMPOSITE_NAMES.length + 9));
+  assert.equal(n, names.length * (COMPOSITE_NAMES.length + 9 + 4));
+});
+
+/**
+ * PatternNet's signal grows by the patterns' scale per layer: both backends rescale it by 2^-64 after a
+ * weighted layer where it passes 2^64, report the same exponents, and give the float64 back-projection.
+ */
+test('onnx = wasm: PatternNet on a deep chain rescales its signal as wasm does', async () => {
+  await initBackend('wasm');
+  const r = new Rand(21);
+  const b = new GraphBuilder('deep');
+  let x = b.add({ name: 'input', op: 'input', inputs: [], shape: [1, 1, 4] });
+  x = b.add({ name: 'flat', op: 'flatten', inputs: [x] });
+  const depth = 8;
+  const patterns: Float32Array[] = [];
+  for (let l = 0; l < depth; l++) {
+    x = b.add({ name: `d${l}`, op: 'dense', inputs: [x], params: { kernel: { shape: [4, 4], data: r.array(16, 0.5) } } });
+    patterns.push(r.array(16, 1e6));
+  }
+  const g = b.build('deep', 'test', x);
+  const ps: PatternSet = {
+    id: 'deep-onnx', fingerprint: modelFingerprint(g), modelName: 'deep', images: { fit: 1, heldOut: 0 },
+    layers: patterns.map((a, l) => ({ name: `d${l}`, op: 'dense' as const, kernelShape: [4, 4], regime: 'linear' as const, linear: a })),
+  };
+  const input = { shape: [1, 1, 4], data: Float32Array.from([0.3, -0.2, 0.5, 0.1]) };
+  const w = new Explainer(g);
+  const o = new OnnxExplainer(g);
+  try {
+    const opts: ExplainOptions = { method: 'pattern-net', patterns: ps, targetClass: 1 };
+    const a = w.explain(input, opts, { keepLayers: ['d3'] });
+    const got = await o.explain(input, opts, { keepLayers: ['d3'] });
+    assert.equal(got.backend, 'onnx', got.backendReason);
+    assertSameExplanation(a, got, 'deep chain');
+    const log2 = (got.extra as { patterns: { log2Scale: number } }).patterns.log2Scale;
+    assert.ok(log2 > 0, 'rescaled');
+    assert.deepEqual(got.extra, a.extra);
+    // float64 reference: s ← A s from the logit down
+    let s = [0, 0, 0, 0];
+    s[1] = got.target.logit;
+    for (let l = depth - 1; l >= 0; l--) s = [0, 1, 2, 3].map((i) => [0, 1, 2, 3].reduce((acc, k) => acc + patterns[l][i * 4 + k] * s[k], 0));
+    const scale = Math.max(...s.map(Math.abs));
+    got.relevance.data.forEach((v, i) => assert.ok(Math.abs(v * 2 ** log2 - s[i]) <= 1e-5 * scale, `${i}: ${v * 2 ** log2} vs ${s[i]}`));
+  } finally {
+    w.dispose();
+    await o.dispose();
+  }
 });
 
 /**
