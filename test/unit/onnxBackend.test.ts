@@ -24,6 +24,11 @@ import { modelFingerprint } from '../../src/core/patterns/fingerprint';
 import type { PatternSet } from '../../src/core/patterns/patternSet';
 import { GraphBuilder } from '../../src/core/graph/builder';
 import { memorySource } from './helpers/methodNets';
+import { evaluateMethods, evaluateMethodsAsync } from '../../src/core/metrics/evaluate';
+import type { CurveJobSpec } from '../../src/core/metrics/pixelFlipping';
+import { onnxEvaluationEngine } from '../../src/core/onnx/curves';
+import { compiledForward, compiledMethods } from '../../src/core/onnx/engineBackend';
+import { ALL_METHODS } from '../../src/cli/commands/info';
 
 function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
@@ -324,6 +329,97 @@ test('onnx: a backward-only model fed with the forward model\'s values = the one
       }
     } finally {
       for (const s of [sf, sb, sw]) await s.release();
+      await o.dispose();
+    }
+  }
+});
+
+/**
+ * evaluate on the onnx backend: the explanations compiled, the perturbed inputs through the forward-only
+ * session in batches; every curve (each method's and the random orders') agrees with the wasm engine's.
+ */
+test('onnx = wasm: evaluate\'s perturbation curves, AOPC and random baseline', async () => {
+  await initBackend('wasm');
+  const g = reluNet();
+  const ps = quickPatterns(g);
+  const shape = g.nodes[g.input].shape;
+  const input = { shape, data: new Rand(4).array(sizeOf(shape), 1, 0) };
+  const specs = [
+    { name: 'lrp', opts: { method: 'lrp' as const, composite: 'epsilon-plus' } },
+    { name: 'gxi', opts: { method: 'gradient-x-input' as const } },
+    { name: 'pattern', opts: { method: 'pattern-attribution' as const, patterns: ps } },
+  ];
+  const w = new Explainer(g);
+  const o = new OnnxExplainer(g);
+  try {
+    const engine = onnxEvaluationEngine(o);
+    assert.equal(engine.curvesOn, 'onnx');
+    let batches = 0;
+    const counted = { ...engine, curves: (spec: CurveJobSpec) => { batches += spec.rankMaps.length * Math.ceil((spec.steps + 1) / spec.batch); return engine.curves!(spec); } };
+    for (const perturbation of ['mean', 'uniform', 'blur'] as const) {
+      const opts = { perturbation, region: 2, randomOrders: 3, batch: 5, targetClass: 1 };
+      const a = evaluateMethods(w, input, specs, opts);
+      batches = 0;
+      const b = await evaluateMethodsAsync(counted, input, specs, opts);
+      // 16 regions, 17 points per curve in batches of 5: 4 batches per curve, 3 methods + 3 random orders
+      assert.equal(batches, 4 * 6, 'every curve ran on onnxruntime');
+      assert.equal(b.target.class, a.target.class);
+      assert.ok(Math.abs(b.target.logit - a.target.logit) <= 1e-5 * Math.abs(a.target.logit));
+      const all = (ev: typeof a): number[] => [...ev.random!.curve, ...ev.methods.flatMap((m) => [...m.curve, m.aopc])];
+      const scale = maxAbs(all(a));
+      assert.ok(maxDiff(all(a), all(b)) <= 1e-4 * scale, `${perturbation}: curves differ by ${maxDiff(all(a), all(b))}`);
+      assert.ok(maxDiff(a.random!.aopcs, b.random!.aopcs) <= 1e-4 * scale);
+      assert.deepEqual(b.methods.map((m) => m.backend), ['onnx', 'onnx', 'onnx']);
+      // the curves fall: perturbing changes the logit (the check would pass on two constant curves otherwise)
+      assert.ok(a.methods.every((m) => Math.abs(m.aopc) > 1e-3 * Math.abs(a.target.logit)), 'non-trivial curves');
+      assert.deepEqual(b.settings, a.settings);
+    }
+  } finally {
+    w.dispose();
+    await o.dispose();
+  }
+});
+
+/** What `info` says of each method on the onnx backend is what explain does: compiled, on wasm, or refused. */
+test('info\'s compiled / fallback list is what the onnx backend does for every method', async () => {
+  await initBackend('wasm');
+  const r = new Rand(5);
+  // an in-network softmax (attention weights): not a ReLU network, and no ONNX emission yet
+  const b = new GraphBuilder('attn');
+  let x = b.add({ name: 'input', op: 'input', inputs: [], shape: [3, 3, 2] });
+  x = b.add({ name: 'flat', op: 'flatten', inputs: [x] });
+  x = b.add({ name: 'd1', op: 'dense', inputs: [x], params: { kernel: { shape: [18, 6], data: r.array(108, 0.3) } } });
+  x = b.add({ name: 'act', op: 'softmax', inputs: [x] });
+  x = b.add({ name: 'd2', op: 'dense', inputs: [x], params: { kernel: { shape: [6, 3], data: r.array(18, 0.3) } } });
+  const attn = b.build('attn', 'test', x);
+  for (const g of [reluNet(), smoothNet(1), attn]) {
+    const shape = g.nodes[g.input].shape;
+    const input = { shape, data: new Rand(8).array(sizeOf(shape), 1, 0) };
+    const ps = g.name !== 'attn' ? quickPatterns(g) : undefined;
+    const listed = compiledMethods(g, ALL_METHODS);
+    assert.deepEqual(Object.keys(listed), [...ALL_METHODS]);
+    const o = new OnnxExplainer(g);
+    try {
+      for (const m of ALL_METHODS) {
+        const opts: ExplainOptions = { method: m, samples: 3, steps: 3, ...(ps ? { patterns: ps } : {}) };
+        const says = listed[m];
+        if (says.reason?.startsWith('refused')) {
+          await assert.rejects(o.explain(input, opts), /defined for ReLU networks/, `${g.name} ${m}`);
+          continue;
+        }
+        const r = await o.explain(input, opts);
+        assert.equal(r.backend, says.compiled ? 'onnx' : 'wasm', `${g.name} ${m}: info says ${JSON.stringify(says)}, ran on ${r.backend} (${r.backendReason})`);
+      }
+      // every method compiles on the ReLU net; Deep Taylor and the pattern methods refuse the softmax net, the rest fall back
+      if (g.name === 'relu') assert.ok(Object.values(listed).every((v) => v.compiled));
+      // evaluate's batches: on onnxruntime where the forward compiles, on wasm otherwise (and info says which)
+      assert.equal(compiledForward(g).compiled, g.name !== 'attn');
+      assert.equal(onnxEvaluationEngine(o).curvesOn === 'onnx', g.name !== 'attn');
+      if (g.name === 'attn') {
+        assert.equal(Object.values(listed).filter((v) => v.reason?.startsWith('refused')).length, 4);
+        assert.ok(Object.values(listed).every((v) => !v.compiled));
+      }
+    } finally {
       await o.dispose();
     }
   }

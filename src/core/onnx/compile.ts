@@ -168,10 +168,10 @@ function forwardInputs(e: Emitter): string[] {
 
 /**
  * The forward pass alone, returning every node's value `act_<id>` (compiled layout) and max pooling's
- * winners `argmax_<id>`: what a backward-only model (`actsAsInputs`) takes, so a rule-kind change can
+ * winners `argmax_<id>` (or `logits` alone): what a backward-only model (`actsAsInputs`) takes, so a rule-kind change can
  * compile only the backward half and feed it the cached forward values.
  */
-export function compileForward(g: Graph): { proto: ProtoWriter; names: string[] } {
+export function compileForward(g: Graph, opts: { logitsOnly?: boolean } = {}): { proto: ProtoWriter; names: string[] } {
   const e = new Emitter(g);
   const x = e.g.input('x', ['N', ...g.nodes[g.input].shape]);
   const acts: string[] = new Array(g.nodes.length);
@@ -181,6 +181,11 @@ export function compileForward(g: Graph): { proto: ProtoWriter; names: string[] 
     acts[n.id] = opDef(n.op).onnx!.forward(e, n, n.inputs.map((i) => acts[i]));
   }
   const names: string[] = [];
+  // logits only: the batched forward of evaluate's perturbed inputs
+  if (opts.logitsOnly) {
+    e.g.output('logits', acts[g.output], e.dims(g.output));
+    return { proto: e.g.model(g.name), names: ['logits'] };
+  }
   for (const n of g.nodes) {
     e.g.output(`act_${n.id}`, acts[n.id], e.dims(n.id));
     names.push(`act_${n.id}`);

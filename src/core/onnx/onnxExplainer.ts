@@ -24,10 +24,12 @@ import {
 } from '../methods/explain';
 import type { ExplainOptions, MethodName } from '../methods/types';
 import { ruleStructure } from './rules';
-import { compileBlocker, compileExplanation, type CompiledFamily, type CompiledModel } from './compile';
+import { compileBlocker, compileExplanation, compileForward, type CompiledFamily, type CompiledModel } from './compile';
 import { createSession, ortModule, SessionCache } from './runtime';
 import { integratedGradientSamples, smoothGradSamples } from './samples';
 import { patternExtra, patternPlan } from './patternPlan';
+import { forwardBlocker, perturbationCurves } from './curves';
+import type { CurveJobSpec } from '../metrics/pixelFlipping';
 import type * as Ort from 'onnxruntime-node';
 
 export interface BackendNote {
@@ -72,8 +74,35 @@ function now(): number {
 export class OnnxExplainer {
   private readonly sessions = new SessionCache<CompiledSession>(4);
   private wasm?: Explainer;
+  /** forward only, batched, logits out: predictions and evaluate's perturbation batches */
+  private forwardOnly?: Promise<Ort.InferenceSession>;
 
   constructor(readonly graph: Graph) {}
+
+  /** The logits of a batch of n inputs (NHWC), [n, K], on the forward-only session (compiled once). */
+  async forward(xs: Float32Array, n: number): Promise<Float32Array> {
+    const blocker = forwardBlocker(this.graph);
+    if (blocker) throw new Error(blocker);
+    this.forwardOnly ??= createSession(compileForward(this.graph, { logitsOnly: true }).proto.finish());
+    const session = await this.forwardOnly;
+    const out = await session.run({ x: new (ortModule().Tensor)('float32', xs, [n, ...this.graph.nodes[this.graph.input].shape]) });
+    return out.logits.data as Float32Array;
+  }
+
+  checkInput(input: InputArray, file?: string): void {
+    checkInputFor(this.graph, input, file);
+  }
+
+  async predict(input: InputArray, labels?: string[]): Promise<{ logits: Float32Array; prediction: ReturnType<typeof topK> }> {
+    this.checkInput(input);
+    const logits = new Float32Array(await this.forward(input.data, 1));
+    return { logits, prediction: this.predictionOf(logits, labels) };
+  }
+
+  /** evaluate's perturbation batches on onnxruntime. */
+  curves(spec: CurveJobSpec, checkpoint?: () => void): Promise<Float32Array[]> {
+    return perturbationCurves(this.graph, spec, (xs, n) => this.forward(xs, n), checkpoint);
+  }
 
   /** The compiled plan of a method, or why it runs on wasm. */
   plan(opts: ExplainOptions, params: RuleParams): Plan | { reason: string } {
@@ -306,6 +335,9 @@ export class OnnxExplainer {
 
   async dispose(): Promise<void> {
     await this.sessions.clear();
+    const f = this.forwardOnly;
+    this.forwardOnly = undefined;
+    await f?.then((x) => x.release()).catch(() => undefined);
     this.wasm?.dispose();
     this.wasm = undefined;
   }
