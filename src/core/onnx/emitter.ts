@@ -6,7 +6,7 @@
 import type { Graph, Node } from '../graph/ir';
 import type { ResolvedRule } from '../rules/resolved';
 import { STABILIZER } from '../rules/resolved';
-import { opDef } from '../ops/registry';
+import { opDef } from '../ops/lookup';
 import { OnnxGraph } from './onnxGraph';
 
 export type KernelVariant = 'w' | 'w+' | 'w-' | 'w2' | 'ones';

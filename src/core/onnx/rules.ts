@@ -6,7 +6,7 @@
 import type { Node } from '../graph/ir';
 import type { ResolvedRule } from '../rules/resolved';
 import { STABILIZER } from '../rules/resolved';
-import { opDef } from '../ops/registry';
+import { opDef } from '../ops/lookup';
 import { LensError } from '../errors';
 import type { BiasVariant, Emitter, OnnxBackward } from './emitter';
 

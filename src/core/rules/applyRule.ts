@@ -10,7 +10,7 @@ import type { ResolvedRule } from './resolved';
 import { STABILIZER } from './resolved';
 import { biasVariant, linearForward, linearTransposed, type KernelVariant } from './linearOps';
 import { runNode } from '../engine/forward';
-import { opDef } from '../ops/registry';
+import { opDef } from '../ops/lookup';
 import { LensError } from '../errors';
 
 /**
