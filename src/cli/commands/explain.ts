@@ -2,14 +2,13 @@
 import { parseCommandArgs } from '../args';
 import { selectBackend } from '../../core/onnx/engineBackend';
 import { OnnxExplainer } from '../../core/onnx/onnxExplainer';
-import { cardBounds, openModel, readInput, readNpyInput, renderHeatmapPng } from '../../core/pipeline';
+import { cardBounds, openModel, readInput, readInputNpy, renderHeatmapPng } from '../../core/pipeline';
 import { checkInputFor, Explainer, type ExplainOutput } from '../../core/methods/explain';
 import type { BaselineSpec, ExplainOptions, MethodName } from '../../core/methods/types';
 import { methodNames } from '../../core/methods/method';
 import { assertSupported } from '../../core/graph/summary';
 import { loadPatterns } from '../../core/patterns/file';
 import type { PatternSet } from '../../core/patterns/patternSet';
-import { readNpy } from '../../core/io/npy';
 import { LensError } from '../../core/errors';
 import { COMPOSITE_NAMES, biasFreeSuggestion, defaultComposite } from '../../core/composites/presets';
 import type { Graph } from '../../core/graph/ir';
@@ -174,15 +173,11 @@ export function parseBaseline(v: string): BaselineSpec | { kind: 'file'; file: s
 }
 
 function readBaselineNpy(file: string, want: number[]): BaselineSpec {
-  const a = readNpy(readNpyInput(file, want, 'baseline file'), file);
-  const shape = a.shape.length === 4 && a.shape[0] === 1 ? a.shape.slice(1) : a.shape;
-  if (shape.length !== 3 || shape.some((d, i) => d !== want[i])) {
-    throw new LensError('bad-input', `baseline .npy has shape (${a.shape.join(', ')}), the model expects (${want.join(', ')}) HWC or (1, ${want.join(', ')})`, file);
-  }
+  const a = readInputNpy(file, want, 'baseline');
   for (let i = 0; i < a.data.length; i++) {
     if (!Number.isFinite(a.data[i])) throw new LensError('non-finite', `baseline contains NaN or Inf at index ${i}`, file);
   }
-  return { kind: 'array', shape, data: a.data };
+  return { kind: 'array', shape: a.shape, data: a.data };
 }
 
 /** `--workers N`: threads in all for sample-parallel work (1..64; default min(2, CPU cores)). */
