@@ -23,6 +23,7 @@ import { DEFAULT_DISPLAY } from '../../shared/protocol';
 import { fmt, fmtProbability, methodFigures } from '../../shared/methodFigures';
 import { inputBounds } from '../../core/card/modelCard';
 import { num, table } from '../format';
+import { usageLine } from '../usage';
 import { UsageError } from '../errors';
 import { defaultWorkerCount, SampleWorkerPool } from '../../core/parallel/pool';
 import {
@@ -44,22 +45,12 @@ export const RULE_OPTIONS = {
   high: { type: 'string' },
 } as const;
 
+/** Every flag of `explain`, in the order its usage line shows them. */
 export const OPTIONS = {
   method: { type: 'string' },
   ...RULE_OPTIONS,
   class: { type: 'string' },
   backend: { type: 'string' },
-  json: { type: 'string' },
-  npy: { type: 'string' },
-  png: { type: 'string' },
-  'token-png': { type: 'string' },
-  card: { type: 'string' },
-  colormap: { type: 'string' },
-  percentile: { type: 'string' },
-  opacity: { type: 'string' },
-  upscale: { type: 'string' },
-  size: { type: 'string' },
-  'heatmap-only': { type: 'boolean' },
   samples: { type: 'string' },
   sigma: { type: 'string' },
   seed: { type: 'string' },
@@ -69,15 +60,22 @@ export const OPTIONS = {
   patterns: { type: 'string' },
   'pattern-type': { type: 'string' },
   workers: { type: 'string' },
+  json: { type: 'string' },
+  npy: { type: 'string' },
+  png: { type: 'string' },
+  'token-png': { type: 'string' },
+  card: { type: 'string' },
+  colormap: { type: 'string' },
+  percentile: { type: 'string' },
+  opacity: { type: 'string' },
+  size: { type: 'string' },
+  'heatmap-only': { type: 'boolean' },
+  upscale: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const USAGE = 'usage: relevance-lens explain MODEL INPUT [--method M] [--composite NAME] [--rule LAYER=RULE[:p,...]]... '
-  + '[--epsilon E] [--gamma G] [--alpha A] [--beta B] [--low L] [--high H] [--class N|top] [--backend auto|onnx|tensorflow|wasm|cpu] '
-  + '[--samples N] [--sigma S] [--seed N] [--steps N] [--baseline zeros|constant:V|blur[:SIGMA]|FILE.npy] [--root nearest|origin|lrp] '
-  + '[--patterns FILE] [--pattern-type relu|linear] [--workers N] '
-  + '[--json FILE] [--npy FILE] [--png FILE] [--token-png FILE] [--card FILE] [--colormap NAME] [--percentile P] [--opacity O] [--size WxH|N] [--heatmap-only] [--upscale K] [--quiet]';
+const USAGE = usageLine('explain MODEL INPUT', OPTIONS);
 
 const HELP = `usage: relevance-lens explain MODEL INPUT [options]
   INPUT: .png/.jpg/.jpeg/.bmp (preprocessed per the model card) or a float32 .npy, HWC or 1×H×W×C (used as given)

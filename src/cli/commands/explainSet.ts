@@ -21,8 +21,12 @@ import {
   bound, integer, joinNegativeValues, METHOD_FLAGS, number, OPTIONS as EXPLAIN_OPTIONS, parseBaseline, parseRuleOverrides, workerCount,
 } from './explain';
 
-const { json: _j, npy: _n, png: _p, colormap: _c, percentile: _pc, opacity: _o, upscale: _u, ...INHERITED } = EXPLAIN_OPTIONS;
-const OPTIONS = {
+// explain's output flags do not apply to a run folder (the run stores heatmaps itself)
+const {
+  json: _j, npy: _n, png: _p, 'token-png': _t, colormap: _c, percentile: _pc, opacity: _o, size: _s, 'heatmap-only': _h, upscale: _u,
+  ...INHERITED
+} = EXPLAIN_OPTIONS;
+export const OPTIONS = {
   ...INHERITED,
   out: { type: 'string', short: 'o' },
   grid: { type: 'string' },
