@@ -8,6 +8,7 @@ import {
 } from '../src/shared/protocol';
 import { fmtNum, format, h, replaceKeepingFocus } from './dom';
 import { methodFigures } from '../src/shared/methodFigures';
+import { SETTING_DEFAULTS } from '../src/shared/settings';
 import { t } from './strings';
 import { transport } from './vscodeApi';
 import { loadUiState, saveUiState, type UiState } from './state';
@@ -152,7 +153,7 @@ export class App {
         h('span', { class: 'image-name' }, s?.imagePath ? s.imagePath.split(/[\\/]/).pop()! : ''),
         h('button', { class: 'secondary', 'data-control': 'pick-image', onclick: () => this.rpc.emit('pickImage', {}) }, t.pickImage)),
       h('div', { class: 'pickers' },
-        methodPicker(s?.method ?? 'lrp', (method) => this.userAction('setMethod', { method })),
+        methodPicker(s?.method ?? SETTING_DEFAULTS.defaultMethod, (method) => this.userAction('setMethod', { method })),
         s ? methodParamControls(s.method, s.methodParams, (methodParams) => this.userAction('setMethodParams', { methodParams })) : null,
         compositePicker(model?.composites ?? [s?.composite ?? ''], s?.composite ?? '', (s?.method ?? 'lrp') === 'lrp', (composite) => this.userAction('setComposite', { composite })),
         model ? classPicker(numClasses, model.labels, s?.targetClass ?? 'top', (targetClass) => this.userAction('setTarget', { targetClass })) : null),

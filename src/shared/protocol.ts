@@ -13,6 +13,7 @@ import type { ChannelSpec } from './rpc';
 import type { DatasetEngineRequests } from './datasetProtocol';
 import { checkDisplay, checkMethodParams, checkRuleParams, problem } from './validate';
 import type { RuleName } from './ruleSpec';
+import { COLORMAPS, SETTING_DEFAULTS, type BackendSetting, type Colormap } from './settings';
 
 // ---------------------------------------------------------------------------------------------
 //#region shared data
@@ -20,8 +21,7 @@ import type { RuleName } from './ruleSpec';
 /** Methods whose relevance should be conserved layer by layer (the others get no balance flags). */
 export const CONSERVATIVE_METHODS: readonly MethodId[] = ['lrp', 'deep-taylor', 'deep-taylor-bounded'];
 
-export const COLORMAPS = ['seismic', 'bwr', 'coldnhot', 'gray', 'gray-abs'] as const;
-export type Colormap = (typeof COLORMAPS)[number];
+export { COLORMAPS, type Colormap } from './settings';
 export const POLARITIES = ['both', 'positive', 'negative'] as const;
 export type Polarity = (typeof POLARITIES)[number];
 
@@ -37,7 +37,7 @@ export interface DisplayOptions {
 }
 
 /** Opacity 0.5: the photo stays readable under the heatmap (0.7 washed it out). */
-export const DEFAULT_DISPLAY: DisplayOptions = { colormap: 'seismic', scale: 'max', percentile: 99.5, polarity: 'both', opacity: 0.5 };
+export const DEFAULT_DISPLAY: DisplayOptions = { colormap: SETTING_DEFAULTS.colormap, scale: 'max', percentile: 99.5, polarity: 'both', opacity: 0.5 };
 
 /** Parameters of the non-LRP methods (engine defaults when absent). */
 export interface MethodParamValues {
@@ -187,7 +187,7 @@ export type ExportKind = 'png' | 'heatmap-png' | 'npy' | 'json';
 export interface EngineRequests extends ChannelSpec {
   requests: {
     /** Picks the tfjs backend; answers with the one in use. */
-    init: { params: { backend: 'auto' | 'onnx' | 'tensorflow' | 'wasm' | 'cpu'; maxImageSide: number; workspaceRoots?: string[] }; result: { backend: string; backendReason?: string } };
+    init: { params: { backend: BackendSetting; maxImageSide: number; workspaceRoots?: string[] }; result: { backend: string; backendReason?: string } };
     /** Test hook: keeps the worker's thread busy for `ms` without polling anything (a hang, for the watchdog). */
     debugHang: { params: { ms: number }; result: void };
     /** Loads (or reloads) a model; rules shown are the composite's with the overrides applied. */

@@ -19,7 +19,8 @@ import { writeNpy } from '../../core/io/npy';
 import { COLORMAP_NAMES, type ColormapName } from '../../core/image/colormap';
 import { exportPicture } from '../../core/image/export';
 import { encodePng } from '../../core/image/png';
-import { DEFAULT_DISPLAY } from '../../shared/protocol';
+import { DEFAULT_DISPLAY, METHOD_NAMES } from '../../shared/protocol';
+import { SETTING_DEFAULTS } from '../../shared/settings';
 import { fmt, fmtProbability, methodFigures } from '../../shared/methodFigures';
 import { inputBounds } from '../../core/card/modelCard';
 import { num, table } from '../format';
@@ -80,8 +81,7 @@ const USAGE = usageLine('explain MODEL INPUT', OPTIONS);
 const HELP = `usage: relevance-lens explain MODEL INPUT [options]
   INPUT: .png/.jpg/.jpeg/.bmp (preprocessed per the model card) or a float32 .npy, HWC or 1×H×W×C (used as given)
 
-  --method M                 lrp (default), deep-taylor, deep-taylor-bounded, gradient, gradient-x-input, smoothgrad,
-                             integrated-gradients, deconvnet, guided-backprop, pattern-net, pattern-attribution
+  --method M                 ${METHOD_NAMES.map((m) => (m === SETTING_DEFAULTS.defaultMethod ? `${m} (default)` : m)).join(', ')}
   --composite NAME           lrp preset (default: the model's, as 'info' shows and explains):
                              ${COMPOSITE_NAMES.filter((c) => !c.endsWith('-nobias')).join(', ')};
                              each also as NAME-nobias (biases left out of numerator and denominator)
@@ -106,7 +106,7 @@ const HELP = `usage: relevance-lens explain MODEL INPUT [options]
   --token-png FILE                            vision transformers: per-patch-token relevance (Σ over features of the
                                               patch tokens the class token joins) as a heatmap over the patch grid
   --card FILE                model card instead of the one next to the model
-  --colormap NAME            ${COLORMAP_NAMES.join(', ')} (default seismic)
+  --colormap NAME            ${COLORMAP_NAMES.join(', ')} (default ${DEFAULT_DISPLAY.colormap})
   --percentile P             colour scale at the P-th percentile of |R| (default: max |R|)
   --opacity O                heatmap over the photo, 0..1 (default ${DEFAULT_DISPLAY.opacity})
   --png FILE                 the heatmap over the photo at the photo's own resolution
@@ -261,7 +261,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 2) throw new UsageError(USAGE);
   const [modelFile, inputFile] = positionals;
-  const method = (values.method ?? 'lrp') as MethodName;
+  const method = (values.method ?? SETTING_DEFAULTS.defaultMethod) as MethodName;
   if (!methodNames().includes(method)) throw new UsageError(`--method must be one of ${methodNames().join(', ')}; got '${values.method}'`);
   if (values.colormap && !COLORMAP_NAMES.includes(values.colormap as ColormapName)) {
     throw new UsageError(`--colormap must be one of ${COLORMAP_NAMES.join(', ')}`);
@@ -374,7 +374,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   if (values.json) outputs.push({ target: values.json, data: JSON.stringify(toJson(r, modelFile, inputFile, backend, backendReason)) });
   if (values.npy) outputs.push({ target: values.npy, data: writeNpy(r.relevance.shape, r.relevance.data) });
   if (values.png) {
-    const look = { colormap: (values.colormap ?? 'seismic') as ColormapName, scale: percentile === undefined ? 'max' as const : { percentile } };
+    const look = { colormap: (values.colormap ?? DEFAULT_DISPLAY.colormap) as ColormapName, scale: percentile === undefined ? 'max' as const : { percentile } };
     let png: Buffer;
     if (values.upscale !== undefined) {
       png = renderHeatmapPng(r.relevance, values['heatmap-only'] ? undefined : display, { ...look, opacity, upscale: upscaleBy });
@@ -390,7 +390,7 @@ export async function runExplain(argv: string[]): Promise<number> {
     const kept = r.layerRelevance![tokens.name];
     const [h, w] = model.graph.nodes[model.graph.input].shape;
     const png = renderHeatmapPng(tokenMapToImage(tokenRelevance(kept), tokens.grid, [h, w]), display, {
-      colormap: (values.colormap ?? 'seismic') as ColormapName,
+      colormap: (values.colormap ?? DEFAULT_DISPLAY.colormap) as ColormapName,
       scale: percentile === undefined ? 'max' : { percentile },
       opacity,
       upscale: upscaleBy,

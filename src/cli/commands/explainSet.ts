@@ -17,6 +17,7 @@ import { DEFAULT_GRID, runExplainSet, type ExplainSetProgress } from '../../core
 import { sha256File } from '../../core/dataset/runFormat';
 import { SampleWorkerPool } from '../../core/parallel/pool';
 import { UsageError } from '../errors';
+import { SETTING_DEFAULTS } from '../../shared/settings';
 import {
   bound, integer, joinNegativeValues, METHOD_FLAGS, number, OPTIONS as EXPLAIN_OPTIONS, parseBaseline, parseRuleOverrides, workerCount,
 } from './explain';
@@ -88,7 +89,7 @@ export async function runExplainSetCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 2 || !values.out) throw new UsageError('usage: relevance-lens explain-set MODEL FOLDER|LIST --out RUN_DIR [options] (see --help)');
   const [modelFile, source] = positionals;
-  const method = (values.method ?? 'lrp') as MethodName;
+  const method = (values.method ?? SETTING_DEFAULTS.defaultMethod) as MethodName;
   if (!methodNames().includes(method)) throw new UsageError(`--method must be one of ${methodNames().join(', ')}; got '${values.method}'`);
   for (const [flag, methods] of Object.entries(METHOD_FLAGS)) {
     if (flag === 'workers') continue; // here: images in parallel, for every method

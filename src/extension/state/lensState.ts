@@ -8,6 +8,7 @@ import {
   DEFAULT_DISPLAY, isDisplayOptions, isMethodId, type DisplayOptions, type ExplainSpec, type MethodId, type MethodParamValues, type RuleParamValues,
 } from '../../shared/protocol';
 import type { LensSettings } from '../config';
+import { SETTING_DEFAULTS } from '../../shared/settings';
 
 interface Persisted {
   modelPath?: string;
@@ -41,8 +42,8 @@ export class LensState implements vscode.Disposable {
 
   get modelPath(): string | undefined { return this.data.modelPath; }
   get imagePath(): string | undefined { return this.data.imagePath; }
-  get method(): MethodId { return this.data.method ?? 'lrp'; }
-  get composite(): string { return this.data.composite ?? 'auto'; }
+  get method(): MethodId { return this.data.method ?? SETTING_DEFAULTS.defaultMethod; }
+  get composite(): string { return this.data.composite ?? SETTING_DEFAULTS.defaultComposite; }
   get params(): RuleParamValues { return this.data.params ?? {}; }
   get methodParams(): MethodParamValues { return this.data.methodParams ?? {}; }
   get targetClass(): number | 'top' { return this.data.targetClass ?? 'top'; }
