@@ -61,6 +61,23 @@ export function addAffine(
 }
 
 /**
+ * A BatchNorm node from its four per-channel constants, given as [name in the source format, constant]
+ * in the order ONNX BatchNormalization and TF FusedBatchNorm list them after x: scale, shift, mean,
+ * variance. A constant without one value per channel is refused through `fail`.
+ */
+export function addBatchNorm(
+  b: GraphBuilder, name: string, input: number, consts: readonly (readonly [string, ConstTensor])[], epsilon: number,
+  sourceClass: string, fail: (message: string) => never,
+): number {
+  const C = channelsOf(b, input);
+  const [gamma, beta, mean, variance] = consts.map(([what, c]) => {
+    if (c.data.length !== C) fail(`${what} has ${c.data.length} values for ${C} channels`);
+    return { shape: [C], data: Float32Array.from(c.data) };
+  });
+  return b.add({ name, op: 'batchNorm', inputs: [input], sourceClass, params: { gamma, beta, mean, variance }, attrs: { epsilon } });
+}
+
+/**
  * Adds a per-channel constant to node `id`: folded into its bias when it is a bias-free linear node
  * whose only consumer is this addition (exact), otherwise an affine node.
  */
