@@ -13,6 +13,7 @@ import { resampleMass } from './grid';
 import { readHeatmap, readManifest, readRecord, type RunManifest } from './runFormat';
 import { spectralCluster } from './spectral';
 import { randomOrder } from '../seededRandom';
+import type { ClusterFacts } from '../../shared/datasetProtocol';
 
 export interface SprayOptions {
   /** per-image features: heatmaps area-resampled to size×size (default 16) */
@@ -34,13 +35,7 @@ export interface SprayMember {
   y: number;
 }
 
-export interface SprayCluster {
-  class: number;
-  label?: string;
-  cluster: number;
-  size: number;
-  fraction: number;
-  unusualness: number;
+export interface SprayCluster extends ClusterFacts {
   /** mean of the members' unit-L1 heatmaps at the run's grid resolution, row-major */
   mean: number[];
   members: SprayMember[];

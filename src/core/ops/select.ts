@@ -5,8 +5,7 @@
  */
 import type { OpDef } from './types';
 import { sizeOf } from '../graph/ir';
-import { allInputsNonNegative, always } from './common';
-import { tensorBackward, tensorForward } from '../engine/tensorOps';
+import { dataMove } from './moves';
 
 export const select: OpDef = {
   kind: 'select',
@@ -20,11 +19,5 @@ export const select: OpDef = {
     }
     return ix.shape.slice();
   },
-  forward: (prep, node, ins) => tensorForward(prep, node, ins),
-  lrp: (node, r, ctx) => tensorBackward(ctx.prep, node, r, ctx.acts),
-  signal: (node, s, ctx) => tensorBackward(ctx.prep, node, s, ctx.acts),
-  lrpRuleText: () => 'moves',
-  signalRuleText: () => 'gradient',
-  nonNegative: allInputsNonNegative,
-  carriesBounds: always,
+  ...dataMove,
 };

@@ -1,7 +1,6 @@
 /** Permutes the axes (attrs.perm, batch excluded): any rank. Relevance and gradients follow the data. */
 import type { OpDef } from './types';
-import { allInputsNonNegative, always } from './common';
-import { tensorBackward, tensorForward } from '../engine/tensorOps';
+import { dataMove } from './moves';
 
 export const transpose: OpDef = {
   kind: 'transpose',
@@ -13,11 +12,5 @@ export const transpose: OpDef = {
     }
     return perm.map((p) => a[p]);
   },
-  forward: (prep, node, ins) => tensorForward(prep, node, ins),
-  lrp: (node, r, ctx) => tensorBackward(ctx.prep, node, r, ctx.acts),
-  signal: (node, s, ctx) => tensorBackward(ctx.prep, node, s, ctx.acts),
-  lrpRuleText: () => 'moves',
-  signalRuleText: () => 'gradient',
-  nonNegative: allInputsNonNegative,
-  carriesBounds: always,
+  ...dataMove,
 };
