@@ -59,7 +59,7 @@ export function rulesFor(op: string): readonly RuleName[] {
 }
 
 /** Whether the engine runs this node, with the note `info` shows. */
-export function opSupport(g: Graph, n: Node, pending: Record<string, string> = {}): Support {
-  if (!isKnownOp(n.op)) return { supported: false, note: pending[n.op] ?? `op '${n.op}' is not implemented by the engine` };
+export function opSupport(g: Graph, n: Node): Support {
+  if (!isKnownOp(n.op)) return { supported: false, note: `op '${n.op}' is not implemented by the engine` };
   return opDef(n.op).check?.(g, n) ?? { supported: true };
 }

@@ -125,6 +125,16 @@ export class LensState implements vscode.Disposable {
     return change;
   }
 
+  /** Every choice back to the defaults (model and image stay): the integration suite's starting point. */
+  resetChoices(defaults: { defaultMethod: MethodId; defaultComposite: string; colormap: DisplayOptions['colormap'] }): void {
+    const rules = { ...(this.data.rules ?? {}) };
+    if (this.data.modelPath) delete rules[this.data.modelPath];
+    this.update({
+      method: defaults.defaultMethod, composite: defaults.defaultComposite, params: {}, methodParams: {}, targetClass: 'top',
+      display: { ...DEFAULT_DISPLAY, colormap: defaults.colormap }, rules,
+    }, 'rules');
+  }
+
   clearRules(): void {
     const model = this.data.modelPath;
     if (!model || !this.data.rules?.[model]) return;
