@@ -17,7 +17,7 @@ import { inputBounds } from '../../core/card/modelCard';
 import { table } from '../format';
 import { UsageError } from '../errors';
 import { ortStatus } from '../../core/onnx/runtime';
-import { compiledMethods } from '../../core/onnx/engineBackend';
+import { compiledForward, compiledMethods } from '../../core/onnx/engineBackend';
 
 const USAGE = 'usage: relevance-lens info MODEL [--card FILE] [--json] [--loaded]';
 
@@ -67,7 +67,11 @@ export interface InfoReport {
   /** unsupported nodes of the graph as loaded and of the canonized graph, by name */
   unsupported: { name: string; op: string; source: string; note: string }[];
   /** the onnx backend (`explain --backend onnx`, picked by auto when it loads): whether it runs here, and per method */
-  onnx: { available: boolean; reason: string; methods: Record<string, { compiled: boolean; reason?: string }> };
+  onnx: {
+    available: boolean; reason: string; methods: Record<string, { compiled: boolean; reason?: string }>;
+    /** evaluate's perturbation batches: a forward-only session, or wasm when the forward is not compiled */
+    evaluate: { compiled: boolean; reason?: string };
+  };
 }
 
 function unsupportedList(...summaries: GraphSummary[]): InfoReport['unsupported'] {
@@ -112,7 +116,7 @@ export function infoReport(m: Pick<OpenedModel, 'file' | 'graph' | 'raw' | 'card
     model: m.file, format: g.format, input: summary.input, output: summary.output, outputSoftmax: !!g.outputSoftmax,
     card: m.cardPath ?? null, params: summary.params, nodesAsLoaded: m.raw.nodes.length, patternLayers: countPatternLayers(g),
     composite: def.name, compositeReason: def.reason, nodes, loaded: loaded.rows, unsupported: unsupportedList(loaded, summary),
-    onnx: { ...ortStatus(), methods: compiledMethods(g, METHOD_NAMES) },
+    onnx: { ...ortStatus(), methods: compiledMethods(g, METHOD_NAMES), evaluate: compiledForward(g) },
   };
 }
 
@@ -150,7 +154,9 @@ function backendLines(r: InfoReport): string[] {
   const lines = [`backend: onnx under auto (${r.onnx.reason}); compiled to ONNX: ${compiled.length ? compiled.join(', ') : 'none'}`];
   const reasons = new Map<string, string[]>();
   for (const [m, v] of on) if (!v.compiled) reasons.set(v.reason!, [...(reasons.get(v.reason!) ?? []), m]);
-  for (const [why, ms] of reasons) lines.push(`  runs on wasm (${why}): ${ms.join(', ')}`);
+  for (const [why, ms] of reasons) lines.push(`  ${why.startsWith('refused') ? why : `runs on wasm (${why})`}: ${ms.join(', ')}`);
+  const ev = r.onnx.evaluate;
+  lines.push(`  evaluate's perturbation batches: ${ev.compiled ? 'onnx (forward-only session, batched)' : `wasm (${ev.reason})`}`);
   return lines;
 }
 
