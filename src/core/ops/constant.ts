@@ -8,6 +8,24 @@ import type { OpDef } from './types';
 import { never } from './common';
 import { tensorForward } from '../engine/tensorOps';
 import { constantRelevance } from '../rules/transformerRules';
+import type { Emitter } from '../onnx/emitter';
+import type { Node } from '../graph/ir';
+import { zerosLike } from '../onnx/tensorEmit';
+
+/** Compiled: the value as an initializer in the compiled layout, expanded to the batch size of the input x. */
+function constantValue(e: Emitter, node: Node, x: string): string {
+  const v = node.params.value!;
+  let data = v.data;
+  if (e.isMap(node.id)) {
+    const [h, w, c] = node.shape;
+    data = new Float32Array(v.data.length);
+    for (let y = 0; y < h; y++) for (let i = 0; i < w; i++) for (let k = 0; k < c; k++) data[(k * h + y) * w + i] = v.data[(y * w + i) * c + k];
+  }
+  const dims = e.dims(node.id, 1) as number[];
+  const batch = e.g.op('Slice', [e.g.op('Shape', [x]), e.g.ints([0]), e.g.ints([1])]);
+  const shape = e.g.op('Concat', [batch, e.g.ints(dims.slice(1))], { axis: { i: 0 } });
+  return e.g.op('Expand', [e.g.weight(data, dims, `const_${node.id}`), shape]);
+}
 
 export const constant: OpDef = {
   kind: 'constant',
@@ -19,4 +37,12 @@ export const constant: OpDef = {
   signalRuleText: () => 'constant',
   nonNegative: (node) => node.params.value!.data.every((v) => v >= 0),
   carriesBounds: never,
+  onnx: {
+    forward: (e, node, ins) => constantValue(e, node, ins[0]),
+    lrp: (e, node, r, ctx) => {
+      ctx.leak?.(node.id, e.sum(r), e.g.floats([0]));
+      return [zerosLike(e, ctx.acts[node.inputs[0]])];
+    },
+    signal: (e, node, _s, ctx) => [zerosLike(e, ctx.acts[node.inputs[0]])],
+  },
 };
