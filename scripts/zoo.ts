@@ -6,7 +6,8 @@
  * and every method (ok, or the refusal's message). Prints a markdown table and writes zoo-report.json.
  *
  *   node out/scripts/zoo.js [--dir DIR] [--models a,b,...] [--composites a,b] [--methods a,b|none]
- *                           [--backend wasm|cpu] [--out FILE.json] [--png DIR]
+ *                           [--backend wasm|cpu] [--out FILE.json] [--png DIR] [--onnx]
+ * --onnx also explains with the compiled onnxruntime path (default composite, gradient) and compares it with wasm.
  * DIR defaults to ~/.cache/relevance-lens/zoo; models default to the five families of issue 9 present there.
  * Heavy (ViT-B/16 and Swin-T take minutes on 2 cores): not part of `npm test`.
  */
@@ -27,6 +28,7 @@ import type { Graph } from '../src/core/graph/ir';
 import { fitPatterns } from '../src/core/patterns/fit';
 import { encodePatterns, loadPatterns } from '../src/core/patterns/file';
 import type { PatternSet } from '../src/core/patterns/patternSet';
+import { OnnxExplainer } from '../src/core/onnx/onnxExplainer';
 
 const ISSUE_MODELS = ['googlenet', 'shufflenet_v2_x1_0', 'convnext_tiny', 'vit_b_16', 'swin_t'];
 const METHODS: MethodName[] = [
@@ -74,6 +76,8 @@ interface CompositeRow {
 interface ModelRow {
   model: string; loadMs: number; nodes: number; logitDiff: number; logitScale: number; top: number;
   composites: CompositeRow[]; methods: Record<string, string>; error?: string; defaultComposite?: string;
+  /** --onnx: the compiled path against wasm, max |R_onnx − R_wasm| / max |R_wasm| per method (or why it did not compile) */
+  onnx?: Record<string, number | string>;
 }
 
 /** The wasm backend's heap (its linear memory never shrinks, so this is the peak so far); undefined on other backends. */
@@ -90,7 +94,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       dir: { type: 'string' }, models: { type: 'string' }, composites: { type: 'string' }, backend: { type: 'string' },
-      out: { type: 'string' }, png: { type: 'string' }, methods: { type: 'string' },
+      out: { type: 'string' }, png: { type: 'string' }, methods: { type: 'string' }, onnx: { type: 'boolean' },
     },
   });
   const dir = values.dir ?? path.join(os.homedir(), '.cache', 'relevance-lens', 'zoo');
@@ -169,6 +173,7 @@ async function main(): Promise<void> {
       }
       ex.dispose();
       ex = new Explainer(g);
+      if (values.onnx) row.onnx = await onnxAgreement(g, ex, input, row);
       const patterns = methods.some((m) => m.startsWith('pattern')) ? quickPatterns(g, input) : 'not asked for';
       for (const method of methods) {
         const t = Date.now();
@@ -188,11 +193,13 @@ async function main(): Promise<void> {
     } finally {
       ex?.dispose();
     }
+    // after every model: a long run that is stopped keeps what it measured
+    fs.writeFileSync(values.out ?? 'zoo-report.json', JSON.stringify(rows, null, 1));
   }
-  const lines = ['| model | nodes | load | max \\|Δlogit\\| (scale) | default | composites run | worst row (out − in − shares)/scale | worst total | methods ok | refused |', '|---|---|---|---|---|---|---|---|---|---|'];
+  const lines = ['| model | nodes | load | max \\|Δlogit\\| (scale) | default | composites run | worst row (out − in − shares)/scale | worst total | methods ok | refused | onnx vs wasm |', '|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const r of rows) {
     if (r.error) {
-      lines.push(`| ${r.model} | | | | | | | | | ERROR: ${r.error} |`);
+      lines.push(`| ${r.model} | | | | | | | | | ERROR: ${r.error} | |`);
       continue;
     }
     const ran = r.composites.filter((c) => !c.error);
@@ -201,7 +208,7 @@ async function main(): Promise<void> {
     const failed = r.composites.filter((c) => c.error).map((c) => `${c.composite} (${c.error})`);
     const ok = Object.entries(r.methods).filter(([, v]) => v.startsWith('ok')).map(([k]) => k);
     const refused = Object.entries(r.methods).filter(([, v]) => !v.startsWith('ok')).map(([k, v]) => `${k} (${v.replace(/^refused: /, '').slice(0, 60)}…)`);
-    lines.push(`| ${r.model} | ${r.nodes} | ${(r.loadMs / 1000).toFixed(1)} s | ${r.logitDiff.toExponential(2)} (${num(r.logitScale)}) | ${r.defaultComposite} | ${ran.length}/${r.composites.length}${failed.length ? ` failed: ${failed.join('; ')}` : ''} | ${worst ? `${worst.worstRow.toExponential(2)} (${worst.composite})` : ''} | ${tot.toExponential(2)} | ${ok.length}/${methods.length} | ${refused.join('; ')} |`);
+    lines.push(`| ${r.model} | ${r.nodes} | ${(r.loadMs / 1000).toFixed(1)} s | ${r.logitDiff.toExponential(2)} (${num(r.logitScale)}) | ${r.defaultComposite} | ${ran.length}/${r.composites.length}${failed.length ? ` failed: ${failed.join('; ')}` : ''} | ${worst ? `${worst.worstRow.toExponential(2)} (${worst.composite})` : ''} | ${tot.toExponential(2)} | ${ok.length}/${methods.length} | ${refused.join('; ')} | ${Object.entries(r.onnx ?? {}).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toExponential(1) : v}`).join('; ')} |`);
   }
   process.stdout.write(lines.join('\n') + '\n');
   const failures = rows.flatMap(checkRow);
@@ -213,8 +220,42 @@ async function main(): Promise<void> {
 // issue 9's bar: logits within 1e-4 of PyTorch's, every conservation row closing to 1e-4 relative
 const LOGIT_TOL = 1e-4;
 const ROW_TOL = 1e-4;
+const ONNX_TOL = 1e-4;
 /** Methods defined for ReLU networks only: refusing a transformer op (one line naming the node) is their correct answer. */
 const RELU_ONLY = /is defined for ReLU networks; node '/;
+
+/** The compiled path against wasm on the model's default composite and the gradient: max |ΔR| / max |R|, or the reason it ran on wasm. */
+async function onnxAgreement(g: Graph, ex: Explainer, input: { shape: number[]; data: Float32Array }, row: ModelRow): Promise<Record<string, number | string>> {
+  const out: Record<string, number | string> = {};
+  const o = new OnnxExplainer(g);
+  try {
+    for (const opts of [{ method: 'lrp' as const, composite: row.defaultComposite, targetClass: row.top }, { method: 'gradient' as const, targetClass: row.top }]) {
+      const key = opts.method === 'lrp' ? `lrp ${opts.composite}` : opts.method;
+      const t = Date.now();
+      try {
+        const b = await o.explain(input, opts);
+        if (b.backend !== 'onnx') {
+          out[key] = `ran on wasm: ${b.backendReason}`;
+          continue;
+        }
+        const a = ex.explain(input, opts).relevance.data;
+        let d = 0;
+        let m = 0;
+        for (let i = 0; i < a.length; i++) {
+          d = Math.max(d, Math.abs(a[i] - b.relevance.data[i]));
+          m = Math.max(m, Math.abs(a[i]));
+        }
+        out[key] = d / m;
+        process.stderr.write(`  ${row.model} onnx ${key}: max |ΔR| / max |R| ${(d / m).toExponential(2)} (${Date.now() - t} ms with compile)\n`);
+      } catch (e) {
+        out[key] = `failed: ${(e as Error).message}`;
+      }
+    }
+  } finally {
+    await o.dispose();
+  }
+  return out;
+}
 
 /** What keeps a model from passing, one line each (empty: it passes). */
 function checkRow(r: ModelRow): string[] {
@@ -228,6 +269,9 @@ function checkRow(r: ModelRow): string[] {
   for (const [m, v] of Object.entries(r.methods)) {
     const refusedFairly = (m.startsWith('deep-taylor') || m.startsWith('pattern')) && RELU_ONLY.test(v);
     if (!v.startsWith('ok') && !refusedFairly) out.push(`${r.model} ${m}: ${v}`);
+  }
+  for (const [k, v] of Object.entries(r.onnx ?? {})) {
+    if (typeof v === 'string' || !(v <= ONNX_TOL)) out.push(`${r.model} onnx ${k}: ${typeof v === 'string' ? v : `${v.toExponential(2)} of max |R| > ${ONNX_TOL}`}`);
   }
   return out;
 }
