@@ -70,6 +70,8 @@ interface CompositeRow {
   composite: string; ms: number; inputSum: number; worstRow: number; worstLayer: string; total: number;
   /** largest |out − in − shares| of any row over |logit| (the float32 noise floor shows here) */
   worstVsLogit: number; error?: string;
+  /** the worst row's terms: out, in, bias share, ε share, its rule */
+  worstTerms?: { out: number; in: number; bias: number; stab: number; rule: string };
   /** wasm heap size after the run (it only grows: the process's peak so far) and peak RSS, MB */
   heapMB?: number; maxRssMB?: number;
 }
@@ -145,19 +147,26 @@ async function main(): Promise<void> {
         let worst = 0;
         let worstLayer = '';
         let worstAbs = 0;
+        let worstTerms: CompositeRow['worstTerms'];
         let shares = 0;
         for (const l of r.layers) {
           const leak = (l.biasLeak ?? 0) + (l.stabilizerLeak ?? 0);
           shares += leak;
           const gap = Math.abs(l.outputRelevanceSum - l.inputRelevanceSum - leak);
           worstAbs = Math.max(worstAbs, gap);
-          const rel = gap / Math.max(Math.abs(l.outputRelevanceSum), Math.abs(l.inputRelevanceSum), 1e-3 * Math.abs(r.target.logit));
-          if (rel > worst) { worst = rel; worstLayer = l.name; }
+          // relative to the largest term of the identity out − in = bias share + ε share (softmax's Taylor
+          // bias can exceed both sums, and float32 rounds at its scale), floored at 1e-3 of the logit
+          const rel = gap / Math.max(Math.abs(l.outputRelevanceSum), Math.abs(l.inputRelevanceSum), Math.abs(l.biasLeak ?? 0), Math.abs(l.stabilizerLeak ?? 0), 1e-3 * Math.abs(r.target.logit));
+          if (rel > worst) {
+            worst = rel;
+            worstLayer = l.name;
+            worstTerms = { out: l.outputRelevanceSum, in: l.inputRelevanceSum, bias: l.biasLeak ?? 0, stab: l.stabilizerLeak ?? 0, rule: l.rule };
+          }
         }
         const total = Math.abs(r.target.logit - r.inputRelevanceSum - shares) / Math.abs(r.target.logit);
         const heapMB = wasmHeapMB();
         const maxRssMB = process.resourceUsage().maxRSS / 1024;
-        row.composites.push({ composite, ms: Date.now() - t, inputSum: r.inputRelevanceSum, worstRow: worst, worstLayer, total, worstVsLogit: worstAbs / Math.abs(r.target.logit), heapMB, maxRssMB });
+        row.composites.push({ composite, ms: Date.now() - t, inputSum: r.inputRelevanceSum, worstRow: worst, worstLayer, worstTerms, total, worstVsLogit: worstAbs / Math.abs(r.target.logit), heapMB, maxRssMB });
         if (values.png && composite === row.defaultComposite) {
           fs.mkdirSync(values.png, { recursive: true });
           const [h, w] = shape;
@@ -264,7 +273,11 @@ function checkRow(r: ModelRow): string[] {
   if (!(r.logitDiff <= LOGIT_TOL)) out.push(`${r.model}: max |Δlogit| ${r.logitDiff.toExponential(2)} > ${LOGIT_TOL}`);
   for (const c of r.composites) {
     if (c.error) out.push(`${r.model} ${c.composite}: ${c.error}`);
-    else if (!(c.worstRow <= ROW_TOL)) out.push(`${r.model} ${c.composite}: worst row ${c.worstRow.toExponential(2)} (${c.worstLayer}) > ${ROW_TOL}`);
+    else if (!(c.worstRow <= ROW_TOL)) {
+      const w = c.worstTerms;
+      const terms = w ? `: ${w.rule}, out ${w.out.toExponential(3)}, in ${w.in.toExponential(3)}, bias share ${w.bias.toExponential(3)}, ε share ${w.stab.toExponential(3)}` : '';
+      out.push(`${r.model} ${c.composite}: worst row ${c.worstRow.toExponential(2)} (${c.worstLayer}${terms}) > ${ROW_TOL}`);
+    }
   }
   for (const [m, v] of Object.entries(r.methods)) {
     const refusedFairly = (m.startsWith('deep-taylor') || m.startsWith('pattern')) && RELU_ONLY.test(v);
