@@ -12,19 +12,12 @@ import type { Emitter } from '../onnx/emitter';
 import type { Node } from '../graph/ir';
 import { zerosLike } from '../onnx/tensorEmit';
 
-/** Compiled: the value as an initializer in the compiled layout, expanded to the batch size of the input x. */
+/** Compiled: the value in the compiled layout, expanded to the batch size of the input x. */
 function constantValue(e: Emitter, node: Node, x: string): string {
-  const v = node.params.value!;
-  let data = v.data;
-  if (e.isMap(node.id)) {
-    const [h, w, c] = node.shape;
-    data = new Float32Array(v.data.length);
-    for (let y = 0; y < h; y++) for (let i = 0; i < w; i++) for (let k = 0; k < c; k++) data[(k * h + y) * w + i] = v.data[(y * w + i) * c + k];
-  }
   const dims = e.dims(node.id, 1) as number[];
   const batch = e.g.op('Slice', [e.g.op('Shape', [x]), e.g.ints([0]), e.g.ints([1])]);
   const shape = e.g.op('Concat', [batch, e.g.ints(dims.slice(1))], { axis: { i: 0 } });
-  return e.g.op('Expand', [e.g.weight(data, dims, `const_${node.id}`), shape]);
+  return e.g.op('Expand', [e.constantOf(node.shape, node.params.value!.data), shape]);
 }
 
 export const constant: OpDef = {

@@ -4,11 +4,10 @@
  * index map. Injective, so relevance and gradients go back by the inverse map.
  */
 import type { OpDef } from './types';
-import { sizeOf } from '../graph/ir';
+import { sizeOf, type Node } from '../graph/ir';
 import { allInputsNonNegative, always } from './common';
 import { tensorBackward, tensorForward } from '../engine/tensorOps';
 import type { Emitter } from '../onnx/emitter';
-import type { Node } from '../graph/ir';
 import { gatherFlat } from '../onnx/tensorEmit';
 
 /** Compiled backward: every input position takes the output position that copied it (or zero). */
