@@ -18,6 +18,7 @@ import { defineErrorTests } from './errors.test';
 import { defineExportTests } from './export.test';
 import { defineMethodTests } from './methods.test';
 import { definePanelTests } from './panel.test';
+import { defineTokenTests } from './tokens.test';
 import { defineKeyboardTests } from './keyboard.test';
 import { defineLoaderTests } from './loaders.test';
 import { defineMobileNetTests } from './mobilenet.test';
@@ -59,6 +60,7 @@ export async function run(): Promise<void> {
     defineExportTests();
     defineMethodTests();
     definePanelTests();
+    defineTokenTests();
     defineKeyboardTests();
     defineGalleryTests();
     defineLoaderTests();

@@ -28,7 +28,16 @@ import { evaluateMethods, evaluateMethodsAsync } from '../../src/core/metrics/ev
 import type { CurveJobSpec } from '../../src/core/metrics/pixelFlipping';
 import { onnxEvaluationEngine } from '../../src/core/onnx/curves';
 import { compiledForward, compiledMethods } from '../../src/core/onnx/engineBackend';
-import { ALL_METHODS } from '../../src/cli/commands/info';
+import { METHOD_NAMES as ALL_METHODS } from '../../src/shared/methodParams';
+import { randomBlock } from './oracle/transformer';
+import { blockGraph } from './oracle/transformerGraph';
+import { loadModel } from '../../src/core/loaders/registry';
+import { canonize } from '../../src/core/graph/canonize';
+import * as fs from 'fs';
+import * as path from 'path';
+
+const TRANSFORMERS = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'transformers');
+const TRANSFORMER_REF = JSON.parse(fs.readFileSync(path.join(TRANSFORMERS, 'reference.json'), 'utf8')) as Record<string, { input: number[]; inputShape: number[] }>;
 
 function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
@@ -373,6 +382,24 @@ test('onnx = wasm: evaluate\'s perturbation curves, AOPC and random baseline', a
       // the curves fall: perturbing changes the logit (the check would pass on two constant curves otherwise)
       assert.ok(a.methods.every((m) => Math.abs(m.aopc) > 1e-3 * Math.abs(a.target.logit)), 'non-trivial curves');
       assert.deepEqual(b.settings, a.settings);
+/** On transformers: every composite (the CNN ones use AttnLRP's rules on the transformer ops), LRP rule overrides and the gradient family. */
+const TRANSFORMER_METHODS: ExplainOptions[] = [
+  ...[...COMPOSITE_NAMES, 'auto'].map((composite) => ({ method: 'lrp' as const, composite, conservationDetail: true, params: { low: -3, high: 3 } })),
+  { method: 'gradient' }, { method: 'gradient-x-input' }, { method: 'deconvnet' }, { method: 'guided-backprop' },
+  { method: 'smoothgrad', samples: 5, sigma: 0.2, seed: 3, sampleBatch: 2 },
+  { method: 'integrated-gradients', steps: 6, sampleBatch: 3 },
+];
+
+async function compareTransformer(g: Graph, input: InputArray, extra: ExplainOptions[] = []): Promise<number> {
+  const w = new Explainer(g);
+  const o = new OnnxExplainer(g);
+  let n = 0;
+  try {
+    for (const opts of [...TRANSFORMER_METHODS, ...extra]) {
+      const b = await o.explain(input, opts);
+      assert.equal(b.backend, 'onnx', `${g.name} ${opts.method}: ${b.backendReason}`);
+      assertSameExplanation(w.explain(input, opts), b, `${g.name} ${opts.method} ${opts.composite ?? ''} ${JSON.stringify(opts.rules ?? {})}`);
+      n++;
     }
   } finally {
     w.dispose();
@@ -424,3 +451,37 @@ test('info\'s compiled / fallback list is what the onnx backend does for every m
     }
   }
 });
+  return n;
+}
+
+/**
+ * The oracle's random transformer block (class token, position embedding, LayerNorms, two-head attention
+ * with [H, T, d] values, residuals, GELU MLP, class-token select): the compiled transpose, select,
+ * constant, matmul, layerNorm, softmax, GELU and N-D dense, under AttnLRP / CP-LRP and their rule
+ * alternatives (LayerNorm pass, softmax held constant, A·V by the value rule), agree with wasm.
+ */
+test('onnx = wasm on a random transformer block: every composite, the transformer rules, the gradient family', async () => {
+  await initBackend('wasm');
+  for (const seed of [3, 11]) {
+    const w = randomBlock(seed);
+    const g = blockGraph(w);
+    const input = { shape: [1, w.T, w.D], data: new Rand(seed).array(w.T * w.D, 1, 0) };
+    const rules = (r: Record<string, RuleSpec>): ExplainOptions => ({ method: 'lrp', composite: 'attn-lrp', rules: r, conservationDetail: true });
+    const extra = [
+      rules({ ln1: { rule: 'pass' }, ln2: { rule: 'pass' }, softmax: { rule: 'held-constant' }, av: { rule: 'bilinear-value' } }),
+      rules({ qk: { rule: 'bilinear-uniform', epsilon: 0.5 }, ln3: { rule: 'norm-identity', epsilon: 0.1 } }),
+      { ...rules({}), targetClass: 1 },
+    ];
+    assert.equal(await compareTransformer(g, input, extra), TRANSFORMER_METHODS.length + extra.length);
+  }
+});
+
+/** torchvision's own ViT, Swin and ConvNeXt classes at small sizes (test/fixtures/transformers, PyTorch exports). */
+for (const name of ['vit', 'swin', 'convnext']) {
+  test(`onnx = wasm on the torchvision ${name} fixture: every composite and the gradient family`, async () => {
+    await initBackend('wasm');
+    const g = canonize(await loadModel(path.join(TRANSFORMERS, `${name}.onnx`)));
+    const ref = TRANSFORMER_REF[name];
+    assert.equal(await compareTransformer(g, { shape: ref.inputShape, data: Float32Array.from(ref.input) }), TRANSFORMER_METHODS.length);
+  });
+}

@@ -54,7 +54,7 @@ export class PanelActions {
       state.setDisplay(display);
       if (!recolourNeeded(before, display)) return;
       void session.recolor(display).then(
-        (heatmap) => heatmap && this.sink.post('heatmap', { runId: this.sink.lastShownRunId, heatmap, display }),
+        (c) => c && this.sink.post('heatmap', { runId: this.sink.lastShownRunId, heatmap: c.heatmap, display, ...(c.tokens ? { tokens: c.tokens } : {}) }),
         (e) => errors.report(e, 'recolouring the heatmap'),
       );
     });
