@@ -16,9 +16,14 @@ import { isKnownOp, opDef } from '../ops/registry';
 import type { SignalRule } from '../ops/types';
 import { Emitter, type OnnxBackward, type ParamInput } from './emitter';
 import type { ProtoWriter } from './protoWriter';
+import { choiceStructure, emitRuleChoice } from './rules';
 
 export type CompiledFamily =
-  | { kind: 'lrp'; rules: Map<number, ResolvedRule>; start: 'logit' | 'positiveLogit' }
+  | {
+    kind: 'lrp'; rules: Map<number, ResolvedRule>; start: 'logit' | 'positiveLogit';
+    /** the universal graph: per layer, the rules it switches between by the graph input rk<id> (rules.ts emitRuleChoice) */
+    choices?: Map<number, ResolvedRule[]>;
+  }
   | { kind: 'signal'; rule: SignalRule };
 
 export interface CompileSpec {
@@ -41,6 +46,8 @@ export interface CompiledModel {
   sumIndex: { id: number; n: number }[];
   /** rule parameters fed as inputs (read from the rules of each run) */
   params: ParamInput[];
+  /** the universal graph's rule selectors: input name, layer, and the choiceStructure of each index */
+  selectors: { name: string; id: number; keys: string[] }[];
   /** bytes of float initializers in the model */
   weightBytes: number;
   nodes: number;
@@ -106,7 +113,9 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
     const node = g.nodes[id];
     const signal = ps.length === 1 ? ps[0] : e.g.op('Sum', ps);
     const o = opDef(node.op).onnx!;
-    const parts = fam.kind === 'lrp' ? o.lrp!(e, node, signal, ctx) : o.signal!(e, node, signal, ctx, fam.rule);
+    const choices = fam.kind === 'lrp' ? fam.choices?.get(id) : undefined;
+    const parts = choices ? [emitRuleChoice(e, node, signal, ctx, choices)]
+      : fam.kind === 'lrp' ? o.lrp!(e, node, signal, ctx) : o.signal!(e, node, signal, ctx, fam.rule);
     if (parts.length !== node.inputs.length) throw new Error(`ONNX emission of ${node.op} returned ${parts.length} parts`);
     const out = e.sum(signal);
     const ins = parts.map((p) => (p === signal ? out : e.sum(p)));
@@ -129,7 +138,9 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
     flat.push(...all);
   }
   e.g.output('sums', flat.length === 1 ? flat[0] : e.g.op('Concat', flat, { axis: { i: 0 } }), [flat.length]);
-  return { proto: e.g.model(g.name), sumIndex, params: e.params, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
+  const selectors = fam.kind === 'lrp' && fam.choices
+    ? [...fam.choices].map(([id, c]) => ({ name: `rk${id}`, id, keys: c.map(choiceStructure) })) : [];
+  return { proto: e.g.model(g.name), sumIndex, params: e.params, selectors, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
 }
 
 /** The forward values as graph inputs, declared on first use (a backward-only graph). */

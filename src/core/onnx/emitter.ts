@@ -7,7 +7,7 @@ import type { Graph, Node } from '../graph/ir';
 import type { ResolvedRule } from '../rules/resolved';
 import { STABILIZER } from '../rules/resolved';
 import { opDef } from '../ops/registry';
-import { OnnxGraph } from './onnxGraph';
+import { OnnxGraph, type Subgraph } from './onnxGraph';
 
 export type KernelVariant = 'w' | 'w+' | 'w-' | 'w2' | 'ones';
 export type BiasVariant = 'b' | 'b+' | 'b-';
@@ -90,6 +90,20 @@ export class Emitter {
     this.g.input(name, dims);
     this.params.push(paramInput(name, dims, node, read));
     return name;
+  }
+
+  /**
+   * An If branch built by `build`: the layer products it emits stay inside it (the memo is restored),
+   * those of the enclosing scopes are shared.
+   */
+  branch(build: () => string[], dims: (number | string)[][]): Subgraph {
+    const saved = new Map(this.products);
+    try {
+      return this.g.branch(build, dims);
+    } finally {
+      this.products.clear();
+      for (const [k, v] of saved) this.products.set(k, v);
+    }
   }
 
   /** IR value of rank 3 -> NCHW in the compiled graph. */

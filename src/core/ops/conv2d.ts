@@ -38,21 +38,26 @@ export function convTransposed(e: Emitter, node: Node, s: string, w: string, gro
   return e.g.op('ConvTranspose', [s, w], t);
 }
 
-/** Kernel [co, ci/g, kh, kw] -> [ci, co/g, kh, kw] flipped in space: the Conv that is w's ConvTranspose. */
+/**
+ * Kernel [co, ci/g, kh, kw] -> [ci, co/g, kh, kw] flipped in space: the Conv that is w's ConvTranspose.
+ * Emitted in the main graph, so every If branch of a layer's rule choice shares it.
+ */
 function flippedKernel(e: Emitter, node: Node, w: string, group: number): string {
   const key = `flip:${w}`;
   let name = e.aux.get(key);
   if (!name) {
     const [co, cig, kh, kw] = e.linear(node).weight(e, node).dims;
     const cog = co / group;
-    let t = w;
-    if (cig > 1 || cog > 1) {
-      t = e.g.op('Reshape', [t, e.g.ints([group, cog, cig, kh, kw])]);
-      t = e.g.op('Transpose', [t], { perm: { ints: [0, 2, 1, 3, 4] } });
-    }
-    t = e.g.op('Reshape', [t, e.g.ints([group * cig, cog, kh, kw])]);
-    if (kh > 1 || kw > 1) t = e.g.op('Slice', [t, e.g.ints([-1, -1]), e.g.ints([-(2 ** 31), -(2 ** 31)]), e.g.ints([2, 3]), e.g.ints([-1, -1])]);
-    name = t;
+    name = e.g.atRoot(() => {
+      let t = w;
+      if (cig > 1 && cog > 1) {
+        t = e.g.op('Reshape', [t, e.g.ints([group, cog, cig, kh, kw])]);
+        t = e.g.op('Transpose', [t], { perm: { ints: [0, 2, 1, 3, 4] } });
+      }
+      t = e.g.op('Reshape', [t, e.g.ints([group * cig, cog, kh, kw])]);
+      if (kh > 1 || kw > 1) t = e.g.op('Slice', [t, e.g.ints([-1, -1]), e.g.ints([-(2 ** 31), -(2 ** 31)]), e.g.ints([2, 3]), e.g.ints([-1, -1])]);
+      return t;
+    });
     e.aux.set(key, name);
   }
   return name;
