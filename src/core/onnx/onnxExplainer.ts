@@ -68,7 +68,7 @@ function now(): number {
 
 export interface OnnxExplainerOptions {
   /**
-   * LRP on the universal graph: each weighted layer's rule (z, γ, α-β; the first layer also z^B, flat,
+   * LRP on the universal graph: each weighted layer's rule (z, γ, z⁺, α-β; the first layer also z^B, flat,
    * w²) is a graph input, so a rule or composite change re-runs the one session instead of compiling
    * another. For interactive use: its session is slower to create than a one-rule-set graph's.
    */

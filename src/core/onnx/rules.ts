@@ -93,20 +93,18 @@ function boundPair(e: Emitter, node: Node): [string, string] {
   return [lo[node.inputs[0]], hi[node.inputs[0]]];
 }
 
-/**
- * What of a rule the universal graph's choice must match (its parameters are graph inputs, and so is
- * β of α-β, so z⁺ = α1β0 runs the α-β branch).
- */
+/** What of a rule the universal graph's choice must match (its parameters are graph inputs). */
 export function choiceStructure(r: ResolvedRule): string {
-  const s = ruleStructure(r);
-  return JSON.stringify(r.kind === 'alpha-beta' ? { ...(s as object), beta: 'input' } : s);
+  return JSON.stringify(ruleStructure(r));
 }
 
-/** The rules a layer of the universal graph can switch between without a recompile (plus its own). */
+/** The rules a layer of the universal graph switches between without a recompile (plus its own). */
 export function ruleChoices(current: ResolvedRule, first: boolean): ResolvedRule[] {
   const bias = 'bias' in current ? current.bias : true;
   const all: ResolvedRule[] = [
-    { kind: 'z', eps: 0, stdScaled: false, bias }, { kind: 'gamma', gamma: 0, bias }, { kind: 'alpha-beta', alpha: 1, beta: 1, bias },
+    // z⁺ (α1β0) apart from α-β: its branch has half the convolutions
+    { kind: 'z', eps: 0, stdScaled: false, bias }, { kind: 'gamma', gamma: 0, bias }, { kind: 'alpha-beta', alpha: 1, beta: 0, bias },
+    { kind: 'alpha-beta', alpha: 1, beta: 1, bias },
     ...(first ? [{ kind: 'z-box', low: 0, high: 0 } as const, { kind: 'flat' } as const, { kind: 'w-square' } as const] : []),
   ];
   if (!all.some((r) => choiceStructure(r) === choiceStructure(current))) all.push(current);
