@@ -204,6 +204,7 @@ export class OnnxExplainer {
       onehot[fixed] = 1;
     }
     extras.checkpoint?.();
+    const tPrep = now();
     // this run's rule parameters (the session is shared by every value of them)
     const paramFeeds: Record<string, Ort.Tensor> = {};
     const rules = plan.family.kind === 'lrp' ? plan.family.rules : new Map<number, ResolvedRule>();
@@ -218,9 +219,10 @@ export class OnnxExplainer {
       x: new ort.Tensor('float32', input.data, [1, ...inShape]),
       onehot: new ort.Tensor('float32', onehot, [1, k]),
     };
-    const t1 = now();
     feeds.top = new ort.Tensor('float32', new Float32Array([fixed === undefined ? 1 : 0]), [1]);
+    const t1 = now();
     const out = await cs.session.run(feeds);
+    const runMs = now() - t1;
     let t2 = now();
     const logits = new Float32Array(out.logits.data as Float32Array);
     const prediction = this.predictionOf(logits, opts.labels);
@@ -267,11 +269,14 @@ export class OnnxExplainer {
     }
     if (kept && kept.size === 0) kept = undefined;
     for (const t of Object.values(out)) t.dispose?.();
+    const tOut = now();
     const r = assembleOutput(g, opts, {
       target, logits, prediction, relevance, sums, ruleText: plan.ruleText, composite: plan.composite, kept, extra,
       timings: {
         forwardMs: 0, forwardReused: 0, methodMs: t2 - t1, compileMs: cs.compileMs, sessionMs: cs.sessionMs,
         sessionReused: reused ? 1 : 0, totalMs: now() - t0,
+        // phases of this call: feeds, session.run (the first, for sample methods), outputs read back
+        prepMs: t1 - tPrep, runMs, outputMs: tOut - t2,
       },
     });
     return { ...r, backend: 'onnx', backendReason: 'compiled to one ONNX graph, run by onnxruntime-node' };
