@@ -24,6 +24,11 @@ export interface ParamInput {
 export interface OnnxLinear {
   /** the weight in the compiled layout (conv: OIHW; dense: [in, out]; BatchNorm: [C, 1, 1] or [C]) */
   weight(e: Emitter, node: Node): { data: Float32Array; dims: number[] };
+  /**
+   * The weight as an initializer of the IR's own array with the relayout done in the graph (folded by
+   * onnxruntime): no relayout copy of the weights in this heap while compiling. Otherwise `weight`.
+   */
+  weightInGraph?(e: Emitter, node: Node): { name: string; dims: number[] };
   /** the bias in a shape that broadcasts against the output */
   bias(e: Emitter, node: Node): { data: Float32Array; dims: number[] } | undefined;
   forward(e: Emitter, node: Node, x: string, w: string, b?: string): string;
@@ -70,6 +75,7 @@ export class Emitter {
   readonly g = new OnnxGraph();
   private readonly kernels = new Map<string, string>();
   private readonly products = new Map<string, string>();
+  private readonly dimsOf = new Map<number, number[]>();
   /** values an op's forward leaves for its backward (e.g. max-pool argmax) */
   readonly aux = new Map<string, string>();
 
@@ -133,8 +139,16 @@ export class Emitter {
     let name = this.kernels.get(key);
     if (!name) {
       if (v === 'w') {
-        const w = this.linear(node).weight(this, node);
-        name = this.g.weight(w.data, w.dims, `w_${node.id}`);
+        const l = this.linear(node);
+        if (l.weightInGraph) {
+          const w = this.g.atRoot(() => l.weightInGraph!(this, node));
+          name = w.name;
+          this.dimsOf.set(node.id, w.dims);
+        } else {
+          const w = l.weight(this, node);
+          name = this.g.weight(w.data, w.dims, `w_${node.id}`);
+          this.dimsOf.set(node.id, w.dims);
+        }
       } else {
         const w = this.kernel(node, 'w');
         name = this.g.atRoot(() => {
@@ -142,13 +156,19 @@ export class Emitter {
             case 'w+': return this.relu(w);
             case 'w-': return this.negPart(w);
             case 'w2': return this.mul(w, w);
-            default: return this.g.op('Expand', [this.g.scalar(1), this.g.ints(this.linear(node).weight(this, node).dims)]);
+            default: return this.g.op('Expand', [this.g.scalar(1), this.g.ints(this.kernelDims(node))]);
           }
         });
       }
       this.kernels.set(key, name);
     }
     return name;
+  }
+
+  /** The dims of the layer's kernel in the compiled layout. */
+  kernelDims(node: Node): number[] {
+    this.kernel(node, 'w');
+    return this.dimsOf.get(node.id)!;
   }
 
   bias(node: Node, v: BiasVariant): string | undefined {

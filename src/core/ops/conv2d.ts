@@ -46,7 +46,7 @@ function flippedKernel(e: Emitter, node: Node, w: string, group: number): string
   const key = `flip:${w}`;
   let name = e.aux.get(key);
   if (!name) {
-    const [co, cig, kh, kw] = e.linear(node).weight(e, node).dims;
+    const [co, cig, kh, kw] = e.kernelDims(node);
     const cog = co / group;
     name = e.g.atRoot(() => {
       let t = w;
@@ -95,6 +95,12 @@ const onnxConv: OnnxLinear = {
     }
     return { data: out, dims: [co, ci, kh, kw] };
   }),
+  weightInGraph: (e, node) => {
+    const k = node.params.kernel!;
+    const [kh, kw, ci, co] = k.shape;
+    const raw = e.g.weight(k.data, k.shape, `k_${node.id}`);
+    return { name: e.g.op('Transpose', [raw], { perm: { ints: [3, 2, 0, 1] } }), dims: [co, ci, kh, kw] };
+  },
   bias: (_e, node) => mapBias(node),
   forward: (e, node, x, w, b) => convForward(e, node, x, w, b, 1),
   transposed: (e, node, s, w) => convTransposed(e, node, s, w, 1),
