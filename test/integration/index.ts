@@ -21,6 +21,7 @@ import { definePanelTests } from './panel.test';
 import { defineKeyboardTests } from './keyboard.test';
 import { defineLoaderTests } from './loaders.test';
 import { defineMobileNetTests } from './mobilenet.test';
+import { defineResNetTests } from './resnet.test';
 import { defineGalleryTests } from './gallery.test';
 import { defineHostileTests } from './hostile.test';
 import { defineAfterReloadTests, defineReloadPreparation, reloadExpectation, takePhase, writePhase, type ReloadPhase } from './reload.test';
@@ -64,6 +65,7 @@ export async function run(): Promise<void> {
     defineLoaderTests();
     defineHostileTests();
     defineMobileNetTests();
+    defineResNetTests();
     defineReloadPreparation();
   }
   const r = await runMocha(mocha);
