@@ -22,6 +22,7 @@ import { defineTokenTests } from './tokens.test';
 import { defineKeyboardTests } from './keyboard.test';
 import { defineLoaderTests } from './loaders.test';
 import { defineMobileNetTests } from './mobilenet.test';
+import { defineResNetTests } from './resnet.test';
 import { defineGalleryTests } from './gallery.test';
 import { defineHostileTests } from './hostile.test';
 import { defineAfterReloadTests, defineReloadPreparation, reloadExpectation, takePhase, writePhase, type ReloadPhase } from './reload.test';
@@ -66,6 +67,7 @@ export async function run(): Promise<void> {
     defineLoaderTests();
     defineHostileTests();
     defineMobileNetTests();
+    defineResNetTests();
     defineReloadPreparation();
   }
   const r = await runMocha(mocha);

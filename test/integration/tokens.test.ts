@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { PHOTO, byteDiff, lensApi, nextRender, screenshot, setTheme, showExplanation, sleep, wsFile } from './helpers';
+import { PHOTO, byteDiff, hooks, lensApi, nextRender, screenshot, setTheme, showExplanation, sleep, wsFile } from './helpers';
 import { referenceTokens } from './engineReference';
 
 /** A small torchvision VisionTransformer (32×32, 8×8 patches: a 4 × 4 grid) laid out by workspace.mjs. */
@@ -10,13 +10,13 @@ export function defineTokenTests(): void {
     it('offers the token map beside the pixel map and draws the engine\'s per-patch relevance', async function () {
       this.timeout(90_000);
       const api = await lensApi();
-      api.reportPixels(true);
+      hooks(api).reportPixels(true);
       await showExplanation(VIT, PHOTO);
       const ex = api.current().explanation!;
       assert.ok(ex.tokens, 'the explanation of a ViT has no token stage');
       assert.deepStrictEqual(ex.tokens.grid, [4, 4]);
 
-      const tokens = await nextRender(api, (r) => r.view === 'tokens', 20_000, () => api.drivePanel('heatmap-view', 'tokens'));
+      const tokens = await nextRender(api, (r) => r.view === 'tokens', 20_000, () => hooks(api).drivePanel('heatmap-view', 'tokens'));
       const ref = await referenceTokens(wsFile(...VIT).fsPath, wsFile(...PHOTO).fsPath);
       assert.strictEqual(tokens.width, ref.grid[1]);
       assert.strictEqual(tokens.height, ref.grid[0]);
@@ -34,13 +34,13 @@ export function defineTokenTests(): void {
       console.log(`token view: ${tokens.width}×${tokens.height} patches, max |Δ| ${d.max}; ${tokens.tokenFigures?.join(', ')}`);
 
       await setTheme('Default Dark+');
-      api.drivePanel('page', 'top');
+      hooks(api).drivePanel('page', 'top');
       await sleep(300);
       const shot = await screenshot('panel-dark-tokens');
       console.log(shot ? `screenshot: ${shot}` : 'screenshot skipped (no browser driver)');
       await setTheme(undefined);
 
-      const pixels = await nextRender(api, (r) => r.view === 'pixels', 20_000, () => api.drivePanel('heatmap-view', 'pixels'));
+      const pixels = await nextRender(api, (r) => r.view === 'pixels', 20_000, () => hooks(api).drivePanel('heatmap-view', 'pixels'));
       assert.strictEqual(pixels.width, ex.heatmap.width, 'back to the pixel map');
     });
   });

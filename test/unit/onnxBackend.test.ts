@@ -382,24 +382,6 @@ test('onnx = wasm: evaluate\'s perturbation curves, AOPC and random baseline', a
       // the curves fall: perturbing changes the logit (the check would pass on two constant curves otherwise)
       assert.ok(a.methods.every((m) => Math.abs(m.aopc) > 1e-3 * Math.abs(a.target.logit)), 'non-trivial curves');
       assert.deepEqual(b.settings, a.settings);
-/** On transformers: every composite (the CNN ones use AttnLRP's rules on the transformer ops), LRP rule overrides and the gradient family. */
-const TRANSFORMER_METHODS: ExplainOptions[] = [
-  ...[...COMPOSITE_NAMES, 'auto'].map((composite) => ({ method: 'lrp' as const, composite, conservationDetail: true, params: { low: -3, high: 3 } })),
-  { method: 'gradient' }, { method: 'gradient-x-input' }, { method: 'deconvnet' }, { method: 'guided-backprop' },
-  { method: 'smoothgrad', samples: 5, sigma: 0.2, seed: 3, sampleBatch: 2 },
-  { method: 'integrated-gradients', steps: 6, sampleBatch: 3 },
-];
-
-async function compareTransformer(g: Graph, input: InputArray, extra: ExplainOptions[] = []): Promise<number> {
-  const w = new Explainer(g);
-  const o = new OnnxExplainer(g);
-  let n = 0;
-  try {
-    for (const opts of [...TRANSFORMER_METHODS, ...extra]) {
-      const b = await o.explain(input, opts);
-      assert.equal(b.backend, 'onnx', `${g.name} ${opts.method}: ${b.backendReason}`);
-      assertSameExplanation(w.explain(input, opts), b, `${g.name} ${opts.method} ${opts.composite ?? ''} ${JSON.stringify(opts.rules ?? {})}`);
-      n++;
     }
   } finally {
     w.dispose();
@@ -451,6 +433,30 @@ test('info\'s compiled / fallback list is what the onnx backend does for every m
     }
   }
 });
+
+/** On transformers: every composite (the CNN ones use AttnLRP's rules on the transformer ops), LRP rule overrides and the gradient family. */
+const TRANSFORMER_METHODS: ExplainOptions[] = [
+  ...[...COMPOSITE_NAMES, 'auto'].map((composite) => ({ method: 'lrp' as const, composite, conservationDetail: true, params: { low: -3, high: 3 } })),
+  { method: 'gradient' }, { method: 'gradient-x-input' }, { method: 'deconvnet' }, { method: 'guided-backprop' },
+  { method: 'smoothgrad', samples: 5, sigma: 0.2, seed: 3, sampleBatch: 2 },
+  { method: 'integrated-gradients', steps: 6, sampleBatch: 3 },
+];
+
+async function compareTransformer(g: Graph, input: InputArray, extra: ExplainOptions[] = []): Promise<number> {
+  const w = new Explainer(g);
+  const o = new OnnxExplainer(g);
+  let n = 0;
+  try {
+    for (const opts of [...TRANSFORMER_METHODS, ...extra]) {
+      const b = await o.explain(input, opts);
+      assert.equal(b.backend, 'onnx', `${g.name} ${opts.method}: ${b.backendReason}`);
+      assertSameExplanation(w.explain(input, opts), b, `${g.name} ${opts.method} ${opts.composite ?? ''} ${JSON.stringify(opts.rules ?? {})}`);
+      n++;
+    }
+  } finally {
+    w.dispose();
+    await o.dispose();
+  }
   return n;
 }
 
