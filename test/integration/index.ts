@@ -18,9 +18,11 @@ import { defineErrorTests } from './errors.test';
 import { defineExportTests } from './export.test';
 import { defineMethodTests } from './methods.test';
 import { definePanelTests } from './panel.test';
+import { defineTokenTests } from './tokens.test';
 import { defineKeyboardTests } from './keyboard.test';
 import { defineLoaderTests } from './loaders.test';
 import { defineMobileNetTests } from './mobilenet.test';
+import { defineResNetTests } from './resnet.test';
 import { defineGalleryTests } from './gallery.test';
 import { defineHostileTests } from './hostile.test';
 import { defineAfterReloadTests, defineReloadPreparation, reloadExpectation, takePhase, writePhase, type ReloadPhase } from './reload.test';
@@ -59,11 +61,13 @@ export async function run(): Promise<void> {
     defineExportTests();
     defineMethodTests();
     definePanelTests();
+    defineTokenTests();
     defineKeyboardTests();
     defineGalleryTests();
     defineLoaderTests();
     defineHostileTests();
     defineMobileNetTests();
+    defineResNetTests();
     defineReloadPreparation();
   }
   const r = await runMocha(mocha);

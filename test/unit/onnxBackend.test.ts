@@ -28,7 +28,16 @@ import { evaluateMethods, evaluateMethodsAsync } from '../../src/core/metrics/ev
 import type { CurveJobSpec } from '../../src/core/metrics/pixelFlipping';
 import { onnxEvaluationEngine } from '../../src/core/onnx/curves';
 import { compiledForward, compiledMethods } from '../../src/core/onnx/engineBackend';
-import { ALL_METHODS } from '../../src/cli/commands/info';
+import { METHOD_NAMES as ALL_METHODS } from '../../src/shared/methodParams';
+import { randomBlock } from './oracle/transformer';
+import { blockGraph } from './oracle/transformerGraph';
+import { loadModel } from '../../src/core/loaders/registry';
+import { canonize } from '../../src/core/graph/canonize';
+import * as fs from 'fs';
+import * as path from 'path';
+
+const TRANSFORMERS = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'transformers');
+const TRANSFORMER_REF = JSON.parse(fs.readFileSync(path.join(TRANSFORMERS, 'reference.json'), 'utf8')) as Record<string, { input: number[]; inputShape: number[] }>;
 
 function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
@@ -384,7 +393,7 @@ test('onnx = wasm: evaluate\'s perturbation curves, AOPC and random baseline', a
 test('info\'s compiled / fallback list is what the onnx backend does for every method', async () => {
   await initBackend('wasm');
   const r = new Rand(5);
-  // an in-network softmax (attention weights): not a ReLU network, and no ONNX emission yet
+  // an in-network softmax (attention weights): not a ReLU network, compiled since the transformer ops have ONNX emission
   const b = new GraphBuilder('attn');
   let x = b.add({ name: 'input', op: 'input', inputs: [], shape: [3, 3, 2] });
   x = b.add({ name: 'flat', op: 'flatten', inputs: [x] });
@@ -410,17 +419,76 @@ test('info\'s compiled / fallback list is what the onnx backend does for every m
         const r = await o.explain(input, opts);
         assert.equal(r.backend, says.compiled ? 'onnx' : 'wasm', `${g.name} ${m}: info says ${JSON.stringify(says)}, ran on ${r.backend} (${r.backendReason})`);
       }
-      // every method compiles on the ReLU net; Deep Taylor and the pattern methods refuse the softmax net, the rest fall back
+      // every method compiles on the ReLU net; Deep Taylor and the pattern methods refuse the softmax net, the rest compile
       if (g.name === 'relu') assert.ok(Object.values(listed).every((v) => v.compiled));
-      // evaluate's batches: on onnxruntime where the forward compiles, on wasm otherwise (and info says which)
-      assert.equal(compiledForward(g).compiled, g.name !== 'attn');
-      assert.equal(onnxEvaluationEngine(o).curvesOn === 'onnx', g.name !== 'attn');
+      // evaluate's batches: on onnxruntime where the forward compiles (every op of these nets has an emission)
+      assert.equal(compiledForward(g).compiled, true);
+      assert.equal(onnxEvaluationEngine(o).curvesOn, 'onnx');
       if (g.name === 'attn') {
-        assert.equal(Object.values(listed).filter((v) => v.reason?.startsWith('refused')).length, 4);
-        assert.ok(Object.values(listed).every((v) => !v.compiled));
+        const refused = Object.entries(listed).filter(([, v]) => v.reason?.startsWith('refused'));
+        assert.equal(refused.length, 4);
+        assert.ok(Object.entries(listed).every(([m, v]) => v.compiled === !refused.some(([r]) => r === m)));
       }
     } finally {
       await o.dispose();
     }
   }
 });
+
+/** On transformers: every composite (the CNN ones use AttnLRP's rules on the transformer ops), LRP rule overrides and the gradient family. */
+const TRANSFORMER_METHODS: ExplainOptions[] = [
+  ...[...COMPOSITE_NAMES, 'auto'].map((composite) => ({ method: 'lrp' as const, composite, conservationDetail: true, params: { low: -3, high: 3 } })),
+  { method: 'gradient' }, { method: 'gradient-x-input' }, { method: 'deconvnet' }, { method: 'guided-backprop' },
+  { method: 'smoothgrad', samples: 5, sigma: 0.2, seed: 3, sampleBatch: 2 },
+  { method: 'integrated-gradients', steps: 6, sampleBatch: 3 },
+];
+
+async function compareTransformer(g: Graph, input: InputArray, extra: ExplainOptions[] = []): Promise<number> {
+  const w = new Explainer(g);
+  const o = new OnnxExplainer(g);
+  let n = 0;
+  try {
+    for (const opts of [...TRANSFORMER_METHODS, ...extra]) {
+      const b = await o.explain(input, opts);
+      assert.equal(b.backend, 'onnx', `${g.name} ${opts.method}: ${b.backendReason}`);
+      assertSameExplanation(w.explain(input, opts), b, `${g.name} ${opts.method} ${opts.composite ?? ''} ${JSON.stringify(opts.rules ?? {})}`);
+      n++;
+    }
+  } finally {
+    w.dispose();
+    await o.dispose();
+  }
+  return n;
+}
+
+/**
+ * The oracle's random transformer block (class token, position embedding, LayerNorms, two-head attention
+ * with [H, T, d] values, residuals, GELU MLP, class-token select): the compiled transpose, select,
+ * constant, matmul, layerNorm, softmax, GELU and N-D dense, under AttnLRP / CP-LRP and their rule
+ * alternatives (LayerNorm pass, softmax held constant, A·V by the value rule), agree with wasm.
+ */
+test('onnx = wasm on a random transformer block: every composite, the transformer rules, the gradient family', async () => {
+  await initBackend('wasm');
+  for (const seed of [3, 11]) {
+    const w = randomBlock(seed);
+    const g = blockGraph(w);
+    const input = { shape: [1, w.T, w.D], data: new Rand(seed).array(w.T * w.D, 1, 0) };
+    const rules = (r: Record<string, RuleSpec>): ExplainOptions => ({ method: 'lrp', composite: 'attn-lrp', rules: r, conservationDetail: true });
+    const extra = [
+      rules({ ln1: { rule: 'pass' }, ln2: { rule: 'pass' }, softmax: { rule: 'held-constant' }, av: { rule: 'bilinear-value' } }),
+      rules({ qk: { rule: 'bilinear-uniform', epsilon: 0.5 }, ln3: { rule: 'norm-identity', epsilon: 0.1 } }),
+      { ...rules({}), targetClass: 1 },
+    ];
+    assert.equal(await compareTransformer(g, input, extra), TRANSFORMER_METHODS.length + extra.length);
+  }
+});
+
+/** torchvision's own ViT, Swin and ConvNeXt classes at small sizes (test/fixtures/transformers, PyTorch exports). */
+for (const name of ['vit', 'swin', 'convnext']) {
+  test(`onnx = wasm on the torchvision ${name} fixture: every composite and the gradient family`, async () => {
+    await initBackend('wasm');
+    const g = canonize(await loadModel(path.join(TRANSFORMERS, `${name}.onnx`)));
+    const ref = TRANSFORMER_REF[name];
+    assert.equal(await compareTransformer(g, { shape: ref.inputShape, data: Float32Array.from(ref.input) }), TRANSFORMER_METHODS.length);
+  });
+}

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import type { Graph, Node, OpKind } from '../../src/core/graph/ir';
 import { opDef, opKinds, rulesFor, takesRule, isWeighted } from '../../src/core/ops/registry';
 import { summarizeGraph, engineOps } from '../../src/core/graph/summary';
-import { inferShape } from '../../src/core/graph/shapes';
+import { inferShape } from '../../src/core/graph/builder';
 import { resolveRules } from '../../src/core/composites/presets';
 import { reluNet } from './helpers/methodNets';
 

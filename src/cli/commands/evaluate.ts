@@ -22,11 +22,12 @@ import {
 } from '../../core/metrics/pixelFlipping';
 import { PLOT_COLORS, plotCurves, RANDOM_COLOR, type PlotSeries } from '../../core/metrics/plot';
 import { num, table } from '../format';
+import { usageLine } from '../usage';
 import { UsageError } from '../errors';
 import { integer, joinNegativeValues, parseRuleParams, parseRuleOverrides, RULE_OPTIONS, samplePool, workerCount } from './explain';
 import { defaultWorkerCount } from '../../core/parallel/pool';
 
-const OPTIONS = {
+export const OPTIONS = {
   methods: { type: 'string' },
   ...RULE_OPTIONS,
   order: { type: 'string' },
@@ -47,11 +48,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const USAGE = 'usage: relevance-lens evaluate MODEL INPUT --methods M[,M...] [--composite NAME] [--rule LAYER=RULE[:p,...]]... '
-  + '[--epsilon E] [--gamma G] [--alpha A] [--beta B] [--low L] [--high H] '
-  + '[--order morf|lerf] [--perturbation zeros|mean|uniform|blur[:SIGMA]] [--steps N] [--region R] [--random N] [--seed N] '
-  + '[--class N|top] [--patterns FILE] [--pattern-type relu|linear] [--workers N] [--backend auto|onnx|tensorflow|wasm|cpu] [--card FILE] '
-  + '[--json FILE] [--png FILE] [--quiet]';
+const USAGE = usageLine('evaluate MODEL INPUT --methods M[,M...]', OPTIONS);
 
 const HELP = `usage: relevance-lens evaluate MODEL INPUT --methods M[,M...] [options]
   Region perturbation (Samek et al. 2017): the input is cut into R×R regions, ranked by each method's

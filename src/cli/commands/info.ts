@@ -11,6 +11,7 @@ import { compositeRules, defaultComposite } from '../../core/composites/presets'
 import { notReluOp, RELU_ONLY_METHODS } from '../../core/methods/reluOnly';
 import { patternLayers } from '../../core/patterns/layers';
 import type { MethodName } from '../../core/methods/types';
+import { METHOD_NAMES } from '../../shared/methodParams';
 import { DEFAULT_RULE_PARAMS, formatRule } from '../../shared/ruleSpec';
 import { inputBounds } from '../../core/card/modelCard';
 import { table } from '../format';
@@ -20,12 +21,6 @@ import { compiledForward, compiledMethods } from '../../core/onnx/engineBackend'
 
 const USAGE = 'usage: relevance-lens info MODEL [--card FILE] [--json] [--loaded]';
 
-/** Every method of the CLI contract, in the order `explain --method` lists them. */
-export const ALL_METHODS: readonly MethodName[] = [
-  'lrp', 'deep-taylor', 'deep-taylor-bounded', 'gradient', 'gradient-x-input', 'smoothgrad', 'integrated-gradients',
-  'deconvnet', 'guided-backprop', 'pattern-net', 'pattern-attribution',
-];
-
 /**
  * Which methods run a node. Every method goes through the same forward executor and an explicit
  * backward pass over the same op kinds, so today support is per node, not per method; the map is
@@ -33,7 +28,7 @@ export const ALL_METHODS: readonly MethodName[] = [
  */
 export function methodSupport(row: SummaryRow): Record<MethodName, boolean> {
   const reluOnly = notReluOp(row.op) !== undefined;
-  return Object.fromEntries(ALL_METHODS.map((m) => [m, row.supported && !(reluOnly && RELU_ONLY_METHODS.has(m))])) as Record<MethodName, boolean>;
+  return Object.fromEntries(METHOD_NAMES.map((m) => [m, row.supported && !(reluOnly && RELU_ONLY_METHODS.has(m))])) as Record<MethodName, boolean>;
 }
 
 export interface InfoNode {
@@ -121,13 +116,13 @@ export function infoReport(m: Pick<OpenedModel, 'file' | 'graph' | 'raw' | 'card
     model: m.file, format: g.format, input: summary.input, output: summary.output, outputSoftmax: !!g.outputSoftmax,
     card: m.cardPath ?? null, params: summary.params, nodesAsLoaded: m.raw.nodes.length, patternLayers: countPatternLayers(g),
     composite: def.name, compositeReason: def.reason, nodes, loaded: loaded.rows, unsupported: unsupportedList(loaded, summary),
-    onnx: { ...ortStatus(), methods: compiledMethods(g, ALL_METHODS), evaluate: compiledForward(g) },
+    onnx: { ...ortStatus(), methods: compiledMethods(g, METHOD_NAMES), evaluate: compiledForward(g) },
   };
 }
 
 function methodsCell(n: { methods: Record<MethodName, boolean> }): string {
-  const yes = ALL_METHODS.filter((k) => n.methods[k]);
-  if (yes.length === ALL_METHODS.length) return 'all';
+  const yes = METHOD_NAMES.filter((k) => n.methods[k]);
+  if (yes.length === METHOD_NAMES.length) return 'all';
   if (yes.length === 0) return 'NONE';
   return yes.join(',');
 }
@@ -142,7 +137,7 @@ function footer(r: InfoReport): string[] {
     return lines;
   }
   if (r.unsupported.length === 0) {
-    lines.push(`supported: every node runs with every method (all ${ALL_METHODS.length}: see explain --help); `
+    lines.push(`supported: every node runs with every method (all ${METHOD_NAMES.length}: see explain --help); `
       + `pattern-net / pattern-attribution first need 'patterns fit' (${r.patternLayers} dense/conv layers take patterns)`);
     return lines;
   }

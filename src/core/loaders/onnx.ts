@@ -15,7 +15,7 @@ import { readModelFile } from '../io/boundedRead';
 import type { LoadOptions, ModelLoader } from './loader';
 import { ProtoError, all, decodeFields, first, str, type Field } from './protobuf';
 import {
-  addAffine, addBiasOrAffine, broadcastConst, channelsOf, concatConst, constOf, gatherConst, perChannel,
+  addAffine, addBatchNorm, addBiasOrAffine, broadcastConst, channelsOf, concatConst, constOf, gatherConst, perChannel,
   sliceConst, transposeConst, type ConstTensor,
 } from './graphOps';
 import { addGatingMul, inputSizeFor } from './loaderUtil';
@@ -589,17 +589,9 @@ class OnnxConverter {
   private batchNorm(n: OnnxNode): void {
     const x = this.tensorIn(n, 0);
     if (x.chw) this.fail(n, 'BatchNormalization of a flattened NCHW map is not supported');
-    const C = channelsOf(this.b, x.id);
-    const p = (k: number, what: string) => {
-      const c = this.constIn(n, k, what);
-      if (c.data.length !== C) this.fail(n, `${what} has ${c.data.length} values for ${C} channels`, 'bad-model');
-      return { shape: [C], data: Float32Array.from(c.data) };
-    };
-    const id = this.b.add({
-      name: this.nodeName(n), op: 'batchNorm', inputs: [x.id], sourceClass: 'BatchNormalization',
-      params: { gamma: p(1, 'scale'), beta: p(2, 'bias'), mean: p(3, 'mean'), variance: p(4, 'variance') },
-      attrs: { epsilon: n.attrs.get('epsilon')?.f ?? 1e-5 },
-    });
+    const consts = ['scale', 'bias', 'mean', 'variance'].map((what, i) => [what, this.constIn(n, i + 1, what)] as const);
+    const id = addBatchNorm(this.b, this.nodeName(n), x.id, consts, n.attrs.get('epsilon')?.f ?? 1e-5, 'BatchNormalization',
+      (m) => this.fail(n, m, 'bad-model'));
     this.tensor(n, id, x.layout);
   }
 

@@ -22,6 +22,7 @@ import { gaussianBlur } from '../methods/integratedGradients';
 import { LensError } from '../errors';
 import { ownBuffer, registerJob, type JobSpec } from '../parallel/jobs';
 import { runJob, type SampleWorkerPool } from '../parallel/pool';
+import { randomOrder, seededRandom } from '../seededRandom';
 
 export type PerturbationKind = 'zeros' | 'mean' | 'uniform' | 'blur';
 export const PERTURBATION_KINDS: readonly PerturbationKind[] = ['zeros', 'mean', 'uniform', 'blur'];
@@ -119,31 +120,6 @@ export function rankRegions(scores: ArrayLike<number>, order: RegionOrder, tieSe
   const sign = order === 'morf' ? -1 : 1;
   idx.sort((a, b) => sign * (scores[a] - scores[b]) || tie[a] - tie[b]);
   return Int32Array.from(idx);
-}
-
-/** mulberry32: a small seeded PRNG, the same stream on every backend and platform. */
-export function seededRandom(seed: number): () => number {
-  let a = (seed >>> 0) ^ 0x6d2b79f5;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A uniformly random permutation of 0..n−1 (Fisher–Yates with the seeded PRNG). */
-export function randomOrder(n: number, seed: number): Int32Array {
-  const rnd = seededRandom(seed);
-  const p = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    const t = p[i];
-    p[i] = p[j];
-    p[j] = t;
-  }
-  return p;
 }
 
 export interface Aopc {

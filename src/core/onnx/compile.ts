@@ -17,9 +17,14 @@ import type { SignalRule } from '../ops/types';
 import { Emitter, type OnnxBackward, type ParamInput } from './emitter';
 import type { ProtoWriter } from './protoWriter';
 import { patternTransposed, rescaleAfter, type PatternFamily } from './patterns';
+import { choiceStructure, emitRuleChoice } from './rules';
 
 export type CompiledFamily =
-  | { kind: 'lrp'; rules: Map<number, ResolvedRule>; start: 'logit' | 'positiveLogit' }
+  | {
+    kind: 'lrp'; rules: Map<number, ResolvedRule>; start: 'logit' | 'positiveLogit';
+    /** the universal graph: per layer, the rules it switches between by the graph input rk<id> (rules.ts emitRuleChoice) */
+    choices?: Map<number, ResolvedRule[]>;
+  }
   | { kind: 'signal'; rule: SignalRule }
   | PatternFamily;
 
@@ -45,6 +50,8 @@ export interface CompiledModel {
   scaled?: boolean;
   /** rule parameters fed as inputs (read from the rules of each run) */
   params: ParamInput[];
+  /** the universal graph's rule selectors: input name, layer, and the choiceStructure of each index */
+  selectors: { name: string; id: number; keys: string[] }[];
   /** bytes of float initializers in the model */
   weightBytes: number;
   nodes: number;
@@ -114,10 +121,12 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
     const node = g.nodes[id];
     const signal = ps.length === 1 ? ps[0] : e.g.op('Sum', ps);
     const o = opDef(node.op).onnx!;
+    const choices = fam.kind === 'lrp' ? fam.choices?.get(id) : undefined;
     const pattern = fam.kind === 'pattern' ? fam.kernels.get(id) : undefined;
-    const parts = fam.kind === 'lrp' ? o.lrp!(e, node, signal, ctx)
-      : pattern ? [patternTransposed(e, node, signal, pattern)]
-        : o.signal!(e, node, signal, ctx, fam.kind === 'signal' ? fam.rule : 'gradient');
+    const parts = choices ? [emitRuleChoice(e, node, signal, ctx, choices)]
+      : fam.kind === 'lrp' ? o.lrp!(e, node, signal, ctx)
+        : pattern ? [patternTransposed(e, node, signal, pattern)]
+          : o.signal!(e, node, signal, ctx, fam.kind === 'signal' ? fam.rule : 'gradient');
     if (parts.length !== node.inputs.length) throw new Error(`ONNX emission of ${node.op} returned ${parts.length} parts`);
     const out = e.sum(signal);
     const ins = parts.map((p) => (p === signal ? out : e.sum(p)));
@@ -149,7 +158,9 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
     e.g.output('scales', at.length === 1 ? e.g.op('Identity', at) : e.g.op('Concat', at, { axis: { i: 0 } }), [at.length]);
     e.g.output('log2', e.g.op('Identity', [log2]), [1]);
   }
-  return { proto: e.g.model(g.name), sumIndex, scaled: fam.kind === 'pattern', params: e.params, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
+  const selectors = fam.kind === 'lrp' && fam.choices
+    ? [...fam.choices].map(([id, c]) => ({ name: `rk${id}`, id, keys: c.map(choiceStructure) })) : [];
+  return { proto: e.g.model(g.name), sumIndex, scaled: fam.kind === 'pattern', params: e.params, selectors, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
 }
 
 /** The forward values as graph inputs, declared on first use (a backward-only graph). */

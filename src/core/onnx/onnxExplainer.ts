@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Graph, Node } from '../graph/ir';
 import { PreparedGraph } from '../engine/prepared';
 import { deepTaylorSpecs, inputRootPoint, rootPointPlan, type DtdRoot } from '../methods/deepTaylor';
-import { AUTO_COMPOSITE, concreteComposite, resolveRules } from '../composites/presets';
+import { AUTO_COMPOSITE, concreteComposite, firstWeightedLayer, resolveRules } from '../composites/presets';
 import { resolveRule, type ResolvedRule } from '../rules/resolved';
 import { formatRule, type RuleParams, type RuleSpec } from '../../shared/ruleSpec';
 import { LensError } from '../errors';
@@ -23,7 +23,7 @@ import {
   type ExplainExtras, type ExplainOutput, type InputArray,
 } from '../methods/explain';
 import type { ExplainOptions, MethodName } from '../methods/types';
-import { ruleStructure } from './rules';
+import { choiceStructure, ruleChoices, ruleStructure } from './rules';
 import { compileBlocker, compileExplanation, compileForward, type CompiledFamily, type CompiledModel } from './compile';
 import { createSession, ortModule, SessionCache } from './runtime';
 import { integratedGradientSamples, smoothGradSamples } from './samples';
@@ -71,13 +71,22 @@ function now(): number {
   return performance.now();
 }
 
+export interface OnnxExplainerOptions {
+  /**
+   * LRP on the universal graph: each weighted layer's rule (z, γ, z⁺, α-β; the first layer also z^B, flat,
+   * w²) is a graph input, so a rule or composite change re-runs the one session instead of compiling
+   * another. For interactive use: its session is slower to create than a one-rule-set graph's.
+   */
+  universal?: boolean;
+}
+
 export class OnnxExplainer {
   private readonly sessions = new SessionCache<CompiledSession>(4);
   private wasm?: Explainer;
   /** forward only, batched, logits out: predictions and evaluate's perturbation batches */
   private forwardOnly?: Promise<Ort.InferenceSession>;
 
-  constructor(readonly graph: Graph) {}
+  constructor(readonly graph: Graph, readonly options: OnnxExplainerOptions = {}) {}
 
   /** The logits of a batch of n inputs (NHWC), [n, K], on the forward-only session (compiled once). */
   async forward(xs: Float32Array, n: number): Promise<Float32Array> {
@@ -156,10 +165,24 @@ export class OnnxExplainer {
     return { rules, ruleText };
   }
 
+  /** The universal graph's family for an LRP plan (method lrp), or the plan's own. */
+  private universalFamily(fam: CompiledFamily): CompiledFamily {
+    if (!this.options.universal || fam.kind !== 'lrp' || fam.start !== 'logit') return fam;
+    const g = this.graph;
+    const first = firstWeightedLayer(g);
+    const choices = new Map<number, ResolvedRule[]>();
+    for (const [id, r] of fam.rules) if (opDef(g.nodes[id].op).weighted) choices.set(id, ruleChoices(r, id === first));
+    return { ...fam, choices };
+  }
+
   private session(plan: Plan, keep: number[], leaks: boolean): { reused: boolean; cs: Promise<CompiledSession> } {
-    const fam = plan.family;
+    const fam = this.universalFamily(plan.family);
+    const structure = (id: number, r: ResolvedRule): unknown => {
+      const c = fam.kind === 'lrp' ? fam.choices?.get(id) : undefined;
+      return c ? c.map(choiceStructure) : ruleStructure(r);
+    };
     const key = JSON.stringify({
-      fam: fam.kind === 'pattern' ? fam.key : fam.kind === 'lrp' ? { start: fam.start, rules: [...fam.rules].sort((a, b) => a[0] - b[0]).map(([id, r]) => [id, ruleStructure(r)]) } : fam,
+      fam: fam.kind === 'pattern' ? fam.key : fam.kind === 'lrp' ? { start: fam.start, rules: [...fam.rules].sort((a, b) => a[0] - b[0]).map(([id, r]) => [id, structure(id, r)]) } : fam,
       keep, leaks,
     });
     let reused = true;
@@ -167,7 +190,7 @@ export class OnnxExplainer {
       reused = false;
       const t0 = now();
       let compiled: CompiledModel | undefined = compileExplanation(this.graph, { family: fam, keep, leaks });
-      const model = { sumIndex: compiled.sumIndex, scaled: compiled.scaled, params: compiled.params, weightBytes: compiled.weightBytes, nodes: compiled.nodes };
+      const model = { sumIndex: compiled.sumIndex, scaled: compiled.scaled, params: compiled.params, selectors: compiled.selectors, weightBytes: compiled.weightBytes, nodes: compiled.nodes };
       const t1 = now();
       let session: Ort.InferenceSession;
       if (compiled.proto.length < STREAM_BYTES) {
@@ -220,18 +243,25 @@ export class OnnxExplainer {
       onehot[fixed] = 1;
     }
     extras.checkpoint?.();
+    const tPrep = now();
     // this run's rule parameters (the session is shared by every value of them)
     const paramFeeds: Record<string, Ort.Tensor> = {};
     const rules = plan.family.kind === 'lrp' ? plan.family.rules : new Map<number, ResolvedRule>();
     for (const p of cs.model.params) paramFeeds[p.name] = new ort.Tensor('float32', p.read(rules), p.dims);
+    for (const sel of cs.model.selectors) {
+      const k = sel.keys.indexOf(choiceStructure(rules.get(sel.id)!));
+      if (k < 0) throw new Error(`layer ${sel.id}: its rule is not among the universal graph's choices`);
+      paramFeeds[sel.name] = new ort.Tensor('int64', new BigInt64Array([BigInt(k)]), [1]);
+    }
     const feeds: Record<string, Ort.Tensor> = {
       ...paramFeeds,
       x: new ort.Tensor('float32', input.data, [1, ...inShape]),
       onehot: new ort.Tensor('float32', onehot, [1, k]),
     };
-    const t1 = now();
     feeds.top = new ort.Tensor('float32', new Float32Array([fixed === undefined ? 1 : 0]), [1]);
+    const t1 = now();
     const out = await cs.session.run(feeds);
+    const runMs = now() - t1;
     let t2 = now();
     const logits = new Float32Array(out.logits.data as Float32Array);
     const prediction = this.predictionOf(logits, opts.labels);
@@ -279,11 +309,14 @@ export class OnnxExplainer {
     }
     if (kept && kept.size === 0) kept = undefined;
     for (const t of Object.values(out)) t.dispose?.();
+    const tOut = now();
     const r = assembleOutput(g, opts, {
       target, logits, prediction, relevance, sums, ruleText: plan.ruleText, composite: plan.composite, kept, extra,
       timings: {
         forwardMs: 0, forwardReused: 0, methodMs: t2 - t1, compileMs: cs.compileMs, sessionMs: cs.sessionMs,
         sessionReused: reused ? 1 : 0, totalMs: now() - t0,
+        // phases of this call: feeds, session.run (the first, for sample methods), outputs read back
+        prepMs: t1 - tPrep, runMs, outputMs: tOut - t2,
       },
     });
     return { ...r, backend: 'onnx', backendReason: 'compiled to one ONNX graph, run by onnxruntime-node' };

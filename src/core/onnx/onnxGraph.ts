@@ -4,7 +4,13 @@
  */
 import { ProtoWriter } from './protoWriter';
 
-export type Attr = { i: number } | { f: number } | { ints: readonly number[] } | { floats: readonly number[] } | { s: string };
+export type Attr = { i: number } | { f: number } | { ints: readonly number[] } | { floats: readonly number[] } | { s: string } | { g: Subgraph };
+
+/** A branch of an If: its nodes (which may read any value of the enclosing scopes) and outputs. */
+export interface Subgraph {
+  nodes: OnnxNodeDef[];
+  outputs: ValueInfo[];
+}
 
 interface OnnxNodeDef {
   op: string;
@@ -32,7 +38,9 @@ const INT64 = 7;
 export const OPSET = 17;
 
 export class OnnxGraph {
-  private readonly nodes: OnnxNodeDef[] = [];
+  private readonly root: OnnxNodeDef[] = [];
+  /** where new nodes go: the main graph's nodes, or a branch's while it is built */
+  private nodes: OnnxNodeDef[] = this.root;
   private readonly inits: Initializer[] = [];
   private readonly inputs: ValueInfo[] = [];
   private readonly outputs: ValueInfo[] = [];
@@ -103,8 +111,47 @@ export class OnnxGraph {
     this.outputs.push({ name, dims, elem });
   }
 
+  /**
+   * An If branch: nodes emitted by `build` go into it; its outputs are build's values (each through an
+   * Identity, so a branch may return a value of an enclosing scope).
+   */
+  branch(build: () => string[], dims: (number | string)[][]): Subgraph {
+    const saved = this.nodes;
+    const nodes: OnnxNodeDef[] = [];
+    this.nodes = nodes;
+    try {
+      const outputs = build().map((v, i) => {
+        const name = this.fresh('branch_out');
+        nodes.push({ op: 'Identity', inputs: [v], outputs: [name], attrs: {} });
+        return { name, dims: dims[i], elem: 'float' as const };
+      });
+      return { nodes, outputs };
+    } finally {
+      this.nodes = saved;
+    }
+  }
+
+  /** Emits into the main graph while a branch is built (values every branch may share). */
+  atRoot<T>(build: () => T): T {
+    const saved = this.nodes;
+    this.nodes = this.root;
+    try {
+      return build();
+    } finally {
+      this.nodes = saved;
+    }
+  }
+
   get nodeCount(): number {
-    return this.nodes.length;
+    let n = 0;
+    const count = (nodes: OnnxNodeDef[]): void => {
+      for (const d of nodes) {
+        n++;
+        for (const a of Object.values(d.attrs)) if ('g' in a) count(a.g.nodes);
+      }
+    };
+    count(this.root);
+    return n;
   }
 
   serialize(graphName = 'relevance-lens'): Uint8Array {
@@ -114,7 +161,7 @@ export class OnnxGraph {
   /** The ModelProto, unjoined (ProtoWriter.writeFile streams it to disk). */
   model(graphName = 'relevance-lens'): ProtoWriter {
     const g = new ProtoWriter();
-    for (const n of this.nodes) g.message(1, encodeNode(n));
+    for (const n of this.root) g.message(1, encodeNode(n));
     g.string(2, graphName);
     for (const t of this.inits) g.message(5, encodeTensor(t));
     for (const v of this.inputs) g.message(11, encodeValueInfo(v));
@@ -145,8 +192,17 @@ function encodeAttr(name: string, a: Attr): ProtoWriter {
   else if ('floats' in a) {
     for (const f of a.floats) w.float(7, f);
     w.int(20, 6);
-  } else w.string(4, a.s).int(20, 3);
+  } else if ('g' in a) w.message(6, encodeSubgraph(a.g, name)).int(20, 5);
+  else w.string(4, a.s).int(20, 3);
   return w;
+}
+
+function encodeSubgraph(sg: Subgraph, name: string): ProtoWriter {
+  const g = new ProtoWriter();
+  for (const n of sg.nodes) g.message(1, encodeNode(n));
+  g.string(2, name);
+  for (const v of sg.outputs) g.message(12, encodeValueInfo(v));
+  return g;
 }
 
 function encodeTensor(t: Initializer): ProtoWriter {

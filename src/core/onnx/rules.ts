@@ -6,7 +6,8 @@
 import type { Node } from '../graph/ir';
 import type { ResolvedRule } from '../rules/resolved';
 import { STABILIZER } from '../rules/resolved';
-import { opDef } from '../ops/registry';
+import { opDef } from '../ops/lookup';
+import { carryBounds } from '../rules/boundCarry';
 import { LensError } from '../errors';
 import type { BiasVariant, Emitter, OnnxBackward } from './emitter';
 
@@ -69,28 +70,60 @@ function perChannel(e: Emitter, node: Node, shape: number[], which: 'low' | 'hig
   return e.g.op('Expand', [e.g.op('Reshape', [p, e.g.ints(lead)]), e.g.ints(compiled)]);
 }
 
-/** The z^B bound images at the layer's input, carried from the graph input as rules/applyRule.ts does. */
+/** The z^B bound images at the layer's input, carried from the graph input (rules/boundCarry.ts). */
 function boundPair(e: Emitter, node: Node): [string, string] {
-  const g = e.graph;
-  const ancestors = new Set<number>([node.inputs[0]]);
-  for (let i = node.inputs[0]; i >= 0; i--) if (ancestors.has(i)) for (const j of g.nodes[i].inputs) ancestors.add(j);
-  const path = g.nodes.filter((n) => ancestors.has(n.id) && n.id !== g.input);
-  const carries = ancestors.has(g.input) && path.every((n) => opDef(n.op).carriesBounds(n));
-  if (!carries || path.length === 0) {
-    const shape = g.nodes[node.inputs[0]].shape;
-    return [perChannel(e, node, shape, 'low'), perChannel(e, node, shape, 'high')];
-  }
-  const lo: string[] = [];
-  const hi: string[] = [];
-  lo[g.input] = perChannel(e, node, g.nodes[g.input].shape, 'low');
-  hi[g.input] = perChannel(e, node, g.nodes[g.input].shape, 'high');
-  for (const n of path) {
-    const f = opDef(n.op).onnx!.forward;
-    const l = f(e, n, n.inputs.map((i) => lo[i]));
-    const h = f(e, n, n.inputs.map((i) => hi[i]));
-    [lo[n.id], hi[n.id]] = n.op === 'batchNorm' ? [e.g.op('Min', [l, h]), e.g.op('Max', [l, h])] : [l, h];
-  }
-  return [lo[node.inputs[0]], hi[node.inputs[0]]];
+  return carryBounds(e.graph, node, {
+    images: (shape) => [perChannel(e, node, shape, 'low'), perChannel(e, node, shape, 'high')],
+    run: (n, ins) => opDef(n.op).onnx!.forward(e, n, ins),
+    order: (l, h) => [e.g.op('Min', [l, h]), e.g.op('Max', [l, h])],
+  });
+}
+
+/** What of a rule the universal graph's choice must match (its parameters are graph inputs). */
+export function choiceStructure(r: ResolvedRule): string {
+  return JSON.stringify(ruleStructure(r));
+}
+
+/** The rules a layer of the universal graph switches between without a recompile (plus its own). */
+export function ruleChoices(current: ResolvedRule, first: boolean): ResolvedRule[] {
+  const bias = 'bias' in current ? current.bias : true;
+  const all: ResolvedRule[] = [
+    // z⁺ (α1β0) apart from α-β: its branch has half the convolutions
+    { kind: 'z', eps: 0, stdScaled: false, bias }, { kind: 'gamma', gamma: 0, bias }, { kind: 'alpha-beta', alpha: 1, beta: 0, bias },
+    { kind: 'alpha-beta', alpha: 1, beta: 1, bias },
+    ...(first ? [{ kind: 'z-box', low: 0, high: 0 } as const, { kind: 'flat' } as const, { kind: 'w-square' } as const] : []),
+  ];
+  if (!all.some((r) => choiceStructure(r) === choiceStructure(current))) all.push(current);
+  return all;
+}
+
+/**
+ * A weighted layer whose rule is a graph input `rk<id>` (int64 [1], the index into `choices`): one If
+ * branch per rule, so a rule change re-runs the session. Negative outputs are never taken as silent here
+ * (that shortcut depends on the rules of the layers after it); the general form gives the same values.
+ */
+export function emitRuleChoice(e: Emitter, node: Node, r: string, ctx: OnnxBackward, choices: ResolvedRule[]): string {
+  const sel = e.g.input(`rk${node.id}`, [1], 'int64');
+  const dims = [e.dims(node.inputs[0]), ...(ctx.leak ? [[1], [1]] : [])];
+  const silent = ctx.silent.map(() => false);
+  const inline = (rule: ResolvedRule): string[] => {
+    let leaks: string[] = [];
+    const sub: OnnxBackward = {
+      ...ctx, silent, rules: new Map([[node.id, rule]]), leak: ctx.leak ? (_id, b, st) => (leaks = [b, st]) : undefined,
+    };
+    const out = emitLinearRule(e, node, r, sub);
+    return [out, ...leaks];
+  };
+  const chain = (j: number): string[] => {
+    if (j === choices.length - 1) return inline(choices[j]);
+    const cond = e.g.op('Equal', [sel, e.g.ints([j])]);
+    const then = e.branch(() => inline(choices[j]), dims);
+    const other = e.branch(() => chain(j + 1), dims);
+    return e.g.opN('If', [cond], { then_branch: { g: then }, else_branch: { g: other } }, dims.length);
+  };
+  const [out, bias, stab] = chain(0);
+  if (ctx.leak) ctx.leak(node.id, bias, stab);
+  return out;
 }
 
 /** The relevance at a weighted layer's input under its rule. */

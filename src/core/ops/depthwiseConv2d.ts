@@ -17,6 +17,13 @@ const onnxDepthwise: OnnxLinear = {
     }
     return { data: out, dims: [c * m, 1, kh, kw] };
   }),
+  weightInGraph: (e, node) => {
+    const k = node.params.kernel!;
+    const [kh, kw, c, m] = k.shape;
+    const raw = e.g.weight(k.data, k.shape, `k_${node.id}`);
+    const t = e.g.op('Transpose', [raw], { perm: { ints: [2, 3, 0, 1] } });
+    return { name: e.g.op('Reshape', [t, e.g.ints([c * m, 1, kh, kw])]), dims: [c * m, 1, kh, kw] };
+  },
   bias: (_e, node) => mapBias(node),
   forward: (e, node, x, w, b) => convForward(e, node, x, w, b, node.params.kernel!.shape[2]),
   transposed: (e, node, s, w) => convTransposed(e, node, s, w, node.params.kernel!.shape[2]),

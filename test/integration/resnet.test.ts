@@ -1,0 +1,51 @@
+/**
+ * torchvision's ResNet-50 (ONNX, random weights) on the onnx backend: the time of a rule change in the
+ * panel until heatmap and table show it is printed, never asserted. The workspace has the model only
+ * when the bench cache does (scripts/integration/workspace.mjs); without it, or without the onnx
+ * backend, the spec logs why and prints nothing.
+ */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as vscode from 'vscode';
+import { PHOTO, hooks, lensApi, measure, nextRender, sleep, wsFile } from './helpers';
+
+const RESNET50 = ['zoo', 'resnet50.onnx'];
+
+export function defineResNetTests(): void {
+  describe('ResNet-50 (torchvision ONNX) on the onnx backend', function () {
+    this.timeout(300_000);
+
+    it('prints the time of a rule change: heatmap and table updated', async () => {
+      const model = wsFile(...RESNET50);
+      if (!fs.existsSync(model.fsPath)) {
+        console.log(`[measure] ResNet-50 rule change: not measured, ${model.fsPath} is absent (see the workspace log)`);
+        return;
+      }
+      const api = await lensApi();
+      await vscode.commands.executeCommand('relevanceLens.openModel', model);
+      for (let i = 0; i < 4800 && api.current().busy; i++) await sleep(50);
+      const image = wsFile(...PHOTO);
+      if (api.current().explanation?.spec.modelPath !== model.fsPath) {
+        await nextRender(api, () => api.current().explanation?.spec.modelPath === model.fsPath, 240_000,
+          () => vscode.commands.executeCommand('relevanceLens.explainImage', image));
+      }
+      const before = api.current().explanation!;
+      if (before.backend !== 'onnx') {
+        console.log(`[measure] ResNet-50 rule change: not measured, the backend is ${before.backend} (${before.backendReason ?? ''})`);
+        return;
+      }
+      // two changes of one conv layer's rule: gamma -> alpha-beta -> epsilon (no recompile: the universal graph)
+      const layer = before.layers.find((l) => l.op === 'conv2d' && /^gamma/.test(l.rule));
+      assert.ok(layer, `no conv layer under gamma: ${before.layers.slice(0, 3).map((l) => `${l.name} ${l.rule}`).join(', ')}`);
+      for (const rule of ['alpha-beta', 'epsilon']) {
+        const t0 = performance.now();
+        const rendered = nextRender(api, (r) => r.table.some((row) => row[0] === layer.name && row[2].startsWith(rule)), 120_000);
+        assert.ok(hooks(api).drivePanel(`rule:${layer.name}`, rule));
+        await rendered;
+        measure(`rule change -> heatmap and table updated (ResNet-50, onnx backend, ${rule})`, performance.now() - t0);
+      }
+      const after = api.current().explanation!;
+      assert.notStrictEqual(after.layers.find((l) => l.name === layer.name)!.inputRelevanceSum, layer.inputRelevanceSum, 'conservation row did not change');
+    });
+  });
+}
