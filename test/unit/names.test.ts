@@ -60,11 +60,21 @@ test('colormaps and display defaults: the engine colours exactly the shared list
   assert.equal(DEFAULT_DISPLAY.colormap, SETTING_DEFAULTS.colormap);
 });
 
+const readmeRow = (start: string): string => {
+  const row = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8').split('\n').find((l) => l.startsWith(start));
+  assert.ok(row, `no '${start}' row in README.md`);
+  return row;
+};
+const namesIn = (row: string): string[] => [...row.split('|')[2].matchAll(/`([a-z0-9-]+)`/g)].map((m) => m[1]);
+
 test("README: explain's --method row lists every method, the default marked", () => {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const row = readme.split('\n').find((l) => l.startsWith('| `--method M` |'));
-  assert.ok(row, 'no --method row in README.md');
-  const names = [...row.split('|')[2].matchAll(/`([a-z-]+)`/g)].map((m) => m[1]);
-  assert.deepEqual(names, [...METHOD_NAMES]);
+  const row = readmeRow('| `--method M` |');
+  assert.deepEqual(namesIn(row), [...METHOD_NAMES]);
   assert.match(row, new RegExp(`\`${SETTING_DEFAULTS.defaultMethod}\` \\(default\\)`));
+});
+
+test("README: explain's --composite row names only composites", () => {
+  const names = namesIn(readmeRow('| `--composite NAME` |'));
+  assert.ok(names.length >= 10, names.join(', '));
+  for (const n of names) assert.ok(n === AUTO_COMPOSITE || COMPOSITE_NAMES.includes(n), `'${n}' is not a composite`);
 });
