@@ -17,25 +17,9 @@ function crop(x: tf.Tensor4D, pads: ExplicitPad, h: number, w: number): tf.Tenso
 }
 
 /**
- * Max-pool winners are the window's first entry (row-major) within a relative MAX_POOL_TIE of its
- * maximum, not the first exact maximum: values that are equal in real arithmetic (a flat image region
- * seen by one kernel) come out of a float32 conv a few ulps apart, differently on each backend (and
- * in PyTorch), so the exact winner of such a window depended on rounding (onnx vs wasm on ResNet-50 and
- * real photos: whole windows of relevance moved). 2^-19 ≈ 1.9e-6 is 16 ulps, above the spread measured
- * between the backends' conv outputs (≤ 6 ulps) and far below the gaps of values that differ really.
- * Exact ties (a window of ReLU zeros) keep the first maximum, as TF's MaxPoolGrad and PyTorch do.
- */
-export const MAX_POOL_TIE = 2 ** -19;
-
-/** Entries at least this large share a window's maximum y: y − MAX_POOL_TIE·|y|. */
-export function tieThreshold(y: tf.Tensor): tf.Tensor {
-  return tf.sub(y, tf.mul(tf.abs(y), MAX_POOL_TIE));
-}
-
-/**
  * Non-overlapping windows (stride = pool size, the common case), with no scatter: the pooled max is
  * upsampled by nearest neighbour; each input position gets a score (kh·kw − its row-major offset in
- * the window) where it ties the max, and a second max pooling of the scores picks the first winner.
+ * the window) where it equals the max, and a second max pooling of the scores picks the first winner.
  */
 function maxPoolBackwardTiled(x: tf.Tensor4D, y: tf.Tensor4D, r: tf.Tensor4D, p: PoolAttrs, pads: ExplicitPad): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
@@ -51,7 +35,7 @@ function maxPoolBackwardTiled(x: tf.Tensor4D, y: tf.Tensor4D, r: tf.Tensor4D, p:
   const up = (t: tf.Tensor4D): tf.Tensor4D => tf.image.resizeNearestNeighbor(t, [th, tw]);
   const order = new Float32Array(th * tw);
   for (let i = 0; i < th; i++) for (let j = 0; j < tw; j++) order[i * tw + j] = kh * kw - ((i % kh) * kw + (j % kw));
-  const score = tf.mul(tf.cast(tf.greaterEqual(xp, up(tieThreshold(y) as tf.Tensor4D)), 'float32'), tf.tensor4d(order, [1, th, tw, 1])) as tf.Tensor4D;
+  const score = tf.mul(tf.cast(tf.equal(xp, up(y)), 'float32'), tf.tensor4d(order, [1, th, tw, 1])) as tf.Tensor4D;
   const best = tf.maxPool(score, [kh, kw], [kh, kw], 'valid');
   const win = tf.cast(tf.equal(score, up(best)), 'float32');
   let out = tf.mul(win, up(r)) as tf.Tensor4D;
@@ -70,7 +54,7 @@ function pickKernel(kh: number, kw: number, c: number, dy: number, dx: number): 
 const NEVER_WINS = -3.4e38;
 
 /**
- * Winner-take-all: R_in at the first position (row-major) of each window that ties the max (MAX_POOL_TIE).
+ * Winner-take-all: R_in at the first position (row-major) of each window that attains the max.
  * Overlapping windows: each window offset is read with a one-hot depthwise convolution and written
  * back with its transpose (strided slices are very slow on wasm).
  */
@@ -84,13 +68,12 @@ export function maxPoolBackward(x: tf.Tensor4D, y: tf.Tensor4D, r: tf.Tensor4D, 
     const [, hp, wp] = xp.shape;
     const conv = { strides: p.strides, padding: 'valid' as const, dilations: [1, 1] as [number, number] };
     const none: ExplicitPad = [[0, 0], [0, 0]];
-    const thr = tieThreshold(y);
     let taken: tf.Tensor | undefined;
     let acc: tf.Tensor4D | undefined;
     for (let dy = 0; dy < kh; dy++) {
       for (let dx = 0; dx < kw; dx++) {
         const at = depthwiseFwd(xp, pickKernel(kh, kw, c, dy, dx), conv, none);
-        let win = tf.cast(tf.greaterEqual(at, thr), 'float32');
+        let win = tf.cast(tf.equal(at, y), 'float32');
         if (taken) win = tf.mul(win, tf.sub(1, taken));
         taken = taken ? tf.add(taken, win) : win;
         const back = depthwiseTransposed(tf.mul(r, win) as tf.Tensor4D, pickKernel(kh, kw, c, kh - 1 - dy, kw - 1 - dx), [hp, wp], conv, none);

@@ -7,8 +7,7 @@
  *  - 'same' padding: out = ceil(in/s), total = max((out-1)*s + (k-1)*d + 1 - in, 0), before = floor(total/2)
  *  - 'valid': out = floor((in - ((k-1)*d + 1)) / s) + 1
  *  - average pooling divides by the number of non-padding positions of the window
- *  - max pooling: winner-take-all to the first entry in row-major window order within a relative
- *    MAX_POOL_TIE of the maximum (engine/poolOps.ts: ties that float32 rounding would break at random)
+ *  - max pooling: winner-take-all to the first maximum in row-major window order
  */
 import type { Node, Padding } from '../../../src/core/graph/ir';
 

@@ -11,7 +11,6 @@
 import type { Graph, Node } from '../../../src/core/graph/ir';
 import type { RuleSpec } from '../../../src/shared/ruleSpec';
 import { linearMatrix, poolWindows, type LinearMatrix, type PoolWindows } from './matrices';
-import { MAX_POOL_TIE } from '../../../src/core/engine/poolOps';
 
 export const STAB = 1e-6;
 
@@ -306,12 +305,12 @@ export function oracleForward(g: Graph, x: Float32Array, fault?: Fault): OracleF
         c.winner = new Int32Array(P.nOut);
         for (let k = 0; k < P.nOut; k++) {
           const w = P.windows[k];
-          let top = -Infinity;
-          for (const j of w) top = Math.max(top, a[j]);
-          // the winner: the first entry within MAX_POOL_TIE (relative) of the maximum (the last, under the fault)
-          const ties = w.filter((j) => a[j] >= top - MAX_POOL_TIE * Math.abs(top));
-          c.winner[k] = fault === 'max-pool-last-winner' ? ties[ties.length - 1] : ties[0];
-          y[k] = top;
+          let best = w[0];
+          for (const j of w) {
+            if (fault === 'max-pool-last-winner' ? a[j] >= a[best] : a[j] > a[best]) best = j;
+          }
+          c.winner[k] = best;
+          y[k] = a[best];
         }
         break;
       }
