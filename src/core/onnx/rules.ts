@@ -246,7 +246,7 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       leak.add(s, undefined, den, z);
       return e.sub(e.sub(e.mul(a, e.transposed(node, s, 'w')), e.mul(low, e.transposed(node, s, 'w+'))), e.mul(high, e.transposed(node, s, 'w-')));
     }
-    // the transformer ops' rules belong to ops without ONNX emission (compileBlocker keeps them on tfjs)
+    // the transformer ops' rules are emitted by their own op files (ops/layerNorm.ts, softmax.ts, matmul.ts)
     default:
       throw new Error(`rule '${rule.kind}' of layer '${node.name}' has no compiled form`);
   }
