@@ -231,6 +231,9 @@ test('onnx universal graph: rule and composite changes re-run one session and ag
       [{ method: 'lrp', composite: 'epsilon', rules: { [layers[layers.length - 1]]: { rule: 'gamma', gamma: 0.5 } }, conservationDetail: true }, 1],
       [{ method: 'lrp', composite: 'epsilon', rules: { [firstWeighted(net.graph)]: { rule: 'z-box', ...firstBounds(ctx) } }, params: { epsilon: 0.1 }, conservationDetail: true }, 1],
       [{ method: 'lrp', composite: 'alpha-beta', params: { alpha: 3, beta: 2 }, targetClass: 1, conservationDetail: true }, 1],
+      // bias-free composites and a layer of one set to a rule with bias: the bias is switched by an input
+      [{ method: 'lrp', composite: 'epsilon-gamma-box-nobias', params: firstBounds(ctx), conservationDetail: true }, 1],
+      [{ method: 'lrp', composite: 'epsilon-plus-nobias', rules: { [layers[0]]: { rule: 'gamma' } }, conservationDetail: true }, 1],
       [{ method: 'lrp', composite: 'epsilon', rules: { [layers[layers.length - 1]]: { rule: 'w-square' } }, conservationDetail: true }, layers.length > 1 ? 0 : 1],
     ];
     const w = new Explainer(net.graph);
@@ -250,7 +253,7 @@ test('onnx universal graph: rule and composite changes re-run one session and ag
       await o.dispose();
     }
   }
-  assert.equal(n, 6 * 14);
+  assert.equal(n, 6 * 16);
 });
 
 /**
