@@ -104,13 +104,15 @@ export function choiceStructure(r: ResolvedRule): string {
 }
 
 /** The rules a layer of the universal graph switches between without a recompile (plus its own). */
-export function ruleChoices(current: ResolvedRule, first: boolean): ResolvedRule[] {
+export function ruleChoices(current: ResolvedRule, first: boolean, depthwise = false): ResolvedRule[] {
   const bias = true; // switched by a graph input
   const all: ResolvedRule[] = [
     // z⁺ (α1β0) apart from α-β: its branch has half the convolutions
     { kind: 'z', eps: 0, stdScaled: false, bias }, { kind: 'gamma', gamma: 0, bias }, { kind: 'alpha-beta', alpha: 1, beta: 0, bias },
     { kind: 'alpha-beta', alpha: 1, beta: 1, bias },
-    ...(first ? [{ kind: 'z-box', low: 0, high: 0 } as const, { kind: 'flat' } as const, { kind: 'w-square' } as const] : []),
+    ...(first ? [{ kind: 'z-box', low: 0, high: 0 } as const, { kind: 'flat' } as const] : []),
+    // w² also for depthwise layers (a composite's choice there)
+    ...(first || depthwise ? [{ kind: 'w-square' } as const] : []),
   ];
   if (!all.some((r) => choiceStructure(r) === choiceStructure(current))) all.push(current);
   return all;
