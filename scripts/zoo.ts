@@ -8,7 +8,8 @@
  *   node out/scripts/zoo.js [--dir DIR] [--models a,b,...] [--composites a,b] [--methods a,b|none]
  *                           [--backend wasm|cpu] [--out FILE.json] [--png DIR] [--onnx]
  * --onnx also explains with the compiled onnxruntime path (default composite, gradient) and compares it with wasm.
- * DIR defaults to ~/.cache/relevance-lens/zoo; models default to the five families of issue 9 present there.
+ * DIR defaults to ~/.cache/relevance-lens/zoo; models default to every export there (`--models issue` for the five
+ * families of issue 9: GoogLeNet, ShuffleNetV2, ConvNeXt-T, ViT-B/16, Swin-T).
  * Heavy (ViT-B/16 and Swin-T take minutes on 2 cores): not part of `npm test`.
  */
 import * as fs from 'fs';
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
   });
   const dir = values.dir ?? path.join(os.homedir(), '.cache', 'relevance-lens', 'zoo');
   const all = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.onnx')).map((f) => f.slice(0, -5)) : [];
-  const models = values.models === 'all' ? all : values.models ? values.models.split(',') : ISSUE_MODELS.filter((m) => all.includes(m));
+  const models = !values.models || values.models === 'all' ? all : values.models === 'issue' ? ISSUE_MODELS.filter((m) => all.includes(m)) : values.models.split(',');
   if (!models.length) {
     process.stderr.write(`zoo: no models in ${dir}; run /usr/bin/python3 scripts/models/export_torchvision.py first\n`);
     process.exit(2);

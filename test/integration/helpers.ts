@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { LensTestHooks, RelevanceLensApi } from '../../src/extension/api';
 import { DEFAULT_DISPLAY, type Explanation, type RenderReport } from '../../src/shared/protocol';
 import { SETTING_DEFAULTS } from '../../src/shared/settings';
+import { readImageFile } from '../../src/core/image/decode';
 
 export const EXTENSION_ID = 'relevance-lens.relevance-lens';
 
@@ -199,6 +200,14 @@ export async function screenshot(name: string): Promise<string> {
   const file = await driver<string>('screenshot', { path: path.join(outDir(), 'screenshots', `${name}.png`) });
   if (!fs.existsSync(file) || fs.statSync(file).size === 0) throw new Error(`screenshot ${name}: no picture at ${file}`);
   return file;
+}
+
+/** Mean of R, G and B over a PNG (0..255): a dark theme's screenshot is darker than a light one's. */
+export function meanLevel(file: string): number {
+  const img = readImageFile(file);
+  let s = 0;
+  for (let i = 0; i < img.width * img.height; i++) s += img.data[i * 4] + img.data[i * 4 + 1] + img.data[i * 4 + 2];
+  return s / (3 * img.width * img.height);
 }
 
 /** Parses `rgb(…)` / `rgba(…)` as CSS computes it. */

@@ -1,6 +1,7 @@
 /**
  * Entry point VS Code loads as extensionTestsPath: runs the mocha suites inside the extension host,
- * in order (they share one window: the model opened by one spec is used by the next).
+ * in order, in one window. Each spec sets up the state it needs (startAtDefaults in helpers.ts, a
+ * before hook), so any subset runs alone as well as after the others.
  * The spec modules export `define()` functions rather than calling describe() at import time, because
  * the bundle evaluates imports before mocha has installed its globals.
  *

@@ -2,18 +2,9 @@ import * as assert from 'assert';
 import * as vscode from 'vscode';
 import * as fs from 'fs';
 import {
-  DEMO_MODEL, THEMES, digit, hasDriver, hooks, lensApi, measure, nextRender, screenshot, setTheme, showExplanation, sleep, startAtDefaults,
+  DEMO_MODEL, THEMES, digit, hasDriver, hooks, lensApi, meanLevel, measure, nextRender, screenshot, setTheme, showExplanation, sleep, startAtDefaults,
 } from './helpers';
-import { readImageFile } from '../../src/core/image/decode';
 import type { LayerMaps } from '../../src/shared/protocol';
-
-/** Mean of R, G and B over a picture (0..255). */
-function meanLevel(file: string): number {
-  const img = readImageFile(file);
-  let s = 0;
-  for (let i = 0; i < img.width * img.height; i++) s += img.data[i * 4] + img.data[i * 4 + 1] + img.data[i * 4 + 2];
-  return s / (3 * img.width * img.height);
-}
 
 export function definePanelTests(): void {
   describe('panel', () => {

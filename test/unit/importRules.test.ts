@@ -14,13 +14,18 @@ const importRules = require(path.join(repo, 'scripts/lint/importRules.cjs'));
 const { ESLint } = require('eslint');
 const tseslint = require('typescript-eslint');
 
-function writeTree(files: Record<string, string>): string {
+/** Runs `check` on a temp tree of these files, then removes it. */
+async function withTree(files: Record<string, string>, check: (dir: string) => Promise<void>): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lens-imports-'));
-  for (const [rel, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    fs.writeFileSync(path.join(dir, rel), text);
+  try {
+    for (const [rel, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+      fs.writeFileSync(path.join(dir, rel), text);
+    }
+    await check(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  return dir;
 }
 
 async function lint(dir: string): Promise<{ file: string; line: number; rule: string; message: string }[]> {
@@ -47,22 +52,19 @@ async function lint(dir: string): Promise<{ file: string; line: number; rule: st
 }
 
 test('a clean tree passes both rules', async () => {
-  const dir = writeTree({
+  await withTree({
     'src/core/a.ts': "import { b } from './b';\nexport const a = () => b;\n",
     'src/core/b.ts': 'export const b = 1;\n',
     'src/shared/protocol.ts': 'export type Msg = { kind: string };\n',
     'webview/main.ts': "import type { Msg } from '../src/shared/protocol';\nexport const m: Msg = { kind: 'x' };\n",
     'src/extension/host.ts': "import * as vscode from 'vscode';\nimport { a } from '../core/a';\nexport const h = [vscode, a];\n",
-  });
-  try {
+  }, async (dir) => {
     assert.deepEqual(await lint(dir), []);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a new value cycle fails lint at each import on it; a type-only cycle does not', async () => {
-  const dir = writeTree({
+  await withTree({
     // a -> b -> c -> a by value; d <-> e by types only
     'src/core/a.ts': "import { b } from './b';\nexport const a = () => b;\n",
     'src/core/b.ts': "import { c } from './c';\nexport const b = () => c;\n",
@@ -70,8 +72,7 @@ test('a new value cycle fails lint at each import on it; a type-only cycle does 
     'src/core/x.ts': 'export const x = 1;\n',
     'src/core/d.ts': "import type { E } from './e';\nexport interface D { e?: E }\n",
     'src/core/e.ts': "import { type D } from './d';\nexport interface E { d?: D }\n",
-  });
-  try {
+  }, async (dir) => {
     const found = await lint(dir);
     assert.deepEqual(found.map((f) => [f.file, f.line, f.rule]), [
       ['src/core/a.ts', 1, 'local/no-import-cycle'],
@@ -82,28 +83,23 @@ test('a new value cycle fails lint at each import on it; a type-only cycle does 
     // the same cycles seen by the script-facing helper
     const cyc = importRules.findCycles(dir, ['src']).map((c: { file: string }) => path.relative(dir, c.file));
     assert.deepEqual(cyc, ['src/core/a.ts', 'src/core/b.ts', 'src/core/c.ts']);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('layer boundaries: core must not reach the extension or vscode; the webview only src/shared', async () => {
-  const dir = writeTree({
+  await withTree({
     'src/core/engine.ts': "import { host } from '../extension/host';\nimport * as vscode from 'vscode';\nexport const e = [host, vscode];\n",
     'src/extension/host.ts': 'export const host = 1;\n',
     'src/shared/protocol.ts': 'export const kinds = [1];\n',
     'webview/app.ts': "import { kinds } from '../src/shared/protocol';\nimport { host } from '../src/extension/host';\nexport const w = [kinds, host];\n",
-  });
-  try {
+  }, async (dir) => {
     const found = await lint(dir);
     assert.deepEqual(found.map((f) => [f.file, f.line, f.rule]), [
       ['src/core/engine.ts', 1, 'local/layer-boundaries'],
       ['src/core/engine.ts', 2, 'local/layer-boundaries'],
       ['webview/app.ts', 2, 'local/layer-boundaries'],
     ]);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('the project tree itself has no value import cycle', () => {

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { METHOD_NAMES } from '../../src/shared/methodParams';
 import { AUTO_COMPOSITE, BASE_COMPOSITES, COMPOSITE_NAMES, NO_BIAS } from '../../src/shared/compositeNames';
-import { SETTING_CHOICES, SETTING_DEFAULTS, SETTING_RANGES } from '../../src/shared/settings';
+import { checkedSettings, SETTING_CHOICES, SETTING_DEFAULTS, SETTING_RANGES } from '../../src/shared/settings';
 import { DEFAULT_DISPLAY } from '../../src/shared/protocol';
 import { methodNames } from '../../src/core/methods/method';
 import '../../src/core/methods/explain'; // registers every method
@@ -60,11 +60,49 @@ test('colormaps and display defaults: the engine colours exactly the shared list
   assert.equal(DEFAULT_DISPLAY.colormap, SETTING_DEFAULTS.colormap);
 });
 
+const readmeRow = (start: string): string => {
+  const row = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8').split('\n').find((l) => l.startsWith(start));
+  assert.ok(row, `no '${start}' row in README.md`);
+  return row;
+};
+const namesIn = (row: string): string[] => [...row.split('|')[2].matchAll(/`([a-z0-9-]+)`/g)].map((m) => m[1]);
+
 test("README: explain's --method row lists every method, the default marked", () => {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const row = readme.split('\n').find((l) => l.startsWith('| `--method M` |'));
-  assert.ok(row, 'no --method row in README.md');
-  const names = [...row.split('|')[2].matchAll(/`([a-z-]+)`/g)].map((m) => m[1]);
-  assert.deepEqual(names, [...METHOD_NAMES]);
+  const row = readmeRow('| `--method M` |');
+  assert.deepEqual(namesIn(row), [...METHOD_NAMES]);
   assert.match(row, new RegExp(`\`${SETTING_DEFAULTS.defaultMethod}\` \\(default\\)`));
+});
+
+test("README: explain's --composite row names only composites", () => {
+  const names = namesIn(readmeRow('| `--composite NAME` |'));
+  assert.ok(names.length >= 10, names.join(', '));
+  for (const n of names) assert.ok(n === AUTO_COMPOSITE || COMPOSITE_NAMES.includes(n), `'${n}' is not a composite`);
+});
+
+test('settings: each value checked like the CLI flags; a bad one falls back to its default with one line naming it', () => {
+  const read = (v: Record<string, unknown>) => {
+    const problems: string[] = [];
+    return { s: checkedSettings((k) => v[k], 'relevanceLens', problems), problems };
+  };
+  assert.deepEqual(read({}), { s: SETTING_DEFAULTS, problems: [] });
+  const good = read({ defaultComposite: 'epsilon-plus-nobias', defaultMethod: 'smoothgrad', backend: 'wasm', colormap: 'gray', maxImageSide: 1024, parallelWorkers: 4, balanceTolerance: 0 });
+  assert.deepEqual(good.problems, []);
+  assert.equal(good.s.defaultComposite, 'epsilon-plus-nobias');
+  assert.equal(good.s.parallelWorkers, 4);
+  const bad: [string, unknown, RegExp][] = [
+    ['defaultComposite', 'lrp-0-nobias', /^relevanceLens\.defaultComposite expects one of auto, epsilon-gamma-box, .*, got 'lrp-0-nobias'; using auto$/],
+    ['defaultComposite', 'epsilon-gama-box', /defaultComposite .*got 'epsilon-gama-box'; using auto$/],
+    ['defaultMethod', 'occlusion', /^relevanceLens\.defaultMethod expects one of lrp, .*; using lrp$/],
+    ['backend', 'gpu', /^relevanceLens\.backend expects one of auto, onnx, tensorflow, wasm, cpu, got 'gpu'; using auto$/],
+    ['colormap', 'jet', /colormap .*got 'jet'; using seismic$/],
+    ['maxImageSide', 8, /^relevanceLens\.maxImageSide expects an integer in 16\.\.16384, got '8'; using 4096$/],
+    ['parallelWorkers', 2.5, /parallelWorkers expects an integer in 1\.\.16, got '2\.5'; using 2$/],
+    ['balanceTolerance', -1, /balanceTolerance expects a number ≥ 0, got '-1'; using 0\.05$/],
+  ];
+  for (const [key, value, message] of bad) {
+    const r = read({ [key]: value });
+    assert.equal(r.s[key as keyof typeof SETTING_DEFAULTS], SETTING_DEFAULTS[key as keyof typeof SETTING_DEFAULTS], key);
+    assert.equal(r.problems.length, 1, `${key}: ${r.problems.join(' | ')}`);
+    assert.match(r.problems[0], message);
+  }
 });

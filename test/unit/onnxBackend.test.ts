@@ -294,6 +294,49 @@ test('onnx: new rule parameters re-run the cached session and agree with wasm an
 });
 
 /**
+ * The universal graph (each weighted layer's rule a graph input): composites and per-layer rules that
+ * differ in rule kinds run on one session, compiled once, and agree with wasm; a rule outside its
+ * choices (w² on an inner layer) compiles another.
+ */
+test('onnx universal graph: rule and composite changes re-run one session and agree with wasm', async () => {
+  await initBackend('wasm');
+  const composites = ['epsilon-gamma-box', 'epsilon-plus', 'epsilon-plus-flat', 'epsilon-alpha2-beta1', 'epsilon-alpha2-beta1-flat', 'lrp-0', 'epsilon', 'gamma', 'alpha-beta', 'z-plus'];
+  let n = 0;
+  for (const name of ['strided', 'dilated', 'depthwise', 'residual', 'concat', 'mlp']) {
+    const net = await makeNet(name, NET_SEEDS[name], {});
+    const ctx = { graph: net.graph, low: net.low, high: net.high, logits: [] };
+    const layers = ruleLayers(net.graph);
+    const configs: [ExplainOptions, number][] = [
+      ...composites.map((composite, i): [ExplainOptions, number] => [{ method: 'lrp', composite, params: firstBounds(ctx), conservationDetail: true }, i === 0 ? 0 : 1]),
+      [{ method: 'lrp', composite: 'epsilon', rules: { [layers[layers.length - 1]]: { rule: 'gamma', gamma: 0.5 } }, conservationDetail: true }, 1],
+      [{ method: 'lrp', composite: 'epsilon', rules: { [firstWeighted(net.graph)]: { rule: 'z-box', ...firstBounds(ctx) } }, params: { epsilon: 0.1 }, conservationDetail: true }, 1],
+      [{ method: 'lrp', composite: 'alpha-beta', params: { alpha: 3, beta: 2 }, targetClass: 1, conservationDetail: true }, 1],
+      // bias-free composites and a layer of one set to a rule with bias: the bias is switched by an input
+      [{ method: 'lrp', composite: 'epsilon-gamma-box-nobias', params: firstBounds(ctx), conservationDetail: true }, 1],
+      [{ method: 'lrp', composite: 'epsilon-plus-nobias', rules: { [layers[0]]: { rule: 'gamma' } }, conservationDetail: true }, 1],
+      [{ method: 'lrp', composite: 'epsilon', rules: { [layers[layers.length - 1]]: { rule: 'w-square' } }, conservationDetail: true }, layers.length > 1 ? 0 : 1],
+    ];
+    const w = new Explainer(net.graph);
+    const o = new OnnxExplainer(net.graph, { universal: true });
+    try {
+      const input = { shape: net.inShape, data: net.input };
+      for (const [opts, reused] of configs) {
+        const got = await o.explain(input, opts);
+        const what = `${name} ${opts.composite} ${JSON.stringify(opts.rules ?? {}).slice(0, 60)}`;
+        assert.equal(got.backend, 'onnx', got.backendReason);
+        assert.equal(got.timings.sessionReused, reused, `${what}: session reused`);
+        assertSameExplanation(w.explain(input, opts), got, `${what} vs wasm`);
+        n++;
+      }
+    } finally {
+      w.dispose();
+      await o.dispose();
+    }
+  }
+  assert.equal(n, 6 * 16);
+});
+
+/**
  * The backward-only model (forward values as inputs, from compileForward's model) gives what the one-graph
  * model gives: relevance, logits and every conservation sum, on nets with max pooling, residual adds and
  * concatenation, under several rule assignments.

@@ -9,7 +9,7 @@ import { resolveRules } from '../../src/core/composites/presets';
 import { reluNet } from './helpers/methodNets';
 
 const ALL: OpKind[] = ['input', 'conv2d', 'depthwiseConv2d', 'dense', 'batchNorm', 'activation', 'maxPool', 'avgPool',
-  'globalAvgPool', 'flatten', 'reshape', 'add', 'concat', 'pad', 'identity', 'mul',
+  'globalAvgPool', 'flatten', 'reshape', 'add', 'concat', 'pad', 'identity', 'mul', 'prelu',
   'transpose', 'select', 'constant', 'matmul', 'layerNorm', 'softmax'];
 
 test('op table: one entry per op kind, each declaring its own kind', () => {

@@ -23,7 +23,7 @@ import { DEFAULT_DISPLAY, METHOD_NAMES } from '../../shared/protocol';
 import { SETTING_DEFAULTS } from '../../shared/settings';
 import { fmt, fmtProbability, methodFigures } from '../../shared/methodFigures';
 import { inputBounds } from '../../core/card/modelCard';
-import { num, table } from '../format';
+import { num, table, wrapList } from '../format';
 import { usageLine } from '../usage';
 import { UsageError } from '../errors';
 import { defaultWorkerCount, SampleWorkerPool } from '../../core/parallel/pool';
@@ -81,11 +81,11 @@ const USAGE = usageLine('explain MODEL INPUT', OPTIONS);
 const HELP = `usage: relevance-lens explain MODEL INPUT [options]
   INPUT: .png/.jpg/.jpeg/.bmp (preprocessed per the model card) or a float32 .npy, HWC or 1×H×W×C (used as given)
 
-  --method M                 ${METHOD_NAMES.map((m) => (m === SETTING_DEFAULTS.defaultMethod ? `${m} (default)` : m)).join(', ')}
+  --method M                 ${wrapList(METHOD_NAMES.map((m) => (m === SETTING_DEFAULTS.defaultMethod ? `${m} (default)` : m)), ' '.repeat(29))}
   --composite NAME           lrp preset (default: the model's, as 'info' shows and explains):
                              ${COMPOSITE_NAMES.filter((c) => !c.endsWith('-nobias')).join(', ')};
                              each also as NAME-nobias (biases left out of numerator and denominator)
-                             transformers: attn-lrp, cp-lrp, attn-lrp-gamma, cp-lrp-gamma (attn-lrp is the default there)
+                             transformers: ${COMPOSITE_NAMES.filter((c) => /^(attn|cp)-lrp/.test(c) && !c.endsWith('-nobias')).join(', ')} (attn-lrp is the default there)
   --rule LAYER=RULE[:p,...]  per-layer rule override, repeatable (LayerNorm: norm-identity[:ε] | pass; attention softmax:
                              softmax-taylor | held-constant; product of activations: bilinear-uniform[:ε] | bilinear-value[:ε])
   --epsilon E --gamma G --alpha A --beta B    composite parameters

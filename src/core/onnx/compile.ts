@@ -89,6 +89,8 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
     }
   }
   const logits = acts[g.output];
+  // the universal graph's rules count a bias by a graph input (the forward above keeps the plain bias)
+  if (spec.family.kind === 'lrp' && spec.family.choices) e.biasSwitch = true;
 
   // start signal
   const argmax = e.g.op('ArgMax', [logits], { axis: { i: 1 }, keepdims: { i: 0 } });

@@ -59,6 +59,8 @@ function deriveVariant(w: Float32Array, v: KernelVariant | BiasVariant): Float32
   return out;
 }
 
+const readBiasOn = (q: ResolvedRule): number[] => ['bias' in q && q.bias ? 1 : 0];
+
 /** Made outside the Emitter so that the cached session's parameter readers do not keep the compile alive. */
 function paramInput(name: string, dims: number[], node: Node, read: (r: ResolvedRule) => readonly number[]): ParamInput {
   return {
@@ -83,6 +85,11 @@ export class Emitter {
   readonly layouts = new Map<object, { data: Float32Array; dims: number[] }>();
   /** rule parameters as graph inputs, in declaration order */
   readonly params: ParamInput[] = [];
+  /**
+   * The universal graph: a rule's bias is the layer's bias times the graph input p<id>_bias (1 or 0,
+   * the rule's `bias`), so bias-free and biased rules share one session.
+   */
+  biasSwitch = false;
 
   constructor(readonly graph: Graph) {}
 
@@ -180,7 +187,14 @@ export class Emitter {
       name = this.g.weight(v === 'b' ? b.data : deriveVariant(b.data, v), b.dims, `b_${node.id}`);
       this.kernels.set(key, name);
     }
-    return name;
+    if (!this.biasSwitch) return name;
+    let switched = this.kernels.get(`${key}:switched`);
+    if (!switched) {
+      const on = this.param(node, 'bias', [1], readBiasOn);
+      switched = this.g.atRoot(() => this.mul(name!, on));
+      this.kernels.set(`${key}:switched`, switched);
+    }
+    return switched;
   }
 
   /**

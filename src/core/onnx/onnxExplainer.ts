@@ -171,7 +171,7 @@ export class OnnxExplainer {
     const g = this.graph;
     const first = firstWeightedLayer(g);
     const choices = new Map<number, ResolvedRule[]>();
-    for (const [id, r] of fam.rules) if (opDef(g.nodes[id].op).weighted) choices.set(id, ruleChoices(r, id === first));
+    for (const [id, r] of fam.rules) if (opDef(g.nodes[id].op).onnx?.linear) choices.set(id, ruleChoices(r, id === first, g.nodes[id].op === 'depthwiseConv2d'));
     return { ...fam, choices };
   }
 

@@ -79,19 +79,26 @@ function boundPair(e: Emitter, node: Node): [string, string] {
   });
 }
 
-/** What of a rule the universal graph's choice must match (its parameters are graph inputs). */
+/**
+ * What of a rule the universal graph's choice must match: its parameters are graph inputs, and so is
+ * whether it counts the bias (Emitter.biasSwitch), so a bias-free composite's layer set to a rule with
+ * bias stays on the session.
+ */
 export function choiceStructure(r: ResolvedRule): string {
-  return JSON.stringify(ruleStructure(r));
+  const s = ruleStructure(r) as Record<string, unknown>;
+  return JSON.stringify('bias' in s ? { ...s, bias: 'input' } : s);
 }
 
 /** The rules a layer of the universal graph switches between without a recompile (plus its own). */
-export function ruleChoices(current: ResolvedRule, first: boolean): ResolvedRule[] {
-  const bias = 'bias' in current ? current.bias : true;
+export function ruleChoices(current: ResolvedRule, first: boolean, depthwise = false): ResolvedRule[] {
+  const bias = true; // switched by a graph input
   const all: ResolvedRule[] = [
     // z⁺ (α1β0) apart from α-β: its branch has half the convolutions
     { kind: 'z', eps: 0, stdScaled: false, bias }, { kind: 'gamma', gamma: 0, bias }, { kind: 'alpha-beta', alpha: 1, beta: 0, bias },
     { kind: 'alpha-beta', alpha: 1, beta: 1, bias },
-    ...(first ? [{ kind: 'z-box', low: 0, high: 0 } as const, { kind: 'flat' } as const, { kind: 'w-square' } as const] : []),
+    ...(first ? [{ kind: 'z-box', low: 0, high: 0 } as const, { kind: 'flat' } as const] : []),
+    // w² also for depthwise layers (a composite's choice there)
+    ...(first || depthwise ? [{ kind: 'w-square' } as const] : []),
   ];
   if (!all.some((r) => choiceStructure(r) === choiceStructure(current))) all.push(current);
   return all;
@@ -126,6 +133,11 @@ export function emitRuleChoice(e: Emitter, node: Node, r: string, ctx: OnnxBackw
   return out;
 }
 
+/** The layer's output z = wa + b: the forward's value, or with the universal graph's switched bias. */
+function biased(e: Emitter, node: Node, ctx: OnnxBackward, a: string): string {
+  return e.biasSwitch ? e.forward(node, a, 'w', e.bias(node, 'b')) : ctx.acts[node.id];
+}
+
 /** The relevance at a weighted layer's input under its rule. */
 export function emitLinearRule(e: Emitter, node: Node, r: string, ctx: OnnxBackward): string {
   const rule = ctx.rules.get(node.id);
@@ -141,7 +153,7 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
   const nonNeg = ctx.nonNegative[node.inputs[0]];
   switch (rule.kind) {
     case 'z': {
-      const z = rule.bias ? ctx.acts[node.id] : e.forward(node, a, 'w');
+      const z = rule.bias ? biased(e, node, ctx, a) : e.forward(node, a, 'w');
       let eps = e.param(node, 'eps', [1], readEps);
       if (rule.stdScaled) {
         const flat = e.g.op('Reshape', [z, e.g.ints([1, -1])]);
@@ -193,7 +205,7 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
         const s = branch(r, upG, bp);
         return e.mul(pos, back(s, s));
       }
-      const down = e.below0(rule.bias ? ctx.acts[node.id] : zw);
+      const down = e.below0(rule.bias ? (e.biasSwitch ? e.add(zw, e.bias(node, 'b')!) : ctx.acts[node.id]) : zw);
       const up = e.sub(e.g.scalar(1), down);
       const su = branch(e.mul(r, up), upG, bp);
       const sd = branch(e.mul(r, down), downG, bn);
@@ -246,7 +258,7 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       leak.add(s, undefined, den, z);
       return e.sub(e.sub(e.mul(a, e.transposed(node, s, 'w')), e.mul(low, e.transposed(node, s, 'w+'))), e.mul(high, e.transposed(node, s, 'w-')));
     }
-    // the transformer ops' rules belong to ops without ONNX emission (compileBlocker keeps them on tfjs)
+    // the transformer ops' rules are emitted by their own op files (ops/layerNorm.ts, softmax.ts, matmul.ts)
     default:
       throw new Error(`rule '${rule.kind}' of layer '${node.name}' has no compiled form`);
   }

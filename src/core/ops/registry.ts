@@ -23,6 +23,7 @@ import { concat } from './concat';
 import { pad } from './pad';
 import { identity } from './identity';
 import { mul } from './mul';
+import { prelu } from './prelu';
 import { transpose } from './transpose';
 import { select } from './select';
 import { constant } from './constant';
@@ -33,7 +34,7 @@ import { softmax } from './softmax';
 function build(): Record<OpKind, OpDef> {
   const t: Record<OpKind, OpDef> = {
     input, conv2d, depthwiseConv2d, dense, batchNorm, activation, maxPool, avgPool, globalAvgPool,
-    flatten, reshape, add, concat, pad, identity, mul, transpose, select, constant, matmul, layerNorm, softmax,
+    flatten, reshape, add, concat, pad, identity, mul, prelu, transpose, select, constant, matmul, layerNorm, softmax,
   };
   for (const [k, d] of Object.entries(t)) if (d.kind !== k) throw new Error(`op table: entry '${k}' declares kind '${d.kind}'`);
   return t;

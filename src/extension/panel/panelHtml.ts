@@ -9,7 +9,7 @@ import { STRINGS } from '../../shared/strings';
 import { GALLERY_STRINGS } from '../../shared/galleryStrings';
 
 interface Shell {
-  /** bundle in dist/ and stylesheet in media/ */
+  /** bundle in dist/ and the page's stylesheet in media/ (after media/base.css) */
   script: string;
   style: string;
   title: string;
@@ -31,7 +31,7 @@ function escapeJsonForHtml(value: unknown): string {
 function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, s: Shell): string {
   const nonce = crypto.randomBytes(16).toString('base64');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', s.script));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', s.style));
+  const styles = ['base.css', s.style].map((f) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', f)));
   const csp = [
     "default-src 'none'",
     `style-src ${webview.cspSource}`,
@@ -44,7 +44,7 @@ function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, s: Shell
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}">
+${styles.map((u) => `<link rel="stylesheet" href="${u}">`).join('\n')}
 <title>${s.title}</title>
 </head>
 <body>
