@@ -14,6 +14,8 @@ const RESNET50 = ['zoo', 'resnet50.onnx'];
 export function defineResNetTests(): void {
   describe('ResNet-50 (torchvision ONNX) on the onnx backend', function () {
     this.timeout(300_000);
+    // the rule asserted below is the default composite's: every choice at its default, whatever ran before
+    before(async () => hooks(await lensApi()).resetChoices());
 
     it('prints the time of a rule change: heatmap and table updated', async () => {
       const model = wsFile(...RESNET50);
