@@ -26,7 +26,7 @@ import { GraphBuilder } from '../../src/core/graph/builder';
 import { memorySource } from './helpers/methodNets';
 import { evaluateMethods, evaluateMethodsAsync } from '../../src/core/metrics/evaluate';
 import type { CurveJobSpec } from '../../src/core/metrics/pixelFlipping';
-import { onnxEvaluationEngine } from '../../src/core/onnx/curves';
+import { onnxEvaluationEngine } from '../../src/core/onnx/evaluationEngine';
 import { compiledForward, compiledMethods } from '../../src/core/onnx/engineBackend';
 import { METHOD_NAMES as ALL_METHODS } from '../../src/shared/methodParams';
 import { randomBlock } from './oracle/transformer';

@@ -15,7 +15,7 @@ import { inputBounds } from '../../core/card/modelCard';
 import { checkOutputTargets, writeFilesAtomic, type OutputFile } from '../../core/io/atomicWrite';
 import { encodePng } from '../../core/image/png';
 import { OnnxExplainer } from '../../core/onnx/onnxExplainer';
-import { onnxEvaluationEngine } from '../../core/onnx/curves';
+import { onnxEvaluationEngine } from '../../core/onnx/evaluationEngine';
 import { evaluateMethods, evaluateMethodsAsync, DEFAULT_RANDOM_ORDERS, type Evaluation, type MethodSpec } from '../../core/metrics/evaluate';
 import {
   DEFAULT_PERTURBATION, PERTURBATION_KINDS, REGION_ORDERS, type PerturbationKind, type RegionOrder,

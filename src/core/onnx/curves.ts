@@ -7,9 +7,6 @@ import type { Graph } from '../graph/ir';
 import { sizeOf } from '../graph/ir';
 import { isKnownOp, opDef } from '../ops/registry';
 import type { CurveJobSpec } from '../metrics/pixelFlipping';
-import type { EvaluationEngine } from '../metrics/evaluate';
-import type { InputArray } from '../methods/explain';
-import type { OnnxExplainer } from './onnxExplainer';
 
 /** Why the forward pass cannot be compiled (an op without ONNX emission), or undefined. */
 export function forwardBlocker(g: Graph): string | undefined {
@@ -45,15 +42,4 @@ export async function perturbationCurves(g: Graph, spec: CurveJobSpec, forward: 
     out.push(curve);
   }
   return out;
-}
-
-/**
- * evaluate on the onnx backend: explanations compiled where the compiler covers them, predictions and
- * perturbation batches on the forward-only session; all on wasm when the forward pass cannot be compiled.
- */
-export function onnxEvaluationEngine(o: OnnxExplainer): EvaluationEngine & { curvesOn: string } {
-  const blocker = forwardBlocker(o.graph);
-  const base = { graph: o.graph, checkInput: (i: InputArray) => o.checkInput(i), explain: o.explain.bind(o) };
-  if (blocker) return { ...base, prep: o.fallback().prep, predict: (i, l) => o.fallback().predict(i, l), curvesOn: `wasm (${blocker})` };
-  return { ...base, predict: (i, l) => o.predict(i, l), curves: (spec) => o.curves(spec), curvesOn: 'onnx' };
 }
