@@ -73,6 +73,8 @@ export interface OnnxExplainerOptions {
    * another. For interactive use: its session is slower to create than a one-rule-set graph's.
    */
   universal?: boolean;
+  /** One explanation per process (the CLI): compile for a single run (compile.ts `oneRun`). */
+  oneRun?: boolean;
 }
 
 export class OnnxExplainer {
@@ -150,7 +152,7 @@ export class OnnxExplainer {
     const cs = this.sessions.get(key, async () => {
       reused = false;
       const t0 = now();
-      let compiled: CompiledModel | undefined = compileExplanation(this.graph, { family: fam, keep, leaks });
+      let compiled: CompiledModel | undefined = compileExplanation(this.graph, { family: fam, keep, leaks, oneRun: this.options.oneRun });
       const model = { sumIndex: compiled.sumIndex, params: compiled.params, selectors: compiled.selectors, weightBytes: compiled.weightBytes, nodes: compiled.nodes };
       const t1 = now();
       let session: Ort.InferenceSession;
