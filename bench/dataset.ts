@@ -10,7 +10,8 @@ import { openModel } from '../src/core/pipeline';
 import { listImages } from '../src/core/dataset/imageList';
 import { runExplainSet } from '../src/core/dataset/explainSet';
 import { setOptions } from '../src/core/dataset/setOptions';
-import { seededRandom, spectralCluster } from '../src/core/dataset/spectral';
+import { spectralCluster } from '../src/core/dataset/spectral';
+import { seededRandom } from '../src/core/seededRandom';
 import { SampleWorkerPool } from '../src/core/parallel/pool';
 import { tf } from '../src/core/engine/backend';
 

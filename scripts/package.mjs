@@ -21,7 +21,7 @@ function run(cmd, args) {
 }
 
 function vsce(out, target) {
-  run('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', ...(target ? ['--target', target] : []), '-o', out]);
+  run('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', ...(target ? ['--target', target] : []), '-o', out]);
   return fs.statSync(path.join(root, out)).size;
 }
 

@@ -8,6 +8,7 @@ import {
 } from '../src/shared/protocol';
 import { fmtNum, format, h, replaceKeepingFocus } from './dom';
 import { methodFigures } from '../src/shared/methodFigures';
+import { SETTING_DEFAULTS } from '../src/shared/settings';
 import { t } from './strings';
 import { transport } from './vscodeApi';
 import { loadUiState, saveUiState, type UiState } from './state';
@@ -27,7 +28,13 @@ export class App {
   private result?: { runId: number; explanation: ShownExplanation };
   private layerMaps?: LayerMaps;
   private comparison?: { image: RgbaPicture; entries: CompareEntry[] };
-  private readonly heatmap = new HeatmapView();
+  private readonly heatmap = new HeatmapView((view) => {
+    this.ui.heatmapView = view;
+    saveUiState(this.ui);
+    // a new picture on the canvas: drawn and reported again
+    this.reported = undefined;
+    this.drawResult();
+  });
   /** The result last reported as drawn: redraws caused by snapshots are not new renders. */
   private reported?: object;
   private readonly renderKeys = new Map<string, string>();
@@ -56,9 +63,10 @@ export class App {
     );
     this.rpc.on('snapshot', (s) => this.onSnapshot(s));
     this.rpc.on('result', (r) => this.onResult(r.runId, r.explanation));
-    this.rpc.on('heatmap', ({ runId, heatmap, display }) => {
+    this.rpc.on('heatmap', ({ runId, heatmap, display, tokens }) => {
       if (!this.result) return;
-      this.result = { runId, explanation: { ...this.result.explanation, heatmap, display } };
+      const was = this.result.explanation;
+      this.result = { runId, explanation: { ...was, heatmap, display, ...(was.tokens && tokens ? { tokens: { ...was.tokens, heatmap: tokens } } : {}) } };
       this.drawResult();
     });
     this.rpc.on('progress', ({ stage }) => this.setStatus(`${t.working} ${stage}`, true));
@@ -152,7 +160,7 @@ export class App {
         h('span', { class: 'image-name' }, s?.imagePath ? s.imagePath.split(/[\\/]/).pop()! : ''),
         h('button', { class: 'secondary', 'data-control': 'pick-image', onclick: () => this.rpc.emit('pickImage', {}) }, t.pickImage)),
       h('div', { class: 'pickers' },
-        methodPicker(s?.method ?? 'lrp', (method) => this.userAction('setMethod', { method })),
+        methodPicker(s?.method ?? SETTING_DEFAULTS.defaultMethod, (method) => this.userAction('setMethod', { method })),
         s ? methodParamControls(s.method, s.methodParams, (methodParams) => this.userAction('setMethodParams', { methodParams })) : null,
         compositePicker(model?.composites ?? [s?.composite ?? ''], s?.composite ?? '', (s?.method ?? 'lrp') === 'lrp', (composite) => this.userAction('setComposite', { composite })),
         model ? classPicker(numClasses, model.labels, s?.targetClass ?? 'top', (targetClass) => this.userAction('setTarget', { targetClass })) : null),
@@ -189,7 +197,7 @@ export class App {
     }
     const ex = r.explanation;
     const fresh = this.reported !== r;
-    const pixels = fresh ? this.heatmap.show(ex.input, ex.heatmap, s.display.opacity) : undefined;
+    const drawn = fresh ? this.heatmap.show(ex.input, ex.heatmap, s.display.opacity, ex.tokens, this.ui.heatmapView) : undefined;
     if (this.changed('side', r.runId, ex.prediction, ex.target, ex.inputRelevanceSum, ex.timings, s.busy, s.model?.defaultComposite)) {
       const kept = ex.inputRelevanceSum / (ex.target.logit || 1);
       const def = s.model?.defaultComposite;
@@ -209,14 +217,14 @@ export class App {
       s.busy ? h('button', { 'data-control': 'cancel', onclick: () => this.rpc.emit('cancel', {}) }, t.cancel) : '');
     }
     this.renderTable();
-    if (!fresh || !pixels) return;
+    if (!fresh || !drawn) return;
     this.reported = r;
     const sinceInputMs = this.inputAt !== undefined ? performance.now() - this.inputAt : undefined;
     this.inputAt = undefined;
     this.rpc.emit('rendered', {
       sinceInputMs,
-      runId: r.runId, width: ex.heatmap.width, height: ex.heatmap.height,
-      rgba: s.reportPixels ? Array.from(pixels) : [], table: tableText(this.tableBox.querySelector('table')),
+      runId: r.runId, width: drawn.width, height: drawn.height, view: drawn.view, tokenFigures: this.heatmap.tokenFigures(),
+      rgba: s.reportPixels ? Array.from(drawn.rgba) : [], table: tableText(this.tableBox.querySelector('table')),
       figures: [...this.tableBox.querySelectorAll('.method-figures div')].map((d) => (d.textContent ?? '').trim()),
       method: ex.spec.method, targetClass: ex.target.class,
     });

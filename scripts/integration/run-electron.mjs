@@ -27,6 +27,7 @@ try {
       RELEVANCE_LENS_IT_OUT: outDir,
       RELEVANCE_LENS_IT_GREP: process.env.IT_GREP ?? '',
       RELEVANCE_LENS_IT_REPO: repo,
+      RELEVANCE_LENS_TEST_HOOKS: '1', // src/extension/testHooks.ts
     },
   });
 } catch (e) {

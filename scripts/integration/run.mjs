@@ -127,6 +127,8 @@ const server = spawn(process.execPath, [serverMain, '--host', '127.0.0.1', '--po
     RELEVANCE_LENS_IT_WORKSPACE: workspace,
     RELEVANCE_LENS_IT_DRIVER: 'playwright',
     RELEVANCE_LENS_IT_GREP: process.env.IT_GREP ?? '',
+    // the extension's test hooks (src/extension/testHooks.ts): off in every other VS Code
+    RELEVANCE_LENS_TEST_HOOKS: '1',
   },
 });
 const stopServer = () => {

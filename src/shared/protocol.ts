@@ -13,6 +13,7 @@ import type { ChannelSpec } from './rpc';
 import type { DatasetEngineRequests } from './datasetProtocol';
 import { checkDisplay, checkMethodParams, checkRuleParams, problem } from './validate';
 import type { RuleName } from './ruleSpec';
+import { COLORMAPS, SETTING_DEFAULTS, type BackendSetting, type Colormap } from './settings';
 
 // ---------------------------------------------------------------------------------------------
 //#region shared data
@@ -20,8 +21,7 @@ import type { RuleName } from './ruleSpec';
 /** Methods whose relevance should be conserved layer by layer (the others get no balance flags). */
 export const CONSERVATIVE_METHODS: readonly MethodId[] = ['lrp', 'deep-taylor', 'deep-taylor-bounded'];
 
-export const COLORMAPS = ['seismic', 'bwr', 'coldnhot', 'gray', 'gray-abs'] as const;
-export type Colormap = (typeof COLORMAPS)[number];
+export { COLORMAPS, type Colormap } from './settings';
 export const POLARITIES = ['both', 'positive', 'negative'] as const;
 export type Polarity = (typeof POLARITIES)[number];
 
@@ -37,7 +37,7 @@ export interface DisplayOptions {
 }
 
 /** Opacity 0.5: the photo stays readable under the heatmap (0.7 washed it out). */
-export const DEFAULT_DISPLAY: DisplayOptions = { colormap: 'seismic', scale: 'max', percentile: 99.5, polarity: 'both', opacity: 0.5 };
+export const DEFAULT_DISPLAY: DisplayOptions = { colormap: SETTING_DEFAULTS.colormap, scale: 'max', percentile: 99.5, polarity: 'both', opacity: 0.5 };
 
 /** Parameters of the non-LRP methods (engine defaults when absent). */
 export interface MethodParamValues {
@@ -134,6 +134,23 @@ export interface ExplainSpec {
   targetClass: number | 'top';
 }
 
+/**
+ * A vision transformer's relevance per patch token (ViT: the relevance reaching the patch sequence where
+ * the class token joins it, summed over features), for the panel's token view.
+ */
+export interface TokenRelevance {
+  /** the layer whose output is the patch sequence */
+  layer: string;
+  /** patch rows × columns over the input */
+  grid: [number, number];
+  /** one value per patch, row-major over the grid */
+  values: Float32Array;
+  /** relevance at the class token (not a patch: shown apart) */
+  classToken?: number;
+  /** `values` coloured, one pixel per patch (the webview stretches it over the input) */
+  heatmap: HeatmapPicture;
+}
+
 export interface Explanation {
   spec: ExplainSpec;
   /** Effective rule per ruleable layer, as text. */
@@ -159,6 +176,8 @@ export interface Explanation {
   extra?: Record<string, unknown>;
   /** Why this backend computed it (e.g. a method the onnx backend does not compile runs on wasm). */
   backendReason?: string;
+  /** Per-patch-token relevance when the model is a vision transformer with patch tokens. */
+  tokens?: TokenRelevance;
 }
 
 /** Relevance arriving at one layer's output, one map per channel (capped), for the layer view. */
@@ -187,7 +206,7 @@ export type ExportKind = 'png' | 'heatmap-png' | 'npy' | 'json';
 export interface EngineRequests extends ChannelSpec {
   requests: {
     /** Picks the tfjs backend; answers with the one in use. */
-    init: { params: { backend: 'auto' | 'onnx' | 'tensorflow' | 'wasm' | 'cpu'; maxImageSide: number; workspaceRoots?: string[] }; result: { backend: string; backendReason?: string } };
+    init: { params: { backend: BackendSetting; maxImageSide: number; workspaceRoots?: string[] }; result: { backend: string; backendReason?: string } };
     /** Test hook: keeps the worker's thread busy for `ms` without polling anything (a hang, for the watchdog). */
     debugHang: { params: { ms: number }; result: void };
     /** Loads (or reloads) a model; rules shown are the composite's with the overrides applied. */
@@ -261,8 +280,8 @@ export interface HostToView extends ChannelSpec {
     snapshot: PanelSnapshot;
     /** A finished explanation. */
     result: { runId: number; explanation: Omit<Explanation, 'relevance'> };
-    /** A recoloured heatmap for the current explanation. */
-    heatmap: { runId: number; heatmap: HeatmapPicture; display: DisplayOptions };
+    /** A recoloured heatmap for the current explanation (and its token map, when it has one). */
+    heatmap: { runId: number; heatmap: HeatmapPicture; display: DisplayOptions; tokens?: HeatmapPicture };
     progress: { runId: number; stage: string; fraction?: number };
     /** A failed run; the panel keeps its last good picture and shows the message. */
     error: { runId?: number; message: string };
@@ -287,7 +306,14 @@ export interface RenderReport {
   targetClass: number;
   /** ms from the user's last input in the page (rule, class, method…) to this heatmap on screen. */
   sinceInputMs?: number;
+  /** Which map is on the canvas: the input relevance, or the per-patch-token map (one pixel per patch). */
+  view?: HeatmapViewKind;
+  /** The token view's figures as drawn ('label: value'), when the explanation has patch tokens. */
+  tokenFigures?: string[];
 }
+
+export const HEATMAP_VIEWS = ['pixels', 'tokens'] as const;
+export type HeatmapViewKind = (typeof HEATMAP_VIEWS)[number];
 
 export interface ViewToHost extends ChannelSpec {
   requests: Record<string, never>;
@@ -360,7 +386,9 @@ const VIEW_EVENT_GUARDS: { [K in keyof ViewToHost['events']]: (d: unknown) => bo
   pickImage: (d) => isObj(d),
   cancel: (d) => isObj(d),
   rendered: (d) => isObj(d) && isNum(d.runId) && isNum(d.width) && isNum(d.height) && Array.isArray(d.rgba) && Array.isArray(d.table)
-    && (d.sinceInputMs === undefined || isNum(d.sinceInputMs)) && (d.figures === undefined || (Array.isArray(d.figures) && d.figures.every(isStr))),
+    && (d.sinceInputMs === undefined || isNum(d.sinceInputMs)) && (d.figures === undefined || (Array.isArray(d.figures) && d.figures.every(isStr)))
+    && (d.view === undefined || (HEATMAP_VIEWS as readonly unknown[]).includes(d.view))
+    && (d.tokenFigures === undefined || (Array.isArray(d.tokenFigures) && d.tokenFigures.every(isStr))),
 };
 
 export function isValidViewMessage(kind: 'request' | 'event', name: string, data: unknown): boolean {

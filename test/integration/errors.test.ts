@@ -1,9 +1,11 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
-import { DEMO_MODEL, lensApi, nextEvent, nextRender, wsFile } from './helpers';
+import { DEMO_MODEL, digit, hooks, lensApi, nextEvent, nextRender, startAtDefaults, wsFile } from './helpers';
 
 export function defineErrorTests(): void {
   describe('errors', () => {
+    beforeEach(() => startAtDefaults(DEMO_MODEL, digit(7)));
+
     it('a model the engine cannot read shows a clear error and keeps the active model', async () => {
       const api = await lensApi();
       const shown = nextEvent(api.onDidShowError, () => true, 30_000, 'an error message');
@@ -28,11 +30,11 @@ export function defineErrorTests(): void {
       assert.strictEqual(api.current().explanation?.spec.imagePath, good.spec.imagePath, 'the last good explanation stays');
       // The panel still answers: a rule change re-explains the last good image.
       const rendered = nextRender(api, (r) => r.table.some((row) => row[0] === 'fc1' && row[2].startsWith('z-plus')));
-      api.drivePanel('rule:fc1', 'z-plus');
+      hooks(api).drivePanel('rule:fc1', 'z-plus');
       await rendered;
       assert.strictEqual(api.current().explanation!.spec.imagePath, good.spec.imagePath);
       const reset = nextRender(api, (r) => r.table.some((row) => row[0] === 'fc1' && /composite/.test(row[2])));
-      api.drivePanel('rule:fc1', '');
+      hooks(api).drivePanel('rule:fc1', '');
       await reset;
     });
 

@@ -2,13 +2,14 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { lensApi, outDir } from './helpers';
+import { DEMO_MODEL, digit, lensApi, outDir, startAtDefaults } from './helpers';
 import { readNpy } from '../../src/core/io/npy';
 import { readImageFile } from '../../src/core/image/decode';
 
 export function defineExportTests(): void {
   describe('export', () => {
     const dir = () => path.join(outDir(), 'exports');
+    before(() => startAtDefaults(DEMO_MODEL, digit(7)));
 
     it('writes the heatmap as PNG, the input relevance as .npy and the result as JSON', async () => {
       const api = await lensApi();

@@ -2,13 +2,16 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { DEMO_MODEL, THEMES, lensApi, measure, screenshot, setTheme, sleep, wsFile } from './helpers';
+import { DEMO_MODEL, THEMES, hasDriver, hooks, lensApi, meanLevel, measure, screenshot, setTheme, sleep, wsFile } from './helpers';
 import type { ExplainSetSummary, GalleryCompare, GallerySpray } from '../../src/shared/datasetProtocol';
 
 type FolderResult = { summary: ExplainSetSummary; spray?: GallerySpray };
 
 export function defineGalleryTests(): void {
   describe('data set gallery', () => {
+    // a folder is explained with the current method: the first run must be LRP's
+    before(async () => hooks(await lensApi()).resetChoices());
+
     it('explains a folder in the worker (resumable), shows SpRAy clusters, compares two runs, opens a member', async function () {
       this.timeout(180_000);
       const api = await lensApi();
@@ -73,6 +76,7 @@ export function defineGalleryTests(): void {
     });
 
     it('screenshots of the gallery in the three themes (SpRAy clusters, most changed images)', async function () {
+      if (!hasDriver()) this.skip(); // only the code-server run has a browser to take them
       this.timeout(120_000);
       await vscode.commands.executeCommand('notifications.clearAll');
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
@@ -80,12 +84,16 @@ export function defineGalleryTests(): void {
       const [lrpRun, gradRun] = ['lrp', 'gradient'].map((m) => path.join(runs, fs.readdirSync(runs).find((n) => n.endsWith(m) || n.includes(`-${m}-`))!));
       await vscode.commands.executeCommand('relevanceLens.showRun', vscode.Uri.file(lrpRun));
       await sleep(800);
+      const spray: string[] = [];
       for (const [name, theme] of THEMES) {
         await setTheme(theme);
         await sleep(500);
-        const shot = await screenshot(`gallery-spray-${name}`);
-        console.log(shot ? `screenshot ${shot}` : 'screenshot skipped (no browser driver)');
+        spray.push(await screenshot(`gallery-spray-${name}`));
+        console.log(`screenshot ${spray.at(-1)}`);
       }
+      // the themes reach the gallery's page: the dark window is darker than the light one
+      const [dark, light] = [meanLevel(spray[0]), meanLevel(spray[1])];
+      assert.ok(dark + 40 < light, `mean level dark ${dark.toFixed(0)}, light ${light.toFixed(0)}`);
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
       await vscode.commands.executeCommand('relevanceLens.compareRuns', vscode.Uri.file(lrpRun), vscode.Uri.file(gradRun));
       await sleep(800);

@@ -2,8 +2,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { RelevanceLensApi } from '../../src/extension/api';
-import type { RenderReport } from '../../src/shared/protocol';
+import type { LensTestHooks, RelevanceLensApi } from '../../src/extension/api';
+import { DEFAULT_DISPLAY, type Explanation, type RenderReport } from '../../src/shared/protocol';
+import { SETTING_DEFAULTS } from '../../src/shared/settings';
+import { readImageFile } from '../../src/core/image/decode';
 
 export const EXTENSION_ID = 'relevance-lens.relevance-lens';
 
@@ -11,6 +13,12 @@ export async function lensApi(): Promise<RelevanceLensApi> {
   const ext = vscode.extensions.getExtension<RelevanceLensApi>(EXTENSION_ID);
   if (!ext) throw new Error(`${EXTENSION_ID} is not installed`);
   return ext.isActive ? ext.exports : ext.activate();
+}
+
+/** The extension's test hooks; the integration runners switch them on (RELEVANCE_LENS_TEST_HOOKS=1). */
+export function hooks(api: RelevanceLensApi): LensTestHooks {
+  if (!api.testHooks) throw new Error('the extension exposes no test hooks: run the suite through scripts/integration/run.mjs (it sets RELEVANCE_LENS_TEST_HOOKS=1)');
+  return api.testHooks;
 }
 
 export function workspaceDir(): string {
@@ -42,6 +50,31 @@ export async function showExplanation(model: string[], image: string[]): Promise
   const rendered = nextRender(api, () => api.current().explanation?.spec.imagePath === imagePath, 60_000);
   await vscode.commands.executeCommand('relevanceLens.explainImage', wsFile(...image));
   await rendered;
+}
+
+/** True when `ex` explains `image` with `model` under the settings' defaults (no choice changed). */
+function atDefaults(ex: Explanation | undefined, modelPath: string, imagePath: string): boolean {
+  return !!ex && ex.spec.modelPath === modelPath && ex.spec.imagePath === imagePath && ex.spec.method === SETTING_DEFAULTS.defaultMethod
+    && ex.spec.composite === SETTING_DEFAULTS.defaultComposite && Object.keys(ex.spec.rules).length === 0
+    && Object.keys(ex.spec.params).length === 0 && Object.keys(ex.spec.methodParams ?? {}).length === 0 && ex.spec.targetClass === 'top'
+    && (Object.keys(DEFAULT_DISPLAY) as (keyof typeof DEFAULT_DISPLAY)[]).every((k) => ex.display[k] === DEFAULT_DISPLAY[k]);
+}
+
+/**
+ * A spec's starting point, whatever ran before it: `model` active, `image` explained on screen with
+ * every choice at its default (method, composite, parameters, rules, class, display), the panel open.
+ * Does nothing when that is already so.
+ */
+export async function startAtDefaults(model: string[], image: string[]): Promise<void> {
+  const api = await lensApi();
+  const modelPath = wsFile(...model).fsPath;
+  const imagePath = wsFile(...image).fsPath;
+  if (api.current().panelOpen && !api.current().busy && atDefaults(api.current().explanation, modelPath, imagePath)) return;
+  if (api.current().model?.path !== modelPath) await vscode.commands.executeCommand('relevanceLens.openModel', wsFile(...model));
+  await hooks(api).resetChoices();
+  await nextRender(api, () => atDefaults(api.current().explanation, modelPath, imagePath), 90_000,
+    () => vscode.commands.executeCommand('relevanceLens.explainImage', wsFile(...image)));
+  for (let i = 0; i < 1200 && api.current().busy; i++) await sleep(50);
 }
 
 /** Switches the colour theme and gives the workbench and the webview time to re-read its variables. */
@@ -160,12 +193,21 @@ export interface ActiveElement {
 }
 
 /**
- * Screenshot of the whole window (only the code-server run has a browser; under @vscode/test-electron
- * this is a no-op). Resolves with the file, or undefined.
+ * Screenshot of the whole window; resolves with the PNG file once it is written. Only the code-server
+ * run has a browser: without one this throws (specs that take screenshots check hasDriver() first).
  */
-export async function screenshot(name: string): Promise<string | undefined> {
-  if (!hasDriver()) return undefined;
-  return driver<string>('screenshot', { path: path.join(outDir(), 'screenshots', `${name}.png`) });
+export async function screenshot(name: string): Promise<string> {
+  const file = await driver<string>('screenshot', { path: path.join(outDir(), 'screenshots', `${name}.png`) });
+  if (!fs.existsSync(file) || fs.statSync(file).size === 0) throw new Error(`screenshot ${name}: no picture at ${file}`);
+  return file;
+}
+
+/** Mean of R, G and B over a PNG (0..255): a dark theme's screenshot is darker than a light one's. */
+export function meanLevel(file: string): number {
+  const img = readImageFile(file);
+  let s = 0;
+  for (let i = 0; i < img.width * img.height; i++) s += img.data[i * 4] + img.data[i * 4 + 1] + img.data[i * 4 + 2];
+  return s / (3 * img.width * img.height);
 }
 
 /** Parses `rgb(…)` / `rgba(…)` as CSS computes it. */

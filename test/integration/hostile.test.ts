@@ -7,7 +7,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { digit, hasDriver, lensApi, measure, nextEvent, nextRender, showExplanation, sleep, webview, workspaceDir } from './helpers';
+import { digit, hasDriver, hooks, lensApi, measure, nextEvent, nextRender, showExplanation, sleep, webview, workspaceDir } from './helpers';
 
 const HOSTILE = {
   fc1: '<img src=x onerror=alert(1)>',
@@ -89,10 +89,10 @@ export function defineHostileTests(): void {
       const before = api.current().explanation!;
       const reported = nextEvent(api.onDidShowError, (e) => e.code === 'engine-restarted', 20_000, 'recovery message');
       // a request in flight when the worker dies fails with the same line
-      const pending = api.engineTestHooks.hang(20_000).then(() => 'resolved', (e: Error) => e.message);
+      const pending = hooks(api).engine.hang(20_000).then(() => 'resolved', (e: Error) => e.message);
       await sleep(300);
       const t0 = performance.now();
-      assert.ok(api.engineTestHooks.crash(), 'a worker was running');
+      assert.ok(hooks(api).engine.crash(), 'a worker was running');
       const shown = await reported;
       measure('engine worker killed -> recovery reported', performance.now() - t0);
       assert.match(shown.message, /^The engine stopped unexpectedly \(exit code \d+\) and was restarted; the last explanation is kept\.$/);
@@ -115,10 +115,10 @@ export function defineHostileTests(): void {
     it('a hung engine worker is replaced by the watchdog', async function () {
       this.timeout(90_000);
       const api = await lensApi();
-      api.engineTestHooks.setHangMs(3000);
+      hooks(api).engine.setHangMs(3000);
       try {
         const t0 = performance.now();
-        const message = await api.engineTestHooks.hang(60_000).then(() => 'resolved', (e: Error) => e.message);
+        const message = await hooks(api).engine.hang(60_000).then(() => 'resolved', (e: Error) => e.message);
         const ms = performance.now() - t0;
         measure('hung engine worker -> replaced by the watchdog (limit 3 s)', ms);
         assert.strictEqual(message, 'The engine did not respond for 3 s and was restarted; the last explanation is kept.');
@@ -128,7 +128,7 @@ export function defineHostileTests(): void {
         await rendered;
         assert.strictEqual(api.current().explanation!.target.class, 1);
       } finally {
-        api.engineTestHooks.setHangMs(60_000);
+        hooks(api).engine.setHangMs(60_000);
       }
     });
   });

@@ -1,6 +1,7 @@
 /**
  * Entry point VS Code loads as extensionTestsPath: runs the mocha suites inside the extension host,
- * in order (they share one window: the model opened by one spec is used by the next).
+ * in order, in one window. Each spec sets up the state it needs (startAtDefaults in helpers.ts, a
+ * before hook), so any subset runs alone as well as after the others.
  * The spec modules export `define()` functions rather than calling describe() at import time, because
  * the bundle evaluates imports before mocha has installed its globals.
  *
@@ -18,6 +19,7 @@ import { defineErrorTests } from './errors.test';
 import { defineExportTests } from './export.test';
 import { defineMethodTests } from './methods.test';
 import { definePanelTests } from './panel.test';
+import { defineTokenTests } from './tokens.test';
 import { defineKeyboardTests } from './keyboard.test';
 import { defineLoaderTests } from './loaders.test';
 import { defineMobileNetTests } from './mobilenet.test';
@@ -60,6 +62,7 @@ export async function run(): Promise<void> {
     defineExportTests();
     defineMethodTests();
     definePanelTests();
+    defineTokenTests();
     defineKeyboardTests();
     defineGalleryTests();
     defineLoaderTests();

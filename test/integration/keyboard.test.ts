@@ -6,8 +6,7 @@
  */
 import * as assert from 'assert';
 import {
-  DEMO_MODEL, THEMES, byteDiff, contrast, digit, hasDriver, lensApi, measure, nextRender, screenshot, setTheme, showExplanation, webview, wsFile,
-  type ActiveElement,
+  DEMO_MODEL, THEMES, byteDiff, contrast, digit, hasDriver, hooks, lensApi, measure, nextRender, screenshot, setTheme, startAtDefaults, webview, wsFile, type ActiveElement,
 } from './helpers';
 import { referenceExplain } from './engineReference';
 
@@ -43,7 +42,7 @@ export function defineKeyboardTests(): void {
 
     it('Tab walks the table in order to a layer\'s rule picker; every stop shows a visible focus ring', async () => {
       const api = await lensApi();
-      await showExplanation(DEMO_MODEL, digit(7));
+      await startAtDefaults(DEMO_MODEL, digit(7));
       const stops = await tabToRulePicker('conv2');
       console.log(`Tab order: ${stops.map((s) => s.control ?? s.tag).join(' → ')}`);
       assert.strictEqual(stops.at(-1)?.control, 'rule:conv2', 'Tab did not reach the rule picker of conv2');
@@ -61,7 +60,7 @@ export function defineKeyboardTests(): void {
     });
 
     it('Shift+Tab back up the page never leaves the focused control under the sticky toolbar', async () => {
-      await showExplanation(DEMO_MODEL, digit(7));
+      await startAtDefaults(DEMO_MODEL, digit(7));
       // From the end of the page: the layer and compare sections open, focus on the last control.
       for (const id of ['layer', 'compare']) {
         const [open] = await webview<[boolean]>({ eval: `document.querySelector('details#${id}').open` });
@@ -92,8 +91,8 @@ export function defineKeyboardTests(): void {
 
     it('arrow keys and Enter on the rule picker change the rule; table and heatmap update and focus stays', async () => {
       const api = await lensApi();
-      api.reportPixels(true);
-      await showExplanation(DEMO_MODEL, digit(7));
+      hooks(api).reportPixels(true);
+      await startAtDefaults(DEMO_MODEL, digit(7));
       const before = api.current().explanation!;
       await tabToRulePicker('conv2');
 
@@ -133,7 +132,7 @@ export function defineKeyboardTests(): void {
 
     it('the focus ring is visible in dark, light and high-contrast themes (screenshots)', async function () {
       this.timeout(60_000);
-      await showExplanation(DEMO_MODEL, digit(7));
+      await startAtDefaults(DEMO_MODEL, digit(7));
       try {
         for (const [name, theme] of THEMES) {
           await setTheme(theme);

@@ -5,11 +5,17 @@
  */
 import * as assert from 'assert';
 import * as vscode from 'vscode';
-import { PHOTO, lensApi, nextEvent, nextRender, wsFile } from './helpers';
+import { PHOTO, hooks, lensApi, nextEvent, nextRender, wsFile } from './helpers';
 
 export function defineLoaderTests(): void {
   describe('Keras and ONNX models', () => {
     const top: Record<string, number> = {};
+    // the composite's rules are asserted below: every choice at its default; no panel open, so opening
+    // a model starts no run of its own on the picture on screen
+    before(async () => {
+      await hooks(await lensApi()).resetChoices();
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    });
 
     for (const file of ['cnn.h5', 'cnn.keras', 'cnn.onnx']) {
       it(`${file} opens in the side panel (layers, rules) and explains an image`, async () => {
@@ -25,7 +31,8 @@ export function defineLoaderTests(): void {
         assert.ok(layers.some((l) => /^epsilon\S* · dense /.test(l.description ?? '')), 'no dense layer with ε');
         assert.ok(layers.every((l) => l.contextValue !== undefined));
 
-        const rendered = nextRender(api, () => api.current().explanation?.spec.modelPath === wsFile('loaders', file).fsPath);
+        const rendered = nextRender(api, () => api.current().explanation?.spec.modelPath === wsFile('loaders', file).fsPath
+          && api.current().explanation?.spec.imagePath === wsFile(...PHOTO).fsPath);
         await vscode.commands.executeCommand('relevanceLens.explainImage', wsFile(...PHOTO));
         const r = await rendered;
         assert.deepStrictEqual([r.width, r.height], [16, 16]);

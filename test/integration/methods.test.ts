@@ -1,21 +1,23 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as vscode from 'vscode';
-import { lensApi, measure, nextRender, wsFile } from './helpers';
+import { DEMO_MODEL, digit, hooks, lensApi, measure, nextRender, startAtDefaults, wsFile } from './helpers';
 
 export function defineMethodTests(): void {
   describe('methods and patterns', () => {
+    beforeEach(() => startAtDefaults(DEMO_MODEL, digit(7)));
+
     it('the method picker switches to a gradient method and back', async () => {
       const api = await lensApi();
       const rendered = nextRender(api, (r) => r.method === 'gradient-x-input');
-      api.drivePanel('method', 'gradient-x-input');
+      hooks(api).drivePanel('method', 'gradient-x-input');
       const r = await rendered;
       if (r.sinceInputMs !== undefined) measure('method change (gradient×input) -> heatmap, in the page (LeNet)', r.sinceInputMs);
       // Gradient methods do not conserve relevance: no LRP-style table, the method's own figures instead.
       assert.deepStrictEqual(r.table, []);
       assert.ok(r.figures?.some((f) => /^sum of attributions:/.test(f)), JSON.stringify(r.figures));
       const back = nextRender(api, (x) => x.method === 'lrp');
-      api.drivePanel('method', 'lrp');
+      hooks(api).drivePanel('method', 'lrp');
       await back;
     });
 
@@ -31,10 +33,15 @@ export function defineMethodTests(): void {
       assert.strictEqual(r.outPath, patterns.fsPath);
       assert.ok(r.layers > 0);
       const rendered = nextRender(api, (x) => x.method === 'pattern-attribution');
-      api.drivePanel('method', 'pattern-attribution');
+      hooks(api).drivePanel('method', 'pattern-attribution');
       await rendered;
+      // explained with the patterns just fitted, to a finite, non-zero map
+      const ex = api.current().explanation!;
+      assert.strictEqual(ex.spec.method, 'pattern-attribution');
+      assert.strictEqual((ex.extra?.patterns as { file?: string } | undefined)?.file, r.outPath, JSON.stringify(ex.extra));
+      assert.ok(ex.relevance.data.every(Number.isFinite) && ex.relevance.data.some((v) => v !== 0), 'no finite, non-zero relevance');
       const back = nextRender(api, (x) => x.method === 'lrp');
-      api.drivePanel('method', 'lrp');
+      hooks(api).drivePanel('method', 'lrp');
       await back;
     });
   });

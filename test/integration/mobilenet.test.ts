@@ -7,7 +7,7 @@ import * as assert from 'assert';
 import * as vscode from 'vscode';
 import type { RenderReport } from '../../src/shared/protocol';
 import {
-  type ActiveElement, MOBILENET, PHOTO, THEMES, byteDiff, hasDriver, lensApi, measure, nextEvent, nextRender, screenshot, setTheme, sleep, webview, workbench, wsFile,
+  MOBILENET, PHOTO, THEMES, byteDiff, hasDriver, hooks, lensApi, measure, nextEvent, nextRender, screenshot, setTheme, sleep, startAtDefaults, webview, workbench, wsFile, type ActiveElement,
 } from './helpers';
 import { referenceExplain } from './engineReference';
 
@@ -49,9 +49,10 @@ export function defineMobileNetTests(): void {
 
     it('explains a photo: command -> heatmap (panel open, then opening), the engine\'s pixels, the card\'s labels', async () => {
       const api = await lensApi();
+      await startAtDefaults(MOBILENET, PHOTO);
       // Timed without the test-only pixel report (200,704 numbers sent back through the workbench);
       // the drawn pixels are read from the canvas by the browser driver afterwards.
-      api.reportPixels(false);
+      hooks(api).reportPixels(false);
       // Another photo than the one on screen (chelsea.png, from the loader specs), in the open panel.
       const image = wsFile(...PHOTO_2);
       let t0 = performance.now();
@@ -86,12 +87,8 @@ export function defineMobileNetTests(): void {
     it('the cat photo: the default keeps most of the logit; below 10 % the panel offers the bias-free switch; table tools; shared-scale channel maps (screenshots, three themes)', async function () {
       this.timeout(240_000);
       const api = await lensApi();
-      const photo = wsFile(...PHOTO);
       const kept = (e = api.current().explanation!) => e.inputRelevanceSum / e.target.logit;
-      if (api.current().explanation?.spec.imagePath !== photo.fsPath) {
-        await nextRender(api, () => api.current().explanation?.spec.imagePath === photo.fsPath, 60_000,
-          () => vscode.commands.executeCommand('relevanceLens.explainImage', photo));
-      }
+      await startAtDefaults(MOBILENET, PHOTO);
       let ex = api.current().explanation!;
       assert.strictEqual(ex.spec.composite, 'auto');
       assert.strictEqual(ex.composite, 'epsilon-gamma-box-dw-wsquare-nobias');
@@ -106,32 +103,32 @@ export function defineMobileNetTests(): void {
       await vscode.commands.executeCommand('notifications.clearAll');
       for (const [name, theme] of THEMES) {
         await setTheme(theme);
-        api.drivePanel('page', 'top');
+        hooks(api).drivePanel('page', 'top');
         await sleep(300);
-        await screenshot(`trust-cat-default-${name}`);
+        if (hasDriver()) await screenshot(`trust-cat-default-${name}`);
       }
       // with biases kept: < 10 % at the input, the one-line notice and its one-click switch
       await setTheme(THEMES[0][1]);
       await nextRender(api, (r) => r.method === 'lrp' && api.current().explanation?.composite === 'epsilon-gamma-box', 60_000,
-        () => api.drivePanel('composite', 'epsilon-gamma-box'));
+        () => hooks(api).drivePanel('composite', 'epsilon-gamma-box'));
       console.log(`  epsilon-gamma-box: ${(100 * kept()).toFixed(2)} % of the logit`);
       assert.ok(Math.abs(kept()) < 0.1);
       if (hasDriver()) {
         const notice = await dom(`document.querySelector('[data-testid="low-kept"]')?.textContent ?? ''`) as string;
         assert.match(notice, /^Only 0\.\d+ % of the logit reaches the input.*Use epsilon-gamma-box-dw-wsquare-nobias$/);
-        api.drivePanel('page', 'top');
+        hooks(api).drivePanel('page', 'top');
         await sleep(300);
-        await screenshot('trust-cat-biases-kept-dark');
+        if (hasDriver()) await screenshot('trust-cat-biases-kept-dark');
       }
       await nextRender(api, () => api.current().explanation?.composite === 'epsilon-gamma-box-dw-wsquare-nobias', 60_000,
-        () => api.drivePanel('use-bias-free', 'click'));
+        () => hooks(api).drivePanel('use-bias-free', 'click'));
       ex = api.current().explanation!;
       assert.ok(kept(ex) >= 0.5);
       // the table: counts, jump to the worst row, only the leaking rows
       if (hasDriver()) {
         const counts = await dom(`document.querySelector('[data-testid="table-counts"]')?.textContent ?? ''`) as string;
         assert.match(counts, new RegExp(`^${ex.layers.length} rows, \\d+ out of balance · worst: `));
-        api.drivePanel('jump-worst', 'click');
+        hooks(api).drivePanel('jump-worst', 'click');
         await sleep(300);
         const flashed = await dom(`document.querySelector('table.conservation tr.flash')?.dataset.layer ?? ''`) as string;
         const worst = ex.layers.reduce((a, b) => (Math.abs(b.ratio - 1) > Math.abs(a.ratio - 1) ? b : a));
@@ -142,13 +139,13 @@ export function defineMobileNetTests(): void {
           await screenshot(`trust-cat-table-${name}`);
         }
         await setTheme(THEMES[0][1]);
-        api.drivePanel('only-leaking', 'true');
+        hooks(api).drivePanel('only-leaking', 'true');
         await sleep(500);
         const rows = await dom(`document.querySelectorAll('table.conservation tbody tr').length`) as number;
         const leaking = ex.layers.filter((l) => Math.abs(l.ratio - 1) > 0.05 || !Number.isFinite(l.ratio)).length;
         assert.strictEqual(rows, leaking);
         await screenshot('trust-cat-table-only-leaking-dark');
-        api.drivePanel('only-leaking', 'false');
+        hooks(api).drivePanel('only-leaking', 'false');
         await sleep(300);
       }
       // channel maps: one scale, a colour bar, Σ per map, transparent where R = 0
@@ -168,22 +165,23 @@ export function defineMobileNetTests(): void {
         assert.ok(info.clearShare > 0.5, `the weakest map is mostly transparent (${info.clearShare})`);
         for (const [name, theme] of THEMES) {
           await setTheme(theme);
-          api.drivePanel('section:layer', 'scroll');
+          hooks(api).drivePanel('section:layer', 'scroll');
           await sleep(300);
           await screenshot(`trust-cat-layer-maps-${name}`);
         }
       }
       await setTheme(undefined);
-      await nextRender(api, () => api.current().explanation?.spec.composite === 'auto', 60_000, () => api.drivePanel('composite', 'auto'));
+      await nextRender(api, () => api.current().explanation?.spec.composite === 'auto', 60_000, () => hooks(api).drivePanel('composite', 'auto'));
     });
 
     it('a rule change re-explains (backward pass only) and updates table and heatmap', async () => {
       const api = await lensApi();
+      await startAtDefaults(MOBILENET, PHOTO);
       const before = api.current().explanation!;
       assert.match(before.layers.find((l) => l.name === 'Conv_1')?.rule ?? '', /^gamma/);
       const t0 = performance.now();
       const rendered = nextRender(api, () => api.current().explanation!.spec.rules.Conv_1 === 'alpha-beta', 60_000);
-      assert.ok(api.drivePanel('rule:Conv_1', 'alpha-beta'));
+      assert.ok(hooks(api).drivePanel('rule:Conv_1', 'alpha-beta'));
       const r = await rendered;
       measure('rule change -> updated heatmap drawn, test-side round trip (MobileNetV2)', performance.now() - t0);
       if (r.sinceInputMs !== undefined) measure('rule change -> updated heatmap drawn, in the page: input event to pixels (MobileNetV2)', r.sinceInputMs);
@@ -194,25 +192,26 @@ export function defineMobileNetTests(): void {
       await vscode.commands.executeCommand('notifications.clearAll');
       for (const [name, theme] of THEMES.slice(0, 2)) {
         await setTheme(theme);
-        api.drivePanel('page', 'top');
+        hooks(api).drivePanel('page', 'top');
         await sleep(200);
-        await screenshot(`mobilenet-${name}`);
-        api.drivePanel('rule:Conv_1', 'scroll');
+        if (hasDriver()) await screenshot(`mobilenet-${name}`);
+        hooks(api).drivePanel('rule:Conv_1', 'scroll');
         await sleep(200);
-        await screenshot(`mobilenet-${name}-table`);
+        if (hasDriver()) await screenshot(`mobilenet-${name}-table`);
       }
       await setTheme(undefined);
     });
 
     it('a long run shows a notification with Cancel; Cancel stops the worker, nothing of the run is shown, the panel keeps working', async () => {
       const api = await lensApi();
+      await startAtDefaults(MOBILENET, PHOTO);
       const shown = api.current().explanation!;
       const seen: { renders: RenderReport[]; explained: number[] } = { renders: [], explained: [] };
       const subs = [api.onDidRender((r) => seen.renders.push(r)), api.onDidExplain((e) => seen.explained.push(e.runId))];
       try {
         const cancelled = nextEvent(api.onDidCancel, () => true, 60_000, 'the run to stop');
         // Integrated Gradients: 64 forward + backward passes of MobileNetV2, about 15 s here.
-        api.drivePanel('method', 'integrated-gradients');
+        hooks(api).drivePanel('method', 'integrated-gradients');
         let t0: number;
         if (hasDriver()) {
           // The user's way: the progress notification's Cancel button (shown after 0.8 s).
@@ -223,7 +222,7 @@ export function defineMobileNetTests(): void {
         } else {
           await sleep(1500);
           t0 = performance.now();
-          api.drivePanel('cancel', ''); // the panel's own Cancel button
+          hooks(api).drivePanel('cancel', ''); // the panel's own Cancel button
         }
         const c = await cancelled;
         measure('Cancel pressed -> worker run stopped (MobileNetV2, Integrated Gradients)', performance.now() - t0);
@@ -248,7 +247,7 @@ export function defineMobileNetTests(): void {
         // The panel keeps working: the next change runs at once (the worker is free) and is drawn.
         const t1 = performance.now();
         const rendered = nextRender(api, () => api.current().explanation!.spec.rules.Conv_1 === undefined, 60_000);
-        api.drivePanel('rule:Conv_1', '');
+        hooks(api).drivePanel('rule:Conv_1', '');
         const r = await rendered;
         measure('rule change right after a cancel -> heatmap (MobileNetV2)', performance.now() - t1);
         assert.strictEqual(r.method, 'lrp');
@@ -257,7 +256,7 @@ export function defineMobileNetTests(): void {
         if (hasDriver()) {
           // The panel's own Cancel, from the keyboard: Tab from the last prediction, Enter.
           const again = nextEvent(api.onDidCancel, () => true, 60_000, 'the second run to stop');
-          api.drivePanel('method', 'integrated-gradients');
+          hooks(api).drivePanel('method', 'integrated-gradients');
           const lastPrediction = shown.prediction.at(-1)!.class;
           const [, , onCancel] = await webview<[unknown, unknown, ActiveElement]>(
             { waitFor: '[data-control="cancel"]' }, { focus: `[data-control="prediction:${lastPrediction}"]` }, { press: 'Tab' });

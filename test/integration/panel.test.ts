@@ -1,15 +1,30 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
-import { DEMO_MODEL, THEMES, digit, lensApi, measure, nextRender, screenshot, setTheme, showExplanation, sleep } from './helpers';
+import * as fs from 'fs';
+import {
+  DEMO_MODEL, THEMES, digit, hasDriver, hooks, lensApi, meanLevel, measure, nextRender, screenshot, setTheme, showExplanation, sleep, startAtDefaults,
+} from './helpers';
+import type { LayerMaps } from '../../src/shared/protocol';
 
 export function definePanelTests(): void {
   describe('panel', () => {
+    beforeEach(() => startAtDefaults(DEMO_MODEL, digit(7)));
+
     it('shows relevance maps of a layer selected in the side panel', async () => {
       const api = await lensApi();
       const t0 = performance.now();
-      await vscode.commands.executeCommand('relevanceLens.showLayerMaps', 'conv1');
+      const maps = (await vscode.commands.executeCommand('relevanceLens.showLayerMaps', 'conv1')) as LayerMaps | undefined;
       measure('layer selected -> per-channel maps computed (conv1)', performance.now() - t0);
       assert.ok(api.current().panelOpen);
+      assert.ok(maps, 'no maps');
+      // one map per output channel of conv1, and together they hold the relevance the table shows arriving at conv1
+      const layer = api.current().model!.layers.find((l) => l.name === 'conv1')!;
+      assert.deepStrictEqual(maps.shape, layer.shape);
+      assert.strictEqual(maps.channels.length + maps.omitted, layer.shape[layer.shape.length - 1]);
+      const row = api.current().explanation!.layers.find((l) => l.name === 'conv1')!;
+      const sum = maps.channels.reduce((a, c) => a + c.sum, 0);
+      assert.ok(Math.abs(sum - row.outputRelevanceSum) <= 1e-4 * Math.max(1, Math.abs(row.outputRelevanceSum)),
+        `channel sums ${sum} vs relevance at conv1 ${row.outputRelevanceSum}`);
     });
 
     it('compares methods side by side', async () => {
@@ -45,36 +60,41 @@ export function definePanelTests(): void {
     });
 
     it('screenshots in a dark and a light theme', async function () {
+      if (!hasDriver()) this.skip(); // only the code-server run has a browser to take them
       this.timeout(60_000);
       const api = await lensApi();
       await vscode.commands.executeCommand('notifications.clearAll');
       await vscode.commands.executeCommand('workbench.view.extension.relevanceLens');
       await vscode.commands.executeCommand('relevanceLens.showLayerMaps', 'conv2');
-      const shots: (string | undefined)[] = [];
+      const shots: string[] = [];
       for (const [name, theme] of THEMES) {
         await setTheme(theme);
-        api.drivePanel('page', 'top');
+        hooks(api).drivePanel('page', 'top');
         await sleep(300);
         shots.push(await screenshot(`panel-${name}`));
-        api.drivePanel('section:conservation', 'scroll');
+        hooks(api).drivePanel('section:conservation', 'scroll');
         await sleep(300);
         shots.push(await screenshot(`panel-${name}-table`));
-        api.drivePanel('section:layer', 'scroll');
+        hooks(api).drivePanel('section:layer', 'scroll');
         await sleep(300);
         shots.push(await screenshot(`panel-${name}-layer-maps`));
-        api.drivePanel('section:compare', 'scroll');
+        hooks(api).drivePanel('section:compare', 'scroll');
         await sleep(300);
         shots.push(await screenshot(`panel-${name}-compare`));
       }
       await setTheme(undefined);
       const [dark, light] = [shots[0], shots[4]];
-      console.log(dark ? `screenshots: ${dark}, ${light}` : 'screenshots skipped (no browser driver)');
+      console.log(`screenshots: ${dark}, ${light}`);
+      for (const f of shots) assert.ok(fs.statSync(f).size > 0, `${f} is empty`);
+      // the themes reach the page: the dark window is darker than the light one
+      const [dd, ll] = [meanLevel(dark), meanLevel(light)];
+      assert.ok(dd + 40 < ll, `mean level dark ${dd.toFixed(0)}, light ${ll.toFixed(0)}`);
       // Theme changes must not disturb the panel.
       const rendered = nextRender(api, (x) => x.targetClass === 2);
-      api.drivePanel('class', '2');
+      hooks(api).drivePanel('class', '2');
       await rendered;
       const back = nextRender(api, () => true);
-      api.drivePanel('class', 'top');
+      hooks(api).drivePanel('class', 'top');
       await back;
     });
   });

@@ -15,7 +15,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { DEMO_MODEL, digit, hasDriver, lensApi, measure, nextRender, outDir, showExplanation, sleep, webview, wsFile } from './helpers';
+import { DEMO_MODEL, digit, hasDriver, hooks, lensApi, measure, nextRender, outDir, showExplanation, sleep, webview, wsFile } from './helpers';
 
 export interface ReloadExpectation {
   modelPath: string;
@@ -93,10 +93,10 @@ export function defineReloadPreparation(): void {
       if (!hasDriver()) this.skip();
       const api = await lensApi();
       await showExplanation(DEMO_MODEL, digit(3));
-      await nextRender(api, () => api.current().explanation!.spec.rules.conv2 === 'epsilon', 20_000, () => api.drivePanel('rule:conv2', 'epsilon'));
-      await nextRender(api, () => api.current().explanation!.spec.rules.conv2 === 'epsilon:0.5', 20_000, () => api.drivePanel('rule-param:conv2', '0.5'));
-      await nextRender(api, (r) => r.targetClass === 5, 20_000, () => api.drivePanel('class', '5'));
-      await nextRender(api, () => api.current().explanation!.display.colormap === 'coldnhot', 20_000, () => api.drivePanel('colormap', 'coldnhot'));
+      await nextRender(api, () => api.current().explanation!.spec.rules.conv2 === 'epsilon', 20_000, () => hooks(api).drivePanel('rule:conv2', 'epsilon'));
+      await nextRender(api, () => api.current().explanation!.spec.rules.conv2 === 'epsilon:0.5', 20_000, () => hooks(api).drivePanel('rule-param:conv2', '0.5'));
+      await nextRender(api, (r) => r.targetClass === 5, 20_000, () => hooks(api).drivePanel('class', '5'));
+      await nextRender(api, () => api.current().explanation!.display.colormap === 'coldnhot', 20_000, () => hooks(api).drivePanel('colormap', 'coldnhot'));
       // What the page keeps by itself (vscode.setState), set with real clicks.
       const [open] = await webview<[boolean]>({ eval: "document.querySelector('details#parameters').open" });
       if (!open) await webview({ click: 'summary[data-control="section:parameters"]' });
@@ -149,7 +149,7 @@ export function defineAfterReloadTests(phase: ReloadPhase): void {
 
     it('the revived panel keeps working', async () => {
       const api = await lensApi();
-      const r = await nextRender(api, (x2) => x2.targetClass === 3, 20_000, () => api.drivePanel('class', 'top'));
+      const r = await nextRender(api, (x2) => x2.targetClass === 3, 20_000, () => hooks(api).drivePanel('class', 'top'));
       assert.strictEqual(r.targetClass, 3);
     });
   });

@@ -7,7 +7,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as vscode from 'vscode';
-import { PHOTO, lensApi, measure, nextRender, sleep, wsFile } from './helpers';
+import { PHOTO, hooks, lensApi, measure, nextRender, sleep, wsFile } from './helpers';
 
 const RESNET50 = ['zoo', 'resnet50.onnx'];
 
@@ -40,7 +40,7 @@ export function defineResNetTests(): void {
       for (const rule of ['alpha-beta', 'epsilon']) {
         const t0 = performance.now();
         const rendered = nextRender(api, (r) => r.table.some((row) => row[0] === layer.name && row[2].startsWith(rule)), 120_000);
-        assert.ok(api.drivePanel(`rule:${layer.name}`, rule));
+        assert.ok(hooks(api).drivePanel(`rule:${layer.name}`, rule));
         await rendered;
         measure(`rule change -> heatmap and table updated (ResNet-50, onnx backend, ${rule})`, performance.now() - t0);
       }

@@ -7,7 +7,6 @@
  */
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'fs';
 import { initBackend } from '../../src/core/engine/backend';
 import { loadModel } from '../../src/core/loaders/registry';
 import { canonize } from '../../src/core/graph/canonize';
@@ -94,13 +93,6 @@ test('nsfwjs MobileNetV2 on chelsea.png: the default keeps ≥ 50 % of the logit
   } finally {
     ex.dispose();
   }
-});
-
-test("the extension's defaultComposite setting offers 'auto' (its default) and every composite", () => {
-  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
-  const setting = pkg.contributes.configuration.properties['relevanceLens.defaultComposite'];
-  assert.equal(setting.default, AUTO_COMPOSITE);
-  assert.deepEqual(setting.enum, [AUTO_COMPOSITE, ...COMPOSITE_NAMES]);
 });
 
 test('the panel offers the bias-free switch below 10 % kept, and only then', () => {

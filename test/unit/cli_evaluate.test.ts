@@ -58,6 +58,17 @@ test('evaluate: table on stdout, curves as JSON, plot as PNG', () => {
 
   const img = decodeImage(fs.readFileSync(png), png);
   assert.deepEqual([img.width, img.height], [640, 400]);
+
+  // on the onnx backend: the same curves (explanations compiled, perturbation batches on onnxruntime)
+  const jo = out('e-onnx.json');
+  const ro = runCli(['evaluate', DEMO_MODEL, DEMO_DIGIT(3), '--methods', 'lrp:epsilon-plus,gradient-x-input,gradient', '--json', jo, '--quiet', '--backend', 'onnx']);
+  assert.equal(ro.code, 0, ro.stderr);
+  const o = JSON.parse(fs.readFileSync(jo, 'utf8'));
+  assert.equal(o.backend, 'onnx');
+  const curves = (x: typeof j): number[] => [...x.random.curve, ...x.methods.flatMap((m: MethodRow) => m.curve)];
+  const scale = Math.max(...curves(j).map(Math.abs));
+  curves(o).forEach((v, i) => assert.ok(Math.abs(v - curves(j)[i]) <= 1e-4 * scale, `onnx curve value ${i}: ${v} vs wasm ${curves(j)[i]}`));
+  assert.deepEqual(o.methods.map((m: { backend: string }) => m.backend), ['onnx', 'onnx', 'onnx']);
   const colours = new Set<string>();
   for (let i = 0; i < img.data.length; i += 4) colours.add(`${img.data[i]},${img.data[i + 1]},${img.data[i + 2]}`);
   for (const c of ['31,119,180', '255,127,14', '44,160,44', '127,127,127']) assert.ok(colours.has(c), `colour ${c} drawn`);

@@ -18,7 +18,8 @@ import { isLensError } from '../../src/core/errors';
 import { readCard } from '../../src/core/card/modelCard';
 import { writeNpy } from '../../src/core/io/npy';
 import { decodeImage } from '../../src/core/image/decode';
-import { formatInfo, infoReport, ALL_METHODS } from '../../src/cli/commands/info';
+import { formatInfo, infoReport } from '../../src/cli/commands/info';
+import { METHOD_NAMES } from '../../src/shared/methodParams';
 import { runExplain } from '../../src/cli/commands/explain';
 
 const FX = path.join(ROOT, 'test', 'fixtures', 'loaders');
@@ -69,7 +70,7 @@ for (const [label, file] of [
     assert.deepEqual(j.loaded.map((n) => n.name), m.raw.nodes.map((n) => n.name), 'every node as loaded');
     for (const n of j.nodes) {
       assert.equal(n.supported, true, n.name);
-      assert.deepEqual(Object.keys(n.methods), [...ALL_METHODS]);
+      assert.deepEqual(Object.keys(n.methods), [...METHOD_NAMES]);
       assert.ok(Object.values(n.methods).every((v) => v), n.name);
     }
     assert.deepEqual(j.unsupported, []);

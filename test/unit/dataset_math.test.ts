@@ -9,7 +9,8 @@ import * as assert from 'node:assert/strict';
 import { symmetricEigen } from '../../src/core/dataset/eigen';
 import { resampleMass, relevanceGrid } from '../../src/core/dataset/grid';
 import { ranks, spearman } from '../../src/core/dataset/compare';
-import { eigengapK, knnAffinity, normalizedLaplacian, seededRandom, spectralCluster, squaredDistances } from '../../src/core/dataset/spectral';
+import { eigengapK, knnAffinity, normalizedLaplacian, spectralCluster, squaredDistances } from '../../src/core/dataset/spectral';
+import { seededRandom } from '../../src/core/seededRandom';
 
 function randomSymmetric(n: number, rnd: () => number): Float64Array {
   const a = new Float64Array(n * n);

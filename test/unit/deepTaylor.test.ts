@@ -8,6 +8,8 @@ import { sizeOf } from '../../src/core/graph/ir';
 import { GraphBuilder } from '../../src/core/graph/builder';
 import type { ExplainOptions } from '../../src/core/methods/types';
 import { param, Rand, relErr, reluNet } from './helpers/methodNets';
+import { oracleLrp } from './oracle/oracle';
+import type { RuleSpec } from '../../src/shared/ruleSpec';
 
 function explain(g: Graph, data: Float32Array, opts: ExplainOptions) {
   const e = new Explainer(g);
@@ -150,12 +152,14 @@ test('root choice per layer: nearest = w², origin = z-rule, lrp = z⁺ (all bia
   const t = 2;
   const pos = explain(g, x, { method: 'gradient', targetClass: t }).target.logit;
   assert.ok(pos > 0, 'a positive logit to explain');
-  const nearest = explain(g, x, { method: 'deep-taylor', root: 'nearest', targetClass: t });
-  const wsq = explain(g, x, {
-    method: 'lrp', composite: 'z-plus', targetClass: t,
-    rules: { c1: { rule: 'w-square' }, c2: { rule: 'w-square' }, d1: { rule: 'w-square' }, logits: { rule: 'w-square' } },
-  });
-  assert.ok(relErr(nearest.relevance.data, wsq.relevance.data) < 1e-6);
+  // each root against the float64 oracle's own rule formulas (test/unit/oracle), not the engine's rule table
+  const layers = ['c1', 'c2', 'd1', 'logits'];
+  const oracle = (rule: RuleSpec) => oracleLrp(g, x, { composite: 'z-plus', targetClass: t, rules: Object.fromEntries(layers.map((l) => [l, rule])) }).relevance;
+  const roots: [ExplainOptions['root'], RuleSpec][] = [['nearest', { rule: 'w-square' }], ['origin', { rule: 'lrp-0', bias: false }], ['lrp', { rule: 'z-plus', bias: false }]];
+  for (const [root, rule] of roots) {
+    const e = relErr(explain(g, x, { method: 'deep-taylor', root, targetClass: t }).relevance.data, oracle(rule));
+    assert.ok(e < 1e-4, `root ${root}: ${e} from the oracle's ${rule.rule}`);
+  }
   const over = explain(g, x, { method: 'deep-taylor', targetClass: t, rules: { c1: { rule: 'deep-taylor', root: 'origin' } } });
   assert.equal(over.rules.c1, 'deep-taylor:origin');
   assert.equal(over.rules.c2, 'deep-taylor:lrp');

@@ -11,7 +11,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend, tf } from '../../src/core/engine/backend';
 import { loadModel } from '../../src/core/loaders/registry';
 import type { Graph } from '../../src/core/graph/ir';
-import { assertSupported, isOpSupported, summarizeGraph } from '../../src/core/graph/summary';
+import { assertSupported, summarizeGraph } from '../../src/core/graph/summary';
 import { biasFreeConservation, canonizedOutput, maxAbsDiff, modelOutput, runAllPresets } from './helpers/lensCheck';
 
 const DIR = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'loaders');
@@ -83,10 +83,8 @@ test('Keras .h5 and .keras give the same predictions as their TF.js twin', async
   }
 });
 
-const NEEDS_MUL = new Set(['small_hardswish_se', 'small_hardswish_se_opset11']);
 for (const name of Object.keys(smallRef)) {
-  const pending = NEEDS_MUL.has(name) && !isOpSupported('mul') && 'the engine has no gating op "mul" yet (issue 4 report)';
-  test(`ONNX ${name}: predicts as PyTorch (≤ ${TOL}); LRP presets run; bias-free LRP-0 conserves`, { skip: pending }, async () => {
+  test(`ONNX ${name}: predicts as PyTorch (≤ ${TOL}); LRP presets run; bias-free LRP-0 conserves`, async () => {
     const g = await load(`${name}.onnx`);
     assertSupported(g, name);
     const ref = smallRef[name];

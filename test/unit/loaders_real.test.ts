@@ -14,7 +14,7 @@ import { initBackend, tf } from '../../src/core/engine/backend';
 import { loadModel } from '../../src/core/loaders/registry';
 import { canonize } from '../../src/core/graph/canonize';
 import type { Graph } from '../../src/core/graph/ir';
-import { assertSupported, isOpSupported, summarizeGraph } from '../../src/core/graph/summary';
+import { assertSupported, summarizeGraph } from '../../src/core/graph/summary';
 import { Explainer } from '../../src/core/methods/explain';
 import { emotionModel, nsfwjsModel, paddleOcrClsModel, seededUniform } from './helpers/realModels';
 import { biasFreeConservation, canonizedOutput, maxAbsDiff, modelOutput, runAllPresets } from './helpers/lensCheck';
@@ -107,20 +107,21 @@ for (const m of MODELS) {
 const ppocr = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'ppocr_cls.reference.json'), 'utf8')) as {
   cases: { seed: number; lo: number; hi: number; inputShapeHWC: number[]; output: number[] }[];
 };
-const PENDING_MUL = !isOpSupported('mul') && 'the engine has no forward/backward for the gating op "mul" yet (issue 4 report)';
-
-test('PaddleOCR direction classifier (ONNX): loads, shows its gating nodes as pending', async () => {
+test('PaddleOCR direction classifier (ONNX): loads; its gating nodes (mul) are supported', async () => {
   const file = paddleOcrClsModel();
   const { graph, ms } = await load(file, { inputSize: [48, 192] });
   assert.deepEqual(graph.nodes[graph.input].shape, [48, 192, 3]);
   assert.deepEqual(graph.nodes[graph.output].shape, [2]);
   const s = summarizeGraph(graph);
-  console.log(`PaddleOCR cls: load ${ms.toFixed(0)} ms, ${graph.nodes.length} nodes, ${s.params} params, ${s.unsupported.length} nodes pending engine support`);
+  console.log(`PaddleOCR cls: load ${ms.toFixed(0)} ms, ${graph.nodes.length} nodes, ${s.params} params`);
   assert.ok(graph.nodes.some((n) => n.op === 'depthwiseConv2d'));
-  if (PENDING_MUL) assert.throws(() => assertSupported(graph, file), /node 'p2o\.Mul\.0'.*not supported/);
+  const gates = s.rows.filter((r) => r.op === 'mul');
+  assert.ok(gates.some((r) => r.name === 'p2o.Mul.0'), `mul nodes: ${gates.map((r) => r.name).join(', ')}`);
+  assert.deepEqual(s.unsupported, []);
+  assert.doesNotThrow(() => assertSupported(graph, file));
 });
 
-test('PaddleOCR direction classifier (ONNX): predicts as onnxruntime did (≤ 1e-4)', { skip: PENDING_MUL }, async () => {
+test('PaddleOCR direction classifier (ONNX): predicts as onnxruntime did (≤ 1e-4)', async () => {
   const { graph } = await load(paddleOcrClsModel(), { inputSize: [48, 192] });
   for (const c of ppocr.cases) {
     const data = seededUniform(48 * 192 * 3, c.seed, c.lo, c.hi);
@@ -133,7 +134,7 @@ test('PaddleOCR direction classifier (ONNX): predicts as onnxruntime did (≤ 1e
   }
 });
 
-test('PaddleOCR direction classifier (ONNX): every LRP preset runs; bias-free LRP-0 conserves', { skip: PENDING_MUL }, async () => {
+test('PaddleOCR direction classifier (ONNX): every LRP preset runs; bias-free LRP-0 conserves', async () => {
   const { graph } = await load(paddleOcrClsModel(), { inputSize: [48, 192] });
   const input = { shape: [48, 192, 3], data: seededUniform(48 * 192 * 3, 1, -1, 1) };
   runAllPresets(graph, input, true);

@@ -10,6 +10,8 @@ import { cardInit, cardPathFor } from '../../src/core/card/cardInit';
 import { findCardPath, readCard } from '../../src/core/card/modelCard';
 import { isLensError } from '../../src/core/errors';
 import { paddleOcrClsModel } from './helpers/realModels';
+import { GraphBuilder } from '../../src/core/graph/builder';
+import type { ActivationFn } from '../../src/core/graph/ir';
 
 const FX = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'loaders');
 
@@ -30,14 +32,31 @@ test('summarizeGraph lists every node with op, shape, params and support', async
   assert.doesNotThrow(() => assertSupported(g, 'cnn.h5'));
 });
 
-test('assertSupported names the first unsupported node before any computation', async () => {
+test('gating products (HardSwish, squeeze-excite) are supported: their mul nodes pass the check', async () => {
   const g = await loadModel(path.join(FX, 'small_hardswish_se.onnx'));
   const s = summarizeGraph(g);
-  if (s.unsupported.length === 0) return; // the engine learned the gating op
-  assert.throws(() => assertSupported(g, 'se.onnx'), (e: unknown) => {
+  const gates = s.rows.filter((r) => r.op === 'mul');
+  assert.ok(gates.some((r) => r.sourceClass === 'HardSwish'), JSON.stringify(gates));
+  assert.ok(gates.every((r) => r.supported && r.note === undefined));
+  assert.deepEqual(s.unsupported, []);
+  assert.doesNotThrow(() => assertSupported(g, 'se.onnx'));
+});
+
+test('assertSupported names the first unsupported node, and how many more, before any computation', () => {
+  // an activation the engine lacks, then average pooling with explicit padding (both loadable into the IR)
+  const b = new GraphBuilder('unsupported');
+  let x = b.add({ name: 'input', op: 'input', inputs: [], shape: [6, 6, 2] });
+  x = b.add({ name: 'c1', op: 'conv2d', inputs: [x], attrs: { conv: { strides: [1, 1], padding: 'same', dilations: [1, 1] } }, params: { kernel: { shape: [3, 3, 2, 3], data: new Float32Array(54).fill(0.1) } } });
+  x = b.add({ name: 'soft', op: 'activation', inputs: [x], attrs: { activation: 'softsign' as ActivationFn }, sourceClass: 'Softsign' });
+  x = b.add({ name: 'pool', op: 'avgPool', inputs: [x], attrs: { pool: { poolSize: [2, 2], strides: [2, 2], padding: [[1, 1], [1, 1]] } } });
+  x = b.add({ name: 'flat', op: 'flatten', inputs: [x] });
+  const out = b.add({ name: 'logits', op: 'dense', inputs: [x], params: { kernel: { shape: [48, 2], data: new Float32Array(96).fill(0.1) } } });
+  const g = b.build('unsupported', 'test', out);
+  assert.deepEqual(summarizeGraph(g).unsupported.map((r) => r.name), ['soft', 'pool']);
+  assert.throws(() => assertSupported(g, 'x.onnx'), (e: unknown) => {
     assert.ok(isLensError(e));
     assert.equal(e.code, 'unsupported-op');
-    assert.match(e.message, /^se\.onnx: node '\/HardSwish' \(HardSwish, op mul\) is not supported: elementwise gate.* \(and 1 more unsupported node\)$/);
+    assert.equal(e.message, "x.onnx: node 'soft' (Softsign, op activation:softsign) is not supported: activation 'softsign' is not implemented by the engine (and 1 more unsupported node)");
     return true;
   });
 });

@@ -12,8 +12,9 @@ import { PreparedGraph } from '../../src/core/engine/prepared';
 import { Explainer, type InputArray } from '../../src/core/methods/explain';
 import { openModel, readInput } from '../../src/core/pipeline';
 import {
-  aopc, defaultRegionSize, defaultSteps, forwardOutput, randomOrder, rankRegions, regionGrid, regionScores, RegionPerturber,
+  aopc, defaultRegionSize, defaultSteps, forwardOutput, rankRegions, regionGrid, regionScores, RegionPerturber,
 } from '../../src/core/metrics/pixelFlipping';
+import { randomOrder } from '../../src/core/seededRandom';
 import { evaluateMethods, type Evaluation, type MethodSpec } from '../../src/core/metrics/evaluate';
 import { gini, heatmapGini } from '../../src/core/metrics/sparseness';
 import { niceTicks, plotCurves } from '../../src/core/metrics/plot';

@@ -18,6 +18,26 @@ import type { RuleSpec } from '../../src/shared/ruleSpec';
 import { Rand, reluNet, smoothNet } from './helpers/methodNets';
 import { makeNet } from './oracle/randomNets';
 import { NET_SEEDS, firstBounds, firstWeighted, ruleLayers } from './oracle/cases';
+import { fitPatterns } from '../../src/core/patterns/fit';
+import { toPatternSet } from '../../src/core/patterns/stats';
+import { modelFingerprint } from '../../src/core/patterns/fingerprint';
+import type { PatternSet } from '../../src/core/patterns/patternSet';
+import { GraphBuilder } from '../../src/core/graph/builder';
+import { memorySource } from './helpers/methodNets';
+import { evaluateMethods, evaluateMethodsAsync } from '../../src/core/metrics/evaluate';
+import type { CurveJobSpec } from '../../src/core/metrics/pixelFlipping';
+import { onnxEvaluationEngine } from '../../src/core/onnx/curves';
+import { compiledForward, compiledMethods } from '../../src/core/onnx/engineBackend';
+import { METHOD_NAMES as ALL_METHODS } from '../../src/shared/methodParams';
+import { randomBlock } from './oracle/transformer';
+import { blockGraph } from './oracle/transformerGraph';
+import { loadModel } from '../../src/core/loaders/registry';
+import { canonize } from '../../src/core/graph/canonize';
+import * as fs from 'fs';
+import * as path from 'path';
+
+const TRANSFORMERS = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'transformers');
+const TRANSFORMER_REF = JSON.parse(fs.readFileSync(path.join(TRANSFORMERS, 'reference.json'), 'utf8')) as Record<string, { input: number[]; inputShape: number[] }>;
 
 function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
@@ -66,7 +86,19 @@ const METHODS: ExplainOptions[] = [
   { method: 'deep-taylor' }, { method: 'deep-taylor', root: 'nearest' }, { method: 'deep-taylor-bounded', params: { low: -1, high: 1 } },
 ];
 
-async function compare(g: Graph, seeds: number[], extra: Partial<ExplainOptions> = {}): Promise<number> {
+/** Patterns fitted on 24 seeded random images (enough to run the methods; what they show does not matter here). */
+function quickPatterns(g: Graph): PatternSet {
+  const shape = g.nodes[g.input].shape;
+  const data = new Rand(99).array(24 * sizeOf(shape), 1, 0.2);
+  return toPatternSet(fitPatterns(g, memorySource(data, shape), { batchSize: 8, holdout: 0 }));
+}
+
+/** PatternNet and PatternAttribution, both pattern types (the ReLU nets only: the methods refuse smooth ones). */
+function patternMethods(ps: PatternSet): ExplainOptions[] {
+  return (['pattern-net', 'pattern-attribution'] as const).flatMap((method) => (['relu', 'linear'] as const).map((patternType) => ({ method, patterns: ps, patternType })));
+}
+
+async function compare(g: Graph, seeds: number[], extra: Partial<ExplainOptions> = {}, more: ExplainOptions[] = []): Promise<number> {
   const w = new Explainer(g);
   const o = new OnnxExplainer(g);
   let n = 0;
@@ -74,7 +106,7 @@ async function compare(g: Graph, seeds: number[], extra: Partial<ExplainOptions>
     for (const seed of seeds) {
       const shape = g.nodes[g.input].shape;
       const input = { shape, data: new Rand(seed).array(sizeOf(shape), 1, 0) };
-      for (const m of METHODS) {
+      for (const m of [...METHODS, ...more]) {
         const opts = { ...m, ...extra };
         const a = w.explain(input, opts);
         const b = await o.explain(input, opts);
@@ -110,7 +142,9 @@ test('onnxruntime-node loads on this platform', () => {
 
 test('onnx = wasm: every compiled method × composite on the ReLU net (conv, max pool, dense)', async () => {
   await initBackend('wasm');
-  assert.equal(await compare(reluNet(), [1, 2]), 2 * METHODS.length);
+  const g = reluNet();
+  const more = patternMethods(quickPatterns(g));
+  assert.equal(await compare(g, [1, 2], {}, more), 2 * (METHODS.length + more.length));
 });
 
 test('onnx = wasm: every compiled method × composite on the smooth net (strided conv, depthwise, pad, avg pool, BN, add, concat, GAP, softmax)', async () => {
@@ -136,6 +170,7 @@ test('onnx = wasm on the oracle nets: composites, flat, w², z⁺ without bias, 
       { method: 'lrp', composite: 'epsilon', rules: { [firstWeighted(net.graph)]: { rule: 'z-box', ...firstBounds(ctx) } }, conservationDetail: true },
       { method: 'lrp', composite: 'alpha-beta', params: { alpha: 3, beta: 2 }, targetClass: 1 },
       { method: 'gradient' }, { method: 'guided-backprop', targetClass: 1 }, { method: 'deconvnet' },
+      ...patternMethods(quickPatterns(net.graph)),
     ];
     const w = new Explainer(net.graph);
     const o = new OnnxExplainer(net.graph);
@@ -152,7 +187,52 @@ test('onnx = wasm on the oracle nets: composites, flat, w², z⁺ without bias, 
       await o.dispose();
     }
   }
-  assert.equal(n, names.length * (COMPOSITE_NAMES.length + 9));
+  assert.equal(n, names.length * (COMPOSITE_NAMES.length + 9 + 4));
+});
+
+/**
+ * PatternNet's signal grows by the patterns' scale per layer: both backends rescale it by 2^-64 after a
+ * weighted layer where it passes 2^64, report the same exponents, and give the float64 back-projection.
+ */
+test('onnx = wasm: PatternNet on a deep chain rescales its signal as wasm does', async () => {
+  await initBackend('wasm');
+  const r = new Rand(21);
+  const b = new GraphBuilder('deep');
+  let x = b.add({ name: 'input', op: 'input', inputs: [], shape: [1, 1, 4] });
+  x = b.add({ name: 'flat', op: 'flatten', inputs: [x] });
+  const depth = 8;
+  const patterns: Float32Array[] = [];
+  for (let l = 0; l < depth; l++) {
+    x = b.add({ name: `d${l}`, op: 'dense', inputs: [x], params: { kernel: { shape: [4, 4], data: r.array(16, 0.5) } } });
+    patterns.push(r.array(16, 1e6));
+  }
+  const g = b.build('deep', 'test', x);
+  const ps: PatternSet = {
+    id: 'deep-onnx', fingerprint: modelFingerprint(g), modelName: 'deep', images: { fit: 1, heldOut: 0 },
+    layers: patterns.map((a, l) => ({ name: `d${l}`, op: 'dense' as const, kernelShape: [4, 4], regime: 'linear' as const, linear: a })),
+  };
+  const input = { shape: [1, 1, 4], data: Float32Array.from([0.3, -0.2, 0.5, 0.1]) };
+  const w = new Explainer(g);
+  const o = new OnnxExplainer(g);
+  try {
+    const opts: ExplainOptions = { method: 'pattern-net', patterns: ps, targetClass: 1 };
+    const a = w.explain(input, opts, { keepLayers: ['d3'] });
+    const got = await o.explain(input, opts, { keepLayers: ['d3'] });
+    assert.equal(got.backend, 'onnx', got.backendReason);
+    assertSameExplanation(a, got, 'deep chain');
+    const log2 = (got.extra as { patterns: { log2Scale: number } }).patterns.log2Scale;
+    assert.ok(log2 > 0, 'rescaled');
+    assert.deepEqual(got.extra, a.extra);
+    // float64 reference: s ← A s from the logit down
+    let s = [0, 0, 0, 0];
+    s[1] = got.target.logit;
+    for (let l = depth - 1; l >= 0; l--) s = [0, 1, 2, 3].map((i) => [0, 1, 2, 3].reduce((acc, k) => acc + patterns[l][i * 4 + k] * s[k], 0));
+    const scale = Math.max(...s.map(Math.abs));
+    got.relevance.data.forEach((v, i) => assert.ok(Math.abs(v * 2 ** log2 - s[i]) <= 1e-5 * scale, `${i}: ${v * 2 ** log2} vs ${s[i]}`));
+  } finally {
+    w.dispose();
+    await o.dispose();
+  }
 });
 
 /**
@@ -305,3 +385,153 @@ test('onnx: a backward-only model fed with the forward model\'s values = the one
     }
   }
 });
+
+/**
+ * evaluate on the onnx backend: the explanations compiled, the perturbed inputs through the forward-only
+ * session in batches; every curve (each method's and the random orders') agrees with the wasm engine's.
+ */
+test('onnx = wasm: evaluate\'s perturbation curves, AOPC and random baseline', async () => {
+  await initBackend('wasm');
+  const g = reluNet();
+  const ps = quickPatterns(g);
+  const shape = g.nodes[g.input].shape;
+  const input = { shape, data: new Rand(4).array(sizeOf(shape), 1, 0) };
+  const specs = [
+    { name: 'lrp', opts: { method: 'lrp' as const, composite: 'epsilon-plus' } },
+    { name: 'gxi', opts: { method: 'gradient-x-input' as const } },
+    { name: 'pattern', opts: { method: 'pattern-attribution' as const, patterns: ps } },
+  ];
+  const w = new Explainer(g);
+  const o = new OnnxExplainer(g);
+  try {
+    const engine = onnxEvaluationEngine(o);
+    assert.equal(engine.curvesOn, 'onnx');
+    let batches = 0;
+    const counted = { ...engine, curves: (spec: CurveJobSpec) => { batches += spec.rankMaps.length * Math.ceil((spec.steps + 1) / spec.batch); return engine.curves!(spec); } };
+    for (const perturbation of ['mean', 'uniform', 'blur'] as const) {
+      const opts = { perturbation, region: 2, randomOrders: 3, batch: 5, targetClass: 1 };
+      const a = evaluateMethods(w, input, specs, opts);
+      batches = 0;
+      const b = await evaluateMethodsAsync(counted, input, specs, opts);
+      // 16 regions, 17 points per curve in batches of 5: 4 batches per curve, 3 methods + 3 random orders
+      assert.equal(batches, 4 * 6, 'every curve ran on onnxruntime');
+      assert.equal(b.target.class, a.target.class);
+      assert.ok(Math.abs(b.target.logit - a.target.logit) <= 1e-5 * Math.abs(a.target.logit));
+      const all = (ev: typeof a): number[] => [...ev.random!.curve, ...ev.methods.flatMap((m) => [...m.curve, m.aopc])];
+      const scale = maxAbs(all(a));
+      assert.ok(maxDiff(all(a), all(b)) <= 1e-4 * scale, `${perturbation}: curves differ by ${maxDiff(all(a), all(b))}`);
+      assert.ok(maxDiff(a.random!.aopcs, b.random!.aopcs) <= 1e-4 * scale);
+      assert.deepEqual(b.methods.map((m) => m.backend), ['onnx', 'onnx', 'onnx']);
+      // the curves fall: perturbing changes the logit (the check would pass on two constant curves otherwise)
+      assert.ok(a.methods.every((m) => Math.abs(m.aopc) > 1e-3 * Math.abs(a.target.logit)), 'non-trivial curves');
+      assert.deepEqual(b.settings, a.settings);
+    }
+  } finally {
+    w.dispose();
+    await o.dispose();
+  }
+});
+
+/** What `info` says of each method on the onnx backend is what explain does: compiled, on wasm, or refused. */
+test('info\'s compiled / fallback list is what the onnx backend does for every method', async () => {
+  await initBackend('wasm');
+  const r = new Rand(5);
+  // an in-network softmax (attention weights): not a ReLU network, compiled since the transformer ops have ONNX emission
+  const b = new GraphBuilder('attn');
+  let x = b.add({ name: 'input', op: 'input', inputs: [], shape: [3, 3, 2] });
+  x = b.add({ name: 'flat', op: 'flatten', inputs: [x] });
+  x = b.add({ name: 'd1', op: 'dense', inputs: [x], params: { kernel: { shape: [18, 6], data: r.array(108, 0.3) } } });
+  x = b.add({ name: 'act', op: 'softmax', inputs: [x] });
+  x = b.add({ name: 'd2', op: 'dense', inputs: [x], params: { kernel: { shape: [6, 3], data: r.array(18, 0.3) } } });
+  const attn = b.build('attn', 'test', x);
+  for (const g of [reluNet(), smoothNet(1), attn]) {
+    const shape = g.nodes[g.input].shape;
+    const input = { shape, data: new Rand(8).array(sizeOf(shape), 1, 0) };
+    const ps = g.name !== 'attn' ? quickPatterns(g) : undefined;
+    const listed = compiledMethods(g, ALL_METHODS);
+    assert.deepEqual(Object.keys(listed), [...ALL_METHODS]);
+    const o = new OnnxExplainer(g);
+    try {
+      for (const m of ALL_METHODS) {
+        const opts: ExplainOptions = { method: m, samples: 3, steps: 3, ...(ps ? { patterns: ps } : {}) };
+        const says = listed[m];
+        if (says.reason?.startsWith('refused')) {
+          await assert.rejects(o.explain(input, opts), /defined for ReLU networks/, `${g.name} ${m}`);
+          continue;
+        }
+        const r = await o.explain(input, opts);
+        assert.equal(r.backend, says.compiled ? 'onnx' : 'wasm', `${g.name} ${m}: info says ${JSON.stringify(says)}, ran on ${r.backend} (${r.backendReason})`);
+      }
+      // every method compiles on the ReLU net; Deep Taylor and the pattern methods refuse the softmax net, the rest compile
+      if (g.name === 'relu') assert.ok(Object.values(listed).every((v) => v.compiled));
+      // evaluate's batches: on onnxruntime where the forward compiles (every op of these nets has an emission)
+      assert.equal(compiledForward(g).compiled, true);
+      assert.equal(onnxEvaluationEngine(o).curvesOn, 'onnx');
+      if (g.name === 'attn') {
+        const refused = Object.entries(listed).filter(([, v]) => v.reason?.startsWith('refused'));
+        assert.equal(refused.length, 4);
+        assert.ok(Object.entries(listed).every(([m, v]) => v.compiled === !refused.some(([r]) => r === m)));
+      }
+    } finally {
+      await o.dispose();
+    }
+  }
+});
+
+/** On transformers: every composite (the CNN ones use AttnLRP's rules on the transformer ops), LRP rule overrides and the gradient family. */
+const TRANSFORMER_METHODS: ExplainOptions[] = [
+  ...[...COMPOSITE_NAMES, 'auto'].map((composite) => ({ method: 'lrp' as const, composite, conservationDetail: true, params: { low: -3, high: 3 } })),
+  { method: 'gradient' }, { method: 'gradient-x-input' }, { method: 'deconvnet' }, { method: 'guided-backprop' },
+  { method: 'smoothgrad', samples: 5, sigma: 0.2, seed: 3, sampleBatch: 2 },
+  { method: 'integrated-gradients', steps: 6, sampleBatch: 3 },
+];
+
+async function compareTransformer(g: Graph, input: InputArray, extra: ExplainOptions[] = []): Promise<number> {
+  const w = new Explainer(g);
+  const o = new OnnxExplainer(g);
+  let n = 0;
+  try {
+    for (const opts of [...TRANSFORMER_METHODS, ...extra]) {
+      const b = await o.explain(input, opts);
+      assert.equal(b.backend, 'onnx', `${g.name} ${opts.method}: ${b.backendReason}`);
+      assertSameExplanation(w.explain(input, opts), b, `${g.name} ${opts.method} ${opts.composite ?? ''} ${JSON.stringify(opts.rules ?? {})}`);
+      n++;
+    }
+  } finally {
+    w.dispose();
+    await o.dispose();
+  }
+  return n;
+}
+
+/**
+ * The oracle's random transformer block (class token, position embedding, LayerNorms, two-head attention
+ * with [H, T, d] values, residuals, GELU MLP, class-token select): the compiled transpose, select,
+ * constant, matmul, layerNorm, softmax, GELU and N-D dense, under AttnLRP / CP-LRP and their rule
+ * alternatives (LayerNorm pass, softmax held constant, A·V by the value rule), agree with wasm.
+ */
+test('onnx = wasm on a random transformer block: every composite, the transformer rules, the gradient family', async () => {
+  await initBackend('wasm');
+  for (const seed of [3, 11]) {
+    const w = randomBlock(seed);
+    const g = blockGraph(w);
+    const input = { shape: [1, w.T, w.D], data: new Rand(seed).array(w.T * w.D, 1, 0) };
+    const rules = (r: Record<string, RuleSpec>): ExplainOptions => ({ method: 'lrp', composite: 'attn-lrp', rules: r, conservationDetail: true });
+    const extra = [
+      rules({ ln1: { rule: 'pass' }, ln2: { rule: 'pass' }, softmax: { rule: 'held-constant' }, av: { rule: 'bilinear-value' } }),
+      rules({ qk: { rule: 'bilinear-uniform', epsilon: 0.5 }, ln3: { rule: 'norm-identity', epsilon: 0.1 } }),
+      { ...rules({}), targetClass: 1 },
+    ];
+    assert.equal(await compareTransformer(g, input, extra), TRANSFORMER_METHODS.length + extra.length);
+  }
+});
+
+/** torchvision's own ViT, Swin and ConvNeXt classes at small sizes (test/fixtures/transformers, PyTorch exports). */
+for (const name of ['vit', 'swin', 'convnext']) {
+  test(`onnx = wasm on the torchvision ${name} fixture: every composite and the gradient family`, async () => {
+    await initBackend('wasm');
+    const g = canonize(await loadModel(path.join(TRANSFORMERS, `${name}.onnx`)));
+    const ref = TRANSFORMER_REF[name];
+    assert.equal(await compareTransformer(g, { shape: ref.inputShape, data: Float32Array.from(ref.input) }), TRANSFORMER_METHODS.length);
+  });
+}

@@ -4,12 +4,12 @@ import * as assert from 'node:assert/strict';
 import type { Graph, Node, OpKind } from '../../src/core/graph/ir';
 import { opDef, opKinds, rulesFor, takesRule, isWeighted } from '../../src/core/ops/registry';
 import { summarizeGraph, engineOps } from '../../src/core/graph/summary';
-import { inferShape } from '../../src/core/graph/shapes';
+import { inferShape } from '../../src/core/graph/builder';
 import { resolveRules } from '../../src/core/composites/presets';
 import { reluNet } from './helpers/methodNets';
 
 const ALL: OpKind[] = ['input', 'conv2d', 'depthwiseConv2d', 'dense', 'batchNorm', 'activation', 'maxPool', 'avgPool',
-  'globalAvgPool', 'flatten', 'reshape', 'add', 'concat', 'pad', 'identity', 'mul',
+  'globalAvgPool', 'flatten', 'reshape', 'add', 'concat', 'pad', 'identity', 'mul', 'prelu',
   'transpose', 'select', 'constant', 'matmul', 'layerNorm', 'softmax'];
 
 test('op table: one entry per op kind, each declaring its own kind', () => {

@@ -16,7 +16,7 @@ import { Explainer } from '../../src/core/methods/explain';
 import { COMPOSITE_NAMES, defaultCompositeFor } from '../../src/core/composites/presets';
 import { loadModel } from '../../src/core/loaders/registry';
 import { canonize } from '../../src/core/graph/canonize';
-import { patchTokens, tokenMapToImage, tokenRelevance } from '../../src/core/image/tokenMap';
+import { patchTokens, tokenMapToImage, tokenRelevance, tokenStage } from '../../src/core/image/tokenMap';
 
 const DIR = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'transformers');
 const REF = JSON.parse(fs.readFileSync(path.join(DIR, 'reference.json'), 'utf8')) as Record<string, { input: number[]; inputShape: number[]; logits: number[] }>;
@@ -117,6 +117,15 @@ test('vit: per-patch-token relevance sums to what reaches the patch embedding, o
     assert.equal(img.data[0], t[0]);
     assert.equal(img.data[31 * 32 + 31], t[15]);
     assert.equal(img.data[8], t[1]);
+    // the panel's stage: the same patches, and the class token = the joined sequence's relevance at the
+    // class token's row = what its constant keeps (the table's 'absorbs' row of the class token)
+    const k = ex.explain({ shape: ref.inputShape, data: Float32Array.from(ref.input) }, { method: 'lrp', composite: 'attn-lrp', conservationDetail: true }, { keepLayers: [tokens.name, tokens.joined] });
+    const stage = tokenStage(tokens, k.layerRelevance)!;
+    assert.deepEqual(Array.from(stage.values), Array.from(t));
+    const joined = g.nodes.find((n) => n.name === tokens.joined)!;
+    const cls = g.nodes[joined.inputs.find((i) => g.nodes[i].op === 'constant')!];
+    const absorbed = k.layers.find((l) => l.name === cls.name)!.outputRelevanceSum;
+    assert.ok(Math.abs(stage.classToken! - absorbed) <= 1e-6 * Math.max(1e-3, Math.abs(absorbed)), `class token ${stage.classToken} vs its constant's row ${absorbed}`);
   } finally {
     ex.dispose();
   }

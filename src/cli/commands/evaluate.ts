@@ -14,17 +14,20 @@ import { AUTO_COMPOSITE, COMPOSITE_NAMES, DEFAULT_COMPOSITE, defaultComposite } 
 import { inputBounds } from '../../core/card/modelCard';
 import { checkOutputTargets, writeFilesAtomic, type OutputFile } from '../../core/io/atomicWrite';
 import { encodePng } from '../../core/image/png';
-import { evaluateMethods, DEFAULT_RANDOM_ORDERS, type Evaluation, type MethodSpec } from '../../core/metrics/evaluate';
+import { OnnxExplainer } from '../../core/onnx/onnxExplainer';
+import { onnxEvaluationEngine } from '../../core/onnx/curves';
+import { evaluateMethods, evaluateMethodsAsync, DEFAULT_RANDOM_ORDERS, type Evaluation, type MethodSpec } from '../../core/metrics/evaluate';
 import {
   DEFAULT_PERTURBATION, PERTURBATION_KINDS, REGION_ORDERS, type PerturbationKind, type RegionOrder,
 } from '../../core/metrics/pixelFlipping';
 import { PLOT_COLORS, plotCurves, RANDOM_COLOR, type PlotSeries } from '../../core/metrics/plot';
 import { num, table } from '../format';
+import { usageLine } from '../usage';
 import { UsageError } from '../errors';
 import { integer, joinNegativeValues, parseRuleParams, parseRuleOverrides, RULE_OPTIONS, samplePool, workerCount } from './explain';
 import { defaultWorkerCount } from '../../core/parallel/pool';
 
-const OPTIONS = {
+export const OPTIONS = {
   methods: { type: 'string' },
   ...RULE_OPTIONS,
   order: { type: 'string' },
@@ -45,11 +48,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const USAGE = 'usage: relevance-lens evaluate MODEL INPUT --methods M[,M...] [--composite NAME] [--rule LAYER=RULE[:p,...]]... '
-  + '[--epsilon E] [--gamma G] [--alpha A] [--beta B] [--low L] [--high H] '
-  + '[--order morf|lerf] [--perturbation zeros|mean|uniform|blur[:SIGMA]] [--steps N] [--region R] [--random N] [--seed N] '
-  + '[--class N|top] [--patterns FILE] [--pattern-type relu|linear] [--workers N] [--backend auto|onnx|tensorflow|wasm|cpu] [--card FILE] '
-  + '[--json FILE] [--png FILE] [--quiet]';
+const USAGE = usageLine('evaluate MODEL INPUT --methods M[,M...]', OPTIONS);
 
 const HELP = `usage: relevance-lens evaluate MODEL INPUT --methods M[,M...] [options]
   Region perturbation (Samek et al. 2017): the input is cut into R×R regions, ranked by each method's
@@ -75,7 +74,8 @@ const HELP = `usage: relevance-lens evaluate MODEL INPUT --methods M[,M...] [opt
   --workers N                threads for the perturbation batches and SmoothGrad / IG samples (default
                              ${defaultWorkerCount()}: min(2, CPU cores); 1 = this thread only); each extra worker holds
                              one more copy of the model; the results do not depend on N
-  --backend auto|onnx|tensorflow|wasm|cpu (evaluate runs on the TensorFlow.js backend; onnx is accepted)
+  --backend auto|onnx|tensorflow|wasm|cpu   onnx (auto's pick where it loads): explanations compiled to ONNX
+                             and the perturbation batches on onnxruntime; a method it does not compile runs on wasm
   --card FILE                model card instead of the one next to the model
   --json FILE                curves, AOPC, Gini and timings as JSON
   --png FILE                 plot of the curves with axis titles; legend: table row, method name (R = random, dashed grey)
@@ -143,7 +143,7 @@ export function evaluationJson(ev: Evaluation, model: string, input: string, bac
     methods: ev.methods.map((m) => ({
       name: m.name, method: m.method, composite: m.composite,
       aopc: m.aopc, normalizedAopc: nullable(m.normalizedAopc), vsRandom: nullable(m.vsRandom), gini: m.gini,
-      curve: Array.from(m.curve), timings: m.timings,
+      curve: Array.from(m.curve), timings: m.timings, ...(m.backend ? { backend: m.backend } : {}),
     })),
     timings: { randomMs: ev.random?.ms ?? 0, totalMs },
   };
@@ -209,8 +209,8 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const rules = parseRuleOverrides(values.rule);
   const ruleParams = parseRuleParams(values);
   checkOutputTargets([values.json, values.png].filter((o): o is string => o !== undefined));
-  // evaluate's perturbation batches are not compiled: they run on the tfjs backend (onnx accepted, noted)
-  const backend = (await selectBackend(values.backend ?? 'auto')).tfjs;
+  const engine = await selectBackend(values.backend ?? 'auto');
+  let backend = engine.name;
   const model = await openModel(modelFile, values.card, { keepRaw: false });
   assertSupported(model.graph, modelFile);
   // a bare 'lrp' without --composite gets the model's default composite (as explain)
@@ -236,19 +236,34 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const lowList = asList(low);
   const highList = asList(high);
   const t0 = performance.now();
-  const explainer = new Explainer(model.graph);
   const pool = samplePool(workers);
+  const evalOpts = {
+    order, perturbation: perturbation.kind, blurSigma: perturbation.blurSigma, steps, region, randomOrders, seed,
+    targetClass, labels: model.labels, pool,
+    ...(lowList && highList ? { bounds: { low: lowList, high: highList } } : {}),
+  };
   let ev: Evaluation;
-  try {
-    explainer.checkInput(input, inputFile);
-    ev = evaluateMethods(explainer, input, specs, {
-      order, perturbation: perturbation.kind, blurSigma: perturbation.blurSigma, steps, region, randomOrders, seed,
-      targetClass, labels: model.labels, pool,
-      ...(lowList && highList ? { bounds: { low: lowList, high: highList } } : {}),
-    });
-  } finally {
-    pool?.dispose();
-    explainer.dispose();
+  if (engine.onnx) {
+    // compiled explanations and perturbation batches on onnxruntime; what is not compiled runs on wasm (per method in the JSON)
+    const onnx = new OnnxExplainer(model.graph);
+    try {
+      onnx.checkInput(input, inputFile);
+      const on = onnxEvaluationEngine(onnx);
+      if (on.curvesOn !== 'onnx') backend = `onnx (perturbation batches on ${on.curvesOn})`;
+      ev = await evaluateMethodsAsync(on, input, specs, evalOpts);
+    } finally {
+      pool?.dispose();
+      await onnx.dispose();
+    }
+  } else {
+    const explainer = new Explainer(model.graph);
+    try {
+      explainer.checkInput(input, inputFile);
+      ev = evaluateMethods(explainer, input, specs, evalOpts);
+    } finally {
+      pool?.dispose();
+      explainer.dispose();
+    }
   }
   const totalMs = performance.now() - t0;
   const outputs: OutputFile[] = [];

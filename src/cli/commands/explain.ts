@@ -2,14 +2,13 @@
 import { parseCommandArgs } from '../args';
 import { selectBackend } from '../../core/onnx/engineBackend';
 import { OnnxExplainer } from '../../core/onnx/onnxExplainer';
-import { cardBounds, openModel, readInput, readNpyInput, renderHeatmapPng } from '../../core/pipeline';
+import { cardBounds, openModel, readInput, readInputNpy, renderHeatmapPng } from '../../core/pipeline';
 import { checkInputFor, Explainer, type ExplainOutput } from '../../core/methods/explain';
 import type { BaselineSpec, ExplainOptions, MethodName } from '../../core/methods/types';
 import { methodNames } from '../../core/methods/method';
 import { assertSupported } from '../../core/graph/summary';
 import { loadPatterns } from '../../core/patterns/file';
 import type { PatternSet } from '../../core/patterns/patternSet';
-import { readNpy } from '../../core/io/npy';
 import { LensError } from '../../core/errors';
 import { COMPOSITE_NAMES, biasFreeSuggestion, defaultComposite } from '../../core/composites/presets';
 import type { Graph } from '../../core/graph/ir';
@@ -20,10 +19,12 @@ import { writeNpy } from '../../core/io/npy';
 import { COLORMAP_NAMES, type ColormapName } from '../../core/image/colormap';
 import { exportPicture } from '../../core/image/export';
 import { encodePng } from '../../core/image/png';
-import { DEFAULT_DISPLAY } from '../../shared/protocol';
+import { DEFAULT_DISPLAY, METHOD_NAMES } from '../../shared/protocol';
+import { SETTING_DEFAULTS } from '../../shared/settings';
 import { fmt, fmtProbability, methodFigures } from '../../shared/methodFigures';
 import { inputBounds } from '../../core/card/modelCard';
-import { num, table } from '../format';
+import { num, table, wrapList } from '../format';
+import { usageLine } from '../usage';
 import { UsageError } from '../errors';
 import { defaultWorkerCount, SampleWorkerPool } from '../../core/parallel/pool';
 import {
@@ -45,22 +46,12 @@ export const RULE_OPTIONS = {
   high: { type: 'string' },
 } as const;
 
+/** Every flag of `explain`, in the order its usage line shows them. */
 export const OPTIONS = {
   method: { type: 'string' },
   ...RULE_OPTIONS,
   class: { type: 'string' },
   backend: { type: 'string' },
-  json: { type: 'string' },
-  npy: { type: 'string' },
-  png: { type: 'string' },
-  'token-png': { type: 'string' },
-  card: { type: 'string' },
-  colormap: { type: 'string' },
-  percentile: { type: 'string' },
-  opacity: { type: 'string' },
-  upscale: { type: 'string' },
-  size: { type: 'string' },
-  'heatmap-only': { type: 'boolean' },
   samples: { type: 'string' },
   sigma: { type: 'string' },
   seed: { type: 'string' },
@@ -70,25 +61,31 @@ export const OPTIONS = {
   patterns: { type: 'string' },
   'pattern-type': { type: 'string' },
   workers: { type: 'string' },
+  json: { type: 'string' },
+  npy: { type: 'string' },
+  png: { type: 'string' },
+  'token-png': { type: 'string' },
+  card: { type: 'string' },
+  colormap: { type: 'string' },
+  percentile: { type: 'string' },
+  opacity: { type: 'string' },
+  size: { type: 'string' },
+  'heatmap-only': { type: 'boolean' },
+  upscale: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const USAGE = 'usage: relevance-lens explain MODEL INPUT [--method M] [--composite NAME] [--rule LAYER=RULE[:p,...]]... '
-  + '[--epsilon E] [--gamma G] [--alpha A] [--beta B] [--low L] [--high H] [--class N|top] [--backend auto|onnx|tensorflow|wasm|cpu] '
-  + '[--samples N] [--sigma S] [--seed N] [--steps N] [--baseline zeros|constant:V|blur[:SIGMA]|FILE.npy] [--root nearest|origin|lrp] '
-  + '[--patterns FILE] [--pattern-type relu|linear] [--workers N] '
-  + '[--json FILE] [--npy FILE] [--png FILE] [--token-png FILE] [--card FILE] [--colormap NAME] [--percentile P] [--opacity O] [--size WxH|N] [--heatmap-only] [--upscale K] [--quiet]';
+const USAGE = usageLine('explain MODEL INPUT', OPTIONS);
 
 const HELP = `usage: relevance-lens explain MODEL INPUT [options]
   INPUT: .png/.jpg/.jpeg/.bmp (preprocessed per the model card) or a float32 .npy, HWC or 1×H×W×C (used as given)
 
-  --method M                 lrp (default), deep-taylor, deep-taylor-bounded, gradient, gradient-x-input, smoothgrad,
-                             integrated-gradients, deconvnet, guided-backprop, pattern-net, pattern-attribution
+  --method M                 ${wrapList(METHOD_NAMES.map((m) => (m === SETTING_DEFAULTS.defaultMethod ? `${m} (default)` : m)), ' '.repeat(29))}
   --composite NAME           lrp preset (default: the model's, as 'info' shows and explains):
                              ${COMPOSITE_NAMES.filter((c) => !c.endsWith('-nobias')).join(', ')};
                              each also as NAME-nobias (biases left out of numerator and denominator)
-                             transformers: attn-lrp, cp-lrp, attn-lrp-gamma, cp-lrp-gamma (attn-lrp is the default there)
+                             transformers: ${COMPOSITE_NAMES.filter((c) => /^(attn|cp)-lrp/.test(c) && !c.endsWith('-nobias')).join(', ')} (attn-lrp is the default there)
   --rule LAYER=RULE[:p,...]  per-layer rule override, repeatable (LayerNorm: norm-identity[:ε] | pass; attention softmax:
                              softmax-taylor | held-constant; product of activations: bilinear-uniform[:ε] | bilinear-value[:ε])
   --epsilon E --gamma G --alpha A --beta B    composite parameters
@@ -109,7 +106,7 @@ const HELP = `usage: relevance-lens explain MODEL INPUT [options]
   --token-png FILE                            vision transformers: per-patch-token relevance (Σ over features of the
                                               patch tokens the class token joins) as a heatmap over the patch grid
   --card FILE                model card instead of the one next to the model
-  --colormap NAME            ${COLORMAP_NAMES.join(', ')} (default seismic)
+  --colormap NAME            ${COLORMAP_NAMES.join(', ')} (default ${DEFAULT_DISPLAY.colormap})
   --percentile P             colour scale at the P-th percentile of |R| (default: max |R|)
   --opacity O                heatmap over the photo, 0..1 (default ${DEFAULT_DISPLAY.opacity})
   --png FILE                 the heatmap over the photo at the photo's own resolution
@@ -174,15 +171,11 @@ export function parseBaseline(v: string): BaselineSpec | { kind: 'file'; file: s
 }
 
 function readBaselineNpy(file: string, want: number[]): BaselineSpec {
-  const a = readNpy(readNpyInput(file, want, 'baseline file'), file);
-  const shape = a.shape.length === 4 && a.shape[0] === 1 ? a.shape.slice(1) : a.shape;
-  if (shape.length !== 3 || shape.some((d, i) => d !== want[i])) {
-    throw new LensError('bad-input', `baseline .npy has shape (${a.shape.join(', ')}), the model expects (${want.join(', ')}) HWC or (1, ${want.join(', ')})`, file);
-  }
+  const a = readInputNpy(file, want, 'baseline');
   for (let i = 0; i < a.data.length; i++) {
     if (!Number.isFinite(a.data[i])) throw new LensError('non-finite', `baseline contains NaN or Inf at index ${i}`, file);
   }
-  return { kind: 'array', shape, data: a.data };
+  return { kind: 'array', shape: a.shape, data: a.data };
 }
 
 /** `--workers N`: threads in all for sample-parallel work (1..64; default min(2, CPU cores)). */
@@ -268,7 +261,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 2) throw new UsageError(USAGE);
   const [modelFile, inputFile] = positionals;
-  const method = (values.method ?? 'lrp') as MethodName;
+  const method = (values.method ?? SETTING_DEFAULTS.defaultMethod) as MethodName;
   if (!methodNames().includes(method)) throw new UsageError(`--method must be one of ${methodNames().join(', ')}; got '${values.method}'`);
   if (values.colormap && !COLORMAP_NAMES.includes(values.colormap as ColormapName)) {
     throw new UsageError(`--colormap must be one of ${COLORMAP_NAMES.join(', ')}`);
@@ -381,7 +374,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   if (values.json) outputs.push({ target: values.json, data: JSON.stringify(toJson(r, modelFile, inputFile, backend, backendReason)) });
   if (values.npy) outputs.push({ target: values.npy, data: writeNpy(r.relevance.shape, r.relevance.data) });
   if (values.png) {
-    const look = { colormap: (values.colormap ?? 'seismic') as ColormapName, scale: percentile === undefined ? 'max' as const : { percentile } };
+    const look = { colormap: (values.colormap ?? DEFAULT_DISPLAY.colormap) as ColormapName, scale: percentile === undefined ? 'max' as const : { percentile } };
     let png: Buffer;
     if (values.upscale !== undefined) {
       png = renderHeatmapPng(r.relevance, values['heatmap-only'] ? undefined : display, { ...look, opacity, upscale: upscaleBy });
@@ -397,7 +390,7 @@ export async function runExplain(argv: string[]): Promise<number> {
     const kept = r.layerRelevance![tokens.name];
     const [h, w] = model.graph.nodes[model.graph.input].shape;
     const png = renderHeatmapPng(tokenMapToImage(tokenRelevance(kept), tokens.grid, [h, w]), display, {
-      colormap: (values.colormap ?? 'seismic') as ColormapName,
+      colormap: (values.colormap ?? DEFAULT_DISPLAY.colormap) as ColormapName,
       scale: percentile === undefined ? 'max' : { percentile },
       opacity,
       upscale: upscaleBy,

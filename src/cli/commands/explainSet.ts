@@ -17,12 +17,17 @@ import { DEFAULT_GRID, runExplainSet, type ExplainSetProgress } from '../../core
 import { sha256File } from '../../core/dataset/runFormat';
 import { SampleWorkerPool } from '../../core/parallel/pool';
 import { UsageError } from '../errors';
+import { SETTING_DEFAULTS } from '../../shared/settings';
 import {
   bound, integer, joinNegativeValues, METHOD_FLAGS, number, OPTIONS as EXPLAIN_OPTIONS, parseBaseline, parseRuleOverrides, workerCount,
 } from './explain';
 
-const { json: _j, npy: _n, png: _p, colormap: _c, percentile: _pc, opacity: _o, upscale: _u, ...INHERITED } = EXPLAIN_OPTIONS;
-const OPTIONS = {
+// explain's output flags do not apply to a run folder (the run stores heatmaps itself)
+const {
+  json: _j, npy: _n, png: _p, 'token-png': _t, colormap: _c, percentile: _pc, opacity: _o, size: _s, 'heatmap-only': _h, upscale: _u,
+  ...INHERITED
+} = EXPLAIN_OPTIONS;
+export const OPTIONS = {
   ...INHERITED,
   out: { type: 'string', short: 'o' },
   grid: { type: 'string' },
@@ -84,7 +89,7 @@ export async function runExplainSetCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 2 || !values.out) throw new UsageError('usage: relevance-lens explain-set MODEL FOLDER|LIST --out RUN_DIR [options] (see --help)');
   const [modelFile, source] = positionals;
-  const method = (values.method ?? 'lrp') as MethodName;
+  const method = (values.method ?? SETTING_DEFAULTS.defaultMethod) as MethodName;
   if (!methodNames().includes(method)) throw new UsageError(`--method must be one of ${methodNames().join(', ')}; got '${values.method}'`);
   for (const [flag, methods] of Object.entries(METHOD_FLAGS)) {
     if (flag === 'workers') continue; // here: images in parallel, for every method

@@ -11,20 +11,15 @@ import { compositeRules, defaultComposite } from '../../core/composites/presets'
 import { notReluOp, RELU_ONLY_METHODS } from '../../core/methods/reluOnly';
 import { patternLayers } from '../../core/patterns/layers';
 import type { MethodName } from '../../core/methods/types';
+import { METHOD_NAMES } from '../../shared/methodParams';
 import { DEFAULT_RULE_PARAMS, formatRule } from '../../shared/ruleSpec';
 import { inputBounds } from '../../core/card/modelCard';
 import { table } from '../format';
 import { UsageError } from '../errors';
 import { ortStatus } from '../../core/onnx/runtime';
-import { compiledMethods } from '../../core/onnx/engineBackend';
+import { compiledForward, compiledMethods } from '../../core/onnx/engineBackend';
 
 const USAGE = 'usage: relevance-lens info MODEL [--card FILE] [--json] [--loaded]';
-
-/** Every method of the CLI contract, in the order `explain --method` lists them. */
-export const ALL_METHODS: readonly MethodName[] = [
-  'lrp', 'deep-taylor', 'deep-taylor-bounded', 'gradient', 'gradient-x-input', 'smoothgrad', 'integrated-gradients',
-  'deconvnet', 'guided-backprop', 'pattern-net', 'pattern-attribution',
-];
 
 /**
  * Which methods run a node. Every method goes through the same forward executor and an explicit
@@ -33,7 +28,7 @@ export const ALL_METHODS: readonly MethodName[] = [
  */
 export function methodSupport(row: SummaryRow): Record<MethodName, boolean> {
   const reluOnly = notReluOp(row.op) !== undefined;
-  return Object.fromEntries(ALL_METHODS.map((m) => [m, row.supported && !(reluOnly && RELU_ONLY_METHODS.has(m))])) as Record<MethodName, boolean>;
+  return Object.fromEntries(METHOD_NAMES.map((m) => [m, row.supported && !(reluOnly && RELU_ONLY_METHODS.has(m))])) as Record<MethodName, boolean>;
 }
 
 export interface InfoNode {
@@ -72,7 +67,11 @@ export interface InfoReport {
   /** unsupported nodes of the graph as loaded and of the canonized graph, by name */
   unsupported: { name: string; op: string; source: string; note: string }[];
   /** the onnx backend (`explain --backend onnx`, picked by auto when it loads): whether it runs here, and per method */
-  onnx: { available: boolean; reason: string; methods: Record<string, { compiled: boolean; reason?: string }> };
+  onnx: {
+    available: boolean; reason: string; methods: Record<string, { compiled: boolean; reason?: string }>;
+    /** evaluate's perturbation batches: a forward-only session, or wasm when the forward is not compiled */
+    evaluate: { compiled: boolean; reason?: string };
+  };
 }
 
 function unsupportedList(...summaries: GraphSummary[]): InfoReport['unsupported'] {
@@ -117,13 +116,13 @@ export function infoReport(m: Pick<OpenedModel, 'file' | 'graph' | 'raw' | 'card
     model: m.file, format: g.format, input: summary.input, output: summary.output, outputSoftmax: !!g.outputSoftmax,
     card: m.cardPath ?? null, params: summary.params, nodesAsLoaded: m.raw.nodes.length, patternLayers: countPatternLayers(g),
     composite: def.name, compositeReason: def.reason, nodes, loaded: loaded.rows, unsupported: unsupportedList(loaded, summary),
-    onnx: { ...ortStatus(), methods: compiledMethods(g, ALL_METHODS) },
+    onnx: { ...ortStatus(), methods: compiledMethods(g, METHOD_NAMES), evaluate: compiledForward(g) },
   };
 }
 
 function methodsCell(n: { methods: Record<MethodName, boolean> }): string {
-  const yes = ALL_METHODS.filter((k) => n.methods[k]);
-  if (yes.length === ALL_METHODS.length) return 'all';
+  const yes = METHOD_NAMES.filter((k) => n.methods[k]);
+  if (yes.length === METHOD_NAMES.length) return 'all';
   if (yes.length === 0) return 'NONE';
   return yes.join(',');
 }
@@ -138,7 +137,7 @@ function footer(r: InfoReport): string[] {
     return lines;
   }
   if (r.unsupported.length === 0) {
-    lines.push(`supported: every node runs with every method (all ${ALL_METHODS.length}: see explain --help); `
+    lines.push(`supported: every node runs with every method (all ${METHOD_NAMES.length}: see explain --help); `
       + `pattern-net / pattern-attribution first need 'patterns fit' (${r.patternLayers} dense/conv layers take patterns)`);
     return lines;
   }
@@ -155,7 +154,9 @@ function backendLines(r: InfoReport): string[] {
   const lines = [`backend: onnx under auto (${r.onnx.reason}); compiled to ONNX: ${compiled.length ? compiled.join(', ') : 'none'}`];
   const reasons = new Map<string, string[]>();
   for (const [m, v] of on) if (!v.compiled) reasons.set(v.reason!, [...(reasons.get(v.reason!) ?? []), m]);
-  for (const [why, ms] of reasons) lines.push(`  runs on wasm (${why}): ${ms.join(', ')}`);
+  for (const [why, ms] of reasons) lines.push(`  ${why.startsWith('refused') ? why : `runs on wasm (${why})`}: ${ms.join(', ')}`);
+  const ev = r.onnx.evaluate;
+  lines.push(`  evaluate's perturbation batches: ${ev.compiled ? 'onnx (forward-only session, batched)' : `wasm (${ev.reason})`}`);
   return lines;
 }
 

@@ -8,6 +8,11 @@ import { isWeighted, opDef, rulesFor, takesRule } from '../ops/registry';
 import type { RuleParams, RuleSpec } from '../../shared/ruleSpec';
 import { withoutBias } from '../../shared/ruleSpec';
 import { LensError } from '../errors';
+import {
+  AUTO_COMPOSITE, COMPOSITE_NAMES, DEFAULT_COMPOSITE, NO_BIAS, NO_BIAS_VARIANT_UNSTABLE, type BaseComposite,
+} from '../../shared/compositeNames';
+
+export { AUTO_COMPOSITE, COMPOSITE_NAMES, DEFAULT_COMPOSITE, NO_BIAS };
 
 type Group = 'first' | 'conv' | 'depthwise' | 'dense' | 'batchNorm' | 'layerNorm' | 'softmax' | 'matmul';
 type Preset = Partial<Record<Group, RuleSpec>> & { conv: RuleSpec; dense: RuleSpec };
@@ -25,7 +30,8 @@ const FLAT: RuleSpec = { rule: 'flat' };
 const AB21: RuleSpec = { rule: 'alpha-beta', alpha: 2, beta: 1 };
 const ZPLUS: RuleSpec = { rule: 'z-plus' };
 
-const PRESETS: Record<string, Preset> = {
+// keyed by the shared list of names: a preset without a name, or a name without a preset, does not compile
+const PRESETS: Record<BaseComposite, Preset> = {
   'epsilon-gamma-box': { first: { rule: 'z-box' }, conv: { rule: 'gamma' }, dense: EPS },
   'epsilon-plus': { conv: ZPLUS, dense: EPS },
   'epsilon-plus-flat': { first: FLAT, conv: ZPLUS, dense: EPS },
@@ -52,30 +58,13 @@ export function ruleGroupOf(_g: Graph, n: Pick<Node, 'op'>): Group | undefined {
   return n.op === 'layerNorm' || n.op === 'matmul' || n.op === 'softmax' ? n.op : undefined;
 }
 
-/** Suffix of a composite's bias-free variant: biases left out of numerator and denominator (Zennit's zero_params='bias'). */
-export const NO_BIAS = '-nobias';
-
-/**
- * Presets without a bias-free variant: the plain z-rule with ε = 1e-6 everywhere and no bias has
- * denominators arbitrarily close to 0 (a window of zeros), and on deep nets (MobileNetV2) the relevance
- * overflows to Inf/NaN. attn-lrp / cp-lrp have ε = 1e-6 on every linear layer as well. Per layer,
- * `epsilon:E,nobias` with a real ε remains available.
- */
-const NO_BIAS_VARIANT_UNSTABLE = new Set(['lrp-0', 'epsilon', 'attn-lrp', 'cp-lrp']);
-
-/** The named presets and, after them, the bias-free variants `NAME-nobias`. */
-export const COMPOSITE_NAMES: readonly string[] = [
-  ...Object.keys(PRESETS), ...Object.keys(PRESETS).filter((n) => !NO_BIAS_VARIANT_UNSTABLE.has(n)).map((n) => n + NO_BIAS),
-];
-/** Not a preset: stands for the model's default composite (defaultComposite), resolved per model. */
-export const AUTO_COMPOSITE = 'auto';
-/** The composite of models without BatchNorm (and the base of the per-model default, see defaultComposite). */
-export const DEFAULT_COMPOSITE = 'epsilon-gamma-box';
+const isBase = (name: string): name is BaseComposite => Object.hasOwn(PRESETS, name);
 
 function presetOf(name: string): Preset | undefined {
-  if (!name.endsWith(NO_BIAS)) return PRESETS[name];
-  const base = PRESETS[name.slice(0, -NO_BIAS.length)];
-  if (!base || NO_BIAS_VARIANT_UNSTABLE.has(name.slice(0, -NO_BIAS.length))) return undefined;
+  if (!name.endsWith(NO_BIAS)) return isBase(name) ? PRESETS[name] : undefined;
+  const baseName = name.slice(0, -NO_BIAS.length);
+  const base = isBase(baseName) ? PRESETS[baseName] : undefined;
+  if (!base || NO_BIAS_VARIANT_UNSTABLE.has(baseName)) return undefined;
   const out: Partial<Record<Group, RuleSpec>> = {};
   for (const [k, v] of Object.entries(base) as [Group, RuleSpec][]) out[k] = withoutBias(v);
   return { batchNorm: withoutBias(EPS), ...out } as Preset;

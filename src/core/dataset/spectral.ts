@@ -10,6 +10,7 @@
  *  5. a 2-D embedding from eigenvectors 2 and 3 scaled by D^−½ (the random-walk Laplacian's).
  */
 import { symmetricEigen } from './eigen';
+import { seededRandom } from '../seededRandom';
 
 export interface SpectralOptions {
   neighbours: number;
@@ -26,16 +27,6 @@ export interface SpectralResult {
   gaps: number[];
   /** 2-D coordinates, [x0, y0, x1, y1, …] */
   embedding: Float64Array;
-}
-
-/** mulberry32: a small seeded generator, so clusters are the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    let t = Math.imul((a = (a + 0x6d2b79f5) >>> 0) ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function squaredDistances(x: Float64Array[]): Float64Array {

@@ -11,7 +11,9 @@
  */
 import { resampleMass } from './grid';
 import { readHeatmap, readManifest, readRecord, type RunManifest } from './runFormat';
-import { seededRandom, spectralCluster } from './spectral';
+import { spectralCluster } from './spectral';
+import { randomOrder } from '../seededRandom';
+import type { ClusterFacts } from '../../shared/datasetProtocol';
 
 export interface SprayOptions {
   /** per-image features: heatmaps area-resampled to size×size (default 16) */
@@ -33,13 +35,7 @@ export interface SprayMember {
   y: number;
 }
 
-export interface SprayCluster {
-  class: number;
-  label?: string;
-  cluster: number;
-  size: number;
-  fraction: number;
-  unusualness: number;
+export interface SprayCluster extends ClusterFacts {
   /** mean of the members' unit-L1 heatmaps at the run's grid resolution, row-major */
   mean: number[];
   members: SprayMember[];
@@ -100,12 +96,7 @@ export function spray(runDir: string, options: Partial<SprayOptions> = {}): Spra
     // the sample that is clustered (all when small enough)
     let sample = items.map((_, i) => i);
     if (n > o.maxPerClass) {
-      const rnd = seededRandom(o.seed ^ (cls * 0x9e3779b1));
-      for (let i = n - 1; i > 0; i--) {
-        const j = Math.floor(rnd() * (i + 1));
-        [sample[i], sample[j]] = [sample[j], sample[i]];
-      }
-      sample = sample.slice(0, o.maxPerClass).sort((a, b) => a - b);
+      sample = Array.from(randomOrder(n, o.seed ^ (cls * 0x9e3779b1)).slice(0, o.maxPerClass)).sort((a, b) => a - b);
     }
     const sc = spectralCluster(sample.map((i) => features[i]), { neighbours: o.neighbours, maxClusters: o.maxClusters, seed: o.seed });
     const assign = new Int32Array(n).fill(-1);

@@ -2,10 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Node } from '../graph/ir';
 import type { PreparedGraph } from './prepared';
-import { opDef } from '../ops/registry';
-
-export { batchedAxis } from '../ops/common';
-export { activate } from '../ops/activation';
+import { opDef } from '../ops/lookup';
 
 /** One node's output from its inputs: the op table's forward. */
 export function runNode(prep: PreparedGraph, node: Node, ins: tf.Tensor[]): tf.Tensor {

@@ -17,15 +17,32 @@ export interface NodeTensors {
   pads?: ExplicitPad;
 }
 
+/**
+ * Bytes of derived tensors the cache keeps. ViT-B/16's dense weights are 344 MB; the γ rule derives four
+ * copies (w+γw⁺, w+γw⁻ and their transposes) and the wasm heap failed past 2 GB ("memory access out of
+ * bounds"). Past the budget a derived tensor is made per use and freed with the rule that asked for it.
+ */
+export const DERIVED_CACHE_BYTES = 512 * 2 ** 20;
+
 export class PreparedGraph {
   readonly tensors: NodeTensors[];
   private readonly cache = new Map<string, tf.Tensor>();
   /** slot -> the key it holds now (derived tensors whose key carries a value, e.g. z^B bounds) */
   private readonly slots = new Map<string, string>();
+  /** over-budget derived tensors, owned by the tidy scope that made them: reused until that scope frees them */
+  private readonly transient = new Map<string, tf.Tensor>();
+  private cachedBytes = 0;
+  private readonly cacheBytes: number;
   private disposed = false;
 
-  constructor(readonly graph: Graph) {
+  constructor(readonly graph: Graph, opts: { cacheBytes?: number } = {}) {
     this.tensors = graph.nodes.map((n) => this.prepareNode(n));
+    this.cacheBytes = opts.cacheBytes ?? DERIVED_CACHE_BYTES;
+  }
+
+  /** Bytes held by the derived-tensor cache now. */
+  get derivedBytes(): number {
+    return this.cachedBytes;
   }
 
   private prepareNode(n: Node): NodeTensors {
@@ -53,21 +70,36 @@ export class PreparedGraph {
    */
   derived<T extends tf.Tensor>(nodeId: number, key: string, make: () => T, slot?: string): T {
     const k = `${nodeId}:${key}`;
-    let v = this.cache.get(k);
-    if (!v && slot !== undefined) {
+    const v = this.cache.get(k);
+    if (v) return v as T;
+    const passing = this.transient.get(k);
+    if (passing && !passing.isDisposed) return passing as T;
+    if (slot !== undefined) {
       const s = `${nodeId}:${slot}`;
       const old = this.slots.get(s);
-      if (old !== undefined && old !== k) {
-        this.cache.get(old)?.dispose();
-        this.cache.delete(old);
-      }
+      if (old !== undefined && old !== k) this.drop(old);
       this.slots.set(s, k);
     }
-    if (!v) {
-      v = tf.keep(tf.tidy(make));
-      this.cache.set(k, v);
+    const made = tf.tidy(make);
+    if (this.cachedBytes + made.size * 4 > this.cacheBytes) {
+      // not kept: the enclosing tidy (the rule's) frees it; outside any scope it stays here until replaced
+      this.transient.set(k, made);
+      return made;
     }
-    return v as T;
+    this.cache.set(k, tf.keep(made));
+    this.cachedBytes += made.size * 4;
+    return made;
+  }
+
+  private drop(k: string): void {
+    const old = this.cache.get(k);
+    if (old) {
+      this.cachedBytes -= old.size * 4;
+      old.dispose();
+      this.cache.delete(k);
+    }
+    this.transient.get(k)?.dispose();
+    this.transient.delete(k);
   }
 
   dispose(): void {
@@ -75,8 +107,11 @@ export class PreparedGraph {
     this.disposed = true;
     for (const t of this.tensors) for (const v of Object.values(t)) if (v instanceof tf.Tensor) v.dispose();
     for (const v of this.cache.values()) v.dispose();
+    for (const v of this.transient.values()) v.dispose();
     this.cache.clear();
+    this.transient.clear();
     this.slots.clear();
+    this.cachedBytes = 0;
   }
 }
 

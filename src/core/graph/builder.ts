@@ -1,6 +1,6 @@
 /** Builds a Graph node by node, inferring shapes and keeping names unique. */
 import type { Graph, Node, NodeAttrs, NodeParams, OpKind } from './ir';
-import { inferShape } from './shapes';
+import { opDef } from '../ops/registry';
 import { LensError } from '../errors';
 
 export interface NodeSpec {
@@ -12,6 +12,11 @@ export interface NodeSpec {
   sourceClass?: string;
   /** Only for op 'input'. */
   shape?: number[];
+}
+
+/** The op table's shape rule of the node; throws a plain Error with the reason (callers add the file name). */
+export function inferShape(node: Pick<Node, 'op' | 'attrs' | 'params' | 'name'>, inputs: number[][]): number[] {
+  return opDef(node.op).shape(node, inputs);
 }
 
 export class GraphBuilder {

@@ -5,7 +5,7 @@
  */
 import type { Graph, Node, ParamArray } from './ir';
 import { consumers } from './ir';
-import { isWeighted } from '../ops/registry';
+import { isWeighted } from '../ops/lookup';
 
 function cloneParam(p: ParamArray): ParamArray {
   return { shape: p.shape.slice(), data: new Float32Array(p.data) };

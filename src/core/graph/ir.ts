@@ -20,6 +20,8 @@ export type OpKind =
   | 'concat'
   | 'pad'
   | 'identity'
+  /** leaky ReLU with a learnt slope per channel (params.slope: [C]) */
+  | 'prelu'
   /** elementwise product signal · gate: inputs [signal, gate]; the gate has the signal's shape or broadcasts from [1, 1, C] */
   | 'mul'
   // ---- tensors of any rank (token sequences [T, D] as well as images); see src/core/engine/tensorOps.ts
@@ -113,6 +115,8 @@ export interface NodeParams {
   index?: ParamArray;
   // constant: its value (shape = the node's shape)
   value?: ParamArray;
+  // prelu: the slope for x < 0, one per channel
+  slope?: ParamArray;
 }
 
 export interface Node {

@@ -1,6 +1,5 @@
-/** Window geometry shared by the ops' shape rules; inferShape asks the op table (shapes without batch, NHWC). */
+/** Window geometry shared by the ops' shape rules (shapes without batch, NHWC). */
 import type { ExplicitPad, Node, Padding } from './ir';
-import { opDef } from '../ops/registry';
 
 /** [[top, bottom], [left, right]] that TF uses for 'same' / 'valid' / explicit padding. */
 export function resolvePadding(
@@ -39,9 +38,4 @@ export function poolShape(node: Pick<Node, 'op' | 'attrs' | 'name'>, inputs: num
   const [oh, ow] = spatial(a, p.poolSize[0], p.poolSize[1], p.strides, p.padding);
   if (oh <= 0 || ow <= 0) throw new Error(`layer '${node.name}': input [${a.join(', ')}] is smaller than its pool`);
   return [oh, ow, a[2]];
-}
-
-/** The op table's shape rule of the node; throws a plain Error with the reason (callers add the file name). */
-export function inferShape(node: Pick<Node, 'op' | 'attrs' | 'params' | 'name'>, inputs: number[][]): number[] {
-  return opDef(node.op).shape(node, inputs);
 }

@@ -2,11 +2,10 @@
  * What `relevance-lens info` prints: every node with its op, output shape, parameter count and whether
  * the engine supports it, and the check that names an unsupported node before any computation starts.
  */
-import type { Graph, Node } from './ir';
+import type { Graph } from './ir';
 import { paramCount } from './ir';
 import { LensError } from '../errors';
-import { isKnownOp, opKinds, opSupport } from '../ops/registry';
-import type { Support } from '../ops/types';
+import { opKinds, opSupport } from '../ops/registry';
 
 export interface SummaryRow {
   name: string;
@@ -37,20 +36,9 @@ export function engineOps(): ReadonlySet<string> {
   return new Set(opKinds());
 }
 
-export function isOpSupported(op: string): boolean {
-  return isKnownOp(op);
-}
-
-/** Notes for op kinds a loader may produce before the table has them. */
-const PENDING: Record<string, string> = {};
-
-function check(g: Graph, n: Node): Support {
-  return opSupport(g, n, PENDING);
-}
-
 export function summarizeGraph(graph: Graph): GraphSummary {
   const rows: SummaryRow[] = graph.nodes.map((n) => {
-    const s = check(graph, n);
+    const s = opSupport(graph, n);
     return {
       name: n.name, op: n.op === 'activation' ? `activation:${n.attrs.activation}` : n.op, sourceClass: n.sourceClass ?? n.op,
       shape: Array.isArray(n.shape) ? n.shape.slice() : [], params: paramCount(n), supported: s.supported, ...(s.note ? { note: s.note } : {}),

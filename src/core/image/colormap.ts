@@ -4,8 +4,10 @@
  * so equal |R| gets equal colour strength whatever the sign.
  */
 import type { RgbaImage } from './decode';
+import { COLORMAPS as COLORMAP_LIST, type Colormap } from '../../shared/settings';
 
-export type ColormapName = 'seismic' | 'bwr' | 'coldnhot' | 'gray' | 'gray-abs';
+/** The names are the shared list (the setting's and the panel's); the stops below are keyed by it. */
+export type ColormapName = Colormap;
 export type HeatmapScale = 'max' | { percentile: number };
 export type Polarity = 'both' | 'positive' | 'negative';
 
@@ -41,7 +43,7 @@ const COLORMAPS: Record<ColormapName, Rgb[]> = {
   'gray-abs': [[1, 1, 1], [0, 0, 0], [1, 1, 1]],
 };
 
-export const COLORMAP_NAMES = Object.keys(COLORMAPS) as ColormapName[];
+export const COLORMAP_NAMES: readonly ColormapName[] = COLORMAP_LIST;
 
 /**
  * Colour (0..255) at t in [-1, 1]; NaN is treated as 0. Interpolation walks outward from the centre

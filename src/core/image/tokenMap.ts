@@ -11,6 +11,9 @@ export interface PatchTokens {
   node: number;
   name: string;
   grid: [number, number];
+  /** the concat joining the class token to the patches, and the class token's rows in its output */
+  joined: string;
+  classRows: [number, number];
 }
 
 export function patchTokens(g: Graph): PatchTokens | undefined {
@@ -24,7 +27,9 @@ export function patchTokens(g: Graph): PatchTokens | undefined {
     const gh = Math.round(Math.sqrt((T * H) / W));
     const gw = T / gh;
     if (!Number.isInteger(gw) || gh * gw !== T || H % gh !== 0 || W % gw !== 0) continue;
-    return { node: tokens.id, name: tokens.name, grid: [gh, gw] };
+    const cls = tokens === a ? b : a;
+    const classRows: [number, number] = tokens === a ? [T, cls.shape[1]] : [0, cls.shape[1]];
+    return { node: tokens.id, name: tokens.name, grid: [gh, gw], joined: n.name, classRows };
   }
   return undefined;
 }
@@ -50,4 +55,17 @@ export function tokenMapToImage(tokens: Float32Array, grid: [number, number], si
   const data = new Float32Array(H * W);
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) data[y * W + x] = tokens[Math.floor(y / ph) * gw + Math.floor(x / pw)];
   return { shape: [H, W, 1], data };
+}
+
+/** Relevance kept at the patch tokens and the joined sequence -> one value per patch and the class token's total. */
+export function tokenStage(t: PatchTokens, kept: Record<string, { shape: number[]; data: Float32Array }> | undefined): { values: Float32Array; classToken?: number } | undefined {
+  const patches = kept?.[t.name];
+  if (!patches) return undefined;
+  const values = tokenRelevance(patches);
+  const joined = kept[t.joined];
+  if (!joined) return { values };
+  const rows = tokenRelevance(joined);
+  let classToken = 0;
+  for (let i = t.classRows[0]; i < t.classRows[0] + t.classRows[1]; i++) classToken += rows[i];
+  return { values, classToken };
 }

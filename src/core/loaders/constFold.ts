@@ -5,7 +5,7 @@
  * the index maps of data-movement ops on computed tensors (an index tensor goes through them).
  */
 import type { ConstTensor } from './graphOps';
-import { broadcastConst, strides } from './graphOps';
+import { broadcastConst, stridedWalk, strides } from './graphOps';
 import { sizeOf } from '../graph/ir';
 
 export function rangeConst(start: number, limit: number, delta: number, dtype: ConstTensor['dtype']): ConstTensor {
@@ -54,17 +54,7 @@ export function padConst(c: ConstTensor, pads: number[], value: number): ConstTe
   const dims = c.dims.map((d, i) => d + pads[i] + pads[i + r]);
   const out = new Float64Array(sizeOf(dims)).fill(value);
   const os = strides(dims);
-  const is = strides(c.dims);
-  for (let i = 0; i < c.data.length; i++) {
-    let rem = i;
-    let o = 0;
-    for (let a = 0; a < r; a++) {
-      const k = Math.floor(rem / is[a]);
-      rem -= k * is[a];
-      o += (k + pads[a]) * os[a];
-    }
-    out[o] = c.data[i];
-  }
+  stridedWalk(c.dims, os, os.reduce((s, st, a) => s + pads[a] * st, 0), (i, o) => { out[o] = c.data[i]; });
   return { dims, data: out, dtype: c.dtype };
 }
 
@@ -114,19 +104,12 @@ export function reduceConst(c: ConstTensor, axes0: number[], keep: boolean, f: '
   const kd = c.dims.map((d, i) => (axes.includes(i) ? 1 : d));
   const init = f === 'max' ? -Infinity : f === 'min' ? Infinity : f === 'prod' ? 1 : 0;
   const out = new Float64Array(sizeOf(kd)).fill(init);
-  const is = strides(c.dims);
-  const os = strides(kd);
-  for (let i = 0; i < c.data.length; i++) {
-    let rem = i;
-    let o = 0;
-    for (let a = 0; a < r; a++) {
-      const k = Math.floor(rem / is[a]);
-      rem -= k * is[a];
-      if (!axes.includes(a)) o += k * os[a];
-    }
+  // a reduced axis adds nothing to the output offset
+  const os = strides(kd).map((s, a) => (axes.includes(a) ? 0 : s));
+  stridedWalk(c.dims, os, 0, (i, o) => {
     const v = c.data[i];
     out[o] = f === 'max' ? Math.max(out[o], v) : f === 'min' ? Math.min(out[o], v) : f === 'prod' ? out[o] * v : out[o] + v;
-  }
+  });
   if (f === 'mean') {
     const cnt = sizeOf(axes.map((a) => c.dims[a]));
     for (let i = 0; i < out.length; i++) out[i] /= cnt;

@@ -61,6 +61,23 @@ export function addAffine(
 }
 
 /**
+ * A BatchNorm node from its four per-channel constants, given as [name in the source format, constant]
+ * in the order ONNX BatchNormalization and TF FusedBatchNorm list them after x: scale, shift, mean,
+ * variance. A constant without one value per channel is refused through `fail`.
+ */
+export function addBatchNorm(
+  b: GraphBuilder, name: string, input: number, consts: readonly (readonly [string, ConstTensor])[], epsilon: number,
+  sourceClass: string, fail: (message: string) => never,
+): number {
+  const C = channelsOf(b, input);
+  const [gamma, beta, mean, variance] = consts.map(([what, c]) => {
+    if (c.data.length !== C) fail(`${what} has ${c.data.length} values for ${C} channels`);
+    return { shape: [C], data: Float32Array.from(c.data) };
+  });
+  return b.add({ name, op: 'batchNorm', inputs: [input], sourceClass, params: { gamma, beta, mean, variance }, attrs: { epsilon } });
+}
+
+/**
  * Adds a per-channel constant to node `id`: folded into its bias when it is a bias-free linear node
  * whose only consumer is this addition (exact), otherwise an affine node.
  */
@@ -103,24 +120,33 @@ export function strides(dims: readonly number[]): number[] {
   return s;
 }
 
+/**
+ * Visits every position of a tensor of shape `dims` in row-major order with `base + Σ_a k_a·coef[a]`
+ * (k its coordinates): the offset a strided view of another buffer reads or writes there. Transposes,
+ * slices, broadcasts, pads and reductions of constants are all such views.
+ */
+export function stridedWalk(dims: readonly number[], coef: readonly number[], base: number, visit: (flat: number, offset: number) => void): void {
+  const n = sizeOf(dims);
+  const k = new Array<number>(dims.length).fill(0);
+  let off = base;
+  for (let i = 0; i < n; i++) {
+    visit(i, off);
+    for (let a = dims.length - 1; a >= 0; a--) {
+      k[a]++;
+      off += coef[a];
+      if (k[a] < dims[a]) break;
+      off -= coef[a] * dims[a];
+      k[a] = 0;
+    }
+  }
+}
+
 /** Transposes a constant: out.dims[i] = in.dims[perm[i]]. */
 export function transposeConst(c: ConstTensor, perm: number[]): ConstTensor {
   const dims = perm.map((p) => c.dims[p]);
   const inStr = strides(c.dims);
-  const outStr = strides(dims);
   const out = new Float64Array(c.data.length);
-  const rank = dims.length;
-  const idx = new Array<number>(rank).fill(0);
-  for (let o = 0; o < out.length; o++) {
-    let r = o;
-    let src = 0;
-    for (let i = 0; i < rank; i++) {
-      idx[i] = Math.floor(r / outStr[i]);
-      r -= idx[i] * outStr[i];
-      src += idx[i] * inStr[perm[i]];
-    }
-    out[o] = c.data[src];
-  }
+  stridedWalk(dims, perm.map((p) => inStr[p]), 0, (o, src) => { out[o] = c.data[src]; });
   return { dims, data: out, dtype: c.dtype };
 }
 
@@ -133,23 +159,12 @@ export function broadcastConst(a: ConstTensor, c: ConstTensor, f: (x: number, y:
     if (d !== dc[i] && d !== 1 && dc[i] !== 1) throw new Error(`cannot broadcast [${a.dims}] with [${c.dims}]`);
     return Math.max(d, dc[i]);
   });
-  const sa = strides(da);
-  const sc = strides(dc);
-  const so = strides(dims);
-  const n = sizeOf(dims);
-  const out = new Float64Array(n);
-  for (let o = 0; o < n; o++) {
-    let r = o;
-    let ia = 0;
-    let ic = 0;
-    for (let i = 0; i < rank; i++) {
-      const k = Math.floor(r / so[i]);
-      r -= k * so[i];
-      if (da[i] !== 1) ia += k * sa[i];
-      if (dc[i] !== 1) ic += k * sc[i];
-    }
-    out[o] = f(a.data[ia], c.data[ic]);
-  }
+  // a size-1 axis is read at coordinate 0 throughout (stride 0)
+  const sa = strides(da).map((s, i) => (da[i] === 1 ? 0 : s));
+  const sc = strides(dc).map((s, i) => (dc[i] === 1 ? 0 : s));
+  const out = new Float64Array(sizeOf(dims));
+  stridedWalk(dims, sa, 0, (o, ia) => { out[o] = a.data[ia]; });
+  stridedWalk(dims, sc, 0, (o, ic) => { out[o] = f(out[o], c.data[ic]); });
   return { dims, data: out, dtype: a.dtype === 'float' || c.dtype === 'float' ? 'float' : a.dtype };
 }
 
@@ -180,19 +195,9 @@ export function sliceConst(c: ConstTensor, starts: number[], ends: number[], axe
     step[ax] = st;
   });
   const inStr = strides(c.dims);
-  const outStr = strides(count);
-  const n = sizeOf(count);
-  const out = new Float64Array(n);
-  for (let o = 0; o < n; o++) {
-    let r = o;
-    let src = 0;
-    for (let i = 0; i < rank; i++) {
-      const k = Math.floor(r / outStr[i]);
-      r -= k * outStr[i];
-      src += (begin[i] + k * step[i]) * inStr[i];
-    }
-    out[o] = c.data[src];
-  }
+  const out = new Float64Array(sizeOf(count));
+  const first = begin.reduce((s, b, i) => s + b * inStr[i], 0);
+  stridedWalk(count, inStr.map((s, i) => s * step[i]), first, (o, src) => { out[o] = c.data[src]; });
   return { dims: count, data: out, dtype: c.dtype };
 }
 

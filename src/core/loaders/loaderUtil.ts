@@ -8,9 +8,8 @@ import type { LoadOptions } from './loader';
 /**
  * Elementwise product of a signal and a gate (squeeze-excite channel gates, hard-swish x·hσ(x)):
  * inputs [signal, gate]; the gate has the signal's shape or broadcasts from [1, 1, C] (or [C] on a
- * flat signal). PENDING ENGINE SUPPORT: the IR has no op kind for it yet, so summary.ts reports it as
- * unsupported and assertSupported() names the node; see the issue-4 report for the engine side
- * (forward: a·g; LRP: all relevance to the signal, none to the gate; gradient: s·g and Σ s·a).
+ * flat signal). The op table's `mul` (ops/mul.ts) runs it: forward a·g; LRP gives all relevance to the
+ * signal, none to the gate; the gradient is s·g and Σ s·a. Checked here too, to name the model file.
  */
 export const MUL_OP: OpKind = 'mul';
 
@@ -24,11 +23,7 @@ export function addGatingMul(b: GraphBuilder, name: string, signal: number, gate
   if (!ok) {
     throw new LensError('unsupported-op', `node '${name}' (${sourceClass}): product of shapes [${s.join(', ')}] and [${g.join(', ')}] is not a per-channel or elementwise gate`, file);
   }
-  const id = b.add({ name, op: MUL_OP, inputs: [signal, gate], sourceClass });
-  // shape inference of the IR does not know the op yet: the output has the signal's shape
-  const node = b.nodes[id];
-  if (!Array.isArray(node.shape) || node.shape.length === 0) node.shape = s.slice();
-  return id;
+  return b.add({ name, op: MUL_OP, inputs: [signal, gate], sourceClass });
 }
 
 /**

@@ -15,7 +15,7 @@ import { readModelFile } from '../io/boundedRead';
 import type { LoadOptions, ModelLoader } from './loader';
 import { ProtoError, all, decodeFields, first, str, type Field } from './protobuf';
 import {
-  addAffine, addBiasOrAffine, broadcastConst, channelsOf, concatConst, constOf, gatherConst, perChannel,
+  addAffine, addBatchNorm, addBiasOrAffine, broadcastConst, channelsOf, concatConst, constOf, gatherConst, perChannel,
   sliceConst, transposeConst, type ConstTensor,
 } from './graphOps';
 import { addGatingMul, inputSizeFor } from './loaderUtil';
@@ -47,7 +47,7 @@ interface ConstVal {
 type Val = TensorVal | ConstVal;
 
 const SUPPORTED = [
-  'Conv', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Relu', 'LeakyRelu', 'Elu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid',
+  'Conv', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid',
   'HardSwish', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'Flatten', 'Reshape', 'Squeeze',
   'Unsqueeze', 'BatchNormalization', 'Concat', 'Softmax', 'Dropout', 'Identity', 'Pad', 'Constant', 'Transpose', 'Shape',
   'Gather', 'Cast', 'Slice', 'ConstantOfShape',
@@ -303,6 +303,7 @@ class OnnxConverter {
       case 'MatMul': return this.matmul(n);
       case 'Add': case 'Sub': case 'Mul': case 'Div': return this.arith(n);
       case 'Relu': return this.act(n, 'relu');
+      case 'PRelu': return this.prelu(n);
       case 'LeakyRelu': return this.act(n, 'leakyRelu', { alpha: n.attrs.get('alpha')?.f ?? 0.01 });
       case 'Elu': return this.act(n, 'elu', { alpha: n.attrs.get('alpha')?.f ?? 1 });
       case 'Sigmoid': return this.act(n, 'sigmoid');
@@ -589,17 +590,9 @@ class OnnxConverter {
   private batchNorm(n: OnnxNode): void {
     const x = this.tensorIn(n, 0);
     if (x.chw) this.fail(n, 'BatchNormalization of a flattened NCHW map is not supported');
-    const C = channelsOf(this.b, x.id);
-    const p = (k: number, what: string) => {
-      const c = this.constIn(n, k, what);
-      if (c.data.length !== C) this.fail(n, `${what} has ${c.data.length} values for ${C} channels`, 'bad-model');
-      return { shape: [C], data: Float32Array.from(c.data) };
-    };
-    const id = this.b.add({
-      name: this.nodeName(n), op: 'batchNorm', inputs: [x.id], sourceClass: 'BatchNormalization',
-      params: { gamma: p(1, 'scale'), beta: p(2, 'bias'), mean: p(3, 'mean'), variance: p(4, 'variance') },
-      attrs: { epsilon: n.attrs.get('epsilon')?.f ?? 1e-5 },
-    });
+    const consts = ['scale', 'bias', 'mean', 'variance'].map((what, i) => [what, this.constIn(n, i + 1, what)] as const);
+    const id = addBatchNorm(this.b, this.nodeName(n), x.id, consts, n.attrs.get('epsilon')?.f ?? 1e-5, 'BatchNormalization',
+      (m) => this.fail(n, m, 'bad-model'));
     this.tensor(n, id, x.layout);
   }
 
@@ -815,11 +808,7 @@ class OnnxConverter {
       this.fail(n, `${n.op} of two computed tensors is not supported`);
     }
     const [x0, k, constFirst] = a.kind === 'tensor' ? [a, (c as ConstVal).c, false] : [c as TensorVal, (a as ConstVal).c, true];
-    let x = x0;
-    // a per-channel constant [C, 1, 1] on an image in ONNX order: back to the image layout
-    if (x.layout === 'nd' && this.shapeOf(x).length === 4 && this.shapeOf(x)[0] === 1 && k.data.length > 1
-      && !perChannel(k, this.shapeOf(x)[3], 1) && perChannel(k, this.shapeOf(x)[1], 3)) x = this.ndToSpatial(x, name);
-    if (x.chw && k.data.length > 1) this.fail(n, 'per-element constants on a flattened NCHW map are not supported');
+    const x = this.forChannelConst(n, x0, k, name);
     const C = channelsOf(this.b, x.id);
     const v = perChannel(k, C, this.channelAxisFromEnd(x));
     if (!v) return this.addFullConstant(n, x, k, constFirst);
@@ -871,6 +860,29 @@ class OnnxConverter {
     // a constant scale is a gate (relevance stays on the tensor, as the ε-rule of a bias-free diagonal map)
     if (n.op === 'Mul' || n.op === 'Div') return this.tensor(n, addGatingMul(this.b, name, x.id, cid, n.op, this.file), 'nd');
     this.tensor(n, this.b.add({ name, op: 'add', inputs: [x.id, cid], sourceClass: n.op }), 'nd');
+  }
+
+  /**
+   * The tensor to apply a per-channel constant to: a constant [C, 1, 1] on an image in ONNX order takes
+   * the image back to its layout. Per-element constants on a flattened NCHW map are refused.
+   */
+  private forChannelConst(n: OnnxNode, x: TensorVal, k: ConstTensor, name: string): TensorVal {
+    if (x.layout === 'nd' && this.shapeOf(x).length === 4 && this.shapeOf(x)[0] === 1 && k.data.length > 1
+      && !perChannel(k, this.shapeOf(x)[3], 1) && perChannel(k, this.shapeOf(x)[1], 3)) x = this.ndToSpatial(x, name);
+    if (x.chw && k.data.length > 1) this.fail(n, 'per-element constants on a flattened NCHW map are not supported');
+    return x;
+  }
+
+  /** PRelu with one slope per channel (or one for all). */
+  private prelu(n: OnnxNode): void {
+    const name = this.nodeName(n);
+    const k = this.constIn(n, 1, 'slope');
+    const x = this.forChannelConst(n, this.tensorIn(n, 0), k, name);
+    const C = channelsOf(this.b, x.id);
+    const v = perChannel(k, C, this.channelAxisFromEnd(x));
+    if (!v) this.fail(n, `slope of shape [${k.dims.join(', ')}] is not one value per channel (${C})`);
+    const id = this.b.add({ name, op: 'prelu', inputs: [x.id], params: { slope: { shape: [C], data: v } }, sourceClass: n.op });
+    this.tensor(n, id, x.layout, x.chw);
   }
 
   private act(n: OnnxNode, fn: ActivationFn, extra: { alpha?: number; clipMin?: number; clipMax?: number } = {}): void {

@@ -12,7 +12,7 @@ import type { LoadOptions, ModelLoader } from './loader';
 import { readManifestWeights, type ManifestGroup } from './tfjsWeights';
 import { readJsonFile } from './tfjsLayers';
 import {
-  addAffine, addBiasOrAffine, broadcastConst, channelsOf, concatConst, constOf, perChannel, sliceConst, type ConstTensor,
+  addAffine, addBatchNorm, addBiasOrAffine, broadcastConst, channelsOf, concatConst, constOf, perChannel, sliceConst, type ConstTensor,
 } from './graphOps';
 import { addGatingMul, inputSizeFor } from './loaderUtil';
 
@@ -55,6 +55,9 @@ type Val = TensorVal | ConstVal;
 const ACT: Record<string, ActivationFn> = {
   Relu: 'relu', Relu6: 'relu6', Elu: 'elu', LeakyRelu: 'leakyRelu', Sigmoid: 'sigmoid', Tanh: 'tanh', Softmax: 'softmax',
 };
+
+/** FusedBatchNorm's constants after x, by their TF names. */
+const BN_INPUTS = ['scale', 'offset', 'mean', 'variance'];
 
 const IDENTITY_OPS = new Set(['Identity', 'StopGradient', 'Snapshot', 'PreventGradient', 'CheckNumerics', 'EnsureShape']);
 
@@ -362,16 +365,8 @@ class TfGraphConverter {
         if (bias.data.length !== C) this.fail(n, `bias has ${bias.data.length} values for ${C} channels`, 'bad-model');
         this.b.nodes[id].params.bias = { shape: [C], data: Float32Array.from(bias.data) };
       } else if (f === 'FusedBatchNorm') {
-        const C = channelsOf(this.b, id);
-        const p = (what: string) => ({ shape: [C], data: Float32Array.from(this.constIn(n, k++, what).data) });
-        const gamma = p('scale');
-        const beta = p('offset');
-        const mean = p('mean');
-        const variance = p('variance');
-        id = this.b.add({
-          name: `${actName}/bn`, op: 'batchNorm', inputs: [id], sourceClass: n.op, params: { gamma, beta, mean, variance },
-          attrs: { epsilon: n.attr?.epsilon?.f ?? 1e-3 },
-        });
+        const consts = BN_INPUTS.map((what) => [what, this.constIn(n, k++, what)] as const);
+        id = addBatchNorm(this.b, `${actName}/bn`, id, consts, n.attr?.epsilon?.f ?? 1e-3, n.op, (m) => this.fail(n, m, 'bad-model'));
       } else if (f === 'Add') {
         const other = this.tensorIn(n, k++);
         id = this.b.add({ name: `${actName}/add`, op: 'add', inputs: [id, other.id], sourceClass: n.op });
@@ -516,17 +511,8 @@ class TfGraphConverter {
   private batchNorm(n: TfNode): void {
     this.nhwc(n);
     const x = this.tensorIn(n, 0);
-    const C = channelsOf(this.b, x.id);
-    const p = (k: number, what: string) => {
-      const c = this.constIn(n, k, what);
-      if (c.data.length !== C) this.fail(n, `${what} has ${c.data.length} values for ${C} channels`, 'bad-model');
-      return { shape: [C], data: Float32Array.from(c.data) };
-    };
-    const id = this.b.add({
-      name: displayName(n.name), op: 'batchNorm', inputs: [x.id], sourceClass: n.op,
-      params: { gamma: p(1, 'scale'), beta: p(2, 'offset'), mean: p(3, 'mean'), variance: p(4, 'variance') },
-      attrs: { epsilon: n.attr?.epsilon?.f ?? 1e-3 },
-    });
+    const consts = BN_INPUTS.map((what, i) => [what, this.constIn(n, i + 1, what)] as const);
+    const id = addBatchNorm(this.b, displayName(n.name), x.id, consts, n.attr?.epsilon?.f ?? 1e-3, n.op, (m) => this.fail(n, m, 'bad-model'));
     this.tensor(n, id);
   }
 }

@@ -24,7 +24,7 @@ import { registerMethod } from './method';
 type Variant = 'net' | 'attribution';
 
 /** Checks that a pattern set belongs to the graph; returns the patterns per node id. */
-export function patternsByNode(prep: PreparedGraph, ps: PatternSet): Map<number, LayerPatterns> {
+export function patternsByNode(prep: Pick<PreparedGraph, 'graph'>, ps: PatternSet): Map<number, LayerPatterns> {
   const g = prep.graph;
   const where = ps.file ? ` (${ps.file})` : '';
   if (ps.fingerprint !== modelFingerprint(g)) {
@@ -42,7 +42,7 @@ export function patternsByNode(prep: PreparedGraph, ps: PatternSet): Map<number,
   return out;
 }
 
-function patternKernel(lp: LayerPatterns, type: 'relu' | 'linear'): Float32Array {
+export function patternKernel(lp: LayerPatterns, type: 'relu' | 'linear'): Float32Array {
   return type === 'relu' && lp.regime === 'relu' && lp.relu ? lp.relu : lp.linear;
 }
 
@@ -65,7 +65,7 @@ export function patternHandler(ps: PatternSet, byNode: Map<number, LayerPatterns
  * it grows by up to the fan-out per layer and overflows float32 in deep nets (MobileNet): the backward
  * walk rescales by 2^-64 after a weighted layer whenever the signal passes 2^64.
  */
-const RESCALE = { after: (n: Node) => isWeighted(n), log2: 64 };
+export const RESCALE = { after: (n: Node) => isWeighted(n), log2: 64 };
 
 export function runPatternMethod(ctx: MethodContext, variant: Variant): MethodRun {
   const ps = ctx.opts.patterns;

@@ -2,19 +2,10 @@
 import type { RuleParams, RuleSpec } from '../../shared/ruleSpec';
 import type { ConservationRow } from '../../shared/protocol';
 import type { PatternSet } from '../patterns/patternSet';
+import type { MethodId } from '../../shared/methodParams';
 
-export type MethodName =
-  | 'lrp'
-  | 'gradient'
-  | 'gradient-x-input'
-  | 'smoothgrad'
-  | 'integrated-gradients'
-  | 'deconvnet'
-  | 'guided-backprop'
-  | 'deep-taylor'
-  | 'deep-taylor-bounded'
-  | 'pattern-net'
-  | 'pattern-attribution';
+/** The methods' names: the one list is shared/methodParams.ts (the panel, settings and CLI use it too). */
+export type MethodName = MethodId;
 
 export interface ExplainOptions {
   method: MethodName;

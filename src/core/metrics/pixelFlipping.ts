@@ -17,11 +17,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { consumers, sizeOf } from '../graph/ir';
 import { runNode } from '../engine/forward';
-import type { PreparedGraph } from '../engine/prepared';
+import { PreparedGraph } from '../engine/prepared';
 import { gaussianBlur } from '../methods/integratedGradients';
 import { LensError } from '../errors';
 import { ownBuffer, registerJob, type JobSpec } from '../parallel/jobs';
 import { runJob, type SampleWorkerPool } from '../parallel/pool';
+import { randomOrder, seededRandom } from '../seededRandom';
 
 export type PerturbationKind = 'zeros' | 'mean' | 'uniform' | 'blur';
 export const PERTURBATION_KINDS: readonly PerturbationKind[] = ['zeros', 'mean', 'uniform', 'blur'];
@@ -121,31 +122,6 @@ export function rankRegions(scores: ArrayLike<number>, order: RegionOrder, tieSe
   return Int32Array.from(idx);
 }
 
-/** mulberry32: a small seeded PRNG, the same stream on every backend and platform. */
-export function seededRandom(seed: number): () => number {
-  let a = (seed >>> 0) ^ 0x6d2b79f5;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A uniformly random permutation of 0..n−1 (Fisher–Yates with the seeded PRNG). */
-export function randomOrder(n: number, seed: number): Int32Array {
-  const rnd = seededRandom(seed);
-  const p = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    const t = p[i];
-    p[i] = p[j];
-    p[j] = t;
-  }
-  return p;
-}
-
 export interface Aopc {
   aopc: number;
   /** AOPC / f(x⁰); NaN when f(x⁰) ≤ 0 (a relative drop is meaningless there) */
@@ -212,7 +188,7 @@ export function forwardOutput(prep: PreparedGraph, x: tf.Tensor4D): tf.Tensor {
 }
 
 /** Perturbed inputs per batch: bounded by a budget of 16 M activation floats, at most 64. */
-export function defaultPerturbationBatch(prep: PreparedGraph): number {
+export function defaultPerturbationBatch(prep: Pick<PreparedGraph, 'graph'>): number {
   const perImage = prep.graph.nodes.reduce((s, n) => s + sizeOf(n.shape), 0);
   return Math.max(1, Math.min(64, Math.floor((16 << 20) / perImage)));
 }
@@ -283,7 +259,8 @@ export class RegionPerturber {
   /** x and the replacement as arrays, for the curve jobs */
   private data?: { x: Float32Array; replacement: Float32Array };
 
-  constructor(private readonly prep: PreparedGraph, input: { shape: number[]; data: Float32Array }, opts: PerturbationOptions = {}) {
+  /** prep: the tfjs engine that runs `curves`; a graph alone when another engine runs `curveJob`'s batches */
+  constructor(private readonly prep: PreparedGraph | Pick<PreparedGraph, 'graph'>, input: { shape: number[]; data: Float32Array }, opts: PerturbationOptions = {}) {
     const want = prep.graph.nodes[prep.graph.input].shape;
     if (want.length !== 3) throw new LensError('bad-usage', `region perturbation needs an image input (H×W×C), the model's input is [${want.join(', ')}]`);
     const [h, w, c] = want;
@@ -352,6 +329,18 @@ export class RegionPerturber {
 
   /** The curves of several region orders, their batches computed as one job (spread over the pool's threads). */
   curves(orders: Int32Array[], steps: number, target: number): Float32Array[] {
+    const spec = this.curveJob(orders, steps, target);
+    if (!(this.prep instanceof PreparedGraph)) throw new Error('RegionPerturber.curves needs the tfjs engine: run curveJob elsewhere');
+    const curves = orders.map(() => new Float32Array(steps + 1));
+    const perCurve = Math.ceil((steps + 1) / this.batch);
+    runJob<Float32Array>(this.prep, spec, this.pool, this.checkpoint, (b, values) => {
+      curves[Math.floor(b / perCurve)].set(values, (b % perCurve) * this.batch);
+    });
+    return curves;
+  }
+
+  /** The job of several region orders' curves: the input, its replacement and one rank map per order. */
+  curveJob(orders: Int32Array[], steps: number, target: number): CurveJobSpec {
     const { h, w, grid } = this;
     if (!Number.isInteger(steps) || steps < 0 || steps > grid.count) {
       throw new LensError('bad-usage', `--steps must be an integer in 0..${grid.count} (the number of ${grid.r}×${grid.r} regions), got ${steps}`);
@@ -368,13 +357,7 @@ export class RegionPerturber {
     const outSize = sizeOf(this.prep.graph.nodes[this.prep.graph.output].shape);
     if (!Number.isInteger(target) || target < 0 || target >= outSize) throw new LensError('bad-usage', `class ${target} is out of range 0..${outSize - 1}`);
     this.data ??= { x: this.x.dataSync() as Float32Array, replacement: this.replacement.dataSync() as Float32Array };
-    const spec: CurveJobSpec = { kind: 'curve', ...this.data, rankMaps, steps, target, batch: this.batch };
-    const curves = orders.map(() => new Float32Array(steps + 1));
-    const perCurve = Math.ceil((steps + 1) / this.batch);
-    runJob<Float32Array>(this.prep, spec, this.pool, this.checkpoint, (b, values) => {
-      curves[Math.floor(b / perCurve)].set(values, (b % perCurve) * this.batch);
-    });
-    return curves;
+    return { kind: 'curve', ...this.data, rankMaps, steps, target, batch: this.batch };
   }
 
   dispose(): void {
@@ -396,19 +379,20 @@ export interface RandomBaseline {
 }
 
 /** Random orders whose curves form one job (their rank maps travel with it). */
-const CURVES_PER_JOB = 8;
+export const CURVES_PER_JOB = 8;
 
-/** The same perturbation in random region orders: the chance level of AOPC. */
-export function randomBaseline(p: RegionPerturber, steps: number, target: number, count: number, seed = 0): RandomBaseline {
+/** `count` seeded random region orders: the chance level's orders. */
+export function randomRegionOrders(p: RegionPerturber, count: number, seed = 0): { seeds: number[]; orders: Int32Array[] } {
   if (!Number.isInteger(count) || count < 1) throw new LensError('bad-usage', `random orders must be an integer ≥ 1, got ${count}`);
   const seeds = Array.from({ length: count }, (_, i) => 1000003 * (seed + 1) + i);
+  return { seeds, orders: seeds.map((s) => randomOrder(p.regions, s)) };
+}
+
+/** The random orders' curves summarized: mean curve, each AOPC, their mean and spread. */
+export function randomBaseline(curves: Float32Array[], seeds: number[], steps: number): RandomBaseline {
+  const count = curves.length;
   const mean = new Float64Array(steps + 1);
   const aopcs: number[] = [];
-  // several orders' curves per job: more batches to share between the threads
-  const curves: Float32Array[] = [];
-  for (let i = 0; i < count; i += CURVES_PER_JOB) {
-    curves.push(...p.curves(seeds.slice(i, i + CURVES_PER_JOB).map((s) => randomOrder(p.regions, s)), steps, target));
-  }
   for (const c of curves) {
     for (let k = 0; k <= steps; k++) mean[k] += c[k] / count;
     aopcs.push(aopc(c).aopc);

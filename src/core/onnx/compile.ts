@@ -16,6 +16,7 @@ import { isKnownOp, opDef } from '../ops/registry';
 import type { SignalRule } from '../ops/types';
 import { Emitter, type OnnxBackward, type ParamInput } from './emitter';
 import type { ProtoWriter } from './protoWriter';
+import { patternTransposed, rescaleAfter, type PatternFamily } from './patterns';
 import { choiceStructure, emitRuleChoice } from './rules';
 
 export type CompiledFamily =
@@ -24,7 +25,8 @@ export type CompiledFamily =
     /** the universal graph: per layer, the rules it switches between by the graph input rk<id> (rules.ts emitRuleChoice) */
     choices?: Map<number, ResolvedRule[]>;
   }
-  | { kind: 'signal'; rule: SignalRule };
+  | { kind: 'signal'; rule: SignalRule }
+  | PatternFamily;
 
 export interface CompileSpec {
   family: CompiledFamily;
@@ -50,6 +52,8 @@ export interface CompiledModel {
   proto: ProtoWriter;
   /** per entry: node id and how many values it has in `sums` (2, or 4 with leaks) */
   sumIndex: { id: number; n: number }[];
+  /** pattern family: output `scales` holds, per sumIndex entry, the log2 of the signal's rescaling there */
+  scaled?: boolean;
   /** rule parameters fed as inputs (read from the rules of each run) */
   params: ParamInput[];
   /** the universal graph's rule selectors: input name, layer, and the choiceStructure of each index */
@@ -66,7 +70,7 @@ export function compileBlocker(g: Graph, family: CompiledFamily['kind']): string
     const o = opDef(n.op).onnx;
     if (!o) return `op '${n.op}' (layer '${n.name}') has no ONNX emission`;
     if (family === 'lrp' && !o.lrp) return `op '${n.op}' (layer '${n.name}') has no compiled LRP backward`;
-    if (family === 'signal' && !o.signal) return `op '${n.op}' (layer '${n.name}') has no compiled gradient backward`;
+    if (family !== 'lrp' && !o.signal) return `op '${n.op}' (layer '${n.name}') has no compiled gradient backward`;
   }
   return undefined;
 }
@@ -102,6 +106,7 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   const fam = spec.family;
   let start: string;
   if (fam.kind === 'lrp') start = e.mul(fam.start === 'positiveLogit' ? e.relu(logits) : logits, onehot);
+  else if (fam.kind === 'pattern') start = e.mul(logits, onehot);
   else start = e.g.op('Expand', [onehot, e.g.op('Shape', [logits])]);
 
   const leaks = new Map<number, [string, string]>();
@@ -116,6 +121,9 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   const pending: string[][] = g.nodes.map(() => []);
   pending[g.output].push(start);
   const sums = new Map<number, string[]>();
+  // pattern family: the running log2 of the rescaling, and its value at each visited node
+  let log2 = fam.kind === 'pattern' ? e.g.floats([0]) : '';
+  const scaleAt = new Map<number, string>();
   for (let id = g.output; id >= 0; id--) {
     const ps = pending[id];
     if (!ps.length || id === g.input) continue;
@@ -123,14 +131,21 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
     const signal = ps.length === 1 ? ps[0] : e.g.op('Sum', ps);
     const o = opDef(node.op).onnx!;
     const choices = fam.kind === 'lrp' ? fam.choices?.get(id) : undefined;
+    const pattern = fam.kind === 'pattern' ? fam.kernels.get(id) : undefined;
     const parts = choices ? [emitRuleChoice(e, node, signal, ctx, choices)]
-      : fam.kind === 'lrp' ? o.lrp!(e, node, signal, ctx) : o.signal!(e, node, signal, ctx, fam.rule);
+      : fam.kind === 'lrp' ? o.lrp!(e, node, signal, ctx)
+        : pattern ? [patternTransposed(e, node, signal, pattern)]
+          : o.signal!(e, node, signal, ctx, fam.kind === 'signal' ? fam.rule : 'gradient');
     if (parts.length !== node.inputs.length) throw new Error(`ONNX emission of ${node.op} returned ${parts.length} parts`);
     const out = e.sum(signal);
     const ins = parts.map((p) => (p === signal ? out : e.sum(p)));
     sums.set(id, [out, ins.length === 1 ? ins[0] : e.g.op('Sum', ins)]);
     if (keep.has(id)) e.g.output(`keep_${id}`, e.isMap(id) ? e.toNhwc(signal) : signal, ['N', ...node.shape]);
     node.inputs.forEach((i, j) => pending[i].push(parts[j]));
+    if (fam.kind === 'pattern') {
+      scaleAt.set(id, log2);
+      log2 = rescaleAfter(e, g, node, pending, log2);
+    }
   }
   const pin = pending[g.input];
   if (!pin.length) throw new Error('the explained output does not depend on the input');
@@ -147,9 +162,14 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
     flat.push(...all);
   }
   e.g.output('sums', flat.length === 1 ? flat[0] : e.g.op('Concat', flat, { axis: { i: 0 } }), [flat.length]);
+  if (fam.kind === 'pattern') {
+    const at = sumIndex.map(({ id }) => scaleAt.get(id)!);
+    e.g.output('scales', at.length === 1 ? e.g.op('Identity', at) : e.g.op('Concat', at, { axis: { i: 0 } }), [at.length]);
+    e.g.output('log2', e.g.op('Identity', [log2]), [1]);
+  }
   const selectors = fam.kind === 'lrp' && fam.choices
     ? [...fam.choices].map(([id, c]) => ({ name: `rk${id}`, id, keys: c.map(choiceStructure) })) : [];
-  return { proto: e.g.model(g.name), sumIndex, params: e.params, selectors, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
+  return { proto: e.g.model(g.name), sumIndex, scaled: fam.kind === 'pattern', params: e.params, selectors, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
 }
 
 /** The forward values as graph inputs, declared on first use (a backward-only graph). */
@@ -168,10 +188,10 @@ function forwardInputs(e: Emitter): string[] {
 
 /**
  * The forward pass alone, returning every node's value `act_<id>` (compiled layout) and max pooling's
- * winners `argmax_<id>`: what a backward-only model (`actsAsInputs`) takes, so a rule-kind change can
+ * winners `argmax_<id>` (or `logits` alone): what a backward-only model (`actsAsInputs`) takes, so a rule-kind change can
  * compile only the backward half and feed it the cached forward values.
  */
-export function compileForward(g: Graph): { proto: ProtoWriter; names: string[] } {
+export function compileForward(g: Graph, opts: { logitsOnly?: boolean } = {}): { proto: ProtoWriter; names: string[] } {
   const e = new Emitter(g);
   const x = e.g.input('x', ['N', ...g.nodes[g.input].shape]);
   const acts: string[] = new Array(g.nodes.length);
@@ -181,6 +201,11 @@ export function compileForward(g: Graph): { proto: ProtoWriter; names: string[] 
     acts[n.id] = opDef(n.op).onnx!.forward(e, n, n.inputs.map((i) => acts[i]));
   }
   const names: string[] = [];
+  // logits only: the batched forward of evaluate's perturbed inputs
+  if (opts.logitsOnly) {
+    e.g.output('logits', acts[g.output], e.dims(g.output));
+    return { proto: e.g.model(g.name), names: ['logits'] };
+  }
   for (const n of g.nodes) {
     e.g.output(`act_${n.id}`, acts[n.id], e.dims(n.id));
     names.push(`act_${n.id}`);

@@ -6,7 +6,7 @@
 import type { Graph, Node } from '../graph/ir';
 import type { ResolvedRule } from '../rules/resolved';
 import { STABILIZER } from '../rules/resolved';
-import { opDef } from '../ops/registry';
+import { opDef } from '../ops/lookup';
 import { OnnxGraph, type Subgraph } from './onnxGraph';
 
 export type KernelVariant = 'w' | 'w+' | 'w-' | 'w2' | 'ones';
@@ -242,6 +242,10 @@ export class Emitter {
   sum(t: string): string {
     return this.g.op('ReduceSum', [this.g.op('Reshape', [t, this.g.ints([1, -1])]), this.g.ints([1])], { keepdims: { i: 0 } }, 'sum');
   }
+
+  /** Node id's value in IR order ([N, ...shape]; maps NHWC) and back: the ops on tensors of any rank compute there. */
+  toIr(id: number, v: string): string { return this.isMap(id) ? this.toNhwc(v) : v; }
+  fromIr(id: number, v: string): string { return this.isMap(id) ? this.toNchw(v) : v; }
 
   /** NCHW <-> NHWC for rank-4 values. */
   toNchw(x: string): string { return this.g.op('Transpose', [x], { perm: { ints: [0, 3, 1, 2] } }); }

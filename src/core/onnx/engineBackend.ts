@@ -8,6 +8,8 @@ import { LensError } from '../errors';
 import type { Graph } from '../graph/ir';
 import type { MethodName } from '../methods/types';
 import { compileBlocker } from './compile';
+import { forwardBlocker } from './curves';
+import { notReluOp, RELU_ONLY_METHODS } from '../methods/reluOnly';
 import { ortStatus } from './runtime';
 
 export type EngineChoice = BackendChoice | 'onnx';
@@ -44,13 +46,25 @@ export async function selectBackend(choice: string = 'auto'): Promise<EngineBack
 
 const SIGNAL_METHODS: readonly MethodName[] = ['gradient', 'gradient-x-input', 'deconvnet', 'guided-backprop', 'smoothgrad', 'integrated-gradients'];
 
-/** Where each method runs on the onnx backend for this graph, with the reason for a wasm fallback. */
+/**
+ * Where each method runs on the onnx backend for this graph, with the reason for a wasm fallback (or
+ * for a refusal on every backend: Deep Taylor and the pattern methods on a non-ReLU network).
+ */
 export function compiledMethods(g: Graph, methods: readonly MethodName[]): Record<string, { compiled: boolean; reason?: string }> {
   const lrp = compileBlocker(g, 'lrp');
   const signal = compileBlocker(g, 'signal');
+  const notRelu = g.nodes.map((n) => notReluOp(n.op === 'activation' ? `activation:${n.attrs.activation}` : n.op)).find((o) => o !== undefined);
   return Object.fromEntries(methods.map((m) => {
+    if (RELU_ONLY_METHODS.has(m) && notRelu) return [m, { compiled: false, reason: `refused on every backend: defined for ReLU networks, this one has ${notRelu}` }];
     if (m === 'lrp' || m === 'deep-taylor' || m === 'deep-taylor-bounded') return [m, lrp ? { compiled: false, reason: lrp } : { compiled: true }];
-    if (SIGNAL_METHODS.includes(m)) return [m, signal ? { compiled: false, reason: signal } : { compiled: true }];
+    // the pattern methods run the gradient's backward with patterns in place of the weights
+    if (SIGNAL_METHODS.includes(m) || m === 'pattern-net' || m === 'pattern-attribution') return [m, signal ? { compiled: false, reason: signal } : { compiled: true }];
     return [m, { compiled: false, reason: 'not compiled to ONNX yet' }];
   }));
+}
+
+/** Whether evaluate's perturbation batches run on onnxruntime for this graph (its forward pass compiles). */
+export function compiledForward(g: Graph): { compiled: boolean; reason?: string } {
+  const blocker = forwardBlocker(g);
+  return blocker ? { compiled: false, reason: blocker } : { compiled: true };
 }

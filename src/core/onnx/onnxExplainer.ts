@@ -24,9 +24,12 @@ import {
 } from '../methods/explain';
 import type { ExplainOptions, MethodName } from '../methods/types';
 import { choiceStructure, ruleChoices, ruleStructure } from './rules';
-import { compileBlocker, compileExplanation, type CompiledFamily, type CompiledModel } from './compile';
+import { compileBlocker, compileExplanation, compileForward, type CompiledFamily, type CompiledModel } from './compile';
 import { createSession, ortModule, SessionCache } from './runtime';
 import { integratedGradientSamples, smoothGradSamples } from './samples';
+import { patternExtra, patternPlan } from './patternPlan';
+import { forwardBlocker, perturbationCurves } from './curves';
+import type { CurveJobSpec } from '../metrics/pixelFlipping';
 import type * as Ort from 'onnxruntime-node';
 
 export interface BackendNote {
@@ -49,6 +52,8 @@ interface Plan {
   /** Deep Taylor: the first layer whose root point image is computed from the relevance arriving there */
   rootPoint?: { firstNode: Node; root: DtdRoot };
   deepTaylor?: boolean;
+  /** PatternNet / PatternAttribution: the result's `extra.patterns` before the rescaling is known */
+  patterns?: Record<string, unknown>;
 }
 
 interface CompiledSession {
@@ -80,8 +85,35 @@ export interface OnnxExplainerOptions {
 export class OnnxExplainer {
   private readonly sessions = new SessionCache<CompiledSession>(4);
   private wasm?: Explainer;
+  /** forward only, batched, logits out: predictions and evaluate's perturbation batches */
+  private forwardOnly?: Promise<Ort.InferenceSession>;
 
   constructor(readonly graph: Graph, readonly options: OnnxExplainerOptions = {}) {}
+
+  /** The logits of a batch of n inputs (NHWC), [n, K], on the forward-only session (compiled once). */
+  async forward(xs: Float32Array, n: number): Promise<Float32Array> {
+    const blocker = forwardBlocker(this.graph);
+    if (blocker) throw new Error(blocker);
+    this.forwardOnly ??= createSession(compileForward(this.graph, { logitsOnly: true }).proto.finish());
+    const session = await this.forwardOnly;
+    const out = await session.run({ x: new (ortModule().Tensor)('float32', xs, [n, ...this.graph.nodes[this.graph.input].shape]) });
+    return out.logits.data as Float32Array;
+  }
+
+  checkInput(input: InputArray, file?: string): void {
+    checkInputFor(this.graph, input, file);
+  }
+
+  async predict(input: InputArray, labels?: string[]): Promise<{ logits: Float32Array; prediction: ReturnType<typeof topK> }> {
+    this.checkInput(input);
+    const logits = new Float32Array(await this.forward(input.data, 1));
+    return { logits, prediction: this.predictionOf(logits, labels) };
+  }
+
+  /** evaluate's perturbation batches on onnxruntime. */
+  curves(spec: CurveJobSpec, checkpoint?: () => void): Promise<Float32Array[]> {
+    return perturbationCurves(this.graph, spec, (xs, n) => this.forward(xs, n), checkpoint);
+  }
 
   /** The compiled plan of a method, or why it runs on wasm. */
   plan(opts: ExplainOptions, params: RuleParams): Plan | { reason: string } {
@@ -112,6 +144,13 @@ export class OnnxExplainer {
         family: { kind: 'lrp', rules, start: 'positiveLogit' }, ruleText, composite: opts.method, timesInput: false,
         rootPoint: rootPointPlan(g, specs), deepTaylor: true,
       };
+    }
+    if (opts.method === 'pattern-net' || opts.method === 'pattern-attribution') {
+      const blocker = compileBlocker(g, 'pattern');
+      if (blocker) return { reason: blocker };
+      // missing patterns, a bad set, a non-ReLU net: the wasm path refuses with its message
+      const p = patternPlan(g, opts);
+      return 'reason' in p ? p : { family: p.family, ruleText: p.ruleText, composite: null, timesInput: false, patterns: p.extra };
     }
     return { reason: `method ${opts.method} is not compiled to ONNX yet` };
   }
@@ -145,7 +184,7 @@ export class OnnxExplainer {
       return c ? c.map(choiceStructure) : ruleStructure(r);
     };
     const key = JSON.stringify({
-      fam: fam.kind === 'lrp' ? { start: fam.start, rules: [...fam.rules].sort((a, b) => a[0] - b[0]).map(([id, r]) => [id, structure(id, r)]) } : fam,
+      fam: fam.kind === 'pattern' ? fam.key : fam.kind === 'lrp' ? { start: fam.start, rules: [...fam.rules].sort((a, b) => a[0] - b[0]).map(([id, r]) => [id, structure(id, r)]) } : fam,
       keep, leaks,
     });
     let reused = true;
@@ -153,7 +192,7 @@ export class OnnxExplainer {
       reused = false;
       const t0 = now();
       let compiled: CompiledModel | undefined = compileExplanation(this.graph, { family: fam, keep, leaks, oneRun: this.options.oneRun });
-      const model = { sumIndex: compiled.sumIndex, params: compiled.params, selectors: compiled.selectors, weightBytes: compiled.weightBytes, nodes: compiled.nodes };
+      const model = { sumIndex: compiled.sumIndex, scaled: compiled.scaled, params: compiled.params, selectors: compiled.selectors, weightBytes: compiled.weightBytes, nodes: compiled.nodes };
       const t1 = now();
       let session: Ort.InferenceSession;
       if (compiled.proto.length < STREAM_BYTES) {
@@ -231,8 +270,9 @@ export class OnnxExplainer {
     const target = explainedClass(opts, prediction, k);
     let relevance: Float32Array = new Float32Array(out.relevance.data as Float32Array);
     if (plan.timesInput) relevance = relevance.map((v, i) => Math.fround(v * input.data[i]));
-    let sums = this.decodeSums(cs.model.sumIndex, out.sums.data as Float32Array);
+    let sums = this.decodeSums(cs.model.sumIndex, out.sums.data as Float32Array, out.scales?.data as Float32Array | undefined);
     let extra: Record<string, unknown> | undefined;
+    if (plan.patterns) extra = { patterns: patternExtra(g, opts.method, plan.patterns, relevance, out.log2.data as Float32Array, cs.model.sumIndex, out.scales.data as Float32Array, keep) };
     if (plan.samples) {
       const hot = new Float32Array(k);
       hot[target] = 1;
@@ -314,20 +354,25 @@ export class OnnxExplainer {
     return topK(scores, 5, labels);
   }
 
-  private decodeSums(index: { id: number; n: number }[], values: Float32Array): (NodeSums | undefined)[] {
+  /** The conservation sums per node; `log2` (pattern family): per entry, the rescaling to undo (true = value · 2^log2). */
+  private decodeSums(index: { id: number; n: number }[], values: Float32Array, log2?: Float32Array): (NodeSums | undefined)[] {
     const sums: (NodeSums | undefined)[] = new Array(this.graph.nodes.length);
     let k = 0;
-    for (const { id, n } of index) {
+    index.forEach(({ id, n }, j) => {
+      const f = log2 ? 2 ** log2[j] : 1;
       sums[id] = n === 4
-        ? { out: values[k], in: values[k + 1], biasLeak: values[k + 2], stabilizerLeak: values[k + 3] }
-        : { out: values[k], in: values[k + 1] };
+        ? { out: values[k] * f, in: values[k + 1] * f, biasLeak: values[k + 2] * f, stabilizerLeak: values[k + 3] * f }
+        : { out: values[k] * f, in: values[k + 1] * f };
       k += n;
-    }
+    });
     return sums;
   }
 
   async dispose(): Promise<void> {
     await this.sessions.clear();
+    const f = this.forwardOnly;
+    this.forwardOnly = undefined;
+    await f?.then((x) => x.release()).catch(() => undefined);
     this.wasm?.dispose();
     this.wasm = undefined;
   }

@@ -6,7 +6,8 @@
 import type { Node } from '../graph/ir';
 import type { ResolvedRule } from '../rules/resolved';
 import { STABILIZER } from '../rules/resolved';
-import { opDef } from '../ops/registry';
+import { opDef } from '../ops/lookup';
+import { carryBounds } from '../rules/boundCarry';
 import { LensError } from '../errors';
 import type { BiasVariant, Emitter, OnnxBackward } from './emitter';
 
@@ -69,28 +70,13 @@ function perChannel(e: Emitter, node: Node, shape: number[], which: 'low' | 'hig
   return e.g.op('Expand', [e.g.op('Reshape', [p, e.g.ints(lead)]), e.g.ints(compiled)]);
 }
 
-/** The z^B bound images at the layer's input, carried from the graph input as rules/applyRule.ts does. */
+/** The z^B bound images at the layer's input, carried from the graph input (rules/boundCarry.ts). */
 function boundPair(e: Emitter, node: Node): [string, string] {
-  const g = e.graph;
-  const ancestors = new Set<number>([node.inputs[0]]);
-  for (let i = node.inputs[0]; i >= 0; i--) if (ancestors.has(i)) for (const j of g.nodes[i].inputs) ancestors.add(j);
-  const path = g.nodes.filter((n) => ancestors.has(n.id) && n.id !== g.input);
-  const carries = ancestors.has(g.input) && path.every((n) => opDef(n.op).carriesBounds(n));
-  if (!carries || path.length === 0) {
-    const shape = g.nodes[node.inputs[0]].shape;
-    return [perChannel(e, node, shape, 'low'), perChannel(e, node, shape, 'high')];
-  }
-  const lo: string[] = [];
-  const hi: string[] = [];
-  lo[g.input] = perChannel(e, node, g.nodes[g.input].shape, 'low');
-  hi[g.input] = perChannel(e, node, g.nodes[g.input].shape, 'high');
-  for (const n of path) {
-    const f = opDef(n.op).onnx!.forward;
-    const l = f(e, n, n.inputs.map((i) => lo[i]));
-    const h = f(e, n, n.inputs.map((i) => hi[i]));
-    [lo[n.id], hi[n.id]] = n.op === 'batchNorm' ? [e.g.op('Min', [l, h]), e.g.op('Max', [l, h])] : [l, h];
-  }
-  return [lo[node.inputs[0]], hi[node.inputs[0]]];
+  return carryBounds(e.graph, node, {
+    images: (shape) => [perChannel(e, node, shape, 'low'), perChannel(e, node, shape, 'high')],
+    run: (n, ins) => opDef(n.op).onnx!.forward(e, n, ins),
+    order: (l, h) => [e.g.op('Min', [l, h]), e.g.op('Max', [l, h])],
+  });
 }
 
 /**
@@ -272,7 +258,7 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       leak.add(s, undefined, den, z);
       return e.sub(e.sub(e.mul(a, e.transposed(node, s, 'w')), e.mul(low, e.transposed(node, s, 'w+'))), e.mul(high, e.transposed(node, s, 'w-')));
     }
-    // the transformer ops' rules belong to ops without ONNX emission (compileBlocker keeps them on tfjs)
+    // the transformer ops' rules are emitted by their own op files (ops/layerNorm.ts, softmax.ts, matmul.ts)
     default:
       throw new Error(`rule '${rule.kind}' of layer '${node.name}' has no compiled form`);
   }

@@ -11,6 +11,7 @@ import type { OpDef, SignalRule } from './types';
 import { sameShape } from './common';
 import { smoothActivation, smoothActivationGradient } from '../engine/tensorOps';
 import type { Emitter } from '../onnx/emitter';
+import { smoothForward, smoothGradient } from '../onnx/tensorEmit';
 
 /** Activation functions the engine implements. */
 export const ACTIVATIONS: ReadonlySet<ActivationFn> = new Set<ActivationFn>([
@@ -112,6 +113,7 @@ function onnxActivate(e: Emitter, node: Node, x: string): string {
     case 'softmax': return e.g.op('Softmax', [x], { axis: { i: e.isMap(node.id) ? 1 : -1 } });
     case 'clip': return e.g.op('Clip', [x, e.g.scalar(a.clipMin ?? -Infinity), e.g.scalar(a.clipMax ?? Infinity)]);
     case 'linear': return x;
+    case 'gelu': case 'geluTanh': case 'silu': return smoothForward(e, a.activation, x);
     default: throw new LensError('unsupported-op', `layer '${node.name}': activation '${a.activation}' is not supported`);
   }
 }
@@ -119,6 +121,8 @@ function onnxActivate(e: Emitter, node: Node, x: string): string {
 /** s · f'(x) in the compiled graph (as activationGradient). */
 function onnxGradient(e: Emitter, node: Node, s: string, x: string, y: string): string {
   const a = node.attrs;
+  // before the shared zero below, which GELU / SiLU would leave unused
+  if (a.activation === 'gelu' || a.activation === 'geluTanh' || a.activation === 'silu') return smoothGradient(e, a.activation, s, x);
   const zero = e.g.scalar(0);
   const open = (lo: number, hi: number): string => e.g.op('And', [e.g.op('Greater', [x, e.g.scalar(lo)]), e.g.op('Less', [x, e.g.scalar(hi)])]);
   const pos = (): string => e.g.op('Greater', [x, zero]);

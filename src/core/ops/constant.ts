@@ -8,6 +8,17 @@ import type { OpDef } from './types';
 import { never } from './common';
 import { tensorForward } from '../engine/tensorOps';
 import { constantRelevance } from '../rules/transformerRules';
+import type { Emitter } from '../onnx/emitter';
+import type { Node } from '../graph/ir';
+import { zerosLike } from '../onnx/tensorEmit';
+
+/** Compiled: the value in the compiled layout, expanded to the batch size of the input x. */
+function constantValue(e: Emitter, node: Node, x: string): string {
+  const dims = e.dims(node.id, 1) as number[];
+  const batch = e.g.op('Slice', [e.g.op('Shape', [x]), e.g.ints([0]), e.g.ints([1])]);
+  const shape = e.g.op('Concat', [batch, e.g.ints(dims.slice(1))], { axis: { i: 0 } });
+  return e.g.op('Expand', [e.constantOf(node.shape, node.params.value!.data), shape]);
+}
 
 export const constant: OpDef = {
   kind: 'constant',
@@ -19,4 +30,12 @@ export const constant: OpDef = {
   signalRuleText: () => 'constant',
   nonNegative: (node) => node.params.value!.data.every((v) => v >= 0),
   carriesBounds: never,
+  onnx: {
+    forward: (e, node, ins) => constantValue(e, node, ins[0]),
+    lrp: (e, node, r, ctx) => {
+      ctx.leak?.(node.id, e.sum(r), e.g.floats([0]));
+      return [zerosLike(e, ctx.acts[node.inputs[0]])];
+    },
+    signal: (e, node, _s, ctx) => [zerosLike(e, ctx.acts[node.inputs[0]])],
+  },
 };

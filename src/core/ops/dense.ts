@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { OpDef } from './types';
 import { weightedOp } from './weighted';
 import { denseOver } from '../rules/linearOps';
+import type { Emitter } from '../onnx/emitter';
 
 export const dense: OpDef = weightedOp({
   kind: 'dense',
@@ -25,8 +26,25 @@ export const dense: OpDef = weightedOp({
   transposed: (prep, node, s, key, w) => denseOver(s, (s2) => tf.matMul(s2, prep.derived(node.id, `T:${key}`, () => tf.transpose(w()), valueSlot(`T:${key}`)) as tf.Tensor2D)),
 }, {
   weight: (_e, node) => ({ data: node.params.kernel!.data, dims: node.params.kernel!.shape.slice() }),
-  bias: (_e, node) => (node.params.bias ? { data: node.params.bias.data, dims: [node.params.bias.data.length] } : undefined),
-  forward: (e, _n, x, w, b) => e.g.op('Gemm', b ? [x, w, b] : [x, w]),
+  // over the channel axis of a compiled map ([N, C, H, W]), else over the last axis
+  bias: (e, node) => (node.params.bias ? { data: node.params.bias.data, dims: e.isMap(node.id) ? [node.params.bias.data.length, 1, 1] : [node.params.bias.data.length] } : undefined),
+  forward: (e, node, x, w, b) => {
+    if (node.shape.length === 1) return e.g.op('Gemm', b ? [x, w, b] : [x, w]);
+    const y = e.fromIr(node.id, overRows(e, e.toIr(node.inputs[0], x), node.params.kernel!.shape[0], node.shape, (x2) => e.g.op('Gemm', [x2, w])));
+    return b ? e.add(y, b) : y;
+  },
   // Gemm with transB reads the kernel in place: no transposed copy of large dense weights
-  transposed: (e, _n, s, w) => e.g.op('Gemm', [s, w], { transB: { i: 1 } }),
+  transposed: (e, node, s, w) => {
+    if (node.shape.length === 1) return e.g.op('Gemm', [s, w], { transB: { i: 1 } });
+    const inShape = e.graph.nodes[node.inputs[0]].shape;
+    return e.fromIr(node.inputs[0], overRows(e, e.toIr(node.id, s), node.params.kernel!.shape[1], inShape, (s2) => e.g.op('Gemm', [s2, w], { transB: { i: 1 } })));
+  },
 });
+
+/**
+ * Compiled dense over the last axis of any rank (token-wise linear layers): the rows as a 2-D Gemm
+ * (rather than MatMul, whose transpose would need a transposed copy of the kernel), reshaped back.
+ */
+function overRows(e: Emitter, x: string, k: number, out: number[], f: (x2: string) => string): string {
+  return e.g.op('Reshape', [f(e.g.op('Reshape', [x, e.g.ints([-1, k])])), e.g.ints([-1, ...out])]);
+}

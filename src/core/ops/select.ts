@@ -4,9 +4,20 @@
  * index map. Injective, so relevance and gradients go back by the inverse map.
  */
 import type { OpDef } from './types';
-import { sizeOf } from '../graph/ir';
-import { allInputsNonNegative, always } from './common';
-import { tensorBackward, tensorForward } from '../engine/tensorOps';
+import { sizeOf, type Node } from '../graph/ir';
+import { dataMove } from './moves';
+import type { Emitter } from '../onnx/emitter';
+import { gatherFlat } from '../onnx/tensorEmit';
+
+/** Compiled backward: every input position takes the output position that copied it (or zero). */
+function back(e: Emitter, node: Node, s: string): string[] {
+  const from = e.graph.nodes[node.inputs[0]].shape;
+  const inv = new Array<number>(sizeOf(from)).fill(-1);
+  node.params.index!.data.forEach((v, i) => {
+    if (v >= 0) inv[v] = i;
+  });
+  return [e.fromIr(node.inputs[0], gatherFlat(e, e.toIr(node.id, s), inv, node.shape, from))];
+}
 
 export const select: OpDef = {
   kind: 'select',
@@ -20,11 +31,10 @@ export const select: OpDef = {
     }
     return ix.shape.slice();
   },
-  forward: (prep, node, ins) => tensorForward(prep, node, ins),
-  lrp: (node, r, ctx) => tensorBackward(ctx.prep, node, r, ctx.acts),
-  signal: (node, s, ctx) => tensorBackward(ctx.prep, node, s, ctx.acts),
-  lrpRuleText: () => 'moves',
-  signalRuleText: () => 'gradient',
-  nonNegative: allInputsNonNegative,
-  carriesBounds: always,
+  ...dataMove,
+  onnx: {
+    forward: (e, node, ins) => e.fromIr(node.id, gatherFlat(e, e.toIr(node.inputs[0], ins[0]), node.params.index!.data, e.graph.nodes[node.inputs[0]].shape, node.shape)),
+    lrp: (e, node, r) => back(e, node, r),
+    signal: (e, node, s) => back(e, node, s),
+  },
 };

@@ -1,7 +1,21 @@
 /** Permutes the axes (attrs.perm, batch excluded): any rank. Relevance and gradients follow the data. */
 import type { OpDef } from './types';
-import { allInputsNonNegative, always } from './common';
-import { tensorBackward, tensorForward } from '../engine/tensorOps';
+import { dataMove } from './moves';
+import type { Emitter } from '../onnx/emitter';
+import type { Node } from '../graph/ir';
+
+/** Compiled: the permutation of the batched IR-order value. */
+function permute(e: Emitter, v: string, perm: number[]): string {
+  return e.g.op('Transpose', [v], { perm: { ints: [0, ...perm.map((p) => p + 1)] } });
+}
+
+/** The signal at the output moved back to the input's positions. */
+function back(e: Emitter, node: Node, s: string): string[] {
+  const perm = node.attrs.perm!;
+  const inv = new Array<number>(perm.length);
+  perm.forEach((p, i) => { inv[p] = i; });
+  return [e.fromIr(node.inputs[0], permute(e, e.toIr(node.id, s), inv))];
+}
 
 export const transpose: OpDef = {
   kind: 'transpose',
@@ -13,11 +27,10 @@ export const transpose: OpDef = {
     }
     return perm.map((p) => a[p]);
   },
-  forward: (prep, node, ins) => tensorForward(prep, node, ins),
-  lrp: (node, r, ctx) => tensorBackward(ctx.prep, node, r, ctx.acts),
-  signal: (node, s, ctx) => tensorBackward(ctx.prep, node, s, ctx.acts),
-  lrpRuleText: () => 'moves',
-  signalRuleText: () => 'gradient',
-  nonNegative: allInputsNonNegative,
-  carriesBounds: always,
+  ...dataMove,
+  onnx: {
+    forward: (e, node, ins) => e.fromIr(node.id, permute(e, e.toIr(node.inputs[0], ins[0]), node.attrs.perm!)),
+    lrp: (e, node, r) => back(e, node, r),
+    signal: (e, node, s) => back(e, node, s),
+  },
 };

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { PreparedGraph } from '../engine/prepared';
 import { JointMoments, Moments } from './moments';
 import type { PatternLayerSpec } from './layers';
+import { randomOrder } from '../seededRandom';
 
 function read(t: tf.Tensor): Float64Array {
   const v = Float64Array.from(t.dataSync());
@@ -239,14 +240,7 @@ export function rhoPlan(spec: PatternLayerSpec, maxNeurons: number, maxPositions
   const neurons = Array.from({ length: m }, (_, i) => Math.floor(((i + 0.5) * spec.k) / m));
   const p = Math.min(spec.positions, maxPositions);
   // a fixed pseudo-random subset of output positions (the same for every image and every fit)
-  const all = Array.from({ length: spec.positions }, (_, i) => i);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = all.length - 1; i > 0; i--) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const j = s % (i + 1);
-    [all[i], all[j]] = [all[j], all[i]];
-  }
-  const positions = all.slice(0, p).sort((a, b) => a - b);
+  const positions = Array.from(randomOrder(spec.positions, Math.imul(seed, 2654435761))).slice(0, p).sort((a, b) => a - b);
   const groups = spec.op === 'depthwiseConv2d'
     ? neurons.map((j) => ({ neurons: [j], channel: Math.floor(j / spec.mult) }))
     : [{ neurons }];

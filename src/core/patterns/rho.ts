@@ -19,6 +19,7 @@
  * flattered by overfitting; a layer with fewer than 2(D + 1) held-out rows is not evaluated.
  */
 import type { JointMoments } from './moments';
+import { gaussianDraws } from '../seededRandom';
 
 export type EstimatorName = 'relu' | 'linear' | 'filter' | 'identity' | 'random';
 export const ESTIMATORS: readonly EstimatorName[] = ['relu', 'linear', 'filter', 'identity', 'random'];
@@ -108,17 +109,6 @@ function normalise(a: Float64Array, w: Float64Array): Float64Array | undefined {
   const scale = Math.sqrt(dot(w, w) * dot(a, a));
   if (!(Math.abs(wa) > 1e-9 * scale) || scale === 0) return undefined;
   return a.map((v) => v / wa);
-}
-
-function gaussian(seed: number, n: number): Float64Array {
-  let s = seed >>> 0 || 1;
-  const rnd = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s + 0.5) / 4294967296;
-  };
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(rnd())) * Math.cos(2 * Math.PI * rnd());
-  return out;
 }
 
 export interface RhoInputs {
@@ -229,7 +219,7 @@ export function rhoOfLayer(inp: RhoInputs): RhoValues {
         const f = w.map((v) => v / ww);
         push('filter', f, f);
       }
-      const r = normalise(gaussian(inp.seed * 7919 + k + 1, gd), w);
+      const r = normalise(gaussianDraws(inp.seed * 7919 + k + 1, gd), w);
       push('random', r, r);
     });
   }

@@ -10,7 +10,7 @@ import type { ResolvedRule } from './resolved';
 import { STABILIZER } from './resolved';
 import { biasVariant, linearForward, linearTransposed, type KernelVariant } from './linearOps';
 import { runNode } from '../engine/forward';
-import { opDef } from '../ops/registry';
+import { carryBounds } from './boundCarry';
 import { LensError } from '../errors';
 
 /**
@@ -30,15 +30,8 @@ function addBias(z: tf.Tensor, b: tf.Tensor | undefined): tf.Tensor {
   return b ? tf.add(z, b) : z;
 }
 
-/**
- * The z^B bounds at every input position of the layer. Per-channel bounds belong to the image: when only
- * shape ops and per-channel affine maps (the model's own input scaling) lie between the graph input and
- * the layer, the bound images are built at the graph input and sent through them, so padded zeros get
- * bounds 0 (no relevance), a Dense layer after Flatten gets channel j mod C, and an affine map carries
- * [l, h] to [min, max] of its images. Otherwise the bounds apply to the layer's own input channels.
- */
+/** The z^B bound images at the layer's input (rules/boundCarry.ts says where they come from). */
 function boundPair(prep: PreparedGraph, node: Node, low: number | number[], high: number | number[]): [tf.Tensor, tf.Tensor] {
-  const g = prep.graph;
   const perChannel = (shape: number[], v: number | number[]): tf.Tensor => {
     const c = shape[shape.length - 1];
     const vals = Array.isArray(v) ? v : new Array(c).fill(v);
@@ -47,25 +40,11 @@ function boundPair(prep: PreparedGraph, node: Node, low: number | number[], high
     }
     return tf.mul(tf.ones([1, ...shape]), tf.tensor1d(vals));
   };
-  const ancestors = new Set<number>([node.inputs[0]]);
-  for (let i = node.inputs[0]; i >= 0; i--) if (ancestors.has(i)) for (const j of g.nodes[i].inputs) ancestors.add(j);
-  const path = g.nodes.filter((n) => ancestors.has(n.id) && n.id !== g.input);
-  const carries = ancestors.has(g.input) && path.every((n) => opDef(n.op).carriesBounds(n));
-  if (!carries || path.length === 0) {
-    const shape = g.nodes[node.inputs[0]].shape;
-    return [perChannel(shape, low), perChannel(shape, high)];
-  }
-  const lo: tf.Tensor[] = [];
-  const hi: tf.Tensor[] = [];
-  lo[g.input] = perChannel(g.nodes[g.input].shape, low);
-  hi[g.input] = perChannel(g.nodes[g.input].shape, high);
-  for (const n of path) {
-    const l = runNode(prep, n, n.inputs.map((i) => lo[i]));
-    const h = runNode(prep, n, n.inputs.map((i) => hi[i]));
-    // an affine map with a negative scale swaps the ends
-    [lo[n.id], hi[n.id]] = n.op === 'batchNorm' ? [tf.minimum(l, h), tf.maximum(l, h)] : [l, h];
-  }
-  return [lo[node.inputs[0]], hi[node.inputs[0]]];
+  return carryBounds(prep.graph, node, {
+    images: (shape) => [perChannel(shape, low), perChannel(shape, high)],
+    run: (n, ins) => runNode(prep, n, ins),
+    order: (l, h) => [tf.minimum(l, h), tf.maximum(l, h)],
+  });
 }
 
 function boundImage(prep: PreparedGraph, node: Node, which: 'low' | 'high', low: number | number[], high: number | number[]): tf.Tensor {

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Node } from '../graph/ir';
 import { valueSlot, type PreparedGraph } from '../engine/prepared';
-import { opDef } from '../ops/registry';
+import { opDef } from '../ops/lookup';
 import type { LinearOp } from '../ops/types';
 
 export type KernelVariant = 'w' | 'w+' | 'w-' | `wg:${number}` | `wgn:${number}` | 'w2' | 'ones';

@@ -19,11 +19,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Node } from '../graph/ir';
-import type { BackwardContext } from '../engine/backward';
+import { blockSum, type BackwardContext } from '../engine/backward';
 import { layerNormInvStd } from '../engine/tensorOps';
 import { stabilize } from './applyRule';
 import type { ResolvedRule } from './resolved';
 
+// Leak sums in two levels (blockSum): ViT-B/16's attention has 466k values per softmax, and a flat float32
+// sum of its Taylor bias left its table row open by 1e-4.
 function recordLeak(ctx: BackwardContext, node: Node, bias: tf.Tensor, stab: tf.Tensor): void {
   if (ctx.leaks) ctx.leaks.set(node.id, [tf.keep(bias), tf.keep(stab)]);
 }
@@ -43,7 +45,7 @@ export function layerNormRelevance(node: Node, r: tf.Tensor, ctx: BackwardContex
   // Wᵀs: (γs − mean(γs)) / σ, σ from the forward input (held constant)
   const gs = gamma ? tf.mul(s, gamma) : s;
   const wts = tf.mul(tf.sub(gs, tf.mean(gs, -1, true)), layerNormInvStd(node, x));
-  recordLeak(ctx, node, beta ? tf.sum(tf.mul(s, beta)) : tf.scalar(0), tf.sum(tf.mul(s, tf.sub(den, y))));
+  recordLeak(ctx, node, beta ? blockSum(tf.mul(s, beta)) : tf.scalar(0), blockSum(tf.mul(s, tf.sub(den, y))));
   return [tf.mul(x, wts)];
 }
 
@@ -51,7 +53,7 @@ export function softmaxRelevance(node: Node, r: tf.Tensor, ctx: BackwardContext,
   const x = ctx.acts[node.inputs[0]];
   const y = ctx.acts[node.id];
   if (rule.kind === 'held-constant') {
-    recordLeak(ctx, node, tf.sum(r), tf.scalar(0));
+    recordLeak(ctx, node, blockSum(r), tf.scalar(0));
     return [tf.zerosLike(x)];
   }
   if (rule.kind !== 'softmax-taylor') throw new Error(`rule ${rule.kind} does not apply to softmax '${node.name}'`);
@@ -59,7 +61,7 @@ export function softmaxRelevance(node: Node, r: tf.Tensor, ctx: BackwardContext,
   const out = tf.mul(x, tf.sub(r, tf.mul(y, rowSum)));
   // bias of the expansion, per row: Σ_j R_j (1 − x_j) + (Σ_i x_i y_i) Σ_j R_j
   const xy = tf.sum(tf.mul(x, y), -1, true);
-  const bias = tf.add(tf.sum(tf.mul(r, tf.sub(1, x))), tf.sum(tf.mul(xy, rowSum)));
+  const bias = tf.add(blockSum(tf.mul(r, tf.sub(1, x))), blockSum(tf.mul(xy, rowSum)));
   recordLeak(ctx, node, bias, tf.scalar(0));
   return [out];
 }
@@ -71,7 +73,7 @@ export function matmulRelevance(node: Node, r: tf.Tensor, ctx: BackwardContext, 
   if (rule.kind !== 'bilinear-uniform' && rule.kind !== 'bilinear-value') throw new Error(`rule ${rule.kind} does not apply to matmul '${node.name}'`);
   const den = stabilize(z, rule.eps);
   const s = tf.div(r, den);
-  recordLeak(ctx, node, tf.scalar(0), tf.sum(tf.mul(s, tf.sub(den, z))));
+  recordLeak(ctx, node, tf.scalar(0), blockSum(tf.mul(s, tf.sub(den, z))));
   const rb = tf.mul(b, tf.matMul(a, s, true, false));
   if (rule.kind === 'bilinear-value') return [tf.zerosLike(a), rb];
   const ra = tf.mul(a, tf.matMul(s, b, false, true));
@@ -79,6 +81,6 @@ export function matmulRelevance(node: Node, r: tf.Tensor, ctx: BackwardContext, 
 }
 
 export function constantRelevance(node: Node, r: tf.Tensor, ctx: BackwardContext): tf.Tensor[] {
-  recordLeak(ctx, node, tf.sum(r), tf.scalar(0));
+  recordLeak(ctx, node, blockSum(r), tf.scalar(0));
   return [tf.zerosLike(ctx.acts[node.inputs[0]])];
 }

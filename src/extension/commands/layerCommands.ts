@@ -49,7 +49,7 @@ export function registerLayerCommands(s: Services): vscode.Disposable[] {
         return;
       }
       const panel = ExplanationPanel.createOrShow(s);
-      await panel.showLayer(name);
+      return panel.showLayer(name);
     })),
   ];
 }

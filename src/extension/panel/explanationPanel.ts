@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import {
-  PROTOCOL_VERSION, RpcEndpoint, isValidViewMessage, type HostToView, type PanelSnapshot, type RenderReport,
+  PROTOCOL_VERSION, RpcEndpoint, isValidViewMessage, type HostToView, type LayerMaps, type PanelSnapshot, type RenderReport,
   type Transport, type ViewToHost, type Wire,
 } from '../../shared/protocol';
 import { traceTo } from '../log';
@@ -137,7 +137,7 @@ export class ExplanationPanel implements vscode.Disposable {
   }
 
   /** Shows the relevance arriving at a layer, per channel. */
-  showLayer(layer: string): Promise<void> {
+  showLayer(layer: string): Promise<LayerMaps | undefined> {
     this.panel.reveal(undefined, true);
     return this.actions.showLayer(layer);
   }

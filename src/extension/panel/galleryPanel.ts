@@ -4,7 +4,6 @@
  * engine worker computed; a click on an image opens that image's explanation with its run's model
  * (only images and models this panel was sent are accepted).
  */
-import * as crypto from 'crypto';
 import * as vscode from 'vscode';
 import { PROTOCOL_VERSION, RpcEndpoint, type Transport, type Wire } from '../../shared/protocol';
 import { isValidGalleryMessage, type GalleryContent, type GalleryHostToView, type GalleryViewToHost } from '../../shared/datasetProtocol';
@@ -12,31 +11,9 @@ import { GALLERY_STRINGS } from '../../shared/galleryStrings';
 import type { Services } from '../services';
 import { COMMANDS } from '../commands/commandIds';
 import { traceTo } from '../log';
+import { galleryHtml } from './panelHtml';
 
 export const GALLERY_VIEW_TYPE = 'relevanceLens.gallery';
-
-function galleryHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  const nonce = crypto.randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'gallery.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'gallery.css'));
-  const csp = ["default-src 'none'", `style-src ${webview.cspSource}`, `img-src ${webview.cspSource} data:`, `script-src 'nonce-${nonce}'`].join('; ');
-  const strings = Object.fromEntries(Object.entries(GALLERY_STRINGS).map(([k, v]) => [k, vscode.l10n.t(v)]));
-  return `<!DOCTYPE html>
-<html lang="${vscode.env.language}">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}">
-<title>${vscode.l10n.t(GALLERY_STRINGS.title)}</title>
-</head>
-<body>
-<div id="app" role="main"></div>
-<script type="application/json" id="rl-strings">${JSON.stringify(strings).replace(/</g, '\\u003c')}</script>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
-}
 
 export class GalleryPanel {
   private static current?: GalleryPanel;

@@ -1,6 +1,6 @@
 /** What each panel event does: update the state, then re-explain / recolour / fetch layer maps. */
 import * as vscode from 'vscode';
-import type { DisplayOptions, HostToView, RpcEndpoint, ViewToHost } from '../../shared/protocol';
+import type { DisplayOptions, HostToView, LayerMaps, RpcEndpoint, ViewToHost } from '../../shared/protocol';
 import type { PanelDeps } from './panelDeps';
 import { COMMANDS } from '../commands/commandIds';
 
@@ -54,7 +54,7 @@ export class PanelActions {
       state.setDisplay(display);
       if (!recolourNeeded(before, display)) return;
       void session.recolor(display).then(
-        (heatmap) => heatmap && this.sink.post('heatmap', { runId: this.sink.lastShownRunId, heatmap, display }),
+        (c) => c && this.sink.post('heatmap', { runId: this.sink.lastShownRunId, heatmap: c.heatmap, display, ...(c.tokens ? { tokens: c.tokens } : {}) }),
         (e) => errors.report(e, 'recolouring the heatmap'),
       );
     });
@@ -68,12 +68,15 @@ export class PanelActions {
     rpc.on('cancel', () => session.cancel());
   }
 
-  async showLayer(layer: string, perMapScale = false): Promise<void> {
+  /** Computes and shows the relevance maps of a layer; resolves with them (undefined when none came). */
+  async showLayer(layer: string, perMapScale = false): Promise<LayerMaps | undefined> {
     try {
       const maps = await this.deps.session.layerMaps(layer, undefined, perMapScale);
       if (maps) this.sink.post('layerMaps', maps);
+      return maps;
     } catch (e) {
       this.deps.errors.report(e, `relevance at layer ${layer}`);
+      return undefined;
     }
   }
 

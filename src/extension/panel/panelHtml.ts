@@ -1,15 +1,26 @@
 /**
- * The panel's HTML: CSP `default-src 'none'`, scripts only with this load's nonce, styles and images
- * only from the extension (and canvas data URLs), no remote content.
+ * The HTML shell of the extension's webviews (explanation panel, gallery): CSP `default-src 'none'`,
+ * scripts only with this load's nonce, styles and images only from the extension (and canvas data
+ * URLs), no remote content; the page's localized strings ride along as JSON.
  */
 import * as crypto from 'crypto';
 import * as vscode from 'vscode';
-import { STRINGS, type Strings } from '../../shared/strings';
+import { STRINGS } from '../../shared/strings';
+import { GALLERY_STRINGS } from '../../shared/galleryStrings';
 
-export function localizedStrings(): Strings {
-  const out = {} as Record<string, string>;
-  for (const [k, v] of Object.entries(STRINGS)) out[k] = vscode.l10n.t(v);
-  return out as Strings;
+interface Shell {
+  /** bundle in dist/ and the page's stylesheet in media/ (after media/base.css) */
+  script: string;
+  style: string;
+  title: string;
+  /** English strings, localized here with vscode.l10n */
+  strings: Readonly<Record<string, string>>;
+  /** image sources besides the extension's and data: URLs */
+  extraImgSrc?: string;
+}
+
+function localized(strings: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(strings).map(([k, v]) => [k, vscode.l10n.t(v)]));
 }
 
 function escapeJsonForHtml(value: unknown): string {
@@ -17,14 +28,14 @@ function escapeJsonForHtml(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 
-export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, s: Shell): string {
   const nonce = crypto.randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css'));
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', s.script));
+  const styles = ['base.css', s.style].map((f) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', f)));
   const csp = [
     "default-src 'none'",
     `style-src ${webview.cspSource}`,
-    `img-src ${webview.cspSource} data: blob:`,
+    `img-src ${webview.cspSource} data:${s.extraImgSrc ? ` ${s.extraImgSrc}` : ''}`,
     `script-src 'nonce-${nonce}'`,
   ].join('; ');
   return `<!DOCTYPE html>
@@ -33,13 +44,25 @@ export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri): st
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}">
-<title>Relevance Lens</title>
+${styles.map((u) => `<link rel="stylesheet" href="${u}">`).join('\n')}
+<title>${s.title}</title>
 </head>
 <body>
 <div id="app" role="main"></div>
-<script type="application/json" id="rl-strings">${escapeJsonForHtml(localizedStrings())}</script>
+<script type="application/json" id="rl-strings">${escapeJsonForHtml(localized(s.strings))}</script>
 <script nonce="${nonce}" src="${script}"></script>
 </body>
 </html>`;
+}
+
+/** The explanation panel (its heatmaps are also shown from blob: URLs). */
+export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+  return webviewHtml(webview, extensionUri, { script: 'webview.js', style: 'panel.css', title: 'Relevance Lens', strings: STRINGS, extraImgSrc: 'blob:' });
+}
+
+/** The data-set gallery. */
+export function galleryHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+  return webviewHtml(webview, extensionUri, {
+    script: 'gallery.js', style: 'gallery.css', title: vscode.l10n.t(GALLERY_STRINGS.title), strings: GALLERY_STRINGS,
+  });
 }

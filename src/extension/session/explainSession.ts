@@ -211,14 +211,17 @@ export class ExplainSession implements vscode.Disposable {
   }
 
   /** New colours for the current relevance (colormap / scaling / polarity); no re-explanation. */
-  async recolor(display: DisplayOptions): Promise<HeatmapPicture | undefined> {
+  async recolor(display: DisplayOptions): Promise<{ heatmap: HeatmapPicture; tokens?: HeatmapPicture } | undefined> {
     const ex = this.current;
     if (!ex) return undefined;
     const heatmap = await this.engine.request('renderHeatmap', { relevance: ex.relevance, display });
+    const t = ex.tokens;
+    // the token map (one pixel per patch) recoloured by the same request on its grid
+    const tokens = t ? await this.engine.request('renderHeatmap', { relevance: { shape: [t.grid[0], t.grid[1], 1], data: t.values }, display }) : undefined;
     if (this.current === ex) {
-      this.current = { ...ex, heatmap, display };
+      this.current = { ...ex, heatmap, display, ...(t && tokens ? { tokens: { ...t, heatmap: tokens } } : {}) };
     }
-    return heatmap;
+    return { heatmap, ...(tokens ? { tokens } : {}) };
   }
 
   /** Relevance at one layer, per channel: a full backward pass, so on a big model it gets progress and Cancel. */

@@ -8,6 +8,7 @@ import {
   DEFAULT_DISPLAY, isDisplayOptions, isMethodId, type DisplayOptions, type ExplainSpec, type MethodId, type MethodParamValues, type RuleParamValues,
 } from '../../shared/protocol';
 import type { LensSettings } from '../config';
+import { SETTING_DEFAULTS } from '../../shared/settings';
 
 interface Persisted {
   modelPath?: string;
@@ -41,8 +42,8 @@ export class LensState implements vscode.Disposable {
 
   get modelPath(): string | undefined { return this.data.modelPath; }
   get imagePath(): string | undefined { return this.data.imagePath; }
-  get method(): MethodId { return this.data.method ?? 'lrp'; }
-  get composite(): string { return this.data.composite ?? 'auto'; }
+  get method(): MethodId { return this.data.method ?? SETTING_DEFAULTS.defaultMethod; }
+  get composite(): string { return this.data.composite ?? SETTING_DEFAULTS.defaultComposite; }
   get params(): RuleParamValues { return this.data.params ?? {}; }
   get methodParams(): MethodParamValues { return this.data.methodParams ?? {}; }
   get targetClass(): number | 'top' { return this.data.targetClass ?? 'top'; }
@@ -122,6 +123,16 @@ export class LensState implements vscode.Disposable {
       rules: { ...(this.data.rules ?? {}), [model]: { ...spec.rules } },
     }, change);
     return change;
+  }
+
+  /** Every choice back to the defaults (model and image stay): the integration suite's starting point. */
+  resetChoices(defaults: { defaultMethod: MethodId; defaultComposite: string; colormap: DisplayOptions['colormap'] }): void {
+    const rules = { ...(this.data.rules ?? {}) };
+    if (this.data.modelPath) delete rules[this.data.modelPath];
+    this.update({
+      method: defaults.defaultMethod, composite: defaults.defaultComposite, params: {}, methodParams: {}, targetClass: 'top',
+      display: { ...DEFAULT_DISPLAY, colormap: defaults.colormap }, rules,
+    }, 'rules');
   }
 
   clearRules(): void {

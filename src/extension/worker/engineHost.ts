@@ -15,6 +15,7 @@ import { Worker } from 'worker_threads';
 import {
   RpcEndpoint, RpcError, type EngineRequests, type Transport, type Wire, type WorkerEvents,
 } from '../../shared/protocol';
+import type { BackendSetting } from '../../shared/settings';
 import type { Log } from '../log';
 import { ENGINE_RESTARTED } from '../errors';
 import { traceTo } from '../log';
@@ -29,7 +30,7 @@ export const WORKER_HEAP_MB = 3072;
 const HANG_MS = 60_000;
 
 export interface EngineSettings {
-  backend: 'auto' | 'onnx' | 'tensorflow' | 'wasm' | 'cpu';
+  backend: BackendSetting;
   maxImageSide: number;
   /** threads for SmoothGrad / Integrated Gradients samples: the engine worker and parallelWorkers − 1 sample workers */
   parallelWorkers: number;

@@ -24,6 +24,7 @@ import { imageToDisplayRgba, preprocessImage } from '../../core/image/preprocess
 import { heatmapFromRelevance, type HeatmapOptions } from '../../core/image/colormap';
 import { exportPicture } from '../../core/image/export';
 import { channelMaps } from '../../core/image/channelMaps';
+import { patchTokens, tokenStage, type PatchTokens } from '../../core/image/tokenMap';
 import { inputBounds, type ModelCard } from '../../core/card/modelCard';
 import { encodePng } from '../../core/image/png';
 import { writeNpy } from '../../core/io/npy';
@@ -49,6 +50,8 @@ interface LoadedModel {
   labels?: string[];
   cardPath?: string;
   patterns?: { mtimeMs: number; set: PatternSet };
+  /** a vision transformer's patch tokens (the panel's token view), found once per load */
+  tokens?: PatchTokens;
 }
 
 // A few models stay prepared (switching back and forth is common); each holds its weights as tensors.
@@ -82,6 +85,11 @@ function legendPicture(display: DisplayOptions): RgbaPicture {
   for (let i = 0; i < LEGEND_WIDTH; i++) ramp[i] = (2 * i) / (LEGEND_WIDTH - 1) - 1;
   const legend = heatmapFromRelevance(ramp, [1, LEGEND_WIDTH, 1], { ...heatmapOptions(display), scale: 'max', polarity: 'both' });
   return { width: legend.width, height: 1, rgba: legend.rgba };
+}
+
+/** Per-patch values as an [rows, cols, 1] map: one pixel per patch, coloured like any relevance map. */
+export function tokenGrid(values: Float32Array, grid: [number, number]): { shape: number[]; data: Float32Array } {
+  return { shape: [grid[0], grid[1], 1], data: values };
 }
 
 /** A typed array that owns its whole buffer, so transferring the buffer moves exactly this data. */
@@ -197,7 +205,7 @@ export class EngineService {
       checkSpec(p.spec, p.display);
       const ex = await this.explain(p.runId, p.spec, p.display);
       // Moved, not copied: the arrays are this result's own.
-      return reply(ex, [ex.relevance.data.buffer as ArrayBuffer, ex.input.rgba.buffer as ArrayBuffer, ...buffersOf(ex.heatmap)]);
+      return reply(ex, [ex.relevance.data.buffer as ArrayBuffer, ex.input.rgba.buffer as ArrayBuffer, ...buffersOf(ex.heatmap), ...(ex.tokens ? buffersOf(ex.tokens.heatmap) : [])]);
     });
     rpc.handle('renderHeatmap', ({ relevance, display, vmax }) => {
       const h = colourRelevance(relevance, display, vmax);
@@ -253,6 +261,7 @@ export class EngineService {
     const explainer = (await this.engine()).onnx ? new OnnxExplainer(graph, { universal: true }) : new Explainer(graph);
     const loaded: LoadedModel = {
       path: modelPath, mtimeMs: m, graph, explainer, card: opened.card, labels: opened.labels, cardPath: opened.cardPath,
+      tokens: patchTokens(graph),
     };
     this.models.set(modelPath, loaded);
     while (this.models.size > MAX_MODELS) {
@@ -353,10 +362,13 @@ export class EngineService {
     const t1 = performance.now();
     const { input, shown, opts, checkpoint } = this.prepareRun(runId, m, spec, spec.imagePath);
     this.progress(runId, 'explaining');
-    const r = await this.run(m, input, opts, { checkpoint, pool: this.pool });
+    // a transformer's patch tokens are kept too (small: T × D) for the panel's per-token view
+    const keepLayers = m.tokens ? [m.tokens.name, m.tokens.joined] : undefined;
+    const r = await this.run(m, input, opts, { checkpoint, pool: this.pool, ...(keepLayers ? { keepLayers } : {}) });
     const t2 = performance.now();
     const [H, W] = input.shape;
     const heat = colourRelevance(r.relevance, display);
+    const stage = m.tokens ? tokenStage(m.tokens, r.layerRelevance) : undefined;
     return {
       spec,
       rules: r.rules,
@@ -375,6 +387,9 @@ export class EngineService {
       composite: r.composite,
       scoresAreProbabilities: !!m.graph.outputSoftmax,
       ...(r.extra ? { extra: plainExtra(r.extra) } : {}),
+      ...(stage && m.tokens ? {
+        tokens: { layer: m.tokens.name, grid: m.tokens.grid, ...stage, heatmap: colourRelevance(tokenGrid(stage.values, m.tokens.grid), display) },
+      } : {}),
     };
   }
 

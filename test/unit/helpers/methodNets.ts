@@ -6,24 +6,21 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Graph, ParamArray } from '../../../src/core/graph/ir';
 import { sizeOf } from '../../../src/core/graph/ir';
 import { GraphBuilder } from '../../../src/core/graph/builder';
+import { Rng } from '../oracle/rng';
 import { PreparedGraph } from '../../../src/core/engine/prepared';
 import { forward } from '../../../src/core/engine/forward';
 
+/** The oracle suite's seeded stream with the draws these nets use (seed 0 is taken as 1). */
 export class Rand {
-  private s: number;
+  private readonly r: Rng;
   constructor(seed: number) {
-    this.s = seed >>> 0 || 1;
+    this.r = new Rng(seed >>> 0 || 1);
   }
   next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.r.next();
   }
   normal(): number {
-    let u = 0;
-    while (u === 0) u = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
+    return this.r.normal();
   }
   array(n: number, scale = 1, offset = 0): Float32Array {
     const a = new Float32Array(n);
@@ -31,9 +28,7 @@ export class Rand {
     return a;
   }
   uniform(n: number, lo: number, hi: number): Float32Array {
-    const a = new Float32Array(n);
-    for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * this.next();
-    return a;
+    return this.r.uniformArray(n, lo, hi);
   }
 }
 

@@ -10,6 +10,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { Rng } from '../oracle/rng';
 
 export type NsfwKind = 'mobilenet_v2' | 'mobilenet_v2_mid';
 
@@ -51,17 +52,7 @@ export function paddleOcrClsModel(): string {
 
 /** Deterministic pseudo-random floats in [lo, hi) (mulberry32), the same in the fixture scripts. */
 export function seededUniform(n: number, seed: number, lo = 0, hi = 1): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const r = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    out[i] = lo + (hi - lo) * r;
-  }
-  return out;
+  return new Rng(seed).uniformArray(n, lo, hi);
 }
 
 /**

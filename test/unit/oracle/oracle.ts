@@ -53,6 +53,8 @@ export type ConcreteRule =
   | { kind: 'z'; eps: number; bias: boolean; stdScaled: boolean }
   | { kind: 'gamma'; gamma: number; bias: boolean }
   | { kind: 'alpha-beta'; alpha: number; beta: number; bias: boolean }
+  /** z⁺ from its own definition (the positive parts of a_j·w_jk), not as α1β0 */
+  | { kind: 'z-plus'; bias: boolean }
   | { kind: 'flat' }
   | { kind: 'w-square' }
   | { kind: 'z-box'; low: number[] | number; high: number[] | number }
@@ -160,7 +162,7 @@ export function concreteRule(spec: RuleSpec, p: OracleOptions['params'], inputRa
     case 'epsilon': return { kind: 'z', eps: spec.epsilon ?? P.epsilon, bias: spec.bias !== false, stdScaled: spec.stdScaled ?? false };
     case 'gamma': return { kind: 'gamma', gamma: spec.gamma ?? P.gamma, bias: spec.bias !== false };
     case 'alpha-beta': return { kind: 'alpha-beta', alpha: spec.alpha ?? P.alpha, beta: spec.beta ?? P.beta, bias: spec.bias !== false };
-    case 'z-plus': return { kind: 'alpha-beta', alpha: 1, beta: 0, bias: spec.bias ?? true };
+    case 'z-plus': return { kind: 'z-plus', bias: spec.bias ?? true };
     case 'flat': return { kind: 'flat' };
     case 'w-square': return { kind: 'w-square' };
     case 'pass': return { kind: 'pass' };
@@ -172,7 +174,7 @@ export function concreteRule(spec: RuleSpec, p: OracleOptions['params'], inputRa
       switch (spec.root) {
         case 'nearest': return { kind: 'w-square' };
         case 'origin': return { kind: 'z', eps: STAB, bias: false, stdScaled: false };
-        case 'lrp': return { kind: 'alpha-beta', alpha: 1, beta: 0, bias: false };
+        case 'lrp': return { kind: 'z-plus', bias: false };
         case 'bounded': return concreteRule({ rule: 'z-box' }, p, inputRange);
       }
     default:
@@ -446,6 +448,9 @@ export function applyRule(L: LinearMatrix, a: Float64Array, R: Float64Array, rul
         rule.bias ? (k) => (swap ? pos : neg)(L.bias[k]) : null, R, STAB);
       return rp.map((v, j) => rule.alpha * v - rule.beta * rn[j]);
     }
+    case 'z-plus':
+      // R_j = Σ_k (a_j w_jk)⁺ / (Σ_j (a_j w_jk)⁺ + b_k⁺) · R_k
+      return zRule(L, (j, k) => pos(a[j] * W(j, k)), rule.bias ? (k) => pos(L.bias[k]) : null, R, STAB);
     case 'flat': {
       if (fault === 'flat-counts-padding') {
         // wrong: every output divides by the full (unpadded) receptive-field size

@@ -1,18 +1,12 @@
-/** A seeded PRNG (mulberry32) so every random net and input of the oracle suite is reproducible. */
+/** Seeded draws (the engine's mulberry32 stream) so every random net and input of the oracle suite is reproducible. */
+import { seededRandom } from '../../../src/core/seededRandom';
 
 export class Rng {
-  private s: number;
+  /** Uniform in [0, 1). */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = seededRandom(seed);
   }
 
   uniform(lo: number, hi: number): number {

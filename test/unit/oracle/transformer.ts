@@ -5,6 +5,8 @@
  * Forward and LRP under AttnLRP and CP-LRP written out loop by loop from the papers' formulas
  * (README "Transformers"), with switchable deliberate faults for the mutation tests.
  */
+import { seededRandom } from '../../../src/core/seededRandom';
+
 export type Mat = number[][];
 
 export interface BlockWeights {
@@ -25,16 +27,8 @@ export type Composite = 'attn-lrp' | 'cp-lrp';
 const EPS = 1e-6;
 const stab = (z: number, e = EPS): number => z + (z >= 0 ? e : -e);
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 export function randomBlock(seed: number): BlockWeights {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const n = (sd: number) => (r() * 2 - 1) * sd * 1.7;
   const mat = (a: number, b: number, sd: number): Mat => Array.from({ length: a }, () => Array.from({ length: b }, () => n(sd)));
   const vec = (a: number, sd: number, mean = 0): number[] => Array.from({ length: a }, () => mean + n(sd));

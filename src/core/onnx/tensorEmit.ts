@@ -1,0 +1,89 @@
+/**
+ * Compiled-graph pieces of the ops on tensors of any rank (ops/transpose, select, constant, matmul,
+ * layerNorm, softmax, the smooth activations), mirroring engine/tensorOps.ts and rules/transformerRules.ts.
+ * Values here are in IR order ([N, ...shape]; Emitter.toIr / fromIr convert at the op's boundary).
+ */
+import type { Node } from '../graph/ir';
+import { sizeOf } from '../graph/ir';
+import type { Emitter } from './emitter';
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** Mean over the last axis, kept as size 1. */
+export function meanLast(e: Emitter, x: string): string {
+  return e.g.op('ReduceMean', [x], { axes: { ints: [-1] }, keepdims: { i: 1 } });
+}
+
+/** Sum over the last axis, kept as size 1. */
+export function sumLast(e: Emitter, x: string): string {
+  return e.g.op('ReduceSum', [x, e.g.ints([-1])], { keepdims: { i: 1 } });
+}
+
+/** Zeros shaped like v. */
+export function zerosLike(e: Emitter, v: string): string {
+  return e.g.op('ConstantOfShape', [e.g.op('Shape', [v])]);
+}
+
+/** Swaps the last two axes of a value of rank `rank` (batch included). */
+export function swapLast2(e: Emitter, x: string, rank: number): string {
+  const perm = Array.from({ length: rank }, (_, i) => i);
+  [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1], perm[rank - 2]];
+  return e.g.op('Transpose', [x], { perm: { ints: perm } });
+}
+
+/** Gathers the flat positions `index` (−1 = zero) of x ([N, ...from], IR order) into [N, ...to]. */
+export function gatherFlat(e: Emitter, x: string, index: ArrayLike<number>, from: number[], to: number[]): string {
+  const size = sizeOf(from);
+  const flat = e.g.op('Reshape', [x, e.g.ints([0, size])]);
+  // position `size` is a zero column: index −1 maps there
+  const padded = e.g.op('Pad', [flat, e.g.ints([0, 0, 0, 1])]);
+  const ix = Array.from(index, (v) => (v < 0 ? size : v));
+  return e.g.op('Reshape', [e.g.op('Gather', [padded, e.g.ints(ix)], { axis: { i: 1 } }), e.g.ints([0, ...to])]);
+}
+
+/** 1/√(var + ε) over the last axis, and x − μ (LayerNorm's statistics of the forward input). */
+export function layerNormStats(e: Emitter, node: Node, x: string): { centred: string; inv: string } {
+  const centred = e.sub(x, meanLast(e, x));
+  const variance = meanLast(e, e.mul(centred, centred));
+  const inv = e.div(e.g.scalar(1), e.g.op('Sqrt', [e.add(variance, e.g.scalar(node.attrs.epsilon ?? 1e-5))]));
+  return { centred, inv };
+}
+
+/** GELU (erf and tanh forms) and SiLU. */
+export function smoothForward(e: Emitter, fn: string, x: string): string {
+  switch (fn) {
+    case 'gelu': return e.mul(e.mul(x, e.g.scalar(0.5)), e.add(e.g.scalar(1), e.g.op('Erf', [e.mul(x, e.g.scalar(Math.SQRT1_2))])));
+    case 'geluTanh': {
+      const cube = e.mul(e.mul(x, x), x);
+      const u = e.mul(e.g.scalar(SQRT_2_OVER_PI), e.add(x, e.mul(e.g.scalar(0.044715), cube)));
+      return e.mul(e.mul(x, e.g.scalar(0.5)), e.add(e.g.scalar(1), e.g.op('Tanh', [u])));
+    }
+    case 'silu': return e.mul(x, e.g.op('Sigmoid', [x]));
+    default: throw new Error(`not a smooth activation: ${fn}`);
+  }
+}
+
+/** s · f'(x) of GELU / SiLU (as engine/tensorOps.ts smoothActivationGradient). */
+export function smoothGradient(e: Emitter, fn: string, s: string, x: string): string {
+  const one = e.g.scalar(1);
+  switch (fn) {
+    case 'gelu': {
+      const cdf = e.mul(e.g.scalar(0.5), e.add(one, e.g.op('Erf', [e.mul(x, e.g.scalar(Math.SQRT1_2))])));
+      const pdf = e.mul(e.g.scalar(1 / Math.sqrt(2 * Math.PI)), e.g.op('Exp', [e.mul(e.g.scalar(-0.5), e.mul(x, x))]));
+      return e.mul(s, e.add(cdf, e.mul(x, pdf)));
+    }
+    case 'geluTanh': {
+      const x2 = e.mul(x, x);
+      const u = e.mul(e.g.scalar(SQRT_2_OVER_PI), e.add(x, e.mul(e.g.scalar(0.044715), e.mul(x2, x))));
+      const t = e.g.op('Tanh', [u]);
+      const du = e.mul(e.g.scalar(SQRT_2_OVER_PI), e.add(one, e.mul(e.g.scalar(3 * 0.044715), x2)));
+      const d = e.add(e.mul(e.g.scalar(0.5), e.add(one, t)), e.mul(e.mul(e.g.scalar(0.5), x), e.mul(e.sub(one, e.mul(t, t)), du)));
+      return e.mul(s, d);
+    }
+    case 'silu': {
+      const sg = e.g.op('Sigmoid', [x]);
+      return e.mul(s, e.mul(sg, e.add(one, e.mul(x, e.sub(one, sg)))));
+    }
+    default: throw new Error(`not a smooth activation: ${fn}`);
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * What the integration suite drives the extension with beyond its public API: operating the panel's
+ * controls, the drawn pixels, a clean starting point, a crashed or hung engine worker. Switched on only
+ * by RELEVANCE_LENS_TEST_HOOKS=1, which the integration runners set (scripts/integration/run.mjs,
+ * run-electron.mjs); in a user's VS Code the API carries none of it and the panel reports no pixels.
+ */
+import type { Services } from './services';
+import { ExplanationPanel } from './panel/explanationPanel';
+import type { LensTestHooks } from './api';
+import type { LensSettings } from './config';
+
+export const TEST_HOOKS_ENV = 'RELEVANCE_LENS_TEST_HOOKS';
+
+export function testHooksEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[TEST_HOOKS_ENV] === '1';
+}
+
+export function makeTestHooks(s: Services, readDefaults: () => LensSettings): LensTestHooks {
+  const { engine, state, session } = s;
+  return {
+    reportPixels: (on) => {
+      ExplanationPanel.reportPixels = on;
+      ExplanationPanel.instance?.sendSnapshot();
+    },
+    drivePanel: (control, value) => {
+      const panel = ExplanationPanel.instance;
+      panel?.drive(control, value);
+      return panel !== undefined;
+    },
+    resetChoices: async () => {
+      state.resetChoices(readDefaults());
+      if (session.model) await session.refreshModel();
+    },
+    engine: {
+      crash: () => engine.testHooks.crash(),
+      hang: (ms) => engine.testHooks.hang(ms),
+      setHangMs: (ms) => {
+        engine.hangMs = ms;
+      },
+    },
+  };
+}
