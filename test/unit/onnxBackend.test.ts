@@ -303,9 +303,9 @@ test('onnx: new rule parameters re-run the cached session and agree with wasm an
 });
 
 /**
- * The universal graph (each weighted layer's rule a graph input): composites and per-layer rules that
- * differ in rule kinds run on one session, compiled once, and agree with wasm; a rule outside its
- * choices (w² on an inner layer) compiles another.
+ * The universal graph (each weighted layer's rule a graph input, built after the first explanation, which
+ * runs on its own graph): composites and per-layer rules that differ in rule kinds run on it without a
+ * compile and agree with wasm; a rule outside its choices (w² on an inner layer) compiles another.
  */
 test('onnx universal graph: rule and composite changes re-run one session and agree with wasm', async () => {
   await initBackend('wasm');
