@@ -174,20 +174,29 @@ test('onnx = wasm on the oracle nets: composites, flat, w², z⁺ without bias, 
     ];
     const w = new Explainer(net.graph);
     const o = new OnnxExplainer(net.graph);
+    // compiled for one run (the CLI's): transposed convolutions as ConvTranspose instead of flipped Convs
+    const once = new OnnxExplainer(net.graph, { oneRun: true });
     try {
       for (const opts of configs) {
         const input = { shape: net.inShape, data: net.input };
         const b = await o.explain(input, opts);
+        const what = `${name} ${opts.method} ${opts.composite ?? ''} ${JSON.stringify(opts.rules ?? {}).slice(0, 60)}`;
         assert.equal(b.backend, 'onnx', `${name}: ${b.backendReason}`);
-        assertSameExplanation(w.explain(input, opts), b, `${name} ${opts.method} ${opts.composite ?? ''} ${JSON.stringify(opts.rules ?? {}).slice(0, 60)}`);
+        const ref = w.explain(input, opts);
+        assertSameExplanation(ref, b, what);
+        if (opts.method === 'lrp' || opts.method === 'gradient') {
+          assertSameExplanation(ref, await once.explain(input, opts), `${what} (one run)`);
+          n++;
+        }
         n++;
       }
     } finally {
       w.dispose();
       await o.dispose();
+      await once.dispose();
     }
   }
-  assert.equal(n, names.length * (COMPOSITE_NAMES.length + 9 + 4));
+  assert.equal(n, names.length * (2 * COMPOSITE_NAMES.length + 9 + 7 + 4));
 });
 
 /**
@@ -294,9 +303,9 @@ test('onnx: new rule parameters re-run the cached session and agree with wasm an
 });
 
 /**
- * The universal graph (each weighted layer's rule a graph input): composites and per-layer rules that
- * differ in rule kinds run on one session, compiled once, and agree with wasm; a rule outside its
- * choices (w² on an inner layer) compiles another.
+ * The universal graph (each weighted layer's rule a graph input, built after the first explanation, which
+ * runs on its own graph): composites and per-layer rules that differ in rule kinds run on it without a
+ * compile and agree with wasm; a rule outside its choices (w² on an inner layer) compiles another.
  */
 test('onnx universal graph: rule and composite changes re-run one session and agree with wasm', async () => {
   await initBackend('wasm');

@@ -348,7 +348,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   // the patch tokens' relevance is kept by the tfjs engine (the compiled graph returns the input's only)
   if (engine.onnx && !tokens) {
     // compiled to ONNX where the compiler covers the method and model; else wasm, and the reason is kept
-    const onnx = new OnnxExplainer(model.graph);
+    const onnx = new OnnxExplainer(model.graph, { oneRun: true });
     try {
       checkInputFor(model.graph, input, inputFile);
       const o = await onnx.explain(input, opts, { pool });

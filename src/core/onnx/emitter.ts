@@ -90,6 +90,8 @@ export class Emitter {
    * the rule's `bias`), so bias-free and biased rules share one session.
    */
   biasSwitch = false;
+  /** stride-1 transposed convolutions as a Conv with the flipped kernel (compile.ts `oneRun`) */
+  flipTransposed = true;
 
   constructor(readonly graph: Graph) {}
 

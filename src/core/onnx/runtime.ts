@@ -66,6 +66,10 @@ export class SessionCache<V extends { session: Ort.InferenceSession }> {
   private readonly map = new Map<string, Promise<V>>();
   constructor(private readonly capacity = 4) {}
 
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+
   get(key: string, make: () => Promise<V>): Promise<V> {
     let v = this.map.get(key);
     if (v) {
