@@ -36,10 +36,10 @@ function layerNormLrp(e: Emitter, node: Node, r: string, ctx: OnnxBackward): str
   const den = e.stabilize(y, rule.eps);
   const s = e.div(e.toIr(node.id, r), den);
   const gamma = affine(e, node, 'gamma');
-  const beta = affine(e, node, 'beta');
   const gs = gamma ? e.mul(s, gamma) : s;
   const wts = e.mul(e.sub(gs, meanLast(e, gs)), layerNormStats(e, node, x).inv);
-  ctx.leak?.(node.id, beta ? e.sum(e.mul(s, beta)) : e.g.floats([0]), e.sum(e.mul(s, e.sub(den, y))));
+  // β only for the bias share (an initializer nothing reads would be left in the graph otherwise)
+  ctx.leak?.(node.id, node.params.beta ? e.sum(e.mul(s, affine(e, node, 'beta')!)) : e.g.floats([0]), e.sum(e.mul(s, e.sub(den, y))));
   return [e.fromIr(node.inputs[0], e.mul(x, wts))];
 }
 
