@@ -9,11 +9,7 @@ import { ExplanationPanel } from './panel/explanationPanel';
 import type { LensTestHooks } from './api';
 import type { LensSettings } from './config';
 
-export const TEST_HOOKS_ENV = 'RELEVANCE_LENS_TEST_HOOKS';
-
-export function testHooksEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env[TEST_HOOKS_ENV] === '1';
-}
+export { TEST_HOOKS_ENV, testHooksEnabled } from './testHooksSwitch';
 
 export function makeTestHooks(s: Services, readDefaults: () => LensSettings): LensTestHooks {
   const { engine, state, session } = s;
