@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ExplicitPad, Graph, Node } from '../graph/ir';
-import { batchNormAffine } from '../graph/canonize';
+import { batchNormAffine } from '../graph/batchNormAffine';
 import { convPads } from './convOps';
 
 export interface NodeTensors {

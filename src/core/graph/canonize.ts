@@ -11,22 +11,6 @@ function cloneParam(p: ParamArray): ParamArray {
   return { shape: p.shape.slice(), data: new Float32Array(p.data) };
 }
 
-/** Per-channel scale and shift of a BatchNorm node: y = x * scale + shift. */
-export function batchNormAffine(n: Node): { scale: Float32Array; shift: Float32Array } {
-  const { mean, variance, gamma, beta } = n.params;
-  const c = mean!.data.length;
-  const eps = n.attrs.epsilon ?? 1e-3;
-  const scale = new Float32Array(c);
-  const shift = new Float32Array(c);
-  for (let i = 0; i < c; i++) {
-    // float64 arithmetic, then one rounding: keeps the folded model within 1e-5 of the original.
-    const s = (gamma ? gamma.data[i] : 1) / Math.sqrt(variance!.data[i] + eps);
-    scale[i] = s;
-    shift[i] = (beta ? beta.data[i] : 0) - mean!.data[i] * s;
-  }
-  return { scale, shift };
-}
-
 function foldInto(lin: Node, bn: Node): Node {
   const { mean, variance, gamma, beta } = bn.params;
   const eps = bn.attrs.epsilon ?? 1e-3;

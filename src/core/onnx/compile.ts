@@ -8,7 +8,7 @@
  * sums (per visited node: out, in[, bias leak, stabilizer leak], in the order of `sumIndex`), and
  * keep_<id> for the requested layers. Mirrors engine/backward.ts.
  */
-import type { Graph } from '../graph/ir';
+import type { Graph, OpKind } from '../graph/ir';
 import type { ResolvedRule } from '../rules/resolved';
 import { nonNegativeOutputs } from '../graph/nonNegative';
 import { silentNegativeOutputs } from '../methods/lrpHandlers';
@@ -18,6 +18,8 @@ import { Emitter, type OnnxBackward, type ParamInput } from './emitter';
 import type { ProtoWriter } from './protoWriter';
 import { patternTransposed, rescaleAfter, type PatternFamily } from './patterns';
 import { choiceStructure, emitRuleChoice } from './rules';
+
+const onnxLinearOf = (op: OpKind) => opDef(op).onnx?.linear;
 
 export type CompiledFamily =
   | {
@@ -78,7 +80,7 @@ export function compileBlocker(g: Graph, family: CompiledFamily['kind']): string
 export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   const blocker = compileBlocker(g, spec.family.kind);
   if (blocker) throw new Error(blocker);
-  const e = new Emitter(g);
+  const e = new Emitter(g, onnxLinearOf);
   e.flipTransposed = !spec.oneRun;
   const inShape = g.nodes[g.input].shape;
   const k = g.nodes[g.output].shape[0];
@@ -192,7 +194,7 @@ function forwardInputs(e: Emitter): string[] {
  * compile only the backward half and feed it the cached forward values.
  */
 export function compileForward(g: Graph, opts: { logitsOnly?: boolean } = {}): { proto: ProtoWriter; names: string[] } {
-  const e = new Emitter(g);
+  const e = new Emitter(g, onnxLinearOf);
   const x = e.g.input('x', ['N', ...g.nodes[g.input].shape]);
   const acts: string[] = new Array(g.nodes.length);
   acts[g.input] = e.isMap(g.input) ? e.toNchw(x) : x;

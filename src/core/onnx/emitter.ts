@@ -3,10 +3,9 @@
  * model's layout. Rank-3 IR values ([H, W, C]) are NCHW tensors [N, C, H, W] in the compiled graph,
  * other ranks are [N, ...shape]; the compiled model takes and returns NHWC at its boundary.
  */
-import type { Graph, Node } from '../graph/ir';
+import type { Graph, Node, OpKind } from '../graph/ir';
 import type { ResolvedRule } from '../rules/resolved';
 import { STABILIZER } from '../rules/resolved';
-import { opDef } from '../ops/lookup';
 import { OnnxGraph, type Subgraph } from './onnxGraph';
 
 export type KernelVariant = 'w' | 'w+' | 'w-' | 'w2' | 'ones';
@@ -93,7 +92,11 @@ export class Emitter {
   /** stride-1 transposed convolutions as a Conv with the flipped kernel (compile.ts `oneRun`) */
   flipTransposed = true;
 
-  constructor(readonly graph: Graph) {}
+  /**
+   * linearOf: the op table's ONNX linear entry of an op kind, passed in by the compiler so that the
+   * emitter (which the op contract names) does not import the op table.
+   */
+  constructor(readonly graph: Graph, private readonly linearOf: (op: OpKind) => OnnxLinear | undefined) {}
 
   /**
    * A rule parameter of node's rule as a graph input `p<id>_<field>` (declared once): `read` gives its
@@ -133,7 +136,7 @@ export class Emitter {
   }
 
   linear(node: Node): OnnxLinear {
-    const l = opDef(node.op).onnx?.linear;
+    const l = this.linearOf(node.op);
     if (!l) throw new Error(`op ${node.op} has no ONNX LinearOp`);
     return l;
   }

@@ -7,7 +7,7 @@ import type { OpDef } from './types';
 import { always, sameShape } from './common';
 import { weightedOp } from './weighted';
 import { RULE_NAMES } from '../../shared/ruleSpec';
-import { batchNormAffine } from '../graph/canonize';
+import { batchNormAffine } from '../graph/batchNormAffine';
 import type { Emitter } from '../onnx/emitter';
 import type { Node } from '../graph/ir';
 
