@@ -17,16 +17,11 @@ const ts = require('typescript');
 function valueImports(text, fileName) {
   const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.ES2022, false, ts.ScriptKind.TS);
   const out = [];
-  const typeOnlyNamed = (elements) => elements.length > 0 && elements.every((e) => e.isTypeOnly);
   const visit = (node) => {
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
-      const c = node.importClause;
-      const typeOnly = c && (c.isTypeOnly
-        || (!c.name && c.namedBindings && ts.isNamedImports(c.namedBindings) && typeOnlyNamed(c.namedBindings.elements)));
-      if (!typeOnly) out.push(node.moduleSpecifier.text);
+      out.push(node.moduleSpecifier.text);
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
-      const typeOnly = node.isTypeOnly || (node.exportClause && ts.isNamedExports(node.exportClause) && typeOnlyNamed(node.exportClause.elements));
-      if (!typeOnly) out.push(node.moduleSpecifier.text);
+      out.push(node.moduleSpecifier.text);
     } else if (ts.isCallExpression(node) && node.arguments.length === 1 && ts.isStringLiteral(node.arguments[0])
       && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))) {
       out.push(node.arguments[0].text);
@@ -149,9 +144,7 @@ function importSpecifierNodes(program) {
   const out = [];
   for (const s of program.body) {
     if ((s.type === 'ImportDeclaration' || s.type === 'ExportAllDeclaration' || s.type === 'ExportNamedDeclaration') && s.source) {
-      const typeOnly = s.importKind === 'type' || s.exportKind === 'type'
-        || (s.specifiers && s.specifiers.length > 0 && s.specifiers.every((x) => x.importKind === 'type' || x.exportKind === 'type'));
-      out.push({ node: s.source, spec: s.source.value, typeOnly });
+      out.push({ node: s.source, spec: s.source.value });
     }
   }
   return out;
@@ -160,7 +153,7 @@ function importSpecifierNodes(program) {
 const noImportCycle = {
   meta: {
     type: 'problem',
-    docs: { description: 'A module must not sit on an import cycle (type-only imports excepted).' },
+    docs: { description: 'A module must not sit on an import cycle (type-only imports included: they couple the modules just the same).' },
     schema: [{ type: 'object', properties: { roots: { type: 'array', items: { type: 'string' } } }, additionalProperties: false }],
     messages: { cycle: 'import cycle: {{chain}}' },
   },
@@ -175,9 +168,9 @@ const noImportCycle = {
         entry.sccOf ??= cycles(graph);
         const comp = entry.sccOf.get(file);
         if (!comp) return;
-        for (const { node, spec, typeOnly } of importSpecifierNodes(program)) {
+        for (const { node, spec } of importSpecifierNodes(program)) {
           const target = resolveRelative(file, spec);
-          if (typeOnly || !target || !comp.has(target)) continue;
+          if (!target || !comp.has(target)) continue;
           const chain = [file, ...pathWithin(graph, comp, target, file)].map((f) => path.relative(root, f)).join(' → ');
           context.report({ node, messageId: 'cycle', data: { chain } });
         }

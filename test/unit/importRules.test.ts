@@ -1,7 +1,7 @@
 /**
  * The lint rules that guard the module structure (scripts/lint/importRules.cjs), run through ESLint
- * on a fixture tree written here: a value cycle must be reported at each import that closes it, a
- * type-only cycle must not, and each layer's forbidden import must be.
+ * on a fixture tree written here: a cycle (type-only ones too) must be reported at each import that closes it,
+ * and each layer's forbidden import must be.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -63,7 +63,7 @@ test('a clean tree passes both rules', async () => {
   });
 });
 
-test('a new value cycle fails lint at each import on it; a type-only cycle does not', async () => {
+test('a new cycle fails lint at each import on it, a type-only one too', async () => {
   await withTree({
     // a -> b -> c -> a by value; d <-> e by types only
     'src/core/a.ts': "import { b } from './b';\nexport const a = () => b;\n",
@@ -78,11 +78,13 @@ test('a new value cycle fails lint at each import on it; a type-only cycle does 
       ['src/core/a.ts', 1, 'local/no-import-cycle'],
       ['src/core/b.ts', 1, 'local/no-import-cycle'],
       ['src/core/c.ts', 2, 'local/no-import-cycle'],
+      ['src/core/d.ts', 1, 'local/no-import-cycle'],
+      ['src/core/e.ts', 1, 'local/no-import-cycle'],
     ]);
     assert.equal(found[0].message, 'import cycle: src/core/a.ts → src/core/b.ts → src/core/c.ts → src/core/a.ts');
     // the same cycles seen by the script-facing helper
     const cyc = importRules.findCycles(dir, ['src']).map((c: { file: string }) => path.relative(dir, c.file));
-    assert.deepEqual(cyc, ['src/core/a.ts', 'src/core/b.ts', 'src/core/c.ts']);
+    assert.deepEqual(cyc, ['src/core/a.ts', 'src/core/b.ts', 'src/core/c.ts', 'src/core/d.ts', 'src/core/e.ts']);
   });
 });
 
@@ -102,7 +104,7 @@ test('layer boundaries: core must not reach the extension or vscode; the webview
   });
 });
 
-test('the project tree itself has no value import cycle', () => {
+test('the project tree itself has no import cycle, type-only ones included', () => {
   const found = importRules.findCycles(repo, ['src', 'webview', 'test', 'bench', 'scripts']);
   assert.deepEqual(found.map((c: { cycle: string[] }) => c.cycle.map((f) => path.relative(repo, f)).join(' → ')), []);
 });
