@@ -8,7 +8,10 @@
  * own side of the kink and the relevance under it moves (as against Zennit: README, Zennit check).
  *
  *   node out/scripts/agreement.js [--dir DIR] [--models resnet50,vgg16] [--photos a.jpg,b.png,...]
- *                                 [--methods lrp:epsilon-gamma-box,gradient,...]
+ *                                 [--methods lrp:epsilon-gamma-box,gradient,...] [--save DIR]
+ * --save DIR writes each case's input and both backends' relevances as .npy (MODEL.PHOTO.METHOD.{input,wasm,onnx}.npy)
+ * for scripts/models/gradient_floor.py, which measures how far PyTorch's own float32 gradients lie from float64
+ * ones on the same inputs: the floor under which no float32 implementation can be expected to agree.
  * Models missing from DIR (default ~/.cache/relevance-lens/zoo) are written first by
  * scripts/models/export_torchvision.py (Debian python3-torch / python3-torchvision / python3-onnx); the
  * photos default to scikit-image's sample photos (Debian python3-skimage): retina and rocket have
@@ -24,6 +27,7 @@ import { cardBounds, openModel, readInput, type OpenedModel } from '../src/core/
 import { inputBounds } from '../src/core/card/modelCard';
 import { Explainer, type ExplainOutput } from '../src/core/methods/explain';
 import { OnnxExplainer } from '../src/core/onnx/onnxExplainer';
+import { writeNpy } from '../src/core/io/npy';
 import type { ExplainOptions, MethodName } from '../src/core/methods/types';
 
 const TOL = 1e-4;
@@ -56,6 +60,15 @@ function tableDiff(a: ExplainOutput, b: ExplainOutput): number {
   return d / s;
 }
 
+/** The case's input (HWC) and both relevances as float32 .npy under DIR/STEM.{input,wasm,onnx}.npy. */
+function save(dir: string, stem: string, input: { shape: number[]; data: Float32Array }, w: ExplainOutput, o: ExplainOutput): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const shape = input.shape.slice(-3);
+  fs.writeFileSync(path.join(dir, `${stem}.input.npy`), writeNpy(shape, input.data));
+  fs.writeFileSync(path.join(dir, `${stem}.wasm.npy`), writeNpy(shape, w.relevance.data));
+  fs.writeFileSync(path.join(dir, `${stem}.onnx.npy`), writeNpy(shape, o.relevance.data));
+}
+
 function ensureModels(dir: string, models: string[]): void {
   const missing = models.filter((m) => !fs.existsSync(path.join(dir, `${m}.onnx`)));
   if (!missing.length) return;
@@ -66,7 +79,7 @@ function ensureModels(dir: string, models: string[]): void {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { dir: { type: 'string' }, models: { type: 'string' }, photos: { type: 'string' }, methods: { type: 'string' } },
+    options: { dir: { type: 'string' }, models: { type: 'string' }, photos: { type: 'string' }, methods: { type: 'string' }, save: { type: 'string' } },
   });
   const dir = values.dir ?? process.env.RELEVANCE_LENS_ZOO ?? path.join(os.homedir(), '.cache', 'relevance-lens', 'zoo');
   const models = (values.models ?? 'resnet50,vgg16').split(',');
@@ -99,6 +112,7 @@ async function main(): Promise<number> {
         const ms = performance.now() - t0;
         if (o.backend !== 'onnx') throw new Error(`${name} ${c.m}: ran on ${o.backend} (${o.backendReason})`);
         const w = wasm[i].r;
+        if (values.save) save(values.save, [name, path.basename(c.photo), c.m.replace(':', '_')].join('.'), c.input, w, o);
         let maxR = 0;
         let diff = 0;
         for (let k = 0; k < w.relevance.data.length; k++) {
