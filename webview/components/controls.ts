@@ -2,6 +2,7 @@
 import {
   COLORMAPS, METHOD_NAMES, type DisplayOptions, type MethodId, type MethodParamValues, type RuleParamValues,
 } from '../../src/shared/protocol';
+import { DEFAULT_RULE_PARAMS } from '../../src/shared/ruleSpec';
 import { h, option } from '../dom';
 import { t } from '../strings';
 
@@ -46,10 +47,10 @@ export function displayControls(d: DisplayOptions, onChange: (d: DisplayOptions,
 }
 
 const PARAM_FIELDS: { key: keyof RuleParamValues; label: keyof typeof t; placeholder: string }[] = [
-  { key: 'epsilon', label: 'epsilon', placeholder: '1e-6' },
-  { key: 'gamma', label: 'gamma', placeholder: '0.25' },
-  { key: 'alpha', label: 'alpha', placeholder: '2' },
-  { key: 'beta', label: 'beta', placeholder: '1' },
+  { key: 'epsilon', label: 'epsilon', placeholder: String(DEFAULT_RULE_PARAMS.epsilon) },
+  { key: 'gamma', label: 'gamma', placeholder: String(DEFAULT_RULE_PARAMS.gamma) },
+  { key: 'alpha', label: 'alpha', placeholder: String(DEFAULT_RULE_PARAMS.alpha) },
+  { key: 'beta', label: 'beta', placeholder: String(DEFAULT_RULE_PARAMS.beta) },
   { key: 'low', label: 'low', placeholder: 'card' },
   { key: 'high', label: 'high', placeholder: 'card' },
 ];

@@ -24,7 +24,7 @@ import { PLOT_COLORS, plotCurves, RANDOM_COLOR, type PlotSeries } from '../../co
 import { num, table } from '../format';
 import { usageLine } from '../usage';
 import { UsageError } from '../errors';
-import { integer, joinNegativeValues, parseRuleParams, parseRuleOverrides, RULE_OPTIONS, samplePool, workerCount } from './explain';
+import { integer, joinNegativeValues, parseRuleParams, parseRuleOverrides, RULE_OPTIONS, RULE_PARAMS_HELP, samplePool, workerCount } from './explain';
 import { defaultWorkerCount } from '../../core/parallel/pool';
 
 export const OPTIONS = {
@@ -59,7 +59,7 @@ const HELP = `usage: relevance-lens evaluate MODEL INPUT --methods M[,M...] [opt
                              lrp:COMPOSITE picks a composite per entry (e.g. lrp:epsilon-plus,lrp:epsilon-gamma-box)
   --composite NAME           composite of a bare 'lrp' entry (default: the model's, as 'info' shows)
   --rule LAYER=RULE[:p,...]  per-layer rule override, repeatable (as in explain)
-  --epsilon E --gamma G --alpha A --beta B    composite parameters
+${RULE_PARAMS_HELP}
   --low L --high H           input bounds (a number or one per channel; default from the model card):
                              z^B bounds and the range of the uniform noise
   --order morf|lerf          most relevant first (default) or least relevant first

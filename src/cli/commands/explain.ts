@@ -12,7 +12,7 @@ import type { PatternSet } from '../../core/patterns/patternSet';
 import { LensError } from '../../core/errors';
 import { COMPOSITE_NAMES, biasFreeSuggestion, defaultComposite } from '../../core/composites/presets';
 import type { Graph } from '../../core/graph/ir';
-import { parseRule, type RuleSpec } from '../../shared/ruleSpec';
+import { DEFAULT_RULE_PARAMS, parseRule, RULE_NAMES, type RuleSpec } from '../../shared/ruleSpec';
 import { checkOutputTargets, writeFilesAtomic, type OutputFile } from '../../core/io/atomicWrite';
 import { patchTokens, tokenMapToImage, tokenRelevance } from '../../core/image/tokenMap';
 import { writeNpy } from '../../core/io/npy';
@@ -45,6 +45,10 @@ export const RULE_OPTIONS = {
   low: { type: 'string' },
   high: { type: 'string' },
 } as const;
+
+/** The help line of the composite parameters, shared by `explain` and `evaluate`; defaults from ruleSpec.ts. */
+export const RULE_PARAMS_HELP = `  --epsilon E --gamma G --alpha A --beta B    composite parameters (defaults ${
+  (['epsilon', 'gamma', 'alpha', 'beta'] as const).map((k) => DEFAULT_RULE_PARAMS[k]).join(', ')})`;
 
 /** Every flag of `explain`, in the order its usage line shows them. */
 export const OPTIONS = {
@@ -86,9 +90,10 @@ const HELP = `usage: relevance-lens explain MODEL INPUT [options]
                              ${COMPOSITE_NAMES.filter((c) => !c.endsWith('-nobias')).join(', ')};
                              each also as NAME-nobias (biases left out of numerator and denominator)
                              transformers: ${COMPOSITE_NAMES.filter((c) => /^(attn|cp)-lrp/.test(c) && !c.endsWith('-nobias')).join(', ')} (attn-lrp is the default there)
-  --rule LAYER=RULE[:p,...]  per-layer rule override, repeatable (LayerNorm: norm-identity[:ε] | pass; attention softmax:
-                             softmax-taylor | held-constant; product of activations: bilinear-uniform[:ε] | bilinear-value[:ε])
-  --epsilon E --gamma G --alpha A --beta B    composite parameters
+  --rule LAYER=RULE[:p,...]  per-layer rule override, repeatable: ${RULE_NAMES.join(', ')} (README's rule table);
+                             LayerNorm: norm-identity[:ε] | pass; attention softmax: softmax-taylor | held-constant;
+                             product of activations: bilinear-uniform[:ε] | bilinear-value[:ε]
+${RULE_PARAMS_HELP}
   --low L --high H           z^B bounds (a number or one per channel; default from the model card)
   --class N|top              explained class (default top)
   smoothgrad:                --samples N (default 32)  --sigma S (noise, fraction of the input range; default 0.15)
