@@ -99,7 +99,7 @@ test('SmoothGrad: a seed gives the same result for any batch size (noise per sam
   }
 });
 
-test('1 and 2 threads agree: SmoothGrad, Integrated Gradients (wasm, demo LeNet)', async () => {
+test('1 and 2 threads agree: SmoothGrad, VarGrad, Integrated Gradients (wasm, demo LeNet)', async () => {
   const { model, input } = await demo();
   const e = new Explainer(model.graph);
   const pool = new SampleWorkerPool(2, { eager: true });
@@ -108,6 +108,8 @@ test('1 and 2 threads agree: SmoothGrad, Integrated Gradients (wasm, demo LeNet)
     const cases: ExplainOptions[] = [
       { method: 'smoothgrad', samples: 32, sampleBatch: 2 },
       { method: 'smoothgrad', samples: 13, sigma: 0.3, seed: 9, sampleBatch: 3 },
+      // the squared gradients travel back from the worker too
+      { method: 'vargrad', samples: 13, sigma: 0.3, seed: 9, sampleBatch: 3 },
       { method: 'integrated-gradients', steps: 64, sampleBatch: 4 },
       { method: 'integrated-gradients', steps: 30, baseline: { kind: 'blur' }, sampleBatch: 4 },
     ];

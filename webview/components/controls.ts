@@ -100,7 +100,7 @@ export function methodParamControls(method: MethodId, p: MethodParamValues, onCh
     return field(t[key], sel);
   };
   switch (method) {
-    case 'smoothgrad': return h('div', { class: 'controls' }, num('samples', '32'), num('sigma', '0.15'));
+    case 'smoothgrad': case 'smoothgrad-squared': case 'vargrad': return h('div', { class: 'controls' }, num('samples', '32'), num('sigma', '0.15'));
     case 'integrated-gradients': return h('div', { class: 'controls' }, num('steps', '64'), choice('baseline', ['zeros', 'blur']));
     case 'deep-taylor': return h('div', { class: 'controls' }, choice('root', ['lrp', 'origin', 'nearest']));
     case 'pattern-net': case 'pattern-attribution': return h('div', { class: 'controls' }, choice('patternType', ['relu', 'linear']));

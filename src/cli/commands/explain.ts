@@ -19,7 +19,7 @@ import { writeNpy } from '../../core/io/npy';
 import { COLORMAP_NAMES, type ColormapName } from '../../core/image/colormap';
 import { exportPicture } from '../../core/image/export';
 import { encodePng } from '../../core/image/png';
-import { DEFAULT_DISPLAY, METHOD_NAMES } from '../../shared/protocol';
+import { DEFAULT_DISPLAY, isNoiseMethod, METHOD_NAMES, NOISE_METHODS } from '../../shared/protocol';
 import { SETTING_DEFAULTS } from '../../shared/settings';
 import { fmt, fmtProbability, methodFigures } from '../../shared/methodFigures';
 import { inputBounds } from '../../core/card/modelCard';
@@ -96,13 +96,14 @@ const HELP = `usage: relevance-lens explain MODEL INPUT [options]
 ${RULE_PARAMS_HELP}
   --low L --high H           z^B bounds (a number or one per channel; default from the model card)
   --class N|top              explained class (default top)
-  smoothgrad:                --samples N (default 32)  --sigma S (noise, fraction of the input range; default 0.15)
-                             --seed N (default 0)
+  smoothgrad, smoothgrad-squared, vargrad:
+                             --samples N (default 32)  --sigma S (noise, fraction of the input range; default 0.15)
+                             --seed N (default 0); the mean, mean square or variance of the noisy gradients
   integrated-gradients:      --steps N (default 64)  --baseline zeros|constant:V|blur[:SIGMA px]|FILE.npy (default zeros)
   deep-taylor(-bounded):     --root nearest|origin|lrp (default lrp)
   pattern-net/-attribution:  --patterns FILE (from 'relevance-lens patterns fit', required)
                              --pattern-type relu|linear (default relu)
-  smoothgrad, integrated-gradients:
+  smoothgrad(-squared), vargrad, integrated-gradients:
                              --workers N  threads for the samples (default ${defaultWorkerCount()}: min(2, CPU cores);
                              1 = this thread only). Each extra worker holds one more copy of the model;
                              the result does not depend on N
@@ -141,15 +142,15 @@ export function parseRuleParams(values: Partial<Record<'epsilon' | 'gamma' | 'al
 
 /** Which methods each method flag applies to: a flag the method would ignore is a usage error. */
 export const METHOD_FLAGS: Record<string, readonly MethodName[]> = {
-  samples: ['smoothgrad'],
-  sigma: ['smoothgrad'],
-  seed: ['smoothgrad'],
+  samples: NOISE_METHODS,
+  sigma: NOISE_METHODS,
+  seed: NOISE_METHODS,
   steps: ['integrated-gradients'],
   baseline: ['integrated-gradients'],
   root: ['deep-taylor', 'deep-taylor-bounded'],
   patterns: ['pattern-net', 'pattern-attribution'],
   'pattern-type': ['pattern-net', 'pattern-attribution'],
-  workers: ['smoothgrad', 'integrated-gradients'],
+  workers: [...NOISE_METHODS, 'integrated-gradients'],
 };
 
 /** `--baseline zeros|constant:V|blur[:SIGMA]|FILE.npy` (the .npy is read later, against the model). */
@@ -346,7 +347,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   if (values['token-png'] !== undefined && !tokens) {
     throw new UsageError(`--token-png: ${modelFile} has no patch tokens (a class token joined to a sequence of image patches, as in ViT)`);
   }
-  const pool = method === 'smoothgrad' || method === 'integrated-gradients' ? samplePool(workers) : undefined;
+  const pool = isNoiseMethod(method) || method === 'integrated-gradients' ? samplePool(workers) : undefined;
   let r: ExplainOutput;
   let backend = engine.name;
   let backendReason = engine.reason;
