@@ -14,7 +14,7 @@ export const NOISE_METHODS = ['smoothgrad', 'smoothgrad-squared', 'vargrad'] as 
 export type NoiseMethod = (typeof NOISE_METHODS)[number];
 export const isNoiseMethod = (m: string): m is NoiseMethod => (NOISE_METHODS as readonly string[]).includes(m);
 
-/** Rule parameters for the whole composite (DESIGN.md defaults: ε 1e-6, γ 0.25, α 2, β 1). */
+/** Rule parameters for the whole composite (defaults: ruleDefaults.ts). */
 export interface RuleParamValues {
   epsilon?: number;
   gamma?: number;

@@ -3,6 +3,7 @@
  * the webview's rule pickers and the settings. Missing parameters take the composite's defaults.
  */
 import { checkAlphaBeta as checkAB, checkBounds, checkEpsilon, checkGamma } from './validate';
+import { DEFAULT_RULE_PARAMS, DEFAULT_SIGN_MU } from './ruleDefaults';
 
 export type RuleSpec =
   | { rule: 'lrp-0'; bias?: boolean }
@@ -58,11 +59,7 @@ export interface RuleParams {
   high?: number | number[];
 }
 
-/** The one source of the rule parameters' defaults; the CLI help, the pickers and the README are checked against it (names.test.ts). */
-export const DEFAULT_RULE_PARAMS: RuleParams = { epsilon: 1e-6, gamma: 0.25, alpha: 2, beta: 1 };
-
-/** SIGN-μ's threshold when none is given: plain SIGN (sign(0) = +1). */
-export const DEFAULT_SIGN_MU = 0;
+export { DEFAULT_RULE_PARAMS, DEFAULT_SIGN_MU } from './ruleDefaults';
 
 function num(s: string, what: string): number {
   const v = Number(s);

@@ -41,7 +41,7 @@ export function displayControls(d: DisplayOptions, onChange: (d: DisplayOptions,
   });
   const polarity = h('select', { 'data-control': 'polarity', onchange: () => onChange({ ...d, polarity: polarity.value as DisplayOptions['polarity'] }, true) },
     option('both', t.polarityBoth, d.polarity === 'both'), option('positive', t.polarityPositive, d.polarity === 'positive'),
-    option('negative', t.polarityNegative, d.polarity === 'negative'));
+    option('negative', t.polarityNegative, d.polarity === 'negative'), option('absolute', t.polarityAbsolute, d.polarity === 'absolute'));
   return h('div', { class: 'controls' },
     field(t.opacity, opacity), field(t.colormap, colormap), field(t.scaling, scale), field(t.percentile, percentile), field(t.polarity, polarity));
 }

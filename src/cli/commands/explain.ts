@@ -13,13 +13,14 @@ import { LensError } from '../../core/errors';
 import { COMPOSITE_NAMES, biasFreeSuggestion, defaultComposite } from '../../core/composites/presets';
 import type { Graph } from '../../core/graph/ir';
 import { DEFAULT_RULE_PARAMS, parseRule, RULE_NAMES, type RuleSpec } from '../../shared/ruleSpec';
+import { paramText } from '../../shared/ruleDefaults';
 import { checkOutputTargets, writeFilesAtomic, type OutputFile } from '../../core/io/atomicWrite';
 import { patchTokens, tokenMapToImage, tokenRelevance } from '../../core/image/tokenMap';
 import { writeNpy } from '../../core/io/npy';
 import { COLORMAP_NAMES, type ColormapName } from '../../core/image/colormap';
 import { exportPicture } from '../../core/image/export';
 import { encodePng } from '../../core/image/png';
-import { DEFAULT_DISPLAY, isNoiseMethod, METHOD_NAMES, NOISE_METHODS } from '../../shared/protocol';
+import { DEFAULT_DISPLAY, isNoiseMethod, METHOD_NAMES, NOISE_METHODS, POLARITIES } from '../../shared/protocol';
 import { SETTING_DEFAULTS } from '../../shared/settings';
 import { fmt, fmtProbability, methodFigures } from '../../shared/methodFigures';
 import { inputBounds } from '../../core/card/modelCard';
@@ -48,7 +49,7 @@ export const RULE_OPTIONS = {
 
 /** The help line of the composite parameters, shared by `explain` and `evaluate`; defaults from ruleSpec.ts. */
 export const RULE_PARAMS_HELP = `  --epsilon E --gamma G --alpha A --beta B    composite parameters (defaults ${
-  (['epsilon', 'gamma', 'alpha', 'beta'] as const).map((k) => DEFAULT_RULE_PARAMS[k]).join(', ')})`;
+  (['epsilon', 'gamma', 'alpha', 'beta'] as const).map((k) => paramText(DEFAULT_RULE_PARAMS[k])).join(', ')})`;
 
 /** Every flag of `explain`, in the order its usage line shows them. */
 export const OPTIONS = {
@@ -72,6 +73,7 @@ export const OPTIONS = {
   card: { type: 'string' },
   colormap: { type: 'string' },
   percentile: { type: 'string' },
+  polarity: { type: 'string' },
   opacity: { type: 'string' },
   size: { type: 'string' },
   'heatmap-only': { type: 'boolean' },
@@ -114,6 +116,8 @@ ${RULE_PARAMS_HELP}
   --card FILE                model card instead of the one next to the model
   --colormap NAME            ${COLORMAP_NAMES.join(', ')} (default ${DEFAULT_DISPLAY.colormap})
   --percentile P             colour scale at the P-th percentile of |R| (default: max |R|)
+  --polarity ${POLARITIES.join('|')}
+                             which sign to draw: both, one (the other as zero) or |R| (default ${DEFAULT_DISPLAY.polarity})
   --opacity O                heatmap over the photo, 0..1 (default ${DEFAULT_DISPLAY.opacity})
   --png FILE                 the heatmap over the photo at the photo's own resolution
   --size WxH|N               PNG size instead (N: the longer side, aspect kept)
@@ -272,6 +276,8 @@ export async function runExplain(argv: string[]): Promise<number> {
   if (values.colormap && !COLORMAP_NAMES.includes(values.colormap as ColormapName)) {
     throw new UsageError(`--colormap must be one of ${COLORMAP_NAMES.join(', ')}`);
   }
+  const polarity = POLARITIES.find((p) => p === (values.polarity ?? DEFAULT_DISPLAY.polarity));
+  if (!polarity) throw new UsageError(`--polarity must be one of ${POLARITIES.join(', ')}; got '${values.polarity}'`);
   let targetClass: number | 'top' = 'top';
   if (values.class !== undefined && values.class !== 'top') {
     const c = Number(values.class);
@@ -380,7 +386,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   if (values.json) outputs.push({ target: values.json, data: JSON.stringify(toJson(r, modelFile, inputFile, backend, backendReason)) });
   if (values.npy) outputs.push({ target: values.npy, data: writeNpy(r.relevance.shape, r.relevance.data) });
   if (values.png) {
-    const look = { colormap: (values.colormap ?? DEFAULT_DISPLAY.colormap) as ColormapName, scale: percentile === undefined ? 'max' as const : { percentile } };
+    const look = { colormap: (values.colormap ?? DEFAULT_DISPLAY.colormap) as ColormapName, scale: percentile === undefined ? 'max' as const : { percentile }, polarity };
     let png: Buffer;
     if (values.upscale !== undefined) {
       png = renderHeatmapPng(r.relevance, values['heatmap-only'] ? undefined : display, { ...look, opacity, upscale: upscaleBy });
@@ -398,6 +404,7 @@ export async function runExplain(argv: string[]): Promise<number> {
     const png = renderHeatmapPng(tokenMapToImage(tokenRelevance(kept), tokens.grid, [h, w]), display, {
       colormap: (values.colormap ?? DEFAULT_DISPLAY.colormap) as ColormapName,
       scale: percentile === undefined ? 'max' : { percentile },
+      polarity,
       opacity,
       upscale: upscaleBy,
     });

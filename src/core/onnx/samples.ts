@@ -66,7 +66,6 @@ export async function noiseSamples(
   }
   const range = Math.fround(hi - lo);
   const std = sigma * (range > 0 ? range : 1);
-  const size = x.length;
   const make = (k0: number, n: number): Float32Array => tf.tidy(() => {
     const base = tf.broadcastTo(tf.tensor4d(x, [1, h, w, c]), [n, h, w, c]);
     if (std === 0) return base.dataSync() as Float32Array;
