@@ -1,9 +1,8 @@
 /** `relevance-lens explain MODEL INPUT [options]`: one explanation, per the CLI contract of DESIGN.md. */
 import { parseCommandArgs } from '../args';
 import { selectBackend } from '../../core/onnx/engineBackend';
-import { OnnxExplainer } from '../../core/onnx/onnxExplainer';
 import { cardBounds, openModel, readInput, readInputNpy, renderHeatmapPng } from '../../core/pipeline';
-import { checkInputFor, Explainer, type ExplainOutput } from '../../core/methods/explain';
+import { checkInputFor, type ExplainOutput } from '../../core/methods/explain';
 import type { BaselineSpec, ExplainOptions, MethodName } from '../../core/methods/types';
 import { methodNames } from '../../core/methods/method';
 import { assertSupported } from '../../core/graph/summary';
@@ -28,6 +27,7 @@ import { num, table, wrapList } from '../format';
 import { usageLine } from '../usage';
 import { UsageError } from '../errors';
 import { defaultWorkerCount, SampleWorkerPool } from '../../core/parallel/pool';
+import { runOnEngine } from './runOnEngine';
 import {
   checkBounds, checkInteger, checkOpacity, checkPercentile, checkRuleParams, checkSigma, PARAM_LIMITS, splitRuleOverride, toBound, toNumber,
   type Bound, type RuleParamInput,
@@ -354,33 +354,21 @@ export async function runExplain(argv: string[]): Promise<number> {
     throw new UsageError(`--token-png: ${modelFile} has no patch tokens (a class token joined to a sequence of image patches, as in ViT)`);
   }
   const pool = isNoiseMethod(method) || method === 'integrated-gradients' ? samplePool(workers) : undefined;
-  let r: ExplainOutput;
-  let backend = engine.name;
-  let backendReason = engine.reason;
   // the patch tokens' relevance is kept by the tfjs engine (the compiled graph returns the input's only)
-  if (engine.onnx && !tokens) {
+  const { r, backend, backendReason } = await runOnEngine<{ r: ExplainOutput; backend: string; backendReason?: string }>(model.graph, engine.onnx && !tokens, pool, {
     // compiled to ONNX where the compiler covers the method and model; else wasm, and the reason is kept
-    const onnx = new OnnxExplainer(model.graph, { oneRun: true });
-    try {
+    onnx: async (onnx) => {
       checkInputFor(model.graph, input, inputFile);
       const o = await onnx.explain(input, opts, { pool });
-      r = o;
-      backend = o.backend === 'onnx' ? 'onnx' : engine.tfjs;
-      if (o.backend !== 'onnx') backendReason = `${o.backendReason}; ran on ${engine.tfjs}`;
-    } finally {
-      pool?.dispose();
-      await onnx.dispose();
-    }
-  } else {
-    const explainer = new Explainer(model.graph);
-    try {
+      return o.backend === 'onnx'
+        ? { r: o, backend: 'onnx', backendReason: engine.reason }
+        : { r: o, backend: engine.tfjs, backendReason: `${o.backendReason}; ran on ${engine.tfjs}` };
+    },
+    wasm: (explainer) => {
       explainer.checkInput(input, inputFile);
-      r = explainer.explain(input, opts, { pool, ...(tokens ? { keepLayers: [tokens.name] } : {}) });
-    } finally {
-      pool?.dispose();
-      explainer.dispose();
-    }
-  }
+      return { r: explainer.explain(input, opts, { pool, ...(tokens ? { keepLayers: [tokens.name] } : {}) }), backend: engine.name, backendReason: engine.reason };
+    },
+  }, { oneRun: true });
   // all outputs, or none: written to temp names, renamed only when every one succeeded
   const outputs: OutputFile[] = [];
   if (values.json) outputs.push({ target: values.json, data: JSON.stringify(toJson(r, modelFile, inputFile, backend, backendReason)) });
