@@ -339,7 +339,7 @@ test('CLI --workers: same JSON with 1 and 2, checked like the other flags', () =
     assert.deepEqual(strip('e2.json'), strip('e1.json'));
     const bad: [string[], RegExp][] = [
       [['explain', DEMO_MODEL, DEMO_DIGIT(5), '--method', 'smoothgrad', '--workers', '0'], /--workers expects an integer in 1\.\.64, got '0'/],
-      [['explain', DEMO_MODEL, DEMO_DIGIT(5), '--method', 'lrp', '--workers', '2'], /--workers applies to --method smoothgrad \/ integrated-gradients, not lrp/],
+      [['explain', DEMO_MODEL, DEMO_DIGIT(5), '--method', 'lrp', '--workers', '2'], /--workers applies to --method smoothgrad \/ smoothgrad-squared \/ vargrad \/ integrated-gradients, not lrp/],
       [['evaluate', DEMO_MODEL, DEMO_DIGIT(5), '--methods', 'lrp', '--workers', 'two'], /--workers expects an integer in 1\.\.64, got 'two'/],
     ];
     for (const [args, msg] of bad) {
