@@ -83,7 +83,11 @@ export class App {
       this.openSection('compare');
       this.renderCompare();
     });
-    this.rpc.on('drive', ({ control, value }) => this.drive(control, value));
+    // a test hook: obeyed only when the host says its test-hooks switch is on (never in a user's VS Code)
+    this.rpc.on('drive', ({ control, value }) => {
+      if (this.snap?.testHooks) this.drive(control, value);
+      else console.warn(format('[relevance-lens] drive ignored: test hooks are off ({0})', control));
+    });
     // The sticky toolbar's height (it wraps on narrow panels) for the page's scroll-padding.
     new ResizeObserver(() => document.documentElement.style.setProperty('--rl-toolbar-h', `${this.toolbar.offsetHeight}px`)).observe(this.toolbar);
     this.render();

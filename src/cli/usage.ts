@@ -1,3 +1,5 @@
+import { POLARITIES } from '../shared/settings';
+
 /**
  * A command's one-line usage, derived from its parseArgs option table so that the two cannot drift:
  * each flag's value placeholder is written once here, for every command that takes the flag.
@@ -6,7 +8,7 @@ const VALUE: Record<string, string> = {
   method: 'M', composite: 'NAME', rule: 'LAYER=RULE[:p,...]', epsilon: 'E', gamma: 'G', alpha: 'A', beta: 'B', low: 'L', high: 'H',
   class: 'N|top', backend: 'auto|onnx|tensorflow|wasm|cpu', samples: 'N', sigma: 'S', seed: 'N', steps: 'N',
   baseline: 'zeros|constant:V|blur[:SIGMA]|FILE.npy', root: 'nearest|origin|lrp', patterns: 'FILE', 'pattern-type': 'relu|linear',
-  workers: 'N', json: 'FILE', npy: 'FILE', png: 'FILE', 'token-png': 'FILE', card: 'FILE', colormap: 'NAME', percentile: 'P',
+  workers: 'N', json: 'FILE', npy: 'FILE', png: 'FILE', 'token-png': 'FILE', card: 'FILE', colormap: 'NAME', percentile: 'P', polarity: POLARITIES.join('|'),
   opacity: 'O', size: 'WxH|N', upscale: 'K', order: 'morf|lerf', perturbation: 'zeros|mean|uniform|blur[:SIGMA]', region: 'R',
   random: 'N',
 };

@@ -41,6 +41,8 @@ export interface LensTestHooks {
   reportPixels(on: boolean): void;
   /** Operates a control in the panel the way a user would (value set, change/input events dispatched). */
   drivePanel(control: string, value: string): boolean;
+  /** Tells the page the test-hooks switch is off (false) or on again, as a user's VS Code would: it then ignores drivePanel. */
+  pageObeysDrive(on: boolean): void;
   /** Method, composite, parameters, class, display and the active model's rule overrides back to the settings' defaults. */
   resetChoices(): Promise<void>;
   /** End the engine worker as a crash would, keep it busy without a heartbeat, shorten the watchdog. */

@@ -23,6 +23,10 @@ export function makeTestHooks(s: Services, readDefaults: () => LensSettings): Le
       panel?.drive(control, value);
       return panel !== undefined;
     },
+    pageObeysDrive: (on) => {
+      ExplanationPanel.obeysDrive = on;
+      ExplanationPanel.instance?.sendSnapshot();
+    },
     resetChoices: async () => {
       state.resetChoices(readDefaults());
       if (session.model) await session.refreshModel();

@@ -5,6 +5,7 @@
  * plain gradient family has no conservation property at all, so no LRP-style ratios are shown for it.
  * No vscode, no DOM, no engine code.
  */
+import type { NoiseMethod } from './methodParams';
 
 /**
  * Methods whose maps are attributions of the logit (same unit: they sum to about the logit) and so can
@@ -111,16 +112,23 @@ export function methodFigures(r: FigureInput): MethodFigures {
         note: 'Integrated Gradients is complete: its attributions sum to f(x) − f(baseline) up to the path quadrature error shown; it has no per-layer conservation.',
       };
     }
-    case 'smoothgrad': {
+    case 'smoothgrad': case 'smoothgrad-squared': case 'vargrad': {
       const sg = group(r.extra, 'smoothgrad');
+      const m = r.method as NoiseMethod;
+      const what = { smoothgrad: 'the mean gradient', 'smoothgrad-squared': 'the mean squared gradient', vargrad: 'the gradient variance' }[m];
+      const notes = {
+        smoothgrad: 'SmoothGrad averages gradients over noisy copies of the input',
+        'smoothgrad-squared': 'SmoothGrad² averages squared gradients over noisy copies of the input (no sign: every value ≥ 0)',
+        vargrad: 'VarGrad is the variance of the gradients over noisy copies of the input (no sign: every value ≥ 0)',
+      };
       return {
         conservation: false,
         figures: [
           { label: 'noise σ', value: `${fmt(n(sg.sigma))} of the input range (${fmt(n(sg.noiseStd))} in input units)` },
           { label: 'samples', value: `${n(sg.samples)} (seed ${String(sg.seed ?? 0)})` },
-          { label: 'sum of the mean gradient', value: fmt(r.inputRelevanceSum) },
+          { label: `sum of ${what}`, value: fmt(r.inputRelevanceSum) },
         ],
-        note: 'SmoothGrad averages gradients over noisy copies of the input; gradients have no conservation property, so no per-layer table.',
+        note: `${notes[m]}; gradients have no conservation property, so no per-layer table.`,
       };
     }
     case 'gradient-x-input': case 'pattern-attribution':

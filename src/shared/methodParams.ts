@@ -2,11 +2,19 @@
 
 export const METHOD_NAMES = [
   'lrp', 'deep-taylor', 'deep-taylor-bounded', 'gradient', 'gradient-x-input', 'smoothgrad',
-  'integrated-gradients', 'deconvnet', 'guided-backprop', 'pattern-net', 'pattern-attribution',
+  'smoothgrad-squared', 'vargrad', 'integrated-gradients', 'deconvnet', 'guided-backprop', 'pattern-net', 'pattern-attribution',
 ] as const;
 export type MethodId = (typeof METHOD_NAMES)[number];
 
-/** Rule parameters for the whole composite (DESIGN.md defaults: ε 1e-6, γ 0.25, α 2, β 1). */
+/**
+ * The noise-tunnel methods (Captum's NoiseTunnel nt_type smoothgrad / smoothgrad_sq / vargrad): one
+ * sample loop over noisy copies, three statistics of the gradients. They share --samples, --sigma, --seed.
+ */
+export const NOISE_METHODS = ['smoothgrad', 'smoothgrad-squared', 'vargrad'] as const satisfies readonly MethodId[];
+export type NoiseMethod = (typeof NOISE_METHODS)[number];
+export const isNoiseMethod = (m: string): m is NoiseMethod => (NOISE_METHODS as readonly string[]).includes(m);
+
+/** Rule parameters for the whole composite (defaults: ruleDefaults.ts). */
 export interface RuleParamValues {
   epsilon?: number;
   gamma?: number;

@@ -13,7 +13,7 @@ import type { ChannelSpec } from './rpc';
 import type { DatasetEngineRequests } from './datasetProtocol';
 import { checkDisplay, checkMethodParams, checkRuleParams, problem } from './validate';
 import type { RuleName } from './ruleSpec';
-import { COLORMAPS, SETTING_DEFAULTS, type BackendSetting, type Colormap } from './settings';
+import { COLORMAPS, POLARITIES, SETTING_DEFAULTS, type BackendSetting, type Colormap, type Polarity } from './settings';
 
 // ---------------------------------------------------------------------------------------------
 //#region shared data
@@ -21,9 +21,7 @@ import { COLORMAPS, SETTING_DEFAULTS, type BackendSetting, type Colormap } from 
 /** Methods whose relevance should be conserved layer by layer (the others get no balance flags). */
 export const CONSERVATIVE_METHODS: readonly MethodId[] = ['lrp', 'deep-taylor', 'deep-taylor-bounded'];
 
-export { COLORMAPS, type Colormap } from './settings';
-export const POLARITIES = ['both', 'positive', 'negative'] as const;
-export type Polarity = (typeof POLARITIES)[number];
+export { COLORMAPS, POLARITIES, type Colormap, type Polarity } from './settings';
 
 /** How relevance becomes colour; opacity is applied by the webview when it composites. */
 export interface DisplayOptions {
@@ -260,6 +258,8 @@ export interface PanelSnapshot {
   busy: boolean;
   /** Report the drawn pixels back (integration tests); off otherwise, they are large. */
   reportPixels: boolean;
+  /** The host's test-hooks switch (RELEVANCE_LENS_TEST_HOOKS=1): only then does the page obey `drive`. */
+  testHooks: boolean;
   /** Relative tolerance beyond which a conservation row is flagged. */
   balanceTolerance: number;
 }

@@ -3,6 +3,7 @@
  * the webview's rule pickers and the settings. Missing parameters take the composite's defaults.
  */
 import { checkAlphaBeta as checkAB, checkBounds, checkEpsilon, checkGamma } from './validate';
+import { DEFAULT_RULE_PARAMS, DEFAULT_SIGN_MU } from './ruleDefaults';
 
 export type RuleSpec =
   | { rule: 'lrp-0'; bias?: boolean }
@@ -13,6 +14,11 @@ export type RuleSpec =
   | { rule: 'flat' }
   | { rule: 'w-square' }
   | { rule: 'z-box'; low?: number | number[]; high?: number | number[] }
+  /**
+   * SIGN / SIGN-μ (Gumpfer et al. 2023, iNNvestigate's lrp.sign / lrp.sign_mu): the z-rule with the input
+   * factor a_j replaced by ±1 (+1 where a_j ≥ μ), so dark and bright pixels alike can carry relevance.
+   */
+  | { rule: 'sign'; mu?: number; bias?: boolean }
   /** Relevance passes unchanged (elementwise layers only: a stand-alone BatchNorm / input scaling). */
   | { rule: 'pass' }
   /** Deep Taylor root point choice (nearest root = w², origin = z-rule, lrp = z⁺, bounded = z^B). */
@@ -32,7 +38,7 @@ export type RuleSpec =
 export type RuleName = RuleSpec['rule'];
 
 export const RULE_NAMES: readonly RuleName[] = [
-  'lrp-0', 'epsilon', 'gamma', 'alpha-beta', 'z-plus', 'flat', 'w-square', 'z-box', 'deep-taylor', 'pass',
+  'lrp-0', 'epsilon', 'gamma', 'alpha-beta', 'z-plus', 'flat', 'w-square', 'z-box', 'sign', 'deep-taylor', 'pass',
 ];
 
 /** The transformer ops' rules (README "Transformers"); each op's entry in the op table lists which it takes. */
@@ -53,7 +59,7 @@ export interface RuleParams {
   high?: number | number[];
 }
 
-export const DEFAULT_RULE_PARAMS: RuleParams = { epsilon: 1e-6, gamma: 0.25, alpha: 2, beta: 1 };
+export { DEFAULT_RULE_PARAMS, DEFAULT_SIGN_MU } from './ruleDefaults';
 
 function num(s: string, what: string): number {
   const v = Number(s);
@@ -62,11 +68,11 @@ function num(s: string, what: string): number {
 }
 
 /** Rules that take a trailing `nobias` (bias left out of numerator and denominator, Zennit's zero_params='bias'). */
-const BIAS_RULES: readonly string[] = ['lrp-0', 'lrp0', 'zero', 'epsilon', 'eps', 'gamma', 'alpha-beta', 'alphabeta'];
+const BIAS_RULES: readonly string[] = ['lrp-0', 'lrp0', 'zero', 'epsilon', 'eps', 'gamma', 'alpha-beta', 'alphabeta', 'sign', 'sign-mu'];
 
 /**
- * Parse `epsilon:0.25`, `gamma:0.5`, `alpha-beta:2,1`, `z-plus:nobias`, `z-box:0,1`, `deep-taylor:origin`;
- * `lrp-0`, `epsilon`, `gamma` and `alpha-beta` also take a last parameter `nobias` (`gamma:0.25,nobias`).
+ * Parse `epsilon:0.25`, `gamma:0.5`, `alpha-beta:2,1`, `z-plus:nobias`, `z-box:0,1`, `sign:0.5`, `deep-taylor:origin`;
+ * `lrp-0`, `epsilon`, `gamma`, `alpha-beta` and `sign` also take a last parameter `nobias` (`gamma:0.25,nobias`).
  */
 export function parseRule(text: string): RuleSpec {
   const [name, rest] = text.includes(':') ? [text.slice(0, text.indexOf(':')), text.slice(text.indexOf(':') + 1)] : [text, ''];
@@ -115,6 +121,9 @@ export function parseRule(text: string): RuleSpec {
         checkBounds(low, high, { low: 'z-box low', high: 'high' });
         return { rule: 'z-box', low, high };
       }
+    case 'sign': case 'sign-mu':
+      if (ps.length > 1) throw new Error(`rule 'sign' takes one parameter (mu)`);
+      return { rule: 'sign', ...(ps[0] !== undefined ? { mu: num(ps[0], 'mu') } : {}) };
     case 'deep-taylor': {
       const root = ps[0] ?? 'lrp';
       if (ps.length > 1 || !['nearest', 'origin', 'lrp', 'bounded'].includes(root)) {
@@ -138,7 +147,7 @@ export function checkAlphaBeta(alpha: number, beta: number): void {
 /** Rules whose bias can be left out (all that have one but z-plus, which spells it `z-plus:nobias`). */
 export function withoutBias(spec: RuleSpec): RuleSpec {
   switch (spec.rule) {
-    case 'lrp-0': case 'epsilon': case 'gamma': case 'alpha-beta': case 'z-plus': return { ...spec, bias: false };
+    case 'lrp-0': case 'epsilon': case 'gamma': case 'alpha-beta': case 'z-plus': case 'sign': return { ...spec, bias: false };
     default: return spec;
   }
 }
@@ -162,6 +171,7 @@ export function formatRule(spec: RuleSpec, p: RuleParams = DEFAULT_RULE_PARAMS):
     case 'pass': return 'pass';
     case 'w-square': return 'w-square';
     case 'z-box': return `z-box:${fmt(spec.low ?? p.low)},${fmt(spec.high ?? p.high)}`;
+    case 'sign': return `sign:${spec.mu ?? DEFAULT_SIGN_MU}${nb ? ',nobias' : ''}`;
     case 'deep-taylor': return `deep-taylor:${spec.root}`;
     case 'norm-identity': case 'bilinear-uniform': case 'bilinear-value': return `${spec.rule}:${spec.epsilon ?? p.epsilon}`;
     case 'softmax-taylor': case 'held-constant': return spec.rule;

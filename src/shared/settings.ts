@@ -14,6 +14,24 @@ export type BackendSetting = (typeof BACKEND_SETTINGS)[number];
 export const COLORMAPS = ['seismic', 'bwr', 'coldnhot', 'gray', 'gray-abs'] as const;
 export type Colormap = (typeof COLORMAPS)[number];
 
+/**
+ * Which sign of the relevance a heatmap shows (Captum visualize's sign, Zennit imgify's symmetric /
+ * absolute maps): both, one of them (the other drawn as zero), or |R| (both, without the sign). A display
+ * option of the panel (kept per workspace with the others, DisplayOptions) and the CLI's --polarity.
+ */
+export const POLARITIES = ['both', 'positive', 'negative', 'absolute'] as const;
+export type Polarity = (typeof POLARITIES)[number];
+
+/** The sign filter of every heatmap (panel, channel maps, PNG export, CLI): v as shown under `polarity`. */
+export function applyPolarity(v: number, polarity: Polarity): number {
+  switch (polarity) {
+    case 'both': return v;
+    case 'positive': return v > 0 ? v : 0;
+    case 'negative': return v < 0 ? v : 0;
+    case 'absolute': return Math.abs(v);
+  }
+}
+
 export const SETTING_DEFAULTS = {
   backend: 'auto' as BackendSetting,
   defaultMethod: 'lrp' as MethodId,

@@ -20,6 +20,7 @@ export const STRINGS = {
   polarityBoth: 'both',
   polarityPositive: 'positive',
   polarityNegative: 'negative',
+  polarityAbsolute: 'absolute',
   predictions: 'Top-5 predictions',
   parameters: 'Rule parameters',
   epsilon: 'ε',

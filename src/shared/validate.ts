@@ -4,6 +4,7 @@
  * so a bad value is refused with one line before any computation. `label` is how the caller names the
  * value to the user ('--epsilon', 'relevanceLens.maxImageSide', 'epsilon').
  */
+import { DEFAULT_RULE_PARAMS } from './ruleDefaults';
 
 export class ParamError extends Error {
   constructor(message: string) {
@@ -129,7 +130,7 @@ export interface RuleParamInput {
  * The composite's parameters together: each in range, and α, β as the engine will use them (a value
  * not given takes its default, α = 2 or β = 1, so `--alpha 3` alone is refused rather than ignored).
  */
-export function checkRuleParams(p: RuleParamInput, label: (name: string) => string = (n) => n, defaults = { alpha: 2, beta: 1 }): void {
+export function checkRuleParams(p: RuleParamInput, label: (name: string) => string = (n) => n, defaults = DEFAULT_RULE_PARAMS): void {
   if (p.epsilon !== undefined) checkEpsilon(p.epsilon, label('epsilon'));
   if (p.gamma !== undefined) checkGamma(p.gamma, label('gamma'));
   if (p.alpha !== undefined) toNumber(p.alpha, label('alpha'));

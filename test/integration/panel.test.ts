@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as vscode from 'vscode';
 import * as fs from 'fs';
 import {
-  DEMO_MODEL, THEMES, digit, hasDriver, hooks, lensApi, meanLevel, measure, nextRender, screenshot, setTheme, showExplanation, sleep, startAtDefaults,
+  DEMO_MODEL, THEMES, byteDiff, digit, hasDriver, hooks, lensApi, meanLevel, measure, nextRender, screenshot, setTheme, showExplanation, sleep, startAtDefaults,
 } from './helpers';
 import type { LayerMaps } from '../../src/shared/protocol';
 
@@ -57,6 +57,65 @@ export function definePanelTests(): void {
       measure('closed panel shown again -> heatmap drawn (new page, LeNet)', performance.now() - t0);
       assert.strictEqual(r.targetClass, shown.target.class);
       assert.strictEqual(api.current().explanation, shown, 'showing the panel re-explained instead of sending the explanation');
+    });
+
+    it('the polarity control recolours without re-explaining: absolute draws |R| (seismic: blue pixels turn red, green channel unchanged)', async function () {
+      this.timeout(60_000);
+      const api = await lensApi();
+      hooks(api).reportPixels(true);
+      await sleep(300); // the snapshot with reportPixels reaches the page
+      const before = api.current().explanation!;
+      // the default draw (polarity 'both'), as the engine coloured it for the canvas
+      const both = { width: before.heatmap.width, height: before.heatmap.height, rgba: Array.from(before.heatmap.rgba) };
+      const px = (rgba: number[], i: number) => ({ r: rgba[4 * i], g: rgba[4 * i + 1], b: rgba[4 * i + 2] });
+      const n = both.width * both.height;
+      let blue = 0;
+      for (let i = 0; i < n; i++) if (px(both.rgba, i).b > px(both.rgba, i).r + 8) blue++;
+      assert.ok(blue > 0, 'the digit has negative relevance to mirror');
+      const abs = await nextRender(api, (r) => api.current().explanation!.display.polarity === 'absolute' && r.rgba.length > 0, 20_000,
+        () => hooks(api).drivePanel('polarity', 'absolute'));
+      if (abs.sinceInputMs !== undefined) measure('polarity change -> recoloured heatmap, in the page (LeNet)', abs.sinceInputMs);
+      assert.strictEqual(api.current().explanation!.timings.totalMs, before.timings.totalMs, 'it re-explained');
+      let turned = 0;
+      for (let i = 0; i < n; i++) {
+        const [a, o] = [px(abs.rgba, i), px(both.rgba, i)];
+        // seismic's green falls alike on both sides of white, and the scale (max |R|) is the same: |R| keeps it
+        assert.ok(Math.abs(a.g - o.g) <= 1, `pixel ${i}: green ${o.g} -> ${a.g}`);
+        assert.ok(a.b <= a.r + 1, `pixel ${i} is still blue under 'absolute' (${a.r}, ${a.g}, ${a.b})`);
+        if (o.b > o.r + 8 && a.r > a.b + 8) turned++;
+      }
+      assert.strictEqual(turned, blue, 'every blue (negative) pixel turned red');
+      assert.ok(byteDiff(abs.rgba, both.rgba).count > 0);
+      assert.strictEqual(byteDiff(abs.rgba, api.current().explanation!.heatmap.rgba).count, 0, 'the canvas shows the recoloured heatmap');
+      if (hasDriver()) console.log(`screenshot with the polarity control: ${await screenshot('panel-polarity-absolute')}`);
+      const back = nextRender(api, () => api.current().explanation!.display.polarity === 'both');
+      hooks(api).drivePanel('polarity', 'both');
+      await back;
+    });
+
+    it('the page ignores drive while the host says its test hooks are off', async () => {
+      const api = await lensApi();
+      let renders = 0;
+      const sub = api.onDidRender(() => renders++);
+      try {
+        hooks(api).pageObeysDrive(false);
+        await sleep(300); // the snapshot reaches the page
+        assert.ok(hooks(api).drivePanel('colormap', 'coldnhot'), 'no panel');
+        await sleep(1500);
+        assert.strictEqual(renders, 0, 'the page obeyed drive');
+        assert.strictEqual(api.current().explanation!.display.colormap, 'seismic');
+      } finally {
+        hooks(api).pageObeysDrive(true);
+        sub.dispose();
+      }
+      // switched on again, the same drive works
+      await nextRender(api, () => api.current().explanation!.display.colormap === 'coldnhot', 20_000, async () => {
+        await sleep(300);
+        hooks(api).drivePanel('colormap', 'coldnhot');
+      });
+      const back = nextRender(api, () => api.current().explanation!.display.colormap === 'seismic');
+      hooks(api).drivePanel('colormap', 'seismic');
+      await back;
     });
 
     it('screenshots in a dark and a light theme', async function () {

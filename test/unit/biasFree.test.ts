@@ -36,10 +36,15 @@ test('every composite has a bias-free variant, and nobias round-trips through th
   assert.equal(biasFreeVariant('epsilon'), 'epsilon-gamma-box-nobias');
   assert.equal(biasFreeVariant('epsilon-plus'), 'epsilon-plus-nobias');
   assert.equal(biasFreeVariant('epsilon-plus-nobias'), 'epsilon-plus-nobias');
-  for (const text of ['lrp-0:nobias', 'epsilon:0.25,nobias', 'epsilon:0.1,std,nobias', 'gamma:0.5,nobias', 'alpha-beta:2,1,nobias', 'z-plus:nobias']) {
+  for (const text of ['lrp-0:nobias', 'epsilon:0.25,nobias', 'epsilon:0.1,std,nobias', 'gamma:0.5,nobias', 'alpha-beta:2,1,nobias', 'z-plus:nobias', 'sign:0.3,nobias', 'sign:-0.5']) {
     assert.equal(formatRule(parseRule(text)), text);
   }
   assert.deepEqual(parseRule('gamma:nobias'), { rule: 'gamma', bias: false });
+  // SIGN: μ defaults to 0 (plain SIGN), `sign-mu` is an alias; one parameter only
+  assert.equal(formatRule(parseRule('sign')), 'sign:0');
+  assert.deepEqual(parseRule('sign-mu:0.25'), { rule: 'sign', mu: 0.25 });
+  assert.throws(() => parseRule('sign:0.1,0.2'), /takes one parameter/);
+  assert.throws(() => parseRule('sign:dark'), /not a number/);
 });
 
 test('the default composite follows the model: LeNet keeps biases, BatchNorm nets leave them out', async () => {

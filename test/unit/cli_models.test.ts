@@ -289,7 +289,9 @@ test('bad method flags exit 2 with one line, before anything is written', () => 
     [['--method', 'pattern-attribution'], '--method pattern-attribution needs --patterns FILE'],
     [['--method', 'pattern-net', '--patterns', out('p.pat'), '--pattern-type', 'both'], "--pattern-type must be relu or linear, got 'both'"],
     [['--method', 'pattern-net', '--patterns', out('missing.pat')], /missing\.pat: file not found/],
-    [['--method', 'lrp', '--samples', '8'], '--samples applies to --method smoothgrad, not lrp'],
+    [['--method', 'lrp', '--samples', '8'], '--samples applies to --method smoothgrad / smoothgrad-squared / vargrad, not lrp'],
+    [['--method', 'vargrad', '--sigma', '-1'], '--sigma expects a number ≥ 0'],
+    [['--polarity', 'abs'], "--polarity must be one of both, positive, negative, absolute; got 'abs'"],
     [['--method', 'gradient', '--baseline', 'zeros'], '--baseline applies to --method integrated-gradients, not gradient'],
     [['--method', 'saliency'], "--method must be one of"],
   ];

@@ -130,6 +130,18 @@ describe('heatmapFromRelevance', () => {
     assert.deepEqual(px(neg.rgba, 1), [0, 0, 255, 255]);
   });
 
+  it("polarity 'absolute' draws |Σ_c R| on the positive side, on the scale of max |R|", () => {
+    // pixel 0: channels 1 and −3 sum to −2; pixel 1: 4
+    const rel = Float32Array.from([1, -3, 4, 0]);
+    const abs = heatmapFromRelevance(rel, [1, 2, 2], { colormap: 'bwr', polarity: 'absolute' });
+    assert.equal(abs.vmax, 4);
+    // bwr: half way from white to red at |R| = 2 of 4, full red at 4
+    assert.deepEqual(px(abs.rgba, 0), [255, 128, 128, 255]);
+    assert.deepEqual(px(abs.rgba, 1), [255, 0, 0, 255]);
+    const both = heatmapFromRelevance(rel, [1, 2, 2], { colormap: 'bwr', polarity: 'both' });
+    assert.deepEqual(px(both.rgba, 0), [128, 128, 255, 255], 'with its sign the same pixel is half blue');
+  });
+
   it('treats NaN relevance as zero and rejects a shape mismatch', () => {
     const h = heatmapFromRelevance(Float32Array.from([NaN, 3]), [1, 2, 1], { colormap: 'seismic' });
     assert.equal(h.vmax, 3);

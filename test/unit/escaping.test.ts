@@ -61,7 +61,9 @@ test('notifications: no [label](command:…) link can form from a message', () =
 test('webview messages: parameter ranges are checked by the shared validation', () => {
   const ok = { colormap: 'seismic', scale: 'percentile', percentile: 99, polarity: 'both', opacity: 0.5 };
   assert.ok(isValidViewMessage('event', 'setDisplay', { display: ok }));
-  for (const bad of [{ ...ok, percentile: 0 }, { ...ok, percentile: 200 }, { ...ok, opacity: 5 }, { ...ok, opacity: -0.1 }]) {
+  // every polarity of the panel's selector passes the guard, a misspelt one does not
+  for (const polarity of ['both', 'positive', 'negative', 'absolute']) assert.ok(isValidViewMessage('event', 'setDisplay', { display: { ...ok, polarity } }), polarity);
+  for (const bad of [{ ...ok, percentile: 0 }, { ...ok, percentile: 200 }, { ...ok, opacity: 5 }, { ...ok, opacity: -0.1 }, { ...ok, polarity: 'abs' }]) {
     assert.ok(!isValidViewMessage('event', 'setDisplay', { display: bad }), JSON.stringify(bad));
   }
   assert.ok(isValidViewMessage('event', 'setParams', { params: { epsilon: 0.1, gamma: 0.5, low: 0, high: 1 } }));

@@ -100,6 +100,16 @@ test('a shard that links outside the model folder is refused without revealing t
   assert.equal(r.code, 0, r.stderr);
 });
 
+/** A little-endian record of `size` bytes with these [offset, width in bytes, value] fields (the rest 0). */
+function record(size: number, fields: [number, 2 | 4, number][]): Buffer {
+  const b = Buffer.alloc(size);
+  for (const [at, width, v] of fields) {
+    if (width === 2) b.writeUInt16LE(v, at);
+    else b.writeUInt32LE(v, at);
+  }
+  return b;
+}
+
 /** A zip of entries {name, data (as stored), method, declared size}: enough of the format for the loader. */
 function writeZip(file: string, entries: { name: string; data: Buffer; method: number; size: number }[]): void {
   const locals: Buffer[] = [];
@@ -107,33 +117,18 @@ function writeZip(file: string, entries: { name: string; data: Buffer; method: n
   let offset = 0;
   for (const e of entries) {
     const name = Buffer.from(e.name);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(e.method, 8);
-    local.writeUInt32LE(e.data.length, 18);
-    local.writeUInt32LE(e.size, 22);
-    local.writeUInt16LE(name.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(e.method, 10);
-    central.writeUInt32LE(e.data.length, 20);
-    central.writeUInt32LE(e.size, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
+    // local file header: signature, version, method, compressed and uncompressed size, name length
+    const local = record(30, [[0, 4, 0x04034b50], [4, 2, 20], [8, 2, e.method], [18, 4, e.data.length], [22, 4, e.size], [26, 2, name.length]]);
+    // central directory entry: the same fields at its own offsets, plus where the local header starts
+    const central = record(46, [
+      [0, 4, 0x02014b50], [4, 2, 20], [6, 2, 20], [10, 2, e.method], [20, 4, e.data.length], [24, 4, e.size], [28, 2, name.length], [42, 4, offset],
+    ]);
     locals.push(local, name, e.data);
     centrals.push(central, name);
     offset += local.length + name.length + e.data.length;
   }
   const cd = Buffer.concat(centrals);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(entries.length, 8);
-  eocd.writeUInt16LE(entries.length, 10);
-  eocd.writeUInt32LE(cd.length, 12);
-  eocd.writeUInt32LE(offset, 16);
+  const eocd = record(22, [[0, 4, 0x06054b50], [8, 2, entries.length], [10, 2, entries.length], [12, 4, cd.length], [16, 4, offset]]);
   fs.writeFileSync(file, Buffer.concat([...locals, cd, eocd]));
 }
 

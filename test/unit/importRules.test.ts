@@ -14,21 +14,28 @@ const importRules = require(path.join(repo, 'scripts/lint/importRules.cjs'));
 const { ESLint } = require('eslint');
 const tseslint = require('typescript-eslint');
 
-/** Runs `check` on a temp tree of these files, then removes it. */
-async function withTree(files: Record<string, string>, check: (dir: string) => Promise<void>): Promise<void> {
+type Finding = { file: string; line: number; rule: string; message: string };
+
+/**
+ * Writes these files to a temp tree, lints it through ESLint with the two rules and removes it: the
+ * findings (sorted by file), each as [file, line, rule], and the cycles the script-facing helper sees.
+ */
+async function lintTree(files: Record<string, string>): Promise<{ found: Finding[]; rows: [string, number, string][]; cycles: string[] }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lens-imports-'));
   try {
     for (const [rel, text] of Object.entries(files)) {
       fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
       fs.writeFileSync(path.join(dir, rel), text);
     }
-    await check(dir);
+    const found = await lint(dir);
+    const cycles = importRules.findCycles(dir, ['src']).map((c: { file: string }) => path.relative(dir, c.file));
+    return { found, rows: found.map((f) => [f.file, f.line, f.rule]), cycles };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function lint(dir: string): Promise<{ file: string; line: number; rule: string; message: string }[]> {
+async function lint(dir: string): Promise<Finding[]> {
   const eslint = new ESLint({
     cwd: dir,
     overrideConfigFile: true,
@@ -52,19 +59,18 @@ async function lint(dir: string): Promise<{ file: string; line: number; rule: st
 }
 
 test('a clean tree passes both rules', async () => {
-  await withTree({
+  const { rows } = await lintTree({
     'src/core/a.ts': "import { b } from './b';\nexport const a = () => b;\n",
     'src/core/b.ts': 'export const b = 1;\n',
     'src/shared/protocol.ts': 'export type Msg = { kind: string };\n',
     'webview/main.ts': "import type { Msg } from '../src/shared/protocol';\nexport const m: Msg = { kind: 'x' };\n",
     'src/extension/host.ts': "import * as vscode from 'vscode';\nimport { a } from '../core/a';\nexport const h = [vscode, a];\n",
-  }, async (dir) => {
-    assert.deepEqual(await lint(dir), []);
   });
+  assert.deepEqual(rows, []);
 });
 
 test('a new cycle fails lint at each import on it, a type-only one too', async () => {
-  await withTree({
+  const { found, rows, cycles } = await lintTree({
     // a -> b -> c -> a by value; d <-> e by types only
     'src/core/a.ts': "import { b } from './b';\nexport const a = () => b;\n",
     'src/core/b.ts': "import { c } from './c';\nexport const b = () => c;\n",
@@ -72,36 +78,31 @@ test('a new cycle fails lint at each import on it, a type-only one too', async (
     'src/core/x.ts': 'export const x = 1;\n',
     'src/core/d.ts': "import type { E } from './e';\nexport interface D { e?: E }\n",
     'src/core/e.ts': "import { type D } from './d';\nexport interface E { d?: D }\n",
-  }, async (dir) => {
-    const found = await lint(dir);
-    assert.deepEqual(found.map((f) => [f.file, f.line, f.rule]), [
-      ['src/core/a.ts', 1, 'local/no-import-cycle'],
-      ['src/core/b.ts', 1, 'local/no-import-cycle'],
-      ['src/core/c.ts', 2, 'local/no-import-cycle'],
-      ['src/core/d.ts', 1, 'local/no-import-cycle'],
-      ['src/core/e.ts', 1, 'local/no-import-cycle'],
-    ]);
-    assert.equal(found[0].message, 'import cycle: src/core/a.ts → src/core/b.ts → src/core/c.ts → src/core/a.ts');
-    // the same cycles seen by the script-facing helper
-    const cyc = importRules.findCycles(dir, ['src']).map((c: { file: string }) => path.relative(dir, c.file));
-    assert.deepEqual(cyc, ['src/core/a.ts', 'src/core/b.ts', 'src/core/c.ts', 'src/core/d.ts', 'src/core/e.ts']);
   });
+  assert.deepEqual(rows, [
+    ['src/core/a.ts', 1, 'local/no-import-cycle'],
+    ['src/core/b.ts', 1, 'local/no-import-cycle'],
+    ['src/core/c.ts', 2, 'local/no-import-cycle'],
+    ['src/core/d.ts', 1, 'local/no-import-cycle'],
+    ['src/core/e.ts', 1, 'local/no-import-cycle'],
+  ]);
+  assert.equal(found[0].message, 'import cycle: src/core/a.ts → src/core/b.ts → src/core/c.ts → src/core/a.ts');
+  // the same cycles seen by the script-facing helper
+  assert.deepEqual(cycles, ['src/core/a.ts', 'src/core/b.ts', 'src/core/c.ts', 'src/core/d.ts', 'src/core/e.ts']);
 });
 
 test('layer boundaries: core must not reach the extension or vscode; the webview only src/shared', async () => {
-  await withTree({
+  const { rows } = await lintTree({
     'src/core/engine.ts': "import { host } from '../extension/host';\nimport * as vscode from 'vscode';\nexport const e = [host, vscode];\n",
     'src/extension/host.ts': 'export const host = 1;\n',
     'src/shared/protocol.ts': 'export const kinds = [1];\n',
     'webview/app.ts': "import { kinds } from '../src/shared/protocol';\nimport { host } from '../src/extension/host';\nexport const w = [kinds, host];\n",
-  }, async (dir) => {
-    const found = await lint(dir);
-    assert.deepEqual(found.map((f) => [f.file, f.line, f.rule]), [
-      ['src/core/engine.ts', 1, 'local/layer-boundaries'],
-      ['src/core/engine.ts', 2, 'local/layer-boundaries'],
-      ['webview/app.ts', 2, 'local/layer-boundaries'],
-    ]);
   });
+  assert.deepEqual(rows, [
+    ['src/core/engine.ts', 1, 'local/layer-boundaries'],
+    ['src/core/engine.ts', 2, 'local/layer-boundaries'],
+    ['webview/app.ts', 2, 'local/layer-boundaries'],
+  ]);
 });
 
 test('the project tree itself has no import cycle, type-only ones included', () => {

@@ -136,6 +136,8 @@ const MUTATIONS: { fault: Fault; net: string; rule: string }[] = [
   { fault: 'flat-counts-padding', net: 'strided', rule: 'flat' },
   { fault: 'w-square-uses-abs', net: 'dilated', rule: 'w-square' },
   { fault: 'z-box-bounds-swapped', net: 'strided', rule: 'z-box first layer (per-channel bounds), epsilon elsewhere' },
+  { fault: 'sign-ignores-mu', net: 'strided', rule: 'sign-mu 0.3 first layer without bias, lrp-0 elsewhere' },
+  { fault: 'sign-ignores-mu', net: 'mlp', rule: 'sign-mu 0.3 first layer without bias, lrp-0 elsewhere' },
   { fault: 'max-pool-last-winner', net: 'depthwise', rule: 'w-square' },
   { fault: 'max-pool-last-winner', net: 'strided', rule: 'w-square' },
   { fault: 'same-padding-ceil', net: 'dilated', rule: 'epsilon (default 1e-6)' },

@@ -12,6 +12,7 @@ import { METHOD_NAMES } from '../../src/shared/methodParams';
 import { AUTO_COMPOSITE, BASE_COMPOSITES, COMPOSITE_NAMES, NO_BIAS } from '../../src/shared/compositeNames';
 import { checkedSettings, SETTING_CHOICES, SETTING_DEFAULTS, SETTING_RANGES } from '../../src/shared/settings';
 import { DEFAULT_DISPLAY } from '../../src/shared/protocol';
+import { DEFAULT_RULE_PARAMS, DEFAULT_SIGN_MU, paramText } from '../../src/shared/ruleDefaults';
 import { methodNames } from '../../src/core/methods/method';
 import '../../src/core/methods/explain'; // registers every method
 import { compositeRules } from '../../src/core/composites/presets';
@@ -105,4 +106,44 @@ test('settings: each value checked like the CLI flags; a bad one falls back to i
     assert.equal(r.problems.length, 1, `${key}: ${r.problems.join(' | ')}`);
     assert.match(r.problems[0], message);
   }
+});
+
+/**
+ * Rule-parameter defaults: one literal copy, in src/shared/ruleDefaults.ts. A default value written next
+ * to a rule parameter's name anywhere else in src/ or webview/ (`gamma ?? 0.25`, `epsilon: 1e-6`,
+ * `placeholder: '2'` for α …) is a second copy that would drift; so is a README row stating others.
+ * Rule definitions that happen to use those numbers (z⁺ = α1β0, the α2β1 composites, the universal
+ * graph's placeholders, activation attributes) say `kind:`, `rule:`, or read `attrs` and are not defaults.
+ */
+test('rule-parameter defaults: one source (ruleDefaults.ts); no literal copy in src/ or webview/, the README states them', () => {
+  // each value as code may spell it: 1e-6 prints as 0.000001
+  const values = [...Object.values(DEFAULT_RULE_PARAMS), DEFAULT_SIGN_MU].flatMap((v) => [String(v), v.toExponential()]);
+  const num = values.map((v) => v.replace(/[.+-]/g, (c) => `\\${c}`)).join('|');
+  const copy = new RegExp(`(?<![\\w.])(epsilon|gamma|alpha|beta|mu)\\b['"]?\\s*(\\?\\?|:|=)\\s*['"]?(${num})['"]?(?![\\w.])`
+    + `|\\.(epsilon|gamma|alpha|beta|mu)\\s*\\?\\?\\s*(${num})(?![\\w.])|key: '(epsilon|gamma|alpha|beta)'.*placeholder: '(${num})'`);
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const f = path.join(dir, e.name);
+      if (e.isDirectory()) walk(f);
+      else if (f.endsWith('.ts') && !f.endsWith(path.join('shared', 'ruleDefaults.ts'))) files.push(f);
+    }
+  };
+  walk(path.join(ROOT, 'src'));
+  walk(path.join(ROOT, 'webview'));
+  const found: string[] = [];
+  for (const f of files) {
+    fs.readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
+      const code = line.replace(/\/\/.*$|^\s*\*.*$|`[^`]*`/g, '');
+      if (copy.test(code) && !/\b(kind|rule):|attrs|\ba\.alpha/.test(code)) found.push(`${path.relative(ROOT, f)}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(found, [], 'literal rule-parameter defaults outside src/shared/ruleDefaults.ts');
+  // the detector itself finds the copies this test was written against
+  for (const bad of ["params.gamma ?? 0.25)", "{ key: 'epsilon', label: 'epsilon', placeholder: '1e-6' },", 'defaults = { alpha: 2, beta: 1 }']) {
+    assert.ok(copy.test(bad), bad);
+  }
+  const row = readmeRow('| `--epsilon --gamma --alpha --beta` |');
+  const d = DEFAULT_RULE_PARAMS;
+  assert.ok(row.includes(`(defaults ${[d.epsilon, d.gamma, d.alpha, d.beta].map(paramText).join(', ')})`), row);
 });

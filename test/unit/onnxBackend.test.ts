@@ -153,7 +153,7 @@ test('onnx = wasm: every compiled method × composite on the smooth net (strided
 });
 
 /** The oracle suite's random conv nets with every composite and the per-layer rule configurations. */
-test('onnx = wasm on the oracle nets: composites, flat, w², z⁺ without bias, std-scaled ε, z^B, and a 2nd class', async () => {
+test('onnx = wasm on the oracle nets: composites, flat, w², z⁺ without bias, std-scaled ε, z^B, SIGN / SIGN-μ, and a 2nd class', async () => {
   await initBackend('wasm');
   const names: [string, number][] = ['strided', 'dilated', 'depthwise', 'residual', 'concat', 'mlp'].map((n) => [n, NET_SEEDS[n]]);
   let n = 0;
@@ -169,6 +169,8 @@ test('onnx = wasm on the oracle nets: composites, flat, w², z⁺ without bias, 
       { method: 'lrp', composite: 'epsilon', rules: every({ rule: 'epsilon', epsilon: 0.1, stdScaled: true }), conservationDetail: true },
       { method: 'lrp', composite: 'epsilon', rules: { [firstWeighted(net.graph)]: { rule: 'z-box', ...firstBounds(ctx) } }, conservationDetail: true },
       { method: 'lrp', composite: 'alpha-beta', params: { alpha: 3, beta: 2 }, targetClass: 1 },
+      { method: 'lrp', composite: 'epsilon', rules: { [firstWeighted(net.graph)]: { rule: 'sign' } }, conservationDetail: true },
+      { method: 'lrp', composite: 'lrp-0', rules: { [firstWeighted(net.graph)]: { rule: 'sign', mu: 0.3, bias: false } }, targetClass: 1 },
       { method: 'gradient' }, { method: 'guided-backprop', targetClass: 1 }, { method: 'deconvnet' },
       ...patternMethods(quickPatterns(net.graph)),
     ];
@@ -196,7 +198,7 @@ test('onnx = wasm on the oracle nets: composites, flat, w², z⁺ without bias, 
       await once.dispose();
     }
   }
-  assert.equal(n, names.length * (2 * COMPOSITE_NAMES.length + 9 + 7 + 4));
+  assert.equal(n, names.length * (2 * COMPOSITE_NAMES.length + 13 + 7 + 4));
 });
 
 /**
@@ -268,6 +270,8 @@ test('onnx: new rule parameters re-run the cached session and agree with wasm an
       [[2, 1], [3, 2], [1.5, 0.5]].map(([alpha, beta]) => ({ method: 'lrp' as const, composite: 'alpha-beta', params: { alpha, beta }, conservationDetail: true })),
       [0.1, 0.5].map((epsilon) => ({ method: 'lrp' as const, composite: 'epsilon', rules: every({ rule: 'epsilon', epsilon, stdScaled: true }), conservationDetail: true })),
       [0.1, 1].map((gamma) => ({ method: 'lrp' as const, composite: 'epsilon', rules: { [layers[layers.length - 1]]: { rule: 'gamma', gamma } }, conservationDetail: true })),
+      // SIGN-μ's threshold is a graph input too
+      [0, 0.3, -0.2].map((mu) => ({ method: 'lrp' as const, composite: 'epsilon', rules: { [layers[0]]: { rule: 'sign', mu } }, conservationDetail: true })),
     ];
     const w = new Explainer(net.graph);
     const o = new OnnxExplainer(net.graph);
@@ -299,7 +303,7 @@ test('onnx: new rule parameters re-run the cached session and agree with wasm an
       await o.dispose();
     }
   }
-  assert.equal(n, 3 * 10);
+  assert.equal(n, 3 * 13);
 });
 
 /**

@@ -99,7 +99,7 @@ test('SmoothGrad: a seed gives the same result for any batch size (noise per sam
   }
 });
 
-test('1 and 2 threads agree: SmoothGrad, Integrated Gradients (wasm, demo LeNet)', async () => {
+test('1 and 2 threads agree: SmoothGrad, VarGrad, Integrated Gradients (wasm, demo LeNet)', async () => {
   const { model, input } = await demo();
   const e = new Explainer(model.graph);
   const pool = new SampleWorkerPool(2, { eager: true });
@@ -108,6 +108,8 @@ test('1 and 2 threads agree: SmoothGrad, Integrated Gradients (wasm, demo LeNet)
     const cases: ExplainOptions[] = [
       { method: 'smoothgrad', samples: 32, sampleBatch: 2 },
       { method: 'smoothgrad', samples: 13, sigma: 0.3, seed: 9, sampleBatch: 3 },
+      // the squared gradients travel back from the worker too
+      { method: 'vargrad', samples: 13, sigma: 0.3, seed: 9, sampleBatch: 3 },
       { method: 'integrated-gradients', steps: 64, sampleBatch: 4 },
       { method: 'integrated-gradients', steps: 30, baseline: { kind: 'blur' }, sampleBatch: 4 },
     ];
@@ -337,7 +339,7 @@ test('CLI --workers: same JSON with 1 and 2, checked like the other flags', () =
     assert.deepEqual(strip('e2.json'), strip('e1.json'));
     const bad: [string[], RegExp][] = [
       [['explain', DEMO_MODEL, DEMO_DIGIT(5), '--method', 'smoothgrad', '--workers', '0'], /--workers expects an integer in 1\.\.64, got '0'/],
-      [['explain', DEMO_MODEL, DEMO_DIGIT(5), '--method', 'lrp', '--workers', '2'], /--workers applies to --method smoothgrad \/ integrated-gradients, not lrp/],
+      [['explain', DEMO_MODEL, DEMO_DIGIT(5), '--method', 'lrp', '--workers', '2'], /--workers applies to --method smoothgrad \/ smoothgrad-squared \/ vargrad \/ integrated-gradients, not lrp/],
       [['evaluate', DEMO_MODEL, DEMO_DIGIT(5), '--methods', 'lrp', '--workers', 'two'], /--workers expects an integer in 1\.\.64, got 'two'/],
     ];
     for (const [args, msg] of bad) {

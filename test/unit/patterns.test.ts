@@ -17,7 +17,8 @@ import { batchMoments } from '../../src/core/patterns/collect';
 import { patternLayers } from '../../src/core/patterns/layers';
 import { fitPatterns, PatternFitter } from '../../src/core/patterns/fit';
 import { decodePatterns, encodePatterns, loadPatterns, writePatternsFile } from '../../src/core/patterns/file';
-import { mergeStats, toPatternSet, type PatternStats } from '../../src/core/patterns/stats';
+import { mergeStats, toPatternSet } from '../../src/core/patterns/stats';
+import { maxRel, worstStatsDifference } from './helpers/patternStats';
 import { rhoOfLayer } from '../../src/core/patterns/rho';
 import { writeNpy } from '../../src/core/io/npy';
 import { encodePng } from '../../src/core/image/png';
@@ -76,15 +77,6 @@ function momentsOf(x: number[][], y: number[][], mask: number[][] | undefined): 
   return m;
 }
 
-function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    m = Math.max(m, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return s === 0 ? m : m / s;
-}
 
 test('Chan merge of moments equals the moments of the union; the complement recovers the other rows', () => {
   const r = new Rand(1);
@@ -443,22 +435,6 @@ function randomImages(n: number, shape: number[], seed: number): Float32Array {
   return new Rand(seed).array(n * sizeOf(shape), 1, 0.2);
 }
 
-function compareStats(a: PatternStats, b: PatternStats): number {
-  let worst = 0;
-  a.layers.forEach((la, i) => {
-    const lb = b.layers[i];
-    for (const f of ['count', 'my', 'cyy', 'mx', 'cxy'] as const) {
-      worst = Math.max(worst, maxRel(la.all[f], lb.all[f]));
-      if (la.plus) worst = Math.max(worst, maxRel(la.plus[f], lb.plus![f]));
-    }
-    worst = Math.max(worst, maxRel(la.linear!, lb.linear!));
-    if (la.relu) worst = Math.max(worst, maxRel(la.relu, lb.relu!));
-    la.rho?.groups.forEach((g, gi) => {
-      for (const f of JointMoments.FIELDS) worst = Math.max(worst, maxRel(g.moments[f], lb.rho!.groups[gi].moments[f]));
-    });
-  });
-  return worst;
-}
 
 test('two half-dataset fits merged equal one full fit; a file round-trips exactly', async () => {
   await initBackend('cpu');
@@ -478,7 +454,7 @@ test('two half-dataset fits merged equal one full fit; a file round-trips exactl
     const merged = mergeStats(decodePatterns(fs.readFileSync(fa), fa).stats, decodePatterns(fs.readFileSync(fb), fb).stats);
     assert.equal(merged.images.fit + merged.images.heldOut, 240);
     assert.deepEqual(merged.images, full.images, 'the same images are held out (content hash)');
-    const worst = compareStats(merged, full);
+    const worst = worstStatsDifference(merged, full);
     console.log(`halves ${split}/${240 - split} merged vs one fit: max relative difference ${worst.toExponential(2)}${split % 24 ? ' (batch boundaries differ)' : ''}`);
     assert.ok(worst <= 1e-6, `merged vs full ${worst}`);
     merged.layers.forEach((l, i) => {
@@ -487,7 +463,7 @@ test('two half-dataset fits merged equal one full fit; a file round-trips exactl
   }
   const bytes = encodePatterns(full);
   const back = decodePatterns(bytes, 'mem').stats;
-  assert.equal(compareStats(back, full), 0);
+  assert.equal(worstStatsDifference(back, full), 0);
   assert.deepEqual(back.layers.map((l) => l.rhoValues), full.layers.map((l) => l.rhoValues));
 });
 
@@ -593,7 +569,7 @@ test('CLI: patterns fit (.npy stack and image folder), merge, info; bad input ex
   assert.equal(res.code, 0, res.stderr);
   const full = decodePatterns(fs.readFileSync(out), out).stats;
   const merged = decodePatterns(fs.readFileSync(path.join(tmp, 'merged.pat')), 'merged').stats;
-  assert.ok(compareStats(merged, full) <= 1e-6, `merged vs full: ${compareStats(merged, full)}`);
+  assert.ok(worstStatsDifference(merged, full) <= 1e-6, `merged vs full: ${worstStatsDifference(merged, full)}`);
   res = await cli(['info', out]);
   assert.equal(res.code, 0, res.stderr);
   assert.match(res.stdout, /held-out\s+ρ\(S_a\+-\)\s+ρ\(S_a\)\s+ρ\(S_w\)\s+ρ\(S_x\)/);

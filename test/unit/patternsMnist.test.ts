@@ -14,8 +14,7 @@ import { Explainer } from '../../src/core/methods/explain';
 import { openModel, readInput, renderHeatmapPng } from '../../src/core/pipeline';
 import { writeNpy } from '../../src/core/io/npy';
 import { decodePatterns, loadPatterns } from '../../src/core/patterns/file';
-import { JointMoments } from '../../src/core/patterns/moments';
-import type { PatternStats } from '../../src/core/patterns/stats';
+import { worstStatsDifference } from './helpers/patternStats';
 import { cosine, mnistDigits } from './helpers/methodNets';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -29,33 +28,6 @@ function cli(args: string[]): { code: number; stdout: string; stderr: string } {
   const code = `require(${JSON.stringify(mod)}).runPatternsCommand(process.argv.slice(1)).then((c) => { process.exitCode = c; });`;
   const r = spawnSync(process.execPath, ['-e', code, ...args], { encoding: 'utf8', timeout: 300_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    m = Math.max(m, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return s === 0 ? m : m / s;
-}
-
-function worstDifference(a: PatternStats, b: PatternStats): number {
-  let w = 0;
-  a.layers.forEach((la, i) => {
-    const lb = b.layers[i];
-    for (const f of ['count', 'my', 'cyy', 'mx', 'cxy'] as const) {
-      w = Math.max(w, maxRel(la.all[f], lb.all[f]));
-      if (la.plus) w = Math.max(w, maxRel(la.plus[f], lb.plus![f]));
-    }
-    w = Math.max(w, maxRel(la.linear!, lb.linear!));
-    if (la.relu) w = Math.max(w, maxRel(la.relu, lb.relu!));
-    la.rho?.groups.forEach((g, gi) => {
-      for (const f of JointMoments.FIELDS) w = Math.max(w, maxRel(g.moments[f], lb.rho!.groups[gi].moments[f]));
-    });
-  });
-  return w;
 }
 
 test('demo LeNet + 2000 MNIST digits: half fits merged = one fit; PatternAttribution differs from the gradient', async (t) => {
@@ -83,7 +55,7 @@ test('demo LeNet + 2000 MNIST digits: half fits merged = one fit; PatternAttribu
   assert.equal(r.code, 0, r.stderr);
   const a = decodePatterns(fs.readFileSync(full), full).stats;
   const b = decodePatterns(fs.readFileSync(path.join(tmp, 'merged.pat')), 'merged.pat').stats;
-  const worst = worstDifference(b, a);
+  const worst = worstStatsDifference(b, a);
   console.log(`merged halves vs one fit (statistics, patterns, held-out moments): max relative difference ${worst.toExponential(2)}`);
   assert.ok(worst <= 1e-6, `${worst}`);
   r = cli(['info', full]);

@@ -2,6 +2,7 @@
 import {
   COLORMAPS, METHOD_NAMES, type DisplayOptions, type MethodId, type MethodParamValues, type RuleParamValues,
 } from '../../src/shared/protocol';
+import { DEFAULT_RULE_PARAMS } from '../../src/shared/ruleSpec';
 import { h, option } from '../dom';
 import { t } from '../strings';
 
@@ -40,16 +41,16 @@ export function displayControls(d: DisplayOptions, onChange: (d: DisplayOptions,
   });
   const polarity = h('select', { 'data-control': 'polarity', onchange: () => onChange({ ...d, polarity: polarity.value as DisplayOptions['polarity'] }, true) },
     option('both', t.polarityBoth, d.polarity === 'both'), option('positive', t.polarityPositive, d.polarity === 'positive'),
-    option('negative', t.polarityNegative, d.polarity === 'negative'));
+    option('negative', t.polarityNegative, d.polarity === 'negative'), option('absolute', t.polarityAbsolute, d.polarity === 'absolute'));
   return h('div', { class: 'controls' },
     field(t.opacity, opacity), field(t.colormap, colormap), field(t.scaling, scale), field(t.percentile, percentile), field(t.polarity, polarity));
 }
 
 const PARAM_FIELDS: { key: keyof RuleParamValues; label: keyof typeof t; placeholder: string }[] = [
-  { key: 'epsilon', label: 'epsilon', placeholder: '1e-6' },
-  { key: 'gamma', label: 'gamma', placeholder: '0.25' },
-  { key: 'alpha', label: 'alpha', placeholder: '2' },
-  { key: 'beta', label: 'beta', placeholder: '1' },
+  { key: 'epsilon', label: 'epsilon', placeholder: String(DEFAULT_RULE_PARAMS.epsilon) },
+  { key: 'gamma', label: 'gamma', placeholder: String(DEFAULT_RULE_PARAMS.gamma) },
+  { key: 'alpha', label: 'alpha', placeholder: String(DEFAULT_RULE_PARAMS.alpha) },
+  { key: 'beta', label: 'beta', placeholder: String(DEFAULT_RULE_PARAMS.beta) },
   { key: 'low', label: 'low', placeholder: 'card' },
   { key: 'high', label: 'high', placeholder: 'card' },
 ];
@@ -99,7 +100,7 @@ export function methodParamControls(method: MethodId, p: MethodParamValues, onCh
     return field(t[key], sel);
   };
   switch (method) {
-    case 'smoothgrad': return h('div', { class: 'controls' }, num('samples', '32'), num('sigma', '0.15'));
+    case 'smoothgrad': case 'smoothgrad-squared': case 'vargrad': return h('div', { class: 'controls' }, num('samples', '32'), num('sigma', '0.15'));
     case 'integrated-gradients': return h('div', { class: 'controls' }, num('steps', '64'), choice('baseline', ['zeros', 'blur']));
     case 'deep-taylor': return h('div', { class: 'controls' }, choice('root', ['lrp', 'origin', 'nearest']));
     case 'pattern-net': case 'pattern-attribution': return h('div', { class: 'controls' }, choice('patternType', ['relu', 'linear']));

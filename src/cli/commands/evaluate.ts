@@ -5,7 +5,6 @@
 import { parseCommandArgs } from '../args';
 import { selectBackend } from '../../core/onnx/engineBackend';
 import { cardBounds, openModel, readInput } from '../../core/pipeline';
-import { Explainer } from '../../core/methods/explain';
 import type { ExplainOptions, MethodName } from '../../core/methods/types';
 import { methodNames } from '../../core/methods/method';
 import { assertSupported } from '../../core/graph/summary';
@@ -14,7 +13,6 @@ import { AUTO_COMPOSITE, COMPOSITE_NAMES, DEFAULT_COMPOSITE, defaultComposite } 
 import { inputBounds } from '../../core/card/modelCard';
 import { checkOutputTargets, writeFilesAtomic, type OutputFile } from '../../core/io/atomicWrite';
 import { encodePng } from '../../core/image/png';
-import { OnnxExplainer } from '../../core/onnx/onnxExplainer';
 import { onnxEvaluationEngine } from '../../core/onnx/evaluationEngine';
 import { evaluateMethods, evaluateMethodsAsync, DEFAULT_RANDOM_ORDERS, type Evaluation, type MethodSpec } from '../../core/metrics/evaluate';
 import {
@@ -24,8 +22,9 @@ import { PLOT_COLORS, plotCurves, RANDOM_COLOR, type PlotSeries } from '../../co
 import { num, table } from '../format';
 import { usageLine } from '../usage';
 import { UsageError } from '../errors';
-import { integer, joinNegativeValues, parseRuleParams, parseRuleOverrides, RULE_OPTIONS, samplePool, workerCount } from './explain';
+import { integer, joinNegativeValues, parseRuleParams, parseRuleOverrides, RULE_OPTIONS, RULE_PARAMS_HELP, samplePool, workerCount } from './explain';
 import { defaultWorkerCount } from '../../core/parallel/pool';
+import { runOnEngine } from './runOnEngine';
 
 export const OPTIONS = {
   methods: { type: 'string' },
@@ -59,7 +58,7 @@ const HELP = `usage: relevance-lens evaluate MODEL INPUT --methods M[,M...] [opt
                              lrp:COMPOSITE picks a composite per entry (e.g. lrp:epsilon-plus,lrp:epsilon-gamma-box)
   --composite NAME           composite of a bare 'lrp' entry (default: the model's, as 'info' shows)
   --rule LAYER=RULE[:p,...]  per-layer rule override, repeatable (as in explain)
-  --epsilon E --gamma G --alpha A --beta B    composite parameters
+${RULE_PARAMS_HELP}
   --low L --high H           input bounds (a number or one per channel; default from the model card):
                              z^B bounds and the range of the uniform noise
   --order morf|lerf          most relevant first (default) or least relevant first
@@ -242,29 +241,19 @@ export async function runEvaluate(argv: string[]): Promise<number> {
     targetClass, labels: model.labels, pool,
     ...(lowList && highList ? { bounds: { low: lowList, high: highList } } : {}),
   };
-  let ev: Evaluation;
-  if (engine.onnx) {
+  const ev: Evaluation = await runOnEngine(model.graph, engine.onnx, pool, {
     // compiled explanations and perturbation batches on onnxruntime; what is not compiled runs on wasm (per method in the JSON)
-    const onnx = new OnnxExplainer(model.graph);
-    try {
+    onnx: (onnx) => {
       onnx.checkInput(input, inputFile);
       const on = onnxEvaluationEngine(onnx);
       if (on.curvesOn !== 'onnx') backend = `onnx (perturbation batches on ${on.curvesOn})`;
-      ev = await evaluateMethodsAsync(on, input, specs, evalOpts);
-    } finally {
-      pool?.dispose();
-      await onnx.dispose();
-    }
-  } else {
-    const explainer = new Explainer(model.graph);
-    try {
+      return evaluateMethodsAsync(on, input, specs, evalOpts);
+    },
+    wasm: (explainer) => {
       explainer.checkInput(input, inputFile);
-      ev = evaluateMethods(explainer, input, specs, evalOpts);
-    } finally {
-      pool?.dispose();
-      explainer.dispose();
-    }
-  }
+      return evaluateMethods(explainer, input, specs, evalOpts);
+    },
+  });
   const totalMs = performance.now() - t0;
   const outputs: OutputFile[] = [];
   if (values.json) outputs.push({ target: values.json, data: JSON.stringify(evaluationJson(ev, modelFile, inputFile, backend, totalMs)) });

@@ -1,9 +1,8 @@
 /** `relevance-lens explain MODEL INPUT [options]`: one explanation, per the CLI contract of DESIGN.md. */
 import { parseCommandArgs } from '../args';
 import { selectBackend } from '../../core/onnx/engineBackend';
-import { OnnxExplainer } from '../../core/onnx/onnxExplainer';
 import { cardBounds, openModel, readInput, readInputNpy, renderHeatmapPng } from '../../core/pipeline';
-import { checkInputFor, Explainer, type ExplainOutput } from '../../core/methods/explain';
+import { checkInputFor, type ExplainOutput } from '../../core/methods/explain';
 import type { BaselineSpec, ExplainOptions, MethodName } from '../../core/methods/types';
 import { methodNames } from '../../core/methods/method';
 import { assertSupported } from '../../core/graph/summary';
@@ -12,14 +11,15 @@ import type { PatternSet } from '../../core/patterns/patternSet';
 import { LensError } from '../../core/errors';
 import { COMPOSITE_NAMES, biasFreeSuggestion, defaultComposite } from '../../core/composites/presets';
 import type { Graph } from '../../core/graph/ir';
-import { parseRule, type RuleSpec } from '../../shared/ruleSpec';
+import { DEFAULT_RULE_PARAMS, parseRule, RULE_NAMES, type RuleSpec } from '../../shared/ruleSpec';
+import { paramText } from '../../shared/ruleDefaults';
 import { checkOutputTargets, writeFilesAtomic, type OutputFile } from '../../core/io/atomicWrite';
 import { patchTokens, tokenMapToImage, tokenRelevance } from '../../core/image/tokenMap';
 import { writeNpy } from '../../core/io/npy';
 import { COLORMAP_NAMES, type ColormapName } from '../../core/image/colormap';
 import { exportPicture } from '../../core/image/export';
 import { encodePng } from '../../core/image/png';
-import { DEFAULT_DISPLAY, METHOD_NAMES } from '../../shared/protocol';
+import { DEFAULT_DISPLAY, isNoiseMethod, METHOD_NAMES, NOISE_METHODS, POLARITIES } from '../../shared/protocol';
 import { SETTING_DEFAULTS } from '../../shared/settings';
 import { fmt, fmtProbability, methodFigures } from '../../shared/methodFigures';
 import { inputBounds } from '../../core/card/modelCard';
@@ -27,6 +27,7 @@ import { num, table, wrapList } from '../format';
 import { usageLine } from '../usage';
 import { UsageError } from '../errors';
 import { defaultWorkerCount, SampleWorkerPool } from '../../core/parallel/pool';
+import { runOnEngine } from './runOnEngine';
 import {
   checkBounds, checkInteger, checkOpacity, checkPercentile, checkRuleParams, checkSigma, PARAM_LIMITS, splitRuleOverride, toBound, toNumber,
   type Bound, type RuleParamInput,
@@ -45,6 +46,10 @@ export const RULE_OPTIONS = {
   low: { type: 'string' },
   high: { type: 'string' },
 } as const;
+
+/** The help line of the composite parameters, shared by `explain` and `evaluate`; defaults from ruleSpec.ts. */
+export const RULE_PARAMS_HELP = `  --epsilon E --gamma G --alpha A --beta B    composite parameters (defaults ${
+  (['epsilon', 'gamma', 'alpha', 'beta'] as const).map((k) => paramText(DEFAULT_RULE_PARAMS[k])).join(', ')})`;
 
 /** Every flag of `explain`, in the order its usage line shows them. */
 export const OPTIONS = {
@@ -68,6 +73,7 @@ export const OPTIONS = {
   card: { type: 'string' },
   colormap: { type: 'string' },
   percentile: { type: 'string' },
+  polarity: { type: 'string' },
   opacity: { type: 'string' },
   size: { type: 'string' },
   'heatmap-only': { type: 'boolean' },
@@ -86,18 +92,20 @@ const HELP = `usage: relevance-lens explain MODEL INPUT [options]
                              ${COMPOSITE_NAMES.filter((c) => !c.endsWith('-nobias')).join(', ')};
                              each also as NAME-nobias (biases left out of numerator and denominator)
                              transformers: ${COMPOSITE_NAMES.filter((c) => /^(attn|cp)-lrp/.test(c) && !c.endsWith('-nobias')).join(', ')} (attn-lrp is the default there)
-  --rule LAYER=RULE[:p,...]  per-layer rule override, repeatable (LayerNorm: norm-identity[:ε] | pass; attention softmax:
-                             softmax-taylor | held-constant; product of activations: bilinear-uniform[:ε] | bilinear-value[:ε])
-  --epsilon E --gamma G --alpha A --beta B    composite parameters
+  --rule LAYER=RULE[:p,...]  per-layer rule override, repeatable: ${RULE_NAMES.join(', ')} (README's rule table);
+                             LayerNorm: norm-identity[:ε] | pass; attention softmax: softmax-taylor | held-constant;
+                             product of activations: bilinear-uniform[:ε] | bilinear-value[:ε]
+${RULE_PARAMS_HELP}
   --low L --high H           z^B bounds (a number or one per channel; default from the model card)
   --class N|top              explained class (default top)
-  smoothgrad:                --samples N (default 32)  --sigma S (noise, fraction of the input range; default 0.15)
-                             --seed N (default 0)
+  smoothgrad, smoothgrad-squared, vargrad:
+                             --samples N (default 32)  --sigma S (noise, fraction of the input range; default 0.15)
+                             --seed N (default 0); the mean, mean square or variance of the noisy gradients
   integrated-gradients:      --steps N (default 64)  --baseline zeros|constant:V|blur[:SIGMA px]|FILE.npy (default zeros)
   deep-taylor(-bounded):     --root nearest|origin|lrp (default lrp)
   pattern-net/-attribution:  --patterns FILE (from 'relevance-lens patterns fit', required)
                              --pattern-type relu|linear (default relu)
-  smoothgrad, integrated-gradients:
+  smoothgrad(-squared), vargrad, integrated-gradients:
                              --workers N  threads for the samples (default ${defaultWorkerCount()}: min(2, CPU cores);
                              1 = this thread only). Each extra worker holds one more copy of the model;
                              the result does not depend on N
@@ -108,6 +116,8 @@ const HELP = `usage: relevance-lens explain MODEL INPUT [options]
   --card FILE                model card instead of the one next to the model
   --colormap NAME            ${COLORMAP_NAMES.join(', ')} (default ${DEFAULT_DISPLAY.colormap})
   --percentile P             colour scale at the P-th percentile of |R| (default: max |R|)
+  --polarity ${POLARITIES.join('|')}
+                             which sign to draw: both, one (the other as zero) or |R| (default ${DEFAULT_DISPLAY.polarity})
   --opacity O                heatmap over the photo, 0..1 (default ${DEFAULT_DISPLAY.opacity})
   --png FILE                 the heatmap over the photo at the photo's own resolution
   --size WxH|N               PNG size instead (N: the longer side, aspect kept)
@@ -136,15 +146,15 @@ export function parseRuleParams(values: Partial<Record<'epsilon' | 'gamma' | 'al
 
 /** Which methods each method flag applies to: a flag the method would ignore is a usage error. */
 export const METHOD_FLAGS: Record<string, readonly MethodName[]> = {
-  samples: ['smoothgrad'],
-  sigma: ['smoothgrad'],
-  seed: ['smoothgrad'],
+  samples: NOISE_METHODS,
+  sigma: NOISE_METHODS,
+  seed: NOISE_METHODS,
   steps: ['integrated-gradients'],
   baseline: ['integrated-gradients'],
   root: ['deep-taylor', 'deep-taylor-bounded'],
   patterns: ['pattern-net', 'pattern-attribution'],
   'pattern-type': ['pattern-net', 'pattern-attribution'],
-  workers: ['smoothgrad', 'integrated-gradients'],
+  workers: [...NOISE_METHODS, 'integrated-gradients'],
 };
 
 /** `--baseline zeros|constant:V|blur[:SIGMA]|FILE.npy` (the .npy is read later, against the model). */
@@ -266,6 +276,8 @@ export async function runExplain(argv: string[]): Promise<number> {
   if (values.colormap && !COLORMAP_NAMES.includes(values.colormap as ColormapName)) {
     throw new UsageError(`--colormap must be one of ${COLORMAP_NAMES.join(', ')}`);
   }
+  const polarity = POLARITIES.find((p) => p === (values.polarity ?? DEFAULT_DISPLAY.polarity));
+  if (!polarity) throw new UsageError(`--polarity must be one of ${POLARITIES.join(', ')}; got '${values.polarity}'`);
   let targetClass: number | 'top' = 'top';
   if (values.class !== undefined && values.class !== 'top') {
     const c = Number(values.class);
@@ -341,40 +353,28 @@ export async function runExplain(argv: string[]): Promise<number> {
   if (values['token-png'] !== undefined && !tokens) {
     throw new UsageError(`--token-png: ${modelFile} has no patch tokens (a class token joined to a sequence of image patches, as in ViT)`);
   }
-  const pool = method === 'smoothgrad' || method === 'integrated-gradients' ? samplePool(workers) : undefined;
-  let r: ExplainOutput;
-  let backend = engine.name;
-  let backendReason = engine.reason;
+  const pool = isNoiseMethod(method) || method === 'integrated-gradients' ? samplePool(workers) : undefined;
   // the patch tokens' relevance is kept by the tfjs engine (the compiled graph returns the input's only)
-  if (engine.onnx && !tokens) {
+  const { r, backend, backendReason } = await runOnEngine<{ r: ExplainOutput; backend: string; backendReason?: string }>(model.graph, engine.onnx && !tokens, pool, {
     // compiled to ONNX where the compiler covers the method and model; else wasm, and the reason is kept
-    const onnx = new OnnxExplainer(model.graph, { oneRun: true });
-    try {
+    onnx: async (onnx) => {
       checkInputFor(model.graph, input, inputFile);
       const o = await onnx.explain(input, opts, { pool });
-      r = o;
-      backend = o.backend === 'onnx' ? 'onnx' : engine.tfjs;
-      if (o.backend !== 'onnx') backendReason = `${o.backendReason}; ran on ${engine.tfjs}`;
-    } finally {
-      pool?.dispose();
-      await onnx.dispose();
-    }
-  } else {
-    const explainer = new Explainer(model.graph);
-    try {
+      return o.backend === 'onnx'
+        ? { r: o, backend: 'onnx', backendReason: engine.reason }
+        : { r: o, backend: engine.tfjs, backendReason: `${o.backendReason}; ran on ${engine.tfjs}` };
+    },
+    wasm: (explainer) => {
       explainer.checkInput(input, inputFile);
-      r = explainer.explain(input, opts, { pool, ...(tokens ? { keepLayers: [tokens.name] } : {}) });
-    } finally {
-      pool?.dispose();
-      explainer.dispose();
-    }
-  }
+      return { r: explainer.explain(input, opts, { pool, ...(tokens ? { keepLayers: [tokens.name] } : {}) }), backend: engine.name, backendReason: engine.reason };
+    },
+  }, { oneRun: true });
   // all outputs, or none: written to temp names, renamed only when every one succeeded
   const outputs: OutputFile[] = [];
   if (values.json) outputs.push({ target: values.json, data: JSON.stringify(toJson(r, modelFile, inputFile, backend, backendReason)) });
   if (values.npy) outputs.push({ target: values.npy, data: writeNpy(r.relevance.shape, r.relevance.data) });
   if (values.png) {
-    const look = { colormap: (values.colormap ?? DEFAULT_DISPLAY.colormap) as ColormapName, scale: percentile === undefined ? 'max' as const : { percentile } };
+    const look = { colormap: (values.colormap ?? DEFAULT_DISPLAY.colormap) as ColormapName, scale: percentile === undefined ? 'max' as const : { percentile }, polarity };
     let png: Buffer;
     if (values.upscale !== undefined) {
       png = renderHeatmapPng(r.relevance, values['heatmap-only'] ? undefined : display, { ...look, opacity, upscale: upscaleBy });
@@ -392,6 +392,7 @@ export async function runExplain(argv: string[]): Promise<number> {
     const png = renderHeatmapPng(tokenMapToImage(tokenRelevance(kept), tokens.grid, [h, w]), display, {
       colormap: (values.colormap ?? DEFAULT_DISPLAY.colormap) as ColormapName,
       scale: percentile === undefined ? 'max' : { percentile },
+      polarity,
       opacity,
       upscale: upscaleBy,
     });

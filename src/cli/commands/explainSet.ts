@@ -24,7 +24,7 @@ import {
 
 // explain's output flags do not apply to a run folder (the run stores heatmaps itself)
 const {
-  json: _j, npy: _n, png: _p, 'token-png': _t, colormap: _c, percentile: _pc, opacity: _o, size: _s, 'heatmap-only': _h, upscale: _u,
+  json: _j, npy: _n, png: _p, 'token-png': _t, colormap: _c, percentile: _pc, polarity: _pl, opacity: _o, size: _s, 'heatmap-only': _h, upscale: _u,
   ...INHERITED
 } = EXPLAIN_OPTIONS;
 export const OPTIONS = {

@@ -5,6 +5,7 @@
  * (alpha = |R| / vmax), so weak channels show the panel's background instead of bright white squares.
  */
 import { heatmapFromRelevance, percentile, type HeatmapOptions } from './colormap';
+import { applyPolarity } from '../../shared/settings';
 
 export interface ChannelMap {
   index: number;
@@ -44,7 +45,7 @@ export function channelMaps(
     const denom = h.vmax > 0 ? h.vmax : 1;
     for (let i = 0; i < H * W; i++) {
       const v = Number.isFinite(p[i]) ? p[i] : 0;
-      const shown = (opts.polarity === 'positive' && v < 0) || (opts.polarity === 'negative' && v > 0) ? 0 : v;
+      const shown = applyPolarity(v, opts.polarity ?? 'both');
       h.rgba[i * 4 + 3] = Math.round(255 * Math.min(1, Math.abs(shown) / denom));
     }
     return { index: order[k], sum: sums[order[k]], vmax: h.vmax, picture: { width: h.width, height: h.height, rgba: h.rgba } };

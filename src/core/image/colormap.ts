@@ -4,12 +4,12 @@
  * so equal |R| gets equal colour strength whatever the sign.
  */
 import type { RgbaImage } from './decode';
-import { COLORMAPS as COLORMAP_LIST, type Colormap } from '../../shared/settings';
+import { applyPolarity, COLORMAPS as COLORMAP_LIST, type Colormap, type Polarity } from '../../shared/settings';
 
 /** The names are the shared list (the setting's and the panel's); the stops below are keyed by it. */
 export type ColormapName = Colormap;
 export type HeatmapScale = 'max' | { percentile: number };
-export type Polarity = 'both' | 'positive' | 'negative';
+export type { Polarity };
 
 export interface HeatmapOptions {
   colormap: ColormapName;
@@ -73,15 +73,17 @@ export function percentile(values: Float32Array | number[], p: number): number {
   return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
 }
 
-/** Sum over channels, drop the sign not asked for; non-finite values count as 0. */
-function relevanceMap(rel: Float32Array, [H, W, C]: readonly number[], polarity: Polarity): Float32Array {
+/**
+ * Sum over channels, then the polarity (the sign not asked for dropped, or |Σ|); non-finite sums count
+ * as 0. The heatmap and the PNG export read relevance through this one function.
+ */
+export function relevanceMap(rel: Float32Array, [H, W, C]: readonly number[], polarity: Polarity = 'both'): Float32Array {
   if (rel.length !== H * W * C) throw new RangeError(`heatmap: ${rel.length} values do not match shape [${H}, ${W}, ${C}]`);
   const map = new Float32Array(H * W);
   for (let i = 0; i < H * W; i++) {
     let s = 0;
     for (let c = 0; c < C; c++) s += rel[i * C + c];
-    if (!Number.isFinite(s) || (polarity === 'positive' && s < 0) || (polarity === 'negative' && s > 0)) s = 0;
-    map[i] = s;
+    map[i] = Number.isFinite(s) ? applyPolarity(s, polarity) : 0;
   }
   return map;
 }

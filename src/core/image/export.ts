@@ -4,7 +4,7 @@
  * model-size heatmap (same vmax as the panel), so only the geometry changes.
  */
 import type { RgbaImage } from './decode';
-import { heatmapFromRelevance, overlayHeatmap, type HeatmapOptions } from './colormap';
+import { heatmapFromRelevance, overlayHeatmap, relevanceMap, type HeatmapOptions } from './colormap';
 import { resampleMap, resizeRgba } from './resize';
 import type { CardResize } from '../card/modelCard';
 import { cropRect } from '../image/preprocess';
@@ -32,17 +32,6 @@ export interface ExportSource {
   resize: CardResize;
 }
 
-/** Channel sum per pixel; non-finite sums count as 0, the sign not asked for is dropped (as the heatmap). */
-function channelSum(data: Float32Array, [H, W, C]: readonly number[], polarity: HeatmapOptions['polarity']): Float32Array {
-  const map = new Float32Array(H * W);
-  for (let i = 0; i < H * W; i++) {
-    let s = 0;
-    for (let c = 0; c < C; c++) s += data[i * C + c];
-    if (!Number.isFinite(s) || (polarity === 'positive' && s < 0) || (polarity === 'negative' && s > 0)) s = 0;
-    map[i] = s;
-  }
-  return map;
-}
 
 /** The RGBA picture of an export (encode with encodePng). */
 export function exportPicture(
@@ -70,7 +59,7 @@ function exportAtSize(
     const sy = out.height / source.image.height;
     rect = { x: Math.round(c.x * sx), y: Math.round(c.y * sy), width: Math.max(1, Math.round(c.width * sx)), height: Math.max(1, Math.round(c.height * sy)) };
   }
-  const map = resampleMap(channelSum(relevance.data, shape, opts.polarity), W, H, rect.width, rect.height);
+  const map = resampleMap(relevanceMap(relevance.data, shape, opts.polarity), W, H, rect.width, rect.height);
   const region = heatmapFromRelevance(map, [rect.height, rect.width, 1], { ...opts, vmax });
   const heat = new Uint8ClampedArray(out.width * out.height * 4);
   for (let y = 0; y < rect.height; y++) {

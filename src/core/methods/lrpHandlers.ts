@@ -17,7 +17,7 @@ export function structuralRuleText(node: Node): string {
 /**
  * Weighted nodes at whose outputs no relevance can arrive where z < 0: every consumer is a ReLU (so
  * those positions have activation 0) and every rule downstream scales relevance by its input
- * activation (all but flat and w²), up to the next weighted layers.
+ * activation (all but flat, w², pass and SIGN, whose ±1 also reaches dead units), up to the next weighted layers.
  */
 export function silentNegativeOutputs(g: Graph, rules: Map<number, ResolvedRule>): boolean[] {
   const cons = consumers(g);
@@ -35,7 +35,7 @@ export function silentNegativeOutputs(g: Graph, rules: Map<number, ResolvedRule>
         seen.add(c);
         const rule = rules.get(c);
         if (rule) {
-          if (rule.kind === 'flat' || rule.kind === 'w-square' || rule.kind === 'pass') return false;
+          if (rule.kind === 'flat' || rule.kind === 'w-square' || rule.kind === 'pass' || rule.kind === 'sign') return false;
         } else stack.push(c);
       }
     }

@@ -1,6 +1,8 @@
 /**
  * SmoothGrad (Smilkov et al. 2017): the mean gradient over n noisy copies x + N(0, σ²), with σ a
- * fraction of the input's range (max − min). Samples run in batches through the ordinary forward
+ * fraction of the input's range (max − min); SmoothGrad² (Hooker et al. 2019) the mean squared gradient
+ * and VarGrad (Adebayo et al. 2018) its variance over the copies, mean(g²) − mean(g)² (Captum's
+ * NoiseTunnel smoothgrad_sq / vargrad). Samples run in batches through the ordinary forward
  * and the explicit gradient pass, spread over the sample worker pool when there is one; the noise of
  * sample i is seeded by (seed, i), so a seed gives the same result for any batch size and worker count
  * (up to float32 summation order). σ = 0 gives the gradient itself.
@@ -13,6 +15,7 @@ import { signalRuleText } from './gradient';
 import { sampleGradientSum } from '../parallel/gradientJob';
 import type { MethodContext, MethodRun } from './method';
 import { registerMethod } from './method';
+import { NOISE_METHODS, type NoiseMethod } from '../../shared/methodParams';
 
 export const SMOOTHGRAD_DEFAULTS = { samples: 32, sigma: 0.15, seed: 0 };
 
@@ -27,7 +30,22 @@ export function checkCount(v: number, flag: string, max = 100000): number {
   return v;
 }
 
-export function smoothGrad(ctx: MethodContext): MethodRun {
+/**
+ * The method's statistic per input element from Σ g and Σ g² over n samples, in float64: the mean, the
+ * mean square, or the (population) variance mean(g²) − mean(g)², clamped at 0 against rounding.
+ */
+export function noiseStatistic(method: NoiseMethod, sum: Float32Array, sq: Float32Array | undefined, n: number): Float32Array {
+  const out = new Float32Array(sum.length);
+  for (let i = 0; i < sum.length; i++) {
+    const mean = sum[i] / n;
+    if (method === 'smoothgrad') out[i] = mean;
+    else if (method === 'smoothgrad-squared') out[i] = sq![i] / n;
+    else out[i] = Math.max(0, sq![i] / n - mean * mean);
+  }
+  return out;
+}
+
+const noiseTunnel = (method: NoiseMethod) => (ctx: MethodContext): MethodRun => {
   const o = ctx.opts;
   const samples = checkCount(o.samples ?? SMOOTHGRAD_DEFAULTS.samples, '--samples');
   const batch = checkCount(o.sampleBatch ?? defaultSampleBatch(ctx.prep.graph), 'sample batch', 4096);
@@ -39,14 +57,15 @@ export function smoothGrad(ctx: MethodContext): MethodRun {
   const range = tf.tidy(() => tf.sub(tf.max(x), tf.min(x)).dataSync()[0]);
   const std = sigma * (range > 0 ? range : 1);
   // sample i's noise is seeded by (seed, i): the same for any batch size or number of workers
-  const { grad, sums } = sampleGradientSum(ctx.prep, {
+  const { grad, sq, sums } = sampleGradientSum(ctx.prep, {
     target: ctx.target, samples: { kind: 'noise', x: x.dataSync() as Float32Array, std, seed }, total: samples, batch,
+    ...(method === 'smoothgrad' ? {} : { squares: true }),
   }, ctx.pool, ctx.checkpoint);
-  const relevance = tf.tidy(() => tf.div(tf.tensor4d(grad, [1, h, w, c]), samples));
+  const relevance = tf.tensor4d(noiseStatistic(method, grad, sq, samples), [1, h, w, c]);
   return {
     relevance, sums: sums.mean(samples), ruleText: signalRuleText(ctx.prep.graph, 'gradient'), composite: null,
-    extra: { smoothgrad: { samples, sigma, noiseStd: std, seed } },
+    extra: { smoothgrad: { samples, sigma, noiseStd: std, seed, statistic: method } },
   };
-}
+};
 
-registerMethod('smoothgrad', smoothGrad);
+for (const m of NOISE_METHODS) registerMethod(m, noiseTunnel(m));

@@ -44,7 +44,7 @@ export async function selectBackend(choice: string = 'auto'): Promise<EngineBack
   return { name: tfjs, onnx: false, tfjs, reason: 'asked for' };
 }
 
-const SIGNAL_METHODS: readonly MethodName[] = ['gradient', 'gradient-x-input', 'deconvnet', 'guided-backprop', 'smoothgrad', 'integrated-gradients'];
+const SIGNAL_METHODS: readonly MethodName[] = ['gradient', 'gradient-x-input', 'deconvnet', 'guided-backprop', 'smoothgrad', 'smoothgrad-squared', 'vargrad', 'integrated-gradients'];
 
 /**
  * Where each method runs on the onnx backend for this graph, with the reason for a wasm fallback (or

@@ -26,7 +26,8 @@ import type { ExplainOptions, MethodName } from '../methods/types';
 import { choiceStructure, ruleChoices, ruleStructure } from './rules';
 import { compileBlocker, compileExplanation, compileForward, type CompiledFamily, type CompiledModel } from './compile';
 import { createSession, ortModule, SessionCache } from './runtime';
-import { integratedGradientSamples, smoothGradSamples } from './samples';
+import { integratedGradientSamples, noiseSamples } from './samples';
+import { isNoiseMethod, type NoiseMethod } from '../../shared/methodParams';
 import { patternExtra, patternPlan } from './patternPlan';
 import { forwardBlocker, perturbationCurves } from './curves';
 import type { CurveJobSpec } from '../metrics/pixelFlipping';
@@ -48,7 +49,7 @@ interface Plan {
   composite: string | null;
   timesInput: boolean;
   /** sample methods: the gradient over a batch of noisy copies / path points */
-  samples?: 'smoothgrad' | 'integrated-gradients';
+  samples?: NoiseMethod | 'integrated-gradients';
   /** Deep Taylor: the first layer whose root point image is computed from the relevance arriving there */
   rootPoint?: { firstNode: Node; root: DtdRoot };
   deepTaylor?: boolean;
@@ -123,13 +124,13 @@ export class OnnxExplainer {
   /** The compiled plan of a method, or why it runs on wasm. */
   plan(opts: ExplainOptions, params: RuleParams): Plan | { reason: string } {
     const g = this.graph;
-    const signal = SIGNAL[opts.method] ?? (opts.method === 'smoothgrad' || opts.method === 'integrated-gradients' ? 'gradient' : undefined);
+    const signal = SIGNAL[opts.method] ?? (isNoiseMethod(opts.method) || opts.method === 'integrated-gradients' ? 'gradient' : undefined);
     if (signal) {
       const blocker = compileBlocker(g, 'signal');
       if (blocker) return { reason: blocker };
       const ruleText = new Map<number, string>();
       for (const n of g.nodes) if (n.id !== g.input) ruleText.set(n.id, opDef(n.op).signalRuleText(n, signal));
-      const samples = opts.method === 'smoothgrad' || opts.method === 'integrated-gradients' ? opts.method : undefined;
+      const samples = isNoiseMethod(opts.method) || opts.method === 'integrated-gradients' ? opts.method : undefined;
       return { family: { kind: 'signal', rule: signal }, ruleText, composite: null, timesInput: opts.method === 'gradient-x-input', samples };
     }
     if (opts.method === 'lrp') {
@@ -317,8 +318,8 @@ export class OnnxExplainer {
         return r;
       };
       const decode = (s: Float32Array) => this.decodeSums(cs.model.sumIndex, s);
-      const s = plan.samples === 'smoothgrad'
-        ? await smoothGradSamples(g, input.data, opts, runBatch, decode, extras.checkpoint)
+      const s = plan.samples !== 'integrated-gradients'
+        ? await noiseSamples(plan.samples, g, input.data, opts, runBatch, decode, extras.checkpoint)
         : await integratedGradientSamples(g, input.data, target, logits[target], opts, runBatch, decode, extras.checkpoint);
       relevance = s.relevance;
       sums = s.sums;

@@ -20,6 +20,7 @@ export function ruleStructure(r: ResolvedRule): unknown {
     case 'z': return { kind: r.kind, bias: r.bias, stdScaled: r.stdScaled };
     case 'gamma': return { kind: r.kind, bias: r.bias };
     case 'z-box': return { kind: r.kind };
+    case 'sign': return { kind: r.kind, bias: r.bias };
     case 'alpha-beta': return { kind: r.kind, bias: r.bias, beta: r.beta === 0 ? 0 : 'input' };
     default: return r;
   }
@@ -31,6 +32,7 @@ const readEps = (q: ResolvedRule): number[] => [q.kind === 'z' ? q.eps : 0];
 const readGamma = (q: ResolvedRule): number[] => [q.kind === 'gamma' ? q.gamma : 0];
 const readAlpha = (q: ResolvedRule): number[] => [q.kind === 'alpha-beta' ? q.alpha : 0];
 const readBeta = (q: ResolvedRule): number[] => [q.kind === 'alpha-beta' ? q.beta : 0];
+const readMu = (q: ResolvedRule): number[] => [q.kind === 'sign' ? q.mu : 0];
 function readBound(node: Node, c: number, which: 'low' | 'high'): (q: ResolvedRule) => number[] {
   return (q) => boundValues(node, c, q.kind === 'z-box' ? q[which] : 0);
 }
@@ -166,6 +168,13 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       const s = e.div(r, den);
       leak.add(s, rule.bias ? e.bias(node, 'b') : undefined, den, z);
       return e.mul(a, e.transposed(node, s, 'w'));
+    }
+    case 'sign': {
+      // as rules/applyRule.ts: s(a) ⊙ Wᵀ(R / stab(z)), s(a) = 1 − 2·[a < μ], μ a graph input
+      const z = rule.bias ? biased(e, node, ctx, a) : e.forward(node, a, 'w');
+      const s = e.div(r, e.stabilize(z, STABILIZER));
+      const below = e.below0(e.sub(a, e.param(node, 'mu', [1], readMu)));
+      return e.mul(e.sub(e.g.scalar(1), e.mul(below, e.g.scalar(2))), e.transposed(node, s, 'w'));
     }
     case 'gamma': {
       // γ is a graph input: with w_γ = w + γw⁺ and w_γ⁻ = w + γw⁻ = (1+γ)w − γw⁺, every convolution by a

@@ -1,5 +1,5 @@
 /**
- * SmoothGrad and Integrated Gradients on the compiled gradient: the samples (seeded noise, path
+ * SmoothGrad (and SmoothGrad², VarGrad) and Integrated Gradients on the compiled gradient: the samples (seeded noise, path
  * points: made exactly as the wasm path makes them) run as batches through one session; gradients and
  * per-node sums are added in sample order and averaged, as parallel/gradientJob.ts does.
  */
@@ -9,7 +9,8 @@ import { sizeOf } from '../graph/ir';
 import type { NodeSums } from '../engine/backward';
 import { LensError } from '../errors';
 import type { ExplainOptions } from '../methods/types';
-import { checkCount, defaultSampleBatch, SMOOTHGRAD_DEFAULTS } from '../methods/smoothGrad';
+import { checkCount, defaultSampleBatch, noiseStatistic, SMOOTHGRAD_DEFAULTS } from '../methods/smoothGrad';
+import type { NoiseMethod } from '../../shared/methodParams';
 import { IG_DEFAULT_STEPS, makeBaseline, describeBaseline } from '../methods/integratedGradients';
 import { sampleSeed } from '../parallel/gradientJob';
 
@@ -21,12 +22,13 @@ export interface SampleRun {
 
 type RunBatch = (xs: Float32Array, n: number) => Promise<{ grad: Float32Array; sums: Float32Array; logits: Float32Array }>;
 
-/** Σ over samples of the gradient and of the per-node sums (session layout), batch by batch. */
+/** Σ over samples of the gradient (and, asked for, of its square) and of the per-node sums (session layout), batch by batch. */
 async function gradientSum(
-  g: Graph, total: number, batch: number, make: (k0: number, n: number) => Float32Array, run: RunBatch, checkpoint?: () => void,
-): Promise<{ grad: Float32Array; sums: Float32Array }> {
+  g: Graph, total: number, batch: number, make: (k0: number, n: number) => Float32Array, run: RunBatch, checkpoint?: () => void, squares = false,
+): Promise<{ grad: Float32Array; sq?: Float32Array; sums: Float32Array }> {
   const size = sizeOf(g.nodes[g.input].shape);
   const grad = new Float32Array(size);
+  const sq = squares ? new Float32Array(size) : undefined;
   let sums: Float32Array | undefined;
   for (let k0 = 0; k0 < total; k0 += batch) {
     checkpoint?.();
@@ -36,14 +38,19 @@ async function gradientSum(
     const rows = new Float32Array(size);
     for (let i = 0; i < n; i++) for (let j = 0; j < size; j++) rows[j] += r.grad[i * size + j];
     for (let j = 0; j < size; j++) grad[j] += rows[j];
+    if (sq) {
+      const rowsSq = new Float32Array(size);
+      for (let i = 0; i < n; i++) for (let j = 0; j < size; j++) rowsSq[j] += Math.fround(r.grad[i * size + j] * r.grad[i * size + j]);
+      for (let j = 0; j < size; j++) sq[j] += rowsSq[j];
+    }
     sums ??= new Float32Array(r.sums.length);
     for (let j = 0; j < sums.length; j++) sums[j] += r.sums[j];
   }
-  return { grad, sums: sums! };
+  return { grad, ...(sq ? { sq } : {}), sums: sums! };
 }
 
-export async function smoothGradSamples(
-  g: Graph, x: Float32Array, opts: ExplainOptions, run: RunBatch, decode: (s: Float32Array) => (NodeSums | undefined)[], checkpoint?: () => void,
+export async function noiseSamples(
+  method: NoiseMethod, g: Graph, x: Float32Array, opts: ExplainOptions, run: RunBatch, decode: (s: Float32Array) => (NodeSums | undefined)[], checkpoint?: () => void,
 ): Promise<SampleRun> {
   const samples = checkCount(opts.samples ?? SMOOTHGRAD_DEFAULTS.samples, '--samples');
   const batch = checkCount(opts.sampleBatch ?? defaultSampleBatch(g), 'sample batch', 4096);
@@ -59,17 +66,15 @@ export async function smoothGradSamples(
   }
   const range = Math.fround(hi - lo);
   const std = sigma * (range > 0 ? range : 1);
-  const size = x.length;
   const make = (k0: number, n: number): Float32Array => tf.tidy(() => {
     const base = tf.broadcastTo(tf.tensor4d(x, [1, h, w, c]), [n, h, w, c]);
     if (std === 0) return base.dataSync() as Float32Array;
     const noise = Array.from({ length: n }, (_, i) => tf.randomNormal([1, h, w, c], 0, std, 'float32', sampleSeed(seed, k0 + i)));
     return tf.add(base, n === 1 ? noise[0] : tf.concat(noise, 0)).dataSync() as Float32Array;
   });
-  const { grad, sums } = await gradientSum(g, samples, batch, make, run, checkpoint);
-  const relevance = new Float32Array(size);
-  for (let i = 0; i < size; i++) relevance[i] = grad[i] / samples;
-  return { relevance, sums: mean(decode(sums), samples), extra: { smoothgrad: { samples, sigma, noiseStd: std, seed } } };
+  const { grad, sq, sums } = await gradientSum(g, samples, batch, make, run, checkpoint, method !== 'smoothgrad');
+  const relevance = noiseStatistic(method, grad, sq, samples);
+  return { relevance, sums: mean(decode(sums), samples), extra: { smoothgrad: { samples, sigma, noiseStd: std, seed, statistic: method } } };
 }
 
 export async function integratedGradientSamples(

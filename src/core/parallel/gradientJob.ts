@@ -27,11 +27,15 @@ export interface GradientJobSpec extends JobSpec {
   total: number;
   /** samples per forward+backward batch */
   batch: number;
+  /** also Σ of the squared gradients (SmoothGrad², VarGrad) */
+  squares?: boolean;
 }
 
 export interface GradientBatch {
   /** Σ over the batch's rows of ∂f_target/∂x, [H·W·C] */
   grad: Float32Array;
+  /** Σ over the batch's rows of the squared gradient, when the spec asks for squares */
+  sq?: Float32Array;
   sums: (NodeSums | undefined)[];
 }
 
@@ -77,7 +81,8 @@ registerJob<GradientJobSpec, GradientBatch>('gradient', (prep, spec) => {
         const g = batchGradient(prep, xs, spec.target, checkpoint);
         try {
           const grad = tf.tidy(() => tf.sum(g.grad, 0).dataSync() as Float32Array);
-          return { grad: new Float32Array(grad), sums: g.sums };
+          const sq = spec.squares ? tf.tidy(() => tf.sum(tf.square(g.grad), 0).dataSync() as Float32Array) : undefined;
+          return { grad: new Float32Array(grad), ...(sq ? { sq: new Float32Array(sq) } : {}), sums: g.sums };
         } finally {
           g.grad.dispose();
         }
@@ -85,7 +90,7 @@ registerJob<GradientJobSpec, GradientBatch>('gradient', (prep, spec) => {
         xs.dispose();
       }
     },
-    transfer: (r) => ownBuffer(r.grad),
+    transfer: (r) => [...ownBuffer(r.grad), ...(r.sq ? ownBuffer(r.sq) : [])],
     dispose: () => t.forEach((x) => x.dispose()),
   };
 });
@@ -96,14 +101,19 @@ registerJob<GradientJobSpec, GradientBatch>('gradient', (prep, spec) => {
  */
 export function sampleGradientSum(
   prep: PreparedGraph, spec: Omit<GradientJobSpec, 'kind'>, pool: SampleWorkerPool | undefined, checkpoint: () => void,
-): { grad: Float32Array; sums: SumAccumulator } {
+): { grad: Float32Array; sq?: Float32Array; sums: SumAccumulator } {
   let grad: Float32Array | undefined;
+  let sq: Float32Array | undefined;
   const sums = new SumAccumulator();
   runJob<GradientBatch>(prep, { kind: 'gradient', ...spec }, pool, checkpoint, (_, r) => {
     grad ??= new Float32Array(r.grad.length);
     for (let i = 0; i < grad.length; i++) grad[i] += r.grad[i];
+    if (r.sq) {
+      sq ??= new Float32Array(r.sq.length);
+      for (let i = 0; i < sq.length; i++) sq[i] += r.sq[i];
+    }
     sums.add(r.sums);
   });
   if (!grad) throw new RangeError('no samples');
-  return { grad, sums };
+  return { grad, ...(sq ? { sq } : {}), sums };
 }

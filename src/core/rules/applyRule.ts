@@ -106,6 +106,13 @@ function ruleBody(ctx: RuleContext, r: tf.Tensor, rule: ResolvedRule, leak: Leak
       leak.add(s, rule.bias ? biasVariant(prep, node, 'b') : undefined, den, z);
       return tf.mul(a, linearTransposed(prep, node, s, 'w'));
     }
+    case 'sign': {
+      // R_in = s(a) ⊙ Wᵀ(R / stab(z)), s(a) = +1 where a ≥ μ else −1: −step(μ − a, −1)
+      const z = rule.bias ? ctx.z : linearForward(prep, node, a, 'w');
+      const s = tf.div(r, stabilize(z, STABILIZER));
+      const signs = tf.neg(tf.step(tf.sub(rule.mu, a), -1));
+      return tf.mul(signs, linearTransposed(prep, node, s, 'w'));
+    }
     case 'gamma': {
       // Sign-aware γ (as Zennit): outputs with z ≥ 0 favour positive contributions (a⁺ with w+γw⁺,
       // a⁻ with w+γw⁻, bias b+γb⁺), outputs with z < 0 negative ones. For a ≥ 0 and z ≥ 0 this is

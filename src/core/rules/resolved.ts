@@ -1,6 +1,6 @@
 /** RuleSpec with every parameter filled in, as the backward pass applies it. */
 import type { RuleParams, RuleSpec } from '../../shared/ruleSpec';
-import { checkAlphaBeta } from '../../shared/ruleSpec';
+import { checkAlphaBeta, DEFAULT_SIGN_MU } from '../../shared/ruleSpec';
 import { LensError } from '../errors';
 
 /** Stabilizer of every denominator that is not the ε of the ε-rule (DESIGN.md). */
@@ -15,6 +15,8 @@ export type ResolvedRule =
   | { kind: 'w-square' }
   | { kind: 'z-box'; low: number | number[]; high: number | number[] }
   | { kind: 'pass' }
+  /** SIGN-μ: the z-rule's denominator, input factor ±1 (+1 where a ≥ mu) */
+  | { kind: 'sign'; mu: number; bias: boolean }
   | { kind: 'norm-identity'; eps: number }
   | { kind: 'softmax-taylor' }
   | { kind: 'held-constant' }
@@ -40,6 +42,7 @@ export function resolveRule(spec: RuleSpec, p: RuleParams): ResolvedRule {
     case 'flat': return { kind: 'flat' };
     case 'w-square': return { kind: 'w-square' };
     case 'pass': return { kind: 'pass' };
+    case 'sign': return { kind: 'sign', mu: spec.mu ?? DEFAULT_SIGN_MU, bias: spec.bias ?? true };
     case 'z-box': {
       const low = spec.low ?? p.low;
       const high = spec.high ?? p.high;

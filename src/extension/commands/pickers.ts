@@ -11,6 +11,8 @@ export const METHOD_DESCRIPTIONS: Record<MethodId, string> = {
   gradient: 'Saliency: gradient of the logit',
   'gradient-x-input': 'Gradient × input',
   smoothgrad: 'Gradient averaged over noisy copies',
+  'smoothgrad-squared': 'Squared gradient averaged over noisy copies (SmoothGrad²)',
+  vargrad: 'Variance of the gradient over noisy copies (VarGrad)',
   'integrated-gradients': 'Path integral of gradients from a baseline',
   deconvnet: 'Deconvnet: ReLU passes positive upstream signal',
   'guided-backprop': 'Guided Backprop: both ReLU masks',

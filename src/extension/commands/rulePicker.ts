@@ -3,7 +3,7 @@
  * (`epsilon:0.25`, `alpha-beta:2,1`, `z-box:-1,1`, `deep-taylor:origin`).
  */
 import * as vscode from 'vscode';
-import { checkAlphaBeta, parseRule, type RuleName } from '../../shared/ruleSpec';
+import { checkAlphaBeta, DEFAULT_RULE_PARAMS, DEFAULT_SIGN_MU, parseRule, type RuleName } from '../../shared/ruleSpec';
 import type { RuleParamValues } from '../../shared/protocol';
 
 // Partial: a rule the engine adds later still shows up, just without a description.
@@ -16,6 +16,7 @@ const RULE_HELP: Partial<Record<RuleName, string>> = {
   flat: 'spreads relevance evenly over the receptive field',
   'w-square': 'by squared weights (DTD nearest root, unbounded inputs)',
   'z-box': 'z^B for the first layer with bounded inputs',
+  sign: 'SIGN-μ for the first layer: input factor ±1 by a threshold μ, so dark pixels count too',
   'deep-taylor': 'Deep Taylor with a chosen root point',
   pass: 'passes relevance through unchanged',
   'norm-identity': 'LayerNorm with σ held constant, ε-rule on the rest (AttnLRP, CP-LRP)',
@@ -49,20 +50,20 @@ export async function pickRule(layer: string, currentRule: string, params: RuleP
   let text: string;
   switch (pick.rule) {
     case 'epsilon': {
-      const e = await askNumber(vscode.l10n.t('ε for {0}', layer), params.epsilon ?? 1e-6);
+      const e = await askNumber(vscode.l10n.t('ε for {0}', layer), params.epsilon ?? DEFAULT_RULE_PARAMS.epsilon);
       if (e === undefined) return undefined;
       text = `epsilon:${Number(e)}`;
       break;
     }
     case 'gamma': {
-      const g = await askNumber(vscode.l10n.t('γ for {0}', layer), params.gamma ?? 0.25);
+      const g = await askNumber(vscode.l10n.t('γ for {0}', layer), params.gamma ?? DEFAULT_RULE_PARAMS.gamma);
       if (g === undefined) return undefined;
       text = `gamma:${Number(g)}`;
       break;
     }
     case 'alpha-beta': {
       const a = await vscode.window.showInputBox({
-        prompt: vscode.l10n.t('α for {0} (β = α − 1)', layer), value: String(params.alpha ?? 2),
+        prompt: vscode.l10n.t('α for {0} (β = α − 1)', layer), value: String(params.alpha ?? DEFAULT_RULE_PARAMS.alpha),
         validateInput: (v) => numberValidator(v) ?? (Number(v) >= 1 ? undefined : vscode.l10n.t('α must be at least 1')),
       });
       if (a === undefined) return undefined;
@@ -87,6 +88,12 @@ export async function pickRule(layer: string, currentRule: string, params: RuleP
       const high = await askNumber(vscode.l10n.t('z^B upper input bound'), params.high);
       if (high === undefined) return undefined;
       text = `z-box:${Number(low)},${Number(high)}`;
+      break;
+    }
+    case 'sign': {
+      const mu = await askNumber(vscode.l10n.t('SIGN-μ threshold for {0} (0: plain SIGN)', layer), DEFAULT_SIGN_MU);
+      if (mu === undefined) return undefined;
+      text = `sign:${Number(mu)}`;
       break;
     }
     case 'deep-taylor': {

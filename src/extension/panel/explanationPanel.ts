@@ -14,6 +14,7 @@ import type { PanelDeps } from './panelDeps';
 import { panelHtml } from './panelHtml';
 import { PanelActions } from './panelActions';
 import { readSettings } from '../config';
+import { testHooksEnabled } from '../testHooksSwitch';
 
 export const PANEL_VIEW_TYPE = 'relevanceLens.explanation';
 
@@ -24,6 +25,8 @@ export class ExplanationPanel implements vscode.Disposable {
   static readonly onDidRender = ExplanationPanel.renderedEmitter.event;
   /** When set, the webview reports the pixels it draws (off by default: they are only for tests). */
   static reportPixels = false;
+  /** Whether the page obeys `drive` (told in every snapshot): the test-hooks switch, never on in a user's VS Code. */
+  static obeysDrive = testHooksEnabled();
   /** The last render the page reported, and when (Date.now()). */
   static lastRender?: { report: RenderReport; at: number };
 
@@ -132,6 +135,7 @@ export class ExplanationPanel implements vscode.Disposable {
       compareMethods: state.compareMethods,
       busy: session.busy,
       reportPixels: ExplanationPanel.reportPixels,
+      testHooks: ExplanationPanel.obeysDrive,
       balanceTolerance: readSettings().balanceTolerance,
     };
   }

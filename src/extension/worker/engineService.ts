@@ -33,7 +33,7 @@ import { LensError } from '../../core/errors';
 import { setWorkspaceRoots } from '../../core/io/boundedRead';
 import { checkDisplay, checkInteger, checkMethodParams, checkRuleParams, ParamError, PARAM_LIMITS } from '../../shared/validate';
 import { SampleWorkerPool } from '../../core/parallel/pool';
-import { formatRule, parseRule, type RuleSpec } from '../../shared/ruleSpec';
+import { DEFAULT_RULE_PARAMS, formatRule, parseRule, type RuleSpec } from '../../shared/ruleSpec';
 import { patternsPathFor } from '../../shared/paths';
 import {
   reply, type DisplayOptions, type EngineRequests, type ExportKind, type HeatmapPicture, type Explanation, type ExplainSpec, type LayerMaps,
@@ -288,7 +288,7 @@ export class EngineService {
         const spec = resolved.get(n.id);
         return {
           id: n.id, name: n.name, op: n.op, sourceClass: n.sourceClass, shape: n.shape, params: paramCount(n),
-          rule: spec ? formatRule(spec, { epsilon: 1e-6, gamma: 0.25, alpha: 2, beta: 1, ...p }) : '',
+          rule: spec ? formatRule(spec, { ...DEFAULT_RULE_PARAMS, ...p }) : '',
           ruleable: takesRule(n), rules: [...rulesFor(n.op)], overridden: n.name in overrides,
         };
       }),

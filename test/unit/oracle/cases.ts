@@ -75,6 +75,11 @@ export const RULE_CASES: RuleCase[] = [
     name: 'z-box first layer (per-channel bounds), epsilon elsewhere', composite: 'epsilon',
     rules: (c) => ({ [firstWeighted(c.graph)]: { rule: 'z-box', ...firstBounds(c) } }),
   },
+  { name: 'sign first layer, epsilon elsewhere', composite: 'epsilon', rules: (c) => ({ [firstWeighted(c.graph)]: { rule: 'sign' } }), target: second },
+  {
+    name: 'sign-mu 0.3 first layer without bias, lrp-0 elsewhere', composite: 'lrp-0',
+    rules: (c) => ({ [firstWeighted(c.graph)]: { rule: 'sign', mu: 0.3, bias: false } }), target: argmin,
+  },
   { name: 'z-box everywhere (scalar -2, 2)', composite: 'epsilon', rules: every({ rule: 'z-box', low: -2, high: 2 }), target: last },
   { name: 'deep-taylor origin', composite: 'epsilon', rules: every({ rule: 'deep-taylor', root: 'origin' }) },
   { name: 'deep-taylor nearest', composite: 'epsilon', rules: every({ rule: 'deep-taylor', root: 'nearest' }) },

@@ -24,6 +24,7 @@ export type Fault =
   | 'flat-counts-padding'
   | 'w-square-uses-abs'
   | 'z-box-bounds-swapped'
+  | 'sign-ignores-mu'
   | 'max-pool-last-winner'
   | 'same-padding-ceil'
   | 'avg-pool-full-count'
@@ -59,6 +60,8 @@ export type ConcreteRule =
   | { kind: 'flat' }
   | { kind: 'w-square' }
   | { kind: 'z-box'; low: number[] | number; high: number[] | number }
+  /** SIGN-μ (Gumpfer et al. 2023): R_j = s(a_j) Σ_k w_jk R_k / den(z_k), s = +1 where a_j ≥ μ else −1, z the layer's own output */
+  | { kind: 'sign'; mu: number; bias: boolean }
   | { kind: 'pass' };
 
 // ---------------------------------------------------------------- composites (DESIGN.md "Presets")
@@ -167,6 +170,7 @@ export function concreteRule(spec: RuleSpec, p: OracleOptions['params'], inputRa
     case 'flat': return { kind: 'flat' };
     case 'w-square': return { kind: 'w-square' };
     case 'pass': return { kind: 'pass' };
+    case 'sign': return { kind: 'sign', mu: spec.mu ?? 0, bias: spec.bias !== false };
     case 'z-box': {
       const r = inputRange();
       return { kind: 'z-box', low: spec.low ?? P.low ?? r.low, high: spec.high ?? P.high ?? r.high };
@@ -437,6 +441,19 @@ export function applyRule(L: LinearMatrix, a: Float64Array, R: Float64Array, rul
     }
     case 'pass':
       return R.slice();
+    case 'sign': {
+      const mu = fault === 'sign-ignores-mu' ? 0 : rule.mu;
+      const z = new Float64Array(n);
+      for (let k = 0; k < n; k++) z[k] = rule.bias ? L.bias[k] : 0;
+      for (let j = 0; j < L.nIn; j++) for (let k = 0; k < n; k++) z[k] += a[j] * W(j, k);
+      const out = new Float64Array(L.nIn);
+      for (let j = 0; j < L.nIn; j++) {
+        let acc = 0;
+        for (let k = 0; k < n; k++) acc += W(j, k) * R[k] / (z[k] + STAB * sign(z[k]));
+        out[j] = (a[j] >= mu ? 1 : -1) * acc;
+      }
+      return out;
+    }
     case 'alpha-beta': {
       const swap = fault === 'alpha-beta-bias-swapped';
       const dropNeg = fault === 'alpha-beta-drops-negative-inputs';
