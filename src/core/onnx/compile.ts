@@ -47,6 +47,11 @@ export interface CompileSpec {
    * not pay back (ResNet-50: ~0.9 s more session, ~0.2 s less run, measured).
    */
   oneRun?: boolean;
+  /**
+   * Also return the forward values `act_<id>` / `argmax_<id>` (as `compileForward`), fetched only when
+   * asked for: what the universal backward-only model (`actsAsInputs`) takes on a later rule change.
+   */
+  actsOut?: boolean;
 }
 
 export interface CompiledModel {
@@ -154,6 +159,7 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   const rin = pin.length === 1 ? pin[0] : e.g.op('Sum', pin);
   e.g.output('relevance', e.isMap(g.input) ? e.toNhwc(rin) : rin, ['N', ...inShape]);
   e.g.output('logits', logits, ['N', k]);
+  if (spec.actsOut && !spec.actsAsInputs) actOutputs(e, acts);
 
   const sumIndex: { id: number; n: number }[] = [];
   const flat: string[] = [];
@@ -202,13 +208,24 @@ export function compileForward(g: Graph, opts: { logitsOnly?: boolean } = {}): {
     if (n.id === g.input) continue;
     acts[n.id] = opDef(n.op).onnx!.forward(e, n, n.inputs.map((i) => acts[i]));
   }
-  const names: string[] = [];
   // logits only: the batched forward of evaluate's perturbed inputs
   if (opts.logitsOnly) {
     e.g.output('logits', acts[g.output], e.dims(g.output));
     return { proto: e.g.model(g.name), names: ['logits'] };
   }
-  for (const n of g.nodes) {
+  const names = actOutputs(e, acts);
+  return { proto: e.g.model(g.name), names };
+}
+
+/** Whether an output name is a forward value of `actOutputs` (the inputs of a backward-only model). */
+export function isActName(name: string): boolean {
+  return name.startsWith('act_') || name.startsWith('argmax_');
+}
+
+/** Declares every node's forward value and max pooling's winners as outputs; returns their names. */
+function actOutputs(e: Emitter, acts: string[]): string[] {
+  const names: string[] = [];
+  for (const n of e.graph.nodes) {
     e.g.output(`act_${n.id}`, acts[n.id], e.dims(n.id));
     names.push(`act_${n.id}`);
     const idx = e.aux.get(`argmax:${n.id}`);
@@ -217,5 +234,5 @@ export function compileForward(g: Graph, opts: { logitsOnly?: boolean } = {}): {
       names.push(`argmax_${n.id}`);
     }
   }
-  return { proto: e.g.model(g.name), names };
+  return names;
 }
