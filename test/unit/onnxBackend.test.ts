@@ -340,7 +340,7 @@ test('onnx universal backward-only graph: rule and composite changes re-run one 
         assert.ok('family' in plan && plan.family.kind === 'lrp');
         return JSON.stringify([...plan.family.rules].sort((a, b) => a[0] - b[0]).map(([id, r]) => [id, ruleStructure(r)]));
       };
-      for (const [j, [opts, reused]] of configs.entries()) {
+      for (const [opts, reused] of configs) {
         const got = await o.explain(input, opts);
         const what = `${name} ${opts.composite} ${JSON.stringify(opts.rules ?? {}).slice(0, 60)}`;
         assert.equal(got.backend, 'onnx', got.backendReason);
