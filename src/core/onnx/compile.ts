@@ -52,6 +52,8 @@ export interface CompileSpec {
    * asked for: what the universal backward-only model (`actsAsInputs`) takes on a later rule change.
    */
   actsOut?: boolean;
+  /** weights as in-memory external data (`CompiledModel.external`) instead of inside the model's bytes */
+  externalWeights?: boolean;
 }
 
 export interface CompiledModel {
@@ -67,6 +69,8 @@ export interface CompiledModel {
   selectors: { name: string; id: number; keys: string[] }[];
   /** bytes of float initializers in the model */
   weightBytes: number;
+  /** with `externalWeights`: the in-memory files the model refers to (pass them with it to createSession) */
+  external: { path: string; data: Uint8Array }[];
   nodes: number;
 }
 
@@ -87,6 +91,7 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   if (blocker) throw new Error(blocker);
   const e = new Emitter(g, onnxLinearOf);
   e.flipTransposed = !spec.oneRun;
+  e.g.externalWeights = !!spec.externalWeights;
   const inShape = g.nodes[g.input].shape;
   const k = g.nodes[g.output].shape[0];
   const x = spec.actsAsInputs ? '' : e.g.input('x', ['N', ...inShape]);
@@ -177,7 +182,8 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   }
   const selectors = fam.kind === 'lrp' && fam.choices
     ? [...fam.choices].map(([id, c]) => ({ name: `rk${id}`, id, keys: c.map(choiceStructure) })) : [];
-  return { proto: e.g.model(g.name), sumIndex, scaled: fam.kind === 'pattern', params: e.params, selectors, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
+  const proto = e.g.model(g.name);
+  return { proto, external: e.g.external, sumIndex, scaled: fam.kind === 'pattern', params: e.params, selectors, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
 }
 
 /** The forward values as graph inputs, declared on first use (a backward-only graph). */

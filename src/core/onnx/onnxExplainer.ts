@@ -4,9 +4,6 @@
  * parameters (graph inputs) re-run it; a change of a layer's rule kind compiles a new one. Methods or models the compiler does not cover run on the wasm
  * Explainer instead, and the result says why (`backend`, `backendReason`).
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Graph, Node } from '../graph/ir';
 import { PreparedGraph } from '../engine/prepared';
@@ -58,14 +55,11 @@ interface Plan {
 
 interface CompiledSession {
   session: Ort.InferenceSession;
-  model: Omit<CompiledModel, 'proto'>;
+  model: Omit<CompiledModel, 'proto' | 'external'>;
   compileMs: number;
   sessionMs: number;
 }
 
-/** Compiled models at least this large are handed to onnxruntime as a temporary file. */
-const STREAM_BYTES = 64 * 2 ** 20;
-let tempCount = 0;
 
 function now(): number {
   return performance.now();
@@ -232,25 +226,16 @@ export class OnnxExplainer {
     const cs = this.sessions.get(key, async () => {
       reused = false;
       const t0 = now();
-      let compiled: CompiledModel | undefined = compileExplanation(this.graph, { ...spec, family: fam, oneRun: this.options.oneRun });
+      let compiled: CompiledModel | undefined = compileExplanation(this.graph, { ...spec, family: fam, oneRun: this.options.oneRun, externalWeights: true });
       const model = { sumIndex: compiled.sumIndex, scaled: compiled.scaled, params: compiled.params, selectors: compiled.selectors, weightBytes: compiled.weightBytes, nodes: compiled.nodes };
       const t1 = now();
-      let session: Ort.InferenceSession;
-      if (compiled.proto.length < STREAM_BYTES) {
-        const bytes = compiled.proto.finish();
-        compiled = undefined; // the initializers are garbage from here on: not held while onnxruntime copies them
-        session = await createSession(bytes);
-      } else {
-        // large models go through a temporary file: onnxruntime reads it without a joined copy in this heap
-        const file = path.join(os.tmpdir(), `relevance-lens-${process.pid}-${++tempCount}.onnx`);
-        try {
-          compiled.proto.writeFile(file);
-          compiled = undefined;
-          session = await createSession(file);
-        } finally {
-          fs.rmSync(file, { force: true });
-        }
-      }
+      // the weights go as in-memory external data, which onnxruntime copies: no joined model, temporary
+      // file or protobuf parse of them (compile + session CPU time, ResNet-50 0.82 -> 0.66 s, VGG16
+      // 1.9 -> 0.86 s, measured)
+      const bytes = compiled.proto.finish();
+      const external = compiled.external;
+      compiled = undefined;
+      const session = await createSession(bytes, external);
       return { session, model, compileMs: t1 - t0, sessionMs: now() - t1 };
     });
     return { reused, cs };
