@@ -1,6 +1,6 @@
 /** `relevance-lens explain MODEL INPUT [options]`: one explanation, per the CLI contract of DESIGN.md. */
 import { parseCommandArgs } from '../args';
-import { selectBackend } from '../../core/onnx/engineBackend';
+import { selectBackend, wasmOutOfMemory } from '../../core/onnx/engineBackend';
 import { OnnxExplainer } from '../../core/onnx/onnxExplainer';
 import { cardBounds, openModel, readInput, readInputNpy, renderHeatmapPng } from '../../core/pipeline';
 import { checkInputFor, Explainer, type ExplainOutput } from '../../core/methods/explain';
@@ -361,12 +361,21 @@ export async function runExplain(argv: string[]): Promise<number> {
     }
   } else {
     const explainer = new Explainer(model.graph);
+    let failed: unknown;
     try {
       explainer.checkInput(input, inputFile);
       r = explainer.explain(input, opts, { pool, ...(tokens ? { keepLayers: [tokens.name] } : {}) });
+    } catch (e) {
+      failed = wasmOutOfMemory(e, modelFile, `${method}${opts.composite ? ` ${opts.composite}` : ''}`) ?? e;
+      throw failed;
     } finally {
       pool?.dispose();
-      explainer.dispose();
+      // after a failure inside wasm its heap is broken and disposing fails too: the first error is reported
+      try {
+        explainer.dispose();
+      } catch (e) {
+        if (failed === undefined) throw e;
+      }
     }
   }
   // all outputs, or none: written to temp names, renamed only when every one succeeded
