@@ -186,18 +186,28 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   return { proto, external: e.g.external, sumIndex, scaled: fam.kind === 'pattern', params: e.params, selectors, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
 }
 
-/** The forward values as graph inputs, declared on first use (a backward-only graph). */
+/**
+ * The forward values as graph inputs, declared on first use (a backward-only graph). A weighted layer's
+ * product with its own kernel on its own input is its forward value less the bias: the rules' z by w
+ * costs a subtraction instead of the forward's convolution again (ResNet-50: one forward pass less).
+ */
 function forwardInputs(e: Emitter): string[] {
   const g = e.graph;
   for (const n of g.nodes) if (n.op === 'maxPool') e.aux.set(`argmax:${n.id}`, e.g.input(`argmax_${n.id}`, e.dims(n.id), 'int64'));
   const declared: string[] = new Array(g.nodes.length);
-  return new Proxy(declared, {
+  const acts = new Proxy(declared, {
     get(target, key) {
       if (typeof key !== 'string' || !/^\d+$/.test(key)) return Reflect.get(target, key);
       const id = Number(key);
       return (target[id] ??= e.g.input(`act_${id}`, e.dims(id)));
     },
   });
+  e.productOf = (node, x, v) => {
+    if (v !== 'w' || x !== acts[node.inputs[0]]) return undefined;
+    const b = e.plainBias(node);
+    return b ? e.sub(acts[node.id], b) : acts[node.id];
+  };
+  return acts;
 }
 
 /**
