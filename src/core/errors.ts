@@ -12,6 +12,7 @@ export type LensErrorCode =
   | 'bad-card'
   | 'bad-patterns'
   | 'non-finite'
+  | 'out-of-memory'
   | 'cancelled';
 
 function oneLine(s: string): string {

@@ -36,7 +36,8 @@ export function defineResNetTests(): void {
         console.log(`[measure] ResNet-50 rule change: not measured, the backend is ${before.backend} (${before.backendReason ?? ''})`);
         return;
       }
-      // two changes of one conv layer's rule: gamma -> alpha-beta -> epsilon (no recompile: the universal graph)
+      // two changes of one conv layer's rule: gamma -> alpha-beta (builds the universal backward-only graph)
+      // -> epsilon (re-runs it on the image's cached forward values)
       const layer = before.layers.find((l) => l.op === 'conv2d' && /^gamma/.test(l.rule));
       assert.ok(layer, `no conv layer under gamma: ${before.layers.slice(0, 3).map((l) => `${l.name} ${l.rule}`).join(', ')}`);
       for (const rule of ['alpha-beta', 'epsilon']) {
@@ -45,6 +46,10 @@ export function defineResNetTests(): void {
         assert.ok(hooks(api).drivePanel(`rule:${layer.name}`, rule));
         await rendered;
         measure(`rule change -> heatmap and table updated (ResNet-50, onnx backend, ${rule})`, performance.now() - t0);
+        // where the time went: the worker's explanation and, in it, onnxruntime's run
+        const t = api.current().explanation!.timings;
+        console.log(`[measure]   worker ${t.workerTotalMs?.toFixed(0)} ms: session.run ${t.runMs?.toFixed(0)} ms, compile ${t.sessionReused ? 0 : t.compileMs?.toFixed(0)} ms, `
+          + `session ${t.sessionReused ? 0 : t.sessionMs?.toFixed(0)} ms, backward only ${t.backwardOnly ?? 0}, heatmap colouring ${t.colorMs?.toFixed(0)} ms`);
       }
       const after = api.current().explanation!;
       assert.notStrictEqual(after.layers.find((l) => l.name === layer.name)!.inputRelevanceSum, layer.inputRelevanceSum, 'conservation row did not change');

@@ -10,6 +10,7 @@ import { Explainer, ruleParamsFor, type ExplainOutput, type InputArray } from '.
 import { OnnxExplainer } from '../../src/core/onnx/onnxExplainer';
 import { createSession, ortModule, ortStatus } from '../../src/core/onnx/runtime';
 import { compileExplanation, compileForward } from '../../src/core/onnx/compile';
+import { ruleStructure } from '../../src/core/onnx/rules';
 import { COMPOSITE_NAMES } from '../../src/core/composites/presets';
 import type { Graph } from '../../src/core/graph/ir';
 import { sizeOf } from '../../src/core/graph/ir';
@@ -307,11 +308,14 @@ test('onnx: new rule parameters re-run the cached session and agree with wasm an
 });
 
 /**
- * The universal graph (each weighted layer's rule a graph input, built after the first explanation, which
- * runs on its own graph): composites and per-layer rules that differ in rule kinds run on it without a
- * compile and agree with wasm; a rule outside its choices (w² on an inner layer) compiles another.
+ * The universal backward-only graph (each weighted layer's rule a graph input, the forward values of the
+ * image inputs, built on the first rule change after the first explanation, which runs on its own graph
+ * and returns them): composites and per-layer rules that differ in rule kinds re-run it without a compile
+ * and agree with wasm; a rule outside its choices (w² on an inner layer) compiles another. A new image
+ * runs the own graph of a rule set that has one, after which a rule change re-runs the backward-only
+ * session on the new image's values.
  */
-test('onnx universal graph: rule and composite changes re-run one session and agree with wasm', async () => {
+test('onnx universal backward-only graph: rule and composite changes re-run one session and agree with wasm', async () => {
   await initBackend('wasm');
   const composites = ['epsilon-gamma-box', 'epsilon-plus', 'epsilon-plus-flat', 'epsilon-alpha2-beta1', 'epsilon-alpha2-beta1-flat', 'lrp-0', 'epsilon', 'gamma', 'alpha-beta', 'z-plus'];
   let n = 0;
@@ -320,7 +324,8 @@ test('onnx universal graph: rule and composite changes re-run one session and ag
     const ctx = { graph: net.graph, low: net.low, high: net.high, logits: [] };
     const layers = ruleLayers(net.graph);
     const configs: [ExplainOptions, number][] = [
-      ...composites.map((composite, i): [ExplainOptions, number] => [{ method: 'lrp', composite, params: firstBounds(ctx), conservationDetail: true }, i === 0 ? 0 : 1]),
+      // the first explanation and the first change compile (own graph, then the backward-only one)
+      ...composites.map((composite, i): [ExplainOptions, number] => [{ method: 'lrp', composite, params: firstBounds(ctx), conservationDetail: true }, i < 2 ? 0 : 1]),
       [{ method: 'lrp', composite: 'epsilon', rules: { [layers[layers.length - 1]]: { rule: 'gamma', gamma: 0.5 } }, conservationDetail: true }, 1],
       [{ method: 'lrp', composite: 'epsilon', rules: { [firstWeighted(net.graph)]: { rule: 'z-box', ...firstBounds(ctx) } }, params: { epsilon: 0.1 }, conservationDetail: true }, 1],
       [{ method: 'lrp', composite: 'alpha-beta', params: { alpha: 3, beta: 2 }, targetClass: 1, conservationDetail: true }, 1],
@@ -333,12 +338,30 @@ test('onnx universal graph: rule and composite changes re-run one session and ag
     const o = new OnnxExplainer(net.graph, { universal: true });
     try {
       const input = { shape: net.inShape, data: net.input };
+      // the rule kinds per layer: a rule set of the same kinds as the first runs the first's own graph
+      const kinds = (opts: ExplainOptions): string => {
+        const plan = o.plan(opts, ruleParamsFor(net.graph, input, opts));
+        assert.ok('family' in plan && plan.family.kind === 'lrp');
+        return JSON.stringify([...plan.family.rules].sort((a, b) => a[0] - b[0]).map(([id, r]) => [id, ruleStructure(r)]));
+      };
       for (const [opts, reused] of configs) {
         const got = await o.explain(input, opts);
         const what = `${name} ${opts.composite} ${JSON.stringify(opts.rules ?? {}).slice(0, 60)}`;
         assert.equal(got.backend, 'onnx', got.backendReason);
         assert.equal(got.timings.sessionReused, reused, `${what}: session reused`);
+        assert.equal(got.timings.backwardOnly, kinds(opts) === kinds(configs[0][0]) ? 0 : 1, `${what}: backward only`);
         assertSameExplanation(w.explain(input, opts), got, `${what} vs wasm`);
+        n++;
+      }
+      // a new image: the first composite's own graph (cached) runs and returns its forward values, which
+      // the next rule change's backward-only run (cached session) takes
+      const other = { shape: net.inShape, data: net.input.map((v, i) => v * 0.5 + ((i % 7) - 3) * 0.05) };
+      for (const [j, opts] of [configs[0][0], configs[3][0]].entries()) {
+        const got = await o.explain(other, opts);
+        const what = `${name} new image ${opts.composite}`;
+        assert.equal(got.timings.sessionReused, 1, `${what}: session reused`);
+        assert.equal(got.timings.backwardOnly, j, `${what}: backward only`);
+        assertSameExplanation(w.explain(other, opts), got, `${what} vs wasm`);
         n++;
       }
     } finally {
@@ -346,7 +369,7 @@ test('onnx universal graph: rule and composite changes re-run one session and ag
       await o.dispose();
     }
   }
-  assert.equal(n, 6 * 16);
+  assert.equal(n, 6 * 18);
 });
 
 /**

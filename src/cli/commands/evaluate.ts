@@ -3,7 +3,7 @@
  * Samek et al. 2017) and AOPC per method, against a random region order, plus each heatmap's sparseness.
  */
 import { parseCommandArgs } from '../args';
-import { selectBackend } from '../../core/onnx/engineBackend';
+import { selectBackend, wasmOutOfMemory } from '../../core/onnx/engineBackend';
 import { cardBounds, openModel, readInput } from '../../core/pipeline';
 import type { ExplainOptions, MethodName } from '../../core/methods/types';
 import { methodNames } from '../../core/methods/method';
@@ -253,6 +253,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
       explainer.checkInput(input, inputFile);
       return evaluateMethods(explainer, input, specs, evalOpts);
     },
+    wasmError: (e) => wasmOutOfMemory(e, modelFile, 'evaluate'),
   });
   const totalMs = performance.now() - t0;
   const outputs: OutputFile[] = [];

@@ -1,6 +1,6 @@
 /** `relevance-lens explain MODEL INPUT [options]`: one explanation, per the CLI contract of DESIGN.md. */
 import { parseCommandArgs } from '../args';
-import { selectBackend } from '../../core/onnx/engineBackend';
+import { selectBackend, wasmOutOfMemory } from '../../core/onnx/engineBackend';
 import { cardBounds, openModel, readInput, readInputNpy, renderHeatmapPng } from '../../core/pipeline';
 import { checkInputFor, type ExplainOutput } from '../../core/methods/explain';
 import type { BaselineSpec, ExplainOptions, MethodName } from '../../core/methods/types';
@@ -368,6 +368,7 @@ export async function runExplain(argv: string[]): Promise<number> {
       explainer.checkInput(input, inputFile);
       return { r: explainer.explain(input, opts, { pool, ...(tokens ? { keepLayers: [tokens.name] } : {}) }), backend: engine.name, backendReason: engine.reason };
     },
+    wasmError: (e) => wasmOutOfMemory(e, modelFile, `${method}${opts.composite ? ` ${opts.composite}` : ''}`),
   }, { oneRun: true });
   // all outputs, or none: written to temp names, renamed only when every one succeeded
   const outputs: OutputFile[] = [];

@@ -10,6 +10,8 @@ import type { SampleWorkerPool } from '../../core/parallel/pool';
 export interface EngineRuns<T> {
   onnx: (x: OnnxExplainer) => Promise<T>;
   wasm: (x: Explainer) => T;
+  /** What a failure inside wasm becomes (e.g. wasmOutOfMemory's one-line message); else it is rethrown as is. */
+  wasmError?: (e: unknown) => unknown;
 }
 
 export async function runOnEngine<T>(
@@ -25,10 +27,19 @@ export async function runOnEngine<T>(
       }
     }
     const explainer = new Explainer(graph);
+    let failed: unknown;
     try {
       return runs.wasm(explainer);
+    } catch (e) {
+      failed = runs.wasmError?.(e) ?? e;
+      throw failed;
     } finally {
-      explainer.dispose();
+      // after a failure inside wasm its heap is broken and disposing fails too: the first error is reported
+      try {
+        explainer.dispose();
+      } catch (e) {
+        if (failed === undefined) throw e;
+      }
     }
   } finally {
     pool?.dispose();

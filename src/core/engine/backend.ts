@@ -38,11 +38,25 @@ function tryLoadTfjsNode(): boolean {
   }
 }
 
+/**
+ * XNNPACK inside the wasm backend prints a failed allocation ("XNN status … is not successful") on
+ * stderr before the out-of-memory error reaches the caller, which reports it as one line: that print is
+ * dropped. Installed before the wasm module binds console.warn.
+ */
+function dropXnnStatus(): void {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].startsWith('XNN status')) return;
+    warn(...args);
+  };
+}
+
 let wasmConfigured = false;
 async function trySetWasm(): Promise<boolean> {
   if (!wasmConfigured) {
     const dir = wasmDir();
     if (!dir) return false;
+    dropXnnStatus();
     setWasmPaths(dir + path.sep);
     // Node runs wasm single-threaded; a second core is used by a second worker instead.
     setThreadsCount(1);

@@ -47,6 +47,13 @@ export interface CompileSpec {
    * not pay back (ResNet-50: ~0.9 s more session, ~0.2 s less run, measured).
    */
   oneRun?: boolean;
+  /**
+   * Also return the forward values `act_<id>` / `argmax_<id>` (as `compileForward`), fetched only when
+   * asked for: what the universal backward-only model (`actsAsInputs`) takes on a later rule change.
+   */
+  actsOut?: boolean;
+  /** weights as in-memory external data (`CompiledModel.external`) instead of inside the model's bytes */
+  externalWeights?: boolean;
 }
 
 export interface CompiledModel {
@@ -62,6 +69,8 @@ export interface CompiledModel {
   selectors: { name: string; id: number; keys: string[] }[];
   /** bytes of float initializers in the model */
   weightBytes: number;
+  /** with `externalWeights`: the in-memory files the model refers to (pass them with it to createSession) */
+  external: { path: string; data: Uint8Array }[];
   nodes: number;
 }
 
@@ -82,6 +91,7 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   if (blocker) throw new Error(blocker);
   const e = new Emitter(g, onnxLinearOf);
   e.flipTransposed = !spec.oneRun;
+  e.g.externalWeights = !!spec.externalWeights;
   const inShape = g.nodes[g.input].shape;
   const k = g.nodes[g.output].shape[0];
   const x = spec.actsAsInputs ? '' : e.g.input('x', ['N', ...inShape]);
@@ -154,6 +164,7 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   const rin = pin.length === 1 ? pin[0] : e.g.op('Sum', pin);
   e.g.output('relevance', e.isMap(g.input) ? e.toNhwc(rin) : rin, ['N', ...inShape]);
   e.g.output('logits', logits, ['N', k]);
+  if (spec.actsOut && !spec.actsAsInputs) actOutputs(e, acts);
 
   const sumIndex: { id: number; n: number }[] = [];
   const flat: string[] = [];
@@ -171,21 +182,32 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   }
   const selectors = fam.kind === 'lrp' && fam.choices
     ? [...fam.choices].map(([id, c]) => ({ name: `rk${id}`, id, keys: c.map(choiceStructure) })) : [];
-  return { proto: e.g.model(g.name), sumIndex, scaled: fam.kind === 'pattern', params: e.params, selectors, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
+  const proto = e.g.model(g.name);
+  return { proto, external: e.g.external, sumIndex, scaled: fam.kind === 'pattern', params: e.params, selectors, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
 }
 
-/** The forward values as graph inputs, declared on first use (a backward-only graph). */
+/**
+ * The forward values as graph inputs, declared on first use (a backward-only graph). A weighted layer's
+ * product with its own kernel on its own input is its forward value less the bias: the rules' z by w
+ * costs a subtraction instead of the forward's convolution again (ResNet-50: one forward pass less).
+ */
 function forwardInputs(e: Emitter): string[] {
   const g = e.graph;
   for (const n of g.nodes) if (n.op === 'maxPool') e.aux.set(`argmax:${n.id}`, e.g.input(`argmax_${n.id}`, e.dims(n.id), 'int64'));
   const declared: string[] = new Array(g.nodes.length);
-  return new Proxy(declared, {
+  const acts = new Proxy(declared, {
     get(target, key) {
       if (typeof key !== 'string' || !/^\d+$/.test(key)) return Reflect.get(target, key);
       const id = Number(key);
       return (target[id] ??= e.g.input(`act_${id}`, e.dims(id)));
     },
   });
+  e.productOf = (node, x, v) => {
+    if (v !== 'w' || x !== acts[node.inputs[0]]) return undefined;
+    const b = e.plainBias(node);
+    return b ? e.sub(acts[node.id], b) : acts[node.id];
+  };
+  return acts;
 }
 
 /**
@@ -202,13 +224,24 @@ export function compileForward(g: Graph, opts: { logitsOnly?: boolean } = {}): {
     if (n.id === g.input) continue;
     acts[n.id] = opDef(n.op).onnx!.forward(e, n, n.inputs.map((i) => acts[i]));
   }
-  const names: string[] = [];
   // logits only: the batched forward of evaluate's perturbed inputs
   if (opts.logitsOnly) {
     e.g.output('logits', acts[g.output], e.dims(g.output));
     return { proto: e.g.model(g.name), names: ['logits'] };
   }
-  for (const n of g.nodes) {
+  const names = actOutputs(e, acts);
+  return { proto: e.g.model(g.name), names };
+}
+
+/** Whether an output name is a forward value of `actOutputs` (the inputs of a backward-only model). */
+export function isActName(name: string): boolean {
+  return name.startsWith('act_') || name.startsWith('argmax_');
+}
+
+/** Declares every node's forward value and max pooling's winners as outputs; returns their names. */
+function actOutputs(e: Emitter, acts: string[]): string[] {
+  const names: string[] = [];
+  for (const n of e.graph.nodes) {
     e.g.output(`act_${n.id}`, acts[n.id], e.dims(n.id));
     names.push(`act_${n.id}`);
     const idx = e.aux.get(`argmax:${n.id}`);
@@ -217,5 +250,5 @@ export function compileForward(g: Graph, opts: { logitsOnly?: boolean } = {}): {
       names.push(`argmax_${n.id}`);
     }
   }
-  return { proto: e.g.model(g.name), names };
+  return names;
 }

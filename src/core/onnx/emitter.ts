@@ -91,6 +91,11 @@ export class Emitter {
   biasSwitch = false;
   /** stride-1 transposed convolutions as a Conv with the flipped kernel (compile.ts `oneRun`) */
   flipTransposed = true;
+  /**
+   * A product already at hand (a backward-only graph: the layer's own product is its forward value,
+   * an input, less its bias) instead of a new convolution; consulted by `forward` before it emits one.
+   */
+  productOf?: (node: Node, x: string, v: KernelVariant) => string | undefined;
 
   /**
    * linearOf: the op table's ONNX linear entry of an op kind, passed in by the compiler so that the
@@ -184,6 +189,20 @@ export class Emitter {
   }
 
   bias(node: Node, v: BiasVariant): string | undefined {
+    const name = this.plainBias(node, v);
+    if (!name || !this.biasSwitch) return name;
+    const key = `${node.id}:${v}`;
+    let switched = this.kernels.get(`${key}:switched`);
+    if (!switched) {
+      const on = this.param(node, 'bias', [1], readBiasOn);
+      switched = this.g.atRoot(() => this.mul(name!, on));
+      this.kernels.set(`${key}:switched`, switched);
+    }
+    return switched;
+  }
+
+  /** The layer's bias variant as stored, whether or not the universal graph switches it. */
+  plainBias(node: Node, v: BiasVariant = 'b'): string | undefined {
     const key = `${node.id}:${v}`;
     let name = this.kernels.get(key);
     if (!name) {
@@ -192,14 +211,7 @@ export class Emitter {
       name = this.g.weight(v === 'b' ? b.data : deriveVariant(b.data, v), b.dims, `b_${node.id}`);
       this.kernels.set(key, name);
     }
-    if (!this.biasSwitch) return name;
-    let switched = this.kernels.get(`${key}:switched`);
-    if (!switched) {
-      const on = this.param(node, 'bias', [1], readBiasOn);
-      switched = this.g.atRoot(() => this.mul(name!, on));
-      this.kernels.set(`${key}:switched`, switched);
-    }
-    return switched;
+    return name;
   }
 
   /**
@@ -210,7 +222,7 @@ export class Emitter {
     const key = `${node.id}:${v}:${x}`;
     let y = this.products.get(key);
     if (!y) {
-      y = this.linear(node).forward(this, node, x, this.kernel(node, v));
+      y = this.productOf?.(node, x, v) ?? this.linear(node).forward(this, node, x, this.kernel(node, v));
       this.products.set(key, y);
     }
     return b ? this.add(y, b) : y;

@@ -68,3 +68,17 @@ export function compiledForward(g: Graph): { compiled: boolean; reason?: string 
   const blocker = forwardBlocker(g);
   return blocker ? { compiled: false, reason: blocker } : { compiled: true };
 }
+
+/**
+ * The tfjs wasm backend's heap is at most 4 GB: past it an explanation fails inside wasm ("memory access
+ * out of bounds", or a failed heap growth). Such a failure as a one-line error naming the model, with the
+ * way out; any other error: undefined.
+ */
+export function wasmOutOfMemory(e: unknown, file: string, what: string): LensError | undefined {
+  const m = e instanceof Error ? e.message : '';
+  const wasm = ((e as Error).name === 'RuntimeError' && /memory access out of bounds/.test(m))
+    || /Maximum memory size exceeded|Array buffer allocation failed|WebAssembly\.Memory/.test(m);
+  if (!wasm) return undefined;
+  const way = ortStatus().available ? 'the onnx backend (--backend onnx) runs it' : 'a smaller model or another composite may fit';
+  return new LensError('out-of-memory', `out of memory on the wasm backend (its heap is at most 4 GB) explaining with ${what}; ${way}`, file);
+}

@@ -36,6 +36,8 @@ interface ValueInfo {
 const FLOAT = 1;
 const INT64 = 7;
 export const OPSET = 17;
+/** weights from this size on are external data when `externalWeights` is set */
+const EXTERNAL_BYTES = 2 ** 16;
 
 export class OnnxGraph {
   private readonly root: OnnxNodeDef[] = [];
@@ -48,6 +50,14 @@ export class OnnxGraph {
   private count = 0;
   /** bytes of float initializers (for memory accounting) */
   floatBytes = 0;
+  /**
+   * Write weights (float initializers of at least EXTERNAL_BYTES) as external data, each its own
+   * in-memory "file" (`external`, handed to onnxruntime with the model): the model's bytes carry no
+   * copy of them and onnxruntime parses no protobuf copy of them.
+   */
+  externalWeights = false;
+  /** after `model()` with externalWeights: the in-memory files the model refers to */
+  readonly external: { path: string; data: Uint8Array }[] = [];
 
   fresh(prefix: string): string {
     return `${prefix}_${this.count++}`;
@@ -163,7 +173,14 @@ export class OnnxGraph {
     const g = new ProtoWriter();
     for (const n of this.root) g.message(1, encodeNode(n));
     g.string(2, graphName);
-    for (const t of this.inits) g.message(5, encodeTensor(t));
+    for (const t of this.inits) {
+      if (this.externalWeights && t.float && t.float.byteLength >= EXTERNAL_BYTES) {
+        const data = new Uint8Array(t.float.buffer, t.float.byteOffset, t.float.byteLength);
+        const path = `${t.name}.bin`;
+        this.external.push({ path, data });
+        g.message(5, encodeExternal(t, path, data.length));
+      } else g.message(5, encodeTensor(t));
+    }
     for (const v of this.inputs) g.message(11, encodeValueInfo(v));
     for (const v of this.outputs) g.message(12, encodeValueInfo(v));
     const m = new ProtoWriter();
@@ -215,6 +232,20 @@ function encodeTensor(t: Initializer): ProtoWriter {
     const b = new BigInt64Array(t.int64!.map((v) => BigInt(v)));
     w.bytesField(9, new Uint8Array(b.buffer));
   }
+  return w;
+}
+
+/** A float initializer whose data is the external file `path` (TensorProto external_data, data_location EXTERNAL). */
+function encodeExternal(t: Initializer, path: string, length: number): ProtoWriter {
+  const w = new ProtoWriter();
+  w.packedInts(1, t.dims);
+  w.int(2, FLOAT);
+  w.string(8, t.name);
+  const entry = (k: string, v: string) => new ProtoWriter().string(1, k).string(2, v);
+  w.message(13, entry('location', path));
+  w.message(13, entry('offset', '0'));
+  w.message(13, entry('length', String(length)));
+  w.int(14, 1);
   return w;
 }
 

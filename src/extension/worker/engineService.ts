@@ -257,7 +257,8 @@ export class EngineService {
     const graph = opened.graph;
     void cached?.explainer.dispose();
     this.models.delete(modelPath);
-    // the panel's rule pickers change rules often: the universal graph takes them without a recompile
+    // the panel's rule pickers change rules often: a rule change re-runs the universal backward-only graph
+    // on the shown image's forward values, built on the first change (onnxExplainer.ts `universal`)
     const explainer = (await this.engine()).onnx ? new OnnxExplainer(graph, { universal: true }) : new Explainer(graph);
     const loaded: LoadedModel = {
       path: modelPath, mtimeMs: m, graph, explainer, card: opened.card, labels: opened.labels, cardPath: opened.cardPath,
