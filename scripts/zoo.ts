@@ -22,6 +22,7 @@ import { canonize } from '../src/core/graph/canonize';
 import { Explainer } from '../src/core/methods/explain';
 import { COMPOSITE_NAMES, defaultCompositeFor } from '../src/core/composites/presets';
 import { readNpy } from '../src/core/io/npy';
+import { LIMITS } from '../src/core/io/boundedRead';
 import { patchTokens, tokenMapToImage, tokenRelevance } from '../src/core/image/tokenMap';
 import { renderHeatmapPng } from '../src/core/pipeline';
 import type { ExplainOptions, MethodName } from '../src/core/methods/types';
@@ -58,7 +59,11 @@ function quickPatterns(g: Graph, input: { shape: number[]; data: Float32Array })
   try {
     const stats = fitPatterns(g, source, { batchSize: 2, holdout: 0, rho: null });
     const file = path.join(os.tmpdir(), `zoo-${process.pid}.patterns`);
-    fs.writeFileSync(file, encodePatterns(stats));
+    const bytes = encodePatterns(stats);
+    fs.writeFileSync(file, bytes);
+    // the zoo's own file: a user's is bounded by RELEVANCE_LENS_MAX_MODEL_MB (1 GiB), and the patterns of Wide
+    // ResNet-50-2 and VGG16 (per-layer statistics of 69 M / 138 M weights) are larger
+    LIMITS.modelBytes = Math.max(LIMITS.modelBytes, bytes.length);
     const ps = loadPatterns(file);
     fs.unlinkSync(file);
     return ps;
