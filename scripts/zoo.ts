@@ -7,7 +7,9 @@
  *
  *   node out/scripts/zoo.js [--dir DIR] [--models a,b,...] [--composites a,b] [--methods a,b|none]
  *                           [--backend wasm|cpu] [--out FILE.json] [--png DIR] [--onnx]
- * --onnx also explains with the compiled onnxruntime path (default composite, gradient) and compares it with wasm.
+ * --onnx also explains with the compiled onnxruntime path (default composite, gradient) and compares it with wasm,
+ * beside wasm's own change when every input value moves by one float32 rounding. A row that does not close to
+ * 1e-4 is reported with its float32 floor (roundingFloor). The logit check is relative to max(max |logit|, 1).
  * DIR defaults to ~/.cache/relevance-lens/zoo; models default to every export there (`--models issue` for the five
  * families of issue 9: GoogLeNet, ShuffleNetV2, ConvNeXt-T, ViT-B/16, Swin-T).
  * Heavy (ViT-B/16 and Swin-T take minutes on 2 cores): not part of `npm test`.
