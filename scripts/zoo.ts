@@ -31,6 +31,7 @@ import type { ExplainOptions, MethodName } from '../src/core/methods/types';
 import type { Graph } from '../src/core/graph/ir';
 import { fitPatterns } from '../src/core/patterns/fit';
 import { encodePatterns, loadPatterns } from '../src/core/patterns/file';
+import { toPatternSet } from '../src/core/patterns/stats';
 import type { PatternSet } from '../src/core/patterns/patternSet';
 import { OnnxExplainer } from '../src/core/onnx/onnxExplainer';
 
@@ -61,7 +62,14 @@ function quickPatterns(g: Graph, input: { shape: number[]; data: Float32Array })
   try {
     const stats = fitPatterns(g, source, { batchSize: 2, holdout: 0, rho: null });
     const file = path.join(os.tmpdir(), `zoo-${process.pid}.patterns`);
-    const bytes = encodePatterns(stats);
+    let bytes: Buffer;
+    try {
+      bytes = encodePatterns(stats);
+    } catch (e) {
+      // VGG16's statistics (fc6: 25088 inputs) encode to 4.3 GB, past Node's largest Buffer: used as they are
+      if (e instanceof RangeError) return toPatternSet(stats);
+      throw e;
+    }
     fs.writeFileSync(file, bytes);
     // the zoo's own file: a user's is bounded by RELEVANCE_LENS_MAX_MODEL_MB (1 GiB), and the patterns of Wide
     // ResNet-50-2 and VGG16 (per-layer statistics of 69 M / 138 M weights) are larger
