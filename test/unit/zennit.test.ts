@@ -22,7 +22,7 @@ import type { RuleSpec } from '../../src/shared/ruleSpec';
 import { openModel } from '../../src/core/pipeline';
 import { readNpy } from '../../src/core/io/npy';
 import { runCli } from './helpers/cli';
-import { maxRelDiff, moduleName, WEIGHTED_OPS, type ZennitComposite } from './helpers/zennit';
+import { GAMMA_NOBIAS, maxRelDiff, moduleName, NOT_IN_ZENNIT, WEIGHTED_OPS, type ZennitComposite } from './helpers/zennit';
 
 const TOL = 1e-5;
 const NOBIAS_TOL = 5e-5;
@@ -69,17 +69,10 @@ test.after(() => {
  * composites (on a CNN they reduce to ε / γ presets already covered; their attention and LayerNorm rules
  * are checked by the float64 transformer oracle).
  */
-const NOT_IN_ZENNIT = /^(epsilon-gamma-box-dw-wsquare|attn-lrp|cp-lrp)/;
 const SHARED = COMPOSITE_NAMES.filter((c) => !NOT_IN_ZENNIT.test(c));
-/**
- * Bias-free γ: Zennit 0.5.1 leaves the bias out of γ's numerators and denominators but picks the branch by
- * the layer's output *with* bias; where the two signs differ its denominator has the other sign and the
- * relevance blows up (with that choice nsfwjs MobileNetV2's default composite gives non-finite relevance).
- * The engine picks the branch by z without bias (the float64 oracle implements that), so these two are not
- * compared with Zennit. With Zennit's choice put into the engine they came within 3.6e-5 / 1.1e-3 of
- * Zennit's references, so the difference is that choice.
- */
-const GAMMA_NOBIAS = new Set(['gamma-nobias', 'epsilon-gamma-box-nobias']);
+// GAMMA_NOBIAS (helpers/zennit.ts): the engine picks bias-free γ's branch by z without bias, Zennit by the
+// output with bias. With Zennit's choice put into the engine they came within 3.6e-5 / 1.1e-3 of Zennit's
+// references, so the difference is that choice.
 
 test('every engine composite Zennit shares (bias-free variants included) has a Zennit reference, and the references tell composites apart', () => {
   assert.deepEqual(Object.keys(manifest.composites).sort(), [...SHARED].sort());

@@ -1,7 +1,7 @@
 /** Pieces several ops' entries share: pass-through defaults, the z-rule split, reshape/crop backward. */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Node } from '../graph/ir';
-import type { BackwardContext } from '../engine/backward';
+import { blockSum, type BackwardContext } from '../engine/backward';
 import { STABILIZER } from '../rules/resolved';
 import { stabilize } from '../rules/applyRule';
 import type { Emitter, OnnxBackward } from '../onnx/emitter';
@@ -30,7 +30,7 @@ export function zRuleSignal(node: Node, r: tf.Tensor, ctx: BackwardContext): tf.
   const z = ctx.acts[node.id];
   const den = stabilize(z, STABILIZER);
   const s = tf.div(r, den);
-  if (ctx.leaks) ctx.leaks.set(node.id, [tf.keep(tf.scalar(0)), tf.keep(tf.sum(tf.mul(s, tf.sub(den, z))))]);
+  if (ctx.leaks) ctx.leaks.set(node.id, [tf.keep(tf.scalar(0)), tf.keep(blockSum(tf.mul(s, tf.sub(den, z))))]);
   return s;
 }
 

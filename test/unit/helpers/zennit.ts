@@ -50,3 +50,15 @@ export interface ZennitComposite {
   inputSum: number;
   layerOutputSums: Record<string, number>;
 }
+
+/** Engine composites without a Zennit counterpart (the depthwise w² composite, the transformer composites). */
+export const NOT_IN_ZENNIT = /^(epsilon-gamma-box-dw-wsquare|attn-lrp|cp-lrp)/;
+
+/**
+ * Bias-free γ: Zennit 0.5.1 leaves the bias out of γ's numerators and denominators but picks the branch by
+ * the layer's output *with* bias; where the two signs differ its denominator has the other sign and the
+ * relevance blows up (with that choice nsfwjs MobileNetV2's default composite gives non-finite relevance).
+ * The engine picks the branch by z without bias (the float64 oracle implements that), so these two are not
+ * compared with Zennit wherever a bias is not zero.
+ */
+export const GAMMA_NOBIAS: ReadonlySet<string> = new Set(['gamma-nobias', 'epsilon-gamma-box-nobias']);
