@@ -60,10 +60,19 @@ export interface RgbaPicture {
   rgba: Uint8ClampedArray;
 }
 
-/** A heatmap as the engine coloured it, with the |R| at the colormap's ends and the colormap itself (a strip from −vmax to +vmax). */
+/**
+ * A colour bar: the colormap from low·vmax to high·vmax — −vmax … +vmax when both signs are shown, 0 … +vmax
+ * under the positive / absolute polarity, −vmax … 0 under the negative one.
+ */
+export interface LegendPicture extends RgbaPicture {
+  low: -1 | 0;
+  high: 0 | 1;
+}
+
+/** A heatmap as the engine coloured it, with the |R| at the colormap's ends and its colour bar. */
 export interface HeatmapPicture extends RgbaPicture {
   vmax: number;
-  legend?: RgbaPicture;
+  legend?: LegendPicture;
 }
 
 export interface LayerInfo {
@@ -186,8 +195,8 @@ export interface LayerMaps {
   scale: 'shared' | 'per-map';
   /** the shared scale's |R| at the colour bar's ends */
   vmax: number;
-  /** the colour bar: the colormap from −vmax to +vmax */
-  legend: RgbaPicture;
+  /** the colour bar (its span follows the polarity) */
+  legend: LegendPicture;
   /** transparent where R = 0 (alpha = |R| / vmax) */
   channels: { index: number; sum: number; vmax: number; picture: RgbaPicture }[];
   /** Channels not shown (over the cap). */

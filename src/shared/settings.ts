@@ -22,6 +22,11 @@ export type Colormap = (typeof COLORMAPS)[number];
 export const POLARITIES = ['both', 'positive', 'negative', 'absolute'] as const;
 export type Polarity = (typeof POLARITIES)[number];
 
+/** The part of the colormap a polarity uses, as multiples of vmax: both signs, or one half. */
+export function polaritySpan(polarity: Polarity): { low: -1 | 0; high: 0 | 1 } {
+  return polarity === 'both' ? { low: -1, high: 1 } : polarity === 'negative' ? { low: -1, high: 0 } : { low: 0, high: 1 };
+}
+
 /** The sign filter of every heatmap (panel, channel maps, PNG export, CLI): v as shown under `polarity`. */
 export function applyPolarity(v: number, polarity: Polarity): number {
   switch (polarity) {

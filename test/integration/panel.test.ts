@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as vscode from 'vscode';
 import * as fs from 'fs';
 import {
-  DEMO_MODEL, THEMES, byteDiff, digit, hasDriver, hooks, lensApi, meanLevel, measure, nextRender, screenshot, setTheme, showExplanation, sleep, startAtDefaults,
+  DEMO_MODEL, THEMES, byteDiff, digit, hasDriver, hooks, lensApi, meanLevel, measure, nextRender, screenshot, setTheme, showExplanation, sleep, startAtDefaults, webview,
 } from './helpers';
 import type { LayerMaps } from '../../src/shared/protocol';
 
@@ -87,6 +87,17 @@ export function definePanelTests(): void {
       assert.strictEqual(turned, blue, 'every blue (negative) pixel turned red');
       assert.ok(byteDiff(abs.rgba, both.rgba).count > 0);
       assert.strictEqual(byteDiff(abs.rgba, api.current().explanation!.heatmap.rgba).count, 0, 'the canvas shows the recoloured heatmap');
+      // the colour bar spans only what is shown: −vmax … +vmax before (seismic starts dark blue), 0 … +vmax
+      // under 'absolute' (it starts at the colormap's middle, white)
+      const [legendBoth, legendAbs] = [before.heatmap.legend!, api.current().explanation!.heatmap.legend!];
+      assert.deepStrictEqual([legendBoth.low, legendBoth.high, legendAbs.low, legendAbs.high], [-1, 1, 0, 1]);
+      assert.ok(legendBoth.rgba[1] < 60 && legendAbs.rgba[1] > 200, `first legend green: both ${legendBoth.rgba[1]}, absolute ${legendAbs.rgba[1]}`);
+      assert.ok(byteDiff(legendAbs.rgba.slice(-4), legendBoth.rgba.slice(-4)).max <= 1, 'both bars end at the colormap\'s positive end');
+      if (hasDriver()) {
+        const [labels] = await webview<[string[]]>({ eval: `[...document.querySelectorAll('.legend-min, .legend-max')].map((e) => e.textContent)` });
+        assert.strictEqual(labels[0], '0', `colour bar labels under 'absolute': ${labels.join(' … ')}`);
+        assert.match(labels[1], /^\+/);
+      }
       if (hasDriver()) console.log(`screenshot with the polarity control: ${await screenshot('panel-polarity-absolute')}`);
       const back = nextRender(api, () => api.current().explanation!.display.polarity === 'both');
       hooks(api).drivePanel('polarity', 'both');

@@ -5,7 +5,7 @@
  * explanation also has a per-patch-token map (one pixel per patch, stretched over the same input):
  * a selector switches the heat canvas between the two.
  */
-import type { HeatmapPicture, HeatmapViewKind, RgbaPicture, TokenRelevance } from '../../src/shared/protocol';
+import type { HeatmapPicture, HeatmapViewKind, LegendPicture, RgbaPicture, TokenRelevance } from '../../src/shared/protocol';
 import { drawPicture, fmtNum, format, h, option } from '../dom';
 import { t } from '../strings';
 
@@ -43,8 +43,7 @@ export class HeatmapView {
     this.heat.dataset.view = shown;
     this.setOpacity(opacity);
     if (heat.legend) drawPicture(this.legend, heat.legend);
-    this.vmin.textContent = `−${fmtNum(heat.vmax)}`;
-    this.vmax.textContent = `+${fmtNum(heat.vmax)}`;
+    [this.vmin.textContent, this.vmax.textContent] = legendLabels(heat.legend, heat.vmax);
     this.legend.title = `${t.legendNegative} … ${t.legendPositive}`;
     // Side: the longer image side is shown at up to 320 CSS px, keeping the aspect ratio.
     const scale = Math.max(1, Math.floor(320 / Math.max(input.width, input.height)));
@@ -86,15 +85,22 @@ export class HeatmapView {
 }
 
 /** A colour bar (the colormap from −vmax to +vmax) with its end values. */
-export function colourBar(legend: RgbaPicture | undefined, vmax: number, wide = false): HTMLElement {
+/** The values at a colour bar's ends: ±vmax, or 0 at the end a one-sided polarity leaves out. */
+function legendLabels(legend: LegendPicture | undefined, vmax: number): [string, string] {
+  const end = (k: number) => (k === 0 ? '0' : `${k < 0 ? '−' : '+'}${fmtNum(vmax)}`);
+  return [end(legend?.low ?? -1), end(legend?.high ?? 1)];
+}
+
+export function colourBar(legend: LegendPicture | undefined, vmax: number, wide = false): HTMLElement {
   const bar = h('canvas', { class: `legend-bar${wide ? '' : ' small'}`, 'aria-hidden': 'true' });
   if (legend) drawPicture(bar, legend);
-  return h('span', { class: 'legend', 'data-testid': 'colour-bar' }, h('span', {}, `−${fmtNum(vmax)}`), bar, h('span', {}, `+${fmtNum(vmax)}`));
+  const [low, high] = legendLabels(legend, vmax);
+  return h('span', { class: 'legend', 'data-testid': 'colour-bar' }, h('span', {}, low), bar, h('span', {}, high));
 }
 
 /** A small input+heatmap figure for the compare and layer views; `bar` adds its colour bar. */
 export function miniFigure(
-  caption: string, heat: RgbaPicture, opacity: number, input?: RgbaPicture, title?: string, bar?: { legend?: RgbaPicture; vmax: number },
+  caption: string, heat: RgbaPicture, opacity: number, input?: RgbaPicture, title?: string, bar?: { legend?: LegendPicture; vmax: number },
 ): HTMLElement {
   const heatCanvas = h('canvas', { class: 'layer-heat' });
   drawPicture(heatCanvas, heat);

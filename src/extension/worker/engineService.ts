@@ -37,8 +37,9 @@ import { DEFAULT_RULE_PARAMS, formatRule, parseRule, type RuleSpec } from '../..
 import { patternsPathFor } from '../../shared/paths';
 import {
   reply, type DisplayOptions, type EngineRequests, type ExportKind, type HeatmapPicture, type Explanation, type ExplainSpec, type LayerMaps,
-  type ModelSummary, type RgbaPicture, type RpcEndpoint, type RuleParamValues, type WorkerEvents,
+  type LegendPicture, type ModelSummary, type RgbaPicture, type RpcEndpoint, type RuleParamValues, type WorkerEvents,
 } from '../../shared/protocol';
+import { polaritySpan } from '../../shared/settings';
 
 interface LoadedModel {
   path: string;
@@ -72,19 +73,21 @@ export function heatmapOptions(d: DisplayOptions): HeatmapOptions {
 const LEGEND_WIDTH = 128;
 
 /**
- * Relevance -> the picture the panel shows, plus its legend: a ramp from -1 to +1 put through the very
- * same function (max-scaled, both polarities), so the legend can never disagree with the heatmap.
+ * Relevance -> the picture the panel shows, plus its legend: a ramp over the polarity's span (−1 … +1, or
+ * one half) put through the very same function, so the legend can never disagree with the heatmap.
  */
 export function colourRelevance(rel: { shape: number[]; data: Float32Array }, display: DisplayOptions, vmax?: number): HeatmapPicture {
   const h = heatmapFromRelevance(rel.data, rel.shape as [number, number, number], { ...heatmapOptions(display), ...(vmax !== undefined ? { vmax } : {}) });
   return { width: h.width, height: h.height, rgba: h.rgba, vmax: h.vmax, legend: legendPicture(display) };
 }
 
-function legendPicture(display: DisplayOptions): RgbaPicture {
+export function legendPicture(display: DisplayOptions): LegendPicture {
+  const { low, high } = polaritySpan(display.polarity);
   const ramp = new Float32Array(LEGEND_WIDTH);
-  for (let i = 0; i < LEGEND_WIDTH; i++) ramp[i] = (2 * i) / (LEGEND_WIDTH - 1) - 1;
-  const legend = heatmapFromRelevance(ramp, [1, LEGEND_WIDTH, 1], { ...heatmapOptions(display), scale: 'max', polarity: 'both' });
-  return { width: legend.width, height: 1, rgba: legend.rgba };
+  for (let i = 0; i < LEGEND_WIDTH; i++) ramp[i] = low + ((high - low) * i) / (LEGEND_WIDTH - 1);
+  // the ramp's ends are ±1 where shown, so 'max' scaling maps them to the colormap's ends as vmax does in the map
+  const legend = heatmapFromRelevance(ramp, [1, LEGEND_WIDTH, 1], { ...heatmapOptions(display), scale: 'max' });
+  return { width: legend.width, height: 1, rgba: legend.rgba, low, high };
 }
 
 /** Per-patch values as an [rows, cols, 1] map: one pixel per patch, coloured like any relevance map. */
