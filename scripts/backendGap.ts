@@ -22,18 +22,7 @@ import { defaultCompositeFor } from '../src/core/composites/presets';
 import { readNpy } from '../src/core/io/npy';
 import { OnnxExplainer } from '../src/core/onnx/onnxExplainer';
 import type { ExplainOptions, MethodName } from '../src/core/methods/types';
-
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
-}
+import { maxAbs, maxAbsDiff, oneRounding } from './float32Gap';
 
 function fail(msg: string): never {
   process.stderr.write(`backendGap: ${msg}\n`);
@@ -53,11 +42,7 @@ async function main(): Promise<void> {
   const g = canonize(await loadModel(file));
   const x = readNpy(fs.readFileSync(path.join(dir, `${model}.input.npy`)), `${model}.input.npy`);
   const input = { shape: x.shape.length === 4 ? x.shape.slice(1) : x.shape, data: x.data };
-  let seed = 7;
-  const moved = { shape: input.shape, data: Float32Array.from(input.data, (v) => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return v * (1 + (seed < 2 ** 30 ? -1 : 1) * 2 ** -24);
-  }) };
+  const moved = { shape: input.shape, data: oneRounding(input.data) };
   const method = (values.method ?? 'lrp') as MethodName;
   const opts: ExplainOptions = method === 'lrp' ? { method, composite: values.composite ?? defaultCompositeFor(g) } : { method };
   const filter = new RegExp(values.layers ?? '.');

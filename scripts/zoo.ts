@@ -34,6 +34,7 @@ import { encodePatterns, loadPatterns } from '../src/core/patterns/file';
 import { toPatternSet } from '../src/core/patterns/stats';
 import type { PatternSet } from '../src/core/patterns/patternSet';
 import { OnnxExplainer } from '../src/core/onnx/onnxExplainer';
+import { maxAbs, maxAbsDiff, oneRounding } from './float32Gap';
 
 const ISSUE_MODELS = ['googlenet', 'shufflenet_v2_x1_0', 'convnext_tiny', 'vit_b_16', 'swin_t'];
 const METHODS: MethodName[] = [
@@ -300,27 +301,6 @@ async function onnxAgreement(g: Graph, ex: Explainer, input: { shape: number[]; 
   } finally {
     await o.dispose();
   }
-}
-
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
-}
-
-/** Every value times 1 ± 2⁻²⁴ (seeded signs): the input as another float32 rounding of the same numbers could have left it. */
-function oneRounding(x: Float32Array): Float32Array {
-  let seed = 7;
-  return Float32Array.from(x, (v) => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return v * (1 + (seed < 2 ** 30 ? -1 : 1) * 2 ** -24);
-  });
 }
 
 /**
