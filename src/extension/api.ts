@@ -3,7 +3,7 @@
  * extension without reaching into it: renders, explanations, errors shown, and timings.
  */
 import type * as vscode from 'vscode';
-import type { Explanation, ModelSummary, RenderReport, WireError } from '../shared/protocol';
+import type { Explanation, MethodParamValues, ModelSummary, RenderReport, WireError } from '../shared/protocol';
 import type { CancelEvent } from './session/explainSession';
 
 export interface RelevanceLensApi {
@@ -45,6 +45,8 @@ export interface LensTestHooks {
   pageObeysDrive(on: boolean): void;
   /** Method, composite, parameters, class, display and the active model's rule overrides back to the settings' defaults. */
   resetChoices(): Promise<void>;
+  /** The method parameters the next explanation takes, without running one (the panel's fields re-explain at once). */
+  setMethodParams(p: MethodParamValues): void;
   /** End the engine worker as a crash would, keep it busy without a heartbeat, shorten the watchdog. */
   engine: { crash(): boolean; hang(ms: number): Promise<void>; setHangMs(ms: number): void };
 }

@@ -27,6 +27,7 @@ export function makeTestHooks(s: Services, readDefaults: () => LensSettings): Le
       ExplanationPanel.obeysDrive = on;
       ExplanationPanel.instance?.sendSnapshot();
     },
+    setMethodParams: (p) => state.setMethodParams(p),
     resetChoices: async () => {
       state.resetChoices(readDefaults());
       if (session.model) await session.refreshModel();

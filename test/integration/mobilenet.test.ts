@@ -22,6 +22,8 @@ const PHOTO_2 = ['images', 'coffee.png'];
 
 /** nsfwjs's class order (dist/cjs/nsfw_classes.js), which the model card must follow. */
 const NSFW_LABELS = ['Drawing', 'Hentai', 'Neutral', 'Porn', 'Sexy'];
+/** Integrated Gradients steps for the cancel spec: a run of minutes, cancelled long before it ends. */
+const LONG_RUN_STEPS = 2048;
 
 export function defineMobileNetTests(): void {
   describe('MobileNetV2 (nsfwjs 4.3.0)', function () {
@@ -210,7 +212,9 @@ export function defineMobileNetTests(): void {
       const subs = [api.onDidRender((r) => seen.renders.push(r)), api.onDidExplain((e) => seen.explained.push(e.runId))];
       try {
         const cancelled = nextEvent(api.onDidCancel, () => true, 60_000, 'the run to stop');
-        // Integrated Gradients: 64 forward + backward passes of MobileNetV2, about 15 s here.
+        // Integrated Gradients with 2,048 steps: minutes on either backend, so the toast and the click land while
+        // it runs however starved of CPU the page is (64 steps took 9.8 s on onnx, and once the click came after it)
+        hooks(api).setMethodParams({ steps: LONG_RUN_STEPS });
         hooks(api).drivePanel('method', 'integrated-gradients');
         let t0: number;
         if (hasDriver()) {
@@ -256,6 +260,7 @@ export function defineMobileNetTests(): void {
         if (hasDriver()) {
           // The panel's own Cancel, from the keyboard: Tab from the last prediction, Enter.
           const again = nextEvent(api.onDidCancel, () => true, 60_000, 'the second run to stop');
+          hooks(api).setMethodParams({ steps: LONG_RUN_STEPS }); // the cancel put the parameters back
           hooks(api).drivePanel('method', 'integrated-gradients');
           const lastPrediction = shown.prediction.at(-1)!.class;
           const [, , onCancel] = await webview<[unknown, unknown, ActiveElement]>(
