@@ -5,10 +5,12 @@
  * columns grow together the backends differ by what float32 rounding does to this explanation anyway; a rule
  * that differs shows as a jump in the first column alone.
  *
- *   node out/scripts/backendGap.js MODEL [--dir DIR] [--composite NAME] [--layers REGEX] [--method lrp|gradient]
+ *   node out/scripts/backendGap.js MODEL [--dir DIR] [--composite NAME] [--layers REGEX] [--method lrp|gradient] [--save DIR]
  *
  * MODEL: a torchvision export of scripts/models/export_torchvision.py (DIR, default ~/.cache/relevance-lens/zoo).
  * Rows in backward order (output first); `--layers` keeps only the matching node names (memory on big nets).
+ * `--save DIR` writes each kept node's relevance (HWC, without batch) as DIR/{wasm,onnx}/NAME.npy (NAME's '/' → '.', no leading one),
+ * for a float64 reference to compare with (scripts/fixtures/zennit_float64.py --layers-from DIR).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -19,7 +21,7 @@ import { loadModel } from '../src/core/loaders/registry';
 import { canonize } from '../src/core/graph/canonize';
 import { Explainer } from '../src/core/methods/explain';
 import { defaultCompositeFor } from '../src/core/composites/presets';
-import { readNpy } from '../src/core/io/npy';
+import { readNpy, writeNpy } from '../src/core/io/npy';
 import { OnnxExplainer } from '../src/core/onnx/onnxExplainer';
 import type { ExplainOptions, MethodName } from '../src/core/methods/types';
 import { maxAbs, maxAbsDiff, oneRounding } from './float32Gap';
@@ -32,7 +34,7 @@ function fail(msg: string): never {
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { dir: { type: 'string' }, composite: { type: 'string' }, layers: { type: 'string' }, method: { type: 'string' } },
+    options: { dir: { type: 'string' }, composite: { type: 'string' }, layers: { type: 'string' }, method: { type: 'string' }, save: { type: 'string' } },
   });
   const model = positionals[0] ?? fail('name a model, e.g. convnext_tiny');
   const dir = values.dir ?? path.join(os.homedir(), '.cache', 'relevance-lens', 'zoo');
@@ -57,6 +59,14 @@ async function main(): Promise<void> {
   await o.dispose();
   if (b.backend !== 'onnx') fail(`${model} ran on wasm: ${b.backendReason}`);
 
+  if (values.save) {
+    for (const [side, out] of [['wasm', a], ['onnx', b]] as const) {
+      const d = path.join(values.save, side);
+      fs.mkdirSync(d, { recursive: true });
+      for (const [name, r] of Object.entries(out.layerRelevance ?? {})) fs.writeFileSync(path.join(d, `${name.replace(/^\//, '').replace(/\//g, '.')}.npy`), writeNpy(r.shape, r.data));
+      fs.writeFileSync(path.join(d, 'input.npy'), writeNpy(out.relevance.shape, out.relevance.data));
+    }
+  }
   const rows = [`${model} ${method} ${opts.composite ?? ''}: relevance at each node's output, max |Δ| / max |R_wasm|`,
     `${'id'.padStart(4)}  ${'op'.padEnd(16)}${'max |R|'.padStart(9)}  ${'onnx−wasm'.padStart(9)}  ${'one rounding'.padStart(12)}  node`];
   for (const n of [...g.nodes].reverse()) {
