@@ -14,7 +14,7 @@ import { transport } from './vscodeApi';
 import { loadUiState, saveUiState, type UiState } from './state';
 import { HeatmapView } from './components/heatmapView';
 import { classPicker, predictionList } from './components/predictions';
-import { conservationView, tableText } from './components/conservationTable';
+import { conservationView, tableText, updateConservationView, type TableOptions } from './components/conservationTable';
 import { compositePicker, displayControls, methodParamControls, methodPicker, paramControls } from './components/controls';
 import { layerMapsView } from './components/layerMaps';
 import { compareView } from './components/compareView';
@@ -40,6 +40,8 @@ export class App {
   private readonly renderKeys = new Map<string, string>();
   /** When the user last asked for a new picture (for the input -> heatmap latency). */
   private inputAt?: number;
+  /** when the shown result arrived (performance.now), for the render report's page time */
+  private resultAt?: number;
 
   private readonly toolbar = h('header', { class: 'toolbar' });
   private readonly status = h('div', { class: 'status', role: 'status', 'aria-live': 'polite' });
@@ -116,6 +118,7 @@ export class App {
   }
 
   private onResult(runId: number, ex: ShownExplanation): void {
+    this.resultAt = performance.now();
     this.result = { runId, explanation: ex };
     this.hideError();
     this.setStatus('', false);
@@ -201,7 +204,9 @@ export class App {
     }
     const ex = r.explanation;
     const fresh = this.reported !== r;
+    const t0 = performance.now();
     const drawn = fresh ? this.heatmap.show(ex.input, ex.heatmap, s.display.opacity, ex.tokens, this.ui.heatmapView) : undefined;
+    const t1 = performance.now();
     if (this.changed('side', r.runId, ex.prediction, ex.target, ex.inputRelevanceSum, ex.timings, s.busy, s.model?.defaultComposite)) {
       const kept = ex.inputRelevanceSum / (ex.target.logit || 1);
       const def = s.model?.defaultComposite;
@@ -220,7 +225,9 @@ export class App {
         h('dt', {}, t.timings), h('dd', {}, `${fmtNum(ex.timings.totalMs ?? 0)} ms · ${t.backend} ${ex.backend}`)),
       s.busy ? h('button', { 'data-control': 'cancel', onclick: () => this.rpc.emit('cancel', {}) }, t.cancel) : '');
     }
+    const t2 = performance.now();
     this.renderTable();
+    const t3 = performance.now();
     if (!fresh || !drawn) return;
     this.reported = r;
     const sinceInputMs = this.inputAt !== undefined ? performance.now() - this.inputAt : undefined;
@@ -231,6 +238,7 @@ export class App {
       rgba: s.reportPixels ? Array.from(drawn.rgba) : [], table: tableText(this.tableBox.querySelector('table')),
       figures: [...this.tableBox.querySelectorAll('.method-figures div')].map((d) => (d.textContent ?? '').trim()),
       method: ex.spec.method, targetClass: ex.target.class,
+      pageMs: { sinceResult: performance.now() - (this.resultAt ?? t0), heatmap: t1 - t0, table: t3 - t2 },
     });
     console.log(`[relevance-lens] webview rendered run ${r.runId} at ${performance.now().toFixed(0)}`);
   }
@@ -249,7 +257,7 @@ export class App {
       replaceKeepingFocus(this.tableBox, h('div', {}, figures, note));
       return;
     }
-    replaceKeepingFocus(this.tableBox, figures, note, conservationView({
+    const options: TableOptions = {
       rows: ex.layers, layers: s.model?.layers ?? [], flagBalance: CONSERVATIVE_METHODS.includes(ex.spec.method),
       tolerance: s.balanceTolerance, selectedLayer: this.ui.selectedLayer, onlyLeaking: this.ui.onlyLeaking,
       onOnlyLeaking: (only) => {
@@ -263,7 +271,15 @@ export class App {
         saveUiState(this.ui);
         this.rpc.emit('selectLayer', { layer });
       },
-    }));
+    };
+    const view = this.tableBox.querySelector('.conservation-view');
+    if (view && updateConservationView(view, options)) {
+      // the figures and their note above the table are small: rebuilt
+      this.tableBox.querySelector('.method-figures')?.replaceWith(figures);
+      this.tableBox.querySelector(':scope > p.hint')?.replaceWith(note);
+      return;
+    }
+    replaceKeepingFocus(this.tableBox, figures, note, conservationView(options));
   }
 
   private renderCompare(): void {

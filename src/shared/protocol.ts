@@ -319,6 +319,8 @@ export interface RenderReport {
   view?: HeatmapViewKind;
   /** The token view's figures as drawn ('label: value'), when the explanation has patch tokens. */
   tokenFigures?: string[];
+  /** ms the page spent: from the result's arrival to this report, and in it drawing the heatmap and the table. */
+  pageMs?: { sinceResult: number; heatmap: number; table: number };
 }
 
 export const HEATMAP_VIEWS = ['pixels', 'tokens'] as const;
