@@ -81,12 +81,38 @@ export function conv2dTransposed(
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const [kh, kw] = wFlipped.shape;
+    if (isPatchConv(kh, kw, attrs, pads)) return patchTransposed(s, wFlipped, inShape);
     const u = zeroInsert(s, attrs.strides);
     const tp = transposePads(inShape[0], inShape[1], s.shape[1], s.shape[2], kh, kw, attrs, pads);
     // non-negative pads go to the conv itself (no padded copy); a negative one means cropping first
     if (tp.flat().every((v) => v >= 0)) return tf.conv2d(u, wFlipped, 1, isZeroPad(tp) ? 'valid' : pad4(tp), 'NHWC', attrs.dilations);
     return tf.conv2d(padOrCrop(u, tp), wFlipped, 1, 'valid', 'NHWC', attrs.dilations);
   });
+}
+
+/** Non-overlapping windows (stride = kernel, no dilation, nothing padded before): a ViT's patch embedding. */
+function isPatchConv(kh: number, kw: number, attrs: ConvAttrs, pads: ExplicitPad): boolean {
+  return kh > 1 && attrs.strides[0] === kh && attrs.strides[1] === kw && attrs.dilations[0] === 1 && attrs.dilations[1] === 1
+    && pads[0][0] === 0 && pads[1][0] === 0;
+}
+
+/**
+ * The transposed patch conv as one matrix product: each output position's signal times the kernel is its
+ * own patch of the input, laid back in place (rows and columns past the last whole patch get 0). The
+ * zero-inserted route runs a kh × kw correlation over an input (kh·kw)× larger: ViT-B/32's patch
+ * embedding took 13.7 of the 14.7 s of an explanation that way.
+ */
+function patchTransposed(s: tf.Tensor4D, wFlipped: tf.Tensor4D, inShape: [number, number]): tf.Tensor4D {
+  const [kh, kw, o, c] = wFlipped.shape;
+  const [n, oh, ow] = s.shape;
+  // wFlipped[i, j, o, c] = w[kh−1−i, kw−1−j, c, o]: undo the flip, then rows o of [o, kh·kw·c]
+  const m = tf.reshape(tf.transpose(tf.reverse(wFlipped, [0, 1]), [2, 0, 1, 3]), [o, kh * kw * c]);
+  const patches = tf.matMul(tf.reshape(s, [n * oh * ow, o]), m);
+  const laid = tf.reshape(tf.transpose(tf.reshape(patches, [n, oh, ow, kh, kw, c]), [0, 1, 3, 2, 4, 5]), [n, oh * kh, ow * kw, c]) as tf.Tensor4D;
+  // padded after (the last patch reaching past the input): its overhang dropped; uncovered rest: zeros
+  const kept = tf.slice(laid, [0, 0, 0, 0], [n, Math.min(oh * kh, inShape[0]), Math.min(ow * kw, inShape[1]), c]);
+  const [bottom, right] = [Math.max(0, inShape[0] - oh * kh), Math.max(0, inShape[1] - ow * kw)];
+  return (bottom > 0 || right > 0 ? tf.pad(kept, [[0, 0], [0, bottom], [0, right], [0, 0]]) : kept) as tf.Tensor4D;
 }
 
 /** Transposed depthwise conv; `wFlipped` is the spatially flipped depthwise kernel [kh, kw, C, m]. */
