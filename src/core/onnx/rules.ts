@@ -180,8 +180,8 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       // γ is a graph input: with w_γ = w + γw⁺ and w_γ⁻ = w + γw⁻ = (1+γ)w − γw⁺, every convolution by a
       // γ kernel is one by w plus γ times one by w⁺ (constant kernels, two stored instead of three)
       const gamma = e.param(node, 'gamma', [1], readGamma);
-      const pos = nonNeg ? a : e.relu(a);
-      const neg = nonNeg ? undefined : e.negPart(a);
+      const pos = nonNeg ? a : e.inputPart(node, a, 'pos');
+      const neg = nonNeg ? undefined : e.inputPart(node, a, 'neg');
       const zwP = e.forward(node, pos, 'w');
       const zpP = e.forward(node, pos, 'w+');
       const zmP = e.sub(zwP, zpP);
@@ -227,8 +227,8 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       if (node.op !== 'batchNorm') throw new LensError('bad-usage', `rule 'pass' is for elementwise layers; '${node.name}' is ${node.op}`);
       return r;
     case 'alpha-beta': {
-      const pos = nonNeg ? a : e.relu(a);
-      const neg = nonNeg ? undefined : e.negPart(a);
+      const pos = nonNeg ? a : e.inputPart(node, a, 'pos');
+      const neg = nonNeg ? undefined : e.inputPart(node, a, 'neg');
       const part = (wa: 'w+' | 'w-', wb: 'w+' | 'w-', b: BiasVariant, bias: boolean, weight: string): string => {
         let z = e.forward(node, pos, wa);
         if (neg) z = e.add(z, e.forward(node, neg, wb));
