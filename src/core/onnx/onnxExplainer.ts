@@ -401,7 +401,7 @@ export class OnnxExplainer {
       const cached = all.every((p) => have[p.name]);
       return { all, cached, fresh: all.length > 0 && !cached && needed };
     });
-    for (const { all, cached, fresh } of groups) {
+    for (const { all, cached } of groups) {
       for (const p of all) {
         // zeros when computed in this run, or not read by it (the w⁻ products off α-β): one array per
         // shape, shared (an empty tensor instead has onnxruntime warn of its planned buffer)
