@@ -379,7 +379,7 @@ export class OnnxExplainer {
       target, logits, prediction, relevance, sums, ruleText: plan.ruleText, composite: plan.composite, kept, extra,
       timings: {
         forwardMs: 0, forwardReused: 0, methodMs: t2 - t1, compileMs: cs.compileMs, sessionMs: cs.sessionMs,
-        sessionReused: reused ? 1 : 0, backwardOnly: backwardOnly ? 1 : 0, totalMs: now() - t0,
+        sessionReused: reused ? 1 : 0, backwardOnly: backwardOnly ? 1 : 0, productsComputed: computed.size ? 1 : 0, totalMs: now() - t0,
         // phases of this call: feeds, session.run (the first, for sample methods), outputs read back
         prepMs: t1 - tPrep, runMs, outputMs: tOut - t2,
       },
