@@ -17,7 +17,7 @@ import type { SignalRule } from '../ops/types';
 import { Emitter, type OnnxBackward, type ParamInput } from './emitter';
 import type { ProtoWriter } from './protoWriter';
 import { patternTransposed, rescaleAfter, type PatternFamily } from './patterns';
-import { choiceStructure, emitRuleChoice } from './rules';
+import { choiceStructure, emitRuleChoice, leastSilentRules } from './rules';
 import { productsFromActs } from './products';
 
 const onnxLinearOf = (op: OpKind) => opDef(op).onnx?.linear;
@@ -133,7 +133,7 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
     leak: spec.leaks ? (id, b, s) => leaks.set(id, [b, s]) : undefined,
     rules: fam.kind === 'lrp' ? fam.rules : new Map(),
     nonNegative: nonNegativeOutputs(g),
-    silent: fam.kind === 'lrp' ? silentNegativeOutputs(g, fam.rules) : [],
+    silent: fam.kind === 'lrp' ? silentNegativeOutputs(g, fam.choices ? leastSilentRules(fam.rules, fam.choices) : fam.rules) : [],
   };
   const keep = new Set(spec.keep ?? []);
   const pending: string[][] = g.nodes.map(() => []);
