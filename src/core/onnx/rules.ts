@@ -278,7 +278,9 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       const den = e.stabilize(z, STABILIZER);
       const s = e.div(r, den);
       leak.add(s, undefined, den, z);
-      return e.sub(e.sub(e.mul(a, e.transposed(node, s, 'w')), e.mul(low, e.transposed(node, s, 'w+'))), e.mul(high, e.transposed(node, s, 'w-')));
+      // a·Wᵀs − l·W⁺ᵀs − h·W⁻ᵀs with Wᵀs = W⁺ᵀs + W⁻ᵀs: two transposed convolutions instead of three (on
+      // the first layer they run at the image's size, and strided: onnxruntime's ConvTranspose)
+      return e.add(e.mul(e.sub(a, low), e.transposed(node, s, 'w+')), e.mul(e.sub(a, high), e.transposed(node, s, 'w-')));
     }
     // the transformer ops' rules are emitted by their own op files (ops/layerNorm.ts, softmax.ts, matmul.ts)
     default:
