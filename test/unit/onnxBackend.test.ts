@@ -373,6 +373,98 @@ test('onnx universal backward-only graph: rule and composite changes re-run one 
 });
 
 /**
+ * The universal graph takes a γ layer's negative outputs as silent (its up branch alone) only where that
+ * holds for every choice of the layers after it: on the depthwise net, dw2 (γ, ReLU after it) feeds dw3,
+ * a depthwise layer whose choices include w², which sends relevance to dead units — switching dw3 to w²
+ * re-runs the same session and must still agree with wasm. Where all later choices scale by the input
+ * (residual, concat nets), γ with and without bias stay two choices of one session.
+ */
+test('onnx universal: silent negative outputs only where every later choice scales by the input', async () => {
+  await initBackend('wasm');
+  let n = 0;
+  for (const name of ['depthwise', 'residual', 'concat']) {
+    const net = await makeNet(name, NET_SEEDS[name], {});
+    const bounds = firstBounds({ graph: net.graph, low: net.low, high: net.high, logits: [] });
+    const layers = ruleLayers(net.graph);
+    const egb: ExplainOptions = { method: 'lrp', composite: 'epsilon-gamma-box', params: bounds, conservationDetail: true };
+    const last = layers[layers.length - 1];
+    const inner = net.graph.nodes.find((x) => x.op === 'depthwiseConv2d' && x.name === 'dw3')?.name ?? layers[1];
+    const steps: [ExplainOptions, number][] = [
+      [egb, 0],
+      [{ ...egb, composite: 'epsilon-plus' }, 0],
+      [{ ...egb, rules: name === 'depthwise' ? { [inner]: { rule: 'w-square' } } : { [last]: { rule: 'epsilon' }, [inner]: { rule: 'z-plus' } } }, 1],
+      [{ ...egb, composite: 'epsilon-gamma-box-nobias' }, 1],
+      [{ ...egb, composite: 'gamma', params: { gamma: 0.5 } }, 1],
+    ];
+    const w = new Explainer(net.graph);
+    const o = new OnnxExplainer(net.graph, { universal: true });
+    try {
+      const input = { shape: net.inShape, data: net.input };
+      for (const [i, [opts, reused]] of steps.entries()) {
+        const got = await o.explain(input, opts);
+        const what = `${name} step ${i} ${opts.composite} ${JSON.stringify(opts.rules ?? {})}`;
+        assertSameExplanation(w.explain(input, opts), got, `${what} vs wasm`);
+        if (i > 0) assert.equal(got.timings.backwardOnly, 1, `${what}: backward only`);
+        assert.equal(got.timings.sessionReused, reused, `${what}: session reused`);
+        n++;
+      }
+    } finally {
+      w.dispose();
+      await o.dispose();
+    }
+  }
+  assert.equal(n, 3 * 5);
+});
+
+/**
+ * The universal backward-only graph's products by w⁺ / w⁻ (products.ts) are the image's own: the first
+ * rule change on an image computes them (those by w⁻ only for a rule that reads them), the next re-use
+ * them, and a new image's first change computes its own — a rule change after a new image that took the
+ * last image's products would not agree with a fresh wasm explanation of the new one.
+ */
+test('onnx universal: cached products follow the image shown (computed on its first rule change, re-used, renewed by a new image)', async () => {
+  await initBackend('wasm');
+  let n = 0;
+  for (const name of ['residual', 'strided', 'concat']) {
+    const net = await makeNet(name, NET_SEEDS[name], {});
+    const bounds = firstBounds({ graph: net.graph, low: net.low, high: net.high, logits: [] });
+    const lrp = (composite: string): ExplainOptions => ({ method: 'lrp', composite, params: bounds, conservationDetail: true });
+    const a = { shape: net.inShape, data: net.input };
+    const b = { shape: net.inShape, data: net.input.map((v, i) => 0.7 * v + ((i % 5) - 2) * 0.08) };
+    // [image, rules, backward only, products computed in this run]
+    const steps: [InputArray, ExplainOptions, number, number][] = [
+      [a, lrp('epsilon-gamma-box'), 0, 0],
+      [a, lrp('epsilon-alpha2-beta1'), 1, 1],
+      [a, lrp('epsilon-plus'), 1, 0],
+      [a, { ...lrp('epsilon-gamma-box'), rules: { [ruleLayers(net.graph)[0]]: { rule: 'epsilon' } } }, 1, 0],
+      [b, lrp('epsilon-gamma-box'), 0, 0],
+      // the new image's products by w⁺, then (α-β) its products by w⁻
+      [b, lrp('epsilon-plus'), 1, 1],
+      [b, lrp('epsilon-alpha2-beta1'), 1, 1],
+      [b, { ...lrp('alpha-beta'), params: { alpha: 3, beta: 2 } }, 1, 0],
+      [a, lrp('epsilon-gamma-box'), 0, 0],
+      [a, lrp('epsilon-alpha2-beta1'), 1, 1],
+    ];
+    const w = new Explainer(net.graph);
+    const o = new OnnxExplainer(net.graph, { universal: true });
+    try {
+      for (const [i, [input, opts, backwardOnly, computed]] of steps.entries()) {
+        const got = await o.explain(input, opts);
+        const what = `${name} step ${i} ${opts.composite}`;
+        assertSameExplanation(w.explain(input, opts), got, `${what} vs wasm`);
+        assert.equal(got.timings.backwardOnly, backwardOnly, `${what}: backward only`);
+        assert.equal(got.timings.productsComputed, computed, `${what}: products computed`);
+        n++;
+      }
+    } finally {
+      w.dispose();
+      await o.dispose();
+    }
+  }
+  assert.equal(n, 3 * 10);
+});
+
+/**
  * The backward-only model (forward values as inputs, from compileForward's model) gives what the one-graph
  * model gives: relevance, logits and every conservation sum, on nets with max pooling, residual adds and
  * concatenation, under several rule assignments.

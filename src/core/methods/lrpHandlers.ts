@@ -6,7 +6,7 @@
 import type { Graph, Node } from '../graph/ir';
 import { consumers } from '../graph/ir';
 import type { NodeBackward } from '../engine/backward';
-import type { ResolvedRule } from '../rules/resolved';
+import { scalesByInput, type ResolvedRule } from '../rules/resolved';
 import { opDef } from '../ops/registry';
 
 /** How LRP treats a node that takes no rule, for the conservation table. */
@@ -35,7 +35,7 @@ export function silentNegativeOutputs(g: Graph, rules: Map<number, ResolvedRule>
         seen.add(c);
         const rule = rules.get(c);
         if (rule) {
-          if (rule.kind === 'flat' || rule.kind === 'w-square' || rule.kind === 'pass' || rule.kind === 'sign') return false;
+          if (!scalesByInput(rule)) return false;
         } else stack.push(c);
       }
     }

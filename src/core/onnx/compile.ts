@@ -17,7 +17,8 @@ import type { SignalRule } from '../ops/types';
 import { Emitter, type OnnxBackward, type ParamInput } from './emitter';
 import type { ProtoWriter } from './protoWriter';
 import { patternTransposed, rescaleAfter, type PatternFamily } from './patterns';
-import { choiceStructure, emitRuleChoice } from './rules';
+import { choiceStructure, emitRuleChoice, leastSilentRules } from './rules';
+import { productsFromActs } from './products';
 
 const onnxLinearOf = (op: OpKind) => opDef(op).onnx?.linear;
 
@@ -52,6 +53,11 @@ export interface CompileSpec {
    * asked for: what the universal backward-only model (`actsAsInputs`) takes on a later rule change.
    */
   actsOut?: boolean;
+  /**
+   * With `actsAsInputs`: the layers' products by w⁺ (and w⁻) that depend on the image only are inputs
+   * too, computed when `products_fresh` is 1 and then returned (products.ts)
+   */
+  cachedProducts?: boolean;
   /** weights as in-memory external data (`CompiledModel.external`) instead of inside the model's bytes */
   externalWeights?: boolean;
 }
@@ -99,7 +105,7 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   const top = e.g.input('top', [1]);
 
   // forward
-  const acts: string[] = spec.actsAsInputs ? forwardInputs(e) : new Array(g.nodes.length);
+  const acts: string[] = spec.actsAsInputs ? forwardInputs(e, !!spec.cachedProducts) : new Array(g.nodes.length);
   if (!spec.actsAsInputs) {
     acts[g.input] = e.isMap(g.input) ? e.toNchw(x) : x;
     for (const n of g.nodes) {
@@ -127,7 +133,7 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
     leak: spec.leaks ? (id, b, s) => leaks.set(id, [b, s]) : undefined,
     rules: fam.kind === 'lrp' ? fam.rules : new Map(),
     nonNegative: nonNegativeOutputs(g),
-    silent: fam.kind === 'lrp' ? silentNegativeOutputs(g, fam.rules) : [],
+    silent: fam.kind === 'lrp' ? silentNegativeOutputs(g, fam.choices ? leastSilentRules(fam.rules, fam.choices) : fam.rules) : [],
   };
   const keep = new Set(spec.keep ?? []);
   const pending: string[][] = g.nodes.map(() => []);
@@ -188,10 +194,10 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
 
 /**
  * The forward values as graph inputs, declared on first use (a backward-only graph). A weighted layer's
- * product with its own kernel on its own input is its forward value less the bias: the rules' z by w
- * costs a subtraction instead of the forward's convolution again (ResNet-50: one forward pass less).
+ * products with its kernels on its own input come from them (products.ts): the rules' z by w costs a
+ * subtraction instead of the forward's convolution again (ResNet-50: one forward pass less).
  */
-function forwardInputs(e: Emitter): string[] {
+function forwardInputs(e: Emitter, cachedProducts: boolean): string[] {
   const g = e.graph;
   for (const n of g.nodes) if (n.op === 'maxPool') e.aux.set(`argmax:${n.id}`, e.g.input(`argmax_${n.id}`, e.dims(n.id), 'int64'));
   const declared: string[] = new Array(g.nodes.length);
@@ -202,11 +208,7 @@ function forwardInputs(e: Emitter): string[] {
       return (target[id] ??= e.g.input(`act_${id}`, e.dims(id)));
     },
   });
-  e.productOf = (node, x, v) => {
-    if (v !== 'w' || x !== acts[node.inputs[0]]) return undefined;
-    const b = e.plainBias(node);
-    return b ? e.sub(acts[node.id], b) : acts[node.id];
-  };
+  productsFromActs(e, acts, nonNegativeOutputs(g), cachedProducts);
   return acts;
 }
 

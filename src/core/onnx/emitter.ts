@@ -97,6 +97,9 @@ export class Emitter {
    */
   productOf?: (node: Node, x: string, v: KernelVariant) => string | undefined;
 
+  /** values made by `inputPart`: which layer's input they are a part of, and which part */
+  private readonly parts = new Map<string, { id: number; part: 'pos' | 'neg' }>();
+
   /**
    * linearOf: the op table's ONNX linear entry of an op kind, passed in by the compiler so that the
    * emitter (which the op contract names) does not import the op table.
@@ -226,6 +229,19 @@ export class Emitter {
       this.products.set(key, y);
     }
     return b ? this.add(y, b) : y;
+  }
+
+  /** The positive or negative part of a weighted layer's input a, known as such to `productOf`. */
+  inputPart(node: Node, a: string, part: 'pos' | 'neg'): string {
+    const v = part === 'pos' ? this.relu(a) : this.negPart(a);
+    this.parts.set(v, { id: node.id, part });
+    return v;
+  }
+
+  /** Which part of node's input x is, if `inputPart` made it. */
+  partOf(node: Node, x: string): 'pos' | 'neg' | undefined {
+    const p = this.parts.get(x);
+    return p?.id === node.id ? p.part : undefined;
   }
 
   transposed(node: Node, s: string, v: KernelVariant): string {

@@ -23,6 +23,7 @@ import type { ExplainOptions, MethodName } from '../methods/types';
 import { choiceStructure, ruleChoices, ruleStructure } from './rules';
 import { compileBlocker, compileExplanation, compileForward, isActName, type CompiledFamily, type CompiledModel, type CompileSpec } from './compile';
 import { createSession, ortModule, SessionCache } from './runtime';
+import { isProductName, needsMinusProducts, productInputOf, productOf } from './products';
 import { integratedGradientSamples, noiseSamples } from './samples';
 import { isNoiseMethod, type NoiseMethod } from '../../shared/methodParams';
 import { patternExtra, patternPlan } from './patternPlan';
@@ -99,8 +100,13 @@ function sameValues(a: Float32Array, b: Float32Array): boolean {
 export class OnnxExplainer {
   private readonly sessions = new SessionCache<CompiledSession>(4);
   private wasm?: Explainer;
-  /** universal: the forward values of the last image explained (the backward-only graph's inputs) */
-  private acts?: { input: Float32Array; values: Record<string, Ort.Tensor> };
+  /**
+   * universal: the forward values of the last image explained (the backward-only graph's inputs), and
+   * the products of its layers by w⁺ / w⁻ once a backward-only run has computed them (products.ts)
+   */
+  private acts?: { input: Float32Array; values: Record<string, Ort.Tensor>; products?: Record<string, Ort.Tensor> };
+  /** zero tensors by shape: the product inputs a run does not read or computes itself */
+  private readonly zeros = new Map<string, Ort.Tensor>();
   /** forward only, batched, logits out: predictions and evaluate's perturbation batches */
   private forwardOnly?: Promise<Ort.InferenceSession>;
 
@@ -219,7 +225,10 @@ export class OnnxExplainer {
     if (this.sessions.has(ownKey) || !actsHere) {
       return { ...this.cached(ownKey, own, { keep, leaks, actsOut: true }), backwardOnly: false, fetchActs: !actsHere };
     }
-    return { ...this.cached(`${this.keyOf(uni, keep, leaks)}:backward`, uni, { keep, leaks, actsAsInputs: true }), backwardOnly: true, fetchActs: false };
+    return {
+      ...this.cached(`${this.keyOf(uni, keep, leaks)}:backward`, uni, { keep, leaks, actsAsInputs: true, cachedProducts: true }),
+      backwardOnly: true, fetchActs: false,
+    };
   }
 
   private cached(key: string, fam: CompiledFamily, spec: Omit<CompileSpec, 'family'>): { reused: boolean; cs: Promise<CompiledSession> } {
@@ -291,11 +300,13 @@ export class OnnxExplainer {
       onehot: new ort.Tensor('float32', onehot, [1, k]),
     };
     feeds.top = new ort.Tensor('float32', new Float32Array([fixed === undefined ? 1 : 0]), [1]);
+    let computed = new Set<string>();
     if (backwardOnly) {
       delete feeds.x;
+      computed = this.productFeeds(cs.session.inputNames, feeds, rules);
       for (const n of cs.session.inputNames) if (isActName(n)) feeds[n] = this.acts!.values[n];
     }
-    const fetches = fetchActs ? cs.session.outputNames : cs.session.outputNames.filter((n) => !isActName(n));
+    const fetches = cs.session.outputNames.filter((n) => (fetchActs || !isActName(n)) && (!isProductName(n) || computed.has(productInputOf(n))));
     const t1 = now();
     const out = { ...await cs.session.run(feeds, fetches) };
     const runMs = now() - t1;
@@ -307,6 +318,14 @@ export class OnnxExplainer {
         delete out[n];
       }
       this.acts = { input: Float32Array.from(input.data), values };
+    }
+    if (computed.size) {
+      const products = (this.acts!.products ??= {});
+      for (const n of fetches) {
+        if (!isProductName(n)) continue;
+        products[productInputOf(n)] = out[n];
+        delete out[n];
+      }
     }
     let t2 = now();
     const logits = new Float32Array(out.logits.data as Float32Array);
@@ -360,12 +379,44 @@ export class OnnxExplainer {
       target, logits, prediction, relevance, sums, ruleText: plan.ruleText, composite: plan.composite, kept, extra,
       timings: {
         forwardMs: 0, forwardReused: 0, methodMs: t2 - t1, compileMs: cs.compileMs, sessionMs: cs.sessionMs,
-        sessionReused: reused ? 1 : 0, backwardOnly: backwardOnly ? 1 : 0, totalMs: now() - t0,
+        sessionReused: reused ? 1 : 0, backwardOnly: backwardOnly ? 1 : 0, productsComputed: computed.size ? 1 : 0, totalMs: now() - t0,
         // phases of this call: feeds, session.run (the first, for sample methods), outputs read back
         prepMs: t1 - tPrep, runMs, outputMs: tOut - t2,
       },
     });
     return { ...r, backend: 'onnx', backendReason: 'compiled to one ONNX graph, run by onnxruntime-node' };
+  }
+
+  /**
+   * The backward-only graph's product inputs (products.ts): this image's, or zeros with the
+   * group's flag 1 when this run computes them (the w⁻ group only when the rules read it); returns the
+   * names of those it computes.
+   */
+  private productFeeds(names: readonly string[], feeds: Record<string, Ort.Tensor>, rules: Map<number, ResolvedRule>): Set<string> {
+    const ort = ortModule();
+    const wanted = names.filter((n) => isProductName(n)).map((name) => ({ name, ...productOf(name) }));
+    const have = this.acts!.products ?? {};
+    const groups = [{ minus: false, needed: true }, { minus: true, needed: needsMinusProducts(rules) }].map(({ minus, needed }) => {
+      const all = wanted.filter((p) => p.minus === minus);
+      const cached = all.every((p) => have[p.name]);
+      return { all, cached, fresh: all.length > 0 && !cached && needed };
+    });
+    for (const { all, cached } of groups) {
+      for (const p of all) {
+        // zeros when computed in this run, or not read by it (the w⁻ products off α-β): one array per
+        // shape, shared (an empty tensor instead has onnxruntime warn of its planned buffer)
+        if (cached) feeds[p.name] = have[p.name];
+        else {
+          const dims = this.acts!.values[`act_${p.id}`].dims;
+          const key = dims.join('x');
+          feeds[p.name] = this.zeros.get(key) ?? this.zeros.set(key, new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims)).get(key)!;
+        }
+      }
+    }
+    const [plus, minus] = groups;
+    if (plus.all.length) feeds.products_fresh = new ort.Tensor('int64', new BigInt64Array([plus.fresh ? 1n : 0n]), [1]);
+    if (minus.all.length) feeds.products_fresh_minus = new ort.Tensor('int64', new BigInt64Array([minus.fresh ? 1n : 0n]), [1]);
+    return new Set(groups.filter((x) => x.fresh).flatMap((x) => x.all.map((p) => p.name)));
   }
 
   /**
@@ -414,6 +465,7 @@ export class OnnxExplainer {
 
   async dispose(): Promise<void> {
     this.acts = undefined;
+    this.zeros.clear();
     await this.sessions.clear();
     const f = this.forwardOnly;
     this.forwardOnly = undefined;

@@ -5,7 +5,7 @@
  */
 import type { Node } from '../graph/ir';
 import type { ResolvedRule } from '../rules/resolved';
-import { STABILIZER } from '../rules/resolved';
+import { scalesByInput, STABILIZER } from '../rules/resolved';
 import { opDef } from '../ops/lookup';
 import { carryBounds } from '../rules/boundCarry';
 import { LensError } from '../errors';
@@ -88,7 +88,20 @@ function boundPair(e: Emitter, node: Node): [string, string] {
  */
 export function choiceStructure(r: ResolvedRule): string {
   const s = ruleStructure(r) as Record<string, unknown>;
-  return JSON.stringify('bias' in s ? { ...s, bias: 'input' } : s);
+  // γ with and without bias are two choices: with bias, a layer whose negative outputs are silent
+  // takes the up branch alone (`ruleBody`), which is wrong without bias
+  return JSON.stringify('bias' in s && r.kind !== 'gamma' ? { ...s, bias: 'input' } : s);
+}
+
+/**
+ * The rules for the silent-output analysis of the universal graph: per layer that switches, a choice
+ * that does not scale relevance by its input activation if it has one, so that what
+ * silentNegativeOutputs finds holds under every assignment of the choices.
+ */
+export function leastSilentRules(rules: Map<number, ResolvedRule>, choices: Map<number, ResolvedRule[]>): Map<number, ResolvedRule> {
+  const out = new Map(rules);
+  for (const [id, c] of choices) out.set(id, c.find((r) => !scalesByInput(r)) ?? rules.get(id)!);
+  return out;
 }
 
 /** The rules a layer of the universal graph switches between without a recompile (plus its own). */
@@ -96,7 +109,8 @@ export function ruleChoices(current: ResolvedRule, first: boolean, depthwise = f
   const bias = true; // switched by a graph input
   const all: ResolvedRule[] = [
     // z⁺ (α1β0) apart from α-β: its branch has half the convolutions
-    { kind: 'z', eps: 0, stdScaled: false, bias }, { kind: 'gamma', gamma: 0, bias }, { kind: 'alpha-beta', alpha: 1, beta: 0, bias },
+    { kind: 'z', eps: 0, stdScaled: false, bias }, { kind: 'gamma', gamma: 0, bias }, { kind: 'gamma', gamma: 0, bias: false },
+    { kind: 'alpha-beta', alpha: 1, beta: 0, bias },
     { kind: 'alpha-beta', alpha: 1, beta: 1, bias },
     ...(first ? [{ kind: 'z-box', low: 0, high: 0 } as const, { kind: 'flat' } as const] : []),
     // w² also for depthwise layers (a composite's choice there)
@@ -108,17 +122,16 @@ export function ruleChoices(current: ResolvedRule, first: boolean, depthwise = f
 
 /**
  * A weighted layer whose rule is a graph input `rk<id>` (int64 [1], the index into `choices`): one If
- * branch per rule, so a rule change re-runs the session. Negative outputs are never taken as silent here
- * (that shortcut depends on the rules of the layers after it); the general form gives the same values.
+ * branch per rule, so a rule change re-runs the session. `ctx.silent` must hold for every choice of the
+ * later layers (compile.ts takes it from `leastSilentRules`).
  */
 export function emitRuleChoice(e: Emitter, node: Node, r: string, ctx: OnnxBackward, choices: ResolvedRule[]): string {
   const sel = e.g.input(`rk${node.id}`, [1], 'int64');
   const dims = [e.dims(node.inputs[0]), ...(ctx.leak ? [[1], [1]] : [])];
-  const silent = ctx.silent.map(() => false);
   const inline = (rule: ResolvedRule): string[] => {
     let leaks: string[] = [];
     const sub: OnnxBackward = {
-      ...ctx, silent, rules: new Map([[node.id, rule]]), leak: ctx.leak ? (_id, b, st) => (leaks = [b, st]) : undefined,
+      ...ctx, rules: new Map([[node.id, rule]]), leak: ctx.leak ? (_id, b, st) => (leaks = [b, st]) : undefined,
     };
     const out = emitLinearRule(e, node, r, sub);
     return [out, ...leaks];
@@ -180,8 +193,8 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       // γ is a graph input: with w_γ = w + γw⁺ and w_γ⁻ = w + γw⁻ = (1+γ)w − γw⁺, every convolution by a
       // γ kernel is one by w plus γ times one by w⁺ (constant kernels, two stored instead of three)
       const gamma = e.param(node, 'gamma', [1], readGamma);
-      const pos = nonNeg ? a : e.relu(a);
-      const neg = nonNeg ? undefined : e.negPart(a);
+      const pos = nonNeg ? a : e.inputPart(node, a, 'pos');
+      const neg = nonNeg ? undefined : e.inputPart(node, a, 'neg');
       const zwP = e.forward(node, pos, 'w');
       const zpP = e.forward(node, pos, 'w+');
       const zmP = e.sub(zwP, zpP);
@@ -227,8 +240,8 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       if (node.op !== 'batchNorm') throw new LensError('bad-usage', `rule 'pass' is for elementwise layers; '${node.name}' is ${node.op}`);
       return r;
     case 'alpha-beta': {
-      const pos = nonNeg ? a : e.relu(a);
-      const neg = nonNeg ? undefined : e.negPart(a);
+      const pos = nonNeg ? a : e.inputPart(node, a, 'pos');
+      const neg = nonNeg ? undefined : e.inputPart(node, a, 'neg');
       const part = (wa: 'w+' | 'w-', wb: 'w+' | 'w-', b: BiasVariant, bias: boolean, weight: string): string => {
         let z = e.forward(node, pos, wa);
         if (neg) z = e.add(z, e.forward(node, neg, wb));
@@ -265,7 +278,9 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       const den = e.stabilize(z, STABILIZER);
       const s = e.div(r, den);
       leak.add(s, undefined, den, z);
-      return e.sub(e.sub(e.mul(a, e.transposed(node, s, 'w')), e.mul(low, e.transposed(node, s, 'w+'))), e.mul(high, e.transposed(node, s, 'w-')));
+      // a·Wᵀs − l·W⁺ᵀs − h·W⁻ᵀs with Wᵀs = W⁺ᵀs + W⁻ᵀs: two transposed convolutions instead of three (on
+      // the first layer they run at the image's size, and strided: onnxruntime's ConvTranspose)
+      return e.add(e.mul(e.sub(a, low), e.transposed(node, s, 'w+')), e.mul(e.sub(a, high), e.transposed(node, s, 'w-')));
     }
     // the transformer ops' rules are emitted by their own op files (ops/layerNorm.ts, softmax.ts, matmul.ts)
     default:

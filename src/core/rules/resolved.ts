@@ -64,3 +64,8 @@ export function resolveRule(spec: RuleSpec, p: RuleParams): ResolvedRule {
       }
   }
 }
+
+/** Whether a rule's relevance at a layer's input is its input activation times something (all but flat, w², pass, SIGN). */
+export function scalesByInput(rule: ResolvedRule): boolean {
+  return rule.kind !== 'flat' && rule.kind !== 'w-square' && rule.kind !== 'pass' && rule.kind !== 'sign';
+}
