@@ -11,5 +11,6 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+apt_install() { apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }
+# the package lists of ensure-system.sh's update are usually fresh enough; refreshed when they are not
+apt_install 2>/dev/null || { apt-get update -qq && apt_install; }
