@@ -25,6 +25,8 @@ import sys
 import numpy as np
 import torch
 import torchvision.models as tvm
+from torchvision.models.swin_transformer import SwinTransformer
+from torchvision.models.vision_transformer import VisionTransformer
 
 # Every architecture family of torchvision 0.14's classification table (one representative each,
 # plus the two benchmark nets). Input side 224 except Inception-v3 (299).
@@ -34,7 +36,17 @@ FAMILIES = [
     'mobilenet_v3_large', 'mnasnet1_0', 'efficientnet_b0', 'efficientnet_v2_s', 'regnet_y_400mf',
     'convnext_tiny', 'vit_b_16', 'swin_t',
 ]
-SIDE = {'inception_v3': 299}
+SIDE = {'inception_v3': 299, 'vit_narrow': 112}
+# Narrow members of the two transformer families for the CI subset of the zoo (scripts/models/zoo-ci.sh), built
+# from torchvision's own classes: the same modules and export as vit_b_16 / swin_t, fewer and thinner layers.
+# torchvision's smallest ViT and Swin take minutes per composite on wasm on 2 cores; the ViT's patch embedding
+# (a 16 x 16 stride-16 conv) is what its backward pass spends on, so it sees a 112 x 112 input (7 x 7 patches).
+NARROW = {
+    'vit_narrow': lambda: VisionTransformer(image_size=112, patch_size=16, num_layers=2, num_heads=3, hidden_dim=192,
+                                            mlp_dim=768),
+    'swin_narrow': lambda: SwinTransformer(patch_size=[4, 4], embed_dim=48, depths=[2, 2, 2, 2],
+                                           num_heads=[3, 6, 12, 24], window_size=[7, 7], stochastic_depth_prob=0.0),
+}
 MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]
 
@@ -60,6 +72,8 @@ def randomize_norms(model, rng):
 
 
 def build(name):
+    if name in NARROW:
+        return NARROW[name]().eval()
     kwargs = {'weights': None}
     if name in ('inception_v3', 'googlenet'):
         kwargs.update(aux_logits=False, init_weights=True)
@@ -119,9 +133,9 @@ def main():
     ap.add_argument('--force', action='store_true')
     args = ap.parse_args()
     names = FAMILIES if args.models == 'all' else [n for n in args.models.split(',') if n]
-    unknown = [n for n in names if not hasattr(tvm, n)]
+    unknown = [n for n in names if not hasattr(tvm, n) and n not in NARROW]
     if unknown:
-        sys.exit(f'export_torchvision: unknown model(s) {", ".join(unknown)}; known: {", ".join(FAMILIES)}')
+        sys.exit(f'export_torchvision: unknown model(s) {", ".join(unknown)}; known: {", ".join(FAMILIES + list(NARROW))}')
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     for name in names:
