@@ -24,6 +24,12 @@ export interface NodeTensors {
  */
 export const DERIVED_CACHE_BYTES = 512 * 2 ** 20;
 
+/**
+ * Dense kernels from this size on are used as matMul's first operand (engine/denseOps.ts): neither
+ * packed by XNNPACK nor copied transposed. Smaller ones keep the faster packed product.
+ */
+export const LARGE_KERNEL_BYTES = 64 * 2 ** 20;
+
 export class PreparedGraph {
   readonly tensors: NodeTensors[];
   private readonly cache = new Map<string, tf.Tensor>();
@@ -33,11 +39,19 @@ export class PreparedGraph {
   private readonly transient = new Map<string, tf.Tensor>();
   private cachedBytes = 0;
   private readonly cacheBytes: number;
+  private readonly largeKernelBytes: number;
   private disposed = false;
 
-  constructor(readonly graph: Graph, opts: { cacheBytes?: number } = {}) {
+  constructor(readonly graph: Graph, opts: { cacheBytes?: number; largeKernelBytes?: number } = {}) {
     this.tensors = graph.nodes.map((n) => this.prepareNode(n));
     this.cacheBytes = opts.cacheBytes ?? DERIVED_CACHE_BYTES;
+    this.largeKernelBytes = opts.largeKernelBytes ?? LARGE_KERNEL_BYTES;
+  }
+
+  /** The node's kernel is large (LARGE_KERNEL_BYTES): its products avoid copies of it. */
+  largeKernel(nodeId: number): boolean {
+    const k = this.tensors[nodeId].kernel;
+    return k !== undefined && k.size * 4 >= this.largeKernelBytes;
   }
 
   /** Bytes held by the derived-tensor cache now. */

@@ -1,0 +1,131 @@
+/**
+ * Large dense kernels go first in their products (engine/denseOps.ts), so XNNPACK packs no copy of them
+ * and no transposed copy is derived (VGG16's 25088 × 4096 layer ran out of the wasm heap). With the size
+ * threshold forced to 0, every dense layer of the small random nets takes that path: relevances and
+ * gradients must still equal the float64 oracle, no transposed kernel may be cached, nothing may leak.
+ */
+import { test, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { initBackend, tf } from '../../src/core/engine/backend';
+import { Explainer } from '../../src/core/methods/explain';
+import { PreparedGraph } from '../../src/core/engine/prepared';
+import type { Graph } from '../../src/core/graph/ir';
+import { oracleGradient, oracleLrp, type Fault } from './oracle/oracle';
+import { diff } from './oracle/compare';
+import { makeNet, type RandomNet } from './oracle/randomNets';
+import { NET_SEEDS } from './oracle/cases';
+import { blockForward, blockLrp, randomBlock, type Mat } from './oracle/transformer';
+import { blockGraph, f32 } from './oracle/transformerGraph';
+
+const TOL = 1e-4;
+/** the composites that ran out of the wasm heap on VGG16, and z-box (w⁺ / w⁻ on the first dense layer of 'mlp') */
+const COMPOSITES = ['alpha-beta', 'alpha-beta-nobias', 'gamma-nobias', 'attn-lrp-gamma-nobias', 'cp-lrp-gamma-nobias', 'epsilon-gamma-box'];
+const NETS = ['mlp', 'strided'];
+
+const nets = new Map<string, RandomNet>();
+
+before(async () => {
+  await initBackend('wasm');
+  for (const name of NETS) nets.set(name, await makeNet(name, NET_SEEDS[name]));
+});
+after(() => nets.forEach((n) => n.model.dispose()));
+
+function forcedLarge(g: Graph): PreparedGraph {
+  const prep = new PreparedGraph(g, { largeKernelBytes: 0 });
+  const dense = g.nodes.filter((n) => n.op === 'dense');
+  assert.ok(dense.length > 0 && dense.every((n) => prep.largeKernel(n.id)), 'every dense layer takes the large-kernel path');
+  return prep;
+}
+
+for (const name of NETS) {
+  test(`'${name}' with every dense kernel first: LRP composites and the gradient equal the float64 oracle`, () => {
+    const net = nets.get(name)!;
+    const g = net.graph;
+    const start = tf.memory().numTensors;
+    const prep = forcedLarge(g);
+    const ex = new Explainer(g, prep);
+    try {
+      const input = { shape: net.inShape, data: net.input };
+      const params = { low: net.low, high: net.high };
+      for (const composite of COMPOSITES) {
+        const r = ex.explain(input, { method: 'lrp', composite, params });
+        const o = oracleLrp(g, net.input, { composite, params, targetClass: r.target.class });
+        const d = diff(r.relevance.data, o.relevance);
+        assert.ok(d.scale > 0 && d.rel <= TOL, `${composite}: engine − oracle ${d.rel.toExponential(2)} of max |R|`);
+        for (const l of r.layers) {
+          const s = o.sums.get(l.name)!;
+          const e = Math.abs(l.inputRelevanceSum - s.in) / Math.max(Math.abs(o.logits[o.target]), Math.abs(s.in));
+          assert.ok(e <= TOL, `${composite} ${l.name}: input sum ${l.inputRelevanceSum} vs oracle ${s.in}`);
+        }
+      }
+      const gr = ex.explain(input, { method: 'gradient' });
+      const og = oracleGradient(g, net.input, gr.target.class);
+      const dg = diff(gr.relevance.data, og.gradient);
+      assert.ok(dg.scale > 0 && dg.rel <= TOL, `gradient: engine − oracle ${dg.rel.toExponential(2)}`);
+    } finally {
+      ex.dispose();
+      prep.dispose();
+    }
+    assert.equal(tf.memory().numTensors, start, 'tensors freed');
+  });
+}
+
+test('the oracle comparison of the large-kernel path can fail: a faulty α-β oracle is told apart', () => {
+  const net = nets.get('mlp')!;
+  const prep = forcedLarge(net.graph);
+  const ex = new Explainer(net.graph, prep);
+  try {
+    const r = ex.explain({ shape: net.inShape, data: net.input }, { method: 'lrp', composite: 'alpha-beta' });
+    const fault: Fault = 'alpha-beta-drops-negative-inputs';
+    const o = oracleLrp(net.graph, net.input, { composite: 'alpha-beta', targetClass: r.target.class, fault });
+    const d = diff(r.relevance.data, o.relevance);
+    assert.ok(d.rel > 100 * TOL, `the fault moves the oracle by only ${d.rel.toExponential(2)}`);
+  } finally {
+    ex.dispose();
+    prep.dispose();
+  }
+});
+
+test('large kernels keep no transposed copy: only w⁺ and w⁻ of each dense layer are cached under α-β', () => {
+  const net = nets.get('mlp')!;
+  const g = net.graph;
+  const prep = forcedLarge(g);
+  const ex = new Explainer(g, prep);
+  try {
+    ex.explain({ shape: net.inShape, data: net.input }, { method: 'lrp', composite: 'alpha-beta' });
+    assert.ok(g.nodes.every((n) => n.op !== 'conv2d' && n.op !== 'depthwiseConv2d' && n.op !== 'batchNorm'), "'mlp' has dense layers only");
+    const kernelBytes = g.nodes.filter((n) => n.op === 'dense').reduce((s, n) => s + n.params.kernel!.data.length * 4, 0);
+    // each dense layer: w⁺ and w⁻ (b⁺ / b⁻ besides, one value per output unit)
+    const biasBytes = g.nodes.filter((n) => n.op === 'dense' && n.params.bias).reduce((s, n) => s + n.params.bias!.data.length * 4, 0);
+    assert.equal(prep.derivedBytes, 2 * kernelBytes + 2 * biasBytes);
+  } finally {
+    ex.dispose();
+    prep.dispose();
+  }
+});
+
+test('transformer block with every token-wise dense kernel first: AttnLRP and CP-LRP equal the float64 oracle', () => {
+  const w = randomBlock(11);
+  let s = 78;
+  const tokens: Mat = Array.from({ length: w.T }, () => Array.from({ length: w.D }, () => {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    return (s / 2 ** 31) * 2 - 1;
+  }));
+  const g = blockGraph(w);
+  const start = tf.memory().numTensors;
+  const prep = forcedLarge(g);
+  const ex = new Explainer(g, prep);
+  try {
+    const f = blockForward(w, tokens);
+    for (const composite of ['attn-lrp', 'cp-lrp'] as const) {
+      const r = ex.explain({ shape: [1, w.T, w.D], data: f32(tokens) }, { method: 'lrp', composite, targetClass: 'top' });
+      const o = blockLrp(w, f, r.target.class, composite);
+      const d = diff(r.relevance.data, o.input.flat());
+      assert.ok(d.scale > 1e-3 && d.rel <= 1e-5, `${composite}: engine − oracle ${d.rel.toExponential(2)} of max |R| ${d.scale}`);
+    }
+  } finally {
+    ex.dispose();
+    prep.dispose();
+  }
+  assert.equal(tf.memory().numTensors, start, 'tensors freed');
+});
