@@ -30,6 +30,13 @@ export const DERIVED_CACHE_BYTES = 512 * 2 ** 20;
  */
 export const LARGE_KERNEL_BYTES = 64 * 2 ** 20;
 
+/**
+ * A variant of a large kernel (w⁺, w + γw⁺, …) is derived and applied in blocks of rows of about this
+ * size, each freed after use: whole variants of VGG16's 392 MB kernel, with the temporaries of their
+ * derivation, took the wasm heap to 2.9 GB under γ.
+ */
+export const KERNEL_BLOCK_BYTES = 32 * 2 ** 20;
+
 export class PreparedGraph {
   readonly tensors: NodeTensors[];
   private readonly cache = new Map<string, tf.Tensor>();
@@ -40,12 +47,25 @@ export class PreparedGraph {
   private cachedBytes = 0;
   private readonly cacheBytes: number;
   private readonly largeKernelBytes: number;
+  /** rows of a large kernel per block (KERNEL_BLOCK_BYTES) */
+  readonly blockBytes: number;
   private disposed = false;
 
-  constructor(readonly graph: Graph, opts: { cacheBytes?: number; largeKernelBytes?: number } = {}) {
+  constructor(readonly graph: Graph, opts: { cacheBytes?: number; largeKernelBytes?: number; blockBytes?: number } = {}) {
     this.tensors = graph.nodes.map((n) => this.prepareNode(n));
     this.cacheBytes = opts.cacheBytes ?? DERIVED_CACHE_BYTES;
     this.largeKernelBytes = opts.largeKernelBytes ?? LARGE_KERNEL_BYTES;
+    this.blockBytes = opts.blockBytes ?? KERNEL_BLOCK_BYTES;
+  }
+
+  /**
+   * Rows [k0, k1) of a 2-D kernel [rows, cols] as a new tensor, copied from the graph's parameters: a
+   * slice of the kernel tensor on wasm is ~50× slower than this copy.
+   */
+  kernelRows(nodeId: number, k0: number, k1: number): tf.Tensor2D {
+    const k = this.graph.nodes[nodeId].params.kernel!;
+    const cols = k.shape[1];
+    return tf.tensor2d(k.data.subarray(k0 * cols, k1 * cols), [k1 - k0, cols], 'float32');
   }
 
   /** The node's kernel is large (LARGE_KERNEL_BYTES): its products avoid copies of it. */
