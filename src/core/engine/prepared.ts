@@ -47,7 +47,7 @@ export class PreparedGraph {
   private cachedBytes = 0;
   private readonly cacheBytes: number;
   private readonly largeKernelBytes: number;
-  /** rows of a large kernel per block (KERNEL_BLOCK_BYTES) */
+  /** bytes of a large kernel per block of rows (KERNEL_BLOCK_BYTES) */
   readonly blockBytes: number;
   private disposed = false;
 
