@@ -135,3 +135,42 @@ test('transformer block with every token-wise dense kernel first: AttnLRP and CP
   }
   assert.equal(tf.memory().numTensors, start, 'tensors freed');
 });
+
+/** max |a − b| relative to max |b| */
+function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const d = diff(a, b);
+  assert.ok(d.scale > 0, 'a relevance that does not vanish');
+  return d.rel;
+}
+
+test('several rows at once (tokens, noisy samples) through large kernels in blocks: as the ordinary path', () => {
+  const w = randomBlock(29);
+  let s = 5;
+  const tokens: Mat = Array.from({ length: w.T }, () => Array.from({ length: w.D }, () => {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    return (s / 2 ** 31) * 2 - 1;
+  }));
+  const g = blockGraph(w);
+  const net = nets.get('mlp')!;
+  const start = tf.memory().numTensors;
+  const plain = [new Explainer(g), new Explainer(net.graph)];
+  const preps = [forcedLarge(g), forcedLarge(net.graph)];
+  const large = [new Explainer(g, preps[0]), new Explainer(net.graph, preps[1])];
+  try {
+    // γ on the token-wise dense layers: w + γw^± in blocks, each product with T + 1 rows
+    for (const composite of ['attn-lrp-gamma', 'cp-lrp-gamma', 'attn-lrp-gamma-nobias']) {
+      const input = { shape: [1, w.T, w.D], data: f32(tokens) };
+      const opts = { method: 'lrp' as const, composite, targetClass: 'top' as const };
+      const e = relDiff(large[0].explain(input, opts).relevance.data, plain[0].explain(input, opts).relevance.data);
+      assert.ok(e <= 1e-6, `${composite}: ${e.toExponential(2)}`);
+    }
+    // SmoothGrad: batches of noisy copies through the forward and the transpose
+    const input = { shape: net.inShape, data: net.input };
+    const opts = { method: 'smoothgrad' as const, samples: 12, sampleBatch: 5 };
+    const e = relDiff(large[1].explain(input, opts).relevance.data, plain[1].explain(input, opts).relevance.data);
+    assert.ok(e <= 1e-6, `smoothgrad: ${e.toExponential(2)}`);
+  } finally {
+    [...plain, ...large, ...preps].forEach((x) => x.dispose());
+  }
+  assert.equal(tf.memory().numTensors, start, 'tensors freed');
+});
