@@ -24,6 +24,19 @@ export interface NodeTensors {
  */
 export const DERIVED_CACHE_BYTES = 512 * 2 ** 20;
 
+/**
+ * Dense kernels from this size on are used as matMul's first operand (engine/denseOps.ts): neither
+ * packed by XNNPACK nor copied transposed. Smaller ones keep the faster packed product.
+ */
+export const LARGE_KERNEL_BYTES = 64 * 2 ** 20;
+
+/**
+ * A variant of a large kernel (w⁺, w + γw⁺, …) is derived and applied in blocks of rows of about this
+ * size, each freed after use: whole variants of VGG16's 392 MB kernel, with the temporaries of their
+ * derivation, took the wasm heap to 2.9 GB under γ.
+ */
+export const KERNEL_BLOCK_BYTES = 32 * 2 ** 20;
+
 export class PreparedGraph {
   readonly tensors: NodeTensors[];
   private readonly cache = new Map<string, tf.Tensor>();
@@ -33,11 +46,32 @@ export class PreparedGraph {
   private readonly transient = new Map<string, tf.Tensor>();
   private cachedBytes = 0;
   private readonly cacheBytes: number;
+  private readonly largeKernelBytes: number;
+  /** bytes of a large kernel per block of rows (KERNEL_BLOCK_BYTES) */
+  readonly blockBytes: number;
   private disposed = false;
 
-  constructor(readonly graph: Graph, opts: { cacheBytes?: number } = {}) {
+  constructor(readonly graph: Graph, opts: { cacheBytes?: number; largeKernelBytes?: number; blockBytes?: number } = {}) {
     this.tensors = graph.nodes.map((n) => this.prepareNode(n));
     this.cacheBytes = opts.cacheBytes ?? DERIVED_CACHE_BYTES;
+    this.largeKernelBytes = opts.largeKernelBytes ?? LARGE_KERNEL_BYTES;
+    this.blockBytes = opts.blockBytes ?? KERNEL_BLOCK_BYTES;
+  }
+
+  /**
+   * Rows [k0, k1) of a 2-D kernel [rows, cols] as a new tensor, copied from the graph's parameters: a
+   * slice of the kernel tensor on wasm is ~50× slower than this copy.
+   */
+  kernelRows(nodeId: number, k0: number, k1: number): tf.Tensor2D {
+    const k = this.graph.nodes[nodeId].params.kernel!;
+    const cols = k.shape[1];
+    return tf.tensor2d(k.data.subarray(k0 * cols, k1 * cols), [k1 - k0, cols], 'float32');
+  }
+
+  /** The node's kernel is large (LARGE_KERNEL_BYTES): its products avoid copies of it. */
+  largeKernel(nodeId: number): boolean {
+    const k = this.tensors[nodeId].kernel;
+    return k !== undefined && k.size * 4 >= this.largeKernelBytes;
   }
 
   /** Bytes held by the derived-tensor cache now. */

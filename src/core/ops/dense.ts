@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { OpDef } from './types';
 import { weightedOp } from './weighted';
 import { denseOver } from '../rules/linearOps';
+import { kernelFirstForward, kernelFirstTransposed } from '../engine/denseOps';
 import type { Emitter } from '../onnx/emitter';
 
 export const dense: OpDef = weightedOp({
@@ -21,9 +22,14 @@ export const dense: OpDef = weightedOp({
 }, {
   weight: (prep, node) => prep.tensors[node.id].kernel!,
   bias: (prep, node) => prep.tensors[node.id].bias,
-  forward: (_p, _n, x, w, bias) => denseOver(x, (x2) => tf.fused.matMul({ a: x2, b: w as tf.Tensor2D, bias })),
-  // an explicitly transposed (cached) kernel: matMul with transposeB is ~6× slower on wasm
-  transposed: (prep, node, s, key, w) => denseOver(s, (s2) => tf.matMul(s2, prep.derived(node.id, `T:${key}`, () => tf.transpose(w()), valueSlot(`T:${key}`)) as tf.Tensor2D)),
+  forward: (prep, node, x, w, bias) => denseOver(x, (x2) => (prep.largeKernel(node.id)
+    ? kernelFirstForward(x2, w as tf.Tensor2D, bias)
+    : tf.fused.matMul({ a: x2, b: w as tf.Tensor2D, bias }))),
+  // an explicitly transposed (cached) kernel: matMul with transposeB is ~6× slower on wasm; a large kernel
+  // goes first instead (engine/denseOps.ts), without a transposed copy
+  transposed: (prep, node, s, key, w) => denseOver(s, (s2) => (prep.largeKernel(node.id)
+    ? kernelFirstTransposed(s2, w() as tf.Tensor2D)
+    : tf.matMul(s2, prep.derived(node.id, `T:${key}`, () => tf.transpose(w()), valueSlot(`T:${key}`)) as tf.Tensor2D))),
 }, {
   weight: (_e, node) => ({ data: node.params.kernel!.data, dims: node.params.kernel!.shape.slice() }),
   // over the channel axis of a compiled map ([N, C, H, W]), else over the last axis

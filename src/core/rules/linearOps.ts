@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Node } from '../graph/ir';
 import { valueSlot, type PreparedGraph } from '../engine/prepared';
 import { opDef } from '../ops/lookup';
+import { blockForward, blockTransposed, type KernelBlocks } from '../engine/denseOps';
 import type { LinearOp } from '../ops/types';
 
 export type KernelVariant = 'w' | 'w+' | 'w-' | `wg:${number}` | `wgn:${number}` | 'w2' | 'ones';
@@ -35,6 +36,8 @@ function deriveVariant(w: tf.Tensor, v: KernelVariant): tf.Tensor {
 }
 
 export function kernel(prep: PreparedGraph, node: Node, v: KernelVariant): tf.Tensor {
+  // the layer's own kernel is used as it is: a copy of VGG16's largest would take 392 MB more
+  if (v === 'w') return weightOf(prep, node);
   return prep.derived(node.id, v, () => deriveVariant(weightOf(prep, node), v), valueSlot(v));
 }
 
@@ -51,13 +54,31 @@ export function biasVariant(prep: PreparedGraph, node: Node, v: 'b' | 'b+' | 'b-
   }, valueSlot(v));
 }
 
+/**
+ * A variant of a large dense kernel in blocks of rows, each derived when a product needs it: the whole
+ * variant is never held (the layer's own kernel, 'w', is used whole: it is no copy).
+ */
+function variantBlocks(prep: PreparedGraph, node: Node, v: KernelVariant): KernelBlocks | undefined {
+  if (v === 'w' || node.op !== 'dense' || !prep.largeKernel(node.id)) return undefined;
+  const [rows, cols] = node.params.kernel!.shape;
+  return {
+    rows,
+    step: Math.max(1, Math.floor(prep.blockBytes / (4 * cols))),
+    make: (k0, k1) => tf.tidy(() => deriveVariant(prep.kernelRows(node.id, k0, k1), v) as tf.Tensor2D),
+  };
+}
+
 /** z = x ⋆ w_v (+ bias, fused where the backend can). */
 export function linearForward(prep: PreparedGraph, node: Node, x: tf.Tensor, v: KernelVariant, bias?: tf.Tensor): tf.Tensor {
+  const kb = variantBlocks(prep, node, v);
+  if (kb) return denseOver(x, (x2) => blockForward(x2, kb, bias));
   return linearOf(node).forward(prep, node, x, kernel(prep, node, v), bias);
 }
 
 /** The transpose of linearForward applied to s (shape of the node's output) -> shape of its input. */
 export function linearTransposed(prep: PreparedGraph, node: Node, s: tf.Tensor, v: KernelVariant): tf.Tensor {
+  const kb = variantBlocks(prep, node, v);
+  if (kb) return denseOver(s, (s2) => blockTransposed(s2, kb));
   return linearOf(node).transposed(prep, node, s, v, () => kernel(prep, node, v));
 }
 
