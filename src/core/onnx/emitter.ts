@@ -31,9 +31,20 @@ export interface OnnxLinear {
   /** the bias in a shape that broadcasts against the output */
   bias(e: Emitter, node: Node): { data: Float32Array; dims: number[] } | undefined;
   forward(e: Emitter, node: Node, x: string, w: string, b?: string): string;
-  /** transpose of forward (without bias) applied to s */
-  transposed(e: Emitter, node: Node, s: string, w: string): string;
+  /** transpose of forward (without bias) applied to s, by a kernel or by w + scale·plus (MixedKernel) */
+  transposed(e: Emitter, node: Node, s: string, w: string | MixedKernel): string;
 }
+
+/**
+ * The kernel w + scale·plus with scale a graph input (γ): mixed per run in the layout the product reads,
+ * so Wᵀs + γW⁺ᵀs is one transposed product instead of two.
+ */
+export interface MixedKernel {
+  w: string;
+  plus: string;
+  scale: string;
+}
+
 
 /** What a backward emission of one node receives besides the signal. */
 export interface OnnxBackward {
@@ -246,6 +257,11 @@ export class Emitter {
 
   transposed(node: Node, s: string, v: KernelVariant): string {
     return this.linear(node).transposed(this, node, s, this.kernel(node, v));
+  }
+
+  /** The transpose by w + scale·w⁺ applied to s (the silent γ rule's (W + γW⁺)ᵀs): one product. */
+  transposedMixed(node: Node, s: string, scale: string): string {
+    return this.linear(node).transposed(this, node, s, { w: this.kernel(node, 'w'), plus: this.kernel(node, 'w+'), scale });
   }
 
   // elementwise helpers

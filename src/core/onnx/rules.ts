@@ -224,8 +224,10 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       const back = (sw: string, sp: string): string => e.add(e.transposed(node, sw, 'w'), e.mul(gamma, e.transposed(node, sp, 'w+')));
       // bias-free: the branch follows the sign of z without bias, as rules/applyRule.ts (why there)
       if (ctx.silent[node.id] && !neg && rule.bias) {
+        // Wᵀs + γW⁺ᵀs as one product by w + γw⁺ mixed per run: a transposed conv less per layer for an
+        // elementwise pass over its kernel
         const s = branch(r, upG, bp);
-        return e.mul(pos, back(s, s));
+        return e.mul(pos, e.transposedMixed(node, s, gamma));
       }
       const down = e.below0(rule.bias ? (e.biasSwitch ? e.add(zw, e.bias(node, 'b')!) : ctx.acts[node.id]) : zw);
       const up = e.sub(e.g.scalar(1), down);

@@ -5,7 +5,7 @@
  */
 import type { Node } from '../graph/ir';
 import { sizeOf } from '../graph/ir';
-import type { Emitter } from './emitter';
+import type { Emitter, MixedKernel } from './emitter';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -86,4 +86,9 @@ export function smoothGradient(e: Emitter, fn: string, s: string, x: string): st
     }
     default: throw new Error(`not a smooth activation: ${fn}`);
   }
+}
+
+/** The kernel a transposed product reads: `layout` takes a stored kernel to the form the product uses. */
+export function kernelOf(e: Emitter, k: string | MixedKernel, layout: (w: string) => string = (w) => w): string {
+  return typeof k === 'string' ? layout(k) : e.add(layout(k.w), e.mul(k.scale, layout(k.plus)));
 }

@@ -9,6 +9,7 @@ import { weightedOp } from './weighted';
 import { RULE_NAMES } from '../../shared/ruleSpec';
 import { batchNormAffine } from '../graph/batchNormAffine';
 import type { Emitter } from '../onnx/emitter';
+import { kernelOf } from '../onnx/tensorEmit';
 import type { Node } from '../graph/ir';
 
 /** scale / shift shaped to broadcast over the compiled value ([C, 1, 1] for maps, [C] otherwise). */
@@ -37,5 +38,5 @@ export const batchNorm: OpDef = weightedOp({
   weight: (e, node) => affineDims(e, node, batchNormAffine(node).scale),
   bias: (e, node) => affineDims(e, node, batchNormAffine(node).shift),
   forward: (e, _n, x, w, b) => (b ? e.add(e.mul(x, w), b) : e.mul(x, w)),
-  transposed: (e, _n, s, w) => e.mul(s, w),
+  transposed: (e, _n, s, w) => e.mul(s, kernelOf(e, w)),
 });

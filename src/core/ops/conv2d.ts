@@ -8,7 +8,8 @@ import type { OpDef } from './types';
 import { needRank } from './common';
 import { weightedOp } from './weighted';
 import { convAttrs, convGeometry, convTransposeAttrs } from '../onnx/geometry';
-import type { Emitter, OnnxLinear } from '../onnx/emitter';
+import type { Emitter, MixedKernel, OnnxLinear } from '../onnx/emitter';
+import { kernelOf } from '../onnx/tensorEmit';
 
 /** The IR bias as [C, 1, 1] (broadcasts over the compiled NCHW output). */
 export function mapBias(node: Node): { data: Float32Array; dims: number[] } | undefined {
@@ -21,7 +22,7 @@ export function mapBias(node: Node): { data: Float32Array; dims: number[] } | un
  * transposed kernel (derived in the graph, folded by onnxruntime at session creation), which onnxruntime
  * runs 2–7× faster than ConvTranspose (ResNet-50's layers, measured); strided: ConvTranspose.
  */
-export function convTransposed(e: Emitter, node: Node, s: string, w: string, group: number): string {
+export function convTransposed(e: Emitter, node: Node, s: string, w: string | MixedKernel, group: number): string {
   const { pads, attrs, kh, kw } = convGeometry(e.graph, node);
   const inS = e.graph.nodes[node.inputs[0]].shape;
   const t = convTransposeAttrs([inS[0], inS[1]], [node.shape[0], node.shape[1]], [kh, kw], attrs.strides, attrs.dilations, pads, group);
@@ -30,12 +31,12 @@ export function convTransposed(e: Emitter, node: Node, s: string, w: string, gro
     const [dh, dw] = attrs.dilations;
     const p = [dh * (kh - 1) - pads[0][0], dw * (kw - 1) - pads[1][0], dh * (kh - 1) - pads[0][1] + extra[0], dw * (kw - 1) - pads[1][1] + extra[1]];
     if (p.every((v) => v >= 0)) {
-      return e.g.op('Conv', [s, flippedKernel(e, node, w, group)], {
+      return e.g.op('Conv', [s, kernelOf(e, w, (k) => flippedKernel(e, node, k, group))], {
         kernel_shape: { ints: [kh, kw] }, dilations: { ints: attrs.dilations }, pads: { ints: p }, group: { i: group },
       });
     }
   }
-  return e.g.op('ConvTranspose', [s, w], t);
+  return e.g.op('ConvTranspose', [s, kernelOf(e, w)], t);
 }
 
 /**

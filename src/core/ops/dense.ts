@@ -6,6 +6,7 @@ import { weightedOp } from './weighted';
 import { denseOver } from '../rules/linearOps';
 import { kernelFirstForward, kernelFirstTransposed } from '../engine/denseOps';
 import type { Emitter } from '../onnx/emitter';
+import { kernelOf } from '../onnx/tensorEmit';
 
 export const dense: OpDef = weightedOp({
   kind: 'dense',
@@ -40,7 +41,8 @@ export const dense: OpDef = weightedOp({
     return b ? e.add(y, b) : y;
   },
   // Gemm with transB reads the kernel in place: no transposed copy of large dense weights
-  transposed: (e, node, s, w) => {
+  transposed: (e, node, s, k) => {
+    const w = kernelOf(e, k);
     if (node.shape.length === 1) return e.g.op('Gemm', [s, w], { transB: { i: 1 } });
     const inShape = e.graph.nodes[node.inputs[0]].shape;
     return e.fromIr(node.inputs[0], overRows(e, e.toIr(node.id, s), node.params.kernel!.shape[1], inShape, (s2) => e.g.op('Gemm', [s2, w], { transB: { i: 1 } })));
