@@ -369,7 +369,7 @@ export async function runExplain(argv: string[]): Promise<number> {
       return { r: explainer.explain(input, opts, { pool, ...(tokens ? { keepLayers: [tokens.name] } : {}) }), backend: engine.name, backendReason: engine.reason };
     },
     wasmError: (e) => wasmOutOfMemory(e, modelFile, `${method}${opts.composite ? ` ${opts.composite}` : ''}`),
-  }, { oneRun: true });
+  }, { oneRun: true, releaseWeights: true });
   // all outputs, or none: written to temp names, renamed only when every one succeeded
   const outputs: OutputFile[] = [];
   if (values.json) outputs.push({ target: values.json, data: JSON.stringify(toJson(r, modelFile, inputFile, backend, backendReason)) });
