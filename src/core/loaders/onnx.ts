@@ -1202,7 +1202,7 @@ function sameList(a: readonly number[] | undefined, b: readonly number[]): boole
  * Initializers are read as views of the file's bytes (onnxProto.ts): a parameter the graph keeps as such a
  * view is copied here, once per array (shared weights stay shared), so the graph never holds the file.
  */
-function ownParams(g: Graph): Graph {
+export function ownParams(g: Graph): Graph {
   const copies = new Map<Float32Array, Float32Array>();
   for (const n of g.nodes) {
     for (const p of Object.values(n.params)) {

@@ -33,5 +33,7 @@ export function collectGarbage(): void {
     v8.setFlagsFromString('--expose-gc');
     gc = vm.runInNewContext('gc') as () => void;
   }
+  // the second pass frees at once what the first one left to the concurrent array-buffer sweeper
+  gc();
   gc();
 }
