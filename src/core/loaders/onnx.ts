@@ -602,17 +602,44 @@ class OnnxConverter {
     this.tensor(n, id, x.layout);
   }
 
-  /** Dense kernel [K, N] from a row-major [K, N] matrix, permuting rows for a flattened NCHW input. */
-  private denseKernel(x: TensorVal, k: Float32Array, N: number): Float32Array {
-    if (!x.chw) return k;
+  /**
+   * The IR kernel's row for each input index of a dense layer: after a flattened NCHW map the input
+   * arrives in HWC order, so row (c, h, w) moves to (h, w, c); undefined when the rows stay in place.
+   * The weights are written straight to their rows (VGG16: no second 411 MB copy while loading).
+   */
+  private kernelRows(x: TensorVal, K: number): Int32Array | undefined {
+    if (!x.chw) return undefined;
     const [C, H, W] = x.chw;
-    const out = new Float32Array(k.length);
-    for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) {
-      const logical = (c * H + h) * W + w;
-      const physical = (h * W + w) * C + c;
-      out.set(k.subarray(logical * N, logical * N + N), physical * N);
+    const rows = new Int32Array(K);
+    for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) rows[(c * H + h) * W + w] = (h * W + w) * C + c;
+    return rows;
+  }
+
+  /** alpha · B as the IR's [K, N] kernel (B is [K, N], or [N, K] with transB), rows placed by kernelRows. */
+  private denseKernel(x: TensorVal, B: ConstTensor, K: number, N: number, alpha: number, transB: boolean): Float32Array {
+    const rows = this.kernelRows(x, K);
+    const k = new Float32Array(K * N);
+    const b = B.data;
+    if (!transB) {
+      for (let i = 0; i < K; i++) {
+        const to = (rows ? rows[i] : i) * N;
+        for (let j = 0, from = i * N; j < N; j++, from++) k[to + j] = alpha * b[from];
+      }
+      return k;
     }
-    return out;
+    // blocked transpose: a column-wise walk over a 100M-value VGG weight took seconds
+    const T = 64;
+    for (let i0 = 0; i0 < K; i0 += T) {
+      for (let j0 = 0; j0 < N; j0 += T) {
+        const i1 = Math.min(i0 + T, K);
+        const j1 = Math.min(j0 + T, N);
+        for (let i = i0; i < i1; i++) {
+          const to = (rows ? rows[i] : i) * N;
+          for (let j = j0; j < j1; j++) k[to + j] = alpha * b[j * K + i];
+        }
+      }
+    }
+    return k;
   }
 
   private gemm(n: OnnxNode): void {
@@ -629,19 +656,6 @@ class OnnxConverter {
     const [K, N] = transB ? [B.dims[1], B.dims[0]] : B.dims;
     const kIn = this.shapeOf(x)[this.shapeOf(x).length - 1];
     if (K !== kIn) this.fail(n, `weight expects ${K} inputs, input has ${kIn}`, 'bad-model');
-    const k = new Float32Array(K * N);
-    if (!transB) for (let i = 0; i < K * N; i++) k[i] = alpha * B.data[i];
-    else {
-      // blocked transpose: a column-wise walk over a 100M-value VGG weight took seconds
-      const T = 64;
-      for (let i0 = 0; i0 < K; i0 += T) {
-        for (let j0 = 0; j0 < N; j0 += T) {
-          const i1 = Math.min(i0 + T, K);
-          const j1 = Math.min(j0 + T, N);
-          for (let j = j0; j < j1; j++) for (let i = i0; i < i1; i++) k[i * N + j] = alpha * B.data[j * K + i];
-        }
-      }
-    }
     let bias: Float32Array | undefined;
     if (C) {
       const v = perChannel(C, N, 1);
@@ -650,7 +664,7 @@ class OnnxConverter {
     }
     const id = this.b.add({
       name: this.nodeName(n), op: 'dense', inputs: [x.id], sourceClass: 'Gemm',
-      params: { kernel: { shape: [K, N], data: this.denseKernel(x, k, N) }, ...(bias ? { bias: { shape: [N], data: bias } } : {}) },
+      params: { kernel: { shape: [K, N], data: this.denseKernel(x, B, K, N, alpha, transB) }, ...(bias ? { bias: { shape: [N], data: bias } } : {}) },
     });
     this.tensor(n, id, x.layout);
   }
@@ -668,7 +682,7 @@ class OnnxConverter {
     if (K !== kIn) this.fail(n, `weight expects ${K} inputs, input has ${kIn}`, 'bad-model');
     const id = this.b.add({
       name: this.nodeName(n), op: 'dense', inputs: [x.id], sourceClass: 'MatMul',
-      params: { kernel: { shape: [K, N], data: this.denseKernel(x, Float32Array.from(B.data), N) } },
+      params: { kernel: { shape: [K, N], data: this.denseKernel(x, B, K, N, 1, false) } },
     });
     this.tensor(n, id, x.layout);
   }
