@@ -10,6 +10,16 @@ import type { Graph } from '../graph/ir';
 const EMPTY = new Float32Array(0);
 
 /**
+ * Whether a one-run session should skip onnxruntime's graph optimisation (runtime.ts 'oneRun'): it pays on
+ * convolutional nets (CPU of session + run, optimised → not: ResNet-50 1.62 → 1.34 s, DenseNet-121 3.51 →
+ * 2.30 s, EfficientNet-B0 5.46 → 4.64 s) but not with layer norms (ConvNeXt-T 4.32 → 4.89 s, ViT-B/16
+ * 7.4 → 11.3 s: unoptimised, onnxruntime's allocation planning took 11 s there), measured.
+ */
+export function skipsOptimisation(g: Graph): boolean {
+  return !g.nodes.some((n) => n.op === 'layerNorm');
+}
+
+/**
  * Empties every kernel of g but those of `keep` (the shapes, biases and the other parameters stay: the
  * summary and the conservation table read them). Compiling g again, or running it on wasm, is not
  * possible afterwards.

@@ -23,7 +23,7 @@ import type { ExplainOptions, MethodName } from '../methods/types';
 import { choiceStructure, ruleChoices, ruleStructure } from './rules';
 import { compileBlocker, compileExplanation, compileForward, isActName, type CompiledFamily, type CompiledModel, type CompileSpec } from './compile';
 import { createSession, ortModule, SessionCache } from './runtime';
-import { collectGarbage, releaseKernels } from './oneRun';
+import { collectGarbage, releaseKernels, skipsOptimisation } from './oneRun';
 import { integratedGradientSamples, noiseSamples } from './samples';
 import { isNoiseMethod, type NoiseMethod } from '../../shared/methodParams';
 import { patternExtra, patternPlan } from './patternPlan';
@@ -242,7 +242,8 @@ export class OnnxExplainer {
       // without the NCHWc copies of the kernels: one run (the CLI: less memory, and its session creation
       // saves what the run loses: ResNet-50 CPU 1.81 -> 1.65 s in all, peak RSS 1.04-1.24 -> 0.86 GB) and
       // the universal backward-only graph (its runs the same, session 1.6 -> 1.2 s; measured)
-      const session = await createSession(bytes, external, this.options.oneRun ? 'oneRun' : spec.actsAsInputs ? 'lean' : 'full');
+      const mode = this.options.oneRun ? (skipsOptimisation(this.graph) ? 'oneRun' : 'lean') : spec.actsAsInputs ? 'lean' : 'full';
+      const session = await createSession(bytes, external, mode);
       return { session, model, compileMs: t1 - t0, sessionMs: now() - t1 };
     });
     return { reused, cs };
