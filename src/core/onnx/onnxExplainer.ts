@@ -23,13 +23,13 @@ import type { ExplainOptions, MethodName } from '../methods/types';
 import { choiceStructure, ruleChoices, ruleStructure } from './rules';
 import { compileBlocker, compileExplanation, compileForward, isActName, type CompiledFamily, type CompiledModel, type CompileSpec } from './compile';
 import { createSession, ortModule, SessionCache } from './runtime';
-import { collectGarbage, releaseKernels, skipsOptimisation } from './oneRun';
 import { integratedGradientSamples, noiseSamples } from './samples';
 import { isNoiseMethod, type NoiseMethod } from '../../shared/methodParams';
 import { patternExtra, patternPlan } from './patternPlan';
 import { forwardBlocker, perturbationCurves } from './curves';
 import type { CurveJobSpec } from '../metrics/pixelFlipping';
 import type * as Ort from 'onnxruntime-node';
+import { collectGarbage, releaseKernels, skipsOptimisation } from './oneRun';
 
 export interface BackendNote {
   /** which backend computed this explanation, and why that one */
