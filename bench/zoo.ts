@@ -308,11 +308,15 @@ export async function benchZoo(): Promise<void> {
     if (fs.existsSync(cli)) {
       const json = path.join(os.tmpdir(), `rl-bench-${name}-cli.json`);
       const t = performance.now();
-      const r = spawnSync(process.execPath, [cli, 'explain', path.join(ZOO, `${name}.onnx`), path.join(ZOO, `${name}.input.npy`), '--json', json, '-q'], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, ['-r', path.join(__dirname, 'peakRss.js'), cli, 'explain', path.join(ZOO, `${name}.onnx`), path.join(ZOO, `${name}.input.npy`),
+        '--composite', 'epsilon-gamma-box', '--json', json, '-q'], { encoding: 'utf8' });
       const wall = performance.now() - t;
       if (r.status === 0) {
         const j = JSON.parse(fs.readFileSync(json, 'utf8'));
-        console.log(`${name} CLI explain, fresh process (backend ${j.backend}): ${wall.toFixed(0)} ms wall, timings.totalMs ${j.timings.totalMs.toFixed(0)}`);
+        const kb = Number(/peak-rss-kb (\d+)/.exec(r.stderr)?.[1]);
+        const tm = j.timings;
+        console.log(`${name} CLI explain epsilon-gamma-box, fresh process (backend ${j.backend}): ${wall.toFixed(0)} ms wall, timings.totalMs ${tm.totalMs.toFixed(0)} `
+          + `(compile ${tm.compileMs?.toFixed(0)}, session ${tm.sessionMs?.toFixed(0)}, run ${tm.runMs?.toFixed(0)}); peak RSS ${mb(kb * 1024)}`);
       } else console.log(`${name} CLI explain failed: ${r.stderr.trim()}`);
     }
     if (process.env.ZENNIT_SRC) {

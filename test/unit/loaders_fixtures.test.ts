@@ -114,3 +114,30 @@ test('ONNX patterns map onto the IR as intended', async () => {
   assert.deepEqual(mp.attrs.pool!.padding, [[1, 1], [1, 1]]);
   assert.deepEqual(pad.nodes.find((n) => n.op === 'pad')!.attrs.pads, [[0, 1], [1, 2]]);
 });
+
+test('ONNX: the graph keeps no view of the file\'s bytes (initializers are read in place, kept ones copied once)', async () => {
+  const { loadOnnx, ownParams } = await import('../../src/core/loaders/onnx');
+  for (const f of fs.readdirSync(DIR).filter((n) => n.endsWith('.onnx') && !n.startsWith('broken'))) {
+    const g = loadOnnx(fx(f));
+    const ps = g.nodes.flatMap((node) => Object.values(node.params).filter((p) => p !== undefined));
+    assert.ok(ps.length > 0, `${f}: parameters`);
+    for (const p of ps) assert.equal(p.data.byteLength, p.data.buffer.byteLength, `${f}: a parameter views a larger buffer`);
+  }
+  // the copy step itself: views of one file buffer copied (a shared one once), own arrays left as they are
+  const file = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]);
+  const shared = file.subarray(2, 4);
+  const own = new Float32Array([9, 9]);
+  const g = ownParams({
+    nodes: [
+      { id: 0, name: 'a', op: 'dense', inputs: [], shape: [2], params: { kernel: { shape: [2], data: shared }, bias: { shape: [2], data: own } }, attrs: {} },
+      { id: 1, name: 'b', op: 'dense', inputs: [0], shape: [2], params: { kernel: { shape: [2], data: shared } }, attrs: {} },
+    ],
+  } as unknown as Graph);
+  const [a, b] = g.nodes;
+  assert.deepEqual(Array.from(a.params.kernel!.data), [3, 4]);
+  assert.equal(a.params.kernel!.data.buffer.byteLength, 8);
+  assert.equal(a.params.kernel!.data, b.params.kernel!.data, 'one copy for a shared view');
+  assert.equal(a.params.bias!.data, own);
+  file.fill(0);
+  assert.deepEqual(Array.from(b.params.kernel!.data), [3, 4], 'independent of the file buffer');
+});

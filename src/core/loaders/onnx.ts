@@ -555,8 +555,14 @@ class OnnxConverter {
     if (group === 1) {
       kshape = [kh, kw, C, O];
       kernel = new Float32Array(kh * kw * C * O);
-      for (let o = 0; o < O; o++) for (let i = 0; i < C; i++) for (let y = 0; y < kh; y++) for (let z = 0; z < kw; z++) {
-        kernel[((y * kw + z) * C + i) * O + o] = src[((o * Ig + i) * kh + y) * kw + z];
+      // OIHW -> HWIO, written in order: for one input channel the O source rows stay in cache across the
+      // kh·kw passes (the order of the file made every write a cache miss: ResNet-50's load 2× slower)
+      const K = kh * kw;
+      for (let i = 0; i < C; i++) {
+        for (let yz = 0; yz < K; yz++) {
+          const to = (yz * C + i) * O;
+          for (let o = 0, from = i * K + yz; o < O; o++, from += C * K) kernel[to + o] = src[from];
+        }
       }
     } else if (group === C && Ig === 1) {
       // depthwise: output channel o = c·m + j reads input channel c
@@ -596,17 +602,44 @@ class OnnxConverter {
     this.tensor(n, id, x.layout);
   }
 
-  /** Dense kernel [K, N] from a row-major [K, N] matrix, permuting rows for a flattened NCHW input. */
-  private denseKernel(x: TensorVal, k: Float32Array, N: number): Float32Array {
-    if (!x.chw) return k;
+  /**
+   * The IR kernel's row for each input index of a dense layer: after a flattened NCHW map the input
+   * arrives in HWC order, so row (c, h, w) moves to (h, w, c); undefined when the rows stay in place.
+   * The weights are written straight to their rows (VGG16: no second 411 MB copy while loading).
+   */
+  private kernelRows(x: TensorVal, K: number): Int32Array | undefined {
+    if (!x.chw) return undefined;
     const [C, H, W] = x.chw;
-    const out = new Float32Array(k.length);
-    for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) {
-      const logical = (c * H + h) * W + w;
-      const physical = (h * W + w) * C + c;
-      out.set(k.subarray(logical * N, logical * N + N), physical * N);
+    const rows = new Int32Array(K);
+    for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) rows[(c * H + h) * W + w] = (h * W + w) * C + c;
+    return rows;
+  }
+
+  /** alpha · B as the IR's [K, N] kernel (B is [K, N], or [N, K] with transB), rows placed by kernelRows. */
+  private denseKernel(x: TensorVal, B: ConstTensor, K: number, N: number, alpha: number, transB: boolean): Float32Array {
+    const rows = this.kernelRows(x, K);
+    const k = new Float32Array(K * N);
+    const b = B.data;
+    if (!transB) {
+      for (let i = 0; i < K; i++) {
+        const to = (rows ? rows[i] : i) * N;
+        for (let j = 0, from = i * N; j < N; j++, from++) k[to + j] = alpha * b[from];
+      }
+      return k;
     }
-    return out;
+    // blocked transpose: a column-wise walk over a 100M-value VGG weight took seconds
+    const T = 64;
+    for (let i0 = 0; i0 < K; i0 += T) {
+      for (let j0 = 0; j0 < N; j0 += T) {
+        const i1 = Math.min(i0 + T, K);
+        const j1 = Math.min(j0 + T, N);
+        for (let i = i0; i < i1; i++) {
+          const to = (rows ? rows[i] : i) * N;
+          for (let j = j0; j < j1; j++) k[to + j] = alpha * b[j * K + i];
+        }
+      }
+    }
+    return k;
   }
 
   private gemm(n: OnnxNode): void {
@@ -623,19 +656,6 @@ class OnnxConverter {
     const [K, N] = transB ? [B.dims[1], B.dims[0]] : B.dims;
     const kIn = this.shapeOf(x)[this.shapeOf(x).length - 1];
     if (K !== kIn) this.fail(n, `weight expects ${K} inputs, input has ${kIn}`, 'bad-model');
-    const k = new Float32Array(K * N);
-    if (!transB) for (let i = 0; i < K * N; i++) k[i] = alpha * B.data[i];
-    else {
-      // blocked transpose: a column-wise walk over a 100M-value VGG weight took seconds
-      const T = 64;
-      for (let i0 = 0; i0 < K; i0 += T) {
-        for (let j0 = 0; j0 < N; j0 += T) {
-          const i1 = Math.min(i0 + T, K);
-          const j1 = Math.min(j0 + T, N);
-          for (let j = j0; j < j1; j++) for (let i = i0; i < i1; i++) k[i * N + j] = alpha * B.data[j * K + i];
-        }
-      }
-    }
     let bias: Float32Array | undefined;
     if (C) {
       const v = perChannel(C, N, 1);
@@ -644,7 +664,7 @@ class OnnxConverter {
     }
     const id = this.b.add({
       name: this.nodeName(n), op: 'dense', inputs: [x.id], sourceClass: 'Gemm',
-      params: { kernel: { shape: [K, N], data: this.denseKernel(x, k, N) }, ...(bias ? { bias: { shape: [N], data: bias } } : {}) },
+      params: { kernel: { shape: [K, N], data: this.denseKernel(x, B, K, N, alpha, transB) }, ...(bias ? { bias: { shape: [N], data: bias } } : {}) },
     });
     this.tensor(n, id, x.layout);
   }
@@ -662,7 +682,7 @@ class OnnxConverter {
     if (K !== kIn) this.fail(n, `weight expects ${K} inputs, input has ${kIn}`, 'bad-model');
     const id = this.b.add({
       name: this.nodeName(n), op: 'dense', inputs: [x.id], sourceClass: 'MatMul',
-      params: { kernel: { shape: [K, N], data: this.denseKernel(x, Float32Array.from(B.data), N) } },
+      params: { kernel: { shape: [K, N], data: this.denseKernel(x, B, K, N, 1, false) } },
     });
     this.tensor(n, id, x.layout);
   }
@@ -1192,6 +1212,23 @@ function sameList(a: readonly number[] | undefined, b: readonly number[]): boole
   return !!a && a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
+/**
+ * Initializers are read as views of the file's bytes (onnxProto.ts): a parameter the graph keeps as such a
+ * view is copied here, once per array (shared weights stay shared), so the graph never holds the file.
+ */
+export function ownParams(g: Graph): Graph {
+  const copies = new Map<Float32Array, Float32Array>();
+  for (const n of g.nodes) {
+    for (const p of Object.values(n.params)) {
+      if (!p || p.data.byteLength === p.data.buffer.byteLength) continue;
+      let c = copies.get(p.data);
+      if (!c) copies.set(p.data, (c = p.data.slice()));
+      p.data = c;
+    }
+  }
+  return g;
+}
+
 export function loadOnnx(file: string, opts: LoadOptions = {}): Graph {
   const buf = readModelFile(file);
   if (buf.length === 0) throw new LensError('bad-model', 'file is empty', file);
@@ -1210,7 +1247,7 @@ export function loadOnnx(file: string, opts: LoadOptions = {}): Graph {
   }
   const reader = new OnnxReader(file);
   try {
-    return new OnnxConverter(file, opts).convert(model, reader);
+    return ownParams(new OnnxConverter(file, opts).convert(model, reader));
   } catch (e) {
     if (e instanceof ProtoError) throw new LensError('bad-model', `corrupt ONNX data (${e.message})`, file);
     throw e;

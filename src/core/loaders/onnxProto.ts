@@ -66,13 +66,17 @@ export class OnnxReader {
     const location = first(fields, 14)?.num ?? 0;
     let raw = first(fields, 9)?.bytes;
     if (location === 1) raw = this.external(name, all(fields, 13));
-    const data = new Float64Array(count);
     const kind: ConstTensor['dtype'] = dtype === DT.FLOAT || dtype === DT.DOUBLE || dtype === DT.FLOAT16 ? 'float' : dtype === DT.BOOL ? 'bool' : dtype === DT.STRING ? 'string' : 'int';
-    if (dtype === DT.STRING) return { name, c: { dims, data, dtype: kind } };
+    if (dtype === DT.STRING) return { name, c: { dims, data: new Float64Array(count), dtype: kind } };
     if (raw && dtype === DT.FLOAT && raw.length >= count * 4) {
-      // weights: one float32 copy of the bytes (little-endian, as ONNX stores them), no per-value decoding
-      return { name, c: { dims, data: new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + count * 4)), dtype: kind } };
+      // weights: the bytes themselves (little-endian, as ONNX stores them) where aligned, else one copy;
+      // the loader copies what the graph keeps (`ownParams`), so a view never holds the file's buffer
+      const data = raw.byteOffset % 4 === 0
+        ? new Float32Array(raw.buffer, raw.byteOffset, count)
+        : new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + count * 4));
+      return { name, c: { dims, data, dtype: kind } };
     }
+    const data = new Float64Array(count);
     if (raw) {
       const v = new DataView(raw.buffer, raw.byteOffset, raw.length);
       const width: Record<number, number> = {

@@ -30,6 +30,7 @@ import { patternExtra, patternPlan } from './patternPlan';
 import { forwardBlocker, perturbationCurves } from './curves';
 import type { CurveJobSpec } from '../metrics/pixelFlipping';
 import type * as Ort from 'onnxruntime-node';
+import { collectGarbage, releaseKernels, skipsOptimisation } from './oneRun';
 
 export interface BackendNote {
   /** which backend computed this explanation, and why that one */
@@ -79,6 +80,8 @@ export interface OnnxExplainerOptions {
   universal?: boolean;
   /** One explanation per process (the CLI): compile for a single run (compile.ts `oneRun`). */
   oneRun?: boolean;
+  /** With oneRun: the graph's kernels are emptied once the session is made (oneRun.ts); nothing else may use them. */
+  releaseWeights?: boolean;
 }
 
 /** Which session runs an explanation, and how (OnnxExplainer.session). */
@@ -248,7 +251,8 @@ export class OnnxExplainer {
       // without the NCHWc copies of the kernels: one run (the CLI: less memory, and its session creation
       // saves what the run loses: ResNet-50 CPU 1.81 -> 1.65 s in all, peak RSS 1.04-1.24 -> 0.86 GB) and
       // the universal backward-only graph (its runs the same, session 1.6 -> 1.2 s; measured)
-      const session = await createSession(bytes, external, !!this.options.oneRun || !!spec.actsAsInputs);
+      const mode = this.options.oneRun ? (skipsOptimisation(this.graph) ? 'oneRun' : 'lean') : spec.actsAsInputs ? 'lean' : 'full';
+      const session = await createSession(bytes, external, mode);
       return { session, model, compileMs: t1 - t0, sessionMs: now() - t1 };
     });
     return { reused, cs };
@@ -273,6 +277,10 @@ export class OnnxExplainer {
     const leaks = plan.family.kind === 'lrp' && !!opts.conservationDetail;
     const { reused, cs: pending, backwardOnly, fetchActs } = this.session(plan, keep, leaks, input.data);
     const cs = await pending;
+    if (this.options.releaseWeights) {
+      releaseKernels(g, plan.rootPoint ? [plan.rootPoint.firstNode.id] : []);
+      collectGarbage();
+    }
     const ort = ortModule();
     const inShape = g.nodes[g.input].shape;
     const k = g.nodes[g.output].shape[0];

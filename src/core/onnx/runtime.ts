@@ -55,13 +55,20 @@ export function ortThreads(): number {
  * original that the transposed convolutions of the backward pass still read (ResNet-50, CLI graph: RSS
  * after session creation 818 → 631 MB, peak 1.14 → 0.96 GB) but makes the convolutions faster (the
  * same run 18–25 % slower without it, measured interleaved in one process).
+ * `oneRun` (the CLI): no graph optimisation at all. Constant folding (the relaid and derived kernels),
+ * common subexpressions and the transpose optimiser cost more at session creation than they save in one
+ * run, and the folded kernels are held beside the originals while they are made (ResNet-50, CPU time:
+ * session 0.79 → 0.32 s, run 0.82 → 1.0 s; peak RSS 882 → 826 MB; measured alternately, 3× each).
  */
+export type SessionMode = 'full' | 'lean' | 'oneRun';
+
 export async function createSession(
-  model: Uint8Array | string, external?: { path: string; data: Uint8Array }[], lean = false,
+  model: Uint8Array | string, external?: { path: string; data: Uint8Array }[], mode: SessionMode = 'full',
 ): Promise<Ort.InferenceSession> {
   const m = ortModule();
+  const lean = mode !== 'full';
   const opts: Ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: ortThreads(), interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential',
+    intraOpNumThreads: ortThreads(), interOpNumThreads: 1, graphOptimizationLevel: mode === 'oneRun' ? 'disabled' : 'all', executionMode: 'sequential',
     enableCpuMemArena: false,
     enableMemPattern: false,
     extra: {
