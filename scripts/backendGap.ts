@@ -13,18 +13,15 @@
  * for a float64 reference to compare with (scripts/fixtures/zennit_float64.py --layers-from DIR).
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { initBackend } from '../src/core/engine/backend';
-import { loadModel } from '../src/core/loaders/registry';
-import { canonize } from '../src/core/graph/canonize';
 import { Explainer } from '../src/core/methods/explain';
 import { defaultCompositeFor } from '../src/core/composites/presets';
-import { readNpy, writeNpy } from '../src/core/io/npy';
+import { writeNpy } from '../src/core/io/npy';
 import { OnnxExplainer } from '../src/core/onnx/onnxExplainer';
 import type { ExplainOptions, MethodName } from '../src/core/methods/types';
 import { maxAbs, maxAbsDiff, oneRounding } from './float32Gap';
+import { openZooExport } from './zooExport';
 
 function fail(msg: string): never {
   process.stderr.write(`backendGap: ${msg}\n`);
@@ -37,13 +34,7 @@ async function main(): Promise<void> {
     options: { dir: { type: 'string' }, composite: { type: 'string' }, layers: { type: 'string' }, method: { type: 'string' }, save: { type: 'string' } },
   });
   const model = positionals[0] ?? fail('name a model, e.g. convnext_tiny');
-  const dir = values.dir ?? path.join(os.homedir(), '.cache', 'relevance-lens', 'zoo');
-  const file = path.join(dir, `${model}.onnx`);
-  if (!fs.existsSync(file)) fail(`${file}: no such export (scripts/models/export_torchvision.py --models ${model})`);
-  await initBackend('wasm');
-  const g = canonize(await loadModel(file));
-  const x = readNpy(fs.readFileSync(path.join(dir, `${model}.input.npy`)), `${model}.input.npy`);
-  const input = { shape: x.shape.length === 4 ? x.shape.slice(1) : x.shape, data: x.data };
+  const { g, input } = await openZooExport(model, values.dir, fail);
   const moved = { shape: input.shape, data: oneRounding(input.data) };
   const method = (values.method ?? 'lrp') as MethodName;
   const opts: ExplainOptions = method === 'lrp' ? { method, composite: values.composite ?? defaultCompositeFor(g) } : { method };

@@ -10,20 +10,14 @@
  *
  * MODEL: a torchvision export of scripts/models/export_torchvision.py (DIR, default ~/.cache/relevance-lens/zoo).
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { parseArgs } from 'util';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../src/core/engine/backend';
-import { loadModel } from '../src/core/loaders/registry';
-import { canonize } from '../src/core/graph/canonize';
 import { Explainer } from '../src/core/methods/explain';
 import { PreparedGraph } from '../src/core/engine/prepared';
 import { forward } from '../src/core/engine/forward';
 import { conv2dFwd } from '../src/core/engine/convOps';
-import { readNpy } from '../src/core/io/npy';
 import type { ExplicitPad, Node } from '../src/core/graph/ir';
+import { openZooExport } from './zooExport';
 
 function fail(msg: string): never {
   process.stderr.write(`branchFlips: ${msg}\n`);
@@ -62,22 +56,17 @@ async function main(): Promise<void> {
     options: { dir: { type: 'string' }, composite: { type: 'string' }, layers: { type: 'string' } },
   });
   const model = positionals[0] ?? fail('name a model, e.g. resnext50_32x4d');
-  const dir = values.dir ?? path.join(os.homedir(), '.cache', 'relevance-lens', 'zoo');
-  const file = path.join(dir, `${model}.onnx`);
-  if (!fs.existsSync(file)) fail(`${file}: no such export (scripts/models/export_torchvision.py --models ${model})`);
-  await initBackend('wasm');
-  const g = canonize(await loadModel(file));
-  const x = readNpy(fs.readFileSync(path.join(dir, `${model}.input.npy`)), `${model}.input.npy`);
-  const shape = x.shape.length === 4 ? x.shape.slice(1) : x.shape;
+  const { g, input } = await openZooExport(model, values.dir, fail);
+  const shape = input.shape;
   const composite = values.composite ?? 'epsilon-gamma-box-nobias';
   const filter = new RegExp(values.layers ?? '.');
   const convs = g.nodes.filter((n) => n.op === 'conv2d' && n.inputs[0] !== g.input && filter.test(n.name));
 
   const w = new Explainer(g);
-  const out = w.explain({ shape, data: x.data }, { method: 'lrp', composite }, { keepLayers: convs.map((n) => n.name) });
+  const out = w.explain(input, { method: 'lrp', composite }, { keepLayers: convs.map((n) => n.name) });
   w.dispose();
   const prep = new PreparedGraph(g);
-  const acts = forward(prep, tf.tensor4d(x.data, [1, ...shape] as [number, number, number, number]));
+  const acts = forward(prep, tf.tensor4d(input.data, [1, ...shape] as [number, number, number, number]));
 
   process.stdout.write(`${model} ${composite}: units whose bias-free z changes sign between float32 (wasm) and float64\n`
     + `${'flips'.padStart(6)} ${'units'.padStart(8)}  ${'Σ|R| flipped / Σ|R|'.padStart(20)}  ${'max |R| flipped / max |R|'.padStart(26)}  `
