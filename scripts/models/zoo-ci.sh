@@ -23,6 +23,9 @@ PLAN=(
   'convnext_tiny|attn-lrp,cp-lrp|gradient,pattern-net|'
   'vit_narrow|attn-lrp,attn-lrp-gamma,cp-lrp,cp-lrp-gamma,attn-lrp-gamma-nobias,cp-lrp-gamma-nobias,epsilon-gamma-box|all|--onnx'
   'swin_narrow|attn-lrp,cp-lrp,epsilon-plus|gradient,deep-taylor|--onnx'
+  # the issue's own ViT-B/16 and Swin-T at full size, default composite and gradient (~1 min each on 2 cores)
+  'vit_b_16|attn-lrp|gradient|--onnx'
+  'swin_t|attn-lrp|gradient|--onnx'
 )
 models=$(printf '%s\n' "${PLAN[@]}" | cut -d'|' -f1 | paste -sd,)
 # (the tracer's warnings about Python control flow in torchvision's code are silenced)
