@@ -43,7 +43,17 @@ export interface MixedKernel {
   w: string;
   plus: string;
   scale: string;
+  /** the scale's value under a layer's rule: lets a product take the mixed kernel as a fed input (`mixedKernelInput`) */
+  read?: (r: ResolvedRule) => number;
 }
+
+/**
+ * A mixed kernel w + scale·w⁺ in a product's layout, made in JS from the IR kernel (ops/conv2d.ts): one
+ * per (layer, layout), remade only when the scale changes.
+ */
+export type MixedKernelMaker = (scale: number) => Float32Array;
+
+const mixedMemo = new WeakMap<Node, Map<string, { scale: number; data: Float32Array }>>();
 
 
 /** What a backward emission of one node receives besides the signal. */
@@ -83,6 +93,26 @@ function paramInput(name: string, dims: number[], node: Node, read: (r: Resolved
   };
 }
 
+/**
+ * The fed form of a mixed kernel: its value is made when the scale read from the layer's rule changes,
+ * and kept per layer (not per session: sessions of one model share it).
+ */
+function mixedKernelParam(name: string, dims: number[], node: Node, form: string, read: (r: ResolvedRule) => number, make: MixedKernelMaker): ParamInput {
+  return {
+    name, dims,
+    read: (rules) => {
+      const r = rules.get(node.id);
+      if (!r) throw new Error(`no rule for layer '${node.name}'`);
+      const scale = Math.fround(read(r));
+      let byForm = mixedMemo.get(node);
+      if (!byForm) mixedMemo.set(node, (byForm = new Map()));
+      let m = byForm.get(form);
+      if (!m || m.scale !== scale) byForm.set(form, (m = { scale, data: make(scale) }));
+      return m.data;
+    },
+  };
+}
+
 export class Emitter {
   readonly g = new OnnxGraph();
   private readonly kernels = new Map<string, string>();
@@ -102,6 +132,12 @@ export class Emitter {
   biasSwitch = false;
   /** stride-1 transposed convolutions as a Conv with the flipped kernel (compile.ts `oneRun`) */
   flipTransposed = true;
+  /**
+   * Mixed kernels (the silent γ rule's w + γw⁺) as graph inputs made in JS when γ changes, instead of two
+   * elementwise passes over every such kernel in each run (ResNet-50 epsilon-gamma-box: ~50 of ~365 ms
+   * per warm run, measured); not for a session run once (the CLI), which would hold them twice.
+   */
+  feedMixedKernels = false;
   /**
    * A product already at hand (a backward-only graph: the layer's own product is its forward value,
    * an input, less its bias) instead of a new convolution; consulted by `forward` before it emits one.
@@ -260,8 +296,18 @@ export class Emitter {
   }
 
   /** The transpose by w + scale·w⁺ applied to s (the silent γ rule's (W + γW⁺)ᵀs): one product. */
-  transposedMixed(node: Node, s: string, scale: string): string {
-    return this.linear(node).transposed(this, node, s, { w: this.kernel(node, 'w'), plus: this.kernel(node, 'w+'), scale });
+  transposedMixed(node: Node, s: string, scale: string, read?: (r: ResolvedRule) => number): string {
+    return this.linear(node).transposed(this, node, s, { w: this.kernel(node, 'w'), plus: this.kernel(node, 'w+'), scale, read });
+  }
+
+  /** A mixed kernel in a product's layout `form` as a graph input `mk<id>_<form>`, when `feedMixedKernels`. */
+  mixedKernelInput(node: Node, k: MixedKernel, form: string, dims: number[], make: MixedKernelMaker): string | undefined {
+    if (!this.feedMixedKernels || !k.read) return undefined;
+    const name = `mk${node.id}_${form}`;
+    if (this.params.some((p) => p.name === name)) return name;
+    this.g.input(name, dims);
+    this.params.push(mixedKernelParam(name, dims, node, form, k.read, make));
+    return name;
   }
 
   // elementwise helpers

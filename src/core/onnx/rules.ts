@@ -30,6 +30,7 @@ export function ruleStructure(r: ResolvedRule): unknown {
 // scope, and with it the Emitter and every initializer of the compile, alive as long as the session.
 const readEps = (q: ResolvedRule): number[] => [q.kind === 'z' ? q.eps : 0];
 const readGamma = (q: ResolvedRule): number[] => [q.kind === 'gamma' ? q.gamma : 0];
+const readGammaValue = (q: ResolvedRule): number => (q.kind === 'gamma' ? q.gamma : 0);
 const readAlpha = (q: ResolvedRule): number[] => [q.kind === 'alpha-beta' ? q.alpha : 0];
 const readBeta = (q: ResolvedRule): number[] => [q.kind === 'alpha-beta' ? q.beta : 0];
 const readMu = (q: ResolvedRule): number[] => [q.kind === 'sign' ? q.mu : 0];
@@ -40,16 +41,30 @@ function readBound(node: Node, c: number, which: 'low' | 'high'): (q: ResolvedRu
 class Leak {
   bias?: string;
   stab?: string;
-  constructor(private readonly e: Emitter, private readonly on: boolean) {}
+  constructor(private readonly e: Emitter, private readonly node: Node, private readonly on: boolean) {}
   add(s: string, bias: string | undefined, den: string, z: string, sign = 1): void {
     if (!this.on) return;
+    if (bias) this.bias = this.acc(this.bias, this.biasSum(s, bias), sign);
+    this.stab = this.acc(this.stab, this.e.sum(this.e.mul(s, this.e.sub(den, z))), sign);
+  }
+
+  /** A branch whose stabilizer is +eps wherever s ≠ 0 (den = max(z + eps, eps)): its share is eps·Σs. */
+  addPositive(s: string, bias: string | undefined, eps: string): void {
+    if (!this.on) return;
+    if (bias) this.bias = this.acc(this.bias, this.biasSum(s, bias), 1);
+    this.stab = this.acc(this.stab, this.e.mul(this.e.sum(s), eps), 1);
+  }
+
+  private acc(prev: string | undefined, t: string, sign: number): string {
+    const v = sign === 1 ? t : this.e.g.op('Neg', [t]);
+    return prev ? this.e.add(prev, v) : v;
+  }
+
+  /** Σ s·b with b per channel: s summed over batch and space first (no product as large as s). */
+  private biasSum(s: string, bias: string): string {
     const e = this.e;
-    const acc = (prev: string | undefined, t: string): string => {
-      const v = sign === 1 ? t : e.g.op('Neg', [t]);
-      return prev ? e.add(prev, v) : v;
-    };
-    if (bias) this.bias = acc(this.bias, e.sum(e.mul(s, bias)));
-    this.stab = acc(this.stab, e.sum(e.mul(s, e.sub(den, z))));
+    if (!e.isMap(this.node.id)) return e.sum(e.mul(s, bias));
+    return e.sum(e.mul(e.g.op('ReduceSum', [s, e.g.ints([0, 2, 3])], { keepdims: { i: 1 } }), bias));
   }
 }
 
@@ -157,7 +172,7 @@ function biased(e: Emitter, node: Node, ctx: OnnxBackward, a: string): string {
 export function emitLinearRule(e: Emitter, node: Node, r: string, ctx: OnnxBackward): string {
   const rule = ctx.rules.get(node.id);
   if (!rule) throw new Error(`no rule for layer '${node.name}'`);
-  const leak = new Leak(e, !!ctx.leak);
+  const leak = new Leak(e, node, !!ctx.leak);
   const out = ruleBody(e, node, r, rule, ctx, leak);
   if (ctx.leak) ctx.leak(node.id, leak.bias ?? e.g.floats([0]), leak.stab ?? e.g.floats([0]));
   return out;
@@ -176,6 +191,13 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
         const d = e.sub(flat, mean);
         const variance = e.g.op('ReduceMean', [e.mul(d, d)], { axes: { ints: [1] }, keepdims: { i: 0 } });
         eps = e.mul(e.g.op('Sqrt', [variance]), eps);
+      }
+      if (ctx.silent[node.id] && rule.bias && !e.biasSwitch) {
+        // r = 0 wherever z ≤ 0 (only ReLUs read z and the later rules scale by their input), so the
+        // stabilizer's sign is + wherever relevance flows: one Max instead of the sign's four passes
+        const s = e.div(r, e.g.op('Max', [e.add(z, eps), eps]));
+        leak.addPositive(s, e.bias(node, 'b'), eps);
+        return e.mul(a, e.transposed(node, s, 'w'));
       }
       const den = e.stabilize(z, eps);
       const s = e.div(r, den);
@@ -224,10 +246,15 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       const back = (sw: string, sp: string): string => e.add(e.transposed(node, sw, 'w'), e.mul(gamma, e.transposed(node, sp, 'w+')));
       // bias-free: the branch follows the sign of z without bias, as rules/applyRule.ts (why there)
       if (ctx.silent[node.id] && !neg && rule.bias) {
+        // r = 0 wherever z < 0, and z_γ = z + γ(w⁺x + b⁺) ≥ z ≥ 0 wherever it is not (x ≥ 0, γ ≥ 0): the
+        // stabilizer's sign is + wherever relevance flows, so den = max(z_γ + ε, ε) (ε joins the bias).
         // Wᵀs + γW⁺ᵀs as one product by w + γw⁺ mixed per run: a transposed conv less per layer for an
         // elementwise pass over its kernel
-        const s = branch(r, upG, bp);
-        return e.mul(pos, e.transposedMixed(node, s, gamma));
+        const eps = e.g.scalar(STABILIZER);
+        const z = e.add(e.add(zw, e.mul(gamma, upG)), bp ? e.add(bp, eps) : eps);
+        const s = e.div(r, e.g.op('Max', [z, eps]));
+        leak.addPositive(s, bp, eps);
+        return e.mul(pos, e.transposedMixed(node, s, gamma, readGammaValue));
       }
       const down = e.below0(rule.bias ? (e.biasSwitch ? e.add(zw, e.bias(node, 'b')!) : ctx.acts[node.id]) : zw);
       const up = e.sub(e.g.scalar(1), down);

@@ -77,6 +77,9 @@ export async function createSession(
     },
   };
   if (external?.length) opts.externalData = external;
+  // a developer's view of where a run's time goes: onnxruntime writes per-node timings (scripts/ortProfile.ts reads them)
+  const profile = process.env.RELEVANCE_LENS_ORT_PROFILE;
+  if (profile) Object.assign(opts, { enableProfiling: true, profileFilePrefix: profile });
   return typeof model === 'string' ? m.InferenceSession.create(model, opts) : m.InferenceSession.create(model, opts);
 }
 

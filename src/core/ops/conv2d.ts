@@ -31,12 +31,51 @@ export function convTransposed(e: Emitter, node: Node, s: string, w: string | Mi
     const [dh, dw] = attrs.dilations;
     const p = [dh * (kh - 1) - pads[0][0], dw * (kw - 1) - pads[1][0], dh * (kh - 1) - pads[0][1] + extra[0], dw * (kw - 1) - pads[1][1] + extra[1]];
     if (p.every((v) => v >= 0)) {
-      return e.g.op('Conv', [s, kernelOf(e, w, (k) => flippedKernel(e, node, k, group))], {
+      const k = (typeof w !== 'string' && e.mixedKernelInput(node, w, 'flip', flippedDims(e, node, group), (scale) => mixedKernel(node, scale, true)))
+        || kernelOf(e, w, (k) => flippedKernel(e, node, k, group));
+      return e.g.op('Conv', [s, k], {
         kernel_shape: { ints: [kh, kw] }, dilations: { ints: attrs.dilations }, pads: { ints: p }, group: { i: group },
       });
     }
   }
-  return e.g.op('ConvTranspose', [s, kernelOf(e, w)], t);
+  const k = (typeof w !== 'string' && e.mixedKernelInput(node, w, 'plain', e.kernelDims(node), (scale) => mixedKernel(node, scale, false)))
+    || kernelOf(e, w);
+  return e.g.op('ConvTranspose', [s, k], t);
+}
+
+/** The compiled dims of `flippedKernel`'s result. */
+function flippedDims(e: Emitter, node: Node, group: number): number[] {
+  const [co, cig, kh, kw] = e.kernelDims(node);
+  return [group * cig, co / group, kh, kw];
+}
+
+/**
+ * w + scale·w⁺ from the IR kernel ([kh, kw, ci, co], or depthwise [kh, kw, C, m]) straight into the
+ * compiled layout: the forward's [co, ci, kh, kw] (ConvTranspose reads it as is) or, `flip`, the stride-1
+ * transposed Conv's [ci, co, kh, kw] flipped in space (`flippedKernel`); rounded as the graph would
+ * (the product, then the sum, each to float32).
+ */
+export function mixedKernel(node: Node, scale: number, flip: boolean): Float32Array {
+  const k = node.params.kernel!;
+  const [kh, kw, c, m] = k.shape;
+  const depthwise = node.op === 'depthwiseConv2d';
+  const src = k.data;
+  const out = new Float32Array(src.length);
+  const f = Math.fround(scale);
+  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) {
+    const yy = flip ? kh - 1 - y : y;
+    const xx = flip ? kw - 1 - x : x;
+    for (let i = 0; i < c; i++) {
+      const base = ((y * kw + x) * c + i) * m;
+      for (let o = 0; o < m; o++) {
+        const v = src[base + o];
+        // depthwise: channel i·m + o either way; conv: [o, i] forward, [i, o] flipped
+        const lead = depthwise || flip ? i * m + o : o * c + i;
+        out[lead * kh * kw + yy * kw + xx] = v > 0 ? Math.fround(v + Math.fround(f * v)) : v;
+      }
+    }
+  }
+  return out;
 }
 
 /**

@@ -1,0 +1,74 @@
+/**
+ * Where a compiled explanation's time goes in onnxruntime: `node out/scripts/ortProfile.js MODEL [COMPOSITE] [RUNS]`
+ * explains a zoo export on the onnx backend with onnxruntime's profiler on, then sums the warm runs' node
+ * timings by op type (and prints the slowest nodes). A developer's tool; the figures are per run.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { OnnxExplainer } from '../src/core/onnx/onnxExplainer';
+import { cardBounds, openModel, readInput } from '../src/core/pipeline';
+import { ZOO_DIR } from './zooExport';
+
+interface Event { cat: string; name: string; dur: number; args?: { op_name?: string; output_size?: string } }
+
+async function main(): Promise<void> {
+  const [model, composite = 'epsilon-gamma-box', runsText = '5'] = process.argv.slice(2);
+  if (!model) throw new Error('usage: ortProfile MODEL [COMPOSITE] [RUNS]');
+  const runs = Number(runsText);
+  const prefix = path.join(os.tmpdir(), `rl-ortprof-${process.pid}`);
+  process.env.RELEVANCE_LENS_ORT_PROFILE = prefix;
+  const m = await openModel(path.join(ZOO_DIR, `${model}.onnx`), undefined, { keepRaw: false });
+  const { input } = readInput(path.join(ZOO_DIR, `${model}.input.npy`), m);
+  const b = cardBounds(m);
+  const e = new OnnxExplainer(m.graph, {});
+  const opts = { method: 'lrp' as const, composite, params: b ? { low: b.low, high: b.high } : {}, conservationDetail: process.env.LEAKS !== '0' };
+  await e.explain(input, opts);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let k = 0; k < runs; k++) await e.explain(input, opts);
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000 / runs;
+  const wallMs = (performance.now() - t0) / runs;
+  await e.dispose();
+  const file = fs.readdirSync(os.tmpdir()).map((f) => path.join(os.tmpdir(), f)).find((f) => f.startsWith(prefix));
+  if (!file) throw new Error('onnxruntime wrote no profile');
+  const events = JSON.parse(fs.readFileSync(file, 'utf8')) as Event[];
+  fs.rmSync(file);
+  const runEvents = events.filter((ev) => ev.cat === 'Session' && ev.name === 'model_run');
+  const nodes = events.filter((ev) => ev.cat === 'Node' && ev.name.endsWith('_kernel_time'));
+  const perRun = nodes.length / runEvents.length;
+  const warm = nodes.slice(perRun); // the first run pays for allocation and first touch
+  const byOp = new Map<string, { us: number; n: number }>();
+  for (const ev of warm) {
+    const op = ev.args?.op_name ?? '?';
+    const a = byOp.get(op) ?? { us: 0, n: 0 };
+    a.us += ev.dur; a.n++;
+    byOp.set(op, a);
+  }
+  const wr = runs;
+  const runMs = runEvents.slice(1).map((ev) => ev.dur / 1000);
+  console.log(`${model} ${composite}: model_run ${runMs.map((v) => v.toFixed(0)).join(', ')} ms; explanation ${wallMs.toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms CPU (mean); nodes per run ${perRun}`);
+  for (const [op, a] of [...byOp].sort((x, y) => y[1].us - x[1].us)) {
+    console.log(`${op.padEnd(20)} ${(a.us / wr / 1000).toFixed(1).padStart(8)} ms  ${(a.n / wr).toFixed(0).padStart(5)} nodes`);
+  }
+  const slow = new Map<string, number>();
+  for (const ev of warm) slow.set(ev.name, (slow.get(ev.name) ?? 0) + ev.dur);
+  console.log('slowest nodes:');
+  const size = new Map(warm.map((ev) => [ev.name, Number(ev.args?.output_size ?? 0)]));
+  for (const [n, us] of [...slow].sort((x, y) => y[1] - x[1]).slice(0, 25)) console.log(`  ${(us / wr / 1000).toFixed(2).padStart(7)} ms  ${n.replace(/_kernel_time$/, '')} (${(size.get(n)! / 2 ** 20).toFixed(1)} MB out)`);
+  // elementwise passes by output size: where the memory traffic is
+  const bySize = new Map<string, { us: number; n: number }>();
+  for (const ev of warm) {
+    const op = ev.args?.op_name ?? '?';
+    if (!['Mul', 'Add', 'Sub', 'Div', 'Cast', 'Less', 'Relu', 'Min'].includes(op)) continue;
+    const k = `${(Number(ev.args?.output_size ?? 0) / 2 ** 20).toFixed(2)} MB`;
+    const a = bySize.get(k) ?? { us: 0, n: 0 };
+    a.us += ev.dur; a.n++;
+    bySize.set(k, a);
+  }
+  console.log('elementwise by output size:');
+  for (const [k, a] of [...bySize].sort((x, y) => y[1].us - x[1].us).slice(0, 12)) console.log(`  ${k.padStart(10)} ${(a.us / wr / 1000).toFixed(1).padStart(7)} ms ${(a.n / wr).toFixed(0).padStart(5)} nodes, ${(a.us / a.n).toFixed(0)} us each`);
+}
+
+main().catch((e: Error) => { console.error(e.message); process.exit(1); });
