@@ -8,7 +8,7 @@ import type { ResolvedRule } from '../rules/resolved';
 import { STABILIZER } from '../rules/resolved';
 import { OnnxGraph, type Subgraph } from './onnxGraph';
 
-export type KernelVariant = 'w' | 'w+' | 'w-' | 'w2' | 'ones';
+export type KernelVariant = 'w' | 'w+' | 'w-' | 'w2' | 'ones' | 'abs';
 export type BiasVariant = 'b' | 'b+' | 'b-';
 
 /** A rule parameter fed as a graph input: a parameter change re-runs the cached session. */
@@ -223,6 +223,7 @@ export class Emitter {
             case 'w+': return this.relu(w);
             case 'w-': return this.negPart(w);
             case 'w2': return this.mul(w, w);
+            case 'abs': return this.g.op('Abs', [w]);
             default: return this.g.op('Expand', [this.g.scalar(1), this.g.ints(this.kernelDims(node))]);
           }
         });

@@ -41,6 +41,7 @@ function readBound(node: Node, c: number, which: 'low' | 'high'): (q: ResolvedRu
 class Leak {
   bias?: string;
   stab?: string;
+  private readonly channels = new Map<string, string>();
   constructor(private readonly e: Emitter, private readonly node: Node, private readonly on: boolean) {}
   add(s: string, bias: string | undefined, den: string, z: string, sign = 1): void {
     if (!this.on) return;
@@ -48,11 +49,27 @@ class Leak {
     this.stab = this.acc(this.stab, this.e.sum(this.e.mul(s, this.e.sub(den, z))), sign);
   }
 
-  /** A branch whose stabilizer is +eps wherever s ≠ 0 (den = max(z + eps, eps)): its share is eps·Σs. */
-  addPositive(s: string, bias: string | undefined, eps: string): void {
+  /** A branch whose stabilizer is the constant eps wherever s ≠ 0 (den = z + eps there): its share is eps·Σs. */
+  addPositive(s: string, bias: string | undefined, eps: string, sign = 1): void {
     if (!this.on) return;
-    if (bias) this.bias = this.acc(this.bias, this.biasSum(s, bias), 1);
-    this.stab = this.acc(this.stab, this.e.mul(this.e.sum(s), eps), 1);
+    if (bias) this.bias = this.acc(this.bias, this.biasSum(s, bias), sign);
+    this.stab = this.acc(this.stab, this.e.mul(this.total(s), eps), sign);
+  }
+
+  /** Shares given whole (a rule that sums its branches itself). */
+  addSums(bias: string | undefined, stab: string): void {
+    if (!this.on) return;
+    if (bias) this.bias = this.acc(this.bias, bias, 1);
+    this.stab = this.acc(this.stab, stab, 1);
+  }
+
+  /** Σ s·b per channel (exposed for rules that combine branches). */
+  channelSum(s: string, bias: string): string {
+    return this.biasSum(s, bias);
+  }
+
+  get wanted(): boolean {
+    return this.on;
   }
 
   private acc(prev: string | undefined, t: string, sign: number): string {
@@ -60,11 +77,23 @@ class Leak {
     return prev ? this.e.add(prev, v) : v;
   }
 
-  /** Σ s·b with b per channel: s summed over batch and space first (no product as large as s). */
-  private biasSum(s: string, bias: string): string {
+  /** s summed over batch and space, per channel ([1, C, 1, 1]; s itself if it is not a feature map), once per s. */
+  private perChannel(s: string): string {
     const e = this.e;
-    if (!e.isMap(this.node.id)) return e.sum(e.mul(s, bias));
-    return e.sum(e.mul(e.g.op('ReduceSum', [s, e.g.ints([0, 2, 3])], { keepdims: { i: 1 } }), bias));
+    if (!e.isMap(this.node.id)) return s;
+    let c = this.channels.get(s);
+    if (!c) this.channels.set(s, (c = e.g.op('ReduceSum', [s, e.g.ints([0, 2, 3])], { keepdims: { i: 1 } })));
+    return c;
+  }
+
+  /** Σ s·b with b per channel: no product as large as s. */
+  private biasSum(s: string, bias: string): string {
+    return this.e.sum(this.e.mul(this.perChannel(s), bias));
+  }
+
+  /** Σ s. */
+  total(s: string): string {
+    return this.e.sum(this.perChannel(s));
   }
 }
 
@@ -178,6 +207,40 @@ export function emitLinearRule(e: Emitter, node: Node, r: string, ctx: OnnxBackw
   return out;
 }
 
+/**
+ * The γ rule on a non-negative input with both output signs live, as one signal. With d = [z < 0] (z the
+ * forward's, or without bias for the bias-free rule) the two branches' denominators are
+ * z_up = w·x + γ·w⁺x + b_γ ≥ z ≥ 0 where d = 0 and z_down = w·x + γ·w⁻x + b_γ⁻ ≤ z < 0 where d = 1, so each
+ * stabilizer has a known sign and one division serves both: s = R / (d ? z_down − ε : z_up + ε), s_d = d·s.
+ * The relevance x ⊙ (W_γᵀ(s − s_d) + W_γ⁻ᵀ s_d) is x ⊙ (W_γᵀ s − γ|W|ᵀ s_d), with W_γ = W + γW⁺ the silent
+ * rule's mixed kernel (fed, made once per γ) and |W| a constant: two products, ~12 elementwise passes
+ * fewer per layer than the branches apart.
+ */
+function gammaBothBranches(
+  e: Emitter, node: Node, r: string,
+  v: { zw: string; zp: string; zSign: string; bp?: string; bn?: string; gamma: string }, leak: Leak,
+): string {
+  const below = e.g.op('Less', [v.zSign, e.g.scalar(0)]);
+  const d = e.g.op('Cast', [below], { to: { i: 1 } });
+  const eps = e.g.scalar(STABILIZER);
+  const negEps = e.g.scalar(-STABILIZER);
+  // the γ part of each branch: w⁺x up, w⁻x = wx − w⁺x down
+  const part = e.g.op('Where', [below, e.sub(v.zw, v.zp), v.zp]);
+  const upBias = v.bp ? e.add(v.bp, eps) : eps;
+  const downBias = v.bn ? e.add(v.bn, negEps) : negEps;
+  // up + d·(down − up): the per-channel difference is tiny, its product with d one pass
+  const bias = e.add(upBias, e.mul(d, e.sub(downBias, upBias)));
+  const den = e.add(e.add(v.zw, e.mul(v.gamma, part)), bias);
+  const s = e.div(r, den);
+  const sd = e.mul(s, d);
+  if (leak.wanted) {
+    // bias: Σ s_up·b_γ + Σ s_d·b_γ⁻; stabilizer: ε·Σ s_up − ε·Σ s_d = ε·(Σ s − 2Σ s_d)
+    const biasShare = v.bp && v.bn ? e.add(leak.channelSum(s, v.bp), leak.channelSum(sd, e.sub(v.bn, v.bp))) : undefined;
+    leak.addSums(biasShare, e.mul(eps, e.sub(leak.total(s), e.mul(e.g.scalar(2), leak.total(sd)))));
+  }
+  return e.sub(e.transposedMixed(node, s, v.gamma, readGammaValue), e.mul(v.gamma, e.transposed(node, sd, 'abs')));
+}
+
 function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: OnnxBackward, leak: Leak): string {
   const a = ctx.acts[node.inputs[0]];
   const nonNeg = ctx.nonNegative[node.inputs[0]];
@@ -256,7 +319,9 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
         leak.addPositive(s, bp, eps);
         return e.mul(pos, e.transposedMixed(node, s, gamma, readGammaValue));
       }
-      const down = e.below0(rule.bias ? (e.biasSwitch ? e.add(zw, e.bias(node, 'b')!) : ctx.acts[node.id]) : zw);
+      const zSign = rule.bias ? (e.biasSwitch ? e.add(zw, e.bias(node, 'b')!) : ctx.acts[node.id]) : zw;
+      if (!neg) return e.mul(pos, gammaBothBranches(e, node, r, { zw, zp: zpP, zSign, bp, bn, gamma }, leak));
+      const down = e.below0(zSign);
       const up = e.sub(e.g.scalar(1), down);
       const su = branch(e.mul(r, up), upG, bp);
       const sd = branch(e.mul(r, down), downG, bn);
@@ -275,6 +340,14 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
         let z = e.forward(node, pos, wa);
         if (neg) z = e.add(z, e.forward(node, neg, wb));
         const bv = bias ? e.bias(node, b) : undefined;
+        if (!neg) {
+          // x ≥ 0: z = w^±x + b^± has the sign of its part (0 only where every term is 0, and there
+          // either sign of ε gives the same relevance and share), so the stabilizer is ±ε, joined to the bias
+          const eps = e.g.scalar(wa === 'w+' ? STABILIZER : -STABILIZER);
+          const s = e.mul(e.div(r, e.add(z, bv ? e.add(bv, eps) : eps)), weight);
+          leak.addPositive(s, bv, eps, b === 'b+' ? 1 : -1);
+          return e.mul(pos, e.transposed(node, s, wa));
+        }
         if (bv) z = e.add(z, bv);
         const den = e.stabilize(z, STABILIZER);
         const s = e.mul(e.div(r, den), weight);
