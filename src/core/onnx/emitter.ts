@@ -8,7 +8,7 @@ import type { ResolvedRule } from '../rules/resolved';
 import { STABILIZER } from '../rules/resolved';
 import { OnnxGraph, type Subgraph } from './onnxGraph';
 
-export type KernelVariant = 'w' | 'w+' | 'w-' | 'w2' | 'ones' | 'abs';
+export type KernelVariant = 'w' | 'w+' | 'w-' | 'w2' | 'ones';
 export type BiasVariant = 'b' | 'b+' | 'b-';
 
 /** A rule parameter fed as a graph input: a parameter change re-runs the cached session. */
@@ -17,6 +17,8 @@ export interface ParamInput {
   dims: number[];
   /** its value under the rules of one run */
   read(rules: Map<number, ResolvedRule>): Float32Array;
+  /** the dims of a value `read` gave, when they are not always `dims` */
+  shapeOf?(value: Float32Array): number[];
 }
 
 /** A weighted op in the compiled layout (the ONNX half of ops/types.ts LinearOp). */
@@ -43,8 +45,11 @@ export interface MixedKernel {
   w: string;
   plus: string;
   scale: string;
-  /** the scale's value under a layer's rule: lets a product take the mixed kernel as a fed input (`mixedKernelInput`) */
-  read?: (r: ResolvedRule) => number;
+  /**
+   * the scale's value under a layer's rule, undefined when the rule does not use this product (another
+   * choice of the universal graph): lets a product take the mixed kernel as a fed input (`mixedKernelInput`)
+   */
+  read?: (r: ResolvedRule) => number | undefined;
 }
 
 /**
@@ -54,6 +59,8 @@ export interface MixedKernel {
 export type MixedKernelMaker = (scale: number) => Float32Array;
 
 const mixedMemo = new WeakMap<Node, Map<string, { scale: number; data: Float32Array }>>();
+/** fed for a mixed kernel whose branch does not run (its input's dims are symbolic) */
+const UNUSED_KERNEL = new Float32Array(1);
 
 
 /** What a backward emission of one node receives besides the signal. */
@@ -97,13 +104,17 @@ function paramInput(name: string, dims: number[], node: Node, read: (r: Resolved
  * The fed form of a mixed kernel: its value is made when the scale read from the layer's rule changes,
  * and kept per layer (not per session: sessions of one model share it).
  */
-function mixedKernelParam(name: string, dims: number[], node: Node, form: string, read: (r: ResolvedRule) => number, make: MixedKernelMaker): ParamInput {
+function mixedKernelParam(name: string, dims: number[], node: Node, form: string, read: (r: ResolvedRule) => number | undefined, make: MixedKernelMaker): ParamInput {
   return {
     name, dims,
+    shapeOf: (v) => (v === UNUSED_KERNEL ? dims.map(() => 1) : dims),
     read: (rules) => {
       const r = rules.get(node.id);
       if (!r) throw new Error(`no rule for layer '${node.name}'`);
-      const scale = Math.fround(read(r));
+      const given = read(r);
+      // another rule of the universal graph: the branch that reads the kernel does not run
+      if (given === undefined) return UNUSED_KERNEL;
+      const scale = Math.fround(given);
       let byForm = mixedMemo.get(node);
       if (!byForm) mixedMemo.set(node, (byForm = new Map()));
       let m = byForm.get(form);
@@ -223,7 +234,6 @@ export class Emitter {
             case 'w+': return this.relu(w);
             case 'w-': return this.negPart(w);
             case 'w2': return this.mul(w, w);
-            case 'abs': return this.g.op('Abs', [w]);
             default: return this.g.op('Expand', [this.g.scalar(1), this.g.ints(this.kernelDims(node))]);
           }
         });
@@ -297,7 +307,7 @@ export class Emitter {
   }
 
   /** The transpose by w + scale·w⁺ applied to s (the silent γ rule's (W + γW⁺)ᵀs): one product. */
-  transposedMixed(node: Node, s: string, scale: string, read?: (r: ResolvedRule) => number): string {
+  transposedMixed(node: Node, s: string, scale: string, read?: (r: ResolvedRule) => number | undefined): string {
     return this.linear(node).transposed(this, node, s, { w: this.kernel(node, 'w'), plus: this.kernel(node, 'w+'), scale, read });
   }
 
@@ -306,7 +316,7 @@ export class Emitter {
     if (!this.feedMixedKernels || !k.read) return undefined;
     const name = `mk${node.id}_${form}`;
     if (this.params.some((p) => p.name === name)) return name;
-    this.g.input(name, dims);
+    this.g.input(name, dims.map((_, i) => `${name}_${i}`));
     this.params.push(mixedKernelParam(name, dims, node, form, k.read, make));
     return name;
   }

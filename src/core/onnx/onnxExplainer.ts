@@ -296,7 +296,10 @@ export class OnnxExplainer {
     // this run's rule parameters (the session is shared by every value of them)
     const paramFeeds: Record<string, Ort.Tensor> = {};
     const rules = plan.family.kind === 'lrp' ? plan.family.rules : new Map<number, ResolvedRule>();
-    for (const p of cs.model.params) paramFeeds[p.name] = new ort.Tensor('float32', p.read(rules), p.dims);
+    for (const p of cs.model.params) {
+      const v = p.read(rules);
+      paramFeeds[p.name] = new ort.Tensor('float32', v, p.shapeOf?.(v) ?? p.dims);
+    }
     for (const sel of cs.model.selectors) {
       const k = sel.keys.indexOf(choiceStructure(rules.get(sel.id)!));
       if (k < 0) throw new Error(`layer ${sel.id}: its rule is not among the universal graph's choices`);
