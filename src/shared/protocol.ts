@@ -126,6 +126,9 @@ export interface ConservationRow {
   /** The rule's closed-form share of out − in absorbed by the bias, and by the stabilizer ε. */
   biasLeak?: number;
   stabilizerLeak?: number;
+  /** Σ |R| at the layer's output and at its inputs (conservation detail): the scale of the row's float32 floor. */
+  outputAbsSum?: number;
+  inputAbsSum?: number;
 }
 
 /** What decides one explanation (also the key of its cache entry). */
@@ -435,8 +438,53 @@ export function isUnbalanced(row: ConservationRow, tolerance = 0.05): boolean {
  */
 export function leakExplained(row: ConservationRow, tolerance = 0.05): boolean {
   if (row.biasLeak === undefined && row.stabilizerLeak === undefined) return false;
-  const residual = row.outputRelevanceSum - row.inputRelevanceSum - (row.biasLeak ?? 0) - (row.stabilizerLeak ?? 0);
-  return Math.abs(residual) <= tolerance * Math.abs(row.outputRelevanceSum);
+  return Math.abs(rowResidual(row)) <= tolerance * Math.abs(row.outputRelevanceSum);
+}
+
+/** out − in − bias share − ε share: zero in exact arithmetic for every rule with a closed form. */
+export function rowResidual(row: ConservationRow): number {
+  return row.outputRelevanceSum - row.inputRelevanceSum - (row.biasLeak ?? 0) - (row.stabilizerLeak ?? 0);
+}
+
+/**
+ * How many float32 roundings (unit 2⁻²⁴) of the row's terms its floor allows. A value of R_in reaches the
+ * table through about four: its product x · (Wᵀs) (s = R / z itself rounded), the accumulation of Wᵀs
+ * (blocked sums: their roundings of random sign do not pile up to the worst case n · 2⁻²⁴), its storage,
+ * and the two-level sum; R_out through its storage and sum, and the forward's z, which s · z returns to the
+ * out side, rounded by its own accumulation. Each moves the row by at most 2⁻²⁴ times the terms it touches,
+ * whose size Σ|R_in| + Σ|R_out| + |shares| stands for (README "Float32 floor of a row"; the zoo's rows stay
+ * under 1.2 of it, its largest seen, AlexNet's features.10 under z⁺).
+ */
+export const ROUNDINGS_PER_TERM = 4;
+
+/**
+ * The row's float32 floor: ROUNDINGS_PER_TERM · 2⁻²⁴ · (Σ|R_in| + Σ|R_out| + |bias share| + |ε share|), the
+ * imbalance float32 leaves however the row is computed (even the exact result stored in float32 misses by
+ * up to 2⁻²⁴ · Σ|R_in|); undefined without the absolute sums.
+ */
+export function roundingFloor(row: ConservationRow): number | undefined {
+  if (row.inputAbsSum === undefined || row.outputAbsSum === undefined) return undefined;
+  return ROUNDINGS_PER_TERM * 2 ** -24
+    * (row.inputAbsSum + row.outputAbsSum + Math.abs(row.biasLeak ?? 0) + Math.abs(row.stabilizerLeak ?? 0));
+}
+
+export type RowClosure = 'closes' | 'rounding' | 'open';
+
+/** Issue 9's bar for a row: out − in − shares within 1e-4 of its largest term (the CLI's marks, the zoo's check). */
+export const ROW_TOLERANCE = 1e-4;
+
+/**
+ * Whether a row closes: |out − in − shares| within `tolerance` of its largest term (or of `minScale`,
+ * for tiny rows), else within its float32 floor ('rounding': nothing is missing that float32 could show),
+ * else 'open' (a term the table does not account for).
+ */
+export function rowClosure(row: ConservationRow, tolerance: number, minScale = 0): RowClosure {
+  const gap = Math.abs(rowResidual(row));
+  const scale = Math.max(Math.abs(row.outputRelevanceSum), Math.abs(row.inputRelevanceSum),
+    Math.abs(row.biasLeak ?? 0), Math.abs(row.stabilizerLeak ?? 0), minScale);
+  if (gap <= tolerance * scale) return 'closes';
+  const floor = roundingFloor(row);
+  return floor !== undefined && gap <= floor ? 'rounding' : 'open';
 }
 
 export function assertNever(x: never): never {
