@@ -99,7 +99,7 @@ interface CompositeRow {
   /** rows past ROW_TOL within their float32 floor, and those past it too (a term the table misses) */
   roundingRows?: number; openRows?: string[];
   /** the largest |out − in − shares| of any row in units of 2⁻²⁴ · (Σ|R_in| + Σ|R_out| + |shares|): what ROUNDINGS_PER_TERM must cover */
-  roundings?: number;
+  roundings?: number; roundingsLayer?: string;
   /** wasm heap size after the run (it only grows: the process's peak so far) and peak RSS, MB */
   heapMB?: number; maxRssMB?: number;
 }
@@ -180,6 +180,7 @@ async function main(): Promise<void> {
         let worstRow: (typeof r.layers)[number] | undefined;
         let shares = 0;
         let roundings = 0;
+        let roundingsLayer = '';
         let roundingRows = 0;
         const openRows: string[] = [];
         for (const l of r.layers) {
@@ -194,7 +195,7 @@ async function main(): Promise<void> {
           if (closure === 'rounding') roundingRows++;
           if (closure === 'open') openRows.push(l.name);
           const floor = roundingFloor(l);
-          if (floor) roundings = Math.max(roundings, gap / (floor / ROUNDINGS_PER_TERM));
+          if (floor && gap / (floor / ROUNDINGS_PER_TERM) > roundings) [roundings, roundingsLayer] = [gap / (floor / ROUNDINGS_PER_TERM), `${l.name} ${l.rule}`];
           if (rel > worst) [worst, worstLayer, worstRow] = [rel, l.name, l];
         }
         const worstTerms = worstRow && { out: worstRow.outputRelevanceSum, in: worstRow.inputRelevanceSum, bias: worstRow.biasLeak ?? 0, stab: worstRow.stabilizerLeak ?? 0, rule: worstRow.rule };
@@ -203,7 +204,7 @@ async function main(): Promise<void> {
         const floor = worst > ROW_TOLERANCE && worstRow ? floorOf(worstRow) : undefined;
         const heapMB = wasmHeapMB();
         const maxRssMB = process.resourceUsage().maxRSS / 1024;
-        row.composites.push({ composite, ms: Date.now() - t, inputSum: r.inputRelevanceSum, worstRow: worst, worstLayer, worstTerms, total, worstVsLogit: worstAbs / Math.abs(r.target.logit), heapMB, maxRssMB, ...floor, roundingRows, openRows, roundings });
+        row.composites.push({ composite, ms: Date.now() - t, inputSum: r.inputRelevanceSum, worstRow: worst, worstLayer, worstTerms, total, worstVsLogit: worstAbs / Math.abs(r.target.logit), heapMB, maxRssMB, ...floor, roundingRows, openRows, roundings, roundingsLayer });
         if (values.png && composite === row.defaultComposite) {
           fs.mkdirSync(values.png, { recursive: true });
           const [h, w] = shape;
@@ -216,7 +217,7 @@ async function main(): Promise<void> {
         process.stderr.write(`  ${model} ${composite}: ${Date.now() - t} ms, worst row ${worst.toExponential(2)} (${worstLayer}), `
           + `worst row / logit ${(worstAbs / Math.abs(r.target.logit)).toExponential(2)}, total ${total.toExponential(2)}, input sum ${r.inputRelevanceSum.toPrecision(5)} of logit ${r.target.logit.toPrecision(5)}`
           + `${heapMB !== undefined ? `, wasm heap ${heapMB.toFixed(0)} MB` : ''}, peak RSS ${maxRssMB.toFixed(0)} MB${floorText(row.composites[row.composites.length - 1])}`
-          + `; rows within their float32 floor ${roundingRows}, over it ${openRows.length}; largest gap ${roundings.toFixed(2)} × 2⁻²⁴·(Σ|R_in| + Σ|R_out| + |shares|)\n`);
+          + `; rows within their float32 floor ${roundingRows}, over it ${openRows.length}; largest gap ${roundings.toFixed(2)} × 2⁻²⁴·(Σ|R_in| + Σ|R_out| + |shares|) (${roundingsLayer})\n`);
       }
       ex.dispose();
       ex = new Explainer(g);
