@@ -98,7 +98,7 @@ interface CompositeRow {
   floor?: number; cancellation?: number; withinFloor?: boolean;
   /** rows past ROW_TOL within their float32 floor, and those past it too (a term the table misses) */
   roundingRows?: number; openRows?: string[];
-  /** the largest |out − in − shares| of any row in units of 2⁻²⁴ · (Σ|R_in| + Σ|R_out| + |shares|): what ROUNDINGS_PER_TERM must cover */
+  /** over the rows past ROW_TOLERANCE, the largest |out − in − shares| in units of 2⁻²⁴ · (Σ|R_in| + Σ|R_out| + |shares|): what ROUNDINGS_PER_TERM must cover */
   roundings?: number; roundingsLayer?: string;
   /** wasm heap size after the run (it only grows: the process's peak so far) and peak RSS, MB */
   heapMB?: number; maxRssMB?: number;
@@ -195,7 +195,9 @@ async function main(): Promise<void> {
           if (closure === 'rounding') roundingRows++;
           if (closure === 'open') openRows.push(l.name);
           const floor = roundingFloor(l);
-          if (floor && gap / (floor / ROUNDINGS_PER_TERM) > roundings) [roundings, roundingsLayer] = [gap / (floor / ROUNDINGS_PER_TERM), `${l.name} ${l.rule}`];
+          // in units of one rounding of the terms, over the rows the floor decides (past ROW_TOLERANCE)
+          const units = floor ? gap / (floor / ROUNDINGS_PER_TERM) : 0;
+          if (closure !== 'closes' && units > roundings) [roundings, roundingsLayer] = [units, `${l.name} ${l.rule}`];
           if (rel > worst) [worst, worstLayer, worstRow] = [rel, l.name, l];
         }
         const worstTerms = worstRow && { out: worstRow.outputRelevanceSum, in: worstRow.inputRelevanceSum, bias: worstRow.biasLeak ?? 0, stab: worstRow.stabilizerLeak ?? 0, rule: worstRow.rule };
@@ -217,7 +219,7 @@ async function main(): Promise<void> {
         process.stderr.write(`  ${model} ${composite}: ${Date.now() - t} ms, worst row ${worst.toExponential(2)} (${worstLayer}), `
           + `worst row / logit ${(worstAbs / Math.abs(r.target.logit)).toExponential(2)}, total ${total.toExponential(2)}, input sum ${r.inputRelevanceSum.toPrecision(5)} of logit ${r.target.logit.toPrecision(5)}`
           + `${heapMB !== undefined ? `, wasm heap ${heapMB.toFixed(0)} MB` : ''}, peak RSS ${maxRssMB.toFixed(0)} MB${floorText(row.composites[row.composites.length - 1])}`
-          + `; rows within their float32 floor ${roundingRows}, over it ${openRows.length}; largest gap ${roundings.toFixed(2)} × 2⁻²⁴·(Σ|R_in| + Σ|R_out| + |shares|) (${roundingsLayer})\n`);
+          + `; rows within their float32 floor ${roundingRows}, over it ${openRows.length}${roundingsLayer ? `, the largest gap of those ${roundings.toFixed(2)} × 2⁻²⁴·(Σ|R_in| + Σ|R_out| + |shares|) (${roundingsLayer})` : ''}\n`);
       }
       ex.dispose();
       ex = new Explainer(g);
