@@ -490,6 +490,12 @@ export function rowClosure(row: ConservationRow, tolerance: number, minScale = 0
   return floor !== undefined && gap <= floor ? 'rounding' : 'open';
 }
 
+/** A row as the JSON results give it (CLI --json, the panel's JSON export): with its float32 floor and closure at ROW_TOLERANCE. */
+export function rowWithFloor(row: ConservationRow): ConservationRow & { float32Floor?: number; closure?: RowClosure } {
+  const floor = roundingFloor(row);
+  return floor === undefined ? row : { ...row, float32Floor: floor, closure: rowClosure(row, ROW_TOLERANCE) };
+}
+
 export function assertNever(x: never): never {
   throw new Error(`unexpected value ${JSON.stringify(x)}`);
 }

@@ -19,7 +19,7 @@ import { writeNpy } from '../../core/io/npy';
 import { COLORMAP_NAMES, type ColormapName } from '../../core/image/colormap';
 import { exportPicture } from '../../core/image/export';
 import { encodePng } from '../../core/image/png';
-import { DEFAULT_DISPLAY, isNoiseMethod, METHOD_NAMES, NOISE_METHODS, POLARITIES, ROUNDINGS_PER_TERM, roundingFloor, ROW_TOLERANCE, rowClosure } from '../../shared/protocol';
+import { DEFAULT_DISPLAY, isNoiseMethod, METHOD_NAMES, NOISE_METHODS, POLARITIES, ROUNDINGS_PER_TERM, roundingFloor, ROW_TOLERANCE, rowClosure, rowWithFloor } from '../../shared/protocol';
 import { SETTING_DEFAULTS } from '../../shared/settings';
 import { fmt, fmtProbability, methodFigures } from '../../shared/methodFigures';
 import { inputBounds } from '../../core/card/modelCard';
@@ -238,16 +238,10 @@ export function toJson(r: ExplainOutput, model: string, input: string, backend: 
   return {
     method: r.method, composite: r.composite, rules: r.rules, target: r.target, prediction: r.prediction,
     relevance: { shape: r.relevance.shape, data: Array.from(r.relevance.data) },
-    layers: r.layers.map(layerJson), inputRelevanceSum: r.inputRelevanceSum, timings: r.timings,
+    layers: r.layers.map(rowWithFloor), inputRelevanceSum: r.inputRelevanceSum, timings: r.timings,
     ...(r.extra ? { extra: r.extra } : {}),
     model, input, backend, ...(backendReason ? { backendReason } : {}),
   };
-}
-
-/** A row with its float32 floor and whether it closes to ROW_TOLERANCE ('closes', 'rounding': within the floor, 'open'). */
-function layerJson(l: ExplainOutput['layers'][number]): unknown {
-  const floor = roundingFloor(l);
-  return floor === undefined ? l : { ...l, float32Floor: floor, closure: rowClosure(l, ROW_TOLERANCE) };
 }
 
 /**
