@@ -88,8 +88,14 @@ test('float32 floor: Σ|R_in|, Σ|R_out| of both backends equal a float64 oracle
   const input = { shape: [1, 1, N_IN], data: net.x };
   const w = new Explainer(net.g);
   const o = new OnnxExplainer(net.g);
+  // the extension's explainer: after another rule on this image, the universal backward-only graph
+  const u = new OnnxExplainer(net.g, { universal: true });
   try {
-    for (const [backend, r] of [['wasm', w.explain(input, BIAS_FREE)], ['onnx', await o.explain(input, BIAS_FREE)]] as const) {
+    await u.explain(input, { ...BIAS_FREE, rules: { d1: { rule: 'z-plus' }, d2: { rule: 'epsilon', bias: false } } });
+    const backwardOnly = await u.explain(input, BIAS_FREE);
+    assert.equal(backwardOnly.timings.backwardOnly, 1);
+    const runs = [['wasm', w.explain(input, BIAS_FREE)], ['onnx', await o.explain(input, BIAS_FREE)], ['onnx backward-only', backwardOnly]] as const;
+    for (const [backend, r] of runs) {
       if ('backend' in r) assert.equal(r.backend, 'onnx', String(r.backendReason));
       assert.equal(r.target.class, want.target);
       for (const [name, ref] of [['d1', want.d1], ['d2', want.d2]] as const) {
@@ -114,6 +120,7 @@ test('float32 floor: Σ|R_in|, Σ|R_out| of both backends equal a float64 oracle
   } finally {
     w.dispose();
     await o.dispose();
+    await u.dispose();
   }
 });
 
