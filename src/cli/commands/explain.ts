@@ -456,8 +456,8 @@ function summary(r: ExplainOutput, g: Graph, model: string, input: string, backe
         leak(l.biasLeak), leak(l.stabilizerLeak), rounding[i] ? `${ROUNDING_MARK} ${num(roundingFloor(l)!, 2)}` : '']),
       [false, false, false, true, true, true, true, true, false]));
     if (rounding.includes(true)) {
-      lines.push(`${ROUNDING_MARK} FLOOR: out − in − shares exceeds ${ROW_TOLERANCE} of the row but lies within its float32 floor `
-        + `FLOOR = ${ROUNDINGS_PER_TERM} · 2⁻²⁴ · (Σ|R_in| + Σ|R_out| + |shares|): terms that large cancel, float32 cannot close it better (README "Float32 floor of a row")`);
+      lines.push(`${ROUNDING_MARK} FLOOR: out − in − shares misses ${ROW_TOLERANCE} of the row but lies within its float32 floor FLOOR = ${ROUNDINGS_PER_TERM} · 2⁻²⁴ · (Σ|R_in| + Σ|R_out| + |shares|):`,
+        '         its terms cancel, float32 cannot close it better: nothing float32 could show is missing (README "Float32 floor of a row")');
     }
     lines.push('');
     for (const line of extraLines(r.extra)) lines.push(line);
