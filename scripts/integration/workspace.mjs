@@ -42,24 +42,27 @@ export function prepareWorkspace(repo, ws) {
   }
   fs.mkdirSync(path.join(ws, 'transformers'), { recursive: true });
   fs.copyFileSync(path.join(repo, 'test/fixtures/transformers/vit.onnx'), path.join(ws, 'transformers', 'vit.onnx'));
-  copyZooResNet(path.join(ws, 'zoo'));
+  copyZooModels(path.join(ws, 'zoo'));
   return ws;
 }
 
 /**
- * torchvision's ResNet-50 (random weights) as scripts/models/export_torchvision.py writes it, for the
- * printed time of a rule change on the onnx backend: copied when the bench cache has it (exporting needs
- * Debian's python3-torch and half a minute, more than this suite should spend); else the spec says why.
+ * torchvision's ResNet-50 and AlexNet (random weights) as scripts/models/export_torchvision.py writes them, for
+ * the printed time of a rule change on the onnx backend and a conservation row within its float32 floor:
+ * copied when the bench cache has them (exporting needs Debian's python3-torch and half a minute, more than
+ * this suite should spend); else the specs say why.
  */
-function copyZooResNet(dir) {
+function copyZooModels(dir) {
   const zoo = process.env.RELEVANCE_LENS_ZOO ?? path.join(os.homedir(), '.cache', 'relevance-lens', 'zoo');
-  const files = ['resnet50.onnx', 'resnet50.lens.json'];
-  if (!files.every((f) => fs.existsSync(path.join(zoo, f)))) {
-    console.warn(`[workspace] no ResNet-50 in ${zoo} (write it with /usr/bin/python3 scripts/models/export_torchvision.py --models resnet50): its rule-change time is not printed`);
-    return;
+  for (const name of ['resnet50', 'alexnet']) {
+    const files = [`${name}.onnx`, `${name}.lens.json`];
+    if (!files.every((f) => fs.existsSync(path.join(zoo, f)))) {
+      console.warn(`[workspace] no ${name} in ${zoo} (write it with /usr/bin/python3 scripts/models/export_torchvision.py --models ${name}): its spec does not run`);
+      continue;
+    }
+    fs.mkdirSync(dir, { recursive: true });
+    for (const f of files) fs.copyFileSync(path.join(zoo, f), path.join(dir, f));
   }
-  fs.mkdirSync(dir, { recursive: true });
-  for (const f of files) fs.copyFileSync(path.join(zoo, f), path.join(dir, f));
 }
 
 /**

@@ -41,6 +41,8 @@ export const STRINGS = {
   biasLeak: 'by bias',
   stabilizerLeak: 'by ε',
   leakByRule: 'leak by rule',
+  withinRounding: '≈ float32 rounding',
+  withinRoundingTip: 'within float32 rounding (floor {0}): out − in − shares = {1} is no more than float32 leaves when terms this large cancel (4 · 2⁻²⁴ · (Σ|R_in| + Σ|R_out| + |shares|)); nothing is missing that float32 could show',
   onlyLeaking: 'Only rows that leak',
   jumpWorst: 'Jump to worst row',
   tableCounts: '{0} rows, {1} out of balance',

@@ -24,6 +24,7 @@ import { defineKeyboardTests } from './keyboard.test';
 import { defineLoaderTests } from './loaders.test';
 import { defineMobileNetTests } from './mobilenet.test';
 import { defineResNetTests } from './resnet.test';
+import { defineFloorTests } from './floor.test';
 import { defineGalleryTests } from './gallery.test';
 import { defineHostileTests } from './hostile.test';
 import { defineAfterReloadTests, defineReloadPreparation, reloadExpectation, takePhase, writePhase, type ReloadPhase } from './reload.test';
@@ -69,6 +70,7 @@ export async function run(): Promise<void> {
     defineHostileTests();
     defineMobileNetTests();
     defineResNetTests();
+    defineFloorTests();
     defineReloadPreparation();
   }
   const r = await runMocha(mocha);

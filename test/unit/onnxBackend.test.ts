@@ -73,6 +73,11 @@ export function assertSameExplanation(w: ExplainOutput, o: ExplainOutput, what: 
       }
       assert.ok(Math.abs(l[k]! - m[k]!) <= 1e-4 * total, `${what}: ${l.name}.${k} wasm ${l[k]} onnx ${m[k]}`);
     }
+    // Σ|R| (the float32 floor's scale): on both backends or neither, the same to 1e-4 of itself
+    for (const k of ['outputAbsSum', 'inputAbsSum'] as const) {
+      assert.equal(m[k] === undefined, l[k] === undefined, `${what}: ${l.name}.${k} on one backend only`);
+      if (l[k] !== undefined) assert.ok(Math.abs(l[k]! - m[k]!) <= 1e-4 * Math.max(l[k]!, total), `${what}: ${l.name}.${k} wasm ${l[k]} onnx ${m[k]}`);
+    }
   });
 }
 

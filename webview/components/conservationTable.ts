@@ -3,7 +3,7 @@
  * a name plus an optional parameter field (`0.25` for ε, `2,1` for α,β, `nobias` for z⁺, `-1,1` for z^B,
  * `origin` for Deep Taylor); the text is checked with the engine's own parser before it is sent.
  */
-import { isUnbalanced, leakExplained, type ConservationRow, type LayerInfo } from '../../src/shared/protocol';
+import { isUnbalanced, leakExplained, roundingFloor, rowClosure, rowResidual, type ConservationRow, type LayerInfo } from '../../src/shared/protocol';
 import { parseRule } from '../../src/shared/ruleSpec';
 import { fmtNum, format, h, option, replaceKeepingFocus } from '../dom';
 import { t } from '../strings';
@@ -160,16 +160,19 @@ const CELL_CLASSES = ['num', 'num', 'num', 'flag', 'num', 'num', 'num'];
 function rowParts(row: ConservationRow, o: TableOptions, byName: Map<string, LayerInfo>, detail: boolean) {
   const layer = byName.get(row.name);
   const off = o.flagBalance && isUnbalanced(row, o.tolerance);
-  // An imbalance the rule's own closed form accounts for (bias, ε) is expected; anything else is flagged.
+  // An imbalance the rule's own closed form accounts for (bias, ε) is expected, and so is one within the
+  // row's float32 floor (terms far larger than their sum); anything else is flagged.
   const explained = off && leakExplained(row, o.tolerance);
-  const flagged = off && !explained;
+  const rounding = off && !explained && rowClosure(row, o.tolerance) === 'rounding';
+  const flagged = off && !explained && !rounding;
   const badge = !o.flagBalance ? '–'
     : flagged ? h('span', { class: 'badge warn' }, `⚠ ${t.unbalanced}`)
-      : explained ? h('span', { class: 'badge info' }, t.leakByRule) : h('span', { class: 'badge ok' }, t.balanced);
+      : rounding ? h('span', { class: 'badge rounding', title: format(t.withinRoundingTip, fmtNum(roundingFloor(row)!), fmtNum(rowResidual(row))) }, t.withinRounding)
+        : explained ? h('span', { class: 'badge info' }, t.leakByRule) : h('span', { class: 'badge ok' }, t.balanced);
   const picked = layer?.ruleable ? { ...layer, rule: layer.overridden ? layer.rule : row.rule || layer.rule } : undefined;
   const leak = (v: number | undefined) => (v === undefined ? '' : fmtNum(v));
   return {
-    cls: `${flagged ? 'unbalanced' : ''}${o.selectedLayer === row.name ? ' selected' : ''}`,
+    cls: `${flagged ? 'unbalanced' : rounding ? 'rounding' : ''}${o.selectedLayer === row.name ? ' selected' : ''}`,
     ruleKey: JSON.stringify(picked ? [picked.rule, picked.overridden, picked.rules] : row.rule),
     rule: (): Node | string => (picked ? rulePicker(picked, o.onRule) : row.rule),
     cells: [fmtNum(row.outputRelevanceSum), fmtNum(row.inputRelevanceSum), fmtNum(row.ratio), badge,

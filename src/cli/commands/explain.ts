@@ -19,7 +19,7 @@ import { writeNpy } from '../../core/io/npy';
 import { COLORMAP_NAMES, type ColormapName } from '../../core/image/colormap';
 import { exportPicture } from '../../core/image/export';
 import { encodePng } from '../../core/image/png';
-import { DEFAULT_DISPLAY, isNoiseMethod, METHOD_NAMES, NOISE_METHODS, POLARITIES } from '../../shared/protocol';
+import { DEFAULT_DISPLAY, isNoiseMethod, METHOD_NAMES, NOISE_METHODS, POLARITIES, ROUNDINGS_PER_TERM, roundingFloor, ROW_TOLERANCE, rowClosure, rowWithFloor } from '../../shared/protocol';
 import { SETTING_DEFAULTS } from '../../shared/settings';
 import { fmt, fmtProbability, methodFigures } from '../../shared/methodFigures';
 import { inputBounds } from '../../core/card/modelCard';
@@ -238,7 +238,7 @@ export function toJson(r: ExplainOutput, model: string, input: string, backend: 
   return {
     method: r.method, composite: r.composite, rules: r.rules, target: r.target, prediction: r.prediction,
     relevance: { shape: r.relevance.shape, data: Array.from(r.relevance.data) },
-    layers: r.layers, inputRelevanceSum: r.inputRelevanceSum, timings: r.timings,
+    layers: r.layers.map(rowWithFloor), inputRelevanceSum: r.inputRelevanceSum, timings: r.timings,
     ...(r.extra ? { extra: r.extra } : {}),
     model, input, backend, ...(backendReason ? { backendReason } : {}),
   };
@@ -423,6 +423,9 @@ function extraLines(extra: Record<string, unknown> | undefined): string[] {
   return out;
 }
 
+/** The mark of a conservation row whose imbalance lies within its float32 floor. */
+const ROUNDING_MARK = '≈f32';
+
 /** Below this share of the logit at the input the heatmap shows little but noise: say so and name the bias-free variant. */
 export const LOW_KEPT = 0.1;
 
@@ -447,10 +450,15 @@ function summary(r: ExplainOutput, g: Graph, model: string, input: string, backe
   const mf = methodFigures({ method: r.method, inputRelevanceSum: r.inputRelevanceSum, logit: r.target.logit, extra: r.extra, layers: r.layers });
   if (mf.conservation) {
     const leak = (v: number | undefined): string => (v === undefined ? '' : num(v, 3));
-    lines.push(table(['layer', 'op', 'rule', 'R at output', 'R to input', 'ratio', 'bias share', 'ε share'],
-      r.layers.map((l) => [l.name, l.op, l.rule, num(l.outputRelevanceSum), num(l.inputRelevanceSum), num(l.ratio, 6),
-        leak(l.biasLeak), leak(l.stabilizerLeak)]),
-      [false, false, false, true, true, true, true, true]));
+    const rounding = r.layers.map((l) => rowClosure(l, ROW_TOLERANCE) === 'rounding');
+    lines.push(table(['layer', 'op', 'rule', 'R at output', 'R to input', 'ratio', 'bias share', 'ε share', ''],
+      r.layers.map((l, i) => [l.name, l.op, l.rule, num(l.outputRelevanceSum), num(l.inputRelevanceSum), num(l.ratio, 6),
+        leak(l.biasLeak), leak(l.stabilizerLeak), rounding[i] ? `${ROUNDING_MARK} ${num(roundingFloor(l)!, 2)}` : '']),
+      [false, false, false, true, true, true, true, true, false]));
+    if (rounding.includes(true)) {
+      lines.push(`${ROUNDING_MARK} FLOOR: out − in − shares misses ${ROW_TOLERANCE} of the row but lies within its float32 floor FLOOR = ${ROUNDINGS_PER_TERM} · 2⁻²⁴ · (Σ|R_in| + Σ|R_out| + |shares|):`,
+        '         its terms cancel, float32 cannot close it better: nothing float32 could show is missing (README "Float32 floor of a row")');
+    }
     lines.push('');
     for (const line of extraLines(r.extra)) lines.push(line);
   } else if (r.extra?.patterns) {

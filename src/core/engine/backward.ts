@@ -25,6 +25,11 @@ export function blockSum(x: tf.Tensor): tf.Tensor {
   });
 }
 
+/** Σ |x| by blockSum. */
+function absSum(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => blockSum(tf.abs(x)));
+}
+
 export interface BackwardContext {
   prep: PreparedGraph;
   /** every node's forward output */
@@ -44,6 +49,35 @@ export interface NodeSums {
   /** closed-form share of out − in absorbed by the bias / by the stabilizer (when recorded) */
   biasLeak?: number;
   stabilizerLeak?: number;
+  /** Σ |signal| at the output / over the parts passed to the inputs (with `absSums`) */
+  outAbs?: number;
+  inAbs?: number;
+}
+
+/**
+ * One node's values in the flat array of sums (both backends): out, in, then Σ|out|, Σ|in| (abs), then
+ * the bias and stabilizer shares (leaks).
+ */
+export interface SumEntry { id: number; abs: boolean; leaks: boolean }
+
+export function entrySize(e: SumEntry): number {
+  return 2 + (e.abs ? 2 : 0) + (e.leaks ? 2 : 0);
+}
+
+/** The per-node sums from the flat array; `factor(j)`: entry j's rescaling to true units. */
+export function decodeSums(nodes: number, entries: SumEntry[], values: Float32Array, factor: (j: number) => number = () => 1): (NodeSums | undefined)[] {
+  const sums: (NodeSums | undefined)[] = new Array(nodes);
+  let k = 0;
+  entries.forEach((e, j) => {
+    const f = factor(j);
+    const at = (i: number): number => values[k + i] * f;
+    const s: NodeSums = { out: at(0), in: at(1) };
+    if (e.abs) [s.outAbs, s.inAbs] = [at(2), at(3)];
+    if (e.leaks) [s.biasLeak, s.stabilizerLeak] = e.abs ? [at(4), at(5)] : [at(2), at(3)];
+    sums[e.id] = s;
+    k += entrySize(e);
+  });
+  return sums;
 }
 
 export interface BackwardResult {
@@ -70,6 +104,8 @@ export interface BackwardOptions {
    * the sums are reported in true units.
    */
   rescale?: { after: (node: Node) => boolean; log2: number };
+  /** also Σ |signal| at each node's output and inputs (the conservation table's float32 floor) */
+  absSums?: boolean;
 }
 
 export function backward(
@@ -82,9 +118,11 @@ export function backward(
   const kept = new Map<number, tf.Tensor>();
   // A node's input sum is its inputs' output sums when it is their only consumer (saves one
   // reduction per node); inputs shared with other consumers are summed where they are produced.
+  // The same for Σ|signal| (absSums): one cache per reduction.
   const nConsumers = new Array(g.nodes.length).fill(0);
   for (const n of g.nodes) for (const i of n.inputs) nConsumers[i]++;
-  const outSum: (tf.Tensor | undefined)[] = new Array(g.nodes.length);
+  const reductions = opts.absSums ? [blockSum, absSum] : [blockSum];
+  const outSums: (tf.Tensor | undefined)[][] = reductions.map(() => new Array(g.nodes.length));
   // per-input sums of shared inputs, folded into a node's total: disposed with the rest
   const extra: tf.Tensor[] = [];
   let log2Scale = 0;
@@ -99,15 +137,18 @@ export function backward(
       const node = g.nodes[id];
       const parts = tf.tidy(() => handler(node, signal, ctx));
       if (parts.length !== node.inputs.length) throw new Error(`handler for ${node.op} returned ${parts.length} parts`);
-      outSum[id] ??= blockSum(signal);
-      const inSums = parts.map((p, k) => {
-        const i = node.inputs[k];
-        const t = p === signal ? outSum[id]! : blockSum(p);
-        if (nConsumers[i] === 1) outSum[i] = t;
-        else if (t !== outSum[id]) extra.push(t);
-        return t;
+      sumTensors[id] = reductions.flatMap((reduce, r) => {
+        const outSum = outSums[r];
+        outSum[id] ??= reduce(signal);
+        const inSums = parts.map((p, k) => {
+          const i = node.inputs[k];
+          const t = p === signal ? outSum[id]! : reduce(p);
+          if (nConsumers[i] === 1) outSum[i] = t;
+          else if (t !== outSum[id]) extra.push(t);
+          return t;
+        });
+        return [outSum[id]!, inSums.length === 1 ? inSums[0] : inSums.length === 0 ? tf.scalar(0) : tf.addN(inSums)];
       });
-      sumTensors[id] = [outSum[id]!, inSums.length === 1 ? inSums[0] : inSums.length === 0 ? tf.scalar(0) : tf.addN(inSums)];
       sumScale[id] = log2Scale;
       // a handler may pass the signal itself through (activations): then it lives on as that part
       if (opts.keep?.has(id)) {
@@ -132,8 +173,10 @@ export function backward(
             pending[i] = tf.mul(t, 2 ** -log2);
             t.dispose();
             // a cached output sum is in the old units: sum again when the node is reached
-            if (outSum[i]) extra.push(outSum[i]!);
-            outSum[i] = undefined;
+            for (const outSum of outSums) {
+              if (outSum[i]) extra.push(outSum[i]!);
+              outSum[i] = undefined;
+            }
           }
           log2Scale += log2;
         }
@@ -142,7 +185,7 @@ export function backward(
   } catch (e) {
     pending.forEach((t) => t?.dispose());
     sumTensors.forEach((s) => s?.forEach((t) => t.dispose()));
-    outSum.forEach((t) => t?.dispose());
+    new Set(outSums.flat()).forEach((t) => t?.dispose());
     extra.forEach((t) => t.dispose());
     kept.forEach((t) => t.dispose());
     ctx.leaks?.forEach((l) => l.forEach((t) => t.dispose()));
@@ -155,23 +198,15 @@ export function backward(
   for (const [id, [b, st]] of ctx.leaks ?? []) sumTensors[id]?.push(b, st);
   const ids = sumTensors.map((s, i) => (s ? i : -1)).filter((i) => i >= 0);
   const flat = ids.length ? tf.tidy(() => tf.stack(ids.flatMap((i) => sumTensors[i]!))) : undefined;
-  const values = flat ? flat.dataSync() : new Float32Array(0);
+  const values = flat ? flat.dataSync() as Float32Array : new Float32Array(0);
   flat?.dispose();
   const all = new Set<tf.Tensor>();
   sumTensors.forEach((s) => s?.forEach((t) => all.add(t)));
-  outSum.forEach((t) => t && all.add(t));
+  outSums.forEach((o) => o.forEach((t) => t && all.add(t)));
   extra.forEach((t) => all.add(t));
   all.forEach((t) => t.dispose());
-  const sums: (NodeSums | undefined)[] = new Array(g.nodes.length);
-  let k = 0;
-  for (const id of ids) {
-    const n = sumTensors[id]!.length;
-    const f = 2 ** sumScale[id];
-    sums[id] = n === 4
-      ? { out: values[k] * f, in: values[k + 1] * f, biasLeak: values[k + 2] * f, stabilizerLeak: values[k + 3] * f }
-      : { out: values[k] * f, in: values[k + 1] * f };
-    k += n;
-  }
+  const entries = ids.map((id) => ({ id, abs: !!opts.absSums, leaks: !!ctx.leaks?.has(id) }));
+  const sums = decodeSums(g.nodes.length, entries, values, (j) => 2 ** sumScale[ids[j]]);
   ctx.leaks?.clear();
   return { input, sums, kept, log2Scale, keptLog2Scale };
 }

@@ -226,6 +226,7 @@ export function assembleOutput(g: Graph, opts: ExplainOptions, o: RunOutcome): E
       name: n.name, op: n.op, rule: o.ruleText.get(n.id) ?? '',
       outputRelevanceSum: s.out, inputRelevanceSum: s.in, ratio: s.out === 0 ? (s.in === 0 ? 1 : Infinity) : s.in / s.out,
       ...(s.biasLeak !== undefined ? { biasLeak: s.biasLeak, stabilizerLeak: s.stabilizerLeak } : {}),
+      ...(s.outAbs !== undefined ? { outputAbsSum: s.outAbs, inputAbsSum: s.inAbs } : {}),
     });
   }
   const rules: Record<string, string> = {};

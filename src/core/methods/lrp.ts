@@ -28,7 +28,7 @@ export function runLrp(ctx: MethodContext, specs: Map<number, RuleSpec>, composi
   try {
     const leaks = ctx.opts.conservationDetail ? new Map<number, [tf.Tensor, tf.Tensor]>() : undefined;
     const res = backward({ prep: ctx.prep, acts: ctx.acts, leaks }, r0, lrpHandler(resolved, ctx.nonNegative, silentNegativeOutputs(g, resolved)), {
-      keep: ctx.keep, checkpoint: ctx.checkpoint,
+      keep: ctx.keep, checkpoint: ctx.checkpoint, absSums: !!leaks,
     });
     return { relevance: res.input, sums: res.sums, ruleText, composite, kept: res.kept };
   } finally {

@@ -5,7 +5,7 @@
  * class) and top [1] (1: explain each row's top class instead, picked in the graph by ArgMax, whose
  * first-maximum rule matches topK's): a new class or image re-runs the same session, and so do new rule
  * parameters (ε, γ, α, β, z^B bounds: inputs p<id>_<field>, see `params`). Outputs: logits [N, K], relevance (NHWC),
- * sums (per visited node: out, in[, bias leak, stabilizer leak], in the order of `sumIndex`), and
+ * sums (per visited node: out, in[, Σ|out|, Σ|in|, bias leak, stabilizer leak], laid out as `sumIndex` says), and
  * keep_<id> for the requested layers. Mirrors engine/backward.ts.
  */
 import type { Graph, OpKind } from '../graph/ir';
@@ -19,6 +19,7 @@ import type { ProtoWriter } from './protoWriter';
 import { patternTransposed, rescaleAfter, type PatternFamily } from './patterns';
 import { choiceStructure, emitRuleChoice, leastSilentRules } from './rules';
 import { productsFromActs } from './products';
+import type { SumEntry } from '../engine/backward';
 
 const onnxLinearOf = (op: OpKind) => opDef(op).onnx?.linear;
 
@@ -35,7 +36,7 @@ export interface CompileSpec {
   family: CompiledFamily;
   /** node ids whose incoming signal to return */
   keep?: readonly number[];
-  /** record the closed-form bias / stabilizer leaks (LRP) */
+  /** record the closed-form bias / stabilizer leaks and every node's Σ|out|, Σ|in| (LRP's conservation detail) */
   leaks?: boolean;
   /**
    * backward only: the forward values are graph inputs `act_<id>` (and max pooling's winners
@@ -65,8 +66,8 @@ export interface CompileSpec {
 export interface CompiledModel {
   /** the ModelProto: `.finish()` joins it, `.writeFile(path)` streams it */
   proto: ProtoWriter;
-  /** per entry: node id and how many values it has in `sums` (2, or 4 with leaks) */
-  sumIndex: { id: number; n: number }[];
+  /** per visited node: its values in `sums` */
+  sumIndex: SumEntry[];
   /** pattern family: output `scales` holds, per sumIndex entry, the log2 of the signal's rescaling there */
   scaled?: boolean;
   /** rule parameters fed as inputs (read from the rules of each run) */
@@ -156,9 +157,12 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
         : pattern ? [patternTransposed(e, node, signal, pattern)]
           : o.signal!(e, node, signal, ctx, fam.kind === 'signal' ? fam.rule : 'gradient');
     if (parts.length !== node.inputs.length) throw new Error(`ONNX emission of ${node.op} returned ${parts.length} parts`);
-    const out = e.sum(signal);
-    const ins = parts.map((p) => (p === signal ? out : e.sum(p)));
-    sums.set(id, [out, ins.length === 1 ? ins[0] : e.g.op('Sum', ins)]);
+    const total = (reduce: (t: string) => string): string[] => {
+      const out = reduce(signal);
+      const ins = parts.map((p) => (p === signal ? out : reduce(p)));
+      return [out, ins.length === 1 ? ins[0] : e.g.op('Sum', ins)];
+    };
+    sums.set(id, [...total((t) => e.sum(t)), ...(spec.leaks ? total((t) => e.absSum(t)) : [])]);
     if (keep.has(id)) e.g.output(`keep_${id}`, e.isMap(id) ? e.toNhwc(signal) : signal, ['N', ...node.shape]);
     node.inputs.forEach((i, j) => pending[i].push(parts[j]));
     if (fam.kind === 'pattern') {
@@ -173,13 +177,12 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   e.g.output('logits', logits, ['N', k]);
   if (spec.actsOut && !spec.actsAsInputs) actOutputs(e, acts);
 
-  const sumIndex: { id: number; n: number }[] = [];
+  const sumIndex: SumEntry[] = [];
   const flat: string[] = [];
   for (const [id, s] of [...sums].sort((a, b) => a[0] - b[0])) {
     const l = leaks.get(id);
-    const all = l ? [...s, ...l] : s;
-    sumIndex.push({ id, n: all.length });
-    flat.push(...all);
+    sumIndex.push({ id, abs: !!spec.leaks, leaks: !!l });
+    flat.push(...s, ...(l ?? []));
   }
   e.g.output('sums', flat.length === 1 ? flat[0] : e.g.op('Concat', flat, { axis: { i: 0 } }), [flat.length]);
   if (fam.kind === 'pattern') {

@@ -347,6 +347,11 @@ export class Emitter {
     return this.g.op('ReduceSum', [this.g.op('Reshape', [t, this.g.ints([1, -1])]), this.g.ints([1])], { keepdims: { i: 0 } }, 'sum');
   }
 
+  /** Σ |t| as [1] (one ReduceL1: no |t| tensor). */
+  absSum(t: string): string {
+    return this.g.op('ReduceL1', [this.g.op('Reshape', [t, this.g.ints([1, -1])])], { axes: { ints: [1] }, keepdims: { i: 0 } }, 'sum');
+  }
+
   /** Node id's value in IR order ([N, ...shape]; maps NHWC) and back: the ops on tensors of any rank compute there. */
   toIr(id: number, v: string): string { return this.isMap(id) ? this.toNhwc(v) : v; }
   fromIr(id: number, v: string): string { return this.isMap(id) ? this.toNchw(v) : v; }

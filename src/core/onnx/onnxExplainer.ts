@@ -12,7 +12,7 @@ import { AUTO_COMPOSITE, concreteComposite, firstWeightedLayer, resolveRules } f
 import { resolveRule, type ResolvedRule } from '../rules/resolved';
 import { formatRule, type RuleParams, type RuleSpec } from '../../shared/ruleSpec';
 import { LensError } from '../errors';
-import type { NodeSums } from '../engine/backward';
+import { decodeSums, type NodeSums, type SumEntry } from '../engine/backward';
 import { opDef } from '../ops/registry';
 import type { SignalRule } from '../ops/types';
 import {
@@ -461,17 +461,8 @@ export class OnnxExplainer {
   }
 
   /** The conservation sums per node; `log2` (pattern family): per entry, the rescaling to undo (true = value · 2^log2). */
-  private decodeSums(index: { id: number; n: number }[], values: Float32Array, log2?: Float32Array): (NodeSums | undefined)[] {
-    const sums: (NodeSums | undefined)[] = new Array(this.graph.nodes.length);
-    let k = 0;
-    index.forEach(({ id, n }, j) => {
-      const f = log2 ? 2 ** log2[j] : 1;
-      sums[id] = n === 4
-        ? { out: values[k] * f, in: values[k + 1] * f, biasLeak: values[k + 2] * f, stabilizerLeak: values[k + 3] * f }
-        : { out: values[k] * f, in: values[k + 1] * f };
-      k += n;
-    });
-    return sums;
+  private decodeSums(index: SumEntry[], values: Float32Array, log2?: Float32Array): (NodeSums | undefined)[] {
+    return decodeSums(this.graph.nodes.length, index, values, (j) => (log2 ? 2 ** log2[j] : 1));
   }
 
   async dispose(): Promise<void> {

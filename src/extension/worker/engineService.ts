@@ -36,7 +36,7 @@ import { SampleWorkerPool } from '../../core/parallel/pool';
 import { DEFAULT_RULE_PARAMS, formatRule, parseRule, type RuleSpec } from '../../shared/ruleSpec';
 import { patternsPathFor } from '../../shared/paths';
 import {
-  reply, type DisplayOptions, type EngineRequests, type ExportKind, type HeatmapPicture, type Explanation, type ExplainSpec, type LayerMaps,
+  reply, rowWithFloor, type DisplayOptions, type EngineRequests, type ExportKind, type HeatmapPicture, type Explanation, type ExplainSpec, type LayerMaps,
   type LegendPicture, type ModelSummary, type RgbaPicture, type RpcEndpoint, type RuleParamValues, type WorkerEvents,
 } from '../../shared/protocol';
 import { polaritySpan } from '../../shared/settings';
@@ -472,7 +472,7 @@ export class EngineService {
           target: ex.target,
           prediction: ex.prediction,
           relevance: { shape: relevance.shape, data: Array.from(relevance.data) },
-          layers: ex.layers,
+          layers: ex.layers.map(rowWithFloor),
           inputRelevanceSum: ex.inputRelevanceSum,
           timings: ex.timings,
           model: path.basename(ex.spec.modelPath),
