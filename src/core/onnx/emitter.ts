@@ -33,6 +33,8 @@ export interface OnnxLinear {
   /** the bias in a shape that broadcasts against the output */
   bias(e: Emitter, node: Node): { data: Float32Array; dims: number[] } | undefined;
   forward(e: Emitter, node: Node, x: string, w: string, b?: string): string;
+  /** forward with the bias b (the layer's `bias` layout) inside the op, where the op has it */
+  forwardBiased?(e: Emitter, node: Node, x: string, w: string, b: string): string;
   /** transpose of forward (without bias) applied to s, by a kernel or by w + scale·plus (MixedKernel) */
   transposed(e: Emitter, node: Node, s: string, w: string | MixedKernel): string;
 }
@@ -128,6 +130,8 @@ export class Emitter {
   readonly g = new OnnxGraph();
   private readonly kernels = new Map<string, string>();
   private readonly products = new Map<string, string>();
+  /** products made with their bias inside, by the key of the product without it */
+  private readonly biasedProducts = new Map<string, { z: string; b: string }>();
   private readonly dimsOf = new Map<number, number[]>();
   /** values an op's forward leaves for its backward (e.g. max-pool argmax) */
   readonly aux = new Map<string, string>();
@@ -182,11 +186,14 @@ export class Emitter {
    */
   branch(build: () => string[], dims: (number | string)[][]): Subgraph {
     const saved = new Map(this.products);
+    const savedBiased = new Map(this.biasedProducts);
     try {
       return this.g.branch(build, dims);
     } finally {
       this.products.clear();
       for (const [k, v] of saved) this.products.set(k, v);
+      this.biasedProducts.clear();
+      for (const [k, v] of savedBiased) this.biasedProducts.set(k, v);
     }
   }
 
@@ -282,8 +289,20 @@ export class Emitter {
   forward(node: Node, x: string, v: KernelVariant, b?: string): string {
     const key = `${node.id}:${v}:${x}`;
     let y = this.products.get(key);
+    const linear = this.linear(node);
+    if (!y && b && v === 'w' && linear.forwardBiased) {
+      // the bias inside the product (Conv's B, Gemm's C): no value without it is kept for the backward,
+      // which derives one from this when it asks (`biasedProducts`)
+      let z = this.biasedProducts.get(key);
+      if (!z || z.b !== b) {
+        z = { z: linear.forwardBiased(this, node, x, this.kernel(node, v), b), b };
+        this.biasedProducts.set(key, z);
+      }
+      return z.z;
+    }
     if (!y) {
-      y = this.productOf?.(node, x, v) ?? this.linear(node).forward(this, node, x, this.kernel(node, v));
+      const biased = this.biasedProducts.get(key);
+      y = biased ? this.sub(biased.z, biased.b) : this.productOf?.(node, x, v) ?? linear.forward(this, node, x, this.kernel(node, v));
       this.products.set(key, y);
     }
     return b ? this.add(y, b) : y;

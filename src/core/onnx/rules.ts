@@ -217,25 +217,21 @@ export function emitLinearRule(e: Emitter, node: Node, r: string, ctx: OnnxBackw
  */
 function gammaBothBranches(
   e: Emitter, node: Node, r: string,
-  v: { zw: string; zp: string; zSign: string; bp?: string; bn?: string; gamma: string }, leak: Leak,
+  v: { base: string; zp: string; zSign: string; upBias: string; downBias: string; bp?: string; bn?: string; gamma: string }, leak: Leak,
 ): string {
   const below = e.g.op('Less', [v.zSign, e.g.scalar(0)]);
   const d = e.g.op('Cast', [below], { to: { i: 1 } });
-  const eps = e.g.scalar(STABILIZER);
-  const negEps = e.g.scalar(-STABILIZER);
-  // the γ part of each branch: w⁺x up, w⁻x = wx − w⁺x down
-  const part = e.g.op('Where', [below, e.sub(v.zw, v.zp), v.zp]);
-  const upBias = v.bp ? e.add(v.bp, eps) : eps;
-  const downBias = v.bn ? e.add(v.bn, negEps) : negEps;
+  // the γ part of each branch: w⁺x up, w⁻x = wx − w⁺x down (base − zp: base is wx, or z = wx + b with b in the biases)
+  const part = e.g.op('Where', [below, e.sub(v.base, v.zp), v.zp]);
   // up + d·(down − up): the per-channel difference is tiny, its product with d one pass
-  const bias = e.add(upBias, e.mul(d, e.sub(downBias, upBias)));
-  const den = e.add(e.add(v.zw, e.mul(v.gamma, part)), bias);
+  const bias = e.add(v.upBias, e.mul(d, e.sub(v.downBias, v.upBias)));
+  const den = e.add(e.add(v.base, e.mul(v.gamma, part)), bias);
   const s = e.div(r, den);
   const sd = e.mul(s, d);
   if (leak.wanted) {
     // bias: Σ s_up·b_γ + Σ s_d·b_γ⁻; stabilizer: ε·Σ s_up − ε·Σ s_d = ε·(Σ s − 2Σ s_d)
     const biasShare = v.bp && v.bn ? e.add(leak.channelSum(s, v.bp), leak.channelSum(sd, e.sub(v.bn, v.bp))) : undefined;
-    leak.addSums(biasShare, e.mul(eps, e.sub(leak.total(s), e.mul(e.g.scalar(2), leak.total(sd)))));
+    leak.addSums(biasShare, e.mul(e.g.scalar(STABILIZER), e.sub(leak.total(s), e.mul(e.g.scalar(2), leak.total(sd)))));
   }
   // W_γᵀs − γ|W|ᵀs_d = Wᵀ(s + γs_d) + γW⁺ᵀ(s − 2s_d): the constant kernels w and w⁺, not a fed W_γ and |W| beside
   // them (ResNet-50's universal graph: +260 MB peak RSS for ~5 ms, measured)
@@ -283,8 +279,27 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       const gamma = e.param(node, 'gamma', [1], readGamma);
       const pos = nonNeg ? a : e.inputPart(node, a, 'pos');
       const neg = nonNeg ? undefined : e.inputPart(node, a, 'neg');
-      const zwP = e.forward(node, pos, 'w');
       const zpP = e.forward(node, pos, 'w+');
+      const eps = e.g.scalar(STABILIZER);
+      if (!neg && rule.bias && !e.biasSwitch) {
+        // from the forward's z = wx + b itself (the Conv with its bias): no product without bias is kept
+        // beside it through the backward. z_γ = z + γ(w⁺x + b⁺); down: z + γ(z − w⁺x) − γb⁺
+        const b = e.bias(node, 'b');
+        const z = ctx.acts[node.id];
+        const c = b ? e.add(e.mul(gamma, e.relu(b)), eps) : eps;
+        const bp = b && e.add(b, e.mul(gamma, e.relu(b)));
+        if (ctx.silent[node.id]) {
+          // r = 0 wherever z < 0, and z_γ ≥ z ≥ 0 wherever it is not (x ≥ 0, γ ≥ 0): the stabilizer's sign is +
+          // wherever relevance flows, so den = max(z_γ + ε, ε). Wᵀs + γW⁺ᵀs as one product by w + γw⁺
+          // (`transposedMixed`, fed from JS once per γ where the session runs more than once)
+          const s = e.div(r, e.g.op('Max', [e.add(e.add(z, e.mul(gamma, zpP)), c), eps]));
+          leak.addPositive(s, bp, eps);
+          return e.mul(pos, e.transposedMixed(node, s, gamma, readGammaValue));
+        }
+        const bn = b && e.add(b, e.mul(gamma, e.negPart(b)));
+        return e.mul(pos, gammaBothBranches(e, node, r, { base: z, zp: zpP, zSign: z, upBias: c, downBias: e.g.op('Neg', [c]), bp, bn, gamma }, leak));
+      }
+      const zwP = e.forward(node, pos, 'w');
       const zmP = e.sub(zwP, zpP);
       let zw = zwP;
       let upG = zpP; // the γ-scaled part of the branch for positive outputs: z⁺(pos) + z⁻(neg)
@@ -312,18 +327,18 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       const back = (sw: string, sp: string): string => e.add(e.transposed(node, sw, 'w'), e.mul(gamma, e.transposed(node, sp, 'w+')));
       // bias-free: the branch follows the sign of z without bias, as rules/applyRule.ts (why there)
       if (ctx.silent[node.id] && !neg && rule.bias) {
-        // r = 0 wherever z < 0, and z_γ = z + γ(w⁺x + b⁺) ≥ z ≥ 0 wherever it is not (x ≥ 0, γ ≥ 0): the
-        // stabilizer's sign is + wherever relevance flows, so den = max(z_γ + ε, ε) (ε joins the bias).
-        // Wᵀs + γW⁺ᵀs as one product by w + γw⁺ mixed per run: a transposed conv less per layer for an
-        // elementwise pass over its kernel
-        const eps = e.g.scalar(STABILIZER);
+        // as above, from the product without bias (the universal graph switches the bias)
         const z = e.add(e.add(zw, e.mul(gamma, upG)), bp ? e.add(bp, eps) : eps);
         const s = e.div(r, e.g.op('Max', [z, eps]));
         leak.addPositive(s, bp, eps);
         return e.mul(pos, e.transposedMixed(node, s, gamma, readGammaValue));
       }
       const zSign = rule.bias ? (e.biasSwitch ? e.add(zw, e.bias(node, 'b')!) : ctx.acts[node.id]) : zw;
-      if (!neg) return e.mul(pos, gammaBothBranches(e, node, r, { zw, zp: zpP, zSign, bp, bn, gamma }, leak));
+      if (!neg) {
+        const upBias = bp ? e.add(bp, eps) : eps;
+        const downBias = bn ? e.sub(bn, eps) : e.g.op('Neg', [eps]);
+        return e.mul(pos, gammaBothBranches(e, node, r, { base: zw, zp: zpP, zSign, upBias, downBias, bp, bn, gamma }, leak));
+      }
       const down = e.below0(zSign);
       const up = e.sub(e.g.scalar(1), down);
       const su = branch(e.mul(r, up), upG, bp);

@@ -109,6 +109,11 @@ export function convForward(e: Emitter, node: Node, x: string, w: string, b: str
   return b ? e.add(y, b) : y;
 }
 
+/** Conv with its bias as the op's B ([C]; the rules' [C, 1, 1] reshaped): one pass less, one value less kept. */
+export function convForwardBiased(e: Emitter, node: Node, x: string, w: string, b: string, group: number): string {
+  return e.g.op('Conv', [x, w, e.g.op('Reshape', [b, e.g.ints([-1])])], convAttrs(e.graph, node, group));
+}
+
 /**
  * Kernels in the compiled layout, per IR kernel array, for one compile (the kernel variants derive from
  * it): not kept across compiles, so the relayout copy is garbage once onnxruntime holds the model
@@ -143,6 +148,7 @@ const onnxConv: OnnxLinear = {
   },
   bias: (_e, node) => mapBias(node),
   forward: (e, node, x, w, b) => convForward(e, node, x, w, b, 1),
+  forwardBiased: (e, node, x, w, b) => convForwardBiased(e, node, x, w, b, 1),
   transposed: (e, node, s, w) => convTransposed(e, node, s, w, 1),
 };
 

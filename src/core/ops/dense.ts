@@ -6,6 +6,7 @@ import { weightedOp } from './weighted';
 import { denseOver } from '../rules/linearOps';
 import { kernelFirstForward, kernelFirstTransposed } from '../engine/denseOps';
 import type { Emitter } from '../onnx/emitter';
+import type { Node } from '../graph/ir';
 import { kernelOf } from '../onnx/tensorEmit';
 
 export const dense: OpDef = weightedOp({
@@ -35,11 +36,8 @@ export const dense: OpDef = weightedOp({
   weight: (_e, node) => ({ data: node.params.kernel!.data, dims: node.params.kernel!.shape.slice() }),
   // over the channel axis of a compiled map ([N, C, H, W]), else over the last axis
   bias: (e, node) => (node.params.bias ? { data: node.params.bias.data, dims: e.isMap(node.id) ? [node.params.bias.data.length, 1, 1] : [node.params.bias.data.length] } : undefined),
-  forward: (e, node, x, w, b) => {
-    if (node.shape.length === 1) return e.g.op('Gemm', b ? [x, w, b] : [x, w]);
-    const y = e.fromIr(node.id, overRows(e, e.toIr(node.inputs[0], x), node.params.kernel!.shape[0], node.shape, (x2) => e.g.op('Gemm', [x2, w])));
-    return b ? e.add(y, b) : y;
-  },
+  forward: denseForward,
+  forwardBiased: denseForward,
   // Gemm with transB reads the kernel in place: no transposed copy of large dense weights
   transposed: (e, node, s, k) => {
     const w = kernelOf(e, k);
@@ -48,6 +46,13 @@ export const dense: OpDef = weightedOp({
     return e.fromIr(node.inputs[0], overRows(e, e.toIr(node.id, s), node.params.kernel!.shape[1], inShape, (s2) => e.g.op('Gemm', [s2, w], { transB: { i: 1 } })));
   },
 });
+
+/** Compiled dense, the bias (if given) inside the Gemm of a vector. */
+function denseForward(e: Emitter, node: Node, x: string, w: string, b?: string): string {
+  if (node.shape.length === 1) return e.g.op('Gemm', b ? [x, w, b] : [x, w]);
+  const y = e.fromIr(node.id, overRows(e, e.toIr(node.inputs[0], x), node.params.kernel!.shape[0], node.shape, (x2) => e.g.op('Gemm', [x2, w])));
+  return b ? e.add(y, b) : y;
+}
 
 /**
  * Compiled dense over the last axis of any rank (token-wise linear layers): the rows as a 2-D Gemm

@@ -3,7 +3,7 @@ import { valueSlot } from '../engine/prepared';
 import * as tf from '@tensorflow/tfjs-core';
 import { depthwiseFwd, depthwiseTransposed } from '../engine/convOps';
 import type { OpDef } from './types';
-import { cachedLayout, convForward, convShape, convTransposed, mapBias } from './conv2d';
+import { cachedLayout, convForward, convForwardBiased, convShape, convTransposed, mapBias } from './conv2d';
 import type { OnnxLinear } from '../onnx/emitter';
 
 const onnxDepthwise: OnnxLinear = {
@@ -26,6 +26,7 @@ const onnxDepthwise: OnnxLinear = {
   },
   bias: (_e, node) => mapBias(node),
   forward: (e, node, x, w, b) => convForward(e, node, x, w, b, node.params.kernel!.shape[2]),
+  forwardBiased: (e, node, x, w, b) => convForwardBiased(e, node, x, w, b, node.params.kernel!.shape[2]),
   transposed: (e, node, s, w) => convTransposed(e, node, s, w, node.params.kernel!.shape[2]),
 };
 import { weightedOp } from './weighted';
