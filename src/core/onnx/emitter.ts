@@ -58,7 +58,7 @@ export interface MixedKernel {
  * A mixed kernel w + scale·w⁺ in a product's layout, made in JS from the IR kernel (ops/conv2d.ts): one
  * per (layer, layout), remade only when the scale changes.
  */
-export type MixedKernelMaker = (scale: number) => Float32Array;
+export type MixedKernelMaker = (scale: number, into?: Float32Array) => Float32Array;
 
 const mixedMemo = new WeakMap<Node, Map<string, { scale: number; data: Float32Array }>>();
 /** fed for a mixed kernel whose branch does not run (its input's dims are symbolic) */
@@ -120,7 +120,7 @@ function mixedKernelParam(name: string, dims: number[], node: Node, form: string
       let byForm = mixedMemo.get(node);
       if (!byForm) mixedMemo.set(node, (byForm = new Map()));
       let m = byForm.get(form);
-      if (!m || m.scale !== scale) byForm.set(form, (m = { scale, data: make(scale) }));
+      if (!m || m.scale !== scale) byForm.set(form, (m = { scale, data: make(scale, m?.data) }));
       return m.data;
     },
   };
@@ -290,19 +290,18 @@ export class Emitter {
     const key = `${node.id}:${v}:${x}`;
     let y = this.products.get(key);
     const linear = this.linear(node);
-    if (!y && b && v === 'w' && linear.forwardBiased) {
+    const made = this.biasedProducts.get(key);
+    if (!y && b && made?.b === b) return made.z;
+    if (!y && b && !made && v === 'w' && linear.forwardBiased && !this.productOf) {
       // the bias inside the product (Conv's B, Gemm's C): no value without it is kept for the backward,
-      // which derives one from this when it asks (`biasedProducts`)
-      let z = this.biasedProducts.get(key);
-      if (!z || z.b !== b) {
-        z = { z: linear.forwardBiased(this, node, x, this.kernel(node, v), b), b };
-        this.biasedProducts.set(key, z);
-      }
-      return z.z;
+      // which derives one from this when it asks (`biasedProducts`); another bias (the universal graph's
+      // switched one) is added to that, not a second product
+      const z = linear.forwardBiased(this, node, x, this.kernel(node, v), b);
+      this.biasedProducts.set(key, { z, b });
+      return z;
     }
     if (!y) {
-      const biased = this.biasedProducts.get(key);
-      y = biased ? this.sub(biased.z, biased.b) : this.productOf?.(node, x, v) ?? linear.forward(this, node, x, this.kernel(node, v));
+      y = made ? this.sub(made.z, made.b) : this.productOf?.(node, x, v) ?? linear.forward(this, node, x, this.kernel(node, v));
       this.products.set(key, y);
     }
     return b ? this.add(y, b) : y;
