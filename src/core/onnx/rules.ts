@@ -45,14 +45,14 @@ class Leak {
   constructor(private readonly e: Emitter, private readonly node: Node, private readonly on: boolean) {}
   add(s: string, bias: string | undefined, den: string, z: string, sign = 1): void {
     if (!this.on) return;
-    if (bias) this.bias = this.acc(this.bias, this.biasSum(s, bias), sign);
+    if (bias) this.bias = this.acc(this.bias, this.channelSum(s, bias), sign);
     this.stab = this.acc(this.stab, this.e.sum(this.e.mul(s, this.e.sub(den, z))), sign);
   }
 
   /** A branch whose stabilizer is the constant eps wherever s ≠ 0 (den = z + eps there): its share is eps·Σs. */
   addPositive(s: string, bias: string | undefined, eps: string, sign = 1): void {
     if (!this.on) return;
-    if (bias) this.bias = this.acc(this.bias, this.biasSum(s, bias), sign);
+    if (bias) this.bias = this.acc(this.bias, this.channelSum(s, bias), sign);
     this.stab = this.acc(this.stab, this.e.mul(this.total(s), eps), sign);
   }
 
@@ -61,11 +61,6 @@ class Leak {
     if (!this.on) return;
     if (bias) this.bias = this.acc(this.bias, bias, 1);
     this.stab = this.acc(this.stab, stab, 1);
-  }
-
-  /** Σ s·b per channel (exposed for rules that combine branches). */
-  channelSum(s: string, bias: string): string {
-    return this.biasSum(s, bias);
   }
 
   get wanted(): boolean {
@@ -87,7 +82,7 @@ class Leak {
   }
 
   /** Σ s·b with b per channel: no product as large as s. */
-  private biasSum(s: string, bias: string): string {
+  channelSum(s: string, bias: string): string {
     return this.e.sum(this.e.mul(this.perChannel(s), bias));
   }
 
