@@ -1,7 +1,8 @@
 /**
  * Where a compiled explanation's time goes in onnxruntime: `node out/scripts/ortProfile.js MODEL [COMPOSITE] [RUNS]`
  * explains a zoo export on the onnx backend with onnxruntime's profiler on, then sums the warm runs' node
- * timings by op type (and prints the slowest nodes). A developer's tool; the figures are per run.
+ * timings by op type (and prints the slowest nodes). `UNIVERSAL=1`: rule changes on the universal
+ * backward-only graph; `LEAKS=0`: without the table's shares. A developer's tool; the figures are per run.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -21,8 +22,12 @@ async function main(): Promise<void> {
   const m = await openModel(path.join(ZOO_DIR, `${model}.onnx`), undefined, { keepRaw: false });
   const { input } = readInput(path.join(ZOO_DIR, `${model}.input.npy`), m);
   const b = cardBounds(m);
-  const e = new OnnxExplainer(m.graph, {});
+  // UNIVERSAL=1: the extension's explainer; the image is explained under epsilon-gamma-box first, and the
+  // profiled runs are rule changes to COMPOSITE on the universal backward-only graph
+  const universal = process.env.UNIVERSAL === '1';
+  const e = new OnnxExplainer(m.graph, { universal });
   const opts = { method: 'lrp' as const, composite, params: b ? { low: b.low, high: b.high } : {}, conservationDetail: process.env.LEAKS !== '0' };
+  if (universal) await e.explain(input, { ...opts, composite: 'epsilon-gamma-box' });
   await e.explain(input, opts);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -31,10 +36,13 @@ async function main(): Promise<void> {
   const cpuMs = (cpu.user + cpu.system) / 1000 / runs;
   const wallMs = (performance.now() - t0) / runs;
   await e.dispose();
-  const file = fs.readdirSync(os.tmpdir()).map((f) => path.join(os.tmpdir(), f)).find((f) => f.startsWith(prefix));
-  if (!file) throw new Error('onnxruntime wrote no profile');
-  const events = JSON.parse(fs.readFileSync(file, 'utf8')) as Event[];
-  fs.rmSync(file);
+  // one file per session: the one that ran most is the profiled one
+  const files = fs.readdirSync(os.tmpdir()).map((f) => path.join(os.tmpdir(), f)).filter((f) => f.startsWith(prefix));
+  if (!files.length) throw new Error('onnxruntime wrote no profile');
+  const all = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as Event[]);
+  for (const f of files) fs.rmSync(f);
+  const runsOf = (ev: Event[]): number => ev.filter((x) => x.cat === 'Session' && x.name === 'model_run').length;
+  const events = all.reduce((a, b) => (runsOf(b) > runsOf(a) ? b : a));
   const runEvents = events.filter((ev) => ev.cat === 'Session' && ev.name === 'model_run');
   const nodes = events.filter((ev) => ev.cat === 'Node' && ev.name.endsWith('_kernel_time'));
   const perRun = nodes.length / runEvents.length;

@@ -141,6 +141,17 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   const pending: string[][] = g.nodes.map(() => []);
   pending[g.output].push(start);
   const sums = new Map<number, string[]>();
+  // a layer's relevance at its input is its producer's at the output (one consumer): each reduced once
+  const memo = (reduce: (t: string) => string): ((t: string) => string) => {
+    const done = new Map<string, string>();
+    return (t) => {
+      let v = done.get(t);
+      if (!v) done.set(t, (v = reduce(t)));
+      return v;
+    };
+  };
+  const sumOf = memo((t) => e.sum(t));
+  const absSumOf = memo((t) => e.absSum(t));
   // pattern family: the running log2 of the rescaling, and its value at each visited node
   let log2 = fam.kind === 'pattern' ? e.g.floats([0]) : '';
   const scaleAt = new Map<number, string>();
@@ -162,7 +173,7 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
       const ins = parts.map((p) => (p === signal ? out : reduce(p)));
       return [out, ins.length === 1 ? ins[0] : e.g.op('Sum', ins)];
     };
-    sums.set(id, [...total((t) => e.sum(t)), ...(spec.leaks ? total((t) => e.absSum(t)) : [])]);
+    sums.set(id, [...total(sumOf), ...(spec.leaks ? total(absSumOf) : [])]);
     if (keep.has(id)) e.g.output(`keep_${id}`, e.isMap(id) ? e.toNhwc(signal) : signal, ['N', ...node.shape]);
     node.inputs.forEach((i, j) => pending[i].push(parts[j]));
     if (fam.kind === 'pattern') {
