@@ -110,13 +110,18 @@ test('large kernels keep no copy: no kernel variant or transposed kernel is cach
   }
 });
 
-test('transformer block with every token-wise dense kernel first: AttnLRP and CP-LRP equal the float64 oracle', () => {
-  const w = randomBlock(11);
-  let s = 78;
-  const tokens: Mat = Array.from({ length: w.T }, () => Array.from({ length: w.D }, () => {
+/** T × D token values in [−1, 1) from a linear congruential sequence (the same for a seed). */
+function seededTokens(t: number, d: number, seed: number): Mat {
+  let s = seed;
+  return Array.from({ length: t }, () => Array.from({ length: d }, () => {
     s = (s * 1103515245 + 12345) % 2 ** 31;
     return (s / 2 ** 31) * 2 - 1;
   }));
+}
+
+test('transformer block with every token-wise dense kernel first: AttnLRP and CP-LRP equal the float64 oracle', () => {
+  const w = randomBlock(11);
+  const tokens = seededTokens(w.T, w.D, 78);
   const g = blockGraph(w);
   const start = tf.memory().numTensors;
   const prep = forcedLarge(g);
@@ -145,11 +150,7 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 test('several rows at once (tokens, noisy samples) through large kernels in blocks: as the ordinary path', () => {
   const w = randomBlock(29);
-  let s = 5;
-  const tokens: Mat = Array.from({ length: w.T }, () => Array.from({ length: w.D }, () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    return (s / 2 ** 31) * 2 - 1;
-  }));
+  const tokens = seededTokens(w.T, w.D, 5);
   const g = blockGraph(w);
   const net = nets.get('mlp')!;
   const start = tf.memory().numTensors;

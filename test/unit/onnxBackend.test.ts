@@ -81,6 +81,18 @@ export function assertSameExplanation(w: ExplainOutput, o: ExplainOutput, what: 
   });
 }
 
+/** A wasm explainer (the reference) and the extension's universal onnx explainer on g, disposed after `body`. */
+async function withUniversal(g: Graph, body: (w: Explainer, o: OnnxExplainer) => Promise<void>): Promise<void> {
+  const w = new Explainer(g);
+  const o = new OnnxExplainer(g, { universal: true });
+  try {
+    await body(w, o);
+  } finally {
+    w.dispose();
+    await o.dispose();
+  }
+}
+
 const METHODS: ExplainOptions[] = [
   ...[...COMPOSITE_NAMES, 'auto'].map((composite) => ({ method: 'lrp' as const, composite, conservationDetail: true })),
   { method: 'gradient' }, { method: 'gradient-x-input' }, { method: 'deconvnet' }, { method: 'guided-backprop' },
@@ -339,40 +351,35 @@ test('onnx universal backward-only graph: rule and composite changes re-run one 
       [{ method: 'lrp', composite: 'epsilon-plus-nobias', rules: { [layers[0]]: { rule: 'gamma' } }, conservationDetail: true }, 1],
       [{ method: 'lrp', composite: 'epsilon', rules: { [layers[layers.length - 1]]: { rule: 'w-square' } }, conservationDetail: true }, layers.length > 1 ? 0 : 1],
     ];
-    const w = new Explainer(net.graph);
-    const o = new OnnxExplainer(net.graph, { universal: true });
-    try {
-      const input = { shape: net.inShape, data: net.input };
-      // the rule kinds per layer: a rule set of the same kinds as the first runs the first's own graph
-      const kinds = (opts: ExplainOptions): string => {
-        const plan = o.plan(opts, ruleParamsFor(net.graph, input, opts));
-        assert.ok('family' in plan && plan.family.kind === 'lrp');
-        return JSON.stringify([...plan.family.rules].sort((a, b) => a[0] - b[0]).map(([id, r]) => [id, ruleStructure(r)]));
-      };
-      for (const [opts, reused] of configs) {
-        const got = await o.explain(input, opts);
-        const what = `${name} ${opts.composite} ${JSON.stringify(opts.rules ?? {}).slice(0, 60)}`;
-        assert.equal(got.backend, 'onnx', got.backendReason);
-        assert.equal(got.timings.sessionReused, reused, `${what}: session reused`);
-        assert.equal(got.timings.backwardOnly, kinds(opts) === kinds(configs[0][0]) ? 0 : 1, `${what}: backward only`);
-        assertSameExplanation(w.explain(input, opts), got, `${what} vs wasm`);
-        n++;
-      }
-      // a new image: the first composite's own graph (cached) runs and returns its forward values, which
-      // the next rule change's backward-only run (cached session) takes
-      const other = { shape: net.inShape, data: net.input.map((v, i) => v * 0.5 + ((i % 7) - 3) * 0.05) };
-      for (const [j, opts] of [configs[0][0], configs[3][0]].entries()) {
-        const got = await o.explain(other, opts);
-        const what = `${name} new image ${opts.composite}`;
-        assert.equal(got.timings.sessionReused, 1, `${what}: session reused`);
-        assert.equal(got.timings.backwardOnly, j, `${what}: backward only`);
-        assertSameExplanation(w.explain(other, opts), got, `${what} vs wasm`);
-        n++;
-      }
-    } finally {
-      w.dispose();
-      await o.dispose();
+    await withUniversal(net.graph, async (w, o) => {
+    const input = { shape: net.inShape, data: net.input };
+    // the rule kinds per layer: a rule set of the same kinds as the first runs the first's own graph
+    const kinds = (opts: ExplainOptions): string => {
+      const plan = o.plan(opts, ruleParamsFor(net.graph, input, opts));
+      assert.ok('family' in plan && plan.family.kind === 'lrp');
+      return JSON.stringify([...plan.family.rules].sort((a, b) => a[0] - b[0]).map(([id, r]) => [id, ruleStructure(r)]));
+    };
+    for (const [opts, reused] of configs) {
+      const got = await o.explain(input, opts);
+      const what = `${name} ${opts.composite} ${JSON.stringify(opts.rules ?? {}).slice(0, 60)}`;
+      assert.equal(got.backend, 'onnx', got.backendReason);
+      assert.equal(got.timings.sessionReused, reused, `${what}: session reused`);
+      assert.equal(got.timings.backwardOnly, kinds(opts) === kinds(configs[0][0]) ? 0 : 1, `${what}: backward only`);
+      assertSameExplanation(w.explain(input, opts), got, `${what} vs wasm`);
+      n++;
     }
+    // a new image: the first composite's own graph (cached) runs and returns its forward values, which
+    // the next rule change's backward-only run (cached session) takes
+    const other = { shape: net.inShape, data: net.input.map((v, i) => v * 0.5 + ((i % 7) - 3) * 0.05) };
+    for (const [j, opts] of [configs[0][0], configs[3][0]].entries()) {
+      const got = await o.explain(other, opts);
+      const what = `${name} new image ${opts.composite}`;
+      assert.equal(got.timings.sessionReused, 1, `${what}: session reused`);
+      assert.equal(got.timings.backwardOnly, j, `${what}: backward only`);
+      assertSameExplanation(w.explain(other, opts), got, `${what} vs wasm`);
+      n++;
+    }
+    });
   }
   assert.equal(n, 6 * 18);
 });
@@ -401,22 +408,17 @@ test('onnx universal: silent negative outputs only where every later choice scal
       [{ ...egb, composite: 'epsilon-gamma-box-nobias' }, 1],
       [{ ...egb, composite: 'gamma', params: { gamma: 0.5 } }, 1],
     ];
-    const w = new Explainer(net.graph);
-    const o = new OnnxExplainer(net.graph, { universal: true });
-    try {
-      const input = { shape: net.inShape, data: net.input };
-      for (const [i, [opts, reused]] of steps.entries()) {
-        const got = await o.explain(input, opts);
-        const what = `${name} step ${i} ${opts.composite} ${JSON.stringify(opts.rules ?? {})}`;
-        assertSameExplanation(w.explain(input, opts), got, `${what} vs wasm`);
-        if (i > 0) assert.equal(got.timings.backwardOnly, 1, `${what}: backward only`);
-        assert.equal(got.timings.sessionReused, reused, `${what}: session reused`);
-        n++;
-      }
-    } finally {
-      w.dispose();
-      await o.dispose();
+    await withUniversal(net.graph, async (w, o) => {
+    const input = { shape: net.inShape, data: net.input };
+    for (const [i, [opts, reused]] of steps.entries()) {
+      const got = await o.explain(input, opts);
+      const what = `${name} step ${i} ${opts.composite} ${JSON.stringify(opts.rules ?? {})}`;
+      assertSameExplanation(w.explain(input, opts), got, `${what} vs wasm`);
+      if (i > 0) assert.equal(got.timings.backwardOnly, 1, `${what}: backward only`);
+      assert.equal(got.timings.sessionReused, reused, `${what}: session reused`);
+      n++;
     }
+    });
   }
   assert.equal(n, 3 * 5);
 });
@@ -450,21 +452,16 @@ test('onnx universal: cached products follow the image shown (computed on its fi
       [a, lrp('epsilon-gamma-box'), 0, 0],
       [a, lrp('epsilon-alpha2-beta1'), 1, 1],
     ];
-    const w = new Explainer(net.graph);
-    const o = new OnnxExplainer(net.graph, { universal: true });
-    try {
-      for (const [i, [input, opts, backwardOnly, computed]] of steps.entries()) {
-        const got = await o.explain(input, opts);
-        const what = `${name} step ${i} ${opts.composite}`;
-        assertSameExplanation(w.explain(input, opts), got, `${what} vs wasm`);
-        assert.equal(got.timings.backwardOnly, backwardOnly, `${what}: backward only`);
-        assert.equal(got.timings.productsComputed, computed, `${what}: products computed`);
-        n++;
-      }
-    } finally {
-      w.dispose();
-      await o.dispose();
+    await withUniversal(net.graph, async (w, o) => {
+    for (const [i, [input, opts, backwardOnly, computed]] of steps.entries()) {
+      const got = await o.explain(input, opts);
+      const what = `${name} step ${i} ${opts.composite}`;
+      assertSameExplanation(w.explain(input, opts), got, `${what} vs wasm`);
+      assert.equal(got.timings.backwardOnly, backwardOnly, `${what}: backward only`);
+      assert.equal(got.timings.productsComputed, computed, `${what}: products computed`);
+      n++;
     }
+    });
   }
   assert.equal(n, 3 * 10);
 });
