@@ -235,6 +235,19 @@ function gammaBothBranches(
   return e.add(e.transposed(node, a, 'w'), e.mul(v.gamma, e.transposed(node, b, 'w+')));
 }
 
+/**
+ * The γ rule where no relevance reaches the negative outputs (silent, non-negative input, with bias): r = 0
+ * wherever z < 0, and z_γ = z + γ(w⁺x + b⁺) ≥ z ≥ 0 wherever it is not (x ≥ 0, γ ≥ 0), so the stabilizer's
+ * sign is + wherever relevance flows and den = max(z_γ + ε, ε), z_γ + ε = base + γ·zp + c. Wᵀs + γW⁺ᵀs is
+ * one product by w + γw⁺ (`transposedMixed`, fed from JS once per γ where the session runs more than once).
+ */
+function gammaSilent(e: Emitter, node: Node, r: string, v: { base: string; zp: string; c: string; bp?: string; gamma: string }, leak: Leak): string {
+  const eps = e.g.scalar(STABILIZER);
+  const s = e.div(r, e.g.op('Max', [e.add(e.add(v.base, e.mul(v.gamma, v.zp)), v.c), eps]));
+  leak.addPositive(s, v.bp, eps);
+  return e.transposedMixed(node, s, v.gamma, readGammaValue);
+}
+
 function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: OnnxBackward, leak: Leak): string {
   const a = ctx.acts[node.inputs[0]];
   const nonNeg = ctx.nonNegative[node.inputs[0]];
@@ -283,14 +296,7 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
         const z = ctx.acts[node.id];
         const c = b ? e.add(e.mul(gamma, e.relu(b)), eps) : eps;
         const bp = b && e.add(b, e.mul(gamma, e.relu(b)));
-        if (ctx.silent[node.id]) {
-          // r = 0 wherever z < 0, and z_γ ≥ z ≥ 0 wherever it is not (x ≥ 0, γ ≥ 0): the stabilizer's sign is +
-          // wherever relevance flows, so den = max(z_γ + ε, ε). Wᵀs + γW⁺ᵀs as one product by w + γw⁺
-          // (`transposedMixed`, fed from JS once per γ where the session runs more than once)
-          const s = e.div(r, e.g.op('Max', [e.add(e.add(z, e.mul(gamma, zpP)), c), eps]));
-          leak.addPositive(s, bp, eps);
-          return e.mul(pos, e.transposedMixed(node, s, gamma, readGammaValue));
-        }
+        if (ctx.silent[node.id]) return e.mul(pos, gammaSilent(e, node, r, { base: z, zp: zpP, c, bp, gamma }, leak));
         const bn = b && e.add(b, e.mul(gamma, e.negPart(b)));
         return e.mul(pos, gammaBothBranches(e, node, r, { base: z, zp: zpP, zSign: z, upBias: c, downBias: e.g.op('Neg', [c]), bp, bn, gamma }, leak));
       }
@@ -323,10 +329,7 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       // bias-free: the branch follows the sign of z without bias, as rules/applyRule.ts (why there)
       if (ctx.silent[node.id] && !neg && rule.bias) {
         // as above, from the product without bias (the universal graph switches the bias)
-        const z = e.add(e.add(zw, e.mul(gamma, upG)), bp ? e.add(bp, eps) : eps);
-        const s = e.div(r, e.g.op('Max', [z, eps]));
-        leak.addPositive(s, bp, eps);
-        return e.mul(pos, e.transposedMixed(node, s, gamma, readGammaValue));
+        return e.mul(pos, gammaSilent(e, node, r, { base: zw, zp: zpP, c: bp ? e.add(bp, eps) : eps, bp, gamma }, leak));
       }
       const zSign = rule.bias ? (e.biasSwitch ? e.add(zw, e.bias(node, 'b')!) : ctx.acts[node.id]) : zw;
       if (!neg) {
