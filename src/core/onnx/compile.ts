@@ -18,7 +18,7 @@ import { Emitter, type OnnxBackward, type ParamInput } from './emitter';
 import type { ProtoWriter } from './protoWriter';
 import { patternTransposed, rescaleAfter, type PatternFamily } from './patterns';
 import { choiceStructure, emitRuleChoice, leastSilentRules } from './rules';
-import { productsFromActs } from './products';
+import { emitProducts, productsFromActs } from './products';
 import type { SumEntry } from '../engine/backward';
 
 const onnxLinearOf = (op: OpKind) => opDef(op).onnx?.linear;
@@ -56,7 +56,7 @@ export interface CompileSpec {
   actsOut?: boolean;
   /**
    * With `actsAsInputs`: the layers' products by w⁺ (and w⁻) that depend on the image only are inputs
-   * too, computed when `products_fresh` is 1 and then returned (products.ts)
+   * too, `prod_<id>_<key>`, made by `compileProducts`' model (products.ts)
    */
   cachedProducts?: boolean;
   /** weights as in-memory external data (`CompiledModel.external`) instead of inside the model's bytes */
@@ -248,6 +248,17 @@ export function compileForward(g: Graph, opts: { logitsOnly?: boolean } = {}): {
   }
   const names = actOutputs(e, acts);
   return { proto: e.g.model(g.name), names };
+}
+
+/**
+ * The products a backward-only model (`cachedProducts`) takes, `names` (its `prod_<id>_<key>` inputs),
+ * from the forward values `act_<id>` as inputs; weights as in-memory external data.
+ */
+export function compileProducts(g: Graph, names: readonly string[]): { proto: ProtoWriter; external: { path: string; data: Uint8Array }[] } {
+  const e = new Emitter(g, onnxLinearOf);
+  e.g.externalWeights = true;
+  emitProducts(e, names);
+  return { proto: e.g.model(g.name), external: e.g.external };
 }
 
 /** Whether an output name is a forward value of `actOutputs` (the inputs of a backward-only model). */

@@ -21,9 +21,9 @@ import {
 } from '../methods/explain';
 import type { ExplainOptions, MethodName } from '../methods/types';
 import { choiceStructure, ruleChoices, ruleStructure } from './rules';
-import { compileBlocker, compileExplanation, compileForward, isActName, type CompiledFamily, type CompiledModel, type CompileSpec } from './compile';
+import { compileBlocker, compileExplanation, compileForward, compileProducts, isActName, type CompiledFamily, type CompiledModel, type CompileSpec } from './compile';
 import { createSession, ortModule, SessionCache } from './runtime';
-import { isProductName, needsMinusProducts, productInputOf, productOf } from './products';
+import { isProductName, needsMinusProducts, productOf } from './products';
 import { integratedGradientSamples, noiseSamples } from './samples';
 import { isNoiseMethod, type NoiseMethod } from '../../shared/methodParams';
 import { patternExtra, patternPlan } from './patternPlan';
@@ -108,8 +108,10 @@ export class OnnxExplainer {
    * the products of its layers by w⁺ / w⁻ once a backward-only run has computed them (products.ts)
    */
   private acts?: { input: Float32Array; values: Record<string, Ort.Tensor>; products?: Record<string, Ort.Tensor> };
-  /** zero tensors by shape: the product inputs a run does not read or computes itself */
+  /** zero tensors by shape: the product inputs a run does not read */
   private readonly zeros = new Map<string, Ort.Tensor>();
+  /** the products models (products.ts), by the products they make */
+  private readonly productModels = new SessionCache<{ session: Ort.InferenceSession }>(2);
   /** forward only, batched, logits out: predictions and evaluate's perturbation batches */
   private forwardOnly?: Promise<Ort.InferenceSession>;
 
@@ -311,13 +313,13 @@ export class OnnxExplainer {
       onehot: new ort.Tensor('float32', onehot, [1, k]),
     };
     feeds.top = new ort.Tensor('float32', new Float32Array([fixed === undefined ? 1 : 0]), [1]);
-    let computed = new Set<string>();
+    let computed = false;
     if (backwardOnly) {
       delete feeds.x;
-      computed = this.productFeeds(cs.session.inputNames, feeds, rules);
+      computed = await this.productFeeds(cs.session.inputNames, feeds, rules);
       for (const n of cs.session.inputNames) if (isActName(n)) feeds[n] = this.acts!.values[n];
     }
-    const fetches = cs.session.outputNames.filter((n) => (fetchActs || !isActName(n)) && (!isProductName(n) || computed.has(productInputOf(n))));
+    const fetches = cs.session.outputNames.filter((n) => fetchActs || !isActName(n));
     const t1 = now();
     const out = { ...await cs.session.run(feeds, fetches) };
     const runMs = now() - t1;
@@ -329,14 +331,6 @@ export class OnnxExplainer {
         delete out[n];
       }
       this.acts = { input: Float32Array.from(input.data), values };
-    }
-    if (computed.size) {
-      const products = (this.acts!.products ??= {});
-      for (const n of fetches) {
-        if (!isProductName(n)) continue;
-        products[productInputOf(n)] = out[n];
-        delete out[n];
-      }
     }
     let t2 = now();
     const logits = new Float32Array(out.logits.data as Float32Array);
@@ -390,7 +384,7 @@ export class OnnxExplainer {
       target, logits, prediction, relevance, sums, ruleText: plan.ruleText, composite: plan.composite, kept, extra,
       timings: {
         forwardMs: 0, forwardReused: 0, methodMs: t2 - t1, compileMs: cs.compileMs, sessionMs: cs.sessionMs,
-        sessionReused: reused ? 1 : 0, backwardOnly: backwardOnly ? 1 : 0, productsComputed: computed.size ? 1 : 0, totalMs: now() - t0,
+        sessionReused: reused ? 1 : 0, backwardOnly: backwardOnly ? 1 : 0, productsComputed: computed ? 1 : 0, totalMs: now() - t0,
         // phases of this call: feeds, session.run (the first, for sample methods), outputs read back
         prepMs: t1 - tPrep, runMs, outputMs: tOut - t2,
       },
@@ -399,35 +393,40 @@ export class OnnxExplainer {
   }
 
   /**
-   * The backward-only graph's product inputs (products.ts): this image's, or zeros with the
-   * group's flag 1 when this run computes them (the w⁻ group only when the rules read it); returns the
-   * names of those it computes.
+   * The backward-only graph's product inputs (products.ts): this image's, made by the products model
+   * when a group the rules read is not yet kept (the w⁻ group only for α-β with β ≠ 0), else zeros for
+   * a group the run does not read; returns whether any were made.
    */
-  private productFeeds(names: readonly string[], feeds: Record<string, Ort.Tensor>, rules: Map<number, ResolvedRule>): Set<string> {
+  private async productFeeds(names: readonly string[], feeds: Record<string, Ort.Tensor>, rules: Map<number, ResolvedRule>): Promise<boolean> {
     const ort = ortModule();
-    const wanted = names.filter((n) => isProductName(n)).map((name) => ({ name, ...productOf(name) }));
-    const have = this.acts!.products ?? {};
-    const groups = [{ minus: false, needed: true }, { minus: true, needed: needsMinusProducts(rules) }].map(({ minus, needed }) => {
-      const all = wanted.filter((p) => p.minus === minus);
-      const cached = all.every((p) => have[p.name]);
-      return { all, cached, fresh: all.length > 0 && !cached && needed };
-    });
-    for (const { all, cached } of groups) {
-      for (const p of all) {
-        // zeros when computed in this run, or not read by it (the w⁻ products off α-β): one array per
-        // shape, shared (an empty tensor instead has onnxruntime warn of its planned buffer)
-        if (cached) feeds[p.name] = have[p.name];
+    const acts = this.acts!;
+    const have = (acts.products ??= {});
+    const wanted = names.filter(isProductName);
+    let made = false;
+    for (const [minus, needed] of [[false, true], [true, needsMinusProducts(rules)]] as const) {
+      const group = wanted.filter((n) => productOf(n).minus === minus);
+      if (needed && group.some((n) => !have[n])) {
+        const { session } = await this.productModels.get(group.join(','), async () => {
+          const { proto, external } = compileProducts(this.graph, group);
+          return { session: await createSession(proto.finish(), external, 'lean') };
+        });
+        const actFeeds: Record<string, Ort.Tensor> = {};
+        for (const n of session.inputNames) actFeeds[n] = acts.values[n];
+        Object.assign(have, await session.run(actFeeds));
+        made = true;
+      }
+      for (const n of group) {
+        // zeros for a group this run does not read: one array per shape, shared (an empty tensor
+        // instead has onnxruntime warn of its planned buffer)
+        if (have[n]) feeds[n] = have[n];
         else {
-          const dims = this.acts!.values[`act_${p.id}`].dims;
+          const dims = acts.values[`act_${productOf(n).id}`].dims;
           const key = dims.join('x');
-          feeds[p.name] = this.zeros.get(key) ?? this.zeros.set(key, new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims)).get(key)!;
+          feeds[n] = this.zeros.get(key) ?? this.zeros.set(key, new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims)).get(key)!;
         }
       }
     }
-    const [plus, minus] = groups;
-    if (plus.all.length) feeds.products_fresh = new ort.Tensor('int64', new BigInt64Array([plus.fresh ? 1n : 0n]), [1]);
-    if (minus.all.length) feeds.products_fresh_minus = new ort.Tensor('int64', new BigInt64Array([minus.fresh ? 1n : 0n]), [1]);
-    return new Set(groups.filter((x) => x.fresh).flatMap((x) => x.all.map((p) => p.name)));
+    return made;
   }
 
   /**
@@ -469,6 +468,7 @@ export class OnnxExplainer {
     this.acts = undefined;
     this.zeros.clear();
     await this.sessions.clear();
+    await this.productModels.clear();
     const f = this.forwardOnly;
     this.forwardOnly = undefined;
     await f?.then((x) => x.release()).catch(() => undefined);

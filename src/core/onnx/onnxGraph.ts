@@ -47,6 +47,9 @@ export class OnnxGraph {
   private readonly inputs: ValueInfo[] = [];
   private readonly outputs: ValueInfo[] = [];
   private readonly constCache = new Map<string, string>();
+  /** values made by nodes of the main graph, and those written under an output's name (`output`) */
+  private readonly rootMade = new Set<string>();
+  private readonly renamed = new Map<string, string>();
   private count = 0;
   /** bytes of float initializers (for memory accounting) */
   floatBytes = 0;
@@ -67,6 +70,7 @@ export class OnnxGraph {
   opN(op: string, inputs: string[], attrs: Record<string, Attr>, nOut: number, prefix = op): string[] {
     const outputs = Array.from({ length: nOut }, () => this.fresh(prefix));
     this.nodes.push({ op, inputs, outputs, attrs });
+    if (this.nodes === this.root) for (const o of outputs) this.rootMade.add(o);
     return outputs;
   }
 
@@ -115,24 +119,41 @@ export class OnnxGraph {
     return name;
   }
 
-  /** Declares `value` a graph output under `name` (an Identity when the names differ). */
+  /**
+   * Declares `value` a graph output under `name`. A value a node of the main graph makes is renamed
+   * `name` when the model is written; another (a graph input, an initializer, a value already output
+   * under another name) goes through an Identity, which onnxruntime runs as a copy in every run, fetched
+   * or not.
+   */
   output(name: string, value: string, dims: (number | string)[], elem: 'float' | 'int64' = 'float'): void {
-    if (value !== name) this.nodes.push({ op: 'Identity', inputs: [value], outputs: [name], attrs: {} });
+    if (value !== name) {
+      if (this.rootMade.has(value) && !this.renamed.has(value)) this.renamed.set(value, name);
+      else this.nodes.push({ op: 'Identity', inputs: [value], outputs: [name], attrs: {} });
+    }
     this.outputs.push({ name, dims, elem });
   }
 
   /**
-   * An If branch: nodes emitted by `build` go into it; its outputs are build's values (each through an
-   * Identity, so a branch may return a value of an enclosing scope).
+   * An If branch: nodes emitted by `build` go into it; its outputs are build's values. A value made in the
+   * branch is its output as it is; one of an enclosing scope (or returned twice) goes through an Identity,
+   * which copies it: the universal graph's nested rule choices copied each layer's relevance once per
+   * level (ResNet-50, α-β: 231 copies a run).
    */
   branch(build: () => string[], dims: (number | string)[][]): Subgraph {
     const saved = this.nodes;
     const nodes: OnnxNodeDef[] = [];
     this.nodes = nodes;
     try {
-      const outputs = build().map((v, i) => {
-        const name = this.fresh('branch_out');
-        nodes.push({ op: 'Identity', inputs: [v], outputs: [name], attrs: {} });
+      const values = build();
+      const made = new Set(nodes.flatMap((n) => n.outputs));
+      const used = new Set<string>();
+      const outputs = values.map((v, i) => {
+        let name = v;
+        if (!made.has(v) || used.has(v)) {
+          name = this.fresh('branch_out');
+          nodes.push({ op: 'Identity', inputs: [v], outputs: [name], attrs: {} });
+        }
+        used.add(name);
         return { name, dims: dims[i], elem: 'float' as const };
       });
       return { nodes, outputs };
@@ -171,7 +192,8 @@ export class OnnxGraph {
   /** The ModelProto, unjoined (ProtoWriter.writeFile streams it to disk). */
   model(graphName = 'relevance-lens'): ProtoWriter {
     const g = new ProtoWriter();
-    for (const n of this.root) g.message(1, encodeNode(n));
+    const rename = (v: string): string => this.renamed.get(v) ?? v;
+    for (const n of this.root) g.message(1, encodeNode(n, rename));
     g.string(2, graphName);
     for (const t of this.inits) {
       if (this.externalWeights && t.float && t.float.byteLength >= EXTERNAL_BYTES) {
@@ -192,16 +214,16 @@ export class OnnxGraph {
   }
 }
 
-function encodeNode(n: OnnxNodeDef): ProtoWriter {
+function encodeNode(n: OnnxNodeDef, rename: (v: string) => string): ProtoWriter {
   const w = new ProtoWriter();
-  for (const i of n.inputs) w.string(1, i);
-  for (const o of n.outputs) w.string(2, o);
+  for (const i of n.inputs) w.string(1, rename(i));
+  for (const o of n.outputs) w.string(2, rename(o));
   w.string(4, n.op);
-  for (const [name, a] of Object.entries(n.attrs)) w.message(5, encodeAttr(name, a));
+  for (const [name, a] of Object.entries(n.attrs)) w.message(5, encodeAttr(name, a, rename));
   return w;
 }
 
-function encodeAttr(name: string, a: Attr): ProtoWriter {
+function encodeAttr(name: string, a: Attr, rename: (v: string) => string): ProtoWriter {
   const w = new ProtoWriter().string(1, name);
   if ('i' in a) w.int(3, a.i).int(20, 2);
   else if ('f' in a) w.float(2, a.f).int(20, 1);
@@ -209,14 +231,14 @@ function encodeAttr(name: string, a: Attr): ProtoWriter {
   else if ('floats' in a) {
     for (const f of a.floats) w.float(7, f);
     w.int(20, 6);
-  } else if ('g' in a) w.message(6, encodeSubgraph(a.g, name)).int(20, 5);
+  } else if ('g' in a) w.message(6, encodeSubgraph(a.g, name, rename)).int(20, 5);
   else w.string(4, a.s).int(20, 3);
   return w;
 }
 
-function encodeSubgraph(sg: Subgraph, name: string): ProtoWriter {
+function encodeSubgraph(sg: Subgraph, name: string, rename: (v: string) => string): ProtoWriter {
   const g = new ProtoWriter();
-  for (const n of sg.nodes) g.message(1, encodeNode(n));
+  for (const n of sg.nodes) g.message(1, encodeNode(n, rename));
   g.string(2, name);
   for (const v of sg.outputs) g.message(12, encodeValueInfo(v));
   return g;

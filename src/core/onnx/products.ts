@@ -4,14 +4,15 @@
  * less the bias.
  *
  * `cached`: the products by w⁺ and w⁻ depend on the image only, not on the rules, so they are inputs
- * too, `prod_<id>_<key>`, computed in the graph instead when `products_fresh` is 1 (their inputs then
- * zeros) and returned as the outputs `new_prod_<id>_<key>`: the first rule change on an image computes
- * them, the next ones re-use them (OnnxExplainer keeps them with the image's forward values), and a
- * rule change costs the transposed convolutions alone. The products by w⁻ of a non-negative input only
- * α-β with β ≠ 0 takes: they have their own flag, `products_fresh_minus`, so that the first change to
- * another rule does not compute them. The w⁻ product is not derived as z less the w⁺ one: where every
- * term of it is zero, that difference is a rounding residue instead of 0, which flips the stabilizer's
- * sign there (measured: the conservation table's stabilizer leak off by 3 %).
+ * too, `prod_<id>_<key>`, which the products model (`compileProducts`, its own small session) computes
+ * from the same forward values on an image's first rule change; OnnxExplainer keeps them with the
+ * image's forward values, and a rule change costs the transposed convolutions alone. They were once
+ * computed inside the backward graph under an If: its other branch copied every fed product in every
+ * run, and the outputs copied them again (ResNet-50, α-β: 228 nodes a run, ~15 % of its CPU, measured).
+ * The products by w⁻ of a non-negative input only α-β with β ≠ 0 takes: they are a group of their own
+ * ('m'), made only when such a rule runs. The w⁻ product is not derived as z less the w⁺ one: where
+ * every term of it is zero, that difference is a rounding residue instead of 0, which flips the
+ * stabilizer's sign there (measured: the conservation table's stabilizer leak off by 3 %).
  */
 import type { Node } from '../graph/ir';
 import type { ResolvedRule } from '../rules/resolved';
@@ -23,20 +24,15 @@ import type { Emitter, KernelVariant } from './emitter';
  */
 type Key = 'pp' | 'np' | 'pm' | 'nm' | 'm';
 
-/** Whether a graph input or output name is one of the cached products. */
+/** Whether a graph input name is one of the cached products. */
 export function isProductName(name: string): boolean {
-  return name.startsWith('prod_') || name.startsWith('new_prod_');
+  return name.startsWith('prod_');
 }
 
-/** The input a `new_prod_` output is fed back to. */
-export function productInputOf(output: string): string {
-  return output.slice('new_'.length);
-}
-
-/** The layer of a product input `prod_<id>_<key>`, and whether `products_fresh_minus` computes it. */
-export function productOf(name: string): { id: number; minus: boolean } {
+/** The layer of a product input `prod_<id>_<key>`, and whether it is of the w⁻ group ('m'). */
+export function productOf(name: string): { id: number; key: Key; minus: boolean } {
   const [, id, key] = name.split('_');
-  return { id: Number(id), minus: key === 'm' };
+  return { id: Number(id), key: key as Key, minus: key === 'm' };
 }
 
 /** Whether a run under these rules reads the 'm' products (α-β with β ≠ 0; rules.ts `ruleBody`). */
@@ -45,35 +41,20 @@ export function needsMinusProducts(rules: Map<number, ResolvedRule>): boolean {
   return false;
 }
 
+/** conv(part of the layer's input, w⁺ or w⁻): what product `key` is (run by the products model). */
+function computeProduct(e: Emitter, node: Node, a: string, key: Key): string {
+  const kernel: KernelVariant = key === 'pp' || key === 'np' ? 'w+' : 'w-';
+  const x = key === 'm' ? a : key[0] === 'p' ? e.relu(a) : e.negPart(a);
+  return e.linear(node).forward(e, node, x, e.kernel(node, kernel));
+}
+
 export function productsFromActs(e: Emitter, acts: string[], nonNegative: boolean[], cached: boolean): void {
-  const flags = new Map<string, string>();
   const memo = new Map<string, string>();
-  // conv(part of the input, w⁺ or w⁻) in the main graph (shared by every rule branch): an input, or
-  // computed when its flag is 1
+  // a product input, declared on first use
   const image = (node: Node, key: Key): string => {
-    const id = `${node.id}:${key}`;
-    let v = memo.get(id);
-    if (v) return v;
-    const kernel: KernelVariant = key === 'pp' || key === 'np' ? 'w+' : 'w-';
-    const compute = (): string => {
-      const a = acts[node.inputs[0]];
-      const x = key === 'm' ? a : key[0] === 'p' ? e.relu(a) : e.negPart(a);
-      return e.linear(node).forward(e, node, x, e.kernel(node, kernel));
-    };
-    v = e.g.atRoot(() => {
-      const flag = key === 'm' ? 'products_fresh_minus' : 'products_fresh';
-      let fresh = flags.get(flag);
-      if (!fresh) flags.set(flag, (fresh = e.g.op('Equal', [e.g.input(flag, [1], 'int64'), e.g.ints([1])])));
-      const name = `prod_${node.id}_${key}`;
-      const dims = e.dims(node.id);
-      e.g.input(name, dims);
-      const then = e.branch(() => [compute()], [dims]);
-      const other = e.branch(() => [name], [dims]);
-      const [out] = e.g.opN('If', [fresh], { then_branch: { g: then }, else_branch: { g: other } }, 1);
-      e.g.output(`new_${name}`, out, dims);
-      return out;
-    });
-    memo.set(id, v);
+    const name = `prod_${node.id}_${key}`;
+    let v = memo.get(name);
+    if (!v) memo.set(name, (v = e.g.input(name, e.dims(node.id))));
     return v;
   };
   e.productOf = (node, x, v) => {
@@ -96,4 +77,18 @@ export function productsFromActs(e: Emitter, acts: string[], nonNegative: boolea
     };
     return v === 'w' ? e.add(by('w+'), by('w-')) : by(v);
   };
+}
+
+/**
+ * The products model: the forward values it reads as inputs `act_<id>`, the products `names`
+ * (`prod_<id>_<key>`, a backward-only model's inputs) as outputs of the same names.
+ */
+export function emitProducts(e: Emitter, names: readonly string[]): void {
+  const acts = new Map<number, string>();
+  const act = (id: number): string => acts.get(id) ?? acts.set(id, e.g.input(`act_${id}`, e.dims(id))).get(id)!;
+  for (const name of names) {
+    const { id, key } = productOf(name);
+    const node = e.graph.nodes[id];
+    e.g.output(name, computeProduct(e, node, act(node.inputs[0]), key), e.dims(id));
+  }
 }
