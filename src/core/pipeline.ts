@@ -47,7 +47,7 @@ export async function openModel(file: string, cardFile?: string, opts: { keepRaw
     raw = { ...raw, nodes: raw.nodes.map((n) => ({ ...n, params: {} })) };
     // a parameter that views a larger buffer (the file's bytes) would keep all of it alive: copy it
     for (const n of graph.nodes) {
-      for (const p of Object.values(n.params)) if (p && p.data.byteLength < p.data.buffer.byteLength) p.data = p.data.slice();
+      for (const p of Object.values(n.params)) if (p && !p.oihw && p.data.byteLength < p.data.buffer.byteLength) p.data = p.data.slice();
     }
   }
   const inShape = graph.nodes[graph.input].shape;

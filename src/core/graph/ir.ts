@@ -61,6 +61,11 @@ export type ActivationFn =
 export interface ParamArray {
   shape: number[];
   data: Float32Array;
+  /**
+   * A conv2d kernel from an ONNX file in the file's [O, I, kh, kw] layout, while `data` has not been read
+   * (graph/oihwKernel.ts); the compiled path uses it as it is.
+   */
+  readonly oihw?: Float32Array;
 }
 
 /** Explicit padding [[top, bottom], [left, right]]. */
@@ -153,7 +158,7 @@ export interface Graph {
 export function paramCount(node: Node): number {
   let n = 0;
   // a select's index map is structure, not a parameter
-  for (const [k, p] of Object.entries(node.params)) if (p && k !== 'index') n += p.data.length;
+  for (const [k, p] of Object.entries(node.params)) if (p && k !== 'index') n += (p.oihw ?? p.data).length;
   return n;
 }
 

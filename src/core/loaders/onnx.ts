@@ -6,9 +6,10 @@
  * Shape arithmetic (Shape/Gather/Concat/... feeding a Reshape) is folded at load time with batch 1.
  */
 import * as path from 'path';
-import type { ActivationFn, ExplicitPad, Graph, Padding } from '../graph/ir';
+import type { ActivationFn, ExplicitPad, Graph, Padding, ParamArray } from '../graph/ir';
 import { sizeOf } from '../graph/ir';
 import { GraphBuilder } from '../graph/builder';
+import { oihwKernel } from '../graph/oihwKernel';
 import { resolvePadding } from '../graph/shapes';
 import { LensError } from '../errors';
 import { readModelFile } from '../io/boundedRead';
@@ -552,18 +553,13 @@ class OnnxConverter {
     let op: 'conv2d' | 'depthwiseConv2d' = 'conv2d';
     let kernel: Float32Array;
     let kshape: number[];
+    let lazy: ParamArray | undefined;
     if (group === 1) {
       kshape = [kh, kw, C, O];
-      kernel = new Float32Array(kh * kw * C * O);
-      // OIHW -> HWIO, written in order: for one input channel the O source rows stay in cache across the
-      // kh·kw passes (the order of the file made every write a cache miss: ResNet-50's load 2× slower)
-      const K = kh * kw;
-      for (let i = 0; i < C; i++) {
-        for (let yz = 0; yz < K; yz++) {
-          const to = (yz * C + i) * O;
-          for (let o = 0, from = i * K + yz; o < O; o++, from += C * K) kernel[to + o] = src[from];
-        }
-      }
+      // the file's layout, laid out for the IR when first read (a view of the file's bytes is copied, so
+      // that they are not held for it)
+      kernel = !(src instanceof Float32Array) ? Float32Array.from(src) : src.buffer.byteLength === src.byteLength ? src : src.slice();
+      lazy = oihwKernel(kernel, kh, kw, C, O);
     } else if (group === C && Ig === 1) {
       // depthwise: output channel o = c·m + j reads input channel c
       op = 'depthwiseConv2d';
@@ -587,7 +583,7 @@ class OnnxConverter {
     }
     const id = this.b.add({
       name: this.nodeName(n), op, inputs: [x.id], sourceClass: group === 1 || op === 'depthwiseConv2d' ? 'Conv' : `Conv(group=${group})`,
-      params: { kernel: { shape: kshape, data: kernel }, ...(bias ? { bias: { shape: [O], data: Float32Array.from(bias.data) } } : {}) },
+      params: { kernel: lazy ?? { shape: kshape, data: kernel }, ...(bias ? { bias: { shape: [O], data: Float32Array.from(bias.data) } } : {}) },
       attrs: { conv: { strides, padding, dilations } },
     });
     this.tensor(n, id, 'nchw');
@@ -1220,7 +1216,8 @@ export function ownParams(g: Graph): Graph {
   const copies = new Map<Float32Array, Float32Array>();
   for (const n of g.nodes) {
     for (const p of Object.values(n.params)) {
-      if (!p || p.data.byteLength === p.data.buffer.byteLength) continue;
+      // a kernel in the file's layout owns its array already (conv: not read here, so not laid out)
+      if (!p || p.oihw || p.data.byteLength === p.data.buffer.byteLength) continue;
       let c = copies.get(p.data);
       if (!c) copies.set(p.data, (c = p.data.slice()));
       p.data = c;

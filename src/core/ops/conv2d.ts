@@ -59,12 +59,28 @@ function flippedDims(e: Emitter, node: Node, group: number): number[] {
 export function mixedKernel(node: Node, scale: number, flip: boolean, into?: Float32Array): Float32Array {
   const k = node.params.kernel!;
   const [kh, kw, c, m] = k.shape;
-  const src = k.data;
   // the last scale's array, written over (no fresh pages to fault in)
-  const out = into?.length === src.length ? into : new Float32Array(src.length);
+  const size = kh * kw * c * m;
+  const out = into?.length === size ? into : new Float32Array(size);
   const khw = kh * kw;
   const cm = c * m;
   const half = Math.fround(scale) / 2;
+  const file = k.oihw;
+  if (file) {
+    // the file's [co, ci, kh, kw] (graph/oihwKernel.ts): the forward layout itself; the flipped one swaps
+    // the channels and mirrors each tap run
+    for (let o = 0; o < m; o++) for (let i = 0; i < c; i++) {
+      const from = (o * c + i) * khw;
+      const to = flip ? (i * m + o) * khw + khw - 1 : from;
+      const step = flip ? -1 : 1;
+      for (let t = 0; t < khw; t++) {
+        const v = file[from + t];
+        out[to + step * t] = v + half * (v + Math.abs(v));
+      }
+    }
+    return out;
+  }
+  const src = k.data;
   // depthwise (channel i·m + o either way) and the flipped conv ([i, o]) keep the IR's channel order, so
   // each tap is one strided run; the forward layout ([o, i]) transposes the channels
   const sameOrder = node.op === 'depthwiseConv2d' || flip;
@@ -141,9 +157,10 @@ export function cachedLayout(e: Emitter, key: object, make: () => { data: Float3
 
 const onnxConv: OnnxLinear = {
   weight: (e, node) => cachedLayout(e, node.params.kernel!, () => {
-    // [kh, kw, inC, outC] -> [outC, inC, kh, kw]
+    // [kh, kw, inC, outC] -> [outC, inC, kh, kw] (a kernel from an ONNX file is in it already)
     const k = node.params.kernel!;
     const [kh, kw, ci, co] = k.shape;
+    if (k.oihw) return { data: k.oihw, dims: [co, ci, kh, kw] };
     const out = new Float32Array(k.data.length);
     for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < ci; i++) {
       const src = ((y * kw + x) * ci + i) * co;
@@ -154,6 +171,7 @@ const onnxConv: OnnxLinear = {
   weightInGraph: (e, node) => {
     const k = node.params.kernel!;
     const [kh, kw, ci, co] = k.shape;
+    if (k.oihw) return { name: e.g.weight(k.oihw, [co, ci, kh, kw], `k_${node.id}`), dims: [co, ci, kh, kw] };
     const raw = e.g.weight(k.data, k.shape, `k_${node.id}`);
     return { name: e.g.op('Transpose', [raw], { perm: { ints: [3, 2, 0, 1] } }), dims: [co, ci, kh, kw] };
   },
