@@ -35,17 +35,16 @@ export interface OnnxLinear {
   forward(e: Emitter, node: Node, x: string, w: string, b?: string): string;
   /** forward with the bias b (the layer's `bias` layout) inside the op, where the op has it */
   forwardBiased?(e: Emitter, node: Node, x: string, w: string, b: string): string;
-  /** transpose of forward (without bias) applied to s, by a kernel or by w + scale·plus (MixedKernel) */
+  /** transpose of forward (without bias) applied to s, by a kernel or by w + scale·w⁺ (MixedKernel) */
   transposed(e: Emitter, node: Node, s: string, w: string | MixedKernel): string;
 }
 
 /**
- * The kernel w + scale·plus with scale a graph input (γ): mixed per run in the layout the product reads,
- * so Wᵀs + γW⁺ᵀs is one transposed product instead of two.
+ * The kernel w + scale·w⁺ with scale a graph input (γ ≥ 0): mixed per run in the layout the product
+ * reads, so Wᵀs + γW⁺ᵀs is one transposed product instead of two.
  */
 export interface MixedKernel {
   w: string;
-  plus: string;
   scale: string;
   /**
    * the scale's value under a layer's rule, undefined when the rule does not use this product (another
@@ -326,7 +325,7 @@ export class Emitter {
 
   /** The transpose by w + scale·w⁺ applied to s (the silent γ rule's (W + γW⁺)ᵀs): one product. */
   transposedMixed(node: Node, s: string, scale: string, read?: (r: ResolvedRule) => number | undefined): string {
-    return this.linear(node).transposed(this, node, s, { w: this.kernel(node, 'w'), plus: this.kernel(node, 'w+'), scale, read });
+    return this.linear(node).transposed(this, node, s, { w: this.kernel(node, 'w'), scale, read });
   }
 
   /** A mixed kernel in a product's layout `form` as a graph input `mk<id>_<form>`, when `feedMixedKernels`. */

@@ -90,5 +90,9 @@ export function smoothGradient(e: Emitter, fn: string, s: string, x: string): st
 
 /** The kernel a transposed product reads: `layout` takes a stored kernel to the form the product uses. */
 export function kernelOf(e: Emitter, k: string | MixedKernel, layout: (w: string) => string = (w) => w): string {
-  return typeof k === 'string' ? layout(k) : e.add(layout(k.w), e.mul(k.scale, layout(k.plus)));
+  if (typeof k === 'string') return layout(k);
+  // w + γw⁺ = max(w, (1 + γ)w) for γ ≥ 0 (the rule's parameters are checked so): two passes over the
+  // kernel instead of three (w⁺, its product, the sum), which the CLI's unfolded graph runs every time
+  const w = layout(k.w);
+  return e.g.op('Max', [w, e.mul(w, e.add(k.scale, e.g.scalar(1)))]);
 }
