@@ -362,7 +362,8 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
           const eps = e.g.scalar(wa === 'w+' ? STABILIZER : -STABILIZER);
           const s = e.mul(e.div(r, e.add(z, bv ? e.add(bv, eps) : eps)), weight);
           leak.addPositive(s, bv, eps, b === 'b+' ? 1 : -1);
-          return e.mul(pos, e.transposed(node, s, wa));
+          // times the input once both branches are joined (below)
+          return e.transposed(node, s, wa);
         }
         if (bv) z = e.add(z, bv);
         const den = e.stabilize(z, STABILIZER);
@@ -374,9 +375,9 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       };
       const alpha = e.param(node, 'alpha', [1], readAlpha);
       const rp = part('w+', 'w-', 'b+', rule.bias, alpha);
-      if (rule.beta === 0) return rp;
-      const beta = e.param(node, 'beta', [1], readBeta);
-      return e.sub(rp, part('w-', 'w+', 'b-', rule.bias, beta));
+      const joined = rule.beta === 0 ? rp : e.sub(rp, part('w-', 'w+', 'b-', rule.bias, e.param(node, 'beta', [1], readBeta)));
+      // x ⊙ (W⁺ᵀs⁺ − W⁻ᵀs⁻): one product by the input instead of one per branch
+      return neg ? joined : e.mul(pos, joined);
     }
     case 'flat': case 'w-square': {
       const v = rule.kind === 'flat' ? 'ones' : 'w2';

@@ -69,7 +69,7 @@ export async function createSession(
   const lean = mode !== 'full';
   const opts: Ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: ortThreads(), interOpNumThreads: 1, graphOptimizationLevel: mode === 'oneRun' ? 'disabled' : 'all', executionMode: 'sequential',
-    enableCpuMemArena: false,
+    enableCpuMemArena: mode === 'oneRun' && process.env.HACK_ARENA !== '0',
     enableMemPattern: false,
     extra: {
       session: { intra_op: { allow_spinning: '0' }, disable_prepacking: '1' },
