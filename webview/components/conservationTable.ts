@@ -5,7 +5,7 @@
  */
 import { isUnbalanced, leakExplained, roundingFloor, rowClosure, rowResidual, type ConservationRow, type LayerInfo } from '../../src/shared/protocol';
 import { parseRule } from '../../src/shared/ruleSpec';
-import { fmtNum, format, h, option, replaceKeepingFocus } from '../dom';
+import { fmtNum, format, h, option, replaceIfChanged, replaceKeepingFocus } from '../dom';
 import { t } from '../strings';
 
 export interface TableOptions {
@@ -84,14 +84,18 @@ function updatePicker(cell: Element, layer: LayerInfo): boolean {
     || layer.rules.some((r, i) => select.options[i + 1].value !== r)) return false;
   const [name, param = ''] = layer.overridden ? splitRule(layer.rule) : ['', ''];
   const composite = `${t.ruleFromComposite} ${layer.overridden ? '' : layer.rule}`.trim();
+  // only what differs is written: the echo of the user's own choice changes nothing, so the table is not
+  // laid out again while the run computes
+  const hint = PARAM_HINT[name] ?? '';
+  const label = `${t.rule} ${layer.name}: ${hint}`;
   if (select.options[0].textContent !== composite) select.options[0].textContent = composite;
   if (select.value !== name) select.value = name;
   if (input.value !== param) input.value = param;
-  input.placeholder = PARAM_HINT[name] ?? '';
-  input.disabled = !PARAM_HINT[name];
-  input.setAttribute('aria-label', `${t.rule} ${layer.name}: ${PARAM_HINT[name] ?? ''}`);
-  input.removeAttribute('aria-invalid');
-  error.textContent = '';
+  if (input.placeholder !== hint) input.placeholder = hint;
+  if (input.disabled !== !hint) input.disabled = !hint;
+  if (input.getAttribute('aria-label') !== label) input.setAttribute('aria-label', label);
+  if (input.hasAttribute('aria-invalid')) input.removeAttribute('aria-invalid');
+  if (error.textContent) error.textContent = '';
   return true;
 }
 
@@ -128,7 +132,7 @@ export function updateConservationView(view: Element | null, o: TableOptions): b
   rows.forEach((row, i) => {
     const tr = trs[i];
     const p = rowParts(row, o, byName, detail);
-    tr.className = p.cls;
+    if (tr.className !== p.cls) tr.className = p.cls;
     const cells = tr.children;
     if (tr.dataset.ruleKey !== p.ruleKey) {
       // the picker the user just operated is rebuilt under their hands (focus goes to its successor)
@@ -143,7 +147,7 @@ export function updateConservationView(view: Element | null, o: TableOptions): b
       } else if (td.childNodes.length !== 1 || (td.firstChild as Element).outerHTML !== (c as Element).outerHTML) td.replaceChildren(c);
     });
   });
-  view.querySelector('.table-bar')?.replaceWith(tableBar(o, wrap));
+  replaceIfChanged(view.querySelector('.table-bar'), tableBar(o, wrap));
   return true;
 }
 
