@@ -274,7 +274,7 @@ export class App {
     };
     const view = this.tableBox.querySelector('.conservation-view');
     if (view && updateConservationView(view, options)) {
-      // the figures and their note above the table are small: rebuilt
+      // the figures and their note above the table: replaced when they change
       replaceIfChanged(this.tableBox.querySelector('.method-figures'), figures);
       replaceIfChanged(this.tableBox.querySelector(':scope > p.hint'), note);
       return;
