@@ -140,7 +140,7 @@ async function child(name: string, mode: 'onnx' | 'onnx-universal' | 'wasm', run
     const back: number[] = [];
     let reused = 0;
     for (let i = 0; i < runs; i++) {
-      // changes between rule sets without an own graph (backward only), and back to epsilon-gamma-box's cached own graph
+      // changes between rule sets without an own graph (backward only), and back to epsilon-gamma-box (its own graph is cached, the backward-only one runs)
       for (const [o, into] of [[third, changeAb], [oneEps, changeOneEps], [other, change]] as const) {
         t = performance.now();
         const r = await e.explain(input, o);
@@ -278,7 +278,7 @@ export async function benchZoo(): Promise<void> {
         + `to epsilon-gamma-box with one convolution under ε ${u.ruleChangeOneEpsMs.toFixed(0)} ms [medians of 5] `
         + `(${(u.ruleChangeReused * 100).toFixed(0)}% on the cached backward-only session); first rule change after a new image, computing its products: `
         + `to epsilon-plus ${nf.epsilonPlus.toFixed(0)} ms, to epsilon-alpha2-beta1 ${nf.alphaBeta.toFixed(0)} ms; `
-        + `back to epsilon-gamma-box's own graph ${u.ruleBackCachedMs.toFixed(0)} ms; peak RSS ${mb(u.peakRssBytes)}`);
+        + `back to epsilon-gamma-box (backward only too) ${u.ruleBackCachedMs.toFixed(0)} ms; peak RSS ${mb(u.peakRssBytes)}`);
     }
     if (w) {
       console.log(`${name} wasm: load ${w.loadMs.toFixed(0)} ms; first ${w.firstMs.toFixed(0)} ms; forward ${w.forwardMs.toFixed(0)} ms, epsilon-gamma-box warm ${w.warmMs.toFixed(0)} ms; `

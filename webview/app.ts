@@ -6,7 +6,7 @@ import {
   biasFreeOffer, CONSERVATIVE_METHODS, PROTOCOL_VERSION, RpcEndpoint, type CompareEntry, type DisplayOptions, type Explanation,
   type HostToView, type LayerMaps, type PanelSnapshot, type RgbaPicture, type ViewToHost,
 } from '../src/shared/protocol';
-import { fmtNum, format, h, replaceKeepingFocus } from './dom';
+import { fmtNum, format, h, replaceIfChanged, replaceKeepingFocus } from './dom';
 import { methodFigures } from '../src/shared/methodFigures';
 import { SETTING_DEFAULTS } from '../src/shared/settings';
 import { t } from './strings';
@@ -274,9 +274,9 @@ export class App {
     };
     const view = this.tableBox.querySelector('.conservation-view');
     if (view && updateConservationView(view, options)) {
-      // the figures and their note above the table are small: rebuilt
-      this.tableBox.querySelector('.method-figures')?.replaceWith(figures);
-      this.tableBox.querySelector(':scope > p.hint')?.replaceWith(note);
+      // the figures and their note above the table: replaced when they change
+      replaceIfChanged(this.tableBox.querySelector('.method-figures'), figures);
+      replaceIfChanged(this.tableBox.querySelector(':scope > p.hint'), note);
       return;
     }
     replaceKeepingFocus(this.tableBox, figures, note, conservationView(options));

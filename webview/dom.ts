@@ -39,6 +39,15 @@ export function replaceKeepingFocus(container: HTMLElement, ...children: (Node |
   (same ?? container.querySelector<HTMLElement>(FOCUSABLE))?.focus();
 }
 
+/**
+ * Swaps `el` for `next` unless they look the same (markup and checkbox states). An update that changes
+ * nothing then leaves the DOM alone, and the page is not laid out again for it.
+ */
+export function replaceIfChanged(el: Element | null, next: Element): void {
+  const checks = (e: Element) => [...e.querySelectorAll<HTMLInputElement>('input[type="checkbox"]')].map((c) => c.checked).join();
+  if (el && (el.outerHTML !== next.outerHTML || checks(el) !== checks(next))) el.replaceWith(next);
+}
+
 /** Draws RGBA pixels on a canvas of the picture's own size (CSS scales it up). */
 export function drawPicture(canvas: HTMLCanvasElement, pic: { width: number; height: number; rgba: Uint8ClampedArray }): CanvasRenderingContext2D {
   canvas.width = pic.width;

@@ -63,7 +63,8 @@ export function defineResNetTests(): void {
           + `(in the page ${report.pageMs?.sinceResult.toFixed(0)} ms: heatmap ${report.pageMs?.heatmap.toFixed(0)} ms, table ${report.pageMs?.table.toFixed(0)} ms)`);
         // where the time went: the worker's explanation and, in it, onnxruntime's run
         const t = api.current().explanation!.timings;
-        console.log(`[measure]   worker ${t.workerTotalMs?.toFixed(0)} ms: session.run ${t.runMs?.toFixed(0)} ms, compile ${t.sessionReused ? 0 : t.compileMs?.toFixed(0)} ms, `
+        // the process's CPU time during session.run well under 2× its wall time: the run waited for a core
+        console.log(`[measure]   worker ${t.workerTotalMs?.toFixed(0)} ms: session.run ${t.runMs?.toFixed(0)} ms (process CPU ${t.runCpuMs?.toFixed(0)} ms), compile ${t.sessionReused ? 0 : t.compileMs?.toFixed(0)} ms, `
           + `session ${t.sessionReused ? 0 : t.sessionMs?.toFixed(0)} ms, backward only ${t.backwardOnly ?? 0}, heatmap colouring ${t.colorMs?.toFixed(0)} ms`);
       }
       const after = api.current().explanation!;

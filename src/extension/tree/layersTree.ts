@@ -24,15 +24,25 @@ export function formatCount(n: number): string {
 }
 
 export class LayersTreeProvider implements vscode.TreeDataProvider<LayerNode>, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<void>();
+  private readonly emitter = new vscode.EventEmitter<LayerNode[] | void>();
   readonly onDidChangeTreeData = this.emitter.event;
   private readonly sub: vscode.Disposable;
   private nodes: LayerNode[] = [];
 
   constructor(private readonly session: ExplainSession) {
     this.sub = session.onDidChangeModel((m) => {
-      this.nodes = m?.layers.map((layer) => ({ layer })) ?? [];
-      this.emitter.fire();
+      const layers = m?.layers ?? [];
+      const same = layers.length === this.nodes.length && layers.every((l, i) => l.id === this.nodes[i].layer.id && l.name === this.nodes[i].layer.name);
+      if (!same) {
+        this.nodes = layers.map((layer) => ({ layer }));
+        this.emitter.fire();
+        return;
+      }
+      // a rule change re-reads the same layers: only the items that changed are sent to the view again
+      // (ResNet-50: one item instead of ~170 with their tooltips, while the run wants the cores)
+      const changed = this.nodes.filter((n, i) => JSON.stringify(n.layer) !== JSON.stringify(layers[i]));
+      this.nodes.forEach((n, i) => (n.layer = layers[i]));
+      if (changed.length) this.emitter.fire(changed);
     });
   }
 
