@@ -13,7 +13,7 @@ import { GraphBuilder } from '../../src/core/graph/builder';
 import { PreparedGraph } from '../../src/core/engine/prepared';
 import { forward } from '../../src/core/engine/forward';
 import { JointMoments, Moments, complement } from '../../src/core/patterns/moments';
-import { batchMoments } from '../../src/core/patterns/collect';
+import { batchMoments, mergeBatchMoments } from '../../src/core/patterns/collect';
 import { patternLayers } from '../../src/core/patterns/layers';
 import { fitPatterns, PatternFitter } from '../../src/core/patterns/fit';
 import { decodePatterns, encodePatterns, loadPatterns, writePatternsFile } from '../../src/core/patterns/file';
@@ -283,6 +283,51 @@ test('batch moments of conv (stride 2, asymmetric same pad, dilation), depthwise
   }
   acts.forEach((a) => a.dispose());
   x.dispose();
+  prep.dispose();
+});
+
+test('moments merged block by block (1, 3, 5 input channels at a time, uneven last blocks) equal whole batches merged and a float64 brute force over both', async () => {
+  await initBackend('cpu');
+  const g = statsNet(3);
+  const prep = new PreparedGraph(g);
+  const xa = tf.tensor4d(new Rand(4).array(5 * 9 * 8 * 2, 1, 0.3), [5, 9, 8, 2]);
+  const xb = tf.tensor4d(new Rand(6).array(4 * 9 * 8 * 2, 0.5, 0.6), [4, 9, 8, 2]);
+  const actsA = forward(prep, xa);
+  const actsB = forward(prep, xb);
+  const tensors = (acts: tf.Tensor[], spec: ReturnType<typeof patternLayers>[number]) => (
+    { x: acts[spec.node.inputs[0]], z: acts[spec.node.id], ...(spec.actId !== undefined ? { act: acts[spec.actId] } : {}) });
+  for (const spec of patternLayers(g)) {
+    const depthwise = spec.op === 'depthwiseConv2d';
+    const whole = batchMoments(prep, spec, tensors(actsA, spec));
+    const wb = batchMoments(prep, spec, tensors(actsB, spec));
+    whole.all.merge(wb.all);
+    if (whole.plus) whole.plus.merge(wb.plus!);
+    let brute: { all: Moments; plus?: Moments } | undefined;
+    if (!depthwise) {
+      const ra = bruteRows(g, spec.node.name, actsA);
+      const rb = bruteRows(g, spec.node.name, actsB);
+      const x = [...ra.x, ...rb.x];
+      const y = [...ra.y, ...rb.y];
+      brute = { all: momentsOf(x, y, undefined), ...(ra.mask ? { plus: momentsOf(x, y, [...ra.mask, ...rb.mask!]) } : {}) };
+    }
+    for (const blockChannels of [1, 3, 5]) {
+      const acc = { all: new Moments(spec.d, spec.k, !depthwise), ...(whole.plus ? { plus: new Moments(spec.d, spec.k, false) } : {}) };
+      mergeBatchMoments(prep, spec, tensors(actsA, spec), acc, blockChannels);
+      mergeBatchMoments(prep, spec, tensors(actsB, spec), acc, blockChannels);
+      for (const f of ['count', 'my', 'cyy', 'mx', 'cxy'] as const) {
+        const what = `${spec.node.name} (inC ${spec.inC}, ${blockChannels} per block)`;
+        assert.ok(maxRel(acc.all[f], whole.all[f]) <= 1e-12, `${what} all.${f}: ${maxRel(acc.all[f], whole.all[f])}`);
+        if (whole.plus) assert.ok(maxRel(acc.plus![f], whole.plus[f]) <= 1e-12, `${what} plus.${f}: ${maxRel(acc.plus![f], whole.plus[f])}`);
+        if (brute) {
+          assert.ok(maxRel(acc.all[f], brute.all[f]) < 2e-5, `${what} all.${f} vs brute force: ${maxRel(acc.all[f], brute.all[f])}`);
+          if (brute.plus) assert.ok(maxRel(acc.plus![f], brute.plus[f]) < 2e-5, `${what} plus.${f} vs brute force: ${maxRel(acc.plus![f], brute.plus[f])}`);
+        }
+      }
+    }
+  }
+  [...actsA, ...actsB].forEach((a) => a.dispose());
+  xa.dispose();
+  xb.dispose();
   prep.dispose();
 });
 

@@ -14,7 +14,7 @@ import { runNode } from '../engine/forward';
 import { LensError } from '../errors';
 import { modelFingerprint } from './fingerprint';
 import { largestActivation, patternLayers, type PatternLayerSpec } from './layers';
-import { batchJointMoments, batchMoments, rhoPlan, type LayerTensors } from './collect';
+import { batchJointMoments, mergeBatchMoments, rhoPlan, type LayerTensors } from './collect';
 import { JointMoments, Moments } from './moments';
 import { finalize, type LayerStats, type PatternStats, type RhoConfig } from './stats';
 
@@ -138,9 +138,7 @@ export class PatternFitter {
   private collect(s: PatternLayerSpec, t: LayerTensors, heldOut: boolean): void {
     const l = this.layers[this.specs.indexOf(s)];
     if (!heldOut) {
-      const b = batchMoments(this.prep, s, t);
-      l.all.merge(b.all);
-      if (l.plus && b.plus) l.plus.merge(b.plus);
+      mergeBatchMoments(this.prep, s, t, l);
       return;
     }
     if (!l.rho) return;
