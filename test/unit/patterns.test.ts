@@ -18,6 +18,7 @@ import { patternLayers } from '../../src/core/patterns/layers';
 import { fitPatterns, PatternFitter } from '../../src/core/patterns/fit';
 import { decodePatterns, encodePatterns, loadPatterns, writePatternsFile } from '../../src/core/patterns/file';
 import { mergeStats, toPatternSet } from '../../src/core/patterns/stats';
+import { linearPattern, reluPattern } from '../../src/core/patterns/compute';
 import { maxRel, worstStatsDifference } from './helpers/patternStats';
 import { rhoOfLayer } from '../../src/core/patterns/rho';
 import { writeNpy } from '../../src/core/io/npy';
@@ -510,6 +511,38 @@ test('two half-dataset fits merged equal one full fit; a file round-trips exactl
   const back = decodePatterns(bytes, 'mem').stats;
   assert.equal(worstStatsDifference(back, full), 0);
   assert.deepEqual(back.layers.map((l) => l.rhoValues), full.layers.map((l) => l.rhoValues));
+});
+
+test('a fit kept without patterns writes the same file: patterns derived in row blocks equal a = cov/σ² and a₊ written out here', async () => {
+  await initBackend('cpu');
+  const g = statsNet(16);
+  const shape = [9, 8, 2];
+  const data = randomImages(60, shape, 17);
+  const opts = { batchSize: 20, holdout: 0.2, rho: { neurons: 4, positions: 16, maxDim: 2048 } };
+  const full = fitPatterns(g, memorySource(data, shape), opts);
+  const lean = fitPatterns(g, memorySource(data, shape), { ...opts, patterns: false });
+  assert.ok(lean.layers.every((l) => l.linear === undefined && l.relu === undefined));
+  const file = path.join(tmp, 'lean.pat');
+  await writePatternsFile(file, lean);
+  const back = decodePatterns(fs.readFileSync(file), file).stats;
+  assert.equal(worstStatsDifference(back, full), 0);
+  assert.deepEqual(back.layers.map((l) => l.rhoValues), full.layers.map((l) => l.rhoValues));
+  for (const l of full.layers) {
+    const { d, k, all, plus } = l;
+    const cut = Math.max(1, Math.floor(d / 3));
+    const lin = [...linearPattern(all, 0, cut), ...linearPattern(all, cut, d)];
+    const rel = plus ? [...reluPattern(all, plus, 0, cut), ...reluPattern(all, plus, cut, d)] : [];
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j < k; j++) {
+        assert.equal(lin[i * k + j], Math.fround(all.cxy[i * k + j] / (all.cyy[j] || 1)), `${l.name} linear [${i}, ${j}]`);
+        if (!plus || plus.count[j] === 0) continue;
+        const n = plus.count[j];
+        const mx = plus.mx[i * k + j];
+        const a = (plus.cxy[i * k + j] / n + mx * (plus.my[j] - all.my[j])) / (plus.cyy[j] / n + plus.my[j] * (plus.my[j] - all.my[j]));
+        assert.ok(Math.abs(rel[i * k + j] - a) <= 1e-6 * Math.abs(a) + 1e-12, `${l.name} relu [${i}, ${j}]: ${rel[i * k + j]} vs ${a}`);
+      }
+    }
+  }
 });
 
 test('a bad patterns file is a one-line error naming the file', async () => {

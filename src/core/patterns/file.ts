@@ -8,10 +8,11 @@ import * as os from 'os';
 import type { OpKind } from '../graph/ir';
 import { LensError } from '../errors';
 import { LIMITS, readBounded } from '../io/boundedRead';
-import { writeFileAtomic } from '../io/atomicWrite';
+import { writeChunksAtomic } from '../io/atomicWrite';
 import { JointMoments, Moments } from './moments';
 import type { RhoValues } from './rho';
 import { finalize, toPatternSet, type LayerStats, type PatternStats, type RhoConfig } from './stats';
+import { linearPattern, reluPattern } from './compute';
 import type { PatternSet } from './patternSet';
 
 export const PATTERNS_MAGIC = 'RLPATTRN';
@@ -54,28 +55,51 @@ export interface PatternsHeader {
 
 const MOMENT_FIELDS = ['count', 'my', 'cyy', 'mx', 'cxy'] as const;
 
-export function encodePatterns(s: PatternStats): Buffer {
+/** Pattern rows derived per block of about this many values while writing (8 MB of float32). */
+const PATTERN_BLOCK_VALUES = 1 << 21;
+
+/**
+ * The file as a sequence of chunks: the stored arrays as views (no copy); a pattern the stats do not
+ * hold (finalize without patterns) is derived block of rows by block as it is written.
+ */
+function patternChunks(s: PatternStats): Iterable<Uint8Array> {
   if (os.endianness() !== 'LE') throw new Error('patterns files are written on little-endian hosts only');
-  const chunks: Buffer[] = [];
+  const parts: (Uint8Array | (() => Iterable<Uint8Array>))[] = [];
   let offset = 0;
-  const put = (a: Float64Array | Float32Array): ArrayRef => {
-    const buf = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-    const ref: ArrayRef = { dtype: a instanceof Float64Array ? 'f64' : 'f32', offset, length: a.length };
-    chunks.push(buf);
-    offset += buf.length;
-    const pad = (8 - (offset % 8)) % 8;
-    if (pad) {
-      chunks.push(Buffer.alloc(pad));
-      offset += pad;
+  const pad = (): void => {
+    const n = (8 - (offset % 8)) % 8;
+    if (n) {
+      parts.push(Buffer.alloc(n));
+      offset += n;
     }
+  };
+  const put = (a: Float64Array | Float32Array): ArrayRef => {
+    const ref: ArrayRef = { dtype: a instanceof Float64Array ? 'f64' : 'f32', offset, length: a.length };
+    parts.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+    offset += a.byteLength;
+    pad();
+    return ref;
+  };
+  const derive = (l: LayerStats, rows: (i0: number, i1: number) => Float32Array): ArrayRef => {
+    const ref: ArrayRef = { dtype: 'f32', offset, length: l.d * l.k };
+    const step = Math.max(1, Math.floor(PATTERN_BLOCK_VALUES / l.k));
+    parts.push(function* blocks() {
+      for (let i0 = 0; i0 < l.d; i0 += step) {
+        const a = rows(i0, Math.min(l.d, i0 + step));
+        yield new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+      }
+    });
+    offset += l.d * l.k * 4;
+    pad();
     return ref;
   };
   const layers: LayerHeader[] = s.layers.map((l) => {
     const arrays: Record<string, ArrayRef> = {};
     for (const f of MOMENT_FIELDS) arrays[`all.${f}`] = put(l.all[f]);
     if (l.plus) for (const f of MOMENT_FIELDS) arrays[`plus.${f}`] = put(l.plus[f]);
-    arrays['pattern.linear'] = put(l.linear!);
+    arrays['pattern.linear'] = l.linear ? put(l.linear) : derive(l, (i0, i1) => linearPattern(l.all, i0, i1));
     if (l.relu) arrays['pattern.relu'] = put(l.relu);
+    else if (l.plus && !l.linear) arrays['pattern.relu'] = derive(l, (i0, i1) => reluPattern(l.all, l.plus!, i0, i1));
     let rho: LayerHeader['rho'] = null;
     if (l.rho) {
       arrays['rho.w'] = put(l.rho.w);
@@ -103,11 +127,22 @@ export function encodePatterns(s: PatternStats): Buffer {
   pre.writeUInt32LE(PATTERNS_VERSION, 8);
   pre.writeUInt32LE(json.length, 12);
   const headPad = Buffer.alloc((8 - ((16 + json.length) % 8)) % 8);
-  return Buffer.concat([pre, json, headPad, ...chunks]);
+  return (function* all() {
+    yield Buffer.concat([pre, json, headPad]);
+    for (const p of parts) {
+      if (p instanceof Uint8Array) yield p;
+      else yield* p();
+    }
+  })();
+}
+
+/** The whole file in memory (tests, small models); writePatternsFile streams it instead. */
+export function encodePatterns(s: PatternStats): Buffer {
+  return Buffer.concat([...patternChunks(s)]);
 }
 
 export async function writePatternsFile(file: string, s: PatternStats): Promise<void> {
-  await writeFileAtomic(file, encodePatterns(s));
+  await writeChunksAtomic(file, patternChunks(s));
 }
 
 function bad(message: string, file: string): never {

@@ -151,8 +151,8 @@ export class PatternFitter {
     return { fit: this.fitImages, heldOut: this.heldOutImages };
   }
 
-  /** The statistics so far, with patterns and ρ computed. */
-  finish(): PatternStats {
+  /** The statistics so far, with ρ and (unless `patterns` is false: a writer derives them) the patterns computed. */
+  finish(opts: { patterns?: boolean } = {}): PatternStats {
     if (this.fitImages === 0) throw new LensError('bad-input', 'no images were left to fit patterns on (all held out?)');
     return finalize({
       model: { name: this.graph.name, fingerprint: modelFingerprint(this.graph) },
@@ -161,7 +161,7 @@ export class PatternFitter {
       rhoConfig: this.rhoConfig,
       created: new Date().toISOString(),
       layers: this.layers,
-    });
+    }, opts);
   }
 
   dispose(): void {
@@ -181,6 +181,8 @@ export interface ImageSource {
 }
 
 export interface FitOptions extends FitterOptions {
+  /** false: leave the patterns to writePatternsFile, which derives them block by block (default true) */
+  patterns?: boolean;
   batchSize?: number;
   limit?: number;
   checkpoint?: () => void;
@@ -221,7 +223,7 @@ export function fitPatterns(graph: Graph, source: ImageSource, opts: FitOptions 
       }
       opts.onProgress?.({ done: start + n, total, ...fitter.counts, elapsedMs: performance.now() - t0 });
     }
-    return fitter.finish();
+    return fitter.finish({ patterns: opts.patterns });
   } finally {
     fitter.dispose();
   }

@@ -107,6 +107,21 @@ export class Moments {
     }
   }
 
+  /** The moments of neurons `cols` alone (in that order): what ρ needs of a layer. */
+  columns(cols: readonly number[]): Moments {
+    const { d, k } = this;
+    const m = cols.length;
+    const pick = (a: Float64Array): Float64Array => {
+      const out = new Float64Array(d * m);
+      for (let i = 0; i < d; i++) cols.forEach((j, c) => (out[i * m + c] = a[i * k + j]));
+      return out;
+    };
+    const at = (a: Float64Array): Float64Array => Float64Array.from(cols, (j) => a[j]);
+    return new Moments(d, m, this.sharedX, {
+      count: at(this.count), my: at(this.my), cyy: at(this.cyy), mx: this.sharedX ? this.mx.slice() : pick(this.mx), cxy: pick(this.cxy),
+    });
+  }
+
   /** mean of x_d as seen by neuron k */
   meanX(i: number, j: number): number {
     return this.sharedX ? this.mx[i] : this.mx[i * this.k + j];

@@ -419,6 +419,7 @@ export class EngineService {
           if (this.isCancelled(runId)) throw new LensError('cancelled', 'cancelled');
         },
         onProgress: (p) => this.progress(runId, `${p.done}/${p.total} images`, p.total ? 1 / Math.max(1, p.total) * Math.min(p.done, p.total) : undefined),
+        patterns: false,
       });
     } finally {
       source.close();
