@@ -527,6 +527,12 @@ test('a fit kept without patterns writes the same file: patterns derived in row 
   const back = decodePatterns(fs.readFileSync(file), file).stats;
   assert.equal(worstStatsDifference(back, full), 0);
   assert.deepEqual(back.layers.map((l) => l.rhoValues), full.layers.map((l) => l.rhoValues));
+  // the explainer's loader reads only the patterns, from disk
+  const ps = loadPatterns(file);
+  assert.deepEqual(ps.layers.map((l) => [l.name, l.regime, l.linear, l.relu]), full.layers.map((l) => [l.name, l.regime, l.linear, l.relu]));
+  const cut = path.join(tmp, 'lean-cut.pat');
+  fs.writeFileSync(cut, fs.readFileSync(file).subarray(0, Math.floor(fs.statSync(file).size / 2)));
+  assert.throws(() => loadPatterns(cut), (e: unknown) => e instanceof LensError && /lean-cut\.pat: truncated patterns file \(layer '\w+', pattern\.(linear|relu)\)$/.test(e.message));
   for (const l of full.layers) {
     const { d, k, all, plus } = l;
     const cut = Math.max(1, Math.floor(d / 3));

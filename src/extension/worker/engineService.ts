@@ -426,7 +426,8 @@ export class EngineService {
     }
     await writePatternsFile(outPath, stats);
     m.patterns = undefined;
-    return { outPath, layers: loadPatterns(outPath).layers.length };
+    // the count from memory: reading a VGG16-size file back (4.3 GB) would double the peak
+    return { outPath, layers: stats.layers.length };
   }
 
   async layerMaps(runId: number, spec: ExplainSpec, layer: string, display: DisplayOptions, maxChannels: number, perMapScale = false): Promise<LayerMaps> {
