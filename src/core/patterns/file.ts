@@ -2,13 +2,14 @@
  * The patterns file, versioned: "RLPATTRN", u32 version, u32 header length, the JSON header, zero
  * padding to 8 bytes, then the binary arrays (little-endian float64 statistics, float32 patterns) at
  * the offsets the header gives, each 8-byte aligned. The statistics make files mergeable; the
- * patterns and ρ are derived from them and stored for readers that only explain. Written atomically.
+ * patterns and ρ are derived from them and stored for readers that only explain. Written atomically
+ * and chunk by chunk, read array by array: no whole-file buffer either way (VGG16's file is 4.3 GB).
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import type { OpKind } from '../graph/ir';
 import { LensError } from '../errors';
-import { LIMITS, openRegularFile, readBounded } from '../io/boundedRead';
+import { LIMITS, openRegularFile } from '../io/boundedRead';
 import { writeChunksAtomic } from '../io/atomicWrite';
 import { JointMoments, Moments } from './moments';
 import type { RhoValues } from './rho';
@@ -197,7 +198,10 @@ export function decodePatterns(bytes: Uint8Array, file: string): { header: Patte
     out.set(bytes.subarray(start, start + length));
     return out;
   };
-  const { header, take } = openPatterns(copy, bytes.byteLength, file);
+  return statsOf(openPatterns(copy, bytes.byteLength, file), file);
+}
+
+function statsOf({ header, take }: { header: PatternsHeader; take: Take }, file: string): { header: PatternsHeader; stats: PatternStats } {
   const layers: LayerStats[] = header.layers.map((l) => {
     checkSizes(l, file);
     const { d, k } = l;
@@ -244,17 +248,8 @@ export function decodePatterns(bytes: Uint8Array, file: string): { header: Patte
   return { header, stats };
 }
 
-export function readPatternsStats(file: string): { header: PatternsHeader; stats: PatternStats } {
-  const bytes = readBounded(file, { what: 'file', maxBytes: LIMITS.modelBytes, limitName: 'RELEVANCE_LENS_MAX_MODEL_MB', code: 'bad-patterns' });
-  return decodePatterns(bytes, file);
-}
-
-/**
- * The patterns of a file, ready for `explain --method pattern-net|pattern-attribution`: the header and
- * the pattern arrays only, read from disk one by one (VGG16: 1.1 of the file's 4.3 GB, with no
- * whole-file buffer).
- */
-export function loadPatterns(file: string): PatternSet {
+/** Reads a patterns file array by array from disk, each checked against the header (no whole-file buffer). */
+function readPatternsFile<T>(file: string, use: (opened: { header: PatternsHeader; take: Take }) => T): T {
   const { fd, size } = openRegularFile(file, { what: 'file', maxBytes: LIMITS.modelBytes, limitName: 'RELEVANCE_LENS_MAX_MODEL_MB', code: 'bad-patterns' });
   try {
     const readAt: ReadAt = (start, length) => {
@@ -266,21 +261,33 @@ export function loadPatterns(file: string): PatternSet {
       }
       return out;
     };
-    const { header, take } = openPatterns(readAt, size, file);
-    return {
-      id: newPatternSetId(), file, fingerprint: header.model.fingerprint, modelName: header.model.name, images: { ...header.images },
-      layers: header.layers.map((l) => {
-        checkSizes(l, file);
-        return {
-          name: l.name, op: l.op, kernelShape: l.kernelShape.slice(), regime: l.regime,
-          linear: take(l, 'pattern.linear', 'f32', l.d * l.k) as Float32Array,
-          ...(l.regime === 'relu' ? { relu: take(l, 'pattern.relu', 'f32', l.d * l.k) as Float32Array } : {}),
-        };
-      }),
-    };
+    return use(openPatterns(readAt, size, file));
   } finally {
     fs.closeSync(fd);
   }
+}
+
+export function readPatternsStats(file: string): { header: PatternsHeader; stats: PatternStats } {
+  return readPatternsFile(file, (opened) => statsOf(opened, file));
+}
+
+/**
+ * The patterns of a file, ready for `explain --method pattern-net|pattern-attribution`: the header and
+ * the pattern arrays only, read from disk one by one (VGG16: 1.1 of the file's 4.3 GB, with no
+ * whole-file buffer).
+ */
+export function loadPatterns(file: string): PatternSet {
+  return readPatternsFile(file, ({ header, take }) => ({
+    id: newPatternSetId(), file, fingerprint: header.model.fingerprint, modelName: header.model.name, images: { ...header.images },
+    layers: header.layers.map((l) => {
+      checkSizes(l, file);
+      return {
+        name: l.name, op: l.op, kernelShape: l.kernelShape.slice(), regime: l.regime,
+        linear: take(l, 'pattern.linear', 'f32', l.d * l.k) as Float32Array,
+        ...(l.regime === 'relu' ? { relu: take(l, 'pattern.relu', 'f32', l.d * l.k) as Float32Array } : {}),
+      };
+    }),
+  }));
 }
 
 export { finalize };
