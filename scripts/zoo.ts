@@ -23,6 +23,7 @@ import { initBackend, tf, type BackendChoice } from '../src/core/engine/backend'
 import { loadModel } from '../src/core/loaders/registry';
 import { canonize } from '../src/core/graph/canonize';
 import { Explainer } from '../src/core/methods/explain';
+import type { PreparedGraph } from '../src/core/engine/prepared';
 import { COMPOSITE_NAMES, defaultCompositeFor } from '../src/core/composites/presets';
 import { readNpy } from '../src/core/io/npy';
 import { LIMITS } from '../src/core/io/boundedRead';
@@ -44,8 +45,11 @@ const METHODS: MethodName[] = [
   'deep-taylor-bounded', 'pattern-net', 'pattern-attribution',
 ];
 
-/** Patterns fitted on 8 noisy copies of the input (enough to run PatternNet, not to judge it); undefined when refused. */
-async function quickPatterns(g: Graph, input: { shape: number[]; data: Float32Array }): Promise<PatternSet | string> {
+/**
+ * Patterns fitted on 8 noisy copies of the input (enough to run PatternNet, not to judge it), on the Explainer's
+ * prepared graph (no second copy of the weights in the wasm heap); the message when refused.
+ */
+async function quickPatterns(g: Graph, input: { shape: number[]; data: Float32Array }, prep: PreparedGraph): Promise<PatternSet | string> {
   const n = 8;
   let seed = 1;
   const noise = (): number => {
@@ -66,7 +70,7 @@ async function quickPatterns(g: Graph, input: { shape: number[]; data: Float32Ar
   try {
     // through a file, as a user's patterns go: the writer derives the patterns block by block (none are held
     // next to the statistics) and the loader reads the patterns alone
-    let stats: PatternStats | undefined = fitPatterns(g, source, { batchSize: 2, holdout: 0, rho: null, patterns: false });
+    let stats: PatternStats | undefined = fitPatterns(g, source, { batchSize: 2, holdout: 0, rho: null, patterns: false, prep });
     await writePatternsFile(file, stats);
     stats = undefined;
     // the zoo's own file: a user's is bounded by RELEVANCE_LENS_MAX_MODEL_MB (1 GiB), and the patterns of Wide
@@ -219,7 +223,7 @@ async function main(): Promise<void> {
       ex.dispose();
       ex = new Explainer(g);
       if (values.onnx) await onnxAgreement(g, ex, input, row);
-      const patterns = methods.some((m) => m.startsWith('pattern')) ? await quickPatterns(g, input) : 'not asked for';
+      const patterns = methods.some((m) => m.startsWith('pattern')) ? await quickPatterns(g, input, ex.prep) : 'not asked for';
       for (const method of methods) {
         const t = Date.now();
         try {

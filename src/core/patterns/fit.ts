@@ -44,6 +44,8 @@ export function imageHash(data: Float32Array, offset: number, length: number): n
 export interface FitterOptions {
   rho?: RhoConfig | null;
   holdout?: number;
+  /** a prepared copy of the graph to borrow (an Explainer's): no second copy of the weights; not disposed */
+  prep?: PreparedGraph;
 }
 
 export class PatternFitter {
@@ -57,7 +59,7 @@ export class PatternFitter {
   private readonly baseUses: number[];
 
   constructor(readonly graph: Graph, private readonly opts: FitterOptions = {}) {
-    this.prep = new PreparedGraph(graph);
+    this.prep = opts.prep ?? new PreparedGraph(graph);
     this.specs = patternLayers(graph);
     if (!this.specs.length) throw new LensError('bad-model', 'the model has no dense or convolution layer to fit patterns for');
     this.rhoConfig = opts.rho === undefined ? DEFAULT_RHO : opts.rho;
@@ -165,7 +167,7 @@ export class PatternFitter {
   }
 
   dispose(): void {
-    this.prep.dispose();
+    if (this.prep !== this.opts.prep) this.prep.dispose();
   }
 }
 
