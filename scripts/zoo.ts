@@ -23,6 +23,7 @@ import { initBackend, tf, type BackendChoice } from '../src/core/engine/backend'
 import { loadModel } from '../src/core/loaders/registry';
 import { canonize } from '../src/core/graph/canonize';
 import { Explainer } from '../src/core/methods/explain';
+import type { PreparedGraph } from '../src/core/engine/prepared';
 import { COMPOSITE_NAMES, defaultCompositeFor } from '../src/core/composites/presets';
 import { readNpy } from '../src/core/io/npy';
 import { LIMITS } from '../src/core/io/boundedRead';
@@ -31,8 +32,8 @@ import { renderHeatmapPng } from '../src/core/pipeline';
 import type { MethodName } from '../src/core/methods/types';
 import type { Graph } from '../src/core/graph/ir';
 import { fitPatterns } from '../src/core/patterns/fit';
-import { encodePatterns, loadPatterns } from '../src/core/patterns/file';
-import { toPatternSet } from '../src/core/patterns/stats';
+import { loadPatterns, writePatternsFile } from '../src/core/patterns/file';
+import type { PatternStats } from '../src/core/patterns/stats';
 import type { PatternSet } from '../src/core/patterns/patternSet';
 import { OnnxExplainer } from '../src/core/onnx/onnxExplainer';
 import { maxAbs, maxAbsDiff, oneRounding } from './float32Gap';
@@ -44,8 +45,11 @@ const METHODS: MethodName[] = [
   'deep-taylor-bounded', 'pattern-net', 'pattern-attribution',
 ];
 
-/** Patterns fitted on 8 noisy copies of the input (enough to run PatternNet, not to judge it); undefined when refused. */
-function quickPatterns(g: Graph, input: { shape: number[]; data: Float32Array }): PatternSet | string {
+/**
+ * Patterns fitted on 8 noisy copies of the input (enough to run PatternNet, not to judge it), on the Explainer's
+ * prepared graph (no second copy of the weights in the wasm heap); the message when refused.
+ */
+async function quickPatterns(g: Graph, input: { shape: number[]; data: Float32Array }, prep: PreparedGraph): Promise<PatternSet | string> {
   const n = 8;
   let seed = 1;
   const noise = (): number => {
@@ -62,26 +66,21 @@ function quickPatterns(g: Graph, input: { shape: number[]; data: Float32Array })
     },
     close: () => undefined,
   };
+  const file = path.join(os.tmpdir(), `zoo-${process.pid}.patterns`);
   try {
-    const stats = fitPatterns(g, source, { batchSize: 2, holdout: 0, rho: null });
-    const file = path.join(os.tmpdir(), `zoo-${process.pid}.patterns`);
-    let bytes: Buffer;
-    try {
-      bytes = encodePatterns(stats);
-    } catch (e) {
-      // VGG16's statistics (fc6: 25088 inputs) encode to 4.3 GB, past Node's largest Buffer: used as they are
-      if (e instanceof RangeError) return toPatternSet(stats);
-      throw e;
-    }
-    fs.writeFileSync(file, bytes);
+    // through a file, as a user's patterns go: the writer derives the patterns block by block (none are held
+    // next to the statistics) and the loader reads the patterns alone
+    let stats: PatternStats | undefined = fitPatterns(g, source, { batchSize: 2, holdout: 0, rho: null, patterns: false, prep });
+    await writePatternsFile(file, stats);
+    stats = undefined;
     // the zoo's own file: a user's is bounded by RELEVANCE_LENS_MAX_MODEL_MB (1 GiB), and the patterns of Wide
     // ResNet-50-2 and VGG16 (per-layer statistics of 69 M / 138 M weights) are larger
-    LIMITS.modelBytes = Math.max(LIMITS.modelBytes, bytes.length);
-    const ps = loadPatterns(file);
-    fs.unlinkSync(file);
-    return ps;
+    LIMITS.modelBytes = Math.max(LIMITS.modelBytes, fs.statSync(file).size);
+    return loadPatterns(file);
   } catch (e) {
     return (e as Error).message;
+  } finally {
+    fs.rmSync(file, { force: true });
   }
 }
 
@@ -224,7 +223,7 @@ async function main(): Promise<void> {
       ex.dispose();
       ex = new Explainer(g);
       if (values.onnx) await onnxAgreement(g, ex, input, row);
-      const patterns = methods.some((m) => m.startsWith('pattern')) ? quickPatterns(g, input) : 'not asked for';
+      const patterns = methods.some((m) => m.startsWith('pattern')) ? await quickPatterns(g, input, ex.prep) : 'not asked for';
       for (const method of methods) {
         const t = Date.now();
         try {

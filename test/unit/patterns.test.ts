@@ -13,11 +13,12 @@ import { GraphBuilder } from '../../src/core/graph/builder';
 import { PreparedGraph } from '../../src/core/engine/prepared';
 import { forward } from '../../src/core/engine/forward';
 import { JointMoments, Moments, complement } from '../../src/core/patterns/moments';
-import { batchMoments } from '../../src/core/patterns/collect';
+import { batchMoments, mergeBatchMoments } from '../../src/core/patterns/collect';
 import { patternLayers } from '../../src/core/patterns/layers';
 import { fitPatterns, PatternFitter } from '../../src/core/patterns/fit';
 import { decodePatterns, encodePatterns, loadPatterns, writePatternsFile } from '../../src/core/patterns/file';
 import { mergeStats, toPatternSet } from '../../src/core/patterns/stats';
+import { linearPattern, reluPattern } from '../../src/core/patterns/compute';
 import { maxRel, worstStatsDifference } from './helpers/patternStats';
 import { rhoOfLayer } from '../../src/core/patterns/rho';
 import { writeNpy } from '../../src/core/io/npy';
@@ -286,6 +287,51 @@ test('batch moments of conv (stride 2, asymmetric same pad, dilation), depthwise
   prep.dispose();
 });
 
+test('moments merged block by block (1, 3, 5 input channels at a time, uneven last blocks) equal whole batches merged and a float64 brute force over both', async () => {
+  await initBackend('cpu');
+  const g = statsNet(3);
+  const prep = new PreparedGraph(g);
+  const xa = tf.tensor4d(new Rand(4).array(5 * 9 * 8 * 2, 1, 0.3), [5, 9, 8, 2]);
+  const xb = tf.tensor4d(new Rand(6).array(4 * 9 * 8 * 2, 0.5, 0.6), [4, 9, 8, 2]);
+  const actsA = forward(prep, xa);
+  const actsB = forward(prep, xb);
+  const tensors = (acts: tf.Tensor[], spec: ReturnType<typeof patternLayers>[number]) => (
+    { x: acts[spec.node.inputs[0]], z: acts[spec.node.id], ...(spec.actId !== undefined ? { act: acts[spec.actId] } : {}) });
+  for (const spec of patternLayers(g)) {
+    const depthwise = spec.op === 'depthwiseConv2d';
+    const whole = batchMoments(prep, spec, tensors(actsA, spec));
+    const wb = batchMoments(prep, spec, tensors(actsB, spec));
+    whole.all.merge(wb.all);
+    if (whole.plus) whole.plus.merge(wb.plus!);
+    let brute: { all: Moments; plus?: Moments } | undefined;
+    if (!depthwise) {
+      const ra = bruteRows(g, spec.node.name, actsA);
+      const rb = bruteRows(g, spec.node.name, actsB);
+      const x = [...ra.x, ...rb.x];
+      const y = [...ra.y, ...rb.y];
+      brute = { all: momentsOf(x, y, undefined), ...(ra.mask ? { plus: momentsOf(x, y, [...ra.mask, ...rb.mask!]) } : {}) };
+    }
+    for (const blockChannels of [1, 3, 5]) {
+      const acc = { all: new Moments(spec.d, spec.k, !depthwise), ...(whole.plus ? { plus: new Moments(spec.d, spec.k, false) } : {}) };
+      mergeBatchMoments(prep, spec, tensors(actsA, spec), acc, blockChannels);
+      mergeBatchMoments(prep, spec, tensors(actsB, spec), acc, blockChannels);
+      for (const f of ['count', 'my', 'cyy', 'mx', 'cxy'] as const) {
+        const what = `${spec.node.name} (inC ${spec.inC}, ${blockChannels} per block)`;
+        assert.ok(maxRel(acc.all[f], whole.all[f]) <= 1e-12, `${what} all.${f}: ${maxRel(acc.all[f], whole.all[f])}`);
+        if (whole.plus) assert.ok(maxRel(acc.plus![f], whole.plus[f]) <= 1e-12, `${what} plus.${f}: ${maxRel(acc.plus![f], whole.plus[f])}`);
+        if (brute) {
+          assert.ok(maxRel(acc.all[f], brute.all[f]) < 2e-5, `${what} all.${f} vs brute force: ${maxRel(acc.all[f], brute.all[f])}`);
+          if (brute.plus) assert.ok(maxRel(acc.plus![f], brute.plus[f]) < 2e-5, `${what} plus.${f} vs brute force: ${maxRel(acc.plus![f], brute.plus[f])}`);
+        }
+      }
+    }
+  }
+  [...actsA, ...actsB].forEach((a) => a.dispose());
+  xa.dispose();
+  xb.dispose();
+  prep.dispose();
+});
+
 // ----------------------------------------------------------------- ρ
 
 test('ρ by Cholesky + Woodbury equals an explicit least-squares fit of y on d = x − S(x)', () => {
@@ -465,6 +511,44 @@ test('two half-dataset fits merged equal one full fit; a file round-trips exactl
   const back = decodePatterns(bytes, 'mem').stats;
   assert.equal(worstStatsDifference(back, full), 0);
   assert.deepEqual(back.layers.map((l) => l.rhoValues), full.layers.map((l) => l.rhoValues));
+});
+
+test('a fit kept without patterns writes the same file: patterns derived in row blocks equal a = cov/σ² and a₊ written out here', async () => {
+  await initBackend('cpu');
+  const g = statsNet(16);
+  const shape = [9, 8, 2];
+  const data = randomImages(60, shape, 17);
+  const opts = { batchSize: 20, holdout: 0.2, rho: { neurons: 4, positions: 16, maxDim: 2048 } };
+  const full = fitPatterns(g, memorySource(data, shape), opts);
+  const lean = fitPatterns(g, memorySource(data, shape), { ...opts, patterns: false });
+  assert.ok(lean.layers.every((l) => l.linear === undefined && l.relu === undefined));
+  const file = path.join(tmp, 'lean.pat');
+  await writePatternsFile(file, lean);
+  const back = decodePatterns(fs.readFileSync(file), file).stats;
+  assert.equal(worstStatsDifference(back, full), 0);
+  assert.deepEqual(back.layers.map((l) => l.rhoValues), full.layers.map((l) => l.rhoValues));
+  // the explainer's loader reads only the patterns, from disk
+  const ps = loadPatterns(file);
+  assert.deepEqual(ps.layers.map((l) => [l.name, l.regime, l.linear, l.relu]), full.layers.map((l) => [l.name, l.regime, l.linear, l.relu]));
+  const cut = path.join(tmp, 'lean-cut.pat');
+  fs.writeFileSync(cut, fs.readFileSync(file).subarray(0, Math.floor(fs.statSync(file).size / 2)));
+  assert.throws(() => loadPatterns(cut), (e: unknown) => e instanceof LensError && /lean-cut\.pat: truncated patterns file \(layer '\w+', pattern\.(linear|relu)\)$/.test(e.message));
+  for (const l of full.layers) {
+    const { d, k, all, plus } = l;
+    const cut = Math.max(1, Math.floor(d / 3));
+    const lin = [...linearPattern(all, 0, cut), ...linearPattern(all, cut, d)];
+    const rel = plus ? [...reluPattern(all, plus, 0, cut), ...reluPattern(all, plus, cut, d)] : [];
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j < k; j++) {
+        assert.equal(lin[i * k + j], Math.fround(all.cxy[i * k + j] / (all.cyy[j] || 1)), `${l.name} linear [${i}, ${j}]`);
+        if (!plus || plus.count[j] === 0) continue;
+        const n = plus.count[j];
+        const mx = plus.mx[i * k + j];
+        const a = (plus.cxy[i * k + j] / n + mx * (plus.my[j] - all.my[j])) / (plus.cyy[j] / n + plus.my[j] * (plus.my[j] - all.my[j]));
+        assert.ok(Math.abs(rel[i * k + j] - a) <= 1e-6 * Math.abs(a) + 1e-12, `${l.name} relu [${i}, ${j}]: ${rel[i * k + j]} vs ${a}`);
+      }
+    }
+  }
 });
 
 test('a bad patterns file is a one-line error naming the file', async () => {

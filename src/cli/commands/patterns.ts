@@ -75,7 +75,7 @@ async function fit(args: string[]): Promise<number> {
   const t0 = performance.now();
   try {
     stats = fitPatterns(model.graph, source, {
-      batchSize: batch, holdout, rho, limit: int(values.limit, 'limit', 1), onProgress: progressPrinter(quiet),
+      batchSize: batch, holdout, rho, limit: int(values.limit, 'limit', 1), onProgress: progressPrinter(quiet), patterns: false,
     });
   } finally {
     source.close();

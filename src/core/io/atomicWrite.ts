@@ -20,11 +20,29 @@ function asWriteError(e: unknown, target: string): unknown {
 }
 
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  await writeChunksAtomic(target, [typeof data === 'string' ? Buffer.from(data, 'utf8') : data]);
+}
+
+/** Largest piece handed to one write call (a single write() stops short of 2 GiB on Linux). */
+const WRITE_PIECE = 64 << 20;
+
+/**
+ * writeFileAtomic for data produced piece by piece (a file larger than the largest Buffer, or whose
+ * parts are computed as they are written): the chunks are written in order, each consumed before the
+ * next is asked for.
+ */
+export async function writeChunksAtomic(target: string, chunks: Iterable<Uint8Array>): Promise<void> {
   const tmp = tempPathFor(target);
   try {
     const fh = await fs.promises.open(tmp, 'wx');
     try {
-      await fh.writeFile(data);
+      for (const c of chunks) {
+        for (let at = 0; at < c.byteLength;) {
+          const piece = c.subarray(at, Math.min(c.byteLength, at + WRITE_PIECE));
+          const { bytesWritten } = await fh.write(piece, 0, piece.byteLength);
+          at += bytesWritten;
+        }
+      }
       await fh.sync();
     } finally {
       await fh.close();

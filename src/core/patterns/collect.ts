@@ -8,12 +8,18 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { PreparedGraph } from '../engine/prepared';
-import { JointMoments, Moments } from './moments';
+import { JointMoments, Moments, type MergeWeights } from './moments';
 import type { PatternLayerSpec } from './layers';
 import { randomOrder } from '../seededRandom';
 
 function read(t: tf.Tensor): Float64Array {
   const v = Float64Array.from(t.dataSync());
+  t.dispose();
+  return v;
+}
+
+function readF32(t: tf.Tensor): Float32Array {
+  const v = t.dataSync() as Float32Array;
   t.dispose();
   return v;
 }
@@ -97,14 +103,26 @@ function offsetWindow(spec: PatternLayerSpec, grids: tf.Tensor4D[][], dy: number
   return tf.slice(g, [0, 0, Math.floor(ry / sh), Math.floor(rx / sw)], [c, n, oh, ow]);
 }
 
+/** Accumulators a batch is merged into (plus: the relu regime's masked rows). */
+export interface MomentTargets {
+  all: Moments;
+  plus?: Moments;
+}
+
+/** Stacked products read back per block of about this many float32 values (16 MB). */
+const BLOCK_VALUES = 1 << 22;
+
 /**
- * Moments of all rows and of the masked rows (relu regime) for one batch. Per kernel offset one
- * matMul of the (channel-major) input slice against the stacked columns [g | M | g₊ | 1]: the
- * co-moments, the masked input sums and the input sums at once (wasm's transposed-operand matMul is
- * slow, so the input is transposed once per layer instead).
+ * Merges one batch's moments of all rows and of the masked rows (relu regime) into `into`. Per kernel
+ * offset (and block of input channels) one matMul of the channel-major input slice against the
+ * stacked columns [g | M | g₊ | 1]: the co-moments, the masked input sums and the input sums at once
+ * (wasm's transposed-operand matMul is slow, so the input is transposed once per layer instead). Each
+ * product is read back and merged in float64 block by block, so no d×k batch matrix is ever held
+ * whole (VGG16's first dense layer: 25088 × 4096). `blockChannels` caps the input channels per block
+ * (default: about BLOCK_VALUES values per block).
  */
-export function batchMoments(prep: PreparedGraph, spec: PatternLayerSpec, t: LayerTensors): { all: Moments; plus?: Moments } {
-  const { d, k } = spec;
+export function mergeBatchMoments(prep: PreparedGraph, spec: PatternLayerSpec, t: LayerTensors, into: MomentTargets, blockChannels?: number): void {
+  const { k } = spec;
   const dense = spec.op === 'dense';
   const depthwise = spec.op === 'depthwiseConv2d';
   const { y, m } = outputs(prep, spec, t);
@@ -135,8 +153,58 @@ export function batchMoments(prep: PreparedGraph, spec: PatternLayerSpec, t: Lay
     return r;
   });
   const shift = tf.tidy(() => colMeans(tf.reshape(t.x, [-1, spec.inC])));
-  const parts: tf.Tensor[] = [];
   try {
+    const shiftV = read(shift.clone());
+    const sg = read(head.sg.clone());
+    // the batch's per-neuron count, mean and Σ(y − ȳ)², merged first; the rows follow block by block
+    const count = new Float64Array(k).fill(rows);
+    const my = read(head.ybar.clone()).map((v, j) => v + sg[j] / rows);
+    const cyy = read(head.cyy.clone()).map((v, j) => v - (sg[j] * sg[j]) / rows);
+    const wAll = into.all.mergeHead(count, my, cyy);
+    let plus: { np: Float64Array; sgp: Float64Array; w: MergeWeights } | undefined;
+    if (m && into.plus) {
+      const np = read(head.np.clone());
+      const sgp = read(head.sgp.clone());
+      const myp = read(head.ybp.clone()).map((v, j) => (np[j] ? v + sgp[j] / np[j] : 0));
+      const cyyp = read(head.cyyp.clone()).map((v, j) => (np[j] ? v - (sgp[j] * sgp[j]) / np[j] : 0));
+      plus = { np, sgp, w: into.plus.mergeHead(np, myp, cyyp) };
+    }
+    const ncol = depthwise ? q * spec.mult + 1 : q * k + 1;
+    const chans = depthwise ? spec.inC : Math.max(1, Math.min(spec.inC, blockChannels ?? Math.floor(BLOCK_VALUES / ncol)));
+    const blockRows = depthwise ? 1 : chans;
+    const allMx = new Float64Array(depthwise ? k : blockRows);
+    const allCxy = new Float64Array(blockRows * k);
+    const plusMx = plus ? new Float64Array(blockRows * k) : undefined;
+    const plusCxy = plus ? new Float64Array(blockRows * k) : undefined;
+    /**
+     * Block `res` of the products → the batch's moments of input rows i0..i0+nr−1 (kernel order),
+     * merged. Non-depthwise: res is [nr, ncol], row r holding input channel c0 + r, and neuron j's
+     * columns at j, K + j, 2K + j, the input sum at qK. Depthwise (nr = 1, one kernel offset): res is
+     * [C, ncol], neuron j = c·mult + jj reading channel c's row at jj, mult + jj, 2·mult + jj, q·mult.
+     */
+    const mergeBlock = (res: Float32Array, i0: number, nr: number, c0: number): void => {
+      for (let r = 0; r < nr; r++) {
+        for (let j = 0; j < k; j++) {
+          const c = depthwise ? Math.floor(j / spec.mult) : c0 + r;
+          const base = depthwise ? c * ncol + (j % spec.mult) : r * ncol + j;
+          const stride = depthwise ? spec.mult : k;
+          const sx = res[depthwise ? c * ncol + q * spec.mult : r * ncol + q * k];
+          const o = r * k + j;
+          if (depthwise) allMx[o] = shiftV[c] + sx / rows;
+          else if (j === 0) allMx[r] = shiftV[c] + sx / rows;
+          allCxy[o] = res[base] - (sx * sg[j]) / rows;
+          if (plus) {
+            const n = plus.np[j];
+            if (n === 0) continue;
+            const sxp = res[base + stride];
+            plusMx![o] = shiftV[c] + sxp / n;
+            plusCxy![o] = res[base + 2 * stride] - (sxp * plus.sgp[j]) / n;
+          }
+        }
+      }
+      into.all.mergeRows(wAll, i0, i0 + nr, allMx, allCxy);
+      if (plus) into.plus!.mergeRows(plus.w, i0, i0 + nr, plusMx!, plusCxy!);
+    };
     // the input shifted by its batch mean, channel-major (dense: [D, N]; conv: stride-phase grids)
     const xd = dense ? tf.tidy(() => tf.transpose(tf.sub(t.x, shift)) as tf.Tensor2D) : undefined;
     let grids: tf.Tensor4D[][] = [];
@@ -148,81 +216,46 @@ export function batchMoments(prep: PreparedGraph, spec: PatternLayerSpec, t: Lay
     try {
       for (let dy = 0; dy < spec.kh; dy++) {
         for (let dx = 0; dx < spec.kw; dx++) {
-          parts.push(tf.tidy(() => {
-            const xo = xd ?? (tf.reshape(offsetWindow(spec, grids, dy, dx), [spec.inC, rows]) as tf.Tensor2D);
-            if (!depthwise) return tf.matMul(xo, head.rhs as tf.Tensor2D);
-            const prod = tf.reshape(tf.matMul(tf.reshape(xo, [spec.inC, 1, rows]) as tf.Tensor3D, head.rhs as tf.Tensor3D), [spec.inC, q * spec.mult]);
-            return tf.concat([prod, tf.reshape(tf.sum(xo, 1), [spec.inC, 1])], 1);
-          }));
+          const off = dy * spec.kw + dx;
+          if (depthwise) {
+            const res = tf.tidy(() => {
+              const xo = tf.reshape(offsetWindow(spec, grids, dy, dx), [spec.inC, rows]);
+              const prod = tf.reshape(tf.matMul(tf.reshape(xo, [spec.inC, 1, rows]) as tf.Tensor3D, head.rhs as tf.Tensor3D), [spec.inC, q * spec.mult]);
+              return tf.concat([prod, tf.reshape(tf.sum(xo, 1), [spec.inC, 1])], 1);
+            });
+            mergeBlock(readF32(res), off, 1, 0);
+            continue;
+          }
+          const xo = xd ?? tf.tidy(() => tf.reshape(offsetWindow(spec, grids, dy, dx), [spec.inC, rows]) as tf.Tensor2D);
+          try {
+            for (let c0 = 0; c0 < spec.inC; c0 += chans) {
+              const nr = Math.min(chans, spec.inC - c0);
+              const res = tf.tidy(() => tf.matMul(nr === spec.inC ? xo : tf.slice(xo, [c0, 0], [nr, rows]), head.rhs as tf.Tensor2D));
+              mergeBlock(readF32(res), off * spec.inC + c0, nr, c0);
+            }
+          } finally {
+            if (xo !== xd) xo.dispose();
+          }
         }
       }
     } finally {
       xd?.dispose();
       grids.flat().forEach((x) => x.dispose());
     }
-    // [offsets, C, cols]
-    const res = read(parts.length === 1 ? tf.expandDims(parts[0], 0) : tf.stack(parts));
-    const ncol = depthwise ? q * spec.mult + 1 : q * k + 1;
-    const inC = spec.inC;
-    const mult = spec.mult;
-    /** column block b (0: g, 1: M, 2: g₊; 3 = ones) of input row i (kernel order) and neuron j */
-    const at = (i: number, j: number, b: number): number => {
-      const off = Math.floor(i / (depthwise ? 1 : inC));
-      if (depthwise) {
-        // i is the offset; neuron j = c·mult + jj sees channel c
-        const c = Math.floor(j / mult);
-        const col = b === 3 ? q * mult : b * mult + (j % mult);
-        return res[(off * inC + c) * ncol + col];
-      }
-      const c = i % inC;
-      const col = b === 3 ? q * k : b * k + j;
-      return res[(off * inC + c) * ncol + col];
-    };
-    const shiftV = read(shift.clone());
-    const ybar = read(head.ybar.clone());
-    const sg = read(head.sg.clone());
-    const cyyRaw = read(head.cyy.clone());
-    const chanOf = (i: number, j: number): number => (depthwise ? Math.floor(j / mult) : i % inC);
-    const all = new Moments(d, k, !depthwise);
-    for (let j = 0; j < k; j++) {
-      all.count[j] = rows;
-      all.my[j] = ybar[j] + sg[j] / rows;
-      all.cyy[j] = cyyRaw[j] - (sg[j] * sg[j]) / rows;
-    }
-    for (let i = 0; i < d; i++) {
-      if (!depthwise) all.mx[i] = shiftV[chanOf(i, 0)] + at(i, 0, 3) / rows;
-      for (let j = 0; j < k; j++) {
-        const sxi = at(i, j, 3);
-        if (depthwise) all.mx[i * k + j] = shiftV[chanOf(i, j)] + sxi / rows;
-        all.cxy[i * k + j] = at(i, j, 0) - (sxi * sg[j]) / rows;
-      }
-    }
-    if (!m) return { all };
-    const np = read(head.np.clone());
-    const ybp = read(head.ybp.clone());
-    const sgp = read(head.sgp.clone());
-    const cyyp = read(head.cyyp.clone());
-    const plus = new Moments(d, k, false);
-    for (let j = 0; j < k; j++) {
-      const n = np[j];
-      if (n === 0) continue;
-      plus.count[j] = n;
-      plus.my[j] = ybp[j] + sgp[j] / n;
-      plus.cyy[j] = cyyp[j] - (sgp[j] * sgp[j]) / n;
-      for (let i = 0; i < d; i++) {
-        const sx = at(i, j, 1);
-        plus.mx[i * k + j] = shiftV[chanOf(i, j)] + sx / n;
-        plus.cxy[i * k + j] = at(i, j, 2) - (sx * sgp[j]) / n;
-      }
-    }
-    return { all, plus };
   } finally {
-    parts.forEach((x) => x.dispose());
     Object.values(head).forEach((x) => x.dispose());
     shift.dispose();
     y.dispose();
     m?.dispose();
   }
+}
+
+/** One batch's moments on their own (the moments merged into empty accumulators are the batch's, exactly). */
+export function batchMoments(prep: PreparedGraph, spec: PatternLayerSpec, t: LayerTensors): { all: Moments; plus?: Moments } {
+  const depthwise = spec.op === 'depthwiseConv2d';
+  const out: MomentTargets = { all: new Moments(spec.d, spec.k, !depthwise), ...(t.act ? { plus: new Moments(spec.d, spec.k, false) } : {}) };
+  mergeBatchMoments(prep, spec, t, out);
+  return out;
 }
 
 /** ρ statistics of a layer: which neurons, which output positions, in which groups of shared x. */

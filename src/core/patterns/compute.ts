@@ -8,33 +8,48 @@
  */
 import { complement, type Moments } from './moments';
 
-export function linearPattern(all: Moments): Float32Array {
-  const { d, k } = all;
-  const a = new Float32Array(d * k);
-  for (let j = 0; j < k; j++) {
-    const den = all.cyy[j] !== 0 ? all.cyy[j] : 1;
-    for (let i = 0; i < d; i++) a[i * k + j] = all.cxy[i * k + j] / den;
+/** Rows i0..i1−1 (input index) of the linear pattern, row-major [i1 − i0, k]. */
+export function linearPattern(all: Moments, i0 = 0, i1 = all.d): Float32Array {
+  const { k } = all;
+  const a = new Float32Array((i1 - i0) * k);
+  const den = all.cyy.map((v) => (v !== 0 ? v : 1));
+  for (let i = i0; i < i1; i++) {
+    const row = i * k;
+    const out = (i - i0) * k;
+    for (let j = 0; j < k; j++) a[out + j] = all.cxy[row + j] / den[j];
   }
   return a;
 }
 
-/** a for the rows of `part` (a₊ with the positive regime, a₋ with its complement), E[y] over `all`. */
-export function regimePattern(all: Moments, part: Moments): Float32Array {
-  const { d, k } = all;
-  const a = new Float32Array(d * k);
+/**
+ * Rows i0..i1−1 of a for the rows of `part` (a₊ with the positive regime, a₋ with its complement),
+ * E[y] over `all`.
+ */
+export function regimePattern(all: Moments, part: Moments, i0 = 0, i1 = all.d): Float32Array {
+  const { k } = all;
+  const a = new Float32Array((i1 - i0) * k);
+  const shiftY = new Float64Array(k);
+  const den = new Float64Array(k);
   for (let j = 0; j < k; j++) {
     const n = part.count[j];
     if (n === 0) continue;
-    const shiftY = part.my[j] - all.my[j];
-    let den = part.cyy[j] / n + part.my[j] * shiftY;
-    if (den === 0) den = 1;
-    for (let i = 0; i < d; i++) a[i * k + j] = (part.cxy[i * k + j] / n + part.meanX(i, j) * shiftY) / den;
+    shiftY[j] = part.my[j] - all.my[j];
+    den[j] = part.cyy[j] / n + part.my[j] * shiftY[j];
+    if (den[j] === 0) den[j] = 1;
+  }
+  for (let i = i0; i < i1; i++) {
+    const out = (i - i0) * k;
+    for (let j = 0; j < k; j++) {
+      const n = part.count[j];
+      if (n === 0) continue;
+      a[out + j] = (part.cxy[i * k + j] / n + part.meanX(i, j) * shiftY[j]) / den[j];
+    }
   }
   return a;
 }
 
-export function reluPattern(all: Moments, plus: Moments): Float32Array {
-  return regimePattern(all, plus);
+export function reluPattern(all: Moments, plus: Moments, i0 = 0, i1 = all.d): Float32Array {
+  return regimePattern(all, plus, i0, i1);
 }
 
 /** a₋, the negative regime's pattern (only for the quality measure of the two-regime estimator). */

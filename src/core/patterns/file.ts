@@ -2,17 +2,20 @@
  * The patterns file, versioned: "RLPATTRN", u32 version, u32 header length, the JSON header, zero
  * padding to 8 bytes, then the binary arrays (little-endian float64 statistics, float32 patterns) at
  * the offsets the header gives, each 8-byte aligned. The statistics make files mergeable; the
- * patterns and ρ are derived from them and stored for readers that only explain. Written atomically.
+ * patterns and ρ are derived from them and stored for readers that only explain. Written atomically
+ * and chunk by chunk, read array by array: no whole-file buffer either way (VGG16's file is 4.3 GB).
  */
+import * as fs from 'fs';
 import * as os from 'os';
 import type { OpKind } from '../graph/ir';
 import { LensError } from '../errors';
-import { LIMITS, readBounded } from '../io/boundedRead';
-import { writeFileAtomic } from '../io/atomicWrite';
+import { LIMITS, openRegularFile } from '../io/boundedRead';
+import { writeChunksAtomic } from '../io/atomicWrite';
 import { JointMoments, Moments } from './moments';
 import type { RhoValues } from './rho';
-import { finalize, toPatternSet, type LayerStats, type PatternStats, type RhoConfig } from './stats';
-import type { PatternSet } from './patternSet';
+import { finalize, type LayerStats, type PatternStats, type RhoConfig } from './stats';
+import { linearPattern, reluPattern } from './compute';
+import { newPatternSetId, type PatternSet } from './patternSet';
 
 export const PATTERNS_MAGIC = 'RLPATTRN';
 export const PATTERNS_VERSION = 1;
@@ -54,28 +57,51 @@ export interface PatternsHeader {
 
 const MOMENT_FIELDS = ['count', 'my', 'cyy', 'mx', 'cxy'] as const;
 
-export function encodePatterns(s: PatternStats): Buffer {
+/** Pattern rows derived per block of about this many values while writing (8 MB of float32). */
+const PATTERN_BLOCK_VALUES = 1 << 21;
+
+/**
+ * The file as a sequence of chunks: the stored arrays as views (no copy); a pattern the stats do not
+ * hold (finalize without patterns) is derived block of rows by block as it is written.
+ */
+function patternChunks(s: PatternStats): Iterable<Uint8Array> {
   if (os.endianness() !== 'LE') throw new Error('patterns files are written on little-endian hosts only');
-  const chunks: Buffer[] = [];
+  const parts: (Uint8Array | (() => Iterable<Uint8Array>))[] = [];
   let offset = 0;
-  const put = (a: Float64Array | Float32Array): ArrayRef => {
-    const buf = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-    const ref: ArrayRef = { dtype: a instanceof Float64Array ? 'f64' : 'f32', offset, length: a.length };
-    chunks.push(buf);
-    offset += buf.length;
-    const pad = (8 - (offset % 8)) % 8;
-    if (pad) {
-      chunks.push(Buffer.alloc(pad));
-      offset += pad;
+  const pad = (): void => {
+    const n = (8 - (offset % 8)) % 8;
+    if (n) {
+      parts.push(Buffer.alloc(n));
+      offset += n;
     }
+  };
+  const put = (a: Float64Array | Float32Array): ArrayRef => {
+    const ref: ArrayRef = { dtype: a instanceof Float64Array ? 'f64' : 'f32', offset, length: a.length };
+    parts.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+    offset += a.byteLength;
+    pad();
+    return ref;
+  };
+  const derive = (l: LayerStats, rows: (i0: number, i1: number) => Float32Array): ArrayRef => {
+    const ref: ArrayRef = { dtype: 'f32', offset, length: l.d * l.k };
+    const step = Math.max(1, Math.floor(PATTERN_BLOCK_VALUES / l.k));
+    parts.push(function* blocks() {
+      for (let i0 = 0; i0 < l.d; i0 += step) {
+        const a = rows(i0, Math.min(l.d, i0 + step));
+        yield new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+      }
+    });
+    offset += l.d * l.k * 4;
+    pad();
     return ref;
   };
   const layers: LayerHeader[] = s.layers.map((l) => {
     const arrays: Record<string, ArrayRef> = {};
     for (const f of MOMENT_FIELDS) arrays[`all.${f}`] = put(l.all[f]);
     if (l.plus) for (const f of MOMENT_FIELDS) arrays[`plus.${f}`] = put(l.plus[f]);
-    arrays['pattern.linear'] = put(l.linear!);
+    arrays['pattern.linear'] = l.linear ? put(l.linear) : derive(l, (i0, i1) => linearPattern(l.all, i0, i1));
     if (l.relu) arrays['pattern.relu'] = put(l.relu);
+    else if (l.plus && !l.linear) arrays['pattern.relu'] = derive(l, (i0, i1) => reluPattern(l.all, l.plus!, i0, i1));
     let rho: LayerHeader['rho'] = null;
     if (l.rho) {
       arrays['rho.w'] = put(l.rho.w);
@@ -103,48 +129,82 @@ export function encodePatterns(s: PatternStats): Buffer {
   pre.writeUInt32LE(PATTERNS_VERSION, 8);
   pre.writeUInt32LE(json.length, 12);
   const headPad = Buffer.alloc((8 - ((16 + json.length) % 8)) % 8);
-  return Buffer.concat([pre, json, headPad, ...chunks]);
+  return (function* all() {
+    yield Buffer.concat([pre, json, headPad]);
+    for (const p of parts) {
+      if (p instanceof Uint8Array) yield p;
+      else yield* p();
+    }
+  })();
+}
+
+/** The whole file in memory (tests, small models); writePatternsFile streams it instead. */
+export function encodePatterns(s: PatternStats): Buffer {
+  return Buffer.concat([...patternChunks(s)]);
 }
 
 export async function writePatternsFile(file: string, s: PatternStats): Promise<void> {
-  await writeFileAtomic(file, encodePatterns(s));
+  await writeChunksAtomic(file, patternChunks(s));
 }
 
 function bad(message: string, file: string): never {
   throw new LensError('bad-patterns', message, file);
 }
 
-/** Parses and checks a patterns file (LensError 'bad-patterns' naming the file otherwise). */
-export function decodePatterns(bytes: Uint8Array, file: string): { header: PatternsHeader; stats: PatternStats } {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length < 16 || buf.toString('latin1', 0, 8) !== PATTERNS_MAGIC) bad('not a patterns file (bad magic; make one with \'relevance-lens patterns fit\')', file);
-  const version = buf.readUInt32LE(8);
+/** `length` bytes of the file from `start`, in a fresh (so 8-byte aligned) buffer. */
+type ReadAt = (start: number, length: number) => Uint8Array;
+
+type Take = (l: LayerHeader, key: string, dtype: 'f64' | 'f32', length: number) => Float64Array | Float32Array;
+
+/** The checked header, and a reader of the arrays it lists (each checked against it and the file size). */
+function openPatterns(readAt: ReadAt, fileSize: number, file: string): { header: PatternsHeader; take: Take } {
+  if (fileSize < 16) bad('not a patterns file (bad magic; make one with \'relevance-lens patterns fit\')', file);
+  const pre = Buffer.from(readAt(0, 16));
+  if (pre.toString('latin1', 0, 8) !== PATTERNS_MAGIC) bad('not a patterns file (bad magic; make one with \'relevance-lens patterns fit\')', file);
+  const version = pre.readUInt32LE(8);
   if (version !== PATTERNS_VERSION) bad(`patterns file version ${version} is not supported (this is version ${PATTERNS_VERSION})`, file);
-  const hlen = buf.readUInt32LE(12);
-  if (hlen > MAX_HEADER || 16 + hlen > buf.length) bad('truncated patterns file (header)', file);
+  const hlen = pre.readUInt32LE(12);
+  if (hlen > MAX_HEADER || 16 + hlen > fileSize) bad('truncated patterns file (header)', file);
   let header: PatternsHeader;
   try {
-    header = JSON.parse(buf.toString('utf8', 16, 16 + hlen)) as PatternsHeader;
+    header = JSON.parse(Buffer.from(readAt(16, hlen)).toString('utf8')) as PatternsHeader;
   } catch (e) {
     return bad(`unreadable header (${(e as Error).message.split('\n')[0]})`, file);
   }
   if (header?.format !== 'relevance-lens-patterns' || !Array.isArray(header.layers) || !header.model || !header.images) bad('the header is not a patterns header', file);
   const base = 16 + hlen + ((8 - ((16 + hlen) % 8)) % 8);
-  const take = (l: LayerHeader, key: string, dtype: 'f64' | 'f32', length: number): Float64Array | Float32Array => {
+  const take: Take = (l, key, dtype, length) => {
     const ref = l.arrays?.[key];
     if (!ref) bad(`layer '${l.name}': array ${key} is missing`, file);
     if (ref.dtype !== dtype || ref.length !== length || !Number.isInteger(ref.offset) || ref.offset < 0) bad(`layer '${l.name}': array ${key} has the wrong type or size`, file);
     const size = dtype === 'f64' ? 8 : 4;
     const start = base + ref.offset;
-    if (start + length * size > buf.length) bad(`truncated patterns file (layer '${l.name}', ${key})`, file);
-    // copy: the buffer's offsets need not be aligned for a typed-array view
-    const copy = new Uint8Array(length * size);
-    copy.set(buf.subarray(start, start + length * size));
-    return dtype === 'f64' ? new Float64Array(copy.buffer) : new Float32Array(copy.buffer);
+    if (start + length * size > fileSize) bad(`truncated patterns file (layer '${l.name}', ${key})`, file);
+    const bytes = readAt(start, length * size);
+    return dtype === 'f64' ? new Float64Array(bytes.buffer, bytes.byteOffset, length) : new Float32Array(bytes.buffer, bytes.byteOffset, length);
   };
+  return { header, take };
+}
+
+function checkSizes(l: LayerHeader, file: string): void {
+  if (!Number.isInteger(l.d) || !Number.isInteger(l.k) || l.d <= 0 || l.k <= 0 || !Array.isArray(l.kernelShape)) bad(`layer '${l.name}': bad sizes`, file);
+}
+
+/** Parses and checks a patterns file (LensError 'bad-patterns' naming the file otherwise). */
+export function decodePatterns(bytes: Uint8Array, file: string): { header: PatternsHeader; stats: PatternStats } {
+  // a copy per array: the buffer's offsets need not be aligned for a typed-array view
+  const copy: ReadAt = (start, length) => {
+    const out = new Uint8Array(length);
+    out.set(bytes.subarray(start, start + length));
+    return out;
+  };
+  return statsOf(openPatterns(copy, bytes.byteLength, file), file);
+}
+
+function statsOf({ header, take }: { header: PatternsHeader; take: Take }, file: string): { header: PatternsHeader; stats: PatternStats } {
   const layers: LayerStats[] = header.layers.map((l) => {
+    checkSizes(l, file);
     const { d, k } = l;
-    if (!Number.isInteger(d) || !Number.isInteger(k) || d <= 0 || k <= 0 || !Array.isArray(l.kernelShape)) bad(`layer '${l.name}': bad sizes`, file);
     const moments = (prefix: string, sharedX: boolean): Moments => new Moments(d, k, sharedX, {
       count: take(l, `${prefix}.count`, 'f64', k) as Float64Array,
       my: take(l, `${prefix}.my`, 'f64', k) as Float64Array,
@@ -188,14 +248,46 @@ export function decodePatterns(bytes: Uint8Array, file: string): { header: Patte
   return { header, stats };
 }
 
-export function readPatternsStats(file: string): { header: PatternsHeader; stats: PatternStats } {
-  const bytes = readBounded(file, { what: 'file', maxBytes: LIMITS.modelBytes, limitName: 'RELEVANCE_LENS_MAX_MODEL_MB', code: 'bad-patterns' });
-  return decodePatterns(bytes, file);
+/** Reads a patterns file array by array from disk, each checked against the header (no whole-file buffer). */
+function readPatternsFile<T>(file: string, use: (opened: { header: PatternsHeader; take: Take }) => T): T {
+  const { fd, size } = openRegularFile(file, { what: 'file', maxBytes: LIMITS.modelBytes, limitName: 'RELEVANCE_LENS_MAX_MODEL_MB', code: 'bad-patterns' });
+  try {
+    const readAt: ReadAt = (start, length) => {
+      const out = new Uint8Array(length);
+      for (let at = 0; at < length;) {
+        const got = fs.readSync(fd, out, at, Math.min(length - at, 1 << 30), start + at);
+        if (got === 0) bad('truncated patterns file (shorter than when opened)', file);
+        at += got;
+      }
+      return out;
+    };
+    return use(openPatterns(readAt, size, file));
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
-/** The patterns of a file, ready for `explain --method pattern-net|pattern-attribution`. */
+export function readPatternsStats(file: string): { header: PatternsHeader; stats: PatternStats } {
+  return readPatternsFile(file, (opened) => statsOf(opened, file));
+}
+
+/**
+ * The patterns of a file, ready for `explain --method pattern-net|pattern-attribution`: the header and
+ * the pattern arrays only, read from disk one by one (VGG16: 1.1 of the file's 4.3 GB, with no
+ * whole-file buffer).
+ */
 export function loadPatterns(file: string): PatternSet {
-  return toPatternSet(readPatternsStats(file).stats, file);
+  return readPatternsFile(file, ({ header, take }) => ({
+    id: newPatternSetId(), file, fingerprint: header.model.fingerprint, modelName: header.model.name, images: { ...header.images },
+    layers: header.layers.map((l) => {
+      checkSizes(l, file);
+      return {
+        name: l.name, op: l.op, kernelShape: l.kernelShape.slice(), regime: l.regime,
+        linear: take(l, 'pattern.linear', 'f32', l.d * l.k) as Float32Array,
+        ...(l.regime === 'relu' ? { relu: take(l, 'pattern.relu', 'f32', l.d * l.k) as Float32Array } : {}),
+      };
+    }),
+  }));
 }
 
 export { finalize };

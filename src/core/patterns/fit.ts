@@ -14,7 +14,7 @@ import { runNode } from '../engine/forward';
 import { LensError } from '../errors';
 import { modelFingerprint } from './fingerprint';
 import { largestActivation, patternLayers, type PatternLayerSpec } from './layers';
-import { batchJointMoments, batchMoments, rhoPlan, type LayerTensors } from './collect';
+import { batchJointMoments, mergeBatchMoments, rhoPlan, type LayerTensors } from './collect';
 import { JointMoments, Moments } from './moments';
 import { finalize, type LayerStats, type PatternStats, type RhoConfig } from './stats';
 
@@ -44,6 +44,8 @@ export function imageHash(data: Float32Array, offset: number, length: number): n
 export interface FitterOptions {
   rho?: RhoConfig | null;
   holdout?: number;
+  /** a prepared copy of the graph to borrow (an Explainer's): no second copy of the weights; not disposed */
+  prep?: PreparedGraph;
 }
 
 export class PatternFitter {
@@ -57,7 +59,7 @@ export class PatternFitter {
   private readonly baseUses: number[];
 
   constructor(readonly graph: Graph, private readonly opts: FitterOptions = {}) {
-    this.prep = new PreparedGraph(graph);
+    this.prep = opts.prep ?? new PreparedGraph(graph);
     this.specs = patternLayers(graph);
     if (!this.specs.length) throw new LensError('bad-model', 'the model has no dense or convolution layer to fit patterns for');
     this.rhoConfig = opts.rho === undefined ? DEFAULT_RHO : opts.rho;
@@ -138,9 +140,7 @@ export class PatternFitter {
   private collect(s: PatternLayerSpec, t: LayerTensors, heldOut: boolean): void {
     const l = this.layers[this.specs.indexOf(s)];
     if (!heldOut) {
-      const b = batchMoments(this.prep, s, t);
-      l.all.merge(b.all);
-      if (l.plus && b.plus) l.plus.merge(b.plus);
+      mergeBatchMoments(this.prep, s, t, l);
       return;
     }
     if (!l.rho) return;
@@ -153,8 +153,8 @@ export class PatternFitter {
     return { fit: this.fitImages, heldOut: this.heldOutImages };
   }
 
-  /** The statistics so far, with patterns and ρ computed. */
-  finish(): PatternStats {
+  /** The statistics so far, with ρ and (unless `patterns` is false: a writer derives them) the patterns computed. */
+  finish(opts: { patterns?: boolean } = {}): PatternStats {
     if (this.fitImages === 0) throw new LensError('bad-input', 'no images were left to fit patterns on (all held out?)');
     return finalize({
       model: { name: this.graph.name, fingerprint: modelFingerprint(this.graph) },
@@ -163,11 +163,11 @@ export class PatternFitter {
       rhoConfig: this.rhoConfig,
       created: new Date().toISOString(),
       layers: this.layers,
-    });
+    }, opts);
   }
 
   dispose(): void {
-    this.prep.dispose();
+    if (this.prep !== this.opts.prep) this.prep.dispose();
   }
 }
 
@@ -183,6 +183,8 @@ export interface ImageSource {
 }
 
 export interface FitOptions extends FitterOptions {
+  /** false: leave the patterns to writePatternsFile, which derives them block by block (default true) */
+  patterns?: boolean;
   batchSize?: number;
   limit?: number;
   checkpoint?: () => void;
@@ -223,7 +225,7 @@ export function fitPatterns(graph: Graph, source: ImageSource, opts: FitOptions 
       }
       opts.onProgress?.({ done: start + n, total, ...fitter.counts, elapsedMs: performance.now() - t0 });
     }
-    return fitter.finish();
+    return fitter.finish({ patterns: opts.patterns });
   } finally {
     fitter.dispose();
   }

@@ -13,6 +13,15 @@
  * and per neuron j the parts p_j = y_j·M_j, q_j = y_j·(1 − M_j) of its output with their co-moments.
  */
 
+/** What every row of a batch merge needs: the batch's counts and Chan's weights per neuron. */
+export interface MergeWeights {
+  nb: Float64Array;
+  /** nb / n, nb·na / n, ȳ_b − ȳ_a */
+  f: Float64Array;
+  g: Float64Array;
+  dy: Float64Array;
+}
+
 export class Moments {
   readonly count: Float64Array;
   readonly my: Float64Array;
@@ -40,44 +49,77 @@ export class Moments {
 
   /** Adds the moments of disjoint rows (Chan et al.): this ← this ∪ b. */
   merge(b: Moments): void {
-    const { d, k } = this;
-    if (b.d !== d || b.k !== k || b.sharedX !== this.sharedX) throw new Error('Moments.merge: shapes differ');
-    const f = new Float64Array(k);
-    const g = new Float64Array(k);
-    const dy = new Float64Array(k);
+    if (b.d !== this.d || b.k !== this.k || b.sharedX !== this.sharedX) throw new Error('Moments.merge: shapes differ');
+    this.mergeRows(this.mergeHead(b.count, b.my, b.cyy), 0, this.d, b.mx, b.cxy);
+  }
+
+  /**
+   * Chan's merge in two steps, so a batch's d×k part can arrive in blocks of input rows and never be
+   * held whole: mergeHead takes the batch's per-neuron count, mean and Σ(y − ȳ)² and returns the
+   * weights every row needs (computed from the counts before the merge); mergeRows then adds rows
+   * i0..i1−1 of the batch's mx and cxy (block-local, row-major). Every row must be merged once.
+   */
+  mergeHead(count: Float64Array, my: Float64Array, cyy: Float64Array): MergeWeights {
+    const { k } = this;
+    const w: MergeWeights = { nb: count.slice(), f: new Float64Array(k), g: new Float64Array(k), dy: new Float64Array(k) };
     for (let j = 0; j < k; j++) {
       const na = this.count[j];
-      const nb = b.count[j];
+      const nb = count[j];
       if (nb === 0) continue;
       const n = na + nb;
-      f[j] = nb / n;
-      g[j] = (na * nb) / n;
-      dy[j] = b.my[j] - this.my[j];
+      w.f[j] = nb / n;
+      w.g[j] = (na * nb) / n;
+      w.dy[j] = my[j] - this.my[j];
       this.count[j] = n;
-      this.my[j] += dy[j] * f[j];
-      this.cyy[j] += b.cyy[j] + dy[j] * dy[j] * g[j];
+      this.my[j] += w.dy[j] * w.f[j];
+      this.cyy[j] += cyy[j] + w.dy[j] * w.dy[j] * w.g[j];
     }
-    const { mx, cxy } = this;
+    return w;
+  }
+
+  mergeRows(w: MergeWeights, i0: number, i1: number, bmx: Float64Array, bcxy: Float64Array): void {
+    const { k, mx, cxy } = this;
+    const { f, g, dy, nb } = w;
+    if (i0 < 0 || i1 > this.d || i1 < i0 || bcxy.length < (i1 - i0) * k || bmx.length < (i1 - i0) * (this.sharedX ? 1 : k)) {
+      throw new Error('Moments.mergeRows: block out of range');
+    }
     if (this.sharedX) {
       // all rows: the same count for every k
       const f0 = f[0];
-      for (let i = 0; i < d; i++) {
-        const dx = b.mx[i] - mx[i];
+      for (let i = i0; i < i1; i++) {
+        const dx = bmx[i - i0] - mx[i];
         const row = i * k;
-        for (let j = 0; j < k; j++) cxy[row + j] += b.cxy[row + j] + dx * dy[j] * g[j];
+        const brow = (i - i0) * k;
+        for (let j = 0; j < k; j++) cxy[row + j] += bcxy[brow + j] + dx * dy[j] * g[j];
         mx[i] += dx * f0;
       }
     } else {
-      for (let i = 0; i < d; i++) {
+      for (let i = i0; i < i1; i++) {
         const row = i * k;
+        const brow = (i - i0) * k;
         for (let j = 0; j < k; j++) {
-          if (b.count[j] === 0) continue;
-          const dx = b.mx[row + j] - mx[row + j];
-          cxy[row + j] += b.cxy[row + j] + dx * dy[j] * g[j];
+          if (nb[j] === 0) continue;
+          const dx = bmx[brow + j] - mx[row + j];
+          cxy[row + j] += bcxy[brow + j] + dx * dy[j] * g[j];
           mx[row + j] += dx * f[j];
         }
       }
     }
+  }
+
+  /** The moments of neurons `cols` alone (in that order): what ρ needs of a layer. */
+  columns(cols: readonly number[]): Moments {
+    const { d, k } = this;
+    const m = cols.length;
+    const pick = (a: Float64Array): Float64Array => {
+      const out = new Float64Array(d * m);
+      for (let i = 0; i < d; i++) cols.forEach((j, c) => (out[i * m + c] = a[i * k + j]));
+      return out;
+    };
+    const at = (a: Float64Array): Float64Array => Float64Array.from(cols, (j) => a[j]);
+    return new Moments(d, m, this.sharedX, {
+      count: at(this.count), my: at(this.my), cyy: at(this.cyy), mx: this.sharedX ? this.mx.slice() : pick(this.mx), cxy: pick(this.cxy),
+    });
   }
 
   /** mean of x_d as seen by neuron k */

@@ -123,6 +123,8 @@ export interface RhoInputs {
   linear: Float32Array;
   relu?: Float32Array;
   negative?: Float32Array;
+  /** the pattern arrays hold only these neurons' columns, in this order ([gd × columns]); default all k */
+  patternColumns?: number[];
   seed: number;
 }
 
@@ -151,9 +153,11 @@ export function rhoOfLayer(inp: RhoInputs): RhoValues {
     const l = cholesky(a, gd);
     const solve = (b: Float64Array): Float64Array => cholSolve(l, gd, b);
     grp.neurons.forEach((k, jj) => {
+      const width = inp.patternColumns?.length ?? inp.k;
+      const c = inp.patternColumns ? inp.patternColumns.indexOf(k) : k;
       const col = (arr: Float32Array): Float64Array => {
         const v = new Float64Array(gd);
-        for (let i = 0; i < gd; i++) v[i] = arr[i * inp.k + k];
+        for (let i = 0; i < gd; i++) v[i] = arr[i * width + c];
         return v;
       };
       const pi = inp.planNeurons.indexOf(k);

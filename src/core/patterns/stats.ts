@@ -52,14 +52,27 @@ export interface PatternStats {
   layers: LayerStats[];
 }
 
-export function finalize(s: PatternStats): PatternStats {
+/**
+ * Derives ρ and, unless `patterns` is false, the patterns. Without them a writer derives the patterns
+ * block by block as it writes (a VGG16 fit holds no extra 1.1 GB of float32 patterns); ρ needs only
+ * the plan's neurons, so it is computed from their columns alone.
+ */
+export function finalize(s: PatternStats, opts: { patterns?: boolean } = {}): PatternStats {
   s.layers.forEach((l, li) => {
-    l.linear = linearPattern(l.all);
-    l.relu = l.plus ? reluPattern(l.all, l.plus) : undefined;
+    if (opts.patterns === false) {
+      delete l.linear;
+      delete l.relu;
+    } else {
+      l.linear = linearPattern(l.all);
+      l.relu = l.plus ? reluPattern(l.all, l.plus) : undefined;
+    }
     if (l.rho && l.rho.groups.some((gr) => gr.moments.n > 0)) {
+      const cols = l.rho.neurons;
+      const all = l.all.columns(cols);
+      const plus = l.plus?.columns(cols);
       l.rhoValues = rhoOfLayer({
-        regime: l.regime, k: l.k, groups: l.rho.groups, w: l.rho.w, planNeurons: l.rho.neurons,
-        linear: l.linear, relu: l.relu, negative: l.plus ? negativePattern(l.all, l.plus) : undefined, seed: li + 1,
+        regime: l.regime, k: l.k, groups: l.rho.groups, w: l.rho.w, planNeurons: l.rho.neurons, patternColumns: cols,
+        linear: linearPattern(all), relu: plus ? reluPattern(all, plus) : undefined, negative: plus ? negativePattern(all, plus) : undefined, seed: li + 1,
       });
     } else l.rhoValues = undefined;
   });

@@ -419,13 +419,17 @@ export class EngineService {
           if (this.isCancelled(runId)) throw new LensError('cancelled', 'cancelled');
         },
         onProgress: (p) => this.progress(runId, `${p.done}/${p.total} images`, p.total ? 1 / Math.max(1, p.total) * Math.min(p.done, p.total) : undefined),
+        patterns: false,
+        // the explainer's weights already in the backend: no second copy (VGG16: 528 MB)
+        ...(m.explainer instanceof Explainer ? { prep: m.explainer.prep } : {}),
       });
     } finally {
       source.close();
     }
     await writePatternsFile(outPath, stats);
     m.patterns = undefined;
-    return { outPath, layers: loadPatterns(outPath).layers.length };
+    // the count from memory: reading a VGG16-size file back (4.3 GB) would double the peak
+    return { outPath, layers: stats.layers.length };
   }
 
   async layerMaps(runId: number, spec: ExplainSpec, layer: string, display: DisplayOptions, maxChannels: number, perMapScale = false): Promise<LayerMaps> {
