@@ -44,7 +44,9 @@ export function ortThreads(): number {
 
 /**
  * A session for a compiled model. No memory arena: with it the backward graph's many intermediate
- * tensors kept ~0.9 GB more resident on ResNet-50 after the first run (measured), for no measurable speed.
+ * tensors kept ~0.9 GB more resident on ResNet-50 after the first run (measured), for no measurable speed
+ * — but for the CLI's one run, where it re-uses freed blocks within the run instead of mapping fresh pages
+ * (ResNet-50: user CPU 1.18–1.33 → 1.06–1.25 s, peak RSS 542–549 → 559–560 MB, alternately at load ~3).
  * No memory pattern: it plans one block for all of a run's intermediates from the second run on (ResNet-50:
  * peak RSS of a second run 1.53 GB with it, 1.27 GB without; run time the same, measured).
  * No spinning of the intra-op threads: on a shared machine (VS Code, other jobs) a spinning pool
@@ -69,7 +71,7 @@ export async function createSession(
   const lean = mode !== 'full';
   const opts: Ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: ortThreads(), interOpNumThreads: 1, graphOptimizationLevel: mode === 'oneRun' ? 'disabled' : 'all', executionMode: 'sequential',
-    enableCpuMemArena: mode === 'oneRun' && process.env.HACK_ARENA !== '0',
+    enableCpuMemArena: mode === 'oneRun',
     enableMemPattern: false,
     extra: {
       session: { intra_op: { allow_spinning: '0' }, disable_prepacking: '1' },
