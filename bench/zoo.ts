@@ -70,10 +70,11 @@ async function backwardOnlyRuleChange(g: Graph, input: InputArray, opts: Explain
   if ('reason' in plan) throw new Error(plan.reason);
   const rules = plan.family.kind === 'lrp' ? plan.family.rules : new Map();
   t = performance.now();
-  const back = compileExplanation(g, { family: plan.family, leaks: true, actsAsInputs: true });
+  // the weights as in-memory external data, read in place by onnxruntime (as OnnxExplainer's sessions)
+  const back = compileExplanation(g, { family: plan.family, leaks: true, actsAsInputs: true, externalWeights: true });
   const compileMs = performance.now() - t;
   t = performance.now();
-  const sb = await createSession(back.proto.length < 2 ** 26 ? back.proto.finish() : tempFile(back.proto));
+  const sb = await createSession(back.proto.finish(), back.external);
   const sessionMs = performance.now() - t;
   const k = g.nodes[g.output].shape[0];
   const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
