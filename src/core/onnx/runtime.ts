@@ -62,10 +62,11 @@ export function ortThreads(): number {
  * run, and the folded kernels are held beside the originals while they are made (ResNet-50, CPU time:
  * session 0.79 → 0.32 s, run 0.82 → 1.0 s; peak RSS 882 → 826 MB; measured alternately, 3× each).
  * `external` (the weights as in-memory files): onnxruntime reads them where they are instead of copying
- * them (`use_external_initializer_file_buffers_directly`), so every session of a model shares the graph's
- * kernels (VGG16 bench child: its two sessions added 1.02 / 0.63 GB of RSS, now 0.41 / 0.16 GB; peak
- * 2.45–2.57 → 1.69 GB; session creation 1.0–1.1 → 0.44–0.46 s). onnxruntime then holds raw pointers into those arrays: they must stay unchanged (the
- * graph's parameters are never written after loading) and alive while the session is (`borrowed`).
+ * them (`use_external_initializer_file_buffers_directly`), so every session of a model shares the
+ * graph's kernels (VGG16 bench child: its two sessions added 1.02 / 0.63 GB of RSS, now 0.41 / 0.16 GB;
+ * peak 2.45–2.57 → 1.69 GB; session creation 1.0–1.1 → 0.44–0.46 s). onnxruntime then holds raw
+ * pointers into those arrays: they must stay unchanged (the graph's parameters are never written after
+ * loading; a lazily relaid kernel gets a new array) and alive while the session is (`borrowed`).
  */
 export type SessionMode = 'full' | 'lean' | 'oneRun';
 
