@@ -12,7 +12,6 @@ import { Explainer } from '../src/core/methods/explain';
 import { OnnxExplainer } from '../src/core/onnx/onnxExplainer';
 import { compileExplanation, compileForward } from '../src/core/onnx/compile';
 import { createSession, ortModule } from '../src/core/onnx/runtime';
-import type { ProtoWriter } from '../src/core/onnx/protoWriter';
 import { ruleParamsFor, type InputArray } from '../src/core/methods/explain';
 import { selectBackend } from '../src/core/onnx/engineBackend';
 import { cardBounds, openModel, readInput } from '../src/core/pipeline';
@@ -59,8 +58,8 @@ async function backwardOnlyRuleChange(g: Graph, input: InputArray, opts: Explain
   const ort = ortModule();
   const x = new ort.Tensor('float32', input.data, [1, ...input.shape]);
   let t = performance.now();
-  const fwd = compileForward(g);
-  const sw = await createSession(fwd.proto.length < 2 ** 26 ? fwd.proto.finish() : tempFile(fwd.proto));
+  const fwd = compileForward(g, { externalWeights: true });
+  const sw = await createSession(fwd.proto.finish(), fwd.external);
   const forwardSessionMs = performance.now() - t;
   t = performance.now();
   const acts = await sw.run({ x });
@@ -92,13 +91,6 @@ async function backwardOnlyRuleChange(g: Graph, input: InputArray, opts: Explain
   await sw.release();
   await e.dispose();
   return { forwardSessionMs, forwardRunMs, compileMs, sessionMs, runMs: runs[0], warmRunMs: median(runs.slice(1)), totalMs: compileMs + sessionMs + runs[0] };
-}
-
-function tempFile(proto: ProtoWriter): string {
-  const file = path.join(os.tmpdir(), `rl-bench-${process.pid}-${Math.random().toString(36).slice(2)}.onnx`);
-  proto.writeFile(file);
-  process.on('exit', () => fs.rmSync(file, { force: true }));
-  return file;
 }
 
 const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MB`;

@@ -232,8 +232,9 @@ function forwardInputs(e: Emitter, cachedProducts: boolean): string[] {
  * winners `argmax_<id>` (or `logits` alone): what a backward-only model (`actsAsInputs`) takes, so a rule-kind change can
  * compile only the backward half and feed it the cached forward values.
  */
-export function compileForward(g: Graph, opts: { logitsOnly?: boolean } = {}): { proto: ProtoWriter; names: string[] } {
+export function compileForward(g: Graph, opts: { logitsOnly?: boolean; externalWeights?: boolean } = {}): { proto: ProtoWriter; names: string[]; external: { path: string; data: Uint8Array }[] } {
   const e = new Emitter(g, onnxLinearOf);
+  e.g.externalWeights = !!opts.externalWeights;
   const x = e.g.input('x', ['N', ...g.nodes[g.input].shape]);
   const acts: string[] = new Array(g.nodes.length);
   acts[g.input] = e.isMap(g.input) ? e.toNchw(x) : x;
@@ -244,10 +245,10 @@ export function compileForward(g: Graph, opts: { logitsOnly?: boolean } = {}): {
   // logits only: the batched forward of evaluate's perturbed inputs
   if (opts.logitsOnly) {
     e.g.output('logits', acts[g.output], e.dims(g.output));
-    return { proto: e.g.model(g.name), names: ['logits'] };
+    return { proto: e.g.model(g.name), names: ['logits'], external: e.g.external };
   }
   const names = actOutputs(e, acts);
-  return { proto: e.g.model(g.name), names };
+  return { proto: e.g.model(g.name), names, external: e.g.external };
 }
 
 /**

@@ -121,7 +121,11 @@ export class OnnxExplainer {
   async forward(xs: Float32Array, n: number): Promise<Float32Array> {
     const blocker = forwardBlocker(this.graph);
     if (blocker) throw new Error(blocker);
-    this.forwardOnly ??= createSession(compileForward(this.graph, { logitsOnly: true }).proto.finish());
+    if (!this.forwardOnly) {
+      // the weights as in-memory external data, read in place by onnxruntime (runtime.ts): no copy beside the graph's
+      const { proto, external } = compileForward(this.graph, { logitsOnly: true, externalWeights: true });
+      this.forwardOnly = createSession(proto.finish(), external);
+    }
     const session = await this.forwardOnly;
     const out = await session.run({ x: new (ortModule().Tensor)('float32', xs, [n, ...this.graph.nodes[this.graph.input].shape]) });
     return out.logits.data as Float32Array;
