@@ -7,6 +7,7 @@ import type { Graph, Node, OpKind } from '../graph/ir';
 import type { ResolvedRule } from '../rules/resolved';
 import { STABILIZER } from '../rules/resolved';
 import { OnnxGraph, type Subgraph } from './onnxGraph';
+import { boundConv } from '../ops/boundConv';
 
 export type KernelVariant = 'w' | 'w+' | 'w-' | 'w2' | 'ones';
 export type BiasVariant = 'b' | 'b+' | 'b-';
@@ -120,6 +121,31 @@ function mixedKernelParam(name: string, dims: number[], node: Node, form: string
       if (!byForm) mixedMemo.set(node, (byForm = new Map()));
       let m = byForm.get(form);
       if (!m || m.scale !== scale) byForm.set(form, (m = { scale, data: make(scale, m?.data) }));
+      return m.data;
+    },
+  };
+}
+
+const boundMemo = new WeakMap<Node, Map<string, { values: string; data: Float32Array }>>();
+
+/** z^B's product of one bound image at a conv (ops/boundConv.ts), made per bound values and kept per layer. */
+function boundProductParam(name: string, dims: number[], g: Graph, node: Node, which: 'low' | 'high', read: (r: ResolvedRule) => number[] | undefined): ParamInput {
+  // the kernel as compiled: a one-run process empties the graph's kernels once the session holds them (oneRun.ts)
+  const kernel = node.params.kernel!;
+  return {
+    name, dims,
+    shapeOf: (v) => (v === UNUSED_KERNEL ? dims.map(() => 1) : dims),
+    read: (rules) => {
+      const r = rules.get(node.id);
+      if (!r) throw new Error(`no rule for layer '${node.name}'`);
+      const v = read(r);
+      // another rule of the universal graph: the branch that reads it does not run
+      if (!v) return UNUSED_KERNEL;
+      let byWhich = boundMemo.get(node);
+      if (!byWhich) boundMemo.set(node, (byWhich = new Map()));
+      const values = v.map(Math.fround).join(',');
+      let m = byWhich.get(which);
+      if (!m || m.values !== values) byWhich.set(which, (m = { values, data: boundConv(g, node, v.map(Math.fround), which === 'low' ? 'plus' : 'minus', kernel) }));
       return m.data;
     },
   };
@@ -335,6 +361,20 @@ export class Emitter {
     if (this.params.some((p) => p.name === name)) return name;
     this.g.input(name, dims.map((_, i) => `${name}_${i}`));
     this.params.push(mixedKernelParam(name, dims, node, form, k.read, make));
+    return name;
+  }
+
+  /**
+   * z^B's conv(L, w⁺) (`low`) or conv(H, w⁻) (`high`) at a conv that reads the bound images as given: a
+   * graph input `zb<id>_<which>` made in JS per bound values (ops/boundConv.ts) instead of a convolution
+   * in every run; `read` gives the layer's per-channel bound under a rule, undefined when not z^B.
+   */
+  boundProduct(node: Node, which: 'low' | 'high', read: (r: ResolvedRule) => number[] | undefined): string {
+    const name = `zb${node.id}_${which}`;
+    if (this.params.some((p) => p.name === name)) return name;
+    const dims = this.dims(node.id, 1) as number[];
+    this.g.input(name, dims.map((_, i) => `${name}_${i}`));
+    this.params.push(boundProductParam(name, dims, this.graph, node, which, read));
     return name;
   }
 

@@ -7,7 +7,7 @@ import type { Node } from '../graph/ir';
 import type { ResolvedRule } from '../rules/resolved';
 import { scalesByInput, STABILIZER } from '../rules/resolved';
 import { opDef } from '../ops/lookup';
-import { carryBounds } from '../rules/boundCarry';
+import { boundsAsGiven, carryBounds } from '../rules/boundCarry';
 import { LensError } from '../errors';
 import type { BiasVariant, Emitter, OnnxBackward } from './emitter';
 
@@ -36,6 +36,9 @@ const readBeta = (q: ResolvedRule): number[] => [q.kind === 'alpha-beta' ? q.bet
 const readMu = (q: ResolvedRule): number[] => [q.kind === 'sign' ? q.mu : 0];
 function readBound(node: Node, c: number, which: 'low' | 'high'): (q: ResolvedRule) => number[] {
   return (q) => boundValues(node, c, q.kind === 'z-box' ? q[which] : 0);
+}
+function readZBox(node: Node, c: number, which: 'low' | 'high'): (q: ResolvedRule) => number[] | undefined {
+  return (q) => (q.kind === 'z-box' ? boundValues(node, c, q[which]) : undefined);
 }
 
 class Leak {
@@ -391,8 +394,11 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
     }
     case 'z-box': {
       const [low, high] = boundPair(e, node);
-      const zl = e.forward(node, low, 'w+');
-      const zh = e.forward(node, high, 'w-');
+      // bound images as given at a conv: their products are fed, made once per bound values
+      const c = e.graph.nodes[node.inputs[0]].shape.at(-1)!;
+      const given = node.op === 'conv2d' && boundsAsGiven(e.graph, node);
+      const zl = given ? e.boundProduct(node, 'low', readZBox(node, c, 'low')) : e.forward(node, low, 'w+');
+      const zh = given ? e.boundProduct(node, 'high', readZBox(node, c, 'high')) : e.forward(node, high, 'w-');
       const z = e.sub(e.sub(e.forward(node, a, 'w'), zl), zh);
       const den = e.stabilize(z, STABILIZER);
       const s = e.div(r, den);

@@ -34,3 +34,8 @@ export function carryBounds<T>(g: Graph, node: Node, c: BoundCarrier<T>): [T, T]
   }
   return [lo[node.inputs[0]], hi[node.inputs[0]]];
 }
+
+/** Whether the bounds reach `node` as images constant per channel (nothing carries them: `images` at its input). */
+export function boundsAsGiven(g: Graph, node: Node): boolean {
+  return carryBounds<boolean>(g, node, { images: () => [true, true], run: () => false, order: (l, h) => [l, h] })[0];
+}
