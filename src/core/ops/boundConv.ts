@@ -34,12 +34,25 @@ export function boundConv(g: Graph, node: Node, v: readonly number[], part: 'plu
   const at = file
     ? (o: number, i: number, y: number, x: number) => ((o * ci + i) * kh + y) * kw + x
     : (o: number, i: number, y: number, x: number) => ((y * kw + x) * ci + i) * co + o;
-  const rows = Array.from({ length: oh }, (_, y) => tapRun(y * sh - pads[0][0], inH, kh, dh));
-  const cols = Array.from({ length: ow }, (_, x) => tapRun(x * sw - pads[1][0], inW, kw, dw));
+  const runs = (n: number, start: (j: number) => number, size: number, taps: number, dil: number): Int32Array => {
+    const r = new Int32Array(2 * n);
+    for (let j = 0; j < n; j++) [r[2 * j], r[2 * j + 1]] = tapRun(start(j), size, taps, dil);
+    return r;
+  };
+  const rows = runs(oh, (y) => y * sh - pads[0][0], inH, kh, dh);
+  const cols = runs(ow, (x) => x * sw - pads[1][0], inW, kw, dw);
+  // the columns whose windows take every tap: one contiguous range [inner[0], inner[1])
+  const inner = [0, 0];
+  for (let x = 0; x < ow; x++) {
+    if (cols[2 * x] !== 0 || cols[2 * x + 1] !== kw - 1) continue;
+    if (inner[1] === inner[0]) inner[0] = x;
+    inner[1] = x + 1;
+  }
   const out = new Float32Array(co * oh * ow);
   // prefix[(y + 1)(kw + 1) + x + 1] = Σ over taps [0, y] × [0, x] of Σ_c v_c·w±[o, c, ·, ·]
-  const prefix = new Float64Array((kh + 1) * (kw + 1));
   const P = kw + 1;
+  const prefix = new Float64Array((kh + 1) * P);
+  const sign = part === 'plus' ? 1 : -1;
   for (let o = 0; o < co; o++) {
     for (let y = 0; y < kh; y++) {
       let row = 0;
@@ -47,18 +60,31 @@ export function boundConv(g: Graph, node: Node, v: readonly number[], part: 'plu
         let t = 0;
         for (let i = 0; i < ci; i++) {
           const w = data[at(o, i, y, x)];
-          t += v[i] * (part === 'plus' ? Math.max(w, 0) : Math.min(w, 0));
+          // w⁺ = (w + |w|)/2, w⁻ = (w − |w|)/2
+          t += v[i] * (w + sign * Math.abs(w)) / 2;
         }
         row += t;
         prefix[(y + 1) * P + x + 1] = prefix[y * P + x + 1] + row;
       }
     }
+    const base = o * oh * ow;
+    const whole = prefix[kh * P + kw];
     for (let y = 0; y < oh; y++) {
-      const [y0, y1] = rows[y];
+      const y0 = rows[2 * y];
+      const y1 = rows[2 * y + 1] + 1;
+      if (y1 <= y0) continue;
+      const full = y0 === 0 && y1 === kh;
       for (let x = 0; x < ow; x++) {
-        const [x0, x1] = cols[x];
-        out[(o * oh + y) * ow + x] = y1 < y0 || x1 < x0 ? 0
-          : prefix[(y1 + 1) * P + x1 + 1] - prefix[y0 * P + x1 + 1] - prefix[(y1 + 1) * P + x0] + prefix[y0 * P + x0];
+        // a window wholly inside the image (the interior: most of the map) takes every tap
+        if (full && x === inner[0] && inner[1] > inner[0]) {
+          out.fill(whole, base + y * ow + x, base + y * ow + inner[1]);
+          x = inner[1] - 1;
+          continue;
+        }
+        const x0 = cols[2 * x];
+        const x1 = cols[2 * x + 1] + 1;
+        if (x1 <= x0) continue;
+        out[base + y * ow + x] = prefix[y1 * P + x1] - prefix[y0 * P + x1] - prefix[y1 * P + x0] + prefix[y0 * P + x0];
       }
     }
   }
