@@ -60,8 +60,7 @@ export interface MixedKernel {
  */
 export type MixedKernelMaker = (scale: number, into?: Float32Array) => Float32Array;
 
-const mixedMemo = new WeakMap<Node, Map<string, { scale: number; data: Float32Array }>>();
-/** fed for a mixed kernel whose branch does not run (its input's dims are symbolic) */
+/** fed for a made input whose branch does not run (its input's dims are symbolic) */
 const UNUSED_KERNEL = new Float32Array(1);
 
 
@@ -102,53 +101,51 @@ function paramInput(name: string, dims: number[], node: Node, read: (r: Resolved
   };
 }
 
+const madeMemo = new WeakMap<Node, Map<string, { key: string; data: Float32Array }>>();
+
 /**
- * The fed form of a mixed kernel: its value is made when the scale read from the layer's rule changes,
- * and kept per layer (not per session: sessions of one model share it).
+ * A graph input made in JS from the layer's rule (a mixed kernel, z^B's bound products): remade when
+ * `keyOf` of the rule changes, and kept per layer and slot (not per session: sessions of one model share
+ * it). A layer of the universal graph whose rule does not read it (`keyOf` undefined) is fed a one-element
+ * stand-in: the branch that reads it does not run, and the input's dims are symbolic.
  */
-function mixedKernelParam(name: string, dims: number[], node: Node, form: string, read: (r: ResolvedRule) => number | undefined, make: MixedKernelMaker): ParamInput {
+function madeParam(
+  name: string, dims: number[], node: Node, slot: string,
+  keyOf: (r: ResolvedRule) => string | undefined, make: (r: ResolvedRule, last?: Float32Array) => Float32Array,
+): ParamInput {
   return {
     name, dims,
     shapeOf: (v) => (v === UNUSED_KERNEL ? dims.map(() => 1) : dims),
     read: (rules) => {
       const r = rules.get(node.id);
       if (!r) throw new Error(`no rule for layer '${node.name}'`);
-      const given = read(r);
-      // another rule of the universal graph: the branch that reads the kernel does not run
-      if (given === undefined) return UNUSED_KERNEL;
-      const scale = Math.fround(given);
-      let byForm = mixedMemo.get(node);
-      if (!byForm) mixedMemo.set(node, (byForm = new Map()));
-      let m = byForm.get(form);
-      if (!m || m.scale !== scale) byForm.set(form, (m = { scale, data: make(scale, m?.data) }));
+      const key = keyOf(r);
+      if (key === undefined) return UNUSED_KERNEL;
+      let bySlot = madeMemo.get(node);
+      if (!bySlot) madeMemo.set(node, (bySlot = new Map()));
+      let m = bySlot.get(slot);
+      if (!m || m.key !== key) bySlot.set(slot, (m = { key, data: make(r, m?.data) }));
       return m.data;
     },
   };
 }
 
-const boundMemo = new WeakMap<Node, Map<string, { values: string; data: Float32Array }>>();
+/** The fed form of a mixed kernel, remade when the scale read from the layer's rule changes. */
+function mixedKernelParam(name: string, dims: number[], node: Node, form: string, read: (r: ResolvedRule) => number | undefined, make: MixedKernelMaker): ParamInput {
+  const scale = (r: ResolvedRule): number | undefined => {
+    const given = read(r);
+    return given === undefined ? undefined : Math.fround(given);
+  };
+  return madeParam(name, dims, node, `mk:${form}`, (r) => scale(r)?.toString(), (r, last) => make(scale(r)!, last));
+}
 
-/** z^B's product of one bound image at a conv (ops/boundConv.ts), made per bound values and kept per layer. */
+/** z^B's product of one bound image at a conv (ops/boundConv.ts), remade when the bounds change. */
 function boundProductParam(name: string, dims: number[], g: Graph, node: Node, which: 'low' | 'high', read: (r: ResolvedRule) => number[] | undefined): ParamInput {
   // the kernel as compiled: a one-run process empties the graph's kernels once the session holds them (oneRun.ts)
   const kernel = node.params.kernel!;
-  return {
-    name, dims,
-    shapeOf: (v) => (v === UNUSED_KERNEL ? dims.map(() => 1) : dims),
-    read: (rules) => {
-      const r = rules.get(node.id);
-      if (!r) throw new Error(`no rule for layer '${node.name}'`);
-      const v = read(r);
-      // another rule of the universal graph: the branch that reads it does not run
-      if (!v) return UNUSED_KERNEL;
-      let byWhich = boundMemo.get(node);
-      if (!byWhich) boundMemo.set(node, (byWhich = new Map()));
-      const values = v.map(Math.fround).join(',');
-      let m = byWhich.get(which);
-      if (!m || m.values !== values) byWhich.set(which, (m = { values, data: boundConv(g, node, v.map(Math.fround), which === 'low' ? 'plus' : 'minus', kernel) }));
-      return m.data;
-    },
-  };
+  const bounds = (r: ResolvedRule): number[] | undefined => read(r)?.map(Math.fround);
+  return madeParam(name, dims, node, `zb:${which}`, (r) => bounds(r)?.join(','),
+    (r) => boundConv(g, node, bounds(r)!, which === 'low' ? 'plus' : 'minus', kernel));
 }
 
 export class Emitter {
