@@ -2,7 +2,7 @@
  * A convolution kernel as an ONNX file lays it out, [O, I, kh, kw], standing in for the IR's
  * [kh, kw, I, O] until something reads `data`. The compiled path takes the file's layout as it is
  * (`oihw`): the CLI on onnxruntime then neither relays every kernel while loading nor transposes it
- * back in the graph (ResNet-50 CLI, CPU: load 0.36–0.39 → 0.19–0.21 s, explanation 1.35–1.45 → 1.21–1.34 s,
+ * back in the graph (ResNet-50 CLI, CPU: load 0.36–0.39 → 0.19–0.21 s, explanation 1.35–1.45 → 1.22–1.34 s,
  * measured alternately at load 4–8; the transposes were ~17 % of the run's node time in its profile).
  *
  * `data` is an enumerable accessor: the first read (the wasm engine, canonization, a structured clone
