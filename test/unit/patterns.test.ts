@@ -363,7 +363,7 @@ test('ρ by Cholesky + Woodbury equals an explicit least-squares fit of y on d =
   const ap = r.array(d);
   const an = r.array(d);
   const res = rhoOfLayer({
-    regime: 'relu', k: 1, groups: [{ neurons: [0], moments: jm }], w: Float64Array.from(w), planNeurons: [0],
+    regime: 'relu', groups: [{ neurons: [0], moments: jm }], w: Float64Array.from(w), planNeurons: [0],
     linear: ap, relu: ap, negative: an, seed: 1,
   });
   // explicit: d_t = x_t − a(t)·y_t with a normalised to wᵀa = 1, OLS with intercept, adjusted R²

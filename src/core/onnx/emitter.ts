@@ -354,11 +354,8 @@ export class Emitter {
   /** A mixed kernel in a product's layout `form` as a graph input `mk<id>_<form>`, when `feedMixedKernels`. */
   mixedKernelInput(node: Node, k: MixedKernel, form: string, dims: number[], make: MixedKernelMaker): string | undefined {
     if (!this.feedMixedKernels || !k.read) return undefined;
-    const name = `mk${node.id}_${form}`;
-    if (this.params.some((p) => p.name === name)) return name;
-    this.g.input(name, dims.map((_, i) => `${name}_${i}`));
-    this.params.push(mixedKernelParam(name, dims, node, form, k.read, make));
-    return name;
+    const read = k.read;
+    return this.madeInput(`mk${node.id}_${form}`, dims, (name) => mixedKernelParam(name, dims, node, form, read, make));
   }
 
   /**
@@ -367,11 +364,15 @@ export class Emitter {
    * in every run; `read` gives the layer's per-channel bound under a rule, undefined when not z^B.
    */
   boundProduct(node: Node, which: 'low' | 'high', read: (r: ResolvedRule) => number[] | undefined): string {
-    const name = `zb${node.id}_${which}`;
-    if (this.params.some((p) => p.name === name)) return name;
     const dims = this.dims(node.id, 1) as number[];
+    return this.madeInput(`zb${node.id}_${which}`, dims, (name) => boundProductParam(name, dims, this.graph, node, which, read));
+  }
+
+  /** A graph input made in JS per run (`madeParam`), declared once; its dims are symbolic (it may be fed a stand-in). */
+  private madeInput(name: string, dims: number[], param: (name: string) => ParamInput): string {
+    if (this.params.some((p) => p.name === name)) return name;
     this.g.input(name, dims.map((_, i) => `${name}_${i}`));
-    this.params.push(boundProductParam(name, dims, this.graph, node, which, read));
+    this.params.push(param(name));
     return name;
   }
 

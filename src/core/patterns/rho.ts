@@ -113,18 +113,15 @@ function normalise(a: Float64Array, w: Float64Array): Float64Array | undefined {
 
 export interface RhoInputs {
   regime: 'relu' | 'linear';
-  /** number of neurons of the layer (column count of the pattern arrays) */
-  k: number;
   /** the plan's neuron indices and per-group joint moments */
   groups: { neurons: number[]; moments: JointMoments }[];
   /** w of the evaluated neurons: [gd × m] with m = all neurons of the plan, in plan order */
   w: Float64Array;
   planNeurons: number[];
+  /** the patterns of the plan's neurons: [gd × m] in plan order, as w */
   linear: Float32Array;
   relu?: Float32Array;
   negative?: Float32Array;
-  /** the pattern arrays hold only these neurons' columns, in this order ([gd × columns]); default all k */
-  patternColumns?: number[];
   seed: number;
 }
 
@@ -153,14 +150,12 @@ export function rhoOfLayer(inp: RhoInputs): RhoValues {
     const l = cholesky(a, gd);
     const solve = (b: Float64Array): Float64Array => cholSolve(l, gd, b);
     grp.neurons.forEach((k, jj) => {
-      const width = inp.patternColumns?.length ?? inp.k;
-      const c = inp.patternColumns ? inp.patternColumns.indexOf(k) : k;
+      const pi = inp.planNeurons.indexOf(k);
       const col = (arr: Float32Array): Float64Array => {
         const v = new Float64Array(gd);
-        for (let i = 0; i < gd; i++) v[i] = arr[i * width + c];
+        for (let i = 0; i < gd; i++) v[i] = arr[i * m + pi];
         return v;
       };
-      const pi = inp.planNeurons.indexOf(k);
       const w = new Float64Array(gd);
       for (let i = 0; i < gd; i++) w[i] = inp.w[i * m + pi];
       const mm = jm.m;

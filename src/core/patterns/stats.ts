@@ -71,7 +71,7 @@ export function finalize(s: PatternStats, opts: { patterns?: boolean } = {}): Pa
       const all = l.all.columns(cols);
       const plus = l.plus?.columns(cols);
       l.rhoValues = rhoOfLayer({
-        regime: l.regime, k: l.k, groups: l.rho.groups, w: l.rho.w, planNeurons: l.rho.neurons, patternColumns: cols,
+        regime: l.regime, groups: l.rho.groups, w: l.rho.w, planNeurons: cols,
         linear: linearPattern(all), relu: plus ? reluPattern(all, plus) : undefined, negative: plus ? negativePattern(all, plus) : undefined, seed: li + 1,
       });
     } else l.rhoValues = undefined;
