@@ -28,7 +28,7 @@ import { usageLine } from '../usage';
 import { UsageError } from '../errors';
 import { defaultWorkerCount, SampleWorkerPool } from '../../core/parallel/pool';
 import { runOnEngine } from './runOnEngine';
-import { collectGarbage } from '../../core/onnx/oneRun';
+import { collectGarbage, worthCollecting } from '../../core/onnx/oneRun';
 import {
   checkBounds, checkInteger, checkOpacity, checkPercentile, checkRuleParams, checkSigma, PARAM_LIMITS, splitRuleOverride, toBound, toNumber,
   type Bound, type RuleParamInput,
@@ -357,7 +357,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   const pool = isNoiseMethod(method) || method === 'integrated-gradients' ? samplePool(workers) : undefined;
   // the file's bytes and the loader's transient copies go before the explanation allocates (VGG16 on
   // onnx: peak RSS 2.67 -> 1.70 GB, the loading peak; they stayed resident through session creation)
-  collectGarbage();
+  if (worthCollecting(model.graph)) collectGarbage();
   // the patch tokens' relevance is kept by the tfjs engine (the compiled graph returns the input's only)
   const { r, backend, backendReason } = await runOnEngine<{ r: ExplainOutput; backend: string; backendReason?: string }>(model.graph, engine.onnx && !tokens, pool, {
     // compiled to ONNX where the compiler covers the method and model; else wasm, and the reason is kept
@@ -373,7 +373,7 @@ export async function runExplain(argv: string[]): Promise<number> {
       return { r: explainer.explain(input, opts, { pool, ...(tokens ? { keepLayers: [tokens.name] } : {}) }), backend: engine.name, backendReason: engine.reason };
     },
     wasmError: (e) => wasmOutOfMemory(e, modelFile, `${method}${opts.composite ? ` ${opts.composite}` : ''}`),
-  }, { oneRun: true, releaseWeights: true });
+  }, { oneRun: true, releaseWeights: true, exitsAfter: true });
   // all outputs, or none: written to temp names, renamed only when every one succeeded
   const outputs: OutputFile[] = [];
   if (values.json) outputs.push({ target: values.json, data: JSON.stringify(toJson(r, modelFile, inputFile, backend, backendReason)) });

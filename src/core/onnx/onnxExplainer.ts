@@ -30,7 +30,7 @@ import { patternExtra, patternPlan } from './patternPlan';
 import { forwardBlocker, perturbationCurves } from './curves';
 import type { CurveJobSpec } from '../metrics/pixelFlipping';
 import type * as Ort from 'onnxruntime-node';
-import { collectGarbage, releaseKernels, skipsOptimisation } from './oneRun';
+import { collectGarbage, releaseKernels, skipsOptimisation, worthCollecting } from './oneRun';
 
 export interface BackendNote {
   /** which backend computed this explanation, and why that one */
@@ -288,8 +288,9 @@ export class OnnxExplainer {
     const { reused, cs: pending, backwardOnly, fetchActs } = this.session(plan, keep, leaks, input.data);
     const cs = await pending;
     if (this.options.releaseWeights) {
+      const collect = worthCollecting(g);
       releaseKernels(g, plan.rootPoint ? [plan.rootPoint.firstNode.id] : []);
-      collectGarbage();
+      if (collect) collectGarbage();
     }
     const ort = ortModule();
     const inShape = g.nodes[g.input].shape;
