@@ -12,7 +12,6 @@ import { GraphBuilder } from '../graph/builder';
 import { oihwKernel } from '../graph/oihwKernel';
 import { resolvePadding } from '../graph/shapes';
 import { LensError } from '../errors';
-import { readModelFile } from '../io/boundedRead';
 import type { LoadOptions, ModelLoader } from './loader';
 import { ProtoError, all, decodeFields, first, str, type Field } from './protobuf';
 import {
@@ -25,6 +24,7 @@ import {
 } from './constFold';
 import { fuseOnnxPatterns } from './onnxFusion';
 import { DT, DT_NAMES, OnnxReader, type OnnxNode, type OnnxValueInfo } from './onnxProto';
+import { SparseOnnx } from './onnxSparse';
 
 // ---------------------------------------------------------------- conversion
 
@@ -1227,27 +1227,32 @@ export function ownParams(g: Graph): Graph {
 }
 
 export function loadOnnx(file: string, opts: LoadOptions = {}): Graph {
-  const buf = readModelFile(file);
-  if (buf.length === 0) throw new LensError('bad-model', 'file is empty', file);
-  // ModelProto starts with ir_version (field 1, varint): 0x08
-  if (buf[0] !== 0x08) throw new LensError('bad-model', 'not an ONNX model (no ModelProto header; wrong file or not protobuf)', file);
-  let model: Field[];
+  const source = SparseOnnx.open(file);
   try {
-    model = decodeFields(buf);
-    if (!first(model, 7)) throw new ProtoError('no graph field');
-    // decode the graph eagerly so a truncated file is reported here
-    const g = decodeFields(first(model, 7)!.bytes!);
-    for (const f of g) if (f.wire === 2 && (f.no === 1 || f.no === 5)) decodeFields(f.bytes!);
-  } catch (e) {
-    if (e instanceof ProtoError) throw new LensError('bad-model', `not a valid ONNX file, truncated or corrupt (${e.message})`, file);
-    throw e;
-  }
-  const reader = new OnnxReader(file);
-  try {
-    return ownParams(new OnnxConverter(file, opts).convert(model, reader));
-  } catch (e) {
-    if (e instanceof ProtoError) throw new LensError('bad-model', `corrupt ONNX data (${e.message})`, file);
-    throw e;
+    const buf = source.bytes;
+    if (buf.length === 0) throw new LensError('bad-model', 'file is empty', file);
+    // ModelProto starts with ir_version (field 1, varint): 0x08
+    if (buf[0] !== 0x08) throw new LensError('bad-model', 'not an ONNX model (no ModelProto header; wrong file or not protobuf)', file);
+    let model: Field[];
+    try {
+      model = decodeFields(buf);
+      if (!first(model, 7)) throw new ProtoError('no graph field');
+      // decode the graph eagerly so a truncated file is reported here
+      const g = decodeFields(first(model, 7)!.bytes!);
+      for (const f of g) if (f.wire === 2 && (f.no === 1 || f.no === 5)) decodeFields(f.bytes!);
+    } catch (e) {
+      if (e instanceof ProtoError) throw new LensError('bad-model', `not a valid ONNX file, truncated or corrupt (${e.message})`, file);
+      throw e;
+    }
+    const reader = new OnnxReader(file, source);
+    try {
+      return ownParams(new OnnxConverter(file, opts).convert(model, reader));
+    } catch (e) {
+      if (e instanceof ProtoError) throw new LensError('bad-model', `corrupt ONNX data (${e.message})`, file);
+      throw e;
+    }
+  } finally {
+    source.close();
   }
 }
 

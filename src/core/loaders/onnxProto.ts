@@ -9,6 +9,7 @@ import { LensError } from '../errors';
 import { float16ToFloat32, safeJoin } from './tfjsWeights';
 import { LIMITS, openRegularFile, readBounded } from '../io/boundedRead';
 import type { ConstTensor } from './graphOps';
+import type { SparseOnnx } from './onnxSparse';
 import {
   all, decodeFields, first, float32, floats, int, ints, str, doubles, type Field,
 } from './protobuf';
@@ -48,7 +49,8 @@ export const DT_NAMES: Record<number, string> = Object.fromEntries(Object.entrie
 
 
 export class OnnxReader {
-  constructor(private readonly file: string) {}
+  /** `source`: the file as SparseOnnx read it; its skipped payloads are read when their tensor is */
+  constructor(private readonly file: string, private readonly source?: SparseOnnx) {}
 
   fail(msg: string, code: 'bad-model' | 'missing-weights' = 'bad-model'): never {
     throw new LensError(code, msg, this.file);
@@ -68,6 +70,11 @@ export class OnnxReader {
     if (location === 1) raw = this.external(name, all(fields, 13));
     const kind: ConstTensor['dtype'] = dtype === DT.FLOAT || dtype === DT.DOUBLE || dtype === DT.FLOAT16 ? 'float' : dtype === DT.BOOL ? 'bool' : dtype === DT.STRING ? 'string' : 'int';
     if (dtype === DT.STRING) return { name, c: { dims, data: new Float64Array(count), dtype: kind } };
+    if (raw && this.source) {
+      const got = this.source.take(raw, dtype === DT.FLOAT && raw.length >= count * 4 ? count : undefined);
+      if (got instanceof Float32Array) return { name, c: { dims, data: got, dtype: kind } };
+      raw = got;
+    }
     if (raw && dtype === DT.FLOAT && raw.length >= count * 4) {
       // weights: the bytes themselves (little-endian, as ONNX stores them) where aligned, else one copy;
       // the loader copies what the graph keeps (`ownParams`), so a view never holds the file's buffer
