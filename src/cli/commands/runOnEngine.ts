@@ -5,6 +5,7 @@
 import type { Graph } from '../../core/graph/ir';
 import { Explainer } from '../../core/methods/explain';
 import { OnnxExplainer, type OnnxExplainerOptions } from '../../core/onnx/onnxExplainer';
+import { profilePrefix } from '../../core/onnx/runtime';
 import type { SampleWorkerPool } from '../../core/parallel/pool';
 
 export interface EngineRuns<T> {
@@ -31,7 +32,8 @@ export async function runOnEngine<T>(
         ok = true;
         return r;
       } finally {
-        if (!ok || !onnxOptions?.exitsAfter) await onnx.dispose();
+        // a profiled session writes its timings when released
+        if (!ok || !onnxOptions?.exitsAfter || profilePrefix()) await onnx.dispose();
       }
     }
     const explainer = new Explainer(graph);

@@ -99,6 +99,7 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   const e = new Emitter(g, onnxLinearOf);
   e.flipTransposed = !spec.oneRun;
   e.feedMixedKernels = !spec.oneRun;
+  e.feedBoundProducts = !spec.oneRun;
   e.g.externalWeights = !!spec.externalWeights;
   const inShape = g.nodes[g.input].shape;
   const k = g.nodes[g.output].shape[0];

@@ -176,6 +176,12 @@ export class Emitter {
    */
   feedMixedKernels = false;
   /**
+   * z^B's bound products at a conv reading bounds as given fed from JS (`boundProduct`, made once per bound
+   * values) — not for a session run once: there two convolutions in the graph cost less than the prefix
+   * sums on the main thread (ResNet-50 CLI: 22 ms of JS, measured).
+   */
+  feedBoundProducts = false;
+  /**
    * A product already at hand (a backward-only graph: the layer's own product is its forward value,
    * an input, less its bias) instead of a new convolution; consulted by `forward` before it emits one.
    */

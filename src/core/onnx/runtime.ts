@@ -68,6 +68,14 @@ export function ortThreads(): number {
  * pointers into those arrays: they must stay unchanged (the graph's parameters are never written after
  * loading; a lazily relaid kernel gets a new array) and alive while the session is (`borrowed`).
  */
+/**
+ * A developer's view of where a run's time goes: onnxruntime writes per-node timings (scripts/ortProfile.ts
+ * reads them) to files with this prefix, when a session is released.
+ */
+export function profilePrefix(): string | undefined {
+  return process.env.RELEVANCE_LENS_ORT_PROFILE || undefined;
+}
+
 export type SessionMode = 'full' | 'lean' | 'oneRun';
 
 /** The arrays each session reads in place, kept reachable as long as the session object is. */
@@ -88,8 +96,7 @@ export async function createSession(
     },
   };
   if (external?.length) opts.externalData = external;
-  // a developer's view of where a run's time goes: onnxruntime writes per-node timings (scripts/ortProfile.ts reads them)
-  const profile = process.env.RELEVANCE_LENS_ORT_PROFILE;
+  const profile = profilePrefix();
   if (profile) Object.assign(opts, { enableProfiling: true, profileFilePrefix: profile });
   const session = await (typeof model === 'string' ? m.InferenceSession.create(model, opts) : m.InferenceSession.create(model, opts));
   if (external?.length) borrowed.set(session, external);
