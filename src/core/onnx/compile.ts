@@ -66,8 +66,12 @@ export interface CompileSpec {
 export interface CompiledModel {
   /** the ModelProto: `.finish()` joins it, `.writeFile(path)` streams it */
   proto: ProtoWriter;
-  /** per visited node: its values in `sums` */
+  /** per visited node: its values in the sums (`readSums`) */
   sumIndex: SumEntry[];
+  /** the graph outputs holding the sums, each a single value: one per distinct value */
+  sumOutputs: string[];
+  /** per position of the sums as sumIndex lays them out: its index in sumOutputs */
+  sumSlots: number[];
   /** pattern family: output `scales` holds, per sumIndex entry, the log2 of the signal's rescaling there */
   scaled?: boolean;
   /** rule parameters fed as inputs (read from the rules of each run) */
@@ -196,7 +200,18 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
     sumIndex.push({ id, abs: !!spec.leaks, leaks: !!l });
     flat.push(...s, ...(l ?? []));
   }
-  e.g.output('sums', flat.length === 1 ? flat[0] : e.g.op('Concat', flat, { axis: { i: 0 } }), [flat.length]);
+  // each distinct sum its own output, of whatever rank: no Concat, and no Reshape to [1] of each before it
+  const slotOf = new Map<string, number>();
+  const sumOutputs: string[] = [];
+  const sumSlots = flat.map((v) => {
+    let j = slotOf.get(v);
+    if (j === undefined) {
+      slotOf.set(v, (j = sumOutputs.length));
+      sumOutputs.push(`sumout_${j}`);
+      e.g.output(`sumout_${j}`, v, undefined);
+    }
+    return j;
+  });
   if (fam.kind === 'pattern') {
     const at = sumIndex.map(({ id }) => scaleAt.get(id)!);
     e.g.output('scales', at.length === 1 ? e.g.op('Identity', at) : e.g.op('Concat', at, { axis: { i: 0 } }), [at.length]);
@@ -205,7 +220,13 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   const selectors = fam.kind === 'lrp' && fam.choices
     ? [...fam.choices].map(([id, c]) => ({ name: `rk${id}`, id, keys: c.map(choiceStructure) })) : [];
   const proto = e.g.model(g.name);
-  return { proto, external: e.g.external, sumIndex, scaled: fam.kind === 'pattern', params: e.params, selectors, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
+  return { proto, external: e.g.external, sumIndex, sumOutputs, sumSlots, scaled: fam.kind === 'pattern', params: e.params, selectors, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
+}
+
+/** A run's sums in sumIndex's layout, from the outputs `sumOutputs` names. */
+export function readSums(m: Pick<CompiledModel, 'sumOutputs' | 'sumSlots'>, out: Record<string, { data: unknown }>): Float32Array {
+  const values = m.sumOutputs.map((n) => (out[n].data as Float32Array)[0]);
+  return Float32Array.from(m.sumSlots, (j) => values[j]);
 }
 
 /**

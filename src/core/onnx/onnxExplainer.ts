@@ -21,7 +21,7 @@ import {
 } from '../methods/explain';
 import type { ExplainOptions, MethodName } from '../methods/types';
 import { choiceStructure, ruleChoices, ruleStructure } from './rules';
-import { compileBlocker, compileExplanation, compileForward, compileProducts, isActName, type CompiledFamily, type CompiledModel, type CompileSpec } from './compile';
+import { compileBlocker, compileExplanation, compileForward, compileProducts, isActName, readSums, type CompiledFamily, type CompiledModel, type CompileSpec } from './compile';
 import { createSession, ortModule, SessionCache } from './runtime';
 import { isProductName, needsMinusProducts, productOf } from './products';
 import { integratedGradientSamples, noiseSamples } from './samples';
@@ -250,7 +250,7 @@ export class OnnxExplainer {
       reused = false;
       const t0 = now();
       let compiled: CompiledModel | undefined = compileExplanation(this.graph, { ...spec, family: fam, oneRun: this.options.oneRun, externalWeights: true });
-      const model = { sumIndex: compiled.sumIndex, scaled: compiled.scaled, params: compiled.params, selectors: compiled.selectors, weightBytes: compiled.weightBytes, nodes: compiled.nodes };
+      const model = { sumIndex: compiled.sumIndex, sumOutputs: compiled.sumOutputs, sumSlots: compiled.sumSlots, scaled: compiled.scaled, params: compiled.params, selectors: compiled.selectors, weightBytes: compiled.weightBytes, nodes: compiled.nodes };
       const t1 = now();
       // the weights go as in-memory external data, which onnxruntime copies: no joined model, temporary
       // file or protobuf parse of them (compile + session CPU time, ResNet-50 0.82 -> 0.66 s, VGG16
@@ -350,7 +350,7 @@ export class OnnxExplainer {
     const target = explainedClass(opts, prediction, k);
     let relevance: Float32Array = new Float32Array(out.relevance.data as Float32Array);
     if (plan.timesInput) relevance = relevance.map((v, i) => Math.fround(v * input.data[i]));
-    let sums = this.decodeSums(cs.model.sumIndex, out.sums.data as Float32Array, out.scales?.data as Float32Array | undefined);
+    let sums = this.decodeSums(cs.model.sumIndex, readSums(cs.model, out), out.scales?.data as Float32Array | undefined);
     let extra: Record<string, unknown> | undefined;
     if (plan.patterns) extra = { patterns: patternExtra(g, opts.method, plan.patterns, relevance, out.log2.data as Float32Array, cs.model.sumIndex, out.scales.data as Float32Array, keep) };
     if (plan.samples) {
@@ -361,8 +361,8 @@ export class OnnxExplainer {
           ...paramFeeds,
           x: new ort.Tensor('float32', xs, [n, ...inShape]), onehot: new ort.Tensor('float32', hot, [1, k]),
           top: new ort.Tensor('float32', new Float32Array([0]), [1]),
-        }, ['relevance', 'sums', 'logits']);
-        const r = { grad: o.relevance.data as Float32Array, sums: o.sums.data as Float32Array, logits: o.logits.data as Float32Array };
+        }, ['relevance', 'logits', ...cs.model.sumOutputs]);
+        const r = { grad: o.relevance.data as Float32Array, sums: readSums(cs.model, o), logits: o.logits.data as Float32Array };
         return r;
       };
       const decode = (s: Float32Array) => this.decodeSums(cs.model.sumIndex, s);

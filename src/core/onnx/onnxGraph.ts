@@ -29,8 +29,8 @@ interface Initializer {
 interface ValueInfo {
   name: string;
   elem: 'float' | 'int64';
-  /** numbers, or a symbolic name for a dynamic dimension */
-  dims: (number | string)[];
+  /** numbers, or a symbolic name for a dynamic dimension; none: any shape (a sum's rank follows its tensor's) */
+  dims?: (number | string)[];
 }
 
 const FLOAT = 1;
@@ -125,7 +125,7 @@ export class OnnxGraph {
    * under another name) goes through an Identity, which onnxruntime runs as a copy in every run, fetched
    * or not.
    */
-  output(name: string, value: string, dims: (number | string)[], elem: 'float' | 'int64' = 'float'): void {
+  output(name: string, value: string, dims: (number | string)[] | undefined, elem: 'float' | 'int64' = 'float'): void {
     if (value !== name) {
       if (this.rootMade.has(value) && !this.renamed.has(value)) this.renamed.set(value, name);
       else this.nodes.push({ op: 'Identity', inputs: [value], outputs: [name], attrs: {} });
@@ -139,7 +139,7 @@ export class OnnxGraph {
    * which copies it: the universal graph's nested rule choices copied each layer's relevance once per
    * level (ResNet-50, α-β: 231 copies a run).
    */
-  branch(build: () => string[], dims: (number | string)[][]): Subgraph {
+  branch(build: () => string[], dims: ((number | string)[] | undefined)[]): Subgraph {
     const saved = this.nodes;
     const nodes: OnnxNodeDef[] = [];
     this.nodes = nodes;
@@ -272,9 +272,12 @@ function encodeExternal(t: Initializer, path: string, length: number): ProtoWrit
 }
 
 function encodeValueInfo(v: ValueInfo): ProtoWriter {
-  const shape = new ProtoWriter();
-  for (const d of v.dims) shape.message(1, typeof d === 'number' ? new ProtoWriter().int(1, d) : new ProtoWriter().string(2, d));
-  const tensor = new ProtoWriter().int(1, v.elem === 'float' ? FLOAT : INT64).message(2, shape);
+  const tensor = new ProtoWriter().int(1, v.elem === 'float' ? FLOAT : INT64);
+  if (v.dims) {
+    const shape = new ProtoWriter();
+    for (const d of v.dims) shape.message(1, typeof d === 'number' ? new ProtoWriter().int(1, d) : new ProtoWriter().string(2, d));
+    tensor.message(2, shape);
+  }
   const type = new ProtoWriter().message(1, tensor);
   return new ProtoWriter().string(1, v.name).message(2, type);
 }

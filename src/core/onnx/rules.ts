@@ -169,7 +169,8 @@ export function ruleChoices(current: ResolvedRule, first: boolean, depthwise = f
  */
 export function emitRuleChoice(e: Emitter, node: Node, r: string, ctx: OnnxBackward, choices: ResolvedRule[]): string {
   const sel = e.g.input(`rk${node.id}`, [1], 'int64');
-  const dims = [e.dims(node.inputs[0]), ...(ctx.leak ? [[1], [1]] : [])];
+  // the leaks: single values of any rank (a scalar sum, or one broadcast with a [1] parameter)
+  const dims = [e.dims(node.inputs[0]), ...(ctx.leak ? [undefined, undefined] : [])];
   const inline = (rule: ResolvedRule): string[] => {
     let leaks: string[] = [];
     const sub: OnnxBackward = {
