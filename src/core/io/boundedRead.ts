@@ -140,6 +140,27 @@ export function openRegularFile(file: string, opts: Omit<BoundedReadOptions, 'ma
   }
 }
 
+/**
+ * Fills `into` from file offset `at` (retrying EAGAIN); the bytes read, fewer at the end of the file.
+ * `failure` makes the error for a read that fails, given the system's code.
+ */
+export function readAt(fd: number, into: Uint8Array, at: number, failure: (code: string) => LensError): number {
+  let got = 0;
+  while (got < into.length) {
+    let n: number;
+    try {
+      n = fs.readSync(fd, into, got, into.length - got, at + got);
+    } catch (e) {
+      const c = (e as NodeJS.ErrnoException).code;
+      if (c === 'EAGAIN') continue;
+      throw failure(c ?? 'error');
+    }
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
 /** Reads a whole regular file (or its declared range, or its first maxBytes with `prefix`) under the checks above. */
 export function readBounded(file: string, opts: BoundedReadOptions): Buffer {
   const { fd, size } = openRegularFile(file, opts);
@@ -147,19 +168,8 @@ export function readBounded(file: string, opts: BoundedReadOptions): Buffer {
     const start = opts.range?.offset ?? 0;
     const want = opts.range ? opts.range.length : Math.min(size, opts.maxBytes);
     const buf = Buffer.allocUnsafe(want);
-    let got = 0;
-    while (got < want) {
-      let n: number;
-      try {
-        n = fs.readSync(fd, buf, got, want - got, start + got);
-      } catch (e) {
-        const c = (e as NodeJS.ErrnoException).code;
-        if (c === 'EAGAIN') continue;
-        throw new LensError(opts.code ?? 'bad-model', `${opts.what ?? 'file'} cannot be read (${c ?? 'error'})`, opts.reportAs ?? file);
-      }
-      if (n === 0) break; // shrank while reading: the caller's format checks see a short file
-      got += n;
-    }
+    // a file that shrank while read comes back short: the caller's format checks see it
+    const got = readAt(fd, buf, start, (c) => new LensError(opts.code ?? 'bad-model', `${opts.what ?? 'file'} cannot be read (${c})`, opts.reportAs ?? file));
     return got === want ? buf : buf.subarray(0, got);
   } finally {
     fs.closeSync(fd);

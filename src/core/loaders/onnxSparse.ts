@@ -8,7 +8,7 @@
  */
 import * as fs from 'fs';
 import { LensError } from '../errors';
-import { LIMITS, openRegularFile } from '../io/boundedRead';
+import { LIMITS, openRegularFile, readAt } from '../io/boundedRead';
 
 /** raw_data payloads from this size on are read where they are kept */
 const LAZY_BYTES = 64 * 1024;
@@ -32,7 +32,7 @@ export class SparseOnnx {
     const { fd, size } = openRegularFile(file, { what: 'model file', maxBytes: LIMITS.modelBytes, limitName: 'RELEVANCE_LENS_MAX_MODEL_MB' });
     const s = new SparseOnnx(file, fd, size);
     try {
-      s.walk();
+      s.message(0, s.bytes.length, 'model');
     } catch (e) {
       s.close();
       throw e;
@@ -56,19 +56,8 @@ export class SparseOnnx {
   }
 
   private readInto(into: Uint8Array, at: number): void {
-    let got = 0;
-    while (got < into.length) {
-      let n: number;
-      try {
-        n = fs.readSync(this.fd, into, got, into.length - got, at + got);
-      } catch (e) {
-        const c = (e as NodeJS.ErrnoException).code;
-        if (c === 'EAGAIN') continue;
-        throw new LensError('bad-model', `model file cannot be read (${c ?? 'error'})`, this.file);
-      }
-      if (n === 0) throw new LensError('bad-model', 'not a valid ONNX file, truncated or corrupt (the file shrank while it was read)', this.file);
-      got += n;
-    }
+    const got = readAt(this.fd, into, at, (c) => new LensError('bad-model', `model file cannot be read (${c})`, this.file));
+    if (got < into.length) throw new LensError('bad-model', 'not a valid ONNX file, truncated or corrupt (the file shrank while it was read)', this.file);
     this.bytesRead += got;
   }
 
@@ -104,10 +93,6 @@ export class SparseOnnx {
    * ModelProto -> graph (7) -> initializer (5) -> raw_data (9): the one path descended; every other field
    * is read whole. A malformed structure stops the walk and is read as it is: decodeFields reports it.
    */
-  private walk(): void {
-    this.message(0, this.bytes.length, 'model');
-  }
-
   private message(from: number, to: number, kind: 'model' | 'graph' | 'tensor'): void {
     let p = from;
     while (p < to) {

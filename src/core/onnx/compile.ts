@@ -101,9 +101,7 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   const blocker = compileBlocker(g, spec.family.kind);
   if (blocker) throw new Error(blocker);
   const e = new Emitter(g, onnxLinearOf);
-  e.flipTransposed = !spec.oneRun;
-  e.feedMixedKernels = !spec.oneRun;
-  e.feedBoundProducts = !spec.oneRun;
+  e.oneRun = !!spec.oneRun;
   e.g.externalWeights = !!spec.externalWeights;
   const inShape = g.nodes[g.input].shape;
   const k = g.nodes[g.output].shape[0];

@@ -167,20 +167,17 @@ export class Emitter {
    * the rule's `bias`), so bias-free and biased rules share one session.
    */
   biasSwitch = false;
-  /** stride-1 transposed convolutions as a Conv with the flipped kernel (compile.ts `oneRun`) */
-  flipTransposed = true;
   /**
-   * Mixed kernels (the silent γ rule's w + γw⁺) as graph inputs made in JS when γ changes, instead of two
-   * elementwise passes over every such kernel in each run (ResNet-50 epsilon-gamma-box: ~50 of ~365 ms
-   * per warm run, measured); not for a session run once (the CLI), which would hold them twice.
+   * A session run once (the CLI; compile.ts `oneRun`). Otherwise:
+   * - stride-1 transposed convolutions are a Conv with the flipped kernel;
+   * - mixed kernels (the silent γ rule's w + γw⁺) are graph inputs made in JS when γ changes, instead of
+   *   two elementwise passes over every such kernel in each run (ResNet-50 epsilon-gamma-box: ~50 of ~365 ms
+   *   per warm run, measured); run once they would be held twice;
+   * - z^B's bound products at a conv reading bounds as given are fed from JS (`boundProduct`, made once per
+   *   bound values); run once, two convolutions in the graph cost less than the prefix sums on the main
+   *   thread (ResNet-50 CLI: 22 ms of JS, measured).
    */
-  feedMixedKernels = false;
-  /**
-   * z^B's bound products at a conv reading bounds as given fed from JS (`boundProduct`, made once per bound
-   * values) — not for a session run once: there two convolutions in the graph cost less than the prefix
-   * sums on the main thread (ResNet-50 CLI: 22 ms of JS, measured).
-   */
-  feedBoundProducts = false;
+  oneRun = false;
   /**
    * A product already at hand (a backward-only graph: the layer's own product is its forward value,
    * an input, less its bias) instead of a new convolution; consulted by `forward` before it emits one.
@@ -357,9 +354,9 @@ export class Emitter {
     return this.linear(node).transposed(this, node, s, { w: this.kernel(node, 'w'), scale, read });
   }
 
-  /** A mixed kernel in a product's layout `form` as a graph input `mk<id>_<form>`, when `feedMixedKernels`. */
+  /** A mixed kernel in a product's layout `form` as a graph input `mk<id>_<form>`, unless `oneRun`. */
   mixedKernelInput(node: Node, k: MixedKernel, form: string, dims: number[], make: MixedKernelMaker): string | undefined {
-    if (!this.feedMixedKernels || !k.read) return undefined;
+    if (this.oneRun || !k.read) return undefined;
     const read = k.read;
     return this.madeInput(`mk${node.id}_${form}`, dims, (name) => mixedKernelParam(name, dims, node, form, read, make));
   }

@@ -22,15 +22,6 @@ export class ProtoWriter {
   }
 
   private varint(v: number | bigint): void {
-    // tags, lengths and most attribute values: no BigInt (it was a third of a ResNet-50 compile's time)
-    if (typeof v === 'number' && v >= 0 && v <= 0x7fffffff) {
-      while (v >= 0x80) {
-        this.scratch.push((v & 0x7f) | 0x80);
-        v >>>= 7;
-      }
-      this.scratch.push(v);
-      return;
-    }
     let n = BigInt.asUintN(64, BigInt(v));
     while (n >= 0x80n) {
       this.scratch.push(Number(n & 0x7fn) | 0x80);

@@ -26,7 +26,7 @@ export function convTransposed(e: Emitter, node: Node, s: string, w: string | Mi
   const { pads, attrs, kh, kw } = convGeometry(e.graph, node);
   const inS = e.graph.nodes[node.inputs[0]].shape;
   const t = convTransposeAttrs([inS[0], inS[1]], [node.shape[0], node.shape[1]], [kh, kw], attrs.strides, attrs.dilations, pads, group);
-  if (e.flipTransposed && attrs.strides.every((v) => v === 1)) {
+  if (!e.oneRun && attrs.strides.every((v) => v === 1)) {
     const extra = (t.output_padding as { ints: number[] }).ints;
     const [dh, dw] = attrs.dilations;
     const p = [dh * (kh - 1) - pads[0][0], dw * (kw - 1) - pads[1][0], dh * (kh - 1) - pads[0][1] + extra[0], dw * (kw - 1) - pads[1][1] + extra[1]];
