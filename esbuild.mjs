@@ -22,6 +22,8 @@ const entries = [
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cliMain.js', ...node },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', ...node },
   { entryPoints: ['src/extension/worker/engineWorker.ts'], outfile: 'dist/engineWorker.js', ...node },
+  // the onnx backend's engine process in the extension (src/core/onnx/processExplainer.ts)
+  { entryPoints: ['src/core/onnx/onnxProcess.ts'], outfile: 'dist/onnxProcess.js', ...node },
   // SampleWorkerPool's workers (src/core/parallel): loaded from next to the CLI and engine worker bundles
   { entryPoints: ['src/core/parallel/sampleWorker.ts'], outfile: 'dist/sampleWorker.js', ...node },
   {

@@ -47,8 +47,8 @@ export interface LensTestHooks {
   resetChoices(): Promise<void>;
   /** The method parameters the next explanation takes, without running one (the panel's fields re-explain at once). */
   setMethodParams(p: MethodParamValues): void;
-  /** End the engine worker as a crash would, keep it busy without a heartbeat, shorten the watchdog. */
-  engine: { crash(): boolean; hang(ms: number): Promise<void>; setHangMs(ms: number): void };
+  /** End the engine worker as a crash would, keep it busy without a heartbeat, shorten the watchdog; its engine processes' ids. */
+  engine: { crash(): boolean; hang(ms: number): Promise<void>; setHangMs(ms: number): void; processes(): number[] };
 }
 
 export interface ViewItem {

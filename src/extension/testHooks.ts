@@ -34,6 +34,7 @@ export function makeTestHooks(s: Services, readDefaults: () => LensSettings): Le
     },
     engine: {
       crash: () => engine.testHooks.crash(),
+      processes: () => engine.testHooks.processes(),
       hang: (ms) => engine.testHooks.hang(ms),
       setHangMs: (ms) => {
         engine.hangMs = ms;

@@ -249,6 +249,8 @@ export interface WorkerEvents extends ChannelSpec {
   events: {
     progress: { runId: number; stage: string; fraction?: number };
     log: { level: 'info' | 'warn' | 'error'; message: string };
+    /** an engine process of the worker's started or ended (the host ends them with the worker: processExplainer.ts) */
+    engineProcess: { pid: number; running: boolean };
   };
 }
 

@@ -17,6 +17,23 @@ const HOSTILE = {
 const MODEL = ['hostile-names', 'model.json'];
 
 /** A copy of the demo LeNet whose layers fc1/fc2 and label 3 carry HTML and markdown. */
+/**
+ * Whether process `pid` has ended within `ms`: gone, or a zombie (it ended; its parent is the extension
+ * host, whose terminated worker thread was the one that would have reaped it).
+ */
+async function processEnds(pid: number, ms: number): Promise<boolean> {
+  for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(25)) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return true;
+    }
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return true;
+  }
+  return false;
+}
+
 function writeHostileModel(): void {
   const src = path.join(workspaceDir(), 'lenet');
   const dir = path.join(workspaceDir(), 'hostile-names');
@@ -87,6 +104,9 @@ export function defineHostileTests(): void {
       const api = await lensApi();
       await showExplanation(MODEL, digit(3));
       const before = api.current().explanation!;
+      // on the onnx backend the worker's explanations run in engine processes of its own: they end with it
+      const processes = hooks(api).engine.processes();
+      if (before.backend === 'onnx') assert.ok(processes.length > 0, 'no engine process reported on the onnx backend');
       const reported = nextEvent(api.onDidShowError, (e) => e.code === 'engine-restarted', 20_000, 'recovery message');
       // a request in flight when the worker dies fails with the same line
       const pending = hooks(api).engine.hang(20_000).then(() => 'resolved', (e: Error) => e.message);
@@ -98,6 +118,7 @@ export function defineHostileTests(): void {
       assert.match(shown.message, /^The engine stopped unexpectedly \(exit code \d+\) and was restarted; the last explanation is kept\.$/);
       assert.strictEqual(await pending, shown.message);
       assert.strictEqual(api.current().explanation, before, 'the explanation on screen is kept');
+      for (const pid of processes) assert.ok(await processEnds(pid, 5000), `engine process ${pid} outlived its worker`);
       assert.ok(api.current().panelOpen);
       if (hasDriver()) {
         const [alert] = await webview<[string]>({ eval: 'document.querySelector("[role=alert], .alert")?.innerText ?? ""' });

@@ -44,6 +44,8 @@ export class EngineHost {
   private heartbeat = new Int32Array(new SharedArrayBuffer(4));
   private watchdog?: NodeJS.Timeout;
   private inFlight = 0;
+  /** the worker's engine processes (onnx backend): ended with it, since its end does not close their channel */
+  private readonly processes = new Set<number>();
   /** how long a busy worker may go without a heartbeat (tests shorten it) */
   hangMs = HANG_MS;
   /** Fired when a worker was replaced after dying or hanging, with the one line shown to the user. */
@@ -88,6 +90,8 @@ export class EngineHost {
 
   /** Test hooks: end the worker as a crash would, or keep it busy without a heartbeat. */
   readonly testHooks = {
+    /** the engine processes the worker has running */
+    processes: (): number[] => [...this.processes],
     crash: (): boolean => {
       const w = this.worker;
       void w?.terminate();
@@ -134,6 +138,14 @@ export class EngineHost {
     this.rpc?.failPending(reason);
     this.rpc?.dispose();
     void this.worker?.terminate();
+    for (const pid of this.processes) {
+      try {
+        process.kill(pid);
+      } catch {
+        // ended already
+      }
+    }
+    this.processes.clear();
     this.worker = undefined;
     this.rpc = undefined;
     this.ready = undefined;
@@ -164,6 +176,10 @@ export class EngineHost {
       const rpc = new RpcEndpoint<EngineRequests, WorkerEvents>(transport, { trace: traceTo(this.log, 'worker') });
       rpc.on('progress', ({ runId, stage, fraction }) => this.progress.get(runId)?.(stage, fraction));
       rpc.on('log', ({ level, message }) => this.log[level](`[worker] ${message}`));
+      rpc.on('engineProcess', ({ pid, running }) => {
+        if (running) this.processes.add(pid);
+        else this.processes.delete(pid);
+      });
       worker.on('error', (e) => {
         this.log.error(`engine worker crashed: ${e.stack ?? e.message}`);
         const oom = (e as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as path from 'path';
 import { selectBackend, type EngineBackend, type EngineChoice } from '../../core/onnx/engineBackend';
 import { OnnxExplainer } from '../../core/onnx/onnxExplainer';
+import { engineProcessWanted, ProcessExplainer } from '../../core/onnx/processExplainer';
 import { openModel } from '../../core/pipeline';
 import { openImageSource } from '../../core/patterns/data';
 import { fitPatterns } from '../../core/patterns/fit';
@@ -45,8 +46,11 @@ interface LoadedModel {
   path: string;
   mtimeMs: number;
   graph: Graph;
-  /** the compiled path (onnx backend: falls back to wasm per method) or the wasm Explainer */
-  explainer: Explainer | OnnxExplainer;
+  /**
+   * the compiled path (onnx backend: falls back to wasm per method), in an engine process of its own
+   * unless RELEVANCE_LENS_ENGINE_PROCESS=0, or the wasm Explainer
+   */
+  explainer: Explainer | OnnxExplainer | ProcessExplainer;
   card: ModelCard;
   labels?: string[];
   cardPath?: string;
@@ -185,6 +189,7 @@ export class EngineService {
     private readonly progress: (runId: number, stage: string, fraction?: number) => void,
     private readonly isCancelled: (runId: number) => boolean,
     parallelWorkers = 1,
+    private readonly onEngineProcess?: (pid: number, running: boolean) => void,
   ) {
     const n = Math.floor(parallelWorkers);
     if (n > 1) this.pool = new SampleWorkerPool(n);
@@ -239,7 +244,7 @@ export class EngineService {
   /** One explanation on the model's engine; the backend that computed it and why. */
   private async run(m: LoadedModel, input: InputArray, opts: ExplainOptions, extras: ExplainExtras): Promise<ExplainOutput & { backend: string; backendReason: string }> {
     const b = await this.engine();
-    if (m.explainer instanceof OnnxExplainer) {
+    if (!(m.explainer instanceof Explainer)) {
       const r = await m.explainer.explain(input, opts, extras);
       return { ...r, backend: r.backend === 'onnx' ? 'onnx' : b.tfjs, backendReason: r.backendReason };
     }
@@ -255,14 +260,22 @@ export class EngineService {
       this.models.set(modelPath, cached);
       return cached;
     }
-    await this.ensureBackend();
-    const opened = await openModel(modelPath, undefined, { keepRaw: false });
+    const onnx = (await this.engine()).onnx;
+    // the engine process loads its copy while this thread loads the one that describes the model
+    const proc = onnx && engineProcessWanted() ? new ProcessExplainer(modelPath, this.onEngineProcess) : undefined;
+    let opened;
+    try {
+      opened = await openModel(modelPath, undefined, { keepRaw: false });
+    } catch (e) {
+      void proc?.dispose();
+      throw e;
+    }
     const graph = opened.graph;
     void cached?.explainer.dispose();
     this.models.delete(modelPath);
     // the panel's rule pickers change rules often: a rule change re-runs the universal backward-only graph
     // on the shown image's forward values, built on the first change (onnxExplainer.ts `universal`)
-    const explainer = (await this.engine()).onnx ? new OnnxExplainer(graph, { universal: true }) : new Explainer(graph);
+    const explainer = proc ? proc.useGraph(graph) : onnx ? new OnnxExplainer(graph, { universal: true }) : new Explainer(graph);
     const loaded: LoadedModel = {
       path: modelPath, mtimeMs: m, graph, explainer, card: opened.card, labels: opened.labels, cardPath: opened.cardPath,
       tokens: patchTokens(graph),

@@ -34,6 +34,7 @@ const service = new EngineService(
     return Atomics.load(cancelFlag, 0) === runId;
   },
   data.parallelWorkers,
+  (pid, running) => rpc.emit('engineProcess', { pid, running }),
 );
 service.register(rpc);
 registerDataset(rpc, (runId, stage, fraction) => rpc.emit('progress', { runId, stage, fraction }),

@@ -1,0 +1,84 @@
+/**
+ * Entry of dist/onnxProcess.js: an engine process of its own that loads one model and runs its compiled
+ * explanations on onnxruntime (OnnxExplainer, universal rule changes), for ProcessExplainer.
+ *
+ * Why a process: inside VS Code's extension host the same session.run took 2× as long as in a plain
+ * node process, with 20–70k page faults per run in onnxruntime's threads against none; a plain node
+ * child of the extension host ran at the bare process's speed (README, "the extension's rule change").
+ *
+ * It exits when its parent goes (the IPC channel closes), so it never outlives the editor.
+ */
+import { openModel } from '../pipeline';
+import { LensError } from '../errors';
+import { paramCount } from '../graph/ir';
+import { ruleParamsFor, checkInputFor } from '../methods/explain';
+import { OnnxExplainer } from './onnxExplainer';
+import type { PatternSet } from '../patterns/patternSet';
+import type { ExplainOptions } from '../methods/types';
+import { selectBackend } from './engineBackend';
+import { wireError, type ProcessReply, type ProcessRequest } from './processProtocol';
+
+if (!process.send) throw new Error('onnxProcess must run as a child process with an IPC channel');
+
+process.on('disconnect', () => process.exit(0));
+
+let explainer: Promise<OnnxExplainer> | undefined;
+/** explanations under way, and those of them the caller cancelled */
+const running = new Set<number>();
+const cancelled = new Set<number>();
+/** the last pattern set received (requests after it name it by id) */
+let patterns: PatternSet | undefined;
+
+function send(m: ProcessReply): void {
+  process.send!(m);
+}
+
+async function open(file: string): Promise<OnnxExplainer> {
+  // the tfjs backend too: Deep Taylor's root point image is computed on it (onnxExplainer.ts rootPoint)
+  await selectBackend('onnx');
+  const { graph } = await openModel(file, undefined, { keepRaw: false });
+  return new OnnxExplainer(graph, { universal: true });
+}
+
+async function handle(m: ProcessRequest): Promise<void> {
+  switch (m.type) {
+    case 'cancel':
+      if (running.has(m.id)) cancelled.add(m.id);
+      return;
+    case 'open': {
+      explainer = open(m.file);
+      const g = (await explainer).graph;
+      send({ type: 'opened', id: m.id, nodes: g.nodes.length, params: g.nodes.reduce((s, n) => s + paramCount(n), 0) });
+      return;
+    }
+    case 'explain': {
+      if (!explainer) throw new Error('explain before open');
+      const x = await explainer;
+      if (m.patterns) patterns = m.patterns;
+      if (m.patternsId !== undefined && patterns?.id !== m.patternsId) throw new Error(`pattern set ${m.patternsId} was not sent`);
+      const opts: ExplainOptions = { ...m.opts, ...(m.patternsId !== undefined ? { patterns } : {}) };
+      running.add(m.id);
+      try {
+        checkInputFor(x.graph, m.input);
+        const plan = x.plan(opts, ruleParamsFor(x.graph, m.input, opts));
+        if ('reason' in plan) {
+          send({ type: 'fallback', id: m.id, reason: plan.reason });
+          return;
+        }
+        const checkpoint = (): void => {
+          if (cancelled.has(m.id)) throw new LensError('cancelled', 'cancelled');
+        };
+        const result = await x.explain(m.input, opts, { checkpoint, ...(m.keepLayers ? { keepLayers: m.keepLayers } : {}) });
+        send({ type: 'result', id: m.id, result });
+      } finally {
+        running.delete(m.id);
+        cancelled.delete(m.id);
+      }
+      return;
+    }
+  }
+}
+
+process.on('message', (m: ProcessRequest) => {
+  handle(m).catch((e: unknown) => send({ type: 'error', id: m.id, error: wireError(e) }));
+});

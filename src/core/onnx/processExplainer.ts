@@ -1,0 +1,190 @@
+/**
+ * The onnx backend's explanations in an engine process of its own (onnxProcess.ts), behind the two calls
+ * the extension's worker makes of an OnnxExplainer: `explain` and `dispose`.
+ *
+ * Why: in VS Code's extension host onnxruntime's session.run took 2× as long as in a plain node process
+ * (ResNet-50 rule change 250–550 vs 150–230 ms, with tens of thousands of page faults per run against
+ * none), while a plain node child of the extension host ran at the bare speed (README).
+ *
+ * The process loads the model from its file (a second copy of the weights, beside the worker's, which
+ * describe the model and run the wasm fallback) while the caller loads it; the two graphs are checked to
+ * be the same before the first explanation. Cancellation: the caller's checkpoint is polled while a
+ * request is out; when it throws, the request is answered with its error at once and the process is
+ * told, so its explanation stops at its next checkpoint. A process that dies fails the requests it had
+ * and is started again by the next one. It exits when its parent does (onnxProcess.ts).
+ */
+import { fork, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { LensError } from '../errors';
+import { paramCount, type Graph } from '../graph/ir';
+import { Explainer, type ExplainExtras, type ExplainOutput, type InputArray } from '../methods/explain';
+import type { ExplainOptions } from '../methods/types';
+import type { BackendNote } from './onnxExplainer';
+import { fromWire, type ProcessReply, type ProcessRequest } from './processProtocol';
+
+/** The process's entry: next to this module in out/ and in dist/ (the bundles' __dirname). */
+export const ONNX_PROCESS_SCRIPT = path.join(__dirname, 'onnxProcess.js');
+
+/** How often the caller's checkpoint is polled while a request is out. */
+const POLL_MS = 20;
+
+/** Whether explanations on onnxruntime go to a process of their own (RELEVANCE_LENS_ENGINE_PROCESS=0: in the caller's thread). */
+export function engineProcessWanted(): boolean {
+  return process.env.RELEVANCE_LENS_ENGINE_PROCESS !== '0' && fs.existsSync(ONNX_PROCESS_SCRIPT);
+}
+
+interface Pending {
+  resolve: (r: ProcessReply) => void;
+  reject: (e: Error) => void;
+}
+
+export class ProcessExplainer {
+  private child?: ChildProcess;
+  private opened?: Promise<void>;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private graph?: Graph;
+  private wasm?: Explainer;
+  /** the pattern set the process holds (sent once, then named by id) */
+  private patternsSent?: string;
+
+  /**
+   * Starts the process and its load of `file` at once (the caller loads its own copy meanwhile).
+   * `onProcess` hears of each process started and ended: a worker thread that is terminated does not
+   * close its child's IPC channel (measured: the child lives on until the whole process exits), so the
+   * thread's owner ends them (EngineHost).
+   */
+  constructor(readonly file: string, private readonly onProcess?: (pid: number, running: boolean) => void) {
+    void this.open().catch(() => undefined);
+  }
+
+  /** The caller's graph of the same file: the wasm fallback's, and checked against the process's. */
+  useGraph(graph: Graph): this {
+    this.graph = graph;
+    return this;
+  }
+
+  /** The process's id while it runs (tests). */
+  get pid(): number | undefined {
+    return this.child?.exitCode === null ? this.child.pid : undefined;
+  }
+
+  async explain(input: InputArray, opts: ExplainOptions, extras: ExplainExtras = {}): Promise<ExplainOutput & BackendNote> {
+    await this.open();
+    const g = this.graph;
+    if (!g) throw new Error('ProcessExplainer.explain before useGraph');
+    const { patterns, ...rest } = opts;
+    const id = this.nextId++;
+    const fresh = patterns && patterns.id !== this.patternsSent ? patterns : undefined;
+    const reply = await this.request({
+      type: 'explain', id, input, opts: rest,
+      ...(patterns ? { patternsId: patterns.id } : {}), ...(fresh ? { patterns: fresh } : {}),
+      ...(extras.keepLayers ? { keepLayers: extras.keepLayers } : {}),
+    }, extras.checkpoint);
+    if (fresh) this.patternsSent = fresh.id;
+    if (reply.type === 'fallback') {
+      this.wasm ??= new Explainer(g);
+      return { ...this.wasm.explain(input, opts, extras), backend: 'wasm', backendReason: reply.reason };
+    }
+    if (reply.type !== 'result') throw new Error(`engine process: unexpected reply ${reply.type}`);
+    return reply.result;
+  }
+
+  async dispose(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    this.opened = undefined;
+    this.failAll(new LensError('cancelled', 'cancelled'));
+    child?.kill();
+    this.wasm?.dispose();
+    this.wasm = undefined;
+  }
+
+  /** The process, started when there is none; the model loaded in it and checked against the caller's. */
+  private open(): Promise<void> {
+    this.opened ??= (async () => {
+      const reply = await this.request({ type: 'open', id: this.nextId++, file: this.file });
+      if (reply.type !== 'opened') throw new Error(`engine process: unexpected reply ${reply.type}`);
+      const g = this.graph;
+      if (g && (g.nodes.length !== reply.nodes || g.nodes.reduce((s, n) => s + paramCount(n), 0) !== reply.params)) {
+        throw new LensError('bad-model', 'the file changed while it was being loaded; explain again', this.file);
+      }
+    })();
+    // a failed load is tried again by the next request
+    this.opened.catch(() => { this.opened = undefined; });
+    return this.opened;
+  }
+
+  private spawn(): ChildProcess {
+    const child = fork(ONNX_PROCESS_SCRIPT, [], {
+      serialization: 'advanced',
+      // none of the host's flags (an inspector port, heap limits); inside Electron, plain node
+      execArgv: [],
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    const pid = child.pid;
+    if (pid !== undefined) this.onProcess?.(pid, true);
+    child.on('message', (r: ProcessReply) => {
+      const p = this.pending.get(r.id);
+      if (!p) return; // answered already (cancelled)
+      if (r.type === 'error') p.reject(fromWire(r.error));
+      else p.resolve(r);
+    });
+    const gone = (why: string) => {
+      if (this.child !== child) return;
+      this.child = undefined;
+      this.opened = undefined;
+      this.patternsSent = undefined;
+      this.failAll(new Error(`${this.file}: the onnxruntime engine process ${why}; the next explanation starts a new one`));
+    };
+    child.on('exit', (code, signal) => {
+      if (pid !== undefined) this.onProcess?.(pid, false);
+      gone(`exited (${signal ?? `code ${code}`})`);
+    });
+    // after a start, 'error' is a failed send or kill: the request's own callback has it
+    child.on('error', (e) => { if (pid === undefined) gone(`could not start (${e.message})`); });
+    return child;
+  }
+
+  private request(m: ProcessRequest, checkpoint?: () => void): Promise<ProcessReply> {
+    return new Promise<ProcessReply>((resolve, reject) => {
+      const child = (this.child ??= this.spawn());
+      let timer: NodeJS.Timeout | undefined;
+      const settle = () => {
+        if (timer) clearInterval(timer);
+        this.pending.delete(m.id);
+        // an idle process does not keep the caller's event loop alive
+        if (this.pending.size === 0) this.hold(false);
+      };
+      this.pending.set(m.id, {
+        resolve: (r) => { settle(); resolve(r); },
+        reject: (e) => { settle(); reject(e); },
+      });
+      this.hold(true);
+      if (checkpoint) {
+        timer = setInterval(() => {
+          try {
+            checkpoint();
+          } catch (e) {
+            if (this.child === child) child.send({ type: 'cancel', id: m.id } satisfies ProcessRequest, () => undefined);
+            this.pending.get(m.id)?.reject(e as Error);
+          }
+        }, POLL_MS);
+      }
+      child.send(m, (e) => { if (e) this.pending.get(m.id)?.reject(e); });
+    });
+  }
+
+  private hold(on: boolean): void {
+    const c = this.child;
+    if (!c) return;
+    const channel = c.channel as { ref?: () => void; unref?: () => void } | undefined;
+    if (on) { c.ref(); channel?.ref?.(); } else { c.unref(); channel?.unref?.(); }
+  }
+
+  private failAll(e: Error): void {
+    for (const p of [...this.pending.values()]) p.reject(e);
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The messages between ProcessExplainer (the caller's side) and its engine process (onnxProcess.ts).
+ * They cross a child process's IPC channel with V8's serializer ('advanced'), so typed arrays travel
+ * as they are and nothing here may hold a function.
+ */
+import { LensError, type LensErrorCode } from '../errors';
+import type { ExplainOutput, InputArray } from '../methods/explain';
+import type { ExplainOptions } from '../methods/types';
+import type { BackendNote } from './onnxExplainer';
+import type { PatternSet } from '../patterns/patternSet';
+
+export type ProcessRequest =
+  /** load the model file; the answer carries what identifies the graph (checked against the caller's) */
+  | { type: 'open'; id: number; file: string }
+  /**
+   * `opts` without its pattern set: `patterns` is sent once per set, later requests name it by
+   * `patternsId` (a VGG16's patterns are as large as its weights)
+   */
+  | { type: 'explain'; id: number; input: InputArray; opts: Omit<ExplainOptions, 'patterns'>; patternsId?: string; patterns?: PatternSet; keepLayers?: string[] }
+  /** the caller gave up on request `id`: its next checkpoint throws */
+  | { type: 'cancel'; id: number };
+
+/** An error as it crossed: a LensError keeps its code and file, anything else is rebuilt as an Error. */
+export interface WireError {
+  name: string;
+  message: string;
+  code?: string;
+  file?: string;
+  stack?: string;
+}
+
+export type ProcessReply =
+  | { type: 'opened'; id: number; nodes: number; params: number }
+  | { type: 'result'; id: number; result: ExplainOutput & BackendNote }
+  /** not compiled for this graph or method: the caller runs it on its own wasm engine */
+  | { type: 'fallback'; id: number; reason: string }
+  | { type: 'error'; id: number; error: WireError };
+
+export function wireError(e: unknown): WireError {
+  if (e instanceof LensError) {
+    const prefix = e.file ? `${e.file}: ` : '';
+    return { name: e.name, code: e.code, file: e.file, message: e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message };
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { name: err.name, message: err.message, stack: err.stack };
+}
+
+export function fromWire(w: WireError): Error {
+  if (w.code) return new LensError(w.code as LensErrorCode, w.message, w.file);
+  const e = new Error(w.message);
+  e.name = w.name;
+  if (w.stack) e.stack = w.stack;
+  return e;
+}

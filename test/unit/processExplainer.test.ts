@@ -1,0 +1,188 @@
+/**
+ * ProcessExplainer: the onnx backend's explanations in an engine process of its own. The results are
+ * those of an OnnxExplainer in this thread on the same file (same graph, same onnxruntime), including
+ * a rule change on the universal graph, sample methods, Deep Taylor's root point and PatternAttribution
+ * (the pattern set sent once); cancellation answers at once and leaves the process usable; a process
+ * that dies fails its request with a message naming the file and is started again; it ends with
+ * dispose, and each start and end is reported; a bad file is the loader's one-line error.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'path';
+import { initBackend } from '../../src/core/engine/backend';
+import { openModel } from '../../src/core/pipeline';
+import { OnnxExplainer } from '../../src/core/onnx/onnxExplainer';
+import { ProcessExplainer, ONNX_PROCESS_SCRIPT } from '../../src/core/onnx/processExplainer';
+import { ortStatus } from '../../src/core/onnx/runtime';
+import { LensError } from '../../src/core/errors';
+import { sizeOf } from '../../src/core/graph/ir';
+import type { ExplainOutput } from '../../src/core/methods/explain';
+import type { ExplainOptions } from '../../src/core/methods/types';
+import { fitPatterns } from '../../src/core/patterns/fit';
+import { toPatternSet } from '../../src/core/patterns/stats';
+import { Rand, memorySource } from './helpers/methodNets';
+
+const FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'loaders');
+const CNN = path.join(FIXTURES, 'cnn.onnx');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pid: number, ms = 5000): Promise<boolean> {
+  for (const t0 = Date.now(); Date.now() - t0 < ms;) {
+    if (!alive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return false;
+}
+
+function sameResult(a: ExplainOutput, b: ExplainOutput, what: string): void {
+  assert.deepEqual(b.target, a.target, `${what}: target`);
+  assert.deepEqual(b.rules, a.rules, `${what}: rules`);
+  assert.deepEqual(b.relevance.shape, a.relevance.shape, `${what}: shape`);
+  assert.deepEqual(b.relevance.data, a.relevance.data, `${what}: relevance`);
+  assert.deepEqual(b.layers, a.layers, `${what}: conservation rows`);
+  assert.deepEqual(b.extra, a.extra, `${what}: extra`);
+}
+
+test('the engine process script is built next to the module', () => {
+  assert.ok(ortStatus().available, ortStatus().reason);
+  assert.ok(require('fs').existsSync(ONNX_PROCESS_SCRIPT), ONNX_PROCESS_SCRIPT);
+});
+
+test('in its own process: the same results as in this thread, rule changes, samples, Deep Taylor, patterns', async () => {
+  await initBackend('wasm');
+  const { graph } = await openModel(CNN, undefined, { keepRaw: false });
+  const shape = graph.nodes[graph.input].shape;
+  const patterns = toPatternSet(fitPatterns(graph, memorySource(new Rand(5).array(16 * sizeOf(shape), 1, 0.2), shape), { batchSize: 8, holdout: 0 }));
+  const here = new OnnxExplainer(graph, { universal: true });
+  const there = new ProcessExplainer(CNN).useGraph(graph);
+  const conv = graph.nodes.find((n) => n.op === 'conv2d' && n.id !== graph.nodes.find((m) => m.op === 'conv2d')!.id) ?? graph.nodes.find((n) => n.op === 'conv2d')!;
+  const runs: ExplainOptions[] = [
+    { method: 'lrp', composite: 'epsilon-gamma-box', conservationDetail: true },
+    // a rule change on the same image: the universal backward-only graph, fed with the cached forward
+    { method: 'lrp', composite: 'epsilon-gamma-box', rules: { [conv.name]: { rule: 'alpha-beta', alpha: 2, beta: 1 } } },
+    { method: 'lrp', composite: 'epsilon-gamma-box', rules: { [conv.name]: { rule: 'epsilon' } }, params: { epsilon: 0.5 } },
+    { method: 'gradient-x-input', targetClass: 3 },
+    { method: 'smoothgrad', samples: 5, sigma: 0.2, seed: 2, sampleBatch: 2 },
+    { method: 'integrated-gradients', steps: 6, sampleBatch: 4 },
+    { method: 'deep-taylor', root: 'nearest' },
+    { method: 'pattern-attribution', patterns },
+    { method: 'pattern-net', patterns, patternType: 'linear' },
+  ];
+  try {
+    for (const seed of [1, 2]) {
+      const input = { shape, data: new Rand(seed).array(sizeOf(shape), 1, 0) };
+      for (const opts of runs) {
+        const a = await here.explain(input, opts);
+        const b = await there.explain(input, opts, { keepLayers: [conv.name] });
+        assert.equal(b.backend, 'onnx', `${opts.method}: ${b.backendReason}`);
+        sameResult(a, b, `${opts.method} ${JSON.stringify(opts.rules ?? {})} seed ${seed}`);
+        assert.deepEqual(Object.keys(b.layerRelevance ?? {}), [conv.name], `${opts.method}: kept layer`);
+      }
+    }
+    // after the first image, its rule changes ran on the backward-only graph in the process as here
+    const again = await there.explain({ shape, data: new Rand(2).array(sizeOf(shape), 1, 0) }, runs[2]);
+    assert.equal(again.timings.backwardOnly, 1);
+  } finally {
+    await here.dispose();
+    await there.dispose();
+  }
+});
+
+test('not compiled: the caller runs its own wasm engine (pattern-net without patterns refuses there)', async () => {
+  await initBackend('wasm');
+  const { graph } = await openModel(CNN, undefined, { keepRaw: false });
+  const shape = graph.nodes[graph.input].shape;
+  const there = new ProcessExplainer(CNN).useGraph(graph);
+  try {
+    // the wasm Explainer's own refusal, as in-thread: the process answered 'fallback'
+    await assert.rejects(there.explain({ shape, data: new Float32Array(sizeOf(shape)) }, { method: 'pattern-net' }),
+      (e: Error) => e instanceof LensError && e.code === 'bad-usage' && e.message.startsWith('pattern-net needs fitted patterns'));
+    const ok = await there.explain({ shape, data: new Rand(3).array(sizeOf(shape), 1, 0) }, { method: 'gradient' });
+    assert.equal(ok.backend, 'onnx');
+  } finally {
+    await there.dispose();
+  }
+});
+
+test('cancel answers at once, the process stays usable; a killed process is started again; dispose ends it', async () => {
+  await initBackend('wasm');
+  const { graph } = await openModel(CNN, undefined, { keepRaw: false });
+  const shape = graph.nodes[graph.input].shape;
+  const input = { shape, data: new Rand(4).array(sizeOf(shape), 1, 0) };
+  const there = new ProcessExplainer(CNN).useGraph(graph);
+  try {
+    await there.explain(input, { method: 'gradient' });
+    const pid = there.pid!;
+    assert.ok(pid > 0 && alive(pid));
+    // a long run (many samples) cancelled by the caller's checkpoint
+    let polls = 0;
+    const t0 = performance.now();
+    await assert.rejects(there.explain(input, { method: 'smoothgrad', samples: 4000, sampleBatch: 1 }, {
+      checkpoint: () => {
+        if (++polls > 3) throw new LensError('cancelled', 'cancelled');
+      },
+    }), (e: Error) => e instanceof LensError && e.code === 'cancelled');
+    const cancelMs = performance.now() - t0;
+    assert.ok(cancelMs < 10_000, `cancel took ${cancelMs} ms`);
+    assert.equal(there.pid, pid, 'the process survived the cancel');
+    assert.equal((await there.explain(input, { method: 'gradient' })).backend, 'onnx');
+
+    // killed while it computes: the request fails naming the file, the next one starts a new process
+    const pending = there.explain(input, { method: 'smoothgrad', samples: 4000, sampleBatch: 1 });
+    await new Promise((r) => setTimeout(r, 200));
+    process.kill(pid, 'SIGKILL');
+    await assert.rejects(pending, (e: Error) => e.message.startsWith(`${CNN}: the onnxruntime engine process exited (SIGKILL)`) && !e.message.includes('\n'));
+    const r = await there.explain(input, { method: 'gradient' });
+    assert.equal(r.backend, 'onnx');
+    const pid2 = there.pid!;
+    assert.ok(pid2 !== pid && alive(pid2));
+    await there.dispose();
+    assert.ok(await gone(pid2), 'dispose ended the process');
+  } finally {
+    await there.dispose();
+  }
+});
+
+test('a bad model file: the loader\'s one-line error from the process, with its code and file', async () => {
+  const bad = path.join(FIXTURES, 'broken_unsupported.onnx');
+  const inThread = await openModel(bad).then(() => undefined, (e: LensError) => e);
+  assert.ok(inThread instanceof LensError);
+  const there = new ProcessExplainer(bad);
+  try {
+    // the graph the caller would have: any will do, the load fails first
+    const { graph } = await openModel(CNN, undefined, { keepRaw: false });
+    there.useGraph(graph);
+    await assert.rejects(there.explain({ shape: [1], data: new Float32Array(1) }, { method: 'gradient' }), (e: Error) => {
+      assert.ok(e instanceof LensError);
+      assert.equal(e.code, inThread.code);
+      assert.equal(e.file, bad);
+      assert.equal(e.message, inThread.message);
+      return true;
+    });
+  } finally {
+    await there.dispose();
+  }
+});
+
+test('each process started and ended is reported (the worker\'s owner ends them with it)', async () => {
+  const events: [number, boolean][] = [];
+  const there = new ProcessExplainer(CNN, (pid, running) => events.push([pid, running]));
+  const { graph } = await openModel(CNN, undefined, { keepRaw: false });
+  there.useGraph(graph);
+  const shape = graph.nodes[graph.input].shape;
+  await there.explain({ shape, data: new Rand(6).array(sizeOf(shape), 1, 0) }, { method: 'gradient' });
+  const pid = there.pid!;
+  assert.deepEqual(events, [[pid, true]]);
+  await there.dispose();
+  assert.ok(await gone(pid));
+  for (let i = 0; i < 100 && events.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(events, [[pid, true], [pid, false]]);
+});
