@@ -238,8 +238,11 @@ export interface EngineRequests extends ChannelSpec {
       result: { outPath: string; bytes: number };
     };
     fitPatterns: { params: { runId: number; modelPath: string; dataPath: string; outPath: string }; result: { outPath: string; layers: number } };
-    /** Live tensors and memory of the worker (the log, the soak test: long sessions must not grow). */
-    engineStats: { params: Record<string, never>; result: { tensors: number; tensorBytes: number; rss: number; heapUsed: number; external: number } };
+    /**
+     * Live tensors and memory of the worker (the log, the soak test: long sessions must not grow);
+     * `processRss`: its engine processes' resident memory, together
+     */
+    engineStats: { params: Record<string, never>; result: { tensors: number; tensorBytes: number; rss: number; heapUsed: number; external: number; processRss: number } };
   } & DatasetEngineRequests;
   events: Record<string, never>;
 }

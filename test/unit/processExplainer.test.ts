@@ -181,8 +181,61 @@ test('each process started and ended is reported (the worker\'s owner ends them 
   await there.explain({ shape, data: new Rand(6).array(sizeOf(shape), 1, 0) }, { method: 'gradient' });
   const pid = there.pid!;
   assert.deepEqual(events, [[pid, true]]);
+  // its resident memory, for the soak test (a node process with onnxruntime and the model: > 20 MB)
+  const rss = await there.rss();
+  assert.ok(rss > 20 * 2 ** 20 && rss < 2 ** 32, `rss ${rss}`);
   await there.dispose();
+  assert.equal(await there.rss(), 0);
   assert.ok(await gone(pid));
   for (let i = 0; i < 100 && events.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(events, [[pid, true], [pid, false]]);
+});
+
+test('idle after an explanation, the process builds what the first rule change runs on (and the results are the same)', async () => {
+  await initBackend('wasm');
+  const { graph } = await openModel(CNN, undefined, { keepRaw: false });
+  const shape = graph.nodes[graph.input].shape;
+  const input = { shape, data: new Rand(8).array(sizeOf(shape), 1, 0) };
+  const convs = graph.nodes.filter((n) => n.op === 'conv2d');
+  const first: ExplainOptions = { method: 'lrp', composite: 'epsilon-gamma-box', conservationDetail: true };
+  const change: ExplainOptions = { ...first, rules: { [convs[convs.length - 1].name]: { rule: 'z-plus' } } };
+  // in this thread, built on demand
+  const here = new OnnxExplainer(graph, { universal: true });
+  const there = new ProcessExplainer(CNN).useGraph(graph);
+  try {
+    await here.explain(input, first);
+    const a = await here.explain(input, change);
+    assert.equal(a.timings.sessionReused, 0, 'in this thread the change builds the backward-only graph');
+    assert.equal(await here.prepareRuleChanges(), true, 'the w⁻ products, which z⁺ did not need');
+    assert.equal(await here.prepareRuleChanges(), false, 'nothing left to build');
+    await here.explain({ shape, data: new Rand(9).array(sizeOf(shape), 1, 0) }, first);
+    assert.equal(await here.prepareRuleChanges(), true, 'a new image: its products');
+    await there.explain(input, first);
+    // the process builds it while idle: the change finds it
+    await new Promise((r) => setTimeout(r, 400));
+    let b = await there.explain(input, change);
+    for (let i = 0; i < 50 && b.timings.sessionReused !== 1; i++) {
+      // a loaded machine: the idle timer may not have fired before the request; a new image starts over
+      await there.explain({ shape, data: new Rand(100 + i).array(sizeOf(shape), 1, 0) }, first);
+      await new Promise((r) => setTimeout(r, 400));
+      await there.explain(input, first);
+      await new Promise((r) => setTimeout(r, 400));
+      b = await there.explain(input, change);
+    }
+    assert.equal(b.timings.backwardOnly, 1);
+    assert.equal(b.timings.sessionReused, 1, 'the backward-only graph was built ahead');
+    assert.equal(b.timings.productsComputed, 0, 'the w⁺ products were made ahead');
+    // and the w⁻ ones, which α-β with β ≠ 0 reads
+    const ab = await there.explain(input, { ...first, rules: { [convs[0].name]: { rule: 'alpha-beta', alpha: 2, beta: 1 } } });
+    assert.equal(ab.timings.productsComputed, 0, 'the w⁻ products were made ahead');
+    // here on the same route: this image's forward values held, the backward-only graph
+    await here.explain(input, first);
+    const abHere = await here.explain(input, { ...first, rules: { [convs[0].name]: { rule: 'alpha-beta', alpha: 2, beta: 1 } } });
+    assert.equal(abHere.timings.backwardOnly, 1);
+    sameResult(abHere, ab, 'α-β on products made ahead');
+    sameResult(a, b, 'rule change on the graph built ahead');
+  } finally {
+    await here.dispose();
+    await there.dispose();
+  }
 });

@@ -112,6 +112,8 @@ export class OnnxExplainer {
   private readonly zeros = new Map<string, Ort.Tensor>();
   /** the products models (products.ts), by the products they make */
   private readonly productModels = new SessionCache<{ session: Ort.InferenceSession }>(2);
+  /** the last LRP explanation's backward-only graph (universal), which prepareRuleChanges builds ahead */
+  private lastUniversal?: { key: string; fam: CompiledFamily; keep: number[]; leaks: boolean };
   /** forward only, batched, logits out: predictions and evaluate's perturbation batches */
   private forwardOnly?: Promise<Ort.InferenceSession>;
 
@@ -233,6 +235,7 @@ export class OnnxExplainer {
     if (uni === own) return { ...this.cached(ownKey, own, { keep, leaks }), backwardOnly: false, fetchActs: false };
     const actsHere = !!this.acts && sameValues(this.acts.input, x);
     const backKey = `${this.keyOf(uni, keep, leaks)}:backward`;
+    this.lastUniversal = { key: backKey, fam: uni, keep, leaks };
     // once built, the backward-only graph is also the faster way back to a rule set with its own graph
     // (ResNet-50, back to the default composite: CPU 454–509 → 296–370 ms per change, measured)
     if (!actsHere || (this.sessions.has(ownKey) && !this.sessions.has(backKey))) {
@@ -405,17 +408,36 @@ export class OnnxExplainer {
   }
 
   /**
+   * Builds, ahead of the first rule change, the backward-only graph a change of the last LRP
+   * explanation's rules runs on, and this image's products by w⁺ and w⁻ (the latter only α-β with β ≠ 0
+   * reads; made ahead too, ResNet-50: ~0.3 s of that change).
+   * onnxruntime creates sessions synchronously, so only a caller whose thread may block while idle does
+   * this: the engine process (onnxProcess.ts). ResNet-50: the first change then takes ~0.3 s instead of
+   * ~2 s. Returns whether anything was built.
+   */
+  async prepareRuleChanges(): Promise<boolean> {
+    const u = this.lastUniversal;
+    const acts = this.acts;
+    if (!u || !acts) return false;
+    const { reused, cs } = this.cached(u.key, u.fam, { keep: u.keep, leaks: u.leaks, actsAsInputs: true, cachedProducts: true });
+    const { session } = await cs;
+    // the products belong to the image they were made for: not if another came meanwhile
+    const made = this.acts === acts && await this.productFeeds(session.inputNames, {}, new Map(), true);
+    return !reused || made;
+  }
+
+  /**
    * The backward-only graph's product inputs (products.ts): this image's, made by the products model
    * when a group the rules read is not yet kept (the w⁻ group only for α-β with β ≠ 0), else zeros for
    * a group the run does not read; returns whether any were made.
    */
-  private async productFeeds(names: readonly string[], feeds: Record<string, Ort.Tensor>, rules: Map<number, ResolvedRule>): Promise<boolean> {
+  private async productFeeds(names: readonly string[], feeds: Record<string, Ort.Tensor>, rules: Map<number, ResolvedRule>, allGroups = false): Promise<boolean> {
     const ort = ortModule();
     const acts = this.acts!;
     const have = (acts.products ??= {});
     const wanted = names.filter(isProductName);
     let made = false;
-    for (const [minus, needed] of [[false, true], [true, needsMinusProducts(rules)]] as const) {
+    for (const [minus, needed] of [[false, true], [true, allGroups || needsMinusProducts(rules)]] as const) {
       const group = wanted.filter((n) => productOf(n).minus === minus);
       if (needed && group.some((n) => !have[n])) {
         const { session } = await this.productModels.get(group.join(','), async () => {

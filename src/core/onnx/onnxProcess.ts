@@ -33,6 +33,21 @@ function send(m: ProcessReply): void {
   process.send!(m);
 }
 
+/**
+ * How long the process waits, idle after an explanation, before it builds what the first rule change
+ * needs (OnnxExplainer.prepareRuleChanges). A request arriving meanwhile waits for the build (ResNet-50:
+ * ~1.5 s at most); one arriving first cancels it.
+ */
+const PREPARE_AFTER_MS = 150;
+let prepareTimer: NodeJS.Timeout | undefined;
+
+function prepareWhenIdle(x: OnnxExplainer): void {
+  clearTimeout(prepareTimer);
+  prepareTimer = setTimeout(() => {
+    if (running.size === 0) x.prepareRuleChanges().catch(() => undefined);
+  }, PREPARE_AFTER_MS);
+}
+
 async function open(file: string): Promise<OnnxExplainer> {
   // the tfjs backend too: Deep Taylor's root point image is computed on it (onnxExplainer.ts rootPoint)
   await selectBackend('onnx');
@@ -41,9 +56,13 @@ async function open(file: string): Promise<OnnxExplainer> {
 }
 
 async function handle(m: ProcessRequest): Promise<void> {
+  if (m.type !== 'stats') clearTimeout(prepareTimer);
   switch (m.type) {
     case 'cancel':
       if (running.has(m.id)) cancelled.add(m.id);
+      return;
+    case 'stats':
+      send({ type: 'stats', id: m.id, rss: process.memoryUsage().rss });
       return;
     case 'open': {
       explainer = open(m.file);
@@ -74,6 +93,7 @@ async function handle(m: ProcessRequest): Promise<void> {
         running.delete(m.id);
         cancelled.delete(m.id);
       }
+      if (running.size === 0) prepareWhenIdle(x);
       return;
     }
   }

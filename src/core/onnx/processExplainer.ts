@@ -91,6 +91,13 @@ export class ProcessExplainer {
     return reply.result;
   }
 
+  /** The process's resident memory in bytes, 0 when none runs. */
+  async rss(): Promise<number> {
+    if (!this.child) return 0;
+    const r = await this.request({ type: 'stats', id: this.nextId++ });
+    return r.type === 'stats' ? r.rss : 0;
+  }
+
   async dispose(): Promise<void> {
     const child = this.child;
     this.child = undefined;

@@ -18,7 +18,9 @@ export type ProcessRequest =
    */
   | { type: 'explain'; id: number; input: InputArray; opts: Omit<ExplainOptions, 'patterns'>; patternsId?: string; patterns?: PatternSet; keepLayers?: string[] }
   /** the caller gave up on request `id`: its next checkpoint throws */
-  | { type: 'cancel'; id: number };
+  | { type: 'cancel'; id: number }
+  /** the process's resident memory (long sessions must not grow: the soak test) */
+  | { type: 'stats'; id: number };
 
 /** An error as it crossed: a LensError keeps its code and file, anything else is rebuilt as an Error. */
 export interface WireError {
@@ -31,6 +33,7 @@ export interface WireError {
 
 export type ProcessReply =
   | { type: 'opened'; id: number; nodes: number; params: number }
+  | { type: 'stats'; id: number; rss: number }
   | { type: 'result'; id: number; result: ExplainOutput & BackendNote }
   /** not compiled for this graph or method: the caller runs it on its own wasm engine */
   | { type: 'fallback'; id: number; reason: string }

@@ -225,10 +225,12 @@ export class EngineService {
     });
     rpc.handle('writeExport', (p) => this.writeExport(p.kind, p.outPath, p.explanation, p.display));
     rpc.handle('fitPatterns', (p) => this.fitPatterns(p.runId, p.modelPath, p.dataPath, p.outPath));
-    rpc.handle('engineStats', () => {
+    rpc.handle('engineStats', async () => {
       const m = tf.memory();
       const u = process.memoryUsage();
-      return { tensors: m.numTensors, tensorBytes: m.numBytes, rss: u.rss, heapUsed: u.heapUsed, external: u.external };
+      let processRss = 0;
+      for (const x of this.models.values()) if (x.explainer instanceof ProcessExplainer) processRss += await x.explainer.rss();
+      return { tensors: m.numTensors, tensorBytes: m.numBytes, rss: u.rss, heapUsed: u.heapUsed, external: u.external, processRss };
     });
   }
 
