@@ -174,7 +174,7 @@ test('a bad model file: the loader\'s one-line error from the process, with its 
 
 test('each process started and ended is reported (the worker\'s owner ends them with it)', async () => {
   const events: [number, boolean][] = [];
-  const there = new ProcessExplainer(CNN, (pid, running) => events.push([pid, running]));
+  const there = new ProcessExplainer(CNN, { onProcess: (pid, running) => events.push([pid, running]) });
   const { graph } = await openModel(CNN, undefined, { keepRaw: false });
   there.useGraph(graph);
   const shape = graph.nodes[graph.input].shape;
@@ -214,7 +214,7 @@ test('idle after an explanation, the process builds what the first rule change r
     // the process builds it while idle: the change finds it
     await new Promise((r) => setTimeout(r, 400));
     let b = await there.explain(input, change);
-    for (let i = 0; i < 50 && b.timings.sessionReused !== 1; i++) {
+    for (let i = 0; i < 50 && (b.timings.sessionReused !== 1 || b.timings.productsComputed !== 0); i++) {
       // a loaded machine: the idle timer may not have fired before the request; a new image starts over
       await there.explain({ shape, data: new Rand(100 + i).array(sizeOf(shape), 1, 0) }, first);
       await new Promise((r) => setTimeout(r, 400));
@@ -234,6 +234,25 @@ test('idle after an explanation, the process builds what the first rule change r
     assert.equal(abHere.timings.backwardOnly, 1);
     sameResult(abHere, ab, 'α-β on products made ahead');
     sameResult(a, b, 'rule change on the graph built ahead');
+  } finally {
+    await here.dispose();
+    await there.dispose();
+  }
+});
+
+test('where no process can start, the explanations run in the caller\'s thread and say so', async () => {
+  await initBackend('wasm');
+  const { graph } = await openModel(CNN, undefined, { keepRaw: false });
+  const shape = graph.nodes[graph.input].shape;
+  const input = { shape, data: new Rand(10).array(sizeOf(shape), 1, 0) };
+  const there = new ProcessExplainer(CNN, { script: path.join(FIXTURES, 'no-such-engine-process.js') }).useGraph(graph);
+  const here = new OnnxExplainer(graph, { universal: true });
+  try {
+    const b = await there.explain(input, { method: 'lrp', composite: 'epsilon-gamma-box' });
+    assert.equal(b.backend, 'onnx');
+    assert.match(b.backendReason, /, in the worker: no engine process \(.*the onnxruntime engine process exited \(code 1\)/);
+    assert.equal(there.pid, undefined);
+    sameResult(await here.explain(input, { method: 'lrp', composite: 'epsilon-gamma-box' }), b, 'in the caller\'s thread');
   } finally {
     await here.dispose();
     await there.dispose();

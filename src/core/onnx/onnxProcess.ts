@@ -36,15 +36,19 @@ function send(m: ProcessReply): void {
 /**
  * How long the process waits, idle after an explanation, before it builds what the first rule change
  * needs (OnnxExplainer.prepareRuleChanges). A request arriving meanwhile waits for the build (ResNet-50:
- * ~1.5 s at most); one arriving first cancels it.
+ * ~1.5 s at most; onnxruntime blocks the thread while it creates a session, and the products the build
+ * makes are the ones a rule change would make); one arriving first cancels it.
  */
 const PREPARE_AFTER_MS = 150;
 let prepareTimer: NodeJS.Timeout | undefined;
+/** the build under way: an explanation waits for it rather than make the same products beside it */
+let preparing: Promise<unknown> | undefined;
 
 function prepareWhenIdle(x: OnnxExplainer): void {
   clearTimeout(prepareTimer);
   prepareTimer = setTimeout(() => {
-    if (running.size === 0) x.prepareRuleChanges().catch(() => undefined);
+    if (running.size > 0) return;
+    preparing = x.prepareRuleChanges().catch(() => undefined).finally(() => { preparing = undefined; });
   }, PREPARE_AFTER_MS);
 }
 
@@ -73,6 +77,7 @@ async function handle(m: ProcessRequest): Promise<void> {
     case 'explain': {
       if (!explainer) throw new Error('explain before open');
       const x = await explainer;
+      await preparing;
       if (m.patterns) patterns = m.patterns;
       if (m.patternsId !== undefined && patterns?.id !== m.patternsId) throw new Error(`pattern set ${m.patternsId} was not sent`);
       const opts: ExplainOptions = { ...m.opts, ...(m.patternsId !== undefined ? { patterns } : {}) };

@@ -20,7 +20,7 @@ import { LensError } from '../errors';
 import { paramCount, type Graph } from '../graph/ir';
 import { Explainer, type ExplainExtras, type ExplainOutput, type InputArray } from '../methods/explain';
 import type { ExplainOptions } from '../methods/types';
-import type { BackendNote } from './onnxExplainer';
+import { OnnxExplainer, type BackendNote } from './onnxExplainer';
 import { fromWire, type ProcessReply, type ProcessRequest } from './processProtocol';
 
 /** The process's entry: next to this module in out/ and in dist/ (the bundles' __dirname). */
@@ -32,6 +32,17 @@ const POLL_MS = 20;
 /** Whether explanations on onnxruntime go to a process of their own (RELEVANCE_LENS_ENGINE_PROCESS=0: in the caller's thread). */
 export function engineProcessWanted(): boolean {
   return process.env.RELEVANCE_LENS_ENGINE_PROCESS !== '0' && fs.existsSync(ONNX_PROCESS_SCRIPT);
+}
+
+export interface ProcessExplainerOptions {
+  /**
+   * Hears of each process started and ended: a worker thread that is terminated does not close its
+   * child's IPC channel (measured: the child lives on until the whole process exits), so the thread's
+   * owner ends them (EngineHost).
+   */
+  onProcess?: (pid: number, running: boolean) => void;
+  /** the process's entry (tests); default ONNX_PROCESS_SCRIPT */
+  script?: string;
 }
 
 interface Pending {
@@ -48,14 +59,13 @@ export class ProcessExplainer {
   private wasm?: Explainer;
   /** the pattern set the process holds (sent once, then named by id) */
   private patternsSent?: string;
+  /** whether a process has ever loaded the model */
+  private everOpened = false;
+  /** where no process can start (its first load died): the explanations in the caller's thread, and why */
+  private inThread?: { explainer: OnnxExplainer; why: string };
 
-  /**
-   * Starts the process and its load of `file` at once (the caller loads its own copy meanwhile).
-   * `onProcess` hears of each process started and ended: a worker thread that is terminated does not
-   * close its child's IPC channel (measured: the child lives on until the whole process exits), so the
-   * thread's owner ends them (EngineHost).
-   */
-  constructor(readonly file: string, private readonly onProcess?: (pid: number, running: boolean) => void) {
+  /** Starts the process and its load of `file` at once (the caller loads its own copy meanwhile). */
+  constructor(readonly file: string, private readonly options: ProcessExplainerOptions = {}) {
     void this.open().catch(() => undefined);
   }
 
@@ -71,9 +81,22 @@ export class ProcessExplainer {
   }
 
   async explain(input: InputArray, opts: ExplainOptions, extras: ExplainExtras = {}): Promise<ExplainOutput & BackendNote> {
-    await this.open();
     const g = this.graph;
     if (!g) throw new Error('ProcessExplainer.explain before useGraph');
+    if (!this.inThread) {
+      try {
+        await this.open();
+      } catch (e) {
+        // a process that never loaded the model cannot start here (no node to run it with, a broken
+        // bundle): the caller's thread runs the explanations, as before there was a process
+        if (this.everOpened || e instanceof LensError) throw e;
+        this.inThread = { explainer: new OnnxExplainer(g, { universal: true }), why: (e as Error).message };
+      }
+    }
+    if (this.inThread) {
+      const r = await this.inThread.explainer.explain(input, opts, extras);
+      return r.backend === 'onnx' ? { ...r, backendReason: `${r.backendReason}, in the worker: no engine process (${this.inThread.why})` } : r;
+    }
     const { patterns, ...rest } = opts;
     const id = this.nextId++;
     const fresh = patterns && patterns.id !== this.patternsSent ? patterns : undefined;
@@ -106,6 +129,8 @@ export class ProcessExplainer {
     child?.kill();
     this.wasm?.dispose();
     this.wasm = undefined;
+    await this.inThread?.explainer.dispose();
+    this.inThread = undefined;
   }
 
   /** The process, started when there is none; the model loaded in it and checked against the caller's. */
@@ -113,6 +138,7 @@ export class ProcessExplainer {
     this.opened ??= (async () => {
       const reply = await this.request({ type: 'open', id: this.nextId++, file: this.file });
       if (reply.type !== 'opened') throw new Error(`engine process: unexpected reply ${reply.type}`);
+      this.everOpened = true;
       const g = this.graph;
       if (g && (g.nodes.length !== reply.nodes || g.nodes.reduce((s, n) => s + paramCount(n), 0) !== reply.params)) {
         throw new LensError('bad-model', 'the file changed while it was being loaded; explain again', this.file);
@@ -124,7 +150,7 @@ export class ProcessExplainer {
   }
 
   private spawn(): ChildProcess {
-    const child = fork(ONNX_PROCESS_SCRIPT, [], {
+    const child = fork(this.options.script ?? ONNX_PROCESS_SCRIPT, [], {
       serialization: 'advanced',
       // none of the host's flags (an inspector port, heap limits); inside Electron, plain node
       execArgv: [],
@@ -132,7 +158,7 @@ export class ProcessExplainer {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     const pid = child.pid;
-    if (pid !== undefined) this.onProcess?.(pid, true);
+    if (pid !== undefined) this.options.onProcess?.(pid, true);
     child.on('message', (r: ProcessReply) => {
       const p = this.pending.get(r.id);
       if (!p) return; // answered already (cancelled)
@@ -147,7 +173,7 @@ export class ProcessExplainer {
       this.failAll(new Error(`${this.file}: the onnxruntime engine process ${why}; the next explanation starts a new one`));
     };
     child.on('exit', (code, signal) => {
-      if (pid !== undefined) this.onProcess?.(pid, false);
+      if (pid !== undefined) this.options.onProcess?.(pid, false);
       gone(`exited (${signal ?? `code ${code}`})`);
     });
     // after a start, 'error' is a failed send or kill: the request's own callback has it

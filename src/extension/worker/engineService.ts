@@ -264,7 +264,7 @@ export class EngineService {
     }
     const onnx = (await this.engine()).onnx;
     // the engine process loads its copy while this thread loads the one that describes the model
-    const proc = onnx && engineProcessWanted() ? new ProcessExplainer(modelPath, this.onEngineProcess) : undefined;
+    const proc = onnx && engineProcessWanted() ? new ProcessExplainer(modelPath, { onProcess: this.onEngineProcess }) : undefined;
     let opened;
     try {
       opened = await openModel(modelPath, undefined, { keepRaw: false });
