@@ -15,7 +15,7 @@ import { OnnxExplainer } from '../../src/core/onnx/onnxExplainer';
 import { ProcessExplainer, ONNX_PROCESS_SCRIPT } from '../../src/core/onnx/processExplainer';
 import { ortStatus } from '../../src/core/onnx/runtime';
 import { LensError } from '../../src/core/errors';
-import { sizeOf } from '../../src/core/graph/ir';
+import { sizeOf, type Graph } from '../../src/core/graph/ir';
 import type { ExplainOutput } from '../../src/core/methods/explain';
 import type { ExplainOptions } from '../../src/core/methods/types';
 import { fitPatterns } from '../../src/core/patterns/fit';
@@ -42,6 +42,15 @@ async function gone(pid: number, ms = 5000): Promise<boolean> {
   return false;
 }
 
+/** A graph of the fixture CNN: one per explainer, since a ProcessExplainer lets its graph's kernels go. */
+async function cnnGraph(): Promise<Graph> {
+  return (await openModel(CNN, undefined, { keepRaw: false })).graph;
+}
+
+function kernelsOf(g: Graph): Float32Array[] {
+  return g.nodes.flatMap((n) => (n.params.kernel ? [n.params.kernel.data] : []));
+}
+
 function sameResult(a: ExplainOutput, b: ExplainOutput, what: string): void {
   assert.deepEqual(b.target, a.target, `${what}: target`);
   assert.deepEqual(b.rules, a.rules, `${what}: rules`);
@@ -62,7 +71,7 @@ test('in its own process: the same results as in this thread, rule changes, samp
   const shape = graph.nodes[graph.input].shape;
   const patterns = toPatternSet(fitPatterns(graph, memorySource(new Rand(5).array(16 * sizeOf(shape), 1, 0.2), shape), { batchSize: 8, holdout: 0 }));
   const here = new OnnxExplainer(graph, { universal: true });
-  const there = new ProcessExplainer(CNN).useGraph(graph);
+  const there = new ProcessExplainer(CNN).useGraph(await cnnGraph());
   const conv = graph.nodes.find((n) => n.op === 'conv2d' && n.id !== graph.nodes.find((m) => m.op === 'conv2d')!.id) ?? graph.nodes.find((n) => n.op === 'conv2d')!;
   const runs: ExplainOptions[] = [
     { method: 'lrp', composite: 'epsilon-gamma-box', conservationDetail: true },
@@ -100,7 +109,7 @@ test('not compiled: the caller runs its own wasm engine (pattern-net without pat
   await initBackend('wasm');
   const { graph } = await openModel(CNN, undefined, { keepRaw: false });
   const shape = graph.nodes[graph.input].shape;
-  const there = new ProcessExplainer(CNN).useGraph(graph);
+  const there = new ProcessExplainer(CNN).useGraph(await cnnGraph());
   try {
     // the wasm Explainer's own refusal, as in-thread: the process answered 'fallback'
     await assert.rejects(there.explain({ shape, data: new Float32Array(sizeOf(shape)) }, { method: 'pattern-net' }),
@@ -117,7 +126,7 @@ test('cancel answers at once, the process stays usable; a killed process is star
   const { graph } = await openModel(CNN, undefined, { keepRaw: false });
   const shape = graph.nodes[graph.input].shape;
   const input = { shape, data: new Rand(4).array(sizeOf(shape), 1, 0) };
-  const there = new ProcessExplainer(CNN).useGraph(graph);
+  const there = new ProcessExplainer(CNN).useGraph(await cnnGraph());
   try {
     await there.explain(input, { method: 'gradient' });
     const pid = there.pid!;
@@ -159,7 +168,7 @@ test('a bad model file: the loader\'s one-line error from the process, with its 
   try {
     // the graph the caller would have: any will do, the load fails first
     const { graph } = await openModel(CNN, undefined, { keepRaw: false });
-    there.useGraph(graph);
+    there.useGraph(await cnnGraph());
     await assert.rejects(there.explain({ shape: [1], data: new Float32Array(1) }, { method: 'gradient' }), (e: Error) => {
       assert.ok(e instanceof LensError);
       assert.equal(e.code, inThread.code);
@@ -176,7 +185,7 @@ test('each process started and ended is reported (the worker\'s owner ends them 
   const events: [number, boolean][] = [];
   const there = new ProcessExplainer(CNN, { onProcess: (pid, running) => events.push([pid, running]) });
   const { graph } = await openModel(CNN, undefined, { keepRaw: false });
-  there.useGraph(graph);
+  there.useGraph(await cnnGraph());
   const shape = graph.nodes[graph.input].shape;
   await there.explain({ shape, data: new Rand(6).array(sizeOf(shape), 1, 0) }, { method: 'gradient' });
   const pid = there.pid!;
@@ -201,7 +210,7 @@ test('idle after an explanation, the process builds what the first rule change r
   const change: ExplainOptions = { ...first, rules: { [convs[convs.length - 1].name]: { rule: 'z-plus' } } };
   // in this thread, built on demand
   const here = new OnnxExplainer(graph, { universal: true });
-  const there = new ProcessExplainer(CNN).useGraph(graph);
+  const there = new ProcessExplainer(CNN).useGraph(await cnnGraph());
   try {
     await here.explain(input, first);
     const a = await here.explain(input, change);
@@ -245,7 +254,7 @@ test('where no process can start, the explanations run in the caller\'s thread a
   const { graph } = await openModel(CNN, undefined, { keepRaw: false });
   const shape = graph.nodes[graph.input].shape;
   const input = { shape, data: new Rand(10).array(sizeOf(shape), 1, 0) };
-  const there = new ProcessExplainer(CNN, { script: path.join(FIXTURES, 'no-such-engine-process.js') }).useGraph(graph);
+  const there = new ProcessExplainer(CNN, { script: path.join(FIXTURES, 'no-such-engine-process.js') }).useGraph(await cnnGraph());
   const here = new OnnxExplainer(graph, { universal: true });
   try {
     const b = await there.explain(input, { method: 'lrp', composite: 'epsilon-gamma-box' });
@@ -255,6 +264,31 @@ test('where no process can start, the explanations run in the caller\'s thread a
     sameResult(await here.explain(input, { method: 'lrp', composite: 'epsilon-gamma-box' }), b, 'in the caller\'s thread');
   } finally {
     await here.dispose();
+    await there.dispose();
+  }
+});
+
+test('the weights are held once: the caller\'s kernels go once the process holds the model, and come back when used here', async () => {
+  await initBackend('wasm');
+  const g = await cnnGraph();
+  const loaded = kernelsOf(await cnnGraph());
+  assert.ok(loaded.length >= 3 && loaded.every((k) => k.length > 0));
+  const shape = g.nodes[g.input].shape;
+  const there = new ProcessExplainer(CNN).useGraph(g);
+  try {
+    const r = await there.explain({ shape, data: new Rand(11).array(sizeOf(shape), 1, 0) }, { method: 'gradient' });
+    assert.equal(r.backend, 'onnx');
+    assert.ok(there.kernelsReleased);
+    assert.ok(kernelsOf(g).every((k) => k.length === 0), 'the caller\'s kernels are let go');
+    // what the caller computes on them itself (pattern statistics): read back for it, then let go again
+    const seen = await there.withKernels(() => kernelsOf(g).map((k) => Float32Array.from(k)));
+    assert.deepEqual(seen, loaded);
+    assert.ok(there.kernelsReleased && kernelsOf(g).every((k) => k.length === 0));
+    // the wasm fallback keeps them (it makes tensors of them)
+    await assert.rejects(there.explain({ shape, data: new Float32Array(sizeOf(shape)) }, { method: 'pattern-net' }), /needs fitted patterns/);
+    assert.ok(!there.kernelsReleased);
+    assert.deepEqual(kernelsOf(g), loaded);
+  } finally {
     await there.dispose();
   }
 });

@@ -57,6 +57,8 @@ interface LoadedModel {
   patterns?: { mtimeMs: number; set: PatternSet };
   /** a vision transformer's patch tokens (the panel's token view), found once per load */
   tokens?: PatchTokens;
+  /** each node's parameter count, taken at load (an engine process's graph lets its kernels go here) */
+  paramCounts: number[];
 }
 
 // A few models stay prepared (switching back and forth is common); each holds its weights as tensors.
@@ -273,6 +275,7 @@ export class EngineService {
       throw e;
     }
     const graph = opened.graph;
+    const paramCounts = graph.nodes.map(paramCount);
     void cached?.explainer.dispose();
     this.models.delete(modelPath);
     // the panel's rule pickers change rules often: a rule change re-runs the universal backward-only graph
@@ -280,7 +283,7 @@ export class EngineService {
     const explainer = proc ? proc.useGraph(graph) : onnx ? new OnnxExplainer(graph, { universal: true }) : new Explainer(graph);
     const loaded: LoadedModel = {
       path: modelPath, mtimeMs: m, graph, explainer, card: opened.card, labels: opened.labels, cardPath: opened.cardPath,
-      tokens: patchTokens(graph),
+      tokens: patchTokens(graph), paramCounts,
     };
     this.models.set(modelPath, loaded);
     while (this.models.size > MAX_MODELS) {
@@ -306,7 +309,7 @@ export class EngineService {
       layers: g.nodes.map((n) => {
         const spec = resolved.get(n.id);
         return {
-          id: n.id, name: n.name, op: n.op, sourceClass: n.sourceClass, shape: n.shape, params: paramCount(n),
+          id: n.id, name: n.name, op: n.op, sourceClass: n.sourceClass, shape: n.shape, params: m.paramCounts[n.id],
           rule: spec ? formatRule(spec, { ...DEFAULT_RULE_PARAMS, ...p }) : '',
           ruleable: takesRule(n), rules: [...rulesFor(n.op)], overridden: n.name in overrides,
         };
@@ -428,8 +431,10 @@ export class EngineService {
     const m = await this.model(modelPath);
     const source = openImageSource(dataPath, m.card, m.graph.nodes[m.graph.input].shape);
     let stats;
+    // the statistics are computed here, on the kernels: an engine process's graph reads them back for it
+    const withKernels = <T>(f: () => T): Promise<T> | T => (m.explainer instanceof ProcessExplainer ? m.explainer.withKernels(f) : f());
     try {
-      stats = fitPatterns(m.graph, source, {
+      stats = await withKernels(() => fitPatterns(m.graph, source, {
         checkpoint: () => {
           if (this.isCancelled(runId)) throw new LensError('cancelled', 'cancelled');
         },
@@ -437,7 +442,7 @@ export class EngineService {
         patterns: false,
         // the explainer's weights already in the backend: no second copy (VGG16: 528 MB)
         ...(m.explainer instanceof Explainer ? { prep: m.explainer.prep } : {}),
-      });
+      }));
     } finally {
       source.close();
     }
