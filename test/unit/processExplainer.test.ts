@@ -167,7 +167,6 @@ test('a bad model file: the loader\'s one-line error from the process, with its 
   const there = new ProcessExplainer(bad);
   try {
     // the graph the caller would have: any will do, the load fails first
-    const { graph } = await openModel(CNN, undefined, { keepRaw: false });
     there.useGraph(await cnnGraph());
     await assert.rejects(there.explain({ shape: [1], data: new Float32Array(1) }, { method: 'gradient' }), (e: Error) => {
       assert.ok(e instanceof LensError);
