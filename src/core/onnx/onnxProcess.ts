@@ -76,29 +76,31 @@ async function handle(m: ProcessRequest): Promise<void> {
     }
     case 'explain': {
       if (!explainer) throw new Error('explain before open');
-      const x = await explainer;
-      await preparing;
       if (m.patterns) patterns = m.patterns;
       if (m.patternsId !== undefined && patterns?.id !== m.patternsId) throw new Error(`pattern set ${m.patternsId} was not sent`);
       const opts: ExplainOptions = { ...m.opts, ...(m.patternsId !== undefined ? { patterns } : {}) };
+      // running while it waits for the model or the idle build: a cancel meanwhile stops it before it starts
       running.add(m.id);
+      const checkpoint = (): void => {
+        if (cancelled.has(m.id)) throw new LensError('cancelled', 'cancelled');
+      };
       try {
+        const x = await explainer;
+        await preparing;
+        checkpoint();
         checkInputFor(x.graph, m.input);
         const plan = x.plan(opts, ruleParamsFor(x.graph, m.input, opts));
         if ('reason' in plan) {
           send({ type: 'fallback', id: m.id, reason: plan.reason });
           return;
         }
-        const checkpoint = (): void => {
-          if (cancelled.has(m.id)) throw new LensError('cancelled', 'cancelled');
-        };
         const result = await x.explain(m.input, opts, { checkpoint, ...(m.keepLayers ? { keepLayers: m.keepLayers } : {}) });
         send({ type: 'result', id: m.id, result });
       } finally {
         running.delete(m.id);
         cancelled.delete(m.id);
       }
-      if (running.size === 0) prepareWhenIdle(x);
+      if (running.size === 0) prepareWhenIdle(await explainer);
       return;
     }
   }
