@@ -22,8 +22,7 @@ import { Explainer, type ExplainExtras, type ExplainOutput, type InputArray } fr
 import type { ExplainOptions } from '../methods/types';
 import { OnnxExplainer, type BackendNote } from './onnxExplainer';
 import { fromWire, type ProcessReply, type ProcessRequest } from './processProtocol';
-import { releaseKernels } from './oneRun';
-import { openModel } from '../pipeline';
+import { CallerKernels } from './callerKernels';
 
 /** The process's entry: next to this module in out/ and in dist/ (the bundles' __dirname). */
 export const ONNX_PROCESS_SCRIPT = path.join(__dirname, 'onnxProcess.js');
@@ -68,15 +67,8 @@ export class ProcessExplainer {
   /** the two graphs' node and parameter counts (the caller's taken before its kernels go) */
   private identity?: { nodes: number; params: number };
   private processIdentity?: { nodes: number; params: number };
-  /**
-   * The caller's kernels: let go once the process holds the model ('released': the weights are held
-   * once, in the process), read back from the file while something here uses them (withKernels), and
-   * kept for good once the wasm fallback has made tensors of them.
-   */
-  private kernels: 'held' | 'released' = 'held';
-  private kernelUsers = 0;
-  private keepKernels = false;
-  private restoring?: Promise<void>;
+  /** the caller's graph's kernels: let go once the process holds the model (callerKernels.ts) */
+  private kernels?: CallerKernels;
 
   /** Starts the process and its load of `file` at once (the caller loads its own copy meanwhile). */
   constructor(readonly file: string, private readonly options: ProcessExplainerOptions = {}) {
@@ -87,7 +79,8 @@ export class ProcessExplainer {
   useGraph(graph: Graph): this {
     this.graph = graph;
     this.identity = { nodes: graph.nodes.length, params: graph.nodes.reduce((s, n) => s + paramCount(n), 0) };
-    this.releaseWhenHeld();
+    this.kernels = new CallerKernels(this.file, graph);
+    this.kernels.releaseIfUnused(this.sameModel());
     return this;
   }
 
@@ -96,46 +89,19 @@ export class ProcessExplainer {
    * then lets them go again: what the caller computes itself on them (pattern statistics).
    */
   async withKernels<T>(use: () => T | Promise<T>): Promise<T> {
-    this.kernelUsers++;
-    try {
-      await this.restoreKernels();
-      return await use();
-    } finally {
-      this.kernelUsers--;
-      this.releaseWhenHeld();
-    }
+    if (!this.kernels) throw new Error('ProcessExplainer.withKernels before useGraph');
+    return this.kernels.use(use, () => this.sameModel());
   }
 
   /** Whether the caller's graph has let its kernels go (tests). */
   get kernelsReleased(): boolean {
-    return this.kernels === 'released';
+    return !!this.kernels?.released;
   }
 
   private sameModel(): boolean {
     const a = this.identity;
     const b = this.processIdentity;
     return !!a && !!b && a.nodes === b.nodes && a.params === b.params;
-  }
-
-  /** Once both graphs are loaded and the same, the caller's kernels go (the process holds its own). */
-  private releaseWhenHeld(): void {
-    if (this.kernels === 'released' || this.kernelUsers > 0 || this.keepKernels || this.restoring || !this.graph || !this.sameModel()) return;
-    releaseKernels(this.graph);
-    this.kernels = 'released';
-  }
-
-  private restoreKernels(): Promise<void> {
-    if (this.kernels === 'held') return Promise.resolve();
-    this.restoring ??= (async () => {
-      const g = this.graph!;
-      const fresh = (await openModel(this.file, undefined, { keepRaw: false })).graph;
-      if (fresh.nodes.length !== g.nodes.length || fresh.nodes.some((n, i) => n.name !== g.nodes[i].name || n.params.kernel?.shape.join() !== g.nodes[i].params.kernel?.shape.join())) {
-        throw new LensError('bad-model', 'the file changed since it was loaded; open it again', this.file);
-      }
-      for (const n of g.nodes) if (n.params.kernel) n.params.kernel = fresh.nodes[n.id].params.kernel;
-      this.kernels = 'held';
-    })().finally(() => { this.restoring = undefined; });
-    return this.restoring;
   }
 
   /** The process's id while it runs (tests). */
@@ -172,8 +138,7 @@ export class ProcessExplainer {
     if (fresh) this.patternsSent = fresh.id;
     if (reply.type === 'fallback') {
       // the wasm Explainer makes tensors of the kernels and derives more from them later: they stay
-      this.keepKernels = true;
-      await this.restoreKernels();
+      await this.kernels!.keepForGood();
       this.wasm ??= new Explainer(g);
       return { ...this.wasm.explain(input, opts, extras), backend: 'wasm', backendReason: reply.reason };
     }
@@ -207,7 +172,7 @@ export class ProcessExplainer {
       if (reply.type !== 'opened') throw new Error(`engine process: unexpected reply ${reply.type}`);
       this.everOpened = true;
       this.processIdentity = { nodes: reply.nodes, params: reply.params };
-      this.releaseWhenHeld();
+      this.kernels?.releaseIfUnused(this.sameModel());
     })();
     // a failed load is tried again by the next request
     this.opened.catch(() => { this.opened = undefined; });
