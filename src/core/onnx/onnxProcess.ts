@@ -86,7 +86,9 @@ async function handle(m: ProcessRequest): Promise<void> {
       };
       try {
         const x = await explainer;
+        const t0 = performance.now();
         await preparing;
+        const buildWaitMs = performance.now() - t0;
         checkpoint();
         checkInputFor(x.graph, m.input);
         const plan = x.plan(opts, ruleParamsFor(x.graph, m.input, opts));
@@ -95,7 +97,8 @@ async function handle(m: ProcessRequest): Promise<void> {
           return;
         }
         const result = await x.explain(m.input, opts, { checkpoint, ...(m.keepLayers ? { keepLayers: m.keepLayers } : {}) });
-        send({ type: 'result', id: m.id, result });
+        // how long this request waited for the idle build (the integration spec prints it)
+        send({ type: 'result', id: m.id, result: { ...result, timings: { ...result.timings, buildWaitMs } } });
       } finally {
         running.delete(m.id);
         cancelled.delete(m.id);
