@@ -131,7 +131,7 @@ export class ProcessExplainer {
     const id = this.nextId++;
     const fresh = patterns && patterns.id !== this.patternsSent ? patterns : undefined;
     const reply = await this.request({
-      type: 'explain', id, input, opts: rest,
+      type: 'explain', id, input, opts: rest, sentAt: Date.now(),
       ...(patterns ? { patternsId: patterns.id } : {}), ...(fresh ? { patterns: fresh } : {}),
       ...(extras.keepLayers ? { keepLayers: extras.keepLayers } : {}),
     }, extras.checkpoint);

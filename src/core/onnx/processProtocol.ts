@@ -16,7 +16,11 @@ export type ProcessRequest =
    * `opts` without its pattern set: `patterns` is sent once per set, later requests name it by
    * `patternsId` (a VGG16's patterns are as large as its weights)
    */
-  | { type: 'explain'; id: number; input: InputArray; opts: Omit<ExplainOptions, 'patterns'>; patternsId?: string; patterns?: PatternSet; keepLayers?: string[] }
+  | {
+    type: 'explain'; id: number; input: InputArray; opts: Omit<ExplainOptions, 'patterns'>; patternsId?: string; patterns?: PatternSet; keepLayers?: string[];
+    /** Date.now() when sent: the process's thread may be busy creating a session (the idle build) */
+    sentAt: number;
+  }
   /** the caller gave up on request `id`: its next checkpoint throws */
   | { type: 'cancel'; id: number }
   /** the process's resident memory (long sessions must not grow: the soak test) */
