@@ -107,9 +107,9 @@ test('in its own process: the same results as in this thread, rule changes, samp
 
 test('not compiled: the caller runs its own wasm engine (pattern-net without patterns refuses there)', async () => {
   await initBackend('wasm');
-  const { graph } = await openModel(CNN, undefined, { keepRaw: false });
+  const graph = await cnnGraph();
   const shape = graph.nodes[graph.input].shape;
-  const there = new ProcessExplainer(CNN).useGraph(await cnnGraph());
+  const there = new ProcessExplainer(CNN).useGraph(graph);
   try {
     // the wasm Explainer's own refusal, as in-thread: the process answered 'fallback'
     await assert.rejects(there.explain({ shape, data: new Float32Array(sizeOf(shape)) }, { method: 'pattern-net' }),
@@ -123,10 +123,10 @@ test('not compiled: the caller runs its own wasm engine (pattern-net without pat
 
 test('cancel answers at once, the process stays usable; a killed process is started again; dispose ends it', async () => {
   await initBackend('wasm');
-  const { graph } = await openModel(CNN, undefined, { keepRaw: false });
+  const graph = await cnnGraph();
   const shape = graph.nodes[graph.input].shape;
   const input = { shape, data: new Rand(4).array(sizeOf(shape), 1, 0) };
-  const there = new ProcessExplainer(CNN).useGraph(await cnnGraph());
+  const there = new ProcessExplainer(CNN).useGraph(graph);
   try {
     await there.explain(input, { method: 'gradient' });
     const pid = there.pid!;
@@ -183,8 +183,8 @@ test('a bad model file: the loader\'s one-line error from the process, with its 
 test('each process started and ended is reported (the worker\'s owner ends them with it)', async () => {
   const events: [number, boolean][] = [];
   const there = new ProcessExplainer(CNN, { onProcess: (pid, running) => events.push([pid, running]) });
-  const { graph } = await openModel(CNN, undefined, { keepRaw: false });
-  there.useGraph(await cnnGraph());
+  const graph = await cnnGraph();
+  there.useGraph(graph);
   const shape = graph.nodes[graph.input].shape;
   await there.explain({ shape, data: new Rand(6).array(sizeOf(shape), 1, 0) }, { method: 'gradient' });
   const pid = there.pid!;

@@ -10,13 +10,12 @@
  */
 import { openModel } from '../pipeline';
 import { LensError } from '../errors';
-import { paramCount } from '../graph/ir';
 import { ruleParamsFor, checkInputFor } from '../methods/explain';
 import { OnnxExplainer } from './onnxExplainer';
 import type { PatternSet } from '../patterns/patternSet';
 import type { ExplainOptions } from '../methods/types';
 import { selectBackend } from './engineBackend';
-import { wireError, type ProcessReply, type ProcessRequest } from './processProtocol';
+import { graphIdentity, toProcessError, type ProcessReply, type ProcessRequest } from './processProtocol';
 
 if (!process.send) throw new Error('onnxProcess must run as a child process with an IPC channel');
 
@@ -70,8 +69,7 @@ async function handle(m: ProcessRequest): Promise<void> {
       return;
     case 'open': {
       explainer = open(m.file);
-      const g = (await explainer).graph;
-      send({ type: 'opened', id: m.id, nodes: g.nodes.length, params: g.nodes.reduce((s, n) => s + paramCount(n), 0) });
+      send({ type: 'opened', id: m.id, identity: graphIdentity((await explainer).graph) });
       return;
     }
     case 'explain': {
@@ -110,5 +108,5 @@ async function handle(m: ProcessRequest): Promise<void> {
 }
 
 process.on('message', (m: ProcessRequest) => {
-  handle(m).catch((e: unknown) => send({ type: 'error', id: m.id, error: wireError(e) }));
+  handle(m).catch((e: unknown) => send({ type: 'error', id: m.id, error: toProcessError(e) }));
 });

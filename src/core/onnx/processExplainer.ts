@@ -6,9 +6,9 @@
  * (ResNet-50 rule change 250–550 vs 150–230 ms, with tens of thousands of page faults per run against
  * none), while a plain node child of the extension host ran at the bare speed (README).
  *
- * The process loads the model from its file (a second copy of the weights, beside the worker's, which
- * describe the model and run the wasm fallback) while the caller loads it; the two graphs are checked to
- * be the same before the first explanation. Cancellation: the caller's checkpoint is polled while a
+ * The process loads the model from its file while the caller loads the copy that describes the model;
+ * the two graphs are checked to be the same before the first explanation, then the caller's kernels go
+ * (callerKernels.ts: read back for a pattern fit or the wasm fallback). Cancellation: the caller's checkpoint is polled while a
  * request is out; when it throws, the request is answered with its error at once and the process is
  * told, so its explanation stops at its next checkpoint. A process that dies fails the requests it had
  * and is started again by the next one. It exits when its parent does (onnxProcess.ts).
@@ -17,11 +17,11 @@ import { fork, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { LensError } from '../errors';
-import { paramCount, type Graph } from '../graph/ir';
+import type { Graph } from '../graph/ir';
 import { Explainer, type ExplainExtras, type ExplainOutput, type InputArray } from '../methods/explain';
 import type { ExplainOptions } from '../methods/types';
 import { OnnxExplainer, type BackendNote } from './onnxExplainer';
-import { fromWire, type ProcessReply, type ProcessRequest } from './processProtocol';
+import { fromProcessError, graphIdentity, type GraphIdentity, type ProcessReply, type ProcessRequest } from './processProtocol';
 import { CallerKernels } from './callerKernels';
 
 /** The process's entry: next to this module in out/ and in dist/ (the bundles' __dirname). */
@@ -60,13 +60,11 @@ export class ProcessExplainer {
   private wasm?: Explainer;
   /** the pattern set the process holds (sent once, then named by id) */
   private patternsSent?: string;
-  /** whether a process has ever loaded the model */
-  private everOpened = false;
   /** where no process can start (its first load died): the explanations in the caller's thread, and why */
   private inThread?: { explainer: OnnxExplainer; why: string };
-  /** the two graphs' node and parameter counts (the caller's taken before its kernels go) */
-  private identity?: { nodes: number; params: number };
-  private processIdentity?: { nodes: number; params: number };
+  /** the two graphs' identities (the caller's taken before its kernels go; the process's once it has loaded the model) */
+  private identity?: GraphIdentity;
+  private processIdentity?: GraphIdentity;
   /** the caller's graph's kernels: let go once the process holds the model (callerKernels.ts) */
   private kernels?: CallerKernels;
 
@@ -78,7 +76,7 @@ export class ProcessExplainer {
   /** The caller's graph of the same file: the wasm fallback's, and checked against the process's. */
   useGraph(graph: Graph): this {
     this.graph = graph;
-    this.identity = { nodes: graph.nodes.length, params: graph.nodes.reduce((s, n) => s + paramCount(n), 0) };
+    this.identity = graphIdentity(graph);
     this.kernels = new CallerKernels(this.file, graph);
     this.kernels.releaseIfUnused(this.sameModel());
     return this;
@@ -119,7 +117,7 @@ export class ProcessExplainer {
       } catch (e) {
         // a process that never loaded the model cannot start here (no node to run it with, a broken
         // bundle): the caller's thread runs the explanations, as before there was a process
-        if (this.everOpened || e instanceof LensError) throw e;
+        if (this.processIdentity || e instanceof LensError) throw e;
         this.inThread = { explainer: new OnnxExplainer(g, { universal: true }), why: (e as Error).message };
       }
     }
@@ -170,8 +168,7 @@ export class ProcessExplainer {
     this.opened ??= (async () => {
       const reply = await this.request({ type: 'open', id: this.nextId++, file: this.file });
       if (reply.type !== 'opened') throw new Error(`engine process: unexpected reply ${reply.type}`);
-      this.everOpened = true;
-      this.processIdentity = { nodes: reply.nodes, params: reply.params };
+      this.processIdentity = reply.identity;
       this.kernels?.releaseIfUnused(this.sameModel());
     })();
     // a failed load is tried again by the next request
@@ -192,7 +189,7 @@ export class ProcessExplainer {
     child.on('message', (r: ProcessReply) => {
       const p = this.pending.get(r.id);
       if (!p) return; // answered already (cancelled)
-      if (r.type === 'error') p.reject(fromWire(r.error));
+      if (r.type === 'error') p.reject(fromProcessError(r.error));
       else p.resolve(r);
     });
     const gone = (why: string) => {

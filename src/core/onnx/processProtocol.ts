@@ -8,6 +8,17 @@ import type { ExplainOutput, InputArray } from '../methods/explain';
 import type { ExplainOptions } from '../methods/types';
 import type { BackendNote } from './onnxExplainer';
 import type { PatternSet } from '../patterns/patternSet';
+import { paramCount, type Graph } from '../graph/ir';
+
+/** What the two sides compare to know they loaded the same model: node and parameter counts. */
+export interface GraphIdentity {
+  nodes: number;
+  params: number;
+}
+
+export function graphIdentity(g: Graph): GraphIdentity {
+  return { nodes: g.nodes.length, params: g.nodes.reduce((s, n) => s + paramCount(n), 0) };
+}
 
 export type ProcessRequest =
   /** load the model file; the answer carries what identifies the graph (checked against the caller's) */
@@ -26,8 +37,11 @@ export type ProcessRequest =
   /** the process's resident memory (long sessions must not grow: the soak test) */
   | { type: 'stats'; id: number };
 
-/** An error as it crossed: a LensError keeps its code and file, anything else is rebuilt as an Error. */
-export interface WireError {
+/**
+ * An error as it crossed: a LensError keeps its code and file, anything else is rebuilt as an Error
+ * (not shared/rpc.ts's WireError, which gives the host a message to show and drops the file).
+ */
+export interface ProcessError {
   name: string;
   message: string;
   code?: string;
@@ -36,14 +50,14 @@ export interface WireError {
 }
 
 export type ProcessReply =
-  | { type: 'opened'; id: number; nodes: number; params: number }
+  | { type: 'opened'; id: number; identity: GraphIdentity }
   | { type: 'stats'; id: number; rss: number }
   | { type: 'result'; id: number; result: ExplainOutput & BackendNote }
   /** not compiled for this graph or method: the caller runs it on its own wasm engine */
   | { type: 'fallback'; id: number; reason: string }
-  | { type: 'error'; id: number; error: WireError };
+  | { type: 'error'; id: number; error: ProcessError };
 
-export function wireError(e: unknown): WireError {
+export function toProcessError(e: unknown): ProcessError {
   if (e instanceof LensError) {
     const prefix = e.file ? `${e.file}: ` : '';
     return { name: e.name, code: e.code, file: e.file, message: e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message };
@@ -52,7 +66,7 @@ export function wireError(e: unknown): WireError {
   return { name: err.name, message: err.message, stack: err.stack };
 }
 
-export function fromWire(w: WireError): Error {
+export function fromProcessError(w: ProcessError): Error {
   if (w.code) return new LensError(w.code as LensErrorCode, w.message, w.file);
   const e = new Error(w.message);
   e.name = w.name;
