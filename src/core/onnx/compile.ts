@@ -61,6 +61,8 @@ export interface CompileSpec {
   cachedProducts?: boolean;
   /** weights as in-memory external data (`CompiledModel.external`) instead of inside the model's bytes */
   externalWeights?: boolean;
+  /** kernel variants and layouts as arrays made in JS (Emitter.arrayKernels); default: `actsAsInputs` and not `oneRun` */
+  arrayKernels?: boolean;
 }
 
 export interface CompiledModel {
@@ -102,6 +104,7 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   if (blocker) throw new Error(blocker);
   const e = new Emitter(g, onnxLinearOf);
   e.oneRun = !!spec.oneRun;
+  e.arrayKernels = spec.arrayKernels ?? (!!spec.actsAsInputs && !spec.oneRun);
   e.g.externalWeights = !!spec.externalWeights;
   const inShape = g.nodes[g.input].shape;
   const k = g.nodes[g.output].shape[0];
@@ -278,6 +281,7 @@ export function compileForward(g: Graph, opts: { logitsOnly?: boolean; externalW
 export function compileProducts(g: Graph, names: readonly string[]): { proto: ProtoWriter; external: { path: string; data: Uint8Array }[] } {
   const e = new Emitter(g, onnxLinearOf);
   e.g.externalWeights = true;
+  e.arrayKernels = true;
   emitProducts(e, names);
   return { proto: e.g.model(g.name), external: e.g.external };
 }

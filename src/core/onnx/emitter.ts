@@ -76,15 +76,43 @@ export interface OnnxBackward {
 }
 
 function deriveVariant(w: Float32Array, v: KernelVariant | BiasVariant): Float32Array {
-  const out = new Float32Array(w.length);
+  return variantInPlace(w.slice(), v);
+}
+
+/**
+ * A kernel or bias variant of a, elementwise, in place: what the graph's Relu / Min / Mul give, to the bit.
+ * Without a branch on the sign ((x ± |x|) / 2 is exact): random signs mispredict half the time.
+ */
+export function variantInPlace(a: Float32Array, v: KernelVariant | BiasVariant): Float32Array {
   const key = v.replace(/^b/, 'w');
-  if (key === 'w') out.set(w);
-  else if (key === 'w+') for (let i = 0; i < w.length; i++) out[i] = w[i] > 0 ? w[i] : 0;
-  else if (key === 'w-') for (let i = 0; i < w.length; i++) out[i] = w[i] < 0 ? w[i] : 0;
-  else if (key === 'w2') for (let i = 0; i < w.length; i++) out[i] = Math.fround(w[i] * w[i]);
-  else if (key === 'ones') out.fill(1);
-  else throw new Error(`unknown kernel variant ${v}`);
-  return out;
+  if (key === 'w+') for (let i = 0; i < a.length; i++) { const x = a[i]; a[i] = (x + Math.abs(x)) * 0.5; }
+  else if (key === 'w-') for (let i = 0; i < a.length; i++) { const x = a[i]; a[i] = (x - Math.abs(x)) * 0.5; }
+  else if (key === 'w2') for (let i = 0; i < a.length; i++) { const x = a[i]; a[i] = x * x; }
+  else if (key === 'ones') a.fill(1);
+  else if (key !== 'w') throw new Error(`unknown kernel variant ${v}`);
+  return a;
+}
+
+/** Per weight array (in the compiled layout): the kernels made from it, by variant and layout. */
+const derived = new WeakMap<Float32Array, Map<string, Float32Array>>();
+
+/**
+ * The kernel `key` made from weight array `source`, made once: every compile with `arrayKernels` (the
+ * backward-only graphs, the products') reads the same array, where each of their sessions held a folded
+ * copy of its own before.
+ */
+export function derivedKernel(source: Float32Array, key: string, make: () => Float32Array): Float32Array {
+  let m = derived.get(source);
+  if (!m) derived.set(source, m = new Map());
+  let a = m.get(key);
+  if (!a) m.set(key, a = make());
+  return a;
+}
+
+/** A kernel made as an array (`Emitter.kernelArray`): its layer's weight array and its variant. */
+export interface ArrayKernel {
+  source: Float32Array;
+  variant: KernelVariant;
 }
 
 const readBiasOn = (q: ResolvedRule): number[] => ['bias' in q && q.bias ? 1 : 0];
@@ -151,6 +179,8 @@ function boundProductParam(name: string, dims: number[], g: Graph, node: Node, w
 export class Emitter {
   readonly g = new OnnxGraph();
   private readonly kernels = new Map<string, string>();
+  /** kernels made as arrays (`arrayKernels`), by name */
+  private readonly arrays = new Map<string, ArrayKernel>();
   private readonly products = new Map<string, string>();
   /** products made with their bias inside, by the key of the product without it */
   private readonly biasedProducts = new Map<string, { z: string; b: string }>();
@@ -167,6 +197,16 @@ export class Emitter {
    * the rule's `bias`), so bias-free and biased rules share one session.
    */
   biasSwitch = false;
+  /**
+   * Kernel variants and layouts as arrays made in JS (`arrayKernel`), shared by every compile of the
+   * model, instead of derived in the graph and folded by onnxruntime: the backward-only graph and the
+   * products' (compile.ts). ResNet-50's backward-only session took 1.45 s, 0.73 s of it constant folding
+   * (its verbose log; the flips' Transpose and Slice ~3.6 ms per MB of kernel, Relu or Min ~0.5 in a
+   * graph of their own); made here, the idle build of the rule changes took ~1.45 instead of ~2.0 s.
+   * Not the explanation's own graph: there the arrays cost the first explanation more than its session
+   * saved (compile +155 ms, session −100 ms; measured).
+   */
+  arrayKernels = false;
   /**
    * A session run once (the CLI; compile.ts `oneRun`). Otherwise:
    * - stride-1 transposed convolutions are a Conv with the flipped kernel;
@@ -242,13 +282,15 @@ export class Emitter {
   /**
    * The layer's kernel variant: w an initializer, the others derived from it in the main graph, which
    * onnxruntime folds into constants when it creates the session — the model then carries the weights
-   * once (ResNet-50: 100 MB instead of 190 MB to build, write and parse).
+   * once (ResNet-50: 100 MB instead of 190 MB to build, write and parse). With `arrayKernels`, every
+   * variant is an initializer of an array made here instead (`arrayKernel`).
    */
   kernel(node: Node, v: KernelVariant): string {
     const key = `${node.id}:${v}`;
     let name = this.kernels.get(key);
     if (!name) {
-      if (v === 'w') {
+      if (this.arrayKernels) name = this.arrayKernel(node, v);
+      else if (v === 'w') {
         const l = this.linear(node);
         if (l.weightInGraph) {
           const w = this.g.atRoot(() => l.weightInGraph!(this, node));
@@ -273,6 +315,25 @@ export class Emitter {
       this.kernels.set(key, name);
     }
     return name;
+  }
+
+  /**
+   * Kernel variant v as an initializer of an array made once per weight array (`derivedKernel`), written
+   * into the model only if a node reads it (`lazyWeight`: a backward-only graph may read a variant only
+   * in its flipped layout, ops/conv2d.ts).
+   */
+  private arrayKernel(node: Node, v: KernelVariant): string {
+    const w = this.linear(node).weight(this, node);
+    this.dimsOf.set(node.id, w.dims);
+    const source = w.data;
+    const name = this.g.lazyWeight(() => v === 'w' ? source : derivedKernel(source, v, () => deriveVariant(source, v)), w.dims, `w_${node.id}`);
+    this.arrays.set(name, { source, variant: v });
+    return name;
+  }
+
+  /** How a kernel `kernel` made as an array derives from its layer's weight array. */
+  kernelArray(name: string): ArrayKernel | undefined {
+    return this.arrays.get(name);
   }
 
   /** The dims of the layer's kernel in the compiled layout. */

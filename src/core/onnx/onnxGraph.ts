@@ -24,6 +24,8 @@ interface Initializer {
   dims: number[];
   float?: Float32Array;
   int64?: readonly number[];
+  /** gives the array when the model is written, only if a node reads it (`lazyWeight`) */
+  make?: () => Float32Array;
 }
 
 interface ValueInfo {
@@ -83,6 +85,16 @@ export class OnnxGraph {
     const name = this.fresh(prefix);
     this.inits.push({ name, dims, float: data });
     this.floatBytes += data.byteLength;
+    return name;
+  }
+
+  /**
+   * A float initializer whose array is asked for only when the model is written, and only if a node of
+   * the finished graph reads it (a kernel variant may be read in its flipped layout alone).
+   */
+  lazyWeight(make: () => Float32Array, dims: number[], prefix = 'w'): string {
+    const name = this.fresh(prefix);
+    this.inits.push({ name, dims, make });
     return name;
   }
 
@@ -185,6 +197,19 @@ export class OnnxGraph {
     return n;
   }
 
+  /** Every value a node of the graph or of a branch reads. */
+  private readValues(): Set<string> {
+    const read = new Set<string>();
+    const visit = (nodes: OnnxNodeDef[]): void => {
+      for (const d of nodes) {
+        for (const i of d.inputs) read.add(i);
+        for (const a of Object.values(d.attrs)) if ('g' in a) visit(a.g.nodes);
+      }
+    };
+    visit(this.root);
+    return read;
+  }
+
   serialize(graphName = 'relevance-lens'): Uint8Array {
     return this.model(graphName).finish();
   }
@@ -195,7 +220,14 @@ export class OnnxGraph {
     const rename = (v: string): string => this.renamed.get(v) ?? v;
     for (const n of this.root) g.message(1, encodeNode(n, rename));
     g.string(2, graphName);
+    const read = this.readValues();
     for (const t of this.inits) {
+      if (t.make) {
+        if (!read.has(t.name)) continue;
+        t.float = t.make();
+        t.make = undefined;
+        this.floatBytes += t.float.byteLength;
+      }
       if (this.externalWeights && t.float && t.float.byteLength >= EXTERNAL_BYTES) {
         const data = new Uint8Array(t.float.buffer, t.float.byteOffset, t.float.byteLength);
         const path = `${t.name}.bin`;

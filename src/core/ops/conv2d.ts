@@ -8,7 +8,7 @@ import type { OpDef } from './types';
 import { needRank } from './common';
 import { weightedOp } from './weighted';
 import { convAttrs, convGeometry, convTransposeAttrs } from '../onnx/geometry';
-import type { Emitter, MixedKernel, OnnxLinear } from '../onnx/emitter';
+import { derivedKernel, variantInPlace, type Emitter, type MixedKernel, type OnnxLinear } from '../onnx/emitter';
 import { kernelOf } from '../onnx/tensorEmit';
 
 /** The IR bias as [C, 1, 1] (broadcasts over the compiled NCHW output). */
@@ -107,11 +107,22 @@ export function mixedKernel(node: Node, scale: number, flip: boolean, into?: Flo
 
 /**
  * Kernel [co, ci/g, kh, kw] -> [ci, co/g, kh, kw] flipped in space: the Conv that is w's ConvTranspose.
- * Emitted in the main graph, so every If branch of a layer's rule choice shares it.
+ * In the main graph, so every If branch of a layer's rule choice shares it; an array made once per weight
+ * array and variant where the kernel is one (`Emitter.kernel`), else emitted (run once).
  */
 function flippedKernel(e: Emitter, node: Node, w: string, group: number): string {
   const key = `flip:${w}`;
   let name = e.aux.get(key);
+  const made = e.kernelArray(w);
+  if (!name && made) {
+    const [co, cig, kh, kw] = e.kernelDims(node);
+    const { source, variant } = made;
+    // one transposition per layer: the variants' flipped kernels are the variants of w's
+    const flipped = () => derivedKernel(source, 'flip:w', () => flipKernelArray(source, group, co / group, cig, kh * kw));
+    name = e.g.lazyWeight(() => variant === 'w' ? flipped() : derivedKernel(source, `flip:${variant}`, () => variantInPlace(flipped().slice(), variant)),
+      flippedDims(e, node, group), `flip_${node.id}`);
+    e.aux.set(key, name);
+  }
   if (!name) {
     const [co, cig, kh, kw] = e.kernelDims(node);
     const cog = co / group;
@@ -128,6 +139,33 @@ function flippedKernel(e: Emitter, node: Node, w: string, group: number): string
     e.aux.set(key, name);
   }
   return name;
+}
+
+/**
+ * [g·cog, cig, khw] -> [g·cig, cog, khw] with the taps reversed (the graph's Reshape, Transpose, Slice), in
+ * tiles of 32 × 32 channel pairs: the writes' stride is a whole row of the other.
+ */
+function flipKernelArray(w: Float32Array, group: number, cog: number, cig: number, khw: number): Float32Array {
+  const out = new Float32Array(w.length);
+  const T = 32;
+  for (let g = 0; g < group; g++) for (let o0 = 0; o0 < cog; o0 += T) for (let i0 = 0; i0 < cig; i0 += T) {
+    const oEnd = Math.min(o0 + T, cog);
+    const iEnd = Math.min(i0 + T, cig);
+    if (khw === 1) {
+      // a 1 × 1 kernel: a plain transposition of the tile
+      for (let o = o0; o < oEnd; o++) {
+        const from = (g * cog + o) * cig;
+        for (let i = i0, to = (g * cig + i0) * cog + o; i < iEnd; i++, to += cog) out[to] = w[from + i];
+      }
+      continue;
+    }
+    for (let o = o0; o < oEnd; o++) for (let i = i0; i < iEnd; i++) {
+      const from = ((g * cog + o) * cig + i) * khw;
+      const to = ((g * cig + i) * cog + o) * khw + khw - 1;
+      for (let t = 0; t < khw; t++) out[to - t] = w[from + t];
+    }
+  }
+  return out;
 }
 
 /** Conv in the compiled graph (bias added separately: the rules' bias variants are [C, 1, 1]). */
