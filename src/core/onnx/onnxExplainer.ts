@@ -264,7 +264,7 @@ export class OnnxExplainer {
       // without the NCHWc copies of the kernels: one run (the CLI: less memory, and its session creation
       // saves what the run loses: ResNet-50 CPU 1.81 -> 1.65 s in all, peak RSS 1.04-1.24 -> 0.86 GB) and
       // the universal backward-only graph (its runs the same, session 1.6 -> 1.2 s; measured)
-      const mode = this.options.oneRun ? (skipsOptimisation(this.graph) ? 'oneRun' : 'lean') : spec.actsAsInputs ? 'lean' : 'full';
+      const mode = this.options.oneRun ? (skipsOptimisation(this.graph) ? 'oneRun' : 'lean') : spec.actsAsInputs ? 'backward' : 'full';
       const session = await createSession(bytes, external, mode);
       return { session, model, compileMs: t1 - t0, sessionMs: now() - t1 };
     });
@@ -442,7 +442,7 @@ export class OnnxExplainer {
       if (needed && group.some((n) => !have[n])) {
         const { session } = await this.productModels.get(group.join(','), async () => {
           const { proto, external } = compileProducts(this.graph, group);
-          return { session: await createSession(proto.finish(), external, 'lean') };
+          return { session: await createSession(proto.finish(), external, 'backward') };
         });
         const actFeeds: Record<string, Ort.Tensor> = {};
         for (const n of session.inputNames) actFeeds[n] = acts.values[n];
