@@ -71,7 +71,7 @@ export function defineResNetTests(): void {
         const t = api.current().explanation!.timings;
         // the process's CPU time during session.run well under 2× its wall time: the run waited for a core
         console.log(`[measure]   worker ${t.workerTotalMs?.toFixed(0)} ms: session.run ${t.runMs?.toFixed(0)} ms (process CPU ${t.runCpuMs?.toFixed(0)} ms), compile ${t.sessionReused ? 0 : t.compileMs?.toFixed(0)} ms, `
-          + `session ${t.sessionReused ? 0 : t.sessionMs?.toFixed(0)} ms, backward only ${t.backwardOnly ?? 0}, products computed ${t.productsComputed ?? 0}, prep ${t.prepMs?.toFixed(0)} ms, heatmap colouring ${t.colorMs?.toFixed(0)} ms, `
+          + `session ${t.sessionReused ? 0 : t.sessionMs?.toFixed(0)} ms, backward only ${t.backwardOnly ?? 0}, products computed ${t.productsComputed ?? 0}, prep ${t.prepMs?.toFixed(0)} ms (rule parameters ${t.paramMs?.toFixed(0)} ms), heatmap colouring ${t.colorMs?.toFixed(0)} ms, `
           + `queued in the engine process (its idle build) ${t.queuedMs?.toFixed(0) ?? '–'} ms; explainer total ${t.totalMs?.toFixed(0)} ms, model lookup ${t.loadMs?.toFixed(0)} ms`);
       }
       const after = api.current().explanation!;
