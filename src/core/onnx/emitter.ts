@@ -99,7 +99,9 @@ const derived = new WeakMap<Float32Array, Map<string, Float32Array>>();
 /**
  * The kernel `key` made from weight array `source`, made once: every compile with `arrayKernels` (the
  * backward-only graphs, the products') reads the same array, where each of their sessions held a folded
- * copy of its own before.
+ * copy of its own before. They live as long as the weight array does (the model), sessions or not
+ * (measured peak RSS all the same lower: ResNet-50 1.80 → 1.74 GB, VGG16 4.43 → 3.00 GB in the bench's
+ * universal child).
  */
 export function derivedKernel(source: Float32Array, key: string, make: () => Float32Array): Float32Array {
   let m = derived.get(source);
