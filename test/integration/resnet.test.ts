@@ -49,7 +49,7 @@ export function defineResNetTests(): void {
       for (const [i, rule] of ['alpha-beta', 'epsilon', 'z-plus', 'epsilon'].entries()) {
         // the page is done with the previous result: this change alone is timed. Before the first, a user looks
         // at the heatmap for a moment, while the engine process builds what rule changes run on
-        // (onnxProcess.ts: ~1.5 s for ResNet-50, begun 150 ms after the explanation)
+        // (onnxProcess.ts: ~1.7–1.85 s for ResNet-50 on a quiet machine, begun 150 ms after the explanation)
         await sleep(i === 0 ? 2500 : 500);
         const t0 = performance.now();
         let explained = NaN;

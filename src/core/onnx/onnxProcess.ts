@@ -35,8 +35,8 @@ function send(m: ProcessReply): void {
 /**
  * How long the process waits, idle after an explanation, before it builds what the first rule change
  * needs (OnnxExplainer.prepareRuleChanges). A request arriving meanwhile waits for the build (ResNet-50:
- * ~1.5 s at most; onnxruntime blocks the thread while it creates a session, and the products the build
- * makes are the ones a rule change would make); one arriving first cancels it.
+ * ~1.7–1.85 s in all on a quiet machine; onnxruntime blocks the thread while it creates a session, and the
+ * products the build makes are the ones a rule change would make); one arriving first cancels it.
  */
 const PREPARE_AFTER_MS = 150;
 let prepareTimer: NodeJS.Timeout | undefined;
