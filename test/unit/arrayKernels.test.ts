@@ -12,6 +12,8 @@ import { initBackend } from '../../src/core/engine/backend';
 import { ruleParamsFor, type InputArray } from '../../src/core/methods/explain';
 import { OnnxExplainer } from '../../src/core/onnx/onnxExplainer';
 import { compileExplanation, compileForward, readSums, type CompiledModel } from '../../src/core/onnx/compile';
+import { derivedKernel } from '../../src/core/onnx/emitter';
+import { collectGarbage } from '../../src/core/onnx/oneRun';
 import { createSession, ortModule } from '../../src/core/onnx/runtime';
 import { choiceStructure, ruleChoices } from '../../src/core/onnx/rules';
 import { firstWeightedLayer } from '../../src/core/composites/presets';
@@ -128,4 +130,27 @@ test('kernels made in JS = kernels folded by onnxruntime, to the bit: universal 
     assert.equal(g.nodes.some((n) => n.params.kernel?.oihw), oihw, `${file}: kernel layout`);
     await check(g, randomInput(g, 5), changesFor());
   }
+});
+
+test('a kernel made from a weight array is made once while something reads it, and is garbage after', async () => {
+  const source = new Float32Array([1, -2, 3, -4]);
+  let made = 0;
+  const make = () => {
+    made++;
+    return new Float32Array([1, 0, 3, 0]);
+  };
+  // while a session reads it (here: while these arrays are reachable)
+  ((): void => {
+    const first = derivedKernel(source, 'w+', make);
+    const second = derivedKernel(source, 'w+', make);
+    assert.equal(made, 1);
+    assert.equal(second.buffer, first.buffer, 'the same buffer for a second compile');
+    assert.deepEqual([...second], [1, 0, 3, 0]);
+    assert.notEqual(derivedKernel(source, 'w-', () => new Float32Array(4)).buffer, first.buffer, 'another variant, another array');
+  })();
+  // nothing reads it any more (a released session): collected, and made again when asked for
+  await new Promise((r) => setImmediate(r));
+  collectGarbage();
+  derivedKernel(source, 'w+', make);
+  assert.equal(made, 2);
 });

@@ -94,20 +94,23 @@ export function variantInPlace(a: Float32Array, v: KernelVariant | BiasVariant):
 }
 
 /** Per weight array (in the compiled layout): the kernels made from it, by variant and layout. */
-const derived = new WeakMap<Float32Array, Map<string, Float32Array>>();
+const derived = new WeakMap<Float32Array, Map<string, WeakRef<ArrayBufferLike>>>();
 
 /**
- * The kernel `key` made from weight array `source`, made once: every compile with `arrayKernels` (the
- * backward-only graphs, the products') reads the same array, where each of their sessions held a folded
- * copy of its own before. They live as long as the weight array does (the model), sessions or not
- * (measured peak RSS all the same lower: ResNet-50 1.80 → 1.74 GB, VGG16 4.43 → 3.00 GB in the bench's
- * universal child).
+ * The kernel `key` made from weight array `source`, made once while any session reads it: every compile
+ * with `arrayKernels` (the backward-only graphs, the products') reads the same array, where each of their
+ * sessions held a folded copy of its own before (peak RSS of the bench's universal child: ResNet-50
+ * 1.80 → 1.74 GB, VGG16 4.43 → 3.00 GB). Held weakly, by its buffer: a session keeps the buffers it reads
+ * (runtime.ts `borrowed`, views of them), and a kernel no session reads any more is garbage, as a folded
+ * one was. Only an array of a buffer of its own is kept so (`make` gives one).
  */
 export function derivedKernel(source: Float32Array, key: string, make: () => Float32Array): Float32Array {
   let m = derived.get(source);
   if (!m) derived.set(source, m = new Map());
-  let a = m.get(key);
-  if (!a) m.set(key, a = make());
+  const held = m.get(key)?.deref();
+  if (held) return new Float32Array(held);
+  const a = make();
+  if (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) m.set(key, new WeakRef(a.buffer));
   return a;
 }
 
