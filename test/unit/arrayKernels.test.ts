@@ -10,19 +10,16 @@ import * as assert from 'node:assert/strict';
 import * as path from 'path';
 import { initBackend } from '../../src/core/engine/backend';
 import { ruleParamsFor, type InputArray } from '../../src/core/methods/explain';
-import { OnnxExplainer } from '../../src/core/onnx/onnxExplainer';
+import { OnnxExplainer, universalChoices } from '../../src/core/onnx/onnxExplainer';
 import { compileExplanation, compileForward, readSums, type CompiledModel } from '../../src/core/onnx/compile';
 import { derivedKernel } from '../../src/core/onnx/emitter';
 import { collectGarbage } from '../../src/core/onnx/oneRun';
 import { createSession, ortModule } from '../../src/core/onnx/runtime';
-import { choiceStructure, ruleChoices } from '../../src/core/onnx/rules';
-import { firstWeightedLayer } from '../../src/core/composites/presets';
-import { opDef } from '../../src/core/ops/lookup';
+import { choiceStructure } from '../../src/core/onnx/rules';
 import { loadModel } from '../../src/core/loaders/registry';
 import { canonize } from '../../src/core/graph/canonize';
 import { GraphBuilder } from '../../src/core/graph/builder';
 import { sizeOf, type Graph } from '../../src/core/graph/ir';
-import type { ResolvedRule } from '../../src/core/rules/resolved';
 import type { ExplainOptions } from '../../src/core/methods/types';
 import type { RuleSpec } from '../../src/shared/ruleSpec';
 import { Rand, param } from './helpers/methodNets';
@@ -51,14 +48,6 @@ function wideNet(): Graph {
   return b.build('wide', 'test', out);
 }
 
-/** The universal family of a plan, as OnnxExplainer builds it for rule changes. */
-function universal(g: Graph, rules: Map<number, ResolvedRule>): Map<number, ResolvedRule[]> {
-  const first = firstWeightedLayer(g);
-  const choices = new Map<number, ResolvedRule[]>();
-  for (const [id, r] of rules) if (opDef(g.nodes[id].op).onnx?.linear) choices.set(id, ruleChoices(r, id === first, g.nodes[id].op === 'depthwiseConv2d'));
-  return choices;
-}
-
 async function check(g: Graph, input: InputArray, changes: ExplainOptions[]): Promise<void> {
   const ort = ortModule();
   const o = new OnnxExplainer(g, { universal: true });
@@ -68,7 +57,7 @@ async function check(g: Graph, input: InputArray, changes: ExplainOptions[]): Pr
     return plan.family;
   };
   const fam = planOf(changes[0]);
-  const family = { ...fam, choices: universal(g, fam.rules) };
+  const family = { ...fam, choices: universalChoices(g, fam.rules) };
   const spec = { family, leaks: true, actsAsInputs: true, externalWeights: true };
   const models: CompiledModel[] = [true, false].map((arrayKernels) => compileExplanation(g, { ...spec, arrayKernels }));
   const fwd = compileForward(g, { externalWeights: true });

@@ -100,6 +100,24 @@ function sameValues(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
+/** The last LRP explanation's backward-only graph (universal), which prepareRuleChanges builds ahead. */
+interface UniversalRoute {
+  key: string;
+  fam: CompiledFamily;
+  keep: number[];
+  leaks: boolean;
+  /** the explanation that chose it, which the idle build runs once more on the built graph */
+  again: { input: InputArray; opts: ExplainOptions; keepLayers?: string[] };
+}
+
+/** Per weighted layer, the rules the universal graph switches between without a recompile (rules.ts ruleChoices). */
+export function universalChoices(g: Graph, rules: Map<number, ResolvedRule>): Map<number, ResolvedRule[]> {
+  const first = firstWeightedLayer(g);
+  const choices = new Map<number, ResolvedRule[]>();
+  for (const [id, r] of rules) if (opDef(g.nodes[id].op).onnx?.linear) choices.set(id, ruleChoices(r, id === first, g.nodes[id].op === 'depthwiseConv2d'));
+  return choices;
+}
+
 export class OnnxExplainer {
   private readonly sessions = new SessionCache<CompiledSession>(4);
   private wasm?: Explainer;
@@ -113,11 +131,7 @@ export class OnnxExplainer {
   /** the products models (products.ts), by the products they make */
   private readonly productModels = new SessionCache<{ session: Ort.InferenceSession }>(2);
   /** the last LRP explanation's backward-only graph (universal), which prepareRuleChanges builds ahead */
-  private lastUniversal?: {
-    key: string; fam: CompiledFamily; keep: number[]; leaks: boolean;
-    /** the explanation that chose it, which the idle build runs once more on the built graph */
-    again?: { input: InputArray; opts: ExplainOptions; keepLayers?: string[] };
-  };
+  private lastUniversal?: UniversalRoute;
   /** forward only, batched, logits out: predictions and evaluate's perturbation batches */
   private forwardOnly?: Promise<Ort.InferenceSession>;
 
@@ -207,11 +221,7 @@ export class OnnxExplainer {
   /** The universal graph's family for an LRP plan (method lrp), or the plan's own. */
   private universalFamily(fam: CompiledFamily): CompiledFamily {
     if (!this.options.universal || fam.kind !== 'lrp' || fam.start !== 'logit') return fam;
-    const g = this.graph;
-    const first = firstWeightedLayer(g);
-    const choices = new Map<number, ResolvedRule[]>();
-    for (const [id, r] of fam.rules) if (opDef(g.nodes[id].op).onnx?.linear) choices.set(id, ruleChoices(r, id === first, g.nodes[id].op === 'depthwiseConv2d'));
-    return { ...fam, choices };
+    return { ...fam, choices: universalChoices(this.graph, fam.rules) };
   }
 
   private keyOf(fam: CompiledFamily, keep: number[], leaks: boolean): string {
@@ -232,14 +242,14 @@ export class OnnxExplainer {
    * universal backward-only graph fed with them (`backwardOnly`; ResNet-50: its run ~150 ms where the
    * universal graph with the forward in it took ~220 ms and a recompile ~950 ms, measured).
    */
-  private session(plan: Plan, keep: number[], leaks: boolean, x: Float32Array): Route {
+  private session(plan: Plan, keep: number[], leaks: boolean, x: Float32Array, again: UniversalRoute['again']): Route {
     const own = plan.family;
     const ownKey = this.keyOf(own, keep, leaks);
     const uni = this.universalFamily(own);
     if (uni === own) return { ...this.cached(ownKey, own, { keep, leaks }), backwardOnly: false, fetchActs: false };
     const actsHere = !!this.acts && sameValues(this.acts.input, x);
     const backKey = `${this.keyOf(uni, keep, leaks)}:backward`;
-    this.lastUniversal = { key: backKey, fam: uni, keep, leaks };
+    this.lastUniversal = { key: backKey, fam: uni, keep, leaks, again };
     // once built, the backward-only graph is also the faster way back to a rule set with its own graph
     // (ResNet-50, back to the default composite: CPU 454–509 → 296–370 ms per change, measured)
     if (!actsHere || (this.sessions.has(ownKey) && !this.sessions.has(backKey))) {
@@ -292,9 +302,7 @@ export class OnnxExplainer {
     const wanted = keepIdsFor(g, extras.keepLayers);
     const keep = [...new Set([...wanted, ...(plan.rootPoint ? [plan.rootPoint.firstNode.id] : [])])].sort((a, b) => a - b);
     const leaks = plan.family.kind === 'lrp' && !!opts.conservationDetail;
-    const before = this.lastUniversal;
-    const { reused, cs: pending, backwardOnly, fetchActs } = this.session(plan, keep, leaks, input.data);
-    if (this.lastUniversal && this.lastUniversal !== before) this.lastUniversal.again = { input, opts, keepLayers: extras.keepLayers };
+    const { reused, cs: pending, backwardOnly, fetchActs } = this.session(plan, keep, leaks, input.data, { input, opts, keepLayers: extras.keepLayers });
     const cs = await pending;
     if (this.options.releaseWeights) {
       const collect = worthCollecting(g);
@@ -438,7 +446,7 @@ export class OnnxExplainer {
     // one run of the new graph, the explanation shown once more: a session's first run maps fresh pages for
     // its intermediate values (ResNet-50: ~49,000 minor page faults, +50 ms on a quiet machine, ~+400 ms in
     // a loaded CI run), which the user's first change would pay otherwise
-    if (!reused && u.again && this.acts === acts) await this.explain(u.again.input, u.again.opts, { keepLayers: u.again.keepLayers });
+    if (!reused && this.acts === acts) await this.explain(u.again.input, u.again.opts, { keepLayers: u.again.keepLayers });
     return !reused || made;
   }
 

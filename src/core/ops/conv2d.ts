@@ -113,8 +113,8 @@ export function mixedKernel(node: Node, scale: number, flip: boolean, into?: Flo
 function flippedKernel(e: Emitter, node: Node, w: string, group: number): string {
   const key = `flip:${w}`;
   let name = e.aux.get(key);
-  const made = e.kernelArray(w);
-  if (!name && made) {
+  const made = name ? undefined : e.kernelArray(w);
+  if (made) {
     const [co, cig, kh, kw] = e.kernelDims(node);
     const { source, variant } = made;
     // one transposition per layer: the variants' flipped kernels are the variants of w's
