@@ -19,10 +19,10 @@ PLAN=(
   'shufflenet_v2_x0_5|all|all|'
   'googlenet|epsilon-gamma-box,z-plus|gradient,guided-backprop,deep-taylor|--onnx'
   'resnet18|epsilon-plus-flat,alpha-beta-nobias|gradient-x-input,deconvnet|'
-  'efficientnet_b0|epsilon-gamma-box-dw-wsquare-nobias|gradient,deep-taylor|'
+  'efficientnet_b0|epsilon-gamma-box-dw-wsquare-nobias|gradient,deep-taylor,pattern-attribution|'
   'convnext_tiny|attn-lrp,cp-lrp|gradient,pattern-net|'
   'vit_narrow|attn-lrp,attn-lrp-gamma,cp-lrp,cp-lrp-gamma,attn-lrp-gamma-nobias,cp-lrp-gamma-nobias,epsilon-gamma-box|all|--onnx'
-  'swin_narrow|attn-lrp,cp-lrp,epsilon-plus|gradient,deep-taylor|--onnx'
+  'swin_narrow|attn-lrp,cp-lrp,epsilon-plus|gradient,deep-taylor,pattern-attribution|--onnx'
   # the issue's own ViT-B/16 and Swin-T at full size, default composite and gradient (~1 min each on 2 cores)
   'vit_b_16|attn-lrp|gradient|--onnx'
   'swin_t|attn-lrp|gradient|--onnx'

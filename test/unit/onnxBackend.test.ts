@@ -110,7 +110,7 @@ function quickPatterns(g: Graph): PatternSet {
   return toPatternSet(fitPatterns(g, memorySource(data, shape), { batchSize: 8, holdout: 0 }));
 }
 
-/** PatternNet and PatternAttribution, both pattern types (the ReLU nets only: the methods refuse smooth ones). */
+/** PatternNet and PatternAttribution, both pattern types. */
 function patternMethods(ps: PatternSet): ExplainOptions[] {
   return (['pattern-net', 'pattern-attribution'] as const).flatMap((method) => (['relu', 'linear'] as const).map((patternType) => ({ method, patterns: ps, patternType })));
 }
@@ -573,13 +573,13 @@ test('info\'s compiled / fallback list is what the onnx backend does for every m
   for (const g of [reluNet(), smoothNet(1), attn]) {
     const shape = g.nodes[g.input].shape;
     const input = { shape, data: new Rand(8).array(sizeOf(shape), 1, 0) };
-    const ps = g.name !== 'attn' ? quickPatterns(g) : undefined;
+    const ps = quickPatterns(g);
     const listed = compiledMethods(g, ALL_METHODS);
     assert.deepEqual(Object.keys(listed), [...ALL_METHODS]);
     const o = new OnnxExplainer(g);
     try {
       for (const m of ALL_METHODS) {
-        const opts: ExplainOptions = { method: m, samples: 3, steps: 3, ...(ps ? { patterns: ps } : {}) };
+        const opts: ExplainOptions = { method: m, samples: 3, steps: 3, patterns: ps };
         const says = listed[m];
         if (says.reason?.startsWith('refused')) {
           await assert.rejects(o.explain(input, opts), /defined for ReLU networks/, `${g.name} ${m}`);
@@ -588,14 +588,14 @@ test('info\'s compiled / fallback list is what the onnx backend does for every m
         const r = await o.explain(input, opts);
         assert.equal(r.backend, says.compiled ? 'onnx' : 'wasm', `${g.name} ${m}: info says ${JSON.stringify(says)}, ran on ${r.backend} (${r.backendReason})`);
       }
-      // every method compiles on the ReLU net; Deep Taylor and the pattern methods refuse the softmax net, the rest compile
+      // every method compiles on the ReLU net; Deep Taylor refuses the softmax net, the rest compile (the pattern methods too)
       if (g.name === 'relu') assert.ok(Object.values(listed).every((v) => v.compiled));
       // evaluate's batches: on onnxruntime where the forward compiles (every op of these nets has an emission)
       assert.equal(compiledForward(g).compiled, true);
       assert.equal(onnxEvaluationEngine(o).curvesOn, 'onnx');
       if (g.name === 'attn') {
         const refused = Object.entries(listed).filter(([, v]) => v.reason?.startsWith('refused'));
-        assert.equal(refused.length, 4);
+        assert.deepEqual(refused.map(([m]) => m), ['deep-taylor', 'deep-taylor-bounded']);
         assert.ok(Object.entries(listed).every(([m, v]) => v.compiled === !refused.some(([r]) => r === m)));
       }
     } finally {
@@ -636,28 +636,31 @@ async function compareTransformer(g: Graph, input: InputArray, extra: ExplainOpt
  * constant, matmul, layerNorm, softmax, GELU and N-D dense, under AttnLRP / CP-LRP and their rule
  * alternatives (LayerNorm pass, softmax held constant, A·V by the value rule), agree with wasm.
  */
-test('onnx = wasm on a random transformer block: every composite, the transformer rules, the gradient family', async () => {
+test('onnx = wasm on a random transformer block: every composite, the transformer rules, the gradient family, the pattern methods', async () => {
   await initBackend('wasm');
   for (const seed of [3, 11]) {
     const w = randomBlock(seed);
     const g = blockGraph(w);
     const input = { shape: [1, w.T, w.D], data: new Rand(seed).array(w.T * w.D, 1, 0) };
     const rules = (r: Record<string, RuleSpec>): ExplainOptions => ({ method: 'lrp', composite: 'attn-lrp', rules: r, conservationDetail: true });
-    const extra = [
+    const extra: ExplainOptions[] = [
       rules({ ln1: { rule: 'pass' }, ln2: { rule: 'pass' }, softmax: { rule: 'held-constant' }, av: { rule: 'bilinear-value' } }),
       rules({ qk: { rule: 'bilinear-uniform', epsilon: 0.5 }, ln3: { rule: 'norm-identity', epsilon: 0.1 } }),
       { ...rules({}), targetClass: 1 },
     ];
+    // PatternNet / PatternAttribution through every transformer op, patterns fitted on the block's tokens
+    extra.push(...patternMethods(quickPatterns(g)));
     assert.equal(await compareTransformer(g, input, extra), TRANSFORMER_METHODS.length + extra.length);
   }
 });
 
 /** torchvision's own ViT, Swin and ConvNeXt classes at small sizes (test/fixtures/transformers, PyTorch exports). */
 for (const name of ['vit', 'swin', 'convnext']) {
-  test(`onnx = wasm on the torchvision ${name} fixture: every composite and the gradient family`, async () => {
+  test(`onnx = wasm on the torchvision ${name} fixture: every composite, the gradient family and the pattern methods`, async () => {
     await initBackend('wasm');
     const g = canonize(await loadModel(path.join(TRANSFORMERS, `${name}.onnx`)));
     const ref = TRANSFORMER_REF[name];
-    assert.equal(await compareTransformer(g, { shape: ref.inputShape, data: Float32Array.from(ref.input) }), TRANSFORMER_METHODS.length);
+    const more = patternMethods(quickPatterns(g));
+    assert.equal(await compareTransformer(g, { shape: ref.inputShape, data: Float32Array.from(ref.input) }, more), TRANSFORMER_METHODS.length + more.length);
   });
 }

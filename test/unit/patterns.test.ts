@@ -19,7 +19,7 @@ import { fitPatterns, PatternFitter } from '../../src/core/patterns/fit';
 import { decodePatterns, encodePatterns, loadPatterns, writePatternsFile } from '../../src/core/patterns/file';
 import { mergeStats, toPatternSet } from '../../src/core/patterns/stats';
 import { linearPattern, reluPattern } from '../../src/core/patterns/compute';
-import { maxRel, worstStatsDifference } from './helpers/patternStats';
+import { maxRel, momentsOf, worstStatsDifference } from './helpers/patternStats';
 import { rhoOfLayer } from '../../src/core/patterns/rho';
 import { writeNpy } from '../../src/core/io/npy';
 import { encodePng } from '../../src/core/image/png';
@@ -29,55 +29,6 @@ import { cosine, memorySource, param, Rand, relErr } from './helpers/methodNets'
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-patterns-'));
 
 // ---------------------------------------------------------------- moments
-
-function directMoments(x: number[][], y: number[][], mask: number[][] | undefined): { n: number[]; mx: number[][]; my: number[]; cxy: number[][]; cyy: number[] } {
-  const d = x[0].length;
-  const k = y[0].length;
-  const n = new Array<number>(k).fill(0);
-  const mx = Array.from({ length: d }, () => new Array<number>(k).fill(0));
-  const my = new Array<number>(k).fill(0);
-  for (let r = 0; r < x.length; r++) {
-    for (let j = 0; j < k; j++) {
-      if (mask && !mask[r][j]) continue;
-      n[j]++;
-      my[j] += y[r][j];
-      for (let i = 0; i < d; i++) mx[i][j] += x[r][i];
-    }
-  }
-  for (let j = 0; j < k; j++) {
-    my[j] /= n[j] || 1;
-    for (let i = 0; i < d; i++) mx[i][j] /= n[j] || 1;
-  }
-  const cxy = Array.from({ length: d }, () => new Array<number>(k).fill(0));
-  const cyy = new Array<number>(k).fill(0);
-  for (let r = 0; r < x.length; r++) {
-    for (let j = 0; j < k; j++) {
-      if (mask && !mask[r][j]) continue;
-      cyy[j] += (y[r][j] - my[j]) ** 2;
-      for (let i = 0; i < d; i++) cxy[i][j] += (x[r][i] - mx[i][j]) * (y[r][j] - my[j]);
-    }
-  }
-  return { n, mx, my, cxy, cyy };
-}
-
-function momentsOf(x: number[][], y: number[][], mask: number[][] | undefined): Moments {
-  const dm = directMoments(x, y, mask);
-  const d = x[0].length;
-  const k = y[0].length;
-  const m = new Moments(d, k, !mask);
-  for (let j = 0; j < k; j++) {
-    m.count[j] = dm.n[j];
-    m.my[j] = dm.my[j];
-    m.cyy[j] = dm.cyy[j];
-    for (let i = 0; i < d; i++) {
-      if (mask) m.mx[i * k + j] = dm.mx[i][j];
-      else m.mx[i] = dm.mx[i][0];
-      m.cxy[i * k + j] = dm.cxy[i][j];
-    }
-  }
-  return m;
-}
-
 
 test('Chan merge of moments equals the moments of the union; the complement recovers the other rows', () => {
   const r = new Rand(1);

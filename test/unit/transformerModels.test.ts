@@ -17,6 +17,9 @@ import { COMPOSITE_NAMES, defaultCompositeFor } from '../../src/core/composites/
 import { loadModel } from '../../src/core/loaders/registry';
 import { canonize } from '../../src/core/graph/canonize';
 import { patchTokens, tokenMapToImage, tokenRelevance, tokenStage } from '../../src/core/image/tokenMap';
+import { fitPatterns } from '../../src/core/patterns/fit';
+import { toPatternSet } from '../../src/core/patterns/stats';
+import { memorySource, Rand } from './helpers/methodNets';
 
 const DIR = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'transformers');
 const REF = JSON.parse(fs.readFileSync(path.join(DIR, 'reference.json'), 'utf8')) as Record<string, { input: number[]; inputShape: number[]; logits: number[] }>;
@@ -83,7 +86,7 @@ test('vit: the gradient equals a finite difference of the logit (attention, Laye
   }
 });
 
-test('vit: deep-taylor and pattern methods refuse, naming the first node without a ReLU root point', async () => {
+test('vit: deep-taylor refuses, naming the first node without a ReLU root point; the pattern methods explain it', async () => {
   const g = canonize(await loadModel(path.join(DIR, 'vit.onnx')));
   const ref = REF.vit;
   const ex = new Explainer(g);
@@ -92,8 +95,18 @@ test('vit: deep-taylor and pattern methods refuse, naming the first node without
     for (const method of ['deep-taylor', 'deep-taylor-bounded'] as const) {
       assert.throws(() => ex.explain(input, { method }), /defined for ReLU networks; node '.*ln_1\/Div' \(layerNorm\) has no Taylor root point \(and 12 more/);
     }
-    const ps = { modelName: g.name } as unknown as NonNullable<Parameters<Explainer['explain']>[1]['patterns']>;
-    assert.throws(() => ex.explain(input, { method: 'pattern-net', patterns: ps }), /pattern-net is defined for ReLU networks; node '.*' \(layerNorm\) has no pattern/);
+    // patterns fitted on noisy copies of the input: every token of every image is a row of the token layers
+    const r = new Rand(4);
+    const data = Float32Array.from({ length: 12 * input.data.length }, (_, i) => input.data[i % input.data.length] + 0.3 * r.normal());
+    const ps = toPatternSet(fitPatterns(g, memorySource(data, ref.inputShape), { batchSize: 4, holdout: 0 }));
+    const mlp = ps.layers.filter((l) => /mlp\.0\//.test(l.name));
+    assert.ok(mlp.length === 2 && mlp.every((l) => l.regime === 'relu' && l.relu), 'the MLP layers before GELU get two-regime patterns');
+    for (const method of ['pattern-net', 'pattern-attribution'] as const) {
+      const res = ex.explain(input, { method, patterns: ps });
+      const v = res.relevance.data;
+      assert.ok(v.every(Number.isFinite) && v.some((x) => x !== 0), `${method}: a finite, non-zero signal`);
+      assert.equal(res.target.class, ref.logits.indexOf(Math.max(...ref.logits)));
+    }
   } finally {
     ex.dispose();
   }

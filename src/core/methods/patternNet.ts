@@ -1,10 +1,11 @@
 /**
  * PatternNet and PatternAttribution (Kindermans et al. 2018) with fitted patterns (src/core/patterns).
  * Both start from the logit, R = f_c(x)·onehot(c), and run the gradient's backward pass — ReLU masks,
- * winner-take-all max pooling — with each dense/conv layer's transposed op using the pattern A
- * (PatternNet: the signal at the input) or W∘A (PatternAttribution: the attribution). A layer's
- * two-regime pattern a₊ is used where a ReLU follows it, the linear pattern elsewhere (or everywhere
- * with patternType 'linear'); a layer without a pattern (stand-alone BatchNorm) passes the gradient.
+ * winner-take-all max pooling, and on transformers the gradients of LayerNorm, softmax, the products of
+ * activations and GELU — with each dense/conv layer's transposed op using the pattern A (PatternNet: the
+ * signal at the input) or W∘A (PatternAttribution: the attribution). A layer's two-regime pattern a₊ is
+ * used where a rectifier (ReLU, GELU, SiLU) follows it, the linear pattern elsewhere (or everywhere with
+ * patternType 'linear'); a layer without a pattern (stand-alone BatchNorm) passes the gradient.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Node } from '../graph/ir';
@@ -12,7 +13,6 @@ import { isWeighted } from '../ops/registry';
 import { backward, type NodeBackward } from '../engine/backward';
 import type { PreparedGraph } from '../engine/prepared';
 import { LensError } from '../errors';
-import { assertReluNetwork } from './reluOnly';
 import { transposedWith } from '../patterns/kernelOps';
 import type { LayerPatterns, PatternSet } from '../patterns/patternSet';
 import { modelFingerprint } from '../patterns/fingerprint';
@@ -70,7 +70,6 @@ export const RESCALE = { after: (n: Node) => isWeighted(n), log2: 64 };
 export function runPatternMethod(ctx: MethodContext, variant: Variant): MethodRun {
   const ps = ctx.opts.patterns;
   const name = variant === 'net' ? 'pattern-net' : 'pattern-attribution';
-  assertReluNetwork(ctx.prep.graph, name);
   if (!ps) {
     throw new LensError('bad-usage', `${name} needs fitted patterns: --patterns FILE (make one with 'relevance-lens patterns fit MODEL DATA --out FILE')`);
   }

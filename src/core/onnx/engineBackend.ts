@@ -48,7 +48,7 @@ const SIGNAL_METHODS: readonly MethodName[] = ['gradient', 'gradient-x-input', '
 
 /**
  * Where each method runs on the onnx backend for this graph, with the reason for a wasm fallback (or
- * for a refusal on every backend: Deep Taylor and the pattern methods on a non-ReLU network).
+ * for a refusal on every backend: Deep Taylor on a non-ReLU network).
  */
 export function compiledMethods(g: Graph, methods: readonly MethodName[]): Record<string, { compiled: boolean; reason?: string }> {
   const lrp = compileBlocker(g, 'lrp');

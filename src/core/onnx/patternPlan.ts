@@ -5,7 +5,6 @@
  */
 import type { Graph } from '../graph/ir';
 import { LensError } from '../errors';
-import { assertReluNetwork } from '../methods/reluOnly';
 import { patternKernel, patternsByNode } from '../methods/patternNet';
 import { signalRuleText } from '../methods/gradient';
 import type { ExplainOptions } from '../methods/types';
@@ -23,7 +22,6 @@ export function patternPlan(g: Graph, opts: ExplainOptions): PatternPlan | { rea
   if (!ps) return { reason: `${opts.method} needs fitted patterns` };
   const type = opts.patternType ?? 'relu';
   if (type !== 'relu' && type !== 'linear') return { reason: `pattern type '${String(type)}' is not relu or linear` };
-  assertReluNetwork(g, opts.method);
   const net = opts.method === 'pattern-net';
   const byNode = patternsByNode({ graph: g }, ps);
   const kernels = new Map<number, { data: Float32Array; shape: number[] }>();

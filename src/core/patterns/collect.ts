@@ -205,8 +205,8 @@ export function mergeBatchMoments(prep: PreparedGraph, spec: PatternLayerSpec, t
       into.all.mergeRows(wAll, i0, i0 + nr, allMx, allCxy);
       if (plus) into.plus!.mergeRows(plus.w, i0, i0 + nr, plusMx!, plusCxy!);
     };
-    // the input shifted by its batch mean, channel-major (dense: [D, N]; conv: stride-phase grids)
-    const xd = dense ? tf.tidy(() => tf.transpose(tf.sub(t.x, shift)) as tf.Tensor2D) : undefined;
+    // the input shifted by its batch mean, channel-major (dense: [D, rows], a row per image and token; conv: stride-phase grids)
+    const xd = dense ? tf.tidy(() => tf.transpose(tf.reshape(tf.sub(t.x, shift), [rows, spec.inC])) as tf.Tensor2D) : undefined;
     let grids: tf.Tensor4D[][] = [];
     if (!dense) {
       const xp = paddedInput(prep, spec, t.x, shift);
@@ -288,7 +288,7 @@ export function batchJointMoments(prep: PreparedGraph, spec: PatternLayerSpec, p
   const rows = n * p;
   // patches at the chosen positions: [rows, kh·kw, C] in kernel order
   const patches = tf.tidy(() => {
-    if (dense) return tf.reshape(t.x, [rows, 1, spec.inC]);
+    if (dense) return tf.reshape(tf.gather(tf.reshape(t.x, [n, spec.positions, spec.inC]), plan.positions, 1), [rows, 1, spec.inC]);
     const grids = phaseGrids(paddedInput(prep, spec, t.x), spec.node.attrs.conv!.strides);
     const pos = tf.tensor1d(plan.positions, 'int32');
     const per: tf.Tensor[] = [];
@@ -309,8 +309,7 @@ export function batchJointMoments(prep: PreparedGraph, spec: PatternLayerSpec, p
           ? tf.reshape(patches, [rows, plan.gd])
           : tf.reshape(tf.gather(patches, [grp.channel], 2), [rows, plan.gd]);
         const sel = (v: tf.Tensor2D): tf.Tensor2D => {
-          let s = tf.reshape(v, [n, spec.positions, spec.k]);
-          if (!dense) s = tf.gather(s, plan.positions, 1);
+          const s = tf.gather(tf.reshape(v, [n, spec.positions, spec.k]), plan.positions, 1);
           return tf.reshape(tf.gather(s, grp.neurons, 2), [rows, grp.neurons.length]) as tf.Tensor2D;
         };
         const yy = sel(y);

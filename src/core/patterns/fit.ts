@@ -5,7 +5,6 @@
  * content hash falls in the held-out fraction feed the quality measure ρ instead; the split depends
  * on the image alone, so fitting two halves of a dataset holds out the same images as one fit.
  */
-import { assertReluNetwork } from '../methods/reluOnly';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Graph } from '../graph/ir';
 import { sizeOf } from '../graph/ir';
@@ -192,7 +191,6 @@ export interface FitOptions extends FitterOptions {
 }
 
 export function fitPatterns(graph: Graph, source: ImageSource, opts: FitOptions = {}): PatternStats {
-  assertReluNetwork(graph, 'pattern-net');
   const want = graph.nodes[graph.input].shape;
   if (source.shape.length !== 3 || source.shape.some((d, i) => d !== want[i])) {
     throw new LensError('bad-input', `images are ${source.shape.join('×')}, the model expects ${want.join('×')} (HWC)`);

@@ -1,9 +1,12 @@
 /**
  * Which layers get patterns and how their statistics are laid out. Every dense / conv2d / depthwise
  * layer does; y = wᵀx without bias, x the layer's input (a patch of it for convolutions). The layer's
- * regime is 'relu' when its only consumer is a ReLU-like activation (relu, relu6, clip at 0): the
- * mask M = 1[output after the activation > 0] selects the rows of the two-regime pattern a₊. Other
- * layers (the logits, MobileNet's linear bottlenecks, a conv feeding an add) get the linear pattern.
+ * regime is 'relu' when its only consumer is a rectifier: ReLU-like (relu, relu6, clip at 0) or a gated
+ * one whose output has its input's sign (GELU in both forms, SiLU: a transformer's MLP, EfficientNet):
+ * the mask M = 1[output after the activation > 0] = 1[y + b > 0] selects the rows of the two-regime
+ * pattern a₊, the regime the activation passes. Other layers (the logits, MobileNet's linear
+ * bottlenecks, a conv feeding an add, attention's Q/K/V projections) get the linear pattern. A dense
+ * layer over tokens ([T, D], any rank) takes each token as a row: `positions` tokens per image.
  */
 import type { Graph, Node, OpKind } from '../graph/ir';
 import { consumers, sizeOf } from '../graph/ir';
@@ -24,11 +27,11 @@ export interface PatternLayerSpec {
   kw: number;
   inC: number;
   mult: number;
-  /** spatial output positions per image (dense: 1) */
+  /** output positions per image: pixels (conv), tokens (dense over [.., T, D]; 1 for a flat vector) */
   positions: number;
 }
 
-const RELU_LIKE = new Set(['relu', 'relu6']);
+const RECTIFIERS = new Set(['relu', 'relu6', 'gelu', 'geluTanh', 'silu']);
 
 function maskActivation(g: Graph, n: Node, cons: number[][]): number | undefined {
   const c = cons[n.id];
@@ -36,7 +39,7 @@ function maskActivation(g: Graph, n: Node, cons: number[][]): number | undefined
   const a = g.nodes[c[0]];
   if (a.op !== 'activation') return undefined;
   const fn = a.attrs.activation!;
-  if (RELU_LIKE.has(fn) || (fn === 'clip' && (a.attrs.clipMin ?? -1) === 0)) return a.id;
+  if (RECTIFIERS.has(fn) || (fn === 'clip' && (a.attrs.clipMin ?? -1) === 0)) return a.id;
   return undefined;
 }
 
@@ -49,7 +52,7 @@ export function patternLayers(g: Graph): PatternLayerSpec[] {
     const actId = maskActivation(g, n, cons);
     const base = { node: n, op: n.op, kernelShape: ks.slice(), regime: (actId !== undefined ? 'relu' : 'linear') as PatternRegime, actId };
     if (n.op === 'dense') {
-      out.push({ ...base, d: ks[0], k: ks[1], kh: 1, kw: 1, inC: ks[0], mult: 1, positions: 1 });
+      out.push({ ...base, d: ks[0], k: ks[1], kh: 1, kw: 1, inC: ks[0], mult: 1, positions: sizeOf(n.shape) / ks[1] });
     } else if (n.op === 'conv2d') {
       out.push({ ...base, d: ks[0] * ks[1] * ks[2], k: ks[3], kh: ks[0], kw: ks[1], inC: ks[2], mult: 1, positions: n.shape[0] * n.shape[1] });
     } else {

@@ -12,7 +12,7 @@ export interface LayerPatterns {
   name: string;
   op: OpKind;
   kernelShape: number[];
-  /** 'relu' when a ReLU-like activation follows the layer (two-regime a₊ fitted), else 'linear' */
+  /** 'relu' when a rectifier follows the layer (ReLU-like, GELU, SiLU: two-regime a₊ fitted), else 'linear' */
   regime: PatternRegime;
   /** a = cov[x, y] / σ²_y */
   linear: Float32Array;
