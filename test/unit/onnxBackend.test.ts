@@ -15,15 +15,12 @@ import type { Graph } from '../../src/core/graph/ir';
 import { sizeOf } from '../../src/core/graph/ir';
 import type { ExplainOptions } from '../../src/core/methods/types';
 import type { RuleSpec } from '../../src/shared/ruleSpec';
-import { Rand, reluNet, smoothNet } from './helpers/methodNets';
+import { quickPatterns, Rand, reluNet, smoothNet } from './helpers/methodNets';
 import { makeNet } from './oracle/randomNets';
 import { NET_SEEDS, firstBounds, firstWeighted, ruleLayers } from './oracle/cases';
-import { fitPatterns } from '../../src/core/patterns/fit';
-import { toPatternSet } from '../../src/core/patterns/stats';
 import { modelFingerprint } from '../../src/core/patterns/fingerprint';
 import type { PatternSet } from '../../src/core/patterns/patternSet';
 import { GraphBuilder } from '../../src/core/graph/builder';
-import { memorySource } from './helpers/methodNets';
 import { evaluateMethods, evaluateMethodsAsync } from '../../src/core/metrics/evaluate';
 import type { CurveJobSpec } from '../../src/core/metrics/pixelFlipping';
 import { onnxEvaluationEngine } from '../../src/core/onnx/evaluationEngine';
@@ -104,12 +101,6 @@ const METHODS: ExplainOptions[] = [
 ];
 
 /** Patterns fitted on 24 seeded random images (enough to run the methods; what they show does not matter here). */
-function quickPatterns(g: Graph): PatternSet {
-  const shape = g.nodes[g.input].shape;
-  const data = new Rand(99).array(24 * sizeOf(shape), 1, 0.2);
-  return toPatternSet(fitPatterns(g, memorySource(data, shape), { batchSize: 8, holdout: 0 }));
-}
-
 /** PatternNet and PatternAttribution, both pattern types. */
 function patternMethods(ps: PatternSet): ExplainOptions[] {
   return (['pattern-net', 'pattern-attribution'] as const).flatMap((method) => (['relu', 'linear'] as const).map((patternType) => ({ method, patterns: ps, patternType })));

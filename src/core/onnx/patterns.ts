@@ -42,6 +42,7 @@ export function rescaleAfter(e: Emitter, g: Graph, node: Node, pending: string[]
   const peak = peaks.length === 1 ? peaks[0] : e.g.op('Max', peaks);
   const over = e.g.op('Greater', [peak, e.g.scalar(2 ** PATTERN_RESCALE_LOG2)]);
   const factor = e.g.op('Where', [over, e.g.scalar(2 ** -PATTERN_RESCALE_LOG2), e.g.scalar(1)]);
-  for (let i = 0; i < g.nodes.length; i++) pending[i] = pending[i].map((p) => e.mul(p, factor));
+  // only the nodes not walked yet hold entries (ids below this one)
+  for (let i = 0; i < node.id; i++) if (pending[i].length) pending[i] = pending[i].map((p) => e.mul(p, factor));
   return e.add(log2, e.g.op('Where', [over, e.g.scalar(PATTERN_RESCALE_LOG2), e.g.scalar(0)]));
 }

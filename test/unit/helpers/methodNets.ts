@@ -9,6 +9,9 @@ import { GraphBuilder } from '../../../src/core/graph/builder';
 import { Rng } from '../oracle/rng';
 import { PreparedGraph } from '../../../src/core/engine/prepared';
 import { forward } from '../../../src/core/engine/forward';
+import { fitPatterns } from '../../../src/core/patterns/fit';
+import { toPatternSet } from '../../../src/core/patterns/stats';
+import type { PatternSet } from '../../../src/core/patterns/patternSet';
 
 /** The oracle suite's seeded stream with the draws these nets use (seed 0 is taken as 1). */
 export class Rand {
@@ -181,4 +184,11 @@ export function memorySource(data: Float32Array, shape: number[]): { count: numb
     read: (s, n) => data.slice(s * per, (s + n) * per),
     close: () => undefined,
   };
+}
+
+/** Patterns fitted on 24 seeded random inputs (no held-out part): enough to run the pattern methods. */
+export function quickPatterns(g: Graph): PatternSet {
+  const shape = g.nodes[g.input].shape;
+  const data = new Rand(99).array(24 * sizeOf(shape), 1, 0.2);
+  return toPatternSet(fitPatterns(g, memorySource(data, shape), { batchSize: 8, holdout: 0 }));
 }
