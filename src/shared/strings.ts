@@ -52,7 +52,7 @@ export const STRINGS = {
   steps: 'Steps',
   baseline: 'Baseline',
   root: 'Root point',
-  patternType: 'Patterns',
+  patternType: 'Pattern type',
   unbalanced: 'out of balance',
   balanced: 'ok',
   ruleFromComposite: '(composite)',

@@ -94,9 +94,10 @@ export function methodParamControls(method: MethodId, p: MethodParamValues, onCh
     });
     return field(t[key], input);
   };
+  // the first value is the engine's default, shown as such while none is chosen
   const choice = <K extends 'baseline' | 'root' | 'patternType'>(key: K, values: NonNullable<MethodParamValues[K]>[]) => {
     const sel = h('select', { 'data-control': `method-param:${key}`, onchange: () => onChange({ ...p, [key]: sel.value || undefined }) },
-      option('', '—', p[key] === undefined), values.map((v) => option(v, v, p[key] === v)));
+      option('', `${values[0]} (default)`, p[key] === undefined), values.slice(1).map((v) => option(v, v, p[key] === v)));
     return field(t[key], sel);
   };
   switch (method) {
