@@ -1,4 +1,5 @@
 /** Shared by the integration specs: the extension's API, the test workspace, waiting, measuring, screenshots. */
+import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -246,4 +247,24 @@ export function byteDiff(a: ArrayLike<number>, b: ArrayLike<number>): { max: num
     if (d > max) max = d;
   }
   return { max, count };
+}
+
+/**
+ * Fits patterns for the current model on a workspace folder (the command, as a user runs it), timed, then
+ * switches the panel to PatternAttribution and checks it explained with that file, to a finite, non-zero map.
+ */
+export async function fitAndShowPatternAttribution(folder: string[], label: string): Promise<{ outPath: string; layers: number; ex: Explanation }> {
+  const api = await lensApi();
+  const t0 = performance.now();
+  const r = (await vscode.commands.executeCommand('relevanceLens.fitPatterns', wsFile(...folder))) as { outPath: string; layers: number } | undefined;
+  measure(`fit patterns on ${label}`, performance.now() - t0);
+  assert.ok(r, 'fitting failed');
+  const rendered = nextRender(api, (x) => x.method === 'pattern-attribution');
+  hooks(api).drivePanel('method', 'pattern-attribution');
+  await rendered;
+  const ex = api.current().explanation!;
+  assert.strictEqual(ex.spec.method, 'pattern-attribution');
+  assert.strictEqual((ex.extra?.patterns as { file?: string } | undefined)?.file, r.outPath, JSON.stringify(ex.extra));
+  assert.ok(ex.relevance.data.every(Number.isFinite) && ex.relevance.data.some((v) => v !== 0), 'no finite, non-zero relevance');
+  return { ...r, ex };
 }

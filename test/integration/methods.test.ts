@@ -1,7 +1,6 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as vscode from 'vscode';
-import { DEMO_MODEL, digit, hooks, lensApi, measure, nextRender, startAtDefaults, wsFile } from './helpers';
+import { DEMO_MODEL, digit, fitAndShowPatternAttribution, hooks, lensApi, measure, nextRender, startAtDefaults, wsFile } from './helpers';
 
 export function defineMethodTests(): void {
   describe('methods and patterns', () => {
@@ -26,20 +25,9 @@ export function defineMethodTests(): void {
       const api = await lensApi();
       const patterns = wsFile('lenet', 'model.patterns');
       fs.rmSync(patterns.fsPath, { force: true });
-      const t0 = performance.now();
-      const r = (await vscode.commands.executeCommand('relevanceLens.fitPatterns', wsFile('digits'))) as { outPath: string; layers: number } | undefined;
-      measure('fit patterns on 10 digits (LeNet)', performance.now() - t0);
-      assert.ok(r, 'fitting failed');
+      const r = await fitAndShowPatternAttribution(['digits'], '10 digits (LeNet)');
       assert.strictEqual(r.outPath, patterns.fsPath);
       assert.ok(r.layers > 0);
-      const rendered = nextRender(api, (x) => x.method === 'pattern-attribution');
-      hooks(api).drivePanel('method', 'pattern-attribution');
-      await rendered;
-      // explained with the patterns just fitted, to a finite, non-zero map
-      const ex = api.current().explanation!;
-      assert.strictEqual(ex.spec.method, 'pattern-attribution');
-      assert.strictEqual((ex.extra?.patterns as { file?: string } | undefined)?.file, r.outPath, JSON.stringify(ex.extra));
-      assert.ok(ex.relevance.data.every(Number.isFinite) && ex.relevance.data.some((v) => v !== 0), 'no finite, non-zero relevance');
       const back = nextRender(api, (x) => x.method === 'lrp');
       hooks(api).drivePanel('method', 'lrp');
       await back;

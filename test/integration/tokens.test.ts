@@ -1,7 +1,6 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as vscode from 'vscode';
-import { PHOTO, byteDiff, hooks, lensApi, measure, nextRender, screenshot, setTheme, showExplanation, sleep, wsFile } from './helpers';
+import { PHOTO, byteDiff, fitAndShowPatternAttribution, hooks, lensApi, nextRender, screenshot, setTheme, showExplanation, sleep, wsFile } from './helpers';
 import { referenceTokens } from './engineReference';
 
 /** A small torchvision VisionTransformer (32×32, 8×8 patches: a 4 × 4 grid) laid out by workspace.mjs. */
@@ -50,20 +49,11 @@ export function defineTokenTests(): void {
       this.timeout(120_000);
       const api = await lensApi();
       await showExplanation(VIT, PHOTO);
-      const t0 = performance.now();
-      const r = (await vscode.commands.executeCommand('relevanceLens.fitPatterns', wsFile('images'))) as { outPath: string; layers: number } | undefined;
-      measure('fit patterns on 2 photos (ViT, 32×32)', performance.now() - t0);
-      assert.ok(r, 'fitting failed');
+      const r = await fitAndShowPatternAttribution(['images'], '2 photos (ViT, 32×32)');
       try {
         // the patch embedding and every dense layer of the two encoder blocks and the head
         assert.strictEqual(r.layers, 10);
-        const rendered = nextRender(api, (x) => x.method === 'pattern-attribution');
-        hooks(api).drivePanel('method', 'pattern-attribution');
-        await rendered;
-        const ex = api.current().explanation!;
-        assert.strictEqual(ex.spec.method, 'pattern-attribution');
-        assert.strictEqual((ex.extra?.patterns as { file?: string } | undefined)?.file, r.outPath, JSON.stringify(ex.extra));
-        assert.ok(ex.relevance.data.every(Number.isFinite) && ex.relevance.data.some((v) => v !== 0), 'no finite, non-zero signal');
+        const ex = r.ex;
         assert.ok(ex.tokens && ex.tokens.values.every(Number.isFinite) && ex.tokens.values.some((v) => v !== 0), 'no per-token map of the signal');
         const tokens = await nextRender(api, (x) => x.view === 'tokens' && x.method === 'pattern-attribution', 20_000, () => hooks(api).drivePanel('heatmap-view', 'tokens'));
         assert.deepStrictEqual([tokens.height, tokens.width], ex.tokens.grid);

@@ -143,13 +143,19 @@ function tokenRows(x: tf.Tensor, kernel: Float32Array, bias: Float32Array | unde
   return { x: rows, y, mask: y.map((row) => row.map((v, j) => (v + (bias?.[j] ?? 0) > 0 ? 1 : 0))) };
 }
 
-test('pattern statistics of dense layers over tokens (and of the class-token head) equal a float64 brute force over every token row', () => {
-  const w = randomBlock(11);
+/** The block's forward values for a batch of N seeded token inputs (every node's output; dispose when done). */
+function blockBatch(seed: number, N: number): { w: BlockWeights; g: ReturnType<typeof blockGraph>; prep: PreparedGraph; acts: tf.Tensor[]; dispose: () => void } {
+  const w = randomBlock(seed);
   const g = blockGraph(w);
   const prep = new PreparedGraph(g);
-  const N = 3;
-  const x = tf.tensor3d(new Rand(12).array(N * w.T * w.D, 1, 0), [N, w.T, w.D]);
+  const x = tf.tensor3d(new Rand(seed + 1).array(N * w.T * w.D, 1, 0), [N, w.T, w.D]);
   const acts = forward(prep, x as unknown as tf.Tensor4D);
+  return { w, g, prep, acts, dispose: () => { acts.forEach((a) => a.dispose()); x.dispose(); prep.dispose(); } };
+}
+
+test('pattern statistics of dense layers over tokens (and of the class-token head) equal a float64 brute force over every token row', () => {
+  const N = 3;
+  const { g, prep, acts, dispose } = blockBatch(11, N);
   try {
     for (const spec of patternLayers(g)) {
       const t = { x: acts[spec.node.inputs[0]], z: acts[spec.node.id], ...(spec.actId !== undefined ? { act: acts[spec.actId] } : {}) };
@@ -168,19 +174,13 @@ test('pattern statistics of dense layers over tokens (and of the class-token hea
       if (wantPlus) assert.ok(wantPlus.count.some((c) => c > 0 && c < N * spec.positions), 'the mask selects a subset');
     }
   } finally {
-    acts.forEach((a) => a.dispose());
-    x.dispose();
-    prep.dispose();
+    dispose();
   }
 });
 
 test('ρ\'s held-out statistics of a dense layer over tokens read the plan\'s token subset (float64 brute force)', () => {
-  const w = randomBlock(29);
-  const g = blockGraph(w);
-  const prep = new PreparedGraph(g);
   const N = 4;
-  const x = tf.tensor3d(new Rand(30).array(N * w.T * w.D, 1, 0), [N, w.T, w.D]);
-  const acts = forward(prep, x as unknown as tf.Tensor4D);
+  const { g, prep, acts, dispose } = blockBatch(29, N);
   try {
     const spec = patternLayers(g).find((s) => s.node.name === 'w1')!;
     const plan = rhoPlan(spec, 3, 2, 7);
@@ -210,8 +210,6 @@ test('ρ\'s held-out statistics of a dense layer over tokens read the plan\'s to
     };
     for (const [f, v] of Object.entries(want)) assert.ok(maxRel(jm[f as keyof typeof want & keyof typeof jm] as Float64Array, v) < 2e-5, `ρ ${f}: ${maxRel(jm[f as 'mx'], v)}`);
   } finally {
-    acts.forEach((a) => a.dispose());
-    x.dispose();
-    prep.dispose();
+    dispose();
   }
 });
