@@ -26,7 +26,6 @@ import { Explainer } from '../src/core/methods/explain';
 import type { PreparedGraph } from '../src/core/engine/prepared';
 import { COMPOSITE_NAMES, defaultCompositeFor } from '../src/core/composites/presets';
 import { readNpy } from '../src/core/io/npy';
-import { LIMITS } from '../src/core/io/boundedRead';
 import { patchTokens, tokenMapToImage, tokenRelevance } from '../src/core/image/tokenMap';
 import { renderHeatmapPng } from '../src/core/pipeline';
 import type { ExplainOptions, MethodName } from '../src/core/methods/types';
@@ -73,9 +72,7 @@ async function quickPatterns(g: Graph, input: { shape: number[]; data: Float32Ar
     let stats: PatternStats | undefined = fitPatterns(g, source, { batchSize: 2, holdout: 0, rho: null, patterns: false, prep });
     await writePatternsFile(file, stats);
     stats = undefined;
-    // the zoo's own file: a user's is bounded by RELEVANCE_LENS_MAX_MODEL_MB (1 GiB), and the patterns of Wide
-    // ResNet-50-2 and VGG16 (per-layer statistics of 69 M / 138 M weights) are larger
-    LIMITS.modelBytes = Math.max(LIMITS.modelBytes, fs.statSync(file).size);
+    // the limit bounds the patterns read (twice RELEVANCE_LENS_MAX_MODEL_MB), not the file with its statistics
     return loadPatterns(file);
   } catch (e) {
     return (e as Error).message;

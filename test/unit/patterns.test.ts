@@ -24,6 +24,7 @@ import { rhoOfLayer } from '../../src/core/patterns/rho';
 import { writeNpy } from '../../src/core/io/npy';
 import { encodePng } from '../../src/core/image/png';
 import { LensError } from '../../src/core/errors';
+import { LIMITS } from '../../src/core/io/boundedRead';
 import { cosine, memorySource, param, Rand, relErr } from './helpers/methodNets';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-patterns-'));
@@ -499,6 +500,49 @@ test('a fit kept without patterns writes the same file: patterns derived in row 
         assert.ok(Math.abs(rel[i * k + j] - a) <= 1e-6 * Math.abs(a) + 1e-12, `${l.name} relu [${i}, ${j}]: ${rel[i * k + j]} vs ${a}`);
       }
     }
+  }
+});
+
+test('patterns loaded for one type read only its arrays; the limit bounds what is read, not the statistics beside it', async () => {
+  await initBackend('cpu');
+  const g = statsNet(18);
+  const shape = [9, 8, 2];
+  const stats = fitPatterns(g, memorySource(randomImages(30, shape, 19), shape), { batchSize: 10, holdout: 0 });
+  const file = path.join(tmp, 'typed.pat');
+  await writePatternsFile(file, stats);
+  const both = loadPatterns(file);
+  const relu = loadPatterns(file, 'relu');
+  const linear = loadPatterns(file, 'linear');
+  assert.ok(both.layers.some((l) => l.regime === 'relu') && both.layers.some((l) => l.regime === 'linear'));
+  both.layers.forEach((l, i) => {
+    // relu: a₊ where fitted, the linear pattern elsewhere; linear: the linear pattern everywhere
+    assert.deepEqual([relu.layers[i].relu, relu.layers[i].linear], l.regime === 'relu' ? [l.relu, undefined] : [undefined, l.linear], l.name);
+    assert.deepEqual([linear.layers[i].relu, linear.layers[i].linear], [undefined, l.linear], l.name);
+  });
+  const x = { shape, data: randomImages(1, shape, 20) };
+  const e = new Explainer(g);
+  try {
+    for (const [type, ps] of [['relu', relu], ['linear', linear]] as const) {
+      const want = e.explain(x, { method: 'pattern-attribution', patterns: both, patternType: type }).relevance.data;
+      assert.deepEqual(e.explain(x, { method: 'pattern-attribution', patterns: ps, patternType: type }).relevance.data, want, type);
+    }
+    assert.throws(() => e.explain(x, { method: 'pattern-net', patterns: relu, patternType: 'linear' }),
+      (err: unknown) => err instanceof LensError && /typed\.pat: the patterns were loaded for --pattern-type relu only; layer '\w+' has no linear pattern/.test(err.message));
+  } finally {
+    e.dispose();
+  }
+  // the file holds float64 statistics too: a limit below the file but above its patterns loads, a limit below the patterns refuses
+  const patternBytes = both.layers.reduce((a, l) => a + (l.linear!.length + (l.relu?.length ?? 0)) * 4, 0);
+  const size = fs.statSync(file).size;
+  assert.ok(size > 2 * patternBytes, `the file (${size} B) holds more than its patterns (${patternBytes} B)`);
+  const saved = LIMITS.modelBytes;
+  try {
+    LIMITS.modelBytes = Math.ceil(patternBytes / 2);
+    assert.equal(loadPatterns(file).layers.length, both.layers.length);
+    LIMITS.modelBytes = Math.floor(patternBytes / 2) - 1;
+    assert.throws(() => loadPatterns(file), (err: unknown) => err instanceof LensError && /typed\.pat: its patterns are .* over the limit of .* \(twice RELEVANCE_LENS_MAX_MODEL_MB\)$/.test(err.message));
+  } finally {
+    LIMITS.modelBytes = saved;
   }
 });
 

@@ -214,7 +214,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   assertSupported(model.graph, modelFile);
   // a bare 'lrp' without --composite gets the model's default composite (as explain)
   if (values.composite === undefined) for (const e of entries) if (e.name === 'lrp') e.composite = defaultComposite(model.graph).name;
-  const patterns = values.patterns !== undefined ? loadPatterns(values.patterns) : undefined;
+  const patterns = values.patterns !== undefined ? loadPatterns(values.patterns, 'relu') : undefined;
   const { input, display } = readInput(inputFile, model);
   // input bounds: flags, else the card's (or the default card's, for an image preprocessed by it)
   const cb = cardBounds(model) ?? (display ? inputBounds(model.card) : undefined);

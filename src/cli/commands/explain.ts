@@ -323,7 +323,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   const model = await openModel(modelFile, values.card, { keepRaw: false });
   // an op no method can run is named, with its node, before any computation
   assertSupported(model.graph, modelFile);
-  const patterns: PatternSet | undefined = values.patterns !== undefined ? loadPatterns(values.patterns) : undefined;
+  const patterns: PatternSet | undefined = values.patterns !== undefined ? loadPatterns(values.patterns, (patternType as 'relu' | 'linear' | undefined) ?? 'relu') : undefined;
   const { input, display, original } = readInput(inputFile, model);
   const want = model.graph.nodes[model.graph.input].shape;
   const baselineSpec: BaselineSpec | undefined = baseline?.kind === 'file' ? readBaselineNpy(baseline.file, want) : baseline;

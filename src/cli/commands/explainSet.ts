@@ -130,7 +130,7 @@ export async function runExplainSetCommand(argv: string[]): Promise<number> {
   const model = await openModel(modelFile, values.card);
   assertSupported(model.graph, modelFile);
   const images = listImages(source, model.labels);
-  const patterns = values.patterns !== undefined ? loadPatterns(values.patterns) : undefined;
+  const patterns = values.patterns !== undefined ? loadPatterns(values.patterns, (patternType as 'relu' | 'linear' | undefined) ?? 'relu') : undefined;
   const { opts, optionsKey } = setOptions(model, {
     method, composite: values.composite, rules, targetClass, params: ruleParams,
     ...(samples !== undefined ? { samples } : {}),

@@ -42,8 +42,12 @@ export function patternsByNode(prep: Pick<PreparedGraph, 'graph'>, ps: PatternSe
   return out;
 }
 
-export function patternKernel(lp: LayerPatterns, type: 'relu' | 'linear'): Float32Array {
-  return type === 'relu' && lp.regime === 'relu' && lp.relu ? lp.relu : lp.linear;
+export function patternKernel(lp: LayerPatterns, type: 'relu' | 'linear', ps?: PatternSet): Float32Array {
+  const a = type === 'relu' && lp.regime === 'relu' && lp.relu ? lp.relu : lp.linear;
+  if (!a) {
+    throw new LensError('bad-usage', `the patterns were loaded for --pattern-type ${ps?.only ?? 'relu'} only; layer '${lp.name}' has no ${type} pattern in memory`, ps?.file);
+  }
+  return a;
 }
 
 export function patternHandler(ps: PatternSet, byNode: Map<number, LayerPatterns>, variant: Variant, type: 'relu' | 'linear'): NodeBackward {
@@ -51,7 +55,7 @@ export function patternHandler(ps: PatternSet, byNode: Map<number, LayerPatterns
   return (node: Node, s, ctx) => {
     const lp = byNode.get(node.id);
     if (!lp || !isWeighted(node)) return grad(node, s, ctx);
-    const a = patternKernel(lp, type);
+    const a = patternKernel(lp, type, ps);
     const key = `pattern:${ps.id}:${variant}:${a === lp.relu ? 'relu' : 'linear'}`;
     return [transposedWith(ctx.prep, node, s, key, (w) => {
       const at = tf.tensor(a, lp.kernelShape, 'float32');
@@ -88,7 +92,7 @@ export function runPatternMethod(ctx: MethodContext, variant: Variant): MethodRu
     }
     const ruleText = signalRuleText(ctx.prep.graph, 'gradient');
     for (const [id, lp] of byNode) {
-      const used = patternKernel(lp, type) === lp.relu ? 'relu' : 'linear';
+      const used = patternKernel(lp, type, ps) === lp.relu ? 'relu' : 'linear';
       ruleText.set(id, `${variant === 'net' ? 'pattern' : 'w∘pattern'}:${used}`);
     }
     return {

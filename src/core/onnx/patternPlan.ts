@@ -27,7 +27,7 @@ export function patternPlan(g: Graph, opts: ExplainOptions): PatternPlan | { rea
   const kernels = new Map<number, { data: Float32Array; shape: number[] }>();
   const ruleText = signalRuleText(g, 'gradient');
   for (const [id, lp] of byNode) {
-    const a = patternKernel(lp, type);
+    const a = patternKernel(lp, type, ps);
     const used = a === lp.relu ? 'relu' : 'linear';
     let data = a;
     if (!net) {

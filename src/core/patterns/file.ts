@@ -9,13 +9,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import type { OpKind } from '../graph/ir';
 import { LensError } from '../errors';
-import { LIMITS, openRegularFile } from '../io/boundedRead';
+import { formatBytes, LIMITS, openRegularFile } from '../io/boundedRead';
 import { writeChunksAtomic } from '../io/atomicWrite';
 import { JointMoments, Moments } from './moments';
 import type { RhoValues } from './rho';
 import { finalize, type LayerStats, type PatternStats, type RhoConfig } from './stats';
 import { linearPattern, reluPattern } from './compute';
-import { newPatternSetId, type PatternSet } from './patternSet';
+import { newPatternSetId, type PatternSet, type PatternType } from './patternSet';
 
 export const PATTERNS_MAGIC = 'RLPATTRN';
 export const PATTERNS_VERSION = 1;
@@ -249,8 +249,12 @@ function statsOf({ header, take }: { header: PatternsHeader; take: Take }, file:
 }
 
 /** Reads a patterns file array by array from disk, each checked against the header (no whole-file buffer). */
-function readPatternsFile<T>(file: string, use: (opened: { header: PatternsHeader; take: Take }) => T): T {
-  const { fd, size } = openRegularFile(file, { what: 'file', maxBytes: LIMITS.modelBytes, limitName: 'RELEVANCE_LENS_MAX_MODEL_MB', code: 'bad-patterns' });
+/**
+ * Opens a patterns file for `use`. `maxFileBytes` bounds the file (undefined: a reader that checks what it
+ * reads instead; the header is bounded on its own).
+ */
+function readPatternsFile<T>(file: string, use: (opened: { header: PatternsHeader; take: Take }) => T, maxFileBytes?: number): T {
+  const { fd, size } = openRegularFile(file, { what: 'file', maxBytes: maxFileBytes, limitName: 'RELEVANCE_LENS_MAX_MODEL_MB', code: 'bad-patterns' });
   try {
     const readAt: ReadAt = (start, length) => {
       const out = new Uint8Array(length);
@@ -267,27 +271,42 @@ function readPatternsFile<T>(file: string, use: (opened: { header: PatternsHeade
   }
 }
 
+/**
+ * Statistics, as `patterns merge` and `patterns info` read them: float64 moments (up to 3 × 8 bytes per weight)
+ * beside the patterns (up to 2 × 4), so the file may be up to 8 × the largest model file allowed.
+ */
 export function readPatternsStats(file: string): { header: PatternsHeader; stats: PatternStats } {
-  return readPatternsFile(file, (opened) => statsOf(opened, file));
+  return readPatternsFile(file, (opened) => statsOf(opened, file), 8 * LIMITS.modelBytes);
 }
 
 /**
  * The patterns of a file, ready for `explain --method pattern-net|pattern-attribution`: the header and
  * the pattern arrays only, read from disk one by one (VGG16: 1.1 of the file's 4.3 GB, with no
- * whole-file buffer).
+ * whole-file buffer); with `type`, only the arrays that pattern type uses (0.55 GB).
  */
-export function loadPatterns(file: string): PatternSet {
-  return readPatternsFile(file, ({ header, take }) => ({
-    id: newPatternSetId(), file, fingerprint: header.model.fingerprint, modelName: header.model.name, images: { ...header.images },
-    layers: header.layers.map((l) => {
-      checkSizes(l, file);
-      return {
+export function loadPatterns(file: string, type?: PatternType): PatternSet {
+  return readPatternsFile(file, ({ header, take }) => {
+    // a layer's arrays: both, or only the one `type` uses (an explanation that knows it: half the memory)
+    const wants = (l: LayerHeader) => ({
+      linear: type !== 'relu' || l.regime !== 'relu',
+      relu: l.regime === 'relu' && type !== 'linear',
+    });
+    // what is read, not the file (its statistics are not): the patterns of a model whose weights are within
+    // the model file limit take at most twice that (a linear and a two-regime one per weight)
+    header.layers.forEach((l) => checkSizes(l, file));
+    const bytes = header.layers.reduce((a, l) => a + l.d * l.k * 4 * (+wants(l).linear + +wants(l).relu), 0);
+    const max = 2 * LIMITS.modelBytes;
+    if (bytes > max) bad(`its patterns are ${formatBytes(bytes)}, over the limit of ${formatBytes(max)} (twice RELEVANCE_LENS_MAX_MODEL_MB)`, file);
+    return {
+      id: newPatternSetId(), file, fingerprint: header.model.fingerprint, modelName: header.model.name, images: { ...header.images },
+      layers: header.layers.map((l) => ({
         name: l.name, op: l.op, kernelShape: l.kernelShape.slice(), regime: l.regime,
-        linear: take(l, 'pattern.linear', 'f32', l.d * l.k) as Float32Array,
-        ...(l.regime === 'relu' ? { relu: take(l, 'pattern.relu', 'f32', l.d * l.k) as Float32Array } : {}),
-      };
-    }),
-  }));
+        ...(wants(l).linear ? { linear: take(l, 'pattern.linear', 'f32', l.d * l.k) as Float32Array } : {}),
+        ...(wants(l).relu ? { relu: take(l, 'pattern.relu', 'f32', l.d * l.k) as Float32Array } : {}),
+      })),
+      ...(type ? { only: type } : {}),
+    };
+  });
 }
 
 export { finalize };

@@ -6,6 +6,8 @@
 import type { OpKind } from '../graph/ir';
 
 export type PatternRegime = 'relu' | 'linear';
+/** which patterns an explanation uses: the two-regime a₊ where fitted (relu), or the linear one everywhere */
+export type PatternType = 'relu' | 'linear';
 
 export interface LayerPatterns {
   /** the model's layer name (canonized graph) */
@@ -14,9 +16,9 @@ export interface LayerPatterns {
   kernelShape: number[];
   /** 'relu' when a rectifier follows the layer (ReLU-like, GELU, SiLU: two-regime a₊ fitted), else 'linear' */
   regime: PatternRegime;
-  /** a = cov[x, y] / σ²_y */
-  linear: Float32Array;
-  /** a₊ (two-regime ReLU pattern); present when regime is 'relu' */
+  /** a = cov[x, y] / σ²_y (absent when the set was loaded for the relu type and the layer has a₊) */
+  linear?: Float32Array;
+  /** a₊ (two-regime ReLU pattern); present when regime is 'relu' (unless loaded for the linear type) */
   relu?: Float32Array;
 }
 
@@ -30,6 +32,8 @@ export interface PatternSet {
   modelName: string;
   images: { fit: number; heldOut: number };
   layers: LayerPatterns[];
+  /** loaded for this pattern type only (the other type's arrays were not read) */
+  only?: PatternType;
 }
 
 let nextId = 1;
