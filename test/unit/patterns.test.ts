@@ -25,6 +25,8 @@ import { writeNpy } from '../../src/core/io/npy';
 import { encodePng } from '../../src/core/image/png';
 import { LensError } from '../../src/core/errors';
 import { LIMITS } from '../../src/core/io/boundedRead';
+import { premultiplyPatterns } from '../../src/core/methods/patternNet';
+import { OnnxExplainer } from '../../src/core/onnx/onnxExplainer';
 import { cosine, memorySource, param, Rand, relErr } from './helpers/methodNets';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-patterns-'));
@@ -503,7 +505,7 @@ test('a fit kept without patterns writes the same file: patterns derived in row 
   }
 });
 
-test('patterns loaded for one type read only its arrays; the limit bounds what is read, not the statistics beside it', async () => {
+test('patterns loaded for one type read only its arrays, or as W∘A for PatternAttribution; the limit bounds what is read, not the statistics beside it', async () => {
   await initBackend('cpu');
   const g = statsNet(18);
   const shape = [9, 8, 2];
@@ -528,6 +530,27 @@ test('patterns loaded for one type read only its arrays; the limit bounds what i
     }
     assert.throws(() => e.explain(x, { method: 'pattern-net', patterns: relu, patternType: 'linear' }),
       (err: unknown) => err instanceof LensError && /typed\.pat: the patterns were loaded for --pattern-type relu only; layer '\w+' has no linear pattern/.test(err.message));
+    // W∘A made in the set's own arrays (the CLI's PatternAttribution): the same bits on wasm and on the compiled path
+    const want = e.explain(x, { method: 'pattern-attribution', patterns: both }).relevance.data;
+    const pre = loadPatterns(file, 'relu');
+    const fitted = pre.layers.map((l) => (l.relu ?? l.linear)!.slice());
+    premultiplyPatterns(g, pre);
+    premultiplyPatterns(g, pre); // once only
+    pre.layers.forEach((l, i) => {
+      const w = g.nodes.find((n) => n.name === l.name)!.params.kernel!.data;
+      assert.deepEqual(l.relu ?? l.linear, fitted[i].map((a, j) => Math.fround(w[j] * a)), l.name);
+    });
+    assert.deepEqual(e.explain(x, { method: 'pattern-attribution', patterns: pre }).relevance.data, want);
+    const o = new OnnxExplainer(g);
+    try {
+      const onnx = await o.explain(x, { method: 'pattern-attribution', patterns: pre });
+      assert.equal(onnx.backend, 'onnx');
+      assert.deepEqual(onnx.relevance.data, (await o.explain(x, { method: 'pattern-attribution', patterns: relu })).relevance.data);
+      assert.ok(maxRel(onnx.relevance.data, want) < 1e-5);
+    } finally {
+      await o.dispose();
+    }
+    assert.throws(() => e.explain(x, { method: 'pattern-net', patterns: pre }), /typed\.pat: pattern-net: these patterns were multiplied by the weights for pattern-attribution/);
   } finally {
     e.dispose();
   }

@@ -8,7 +8,7 @@
  * patternType 'linear'); a layer without a pattern (stand-alone BatchNorm) passes the gradient.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Node } from '../graph/ir';
+import type { Graph, Node } from '../graph/ir';
 import { isWeighted } from '../ops/registry';
 import { backward, type NodeBackward } from '../engine/backward';
 import type { PreparedGraph } from '../engine/prepared';
@@ -50,6 +50,30 @@ export function patternKernel(lp: LayerPatterns, type: 'relu' | 'linear', ps?: P
   return a;
 }
 
+/**
+ * Turns a pattern set's arrays into W∘A in place, each product rounded to float32 as the explanation's own
+ * multiply would be: for a caller that explains with PatternAttribution alone (the CLI). The set must
+ * belong to the graph (checked first); done once.
+ */
+export function premultiplyPatterns(g: Graph, ps: PatternSet): void {
+  if (ps.premultiplied) return;
+  for (const [id, lp] of patternsByNode({ graph: g }, ps)) {
+    const w = g.nodes[id].params.kernel!.data;
+    for (const a of [lp.linear, lp.relu]) {
+      if (!a) continue;
+      for (let i = 0; i < a.length; i++) a[i] = Math.fround(w[i] * a[i]);
+    }
+  }
+  ps.premultiplied = true;
+}
+
+/** PatternNet needs the patterns as fitted. */
+export function assertNotPremultiplied(ps: PatternSet, method: string): void {
+  if (ps.premultiplied && method !== 'pattern-attribution') {
+    throw new LensError('bad-usage', `${method}: these patterns were multiplied by the weights for pattern-attribution; load them again`, ps.file);
+  }
+}
+
 export function patternHandler(ps: PatternSet, byNode: Map<number, LayerPatterns>, variant: Variant, type: 'relu' | 'linear'): NodeBackward {
   const grad = gradientHandler('gradient');
   return (node: Node, s, ctx) => {
@@ -59,7 +83,7 @@ export function patternHandler(ps: PatternSet, byNode: Map<number, LayerPatterns
     const key = `pattern:${ps.id}:${variant}:${a === lp.relu ? 'relu' : 'linear'}`;
     return [transposedWith(ctx.prep, node, s, key, (w) => {
       const at = tf.tensor(a, lp.kernelShape, 'float32');
-      return variant === 'net' ? at : tf.mul(w, at);
+      return variant === 'net' || ps.premultiplied ? at : tf.mul(w, at);
     })];
   };
 }
@@ -79,6 +103,7 @@ export function runPatternMethod(ctx: MethodContext, variant: Variant): MethodRu
   }
   const type = ctx.opts.patternType ?? 'relu';
   if (type !== 'relu' && type !== 'linear') throw new LensError('bad-usage', `pattern type must be relu or linear, got '${String(type)}'`);
+  assertNotPremultiplied(ps, name);
   const byNode = patternsByNode(ctx.prep, ps);
   const start = startRelevance(ctx, ctx.logit);
   try {

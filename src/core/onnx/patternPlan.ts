@@ -23,6 +23,7 @@ export function patternPlan(g: Graph, opts: ExplainOptions): PatternPlan | { rea
   const type = opts.patternType ?? 'relu';
   if (type !== 'relu' && type !== 'linear') return { reason: `pattern type '${String(type)}' is not relu or linear` };
   const net = opts.method === 'pattern-net';
+  if (ps.premultiplied && net) return { reason: 'the patterns were multiplied by the weights for pattern-attribution' };
   const byNode = patternsByNode({ graph: g }, ps);
   const kernels = new Map<number, { data: Float32Array; shape: number[] }>();
   const ruleText = signalRuleText(g, 'gradient');
@@ -30,7 +31,7 @@ export function patternPlan(g: Graph, opts: ExplainOptions): PatternPlan | { rea
     const a = patternKernel(lp, type, ps);
     const used = a === lp.relu ? 'relu' : 'linear';
     let data = a;
-    if (!net) {
+    if (!net && !ps.premultiplied) {
       // W∘A, rounded as the wasm path's float32 product
       const w = g.nodes[id].params.kernel!.data;
       data = new Float32Array(a.length);

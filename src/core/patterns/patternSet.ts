@@ -34,6 +34,11 @@ export interface PatternSet {
   layers: LayerPatterns[];
   /** loaded for this pattern type only (the other type's arrays were not read) */
   only?: PatternType;
+  /**
+   * the arrays hold W∘A, PatternAttribution's kernels, made in place (methods/patternNet.ts
+   * premultiplyPatterns): an explanation of one method then holds no third kernel-sized copy
+   */
+  premultiplied?: boolean;
 }
 
 let nextId = 1;
