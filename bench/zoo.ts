@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
+import { maxAbsDiff, oneRounding } from '../scripts/float32Gap';
 import { Explainer } from '../src/core/methods/explain';
 import { OnnxExplainer } from '../src/core/onnx/onnxExplainer';
 import { compileExplanation, compileForward } from '../src/core/onnx/compile';
@@ -213,6 +214,9 @@ async function child(name: string, mode: 'onnx' | 'onnx-universal' | 'wasm', run
     e.explain(shifted(runs - 1), other);
     out.ruleChangeMs = performance.now() - t;
     fs.writeFileSync(path.join(os.tmpdir(), `rl-bench-${name}-wasm.f32`), first.relevance.data);
+    // the explanation's own float32 conditioning: wasm again, every input value moved by one rounding
+    const moved = e.explain({ shape: input.shape, data: oneRounding(input.data) }, opts);
+    fs.writeFileSync(path.join(os.tmpdir(), `rl-bench-${name}-wasm-moved.f32`), moved.relevance.data);
     out.layers = first.layers.map((l) => l.outputRelevanceSum);
     e.dispose();
   }
@@ -294,7 +298,9 @@ export async function benchZoo(): Promise<void> {
       let ld = 0;
       const ls = Math.max(...la.map(Math.abs));
       la.forEach((v, i) => (ld = Math.max(ld, Math.abs(v - lb[i]) / ls)));
+      const m = new Float32Array(fs.readFileSync(path.join(os.tmpdir(), `rl-bench-${name}-wasm-moved.f32`)).buffer.slice(0));
       console.log(`${name} onnx vs wasm: max |diff| ${(d / scale).toExponential(2)} of max |R|; ${over} of ${a.length} values beyond 1e-4 of max |R|; `
+        + `wasm against itself with every input value moved by one float32 rounding: ${(maxAbsDiff(a, m) / scale).toExponential(2)}; `
         + `conservation rows ${la.length}/${lb.length}, largest row difference ${ld.toExponential(2)} of the largest row`);
     }
     // the CLI three times, each a fresh process: the first may compile the bundle (no V8 code cache yet, launcher.ts)
