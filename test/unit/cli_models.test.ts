@@ -11,7 +11,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { DEMO_DIGIT, DEMO_MODEL, ROOT, runCli, type CliRun } from './helpers/cli';
 import { emotionModel, paddleOcrClsModel } from './helpers/realModels';
-import { openModel } from '../../src/core/pipeline';
+import { openModel, readInput } from '../../src/core/pipeline';
+import { initBackend } from '../../src/core/engine/backend';
+import { Explainer } from '../../src/core/methods/explain';
+import { loadPatterns } from '../../src/core/patterns/file';
 import { registerLoader } from '../../src/core/loaders/registry';
 import type { Graph, OpKind } from '../../src/core/graph/ir';
 import { isLensError } from '../../src/core/errors';
@@ -262,13 +265,27 @@ test('explain --method gradient / smoothgrad / integrated-gradients with their f
   assert.equal(dt.method, 'deep-taylor');
 });
 
-test('explain --method pattern-attribution with patterns fitted by the wired `patterns fit`', () => {
+test('explain --method pattern-attribution with patterns fitted by the wired `patterns fit`', async () => {
   const pat = out('lenet.pat');
   ok(runCli(['patterns', 'fit', DEMO_MODEL, path.join(ROOT, 'demo', 'digits'), '--out', pat, '--backend', 'cpu', '-q']), 'patterns fit');
   ok(runCli(['patterns', 'info', pat]), 'patterns info');
   const pa = explainJson('pa.json', ['--method', 'pattern-attribution', '--patterns', pat, '--pattern-type', 'linear']);
   assert.equal(pa.method, 'pattern-attribution');
   assert.equal((pa.extra!.patterns as { type: string }).type, 'linear');
+  // the CLI reads one pattern type and makes W∘A in its arrays: the same bits as both types loaded, multiplied on the way
+  const model = await openModel(DEMO_MODEL);
+  await initBackend('cpu');
+  const e = new Explainer(model.graph);
+  try {
+    const { input } = readInput(DEMO_DIGIT(7), model);
+    for (const type of ['relu', 'linear'] as const) {
+      const cli = explainJson(`pa-${type}.json`, ['--method', 'pattern-attribution', '--patterns', pat, '--pattern-type', type]);
+      const want = e.explain(input, { method: 'pattern-attribution', patterns: loadPatterns(pat), patternType: type }).relevance.data;
+      assert.deepEqual(Float32Array.from(cli.relevance.data), want, type);
+    }
+  } finally {
+    e.dispose();
+  }
 });
 
 test('bad method flags exit 2 with one line, before anything is written', () => {

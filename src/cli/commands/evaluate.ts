@@ -9,6 +9,7 @@ import type { ExplainOptions, MethodName } from '../../core/methods/types';
 import { methodNames } from '../../core/methods/method';
 import { assertSupported } from '../../core/graph/summary';
 import { loadPatterns } from '../../core/patterns/file';
+import { premultiplyPatterns } from '../../core/methods/patternNet';
 import { AUTO_COMPOSITE, COMPOSITE_NAMES, DEFAULT_COMPOSITE, defaultComposite } from '../../core/composites/presets';
 import { inputBounds } from '../../core/card/modelCard';
 import { checkOutputTargets, writeFilesAtomic, type OutputFile } from '../../core/io/atomicWrite';
@@ -215,6 +216,8 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   // a bare 'lrp' without --composite gets the model's default composite (as explain)
   if (values.composite === undefined) for (const e of entries) if (e.name === 'lrp') e.composite = defaultComposite(model.graph).name;
   const patterns = values.patterns !== undefined ? loadPatterns(values.patterns, 'relu') : undefined;
+  // PatternAttribution without PatternNet: its kernels W∘A made in the patterns' own arrays
+  if (patterns && entries.some((e) => e.method === 'pattern-attribution') && !entries.some((e) => e.method === 'pattern-net')) premultiplyPatterns(model.graph, patterns);
   const { input, display } = readInput(inputFile, model);
   // input bounds: flags, else the card's (or the default card's, for an image preprocessed by it)
   const cb = cardBounds(model) ?? (display ? inputBounds(model.card) : undefined);

@@ -11,6 +11,7 @@ import type { BaselineSpec, MethodName } from '../../core/methods/types';
 import { methodNames } from '../../core/methods/method';
 import { assertSupported } from '../../core/graph/summary';
 import { loadPatterns } from '../../core/patterns/file';
+import { premultiplyPatterns } from '../../core/methods/patternNet';
 import { setOptions } from '../../core/dataset/setOptions';
 import { listImages } from '../../core/dataset/imageList';
 import { DEFAULT_GRID, runExplainSet, type ExplainSetProgress } from '../../core/dataset/explainSet';
@@ -131,6 +132,8 @@ export async function runExplainSetCommand(argv: string[]): Promise<number> {
   assertSupported(model.graph, modelFile);
   const images = listImages(source, model.labels);
   const patterns = values.patterns !== undefined ? loadPatterns(values.patterns, (patternType as 'relu' | 'linear' | undefined) ?? 'relu') : undefined;
+  // PatternAttribution alone: its kernels W∘A made in the patterns' own arrays (no third kernel-sized copy)
+  if (patterns && method === 'pattern-attribution') premultiplyPatterns(model.graph, patterns);
   const { opts, optionsKey } = setOptions(model, {
     method, composite: values.composite, rules, targetClass, params: ruleParams,
     ...(samples !== undefined ? { samples } : {}),
