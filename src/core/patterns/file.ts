@@ -248,10 +248,9 @@ function statsOf({ header, take }: { header: PatternsHeader; take: Take }, file:
   return { header, stats };
 }
 
-/** Reads a patterns file array by array from disk, each checked against the header (no whole-file buffer). */
 /**
- * Opens a patterns file for `use`. `maxFileBytes` bounds the file (undefined: a reader that checks what it
- * reads instead; the header is bounded on its own).
+ * Reads a patterns file array by array from disk, each checked against the header (no whole-file buffer).
+ * `maxFileBytes` bounds the file; without it the reader bounds what it reads (the header is bounded on its own).
  */
 function readPatternsFile<T>(file: string, use: (opened: { header: PatternsHeader; take: Take }) => T, maxFileBytes?: number): T {
   const { fd, size } = openRegularFile(file, { what: 'file', maxBytes: maxFileBytes, limitName: 'RELEVANCE_LENS_MAX_MODEL_MB', code: 'bad-patterns' });
