@@ -18,6 +18,8 @@ import { loadModel } from '../../src/core/loaders/registry';
 import { canonize } from '../../src/core/graph/canonize';
 import { patchTokens, tokenMapToImage, tokenRelevance, tokenStage } from '../../src/core/image/tokenMap';
 import { fitPatterns } from '../../src/core/patterns/fit';
+import { formatInfo, infoReport } from '../../src/cli/commands/info';
+import { openModel } from '../../src/core/pipeline';
 import { toPatternSet } from '../../src/core/patterns/stats';
 import { memorySource, Rand } from './helpers/methodNets';
 
@@ -101,6 +103,12 @@ test('vit: deep-taylor refuses, naming the first node without a ReLU root point;
     const ps = toPatternSet(fitPatterns(g, memorySource(data, ref.inputShape), { batchSize: 4, holdout: 0 }));
     const mlp = ps.layers.filter((l) => /mlp\.0\//.test(l.name));
     assert.ok(mlp.length === 2 && mlp.every((l) => l.regime === 'relu' && l.relu), 'the MLP layers before GELU get two-regime patterns');
+    // info says the same: Deep Taylor alone refuses the transformer's nodes
+    const m = await openModel(path.join(DIR, 'vit.onnx'));
+    const report = infoReport(m);
+    const ln = report.nodes.find((n) => n.op === 'layerNorm')!;
+    assert.deepEqual([ln.methods['deep-taylor'], ln.methods['pattern-net'], ln.methods['pattern-attribution']], [false, true, true]);
+    assert.match(formatInfo(report), /the gradient family and pattern-net \/ pattern-attribution; deep-taylor needs a ReLU network and refuses 13 nodes \(first: '.*ln_1\/Div', layerNorm\)/);
     for (const method of ['pattern-net', 'pattern-attribution'] as const) {
       const res = ex.explain(input, { method, patterns: ps });
       const v = res.relevance.data;

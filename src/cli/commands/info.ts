@@ -131,8 +131,8 @@ function footer(r: InfoReport): string[] {
   const lines: string[] = [''];
   const reluOnly = r.nodes.filter((n) => n.supported && !n.methods['deep-taylor']);
   if (r.unsupported.length === 0 && reluOnly.length) {
-    lines.push(`supported: every node runs with LRP (default composite ${r.composite}) and the gradient family; deep-taylor and `
-      + `pattern-net / pattern-attribution need a ReLU network and refuse ${reluOnly.length} node${reluOnly.length > 1 ? 's' : ''} `
+    lines.push(`supported: every node runs with LRP (default composite ${r.composite}), the gradient family and pattern-net / `
+      + `pattern-attribution; deep-taylor needs a ReLU network and refuses ${reluOnly.length} node${reluOnly.length > 1 ? 's' : ''} `
       + `(first: '${reluOnly[0].name}', ${reluOnly[0].op === 'activation' ? `activation:${reluOnly[0].activation}` : reluOnly[0].op})`);
     return lines;
   }
