@@ -8,8 +8,6 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../../src/core/engine/backend';
 import { openModel } from '../../src/core/pipeline';
@@ -22,7 +20,6 @@ import type { ExplainOutput } from '../../src/core/methods/explain';
 import type { ExplainOptions } from '../../src/core/methods/types';
 import { fitPatterns } from '../../src/core/patterns/fit';
 import { toPatternSet } from '../../src/core/patterns/stats';
-import { loadPatterns, writePatternsFile } from '../../src/core/patterns/file';
 import { Rand, memorySource } from './helpers/methodNets';
 
 const FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'loaders');
@@ -105,40 +102,6 @@ test('in its own process: the same results as in this thread, rule changes, samp
   } finally {
     await here.dispose();
     await there.dispose();
-  }
-});
-
-test('a pattern set read from a file goes to the process as the file (read there, not piped): the same results; a file changed since is refused', async () => {
-  await initBackend('wasm');
-  const { graph } = await openModel(CNN, undefined, { keepRaw: false });
-  const shape = graph.nodes[graph.input].shape;
-  const stats = fitPatterns(graph, memorySource(new Rand(6).array(16 * sizeOf(shape), 1, 0.2), shape), { batchSize: 8, holdout: 0 });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rl-procpat-'));
-  const file = path.join(dir, 'cnn.patterns');
-  await writePatternsFile(file, stats);
-  const here = new OnnxExplainer(graph);
-  const there = new ProcessExplainer(CNN).useGraph(await cnnGraph());
-  try {
-    const input = { shape, data: new Rand(7).array(sizeOf(shape), 1, 0) };
-    const ps = loadPatterns(file);
-    assert.ok(ps.source && ps.source.size === fs.statSync(file).size);
-    for (const opts of [{ method: 'pattern-attribution', patterns: ps }, { method: 'pattern-net', patterns: ps, patternType: 'linear' }] as ExplainOptions[]) {
-      const b = await there.explain(input, opts);
-      assert.equal(b.backend, 'onnx', b.backendReason);
-      sameResult(await here.explain(input, opts), b, opts.method);
-    }
-    // a set read before the file changed: the process reads the file and refuses it, in one line naming it
-    const stale = loadPatterns(file);
-    fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
-    await assert.rejects(there.explain(input, { method: 'pattern-attribution', patterns: stale }),
-      (e: Error) => e instanceof LensError && e.code === 'bad-patterns' && e.message === `${file}: the patterns file changed since it was read; explain again`);
-    // read again, it explains
-    const fresh = loadPatterns(file);
-    sameResult(await here.explain(input, { method: 'pattern-attribution', patterns: fresh }), await there.explain(input, { method: 'pattern-attribution', patterns: fresh }), 'read again');
-  } finally {
-    await here.dispose();
-    await there.dispose();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 

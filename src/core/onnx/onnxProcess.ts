@@ -13,10 +13,9 @@ import { LensError } from '../errors';
 import { ruleParamsFor, checkInputFor } from '../methods/explain';
 import { OnnxExplainer } from './onnxExplainer';
 import type { PatternSet } from '../patterns/patternSet';
-import { loadPatterns } from '../patterns/file';
 import type { ExplainOptions } from '../methods/types';
 import { selectBackend } from './engineBackend';
-import { graphIdentity, toProcessError, type PatternsFileRef, type ProcessReply, type ProcessRequest } from './processProtocol';
+import { graphIdentity, toProcessError, type ProcessReply, type ProcessRequest } from './processProtocol';
 
 if (!process.send) throw new Error('onnxProcess must run as a child process with an IPC channel');
 
@@ -59,15 +58,6 @@ async function open(file: string): Promise<OnnxExplainer> {
   return new OnnxExplainer(graph, { universal: true });
 }
 
-/** The caller's pattern set, read here from its file; refused if the file is not the one the caller read. */
-function readPatterns(ref: PatternsFileRef, id: string): PatternSet {
-  const ps = loadPatterns(ref.file, ref.only);
-  if (ps.source?.size !== ref.size || ps.source.mtimeMs !== ref.mtimeMs) {
-    throw new LensError('bad-patterns', 'the patterns file changed since it was read; explain again', ref.file);
-  }
-  return { ...ps, id };
-}
-
 async function handle(m: ProcessRequest): Promise<void> {
   if (m.type !== 'stats') clearTimeout(prepareTimer);
   switch (m.type) {
@@ -85,7 +75,6 @@ async function handle(m: ProcessRequest): Promise<void> {
     case 'explain': {
       if (!explainer) throw new Error('explain before open');
       if (m.patterns) patterns = m.patterns;
-      if (m.patternsFile && m.patternsId !== undefined) patterns = readPatterns(m.patternsFile, m.patternsId);
       if (m.patternsId !== undefined && patterns?.id !== m.patternsId) throw new Error(`pattern set ${m.patternsId} was not sent`);
       const opts: ExplainOptions = { ...m.opts, ...(m.patternsId !== undefined ? { patterns } : {}) };
       // running while it waits for the model or the idle build: a cancel meanwhile stops it before it starts

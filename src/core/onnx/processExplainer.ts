@@ -128,12 +128,9 @@ export class ProcessExplainer {
     const { patterns, ...rest } = opts;
     const id = this.nextId++;
     const fresh = patterns && patterns.id !== this.patternsSent ? patterns : undefined;
-    // a set read from a file (and not changed since): the process reads it itself
-    const byFile = fresh?.file && fresh.source && !fresh.premultiplied
-      ? { patternsFile: { file: fresh.file, ...fresh.source, ...(fresh.only ? { only: fresh.only } : {}) } } : undefined;
     const reply = await this.request({
       type: 'explain', id, input, opts: rest, sentAt: Date.now(),
-      ...(patterns ? { patternsId: patterns.id } : {}), ...(byFile ?? (fresh ? { patterns: fresh } : {})),
+      ...(patterns ? { patternsId: patterns.id } : {}), ...(fresh ? { patterns: fresh } : {}),
       ...(extras.keepLayers ? { keepLayers: extras.keepLayers } : {}),
     }, extras.checkpoint);
     if (fresh) this.patternsSent = fresh.id;

@@ -7,15 +7,7 @@ import { LensError, type LensErrorCode } from '../errors';
 import type { ExplainOutput, InputArray } from '../methods/explain';
 import type { ExplainOptions } from '../methods/types';
 import type { BackendNote } from './onnxExplainer';
-import type { PatternSet, PatternType } from '../patterns/patternSet';
-
-/** A pattern set by its file: what the caller read (size, modification time, the type it read) */
-export interface PatternsFileRef {
-  file: string;
-  size: number;
-  mtimeMs: number;
-  only?: PatternType;
-}
+import type { PatternSet } from '../patterns/patternSet';
 import { paramCount, type Graph } from '../graph/ir';
 
 /** What the two sides compare to know they loaded the same model: node and parameter counts. */
@@ -33,12 +25,10 @@ export type ProcessRequest =
   | { type: 'open'; id: number; file: string }
   /**
    * `opts` without its pattern set: `patterns` is sent once per set, later requests name it by
-   * `patternsId` (a VGG16's patterns are as large as its weights); a set read from a file goes as
-   * `patternsFile`, which the process reads itself (VGG16: 1.1 GB not serialized, piped and copied)
+   * `patternsId` (a VGG16's patterns are as large as its weights)
    */
   | {
-    type: 'explain'; id: number; input: InputArray; opts: Omit<ExplainOptions, 'patterns'>; patternsId?: string; patterns?: PatternSet;
-    patternsFile?: PatternsFileRef; keepLayers?: string[];
+    type: 'explain'; id: number; input: InputArray; opts: Omit<ExplainOptions, 'patterns'>; patternsId?: string; patterns?: PatternSet; keepLayers?: string[];
     /** Date.now() when sent: the process's thread may be busy creating a session (the idle build) */
     sentAt: number;
   }

@@ -252,7 +252,7 @@ function statsOf({ header, take }: { header: PatternsHeader; take: Take }, file:
  * Reads a patterns file array by array from disk, each checked against the header (no whole-file buffer).
  * `maxFileBytes` bounds the file; without it the reader bounds what it reads (the header is bounded on its own).
  */
-function readPatternsFile<T>(file: string, use: (opened: { header: PatternsHeader; take: Take; size: number; mtimeMs: number }) => T, maxFileBytes?: number): T {
+function readPatternsFile<T>(file: string, use: (opened: { header: PatternsHeader; take: Take }) => T, maxFileBytes?: number): T {
   const { fd, size } = openRegularFile(file, { what: 'file', maxBytes: maxFileBytes, limitName: 'RELEVANCE_LENS_MAX_MODEL_MB', code: 'bad-patterns' });
   try {
     const readAt: ReadAt = (start, length) => {
@@ -264,7 +264,7 @@ function readPatternsFile<T>(file: string, use: (opened: { header: PatternsHeade
       }
       return out;
     };
-    return use({ ...openPatterns(readAt, size, file), size, mtimeMs: fs.fstatSync(fd).mtimeMs });
+    return use(openPatterns(readAt, size, file));
   } finally {
     fs.closeSync(fd);
   }
@@ -284,7 +284,7 @@ export function readPatternsStats(file: string): { header: PatternsHeader; stats
  * whole-file buffer); with `type`, only the arrays that pattern type uses (0.55 GB).
  */
 export function loadPatterns(file: string, type?: PatternType): PatternSet {
-  return readPatternsFile(file, ({ header, take, size, mtimeMs }) => {
+  return readPatternsFile(file, ({ header, take }) => {
     // a layer's arrays: both, or only the one `type` uses (an explanation that knows it: half the memory)
     const wants = (l: LayerHeader) => ({
       linear: type !== 'relu' || l.regime !== 'relu',
@@ -297,8 +297,7 @@ export function loadPatterns(file: string, type?: PatternType): PatternSet {
     const max = 2 * LIMITS.modelBytes;
     if (bytes > max) bad(`its patterns are ${formatBytes(bytes)}, over the limit of ${formatBytes(max)} (twice RELEVANCE_LENS_MAX_MODEL_MB)`, file);
     return {
-      id: newPatternSetId(), file, source: { size, mtimeMs }, fingerprint: header.model.fingerprint,
-      modelName: header.model.name, images: { ...header.images },
+      id: newPatternSetId(), file, fingerprint: header.model.fingerprint, modelName: header.model.name, images: { ...header.images },
       layers: header.layers.map((l) => ({
         name: l.name, op: l.op, kernelShape: l.kernelShape.slice(), regime: l.regime,
         ...(wants(l).linear ? { linear: take(l, 'pattern.linear', 'f32', l.d * l.k) as Float32Array } : {}),

@@ -27,8 +27,6 @@ export interface PatternSet {
   id: string;
   /** where it was read from, for messages */
   file?: string;
-  /** the file's size and modification time when it was read: another process may read it again instead of being sent the arrays */
-  source?: { size: number; mtimeMs: number };
   /** fingerprint of the canonized model the statistics were fitted on */
   fingerprint: string;
   modelName: string;
