@@ -11,7 +11,7 @@ import { initBackend } from '../../src/core/engine/backend';
 import { Explainer } from '../../src/core/methods/explain';
 import type { RuleSpec } from '../../src/shared/ruleSpec';
 import { blockForward, blockLrp, randomBlock, type Composite, type Mat, type TransformerFault } from './oracle/transformer';
-import { blockGraph, f32 } from './oracle/transformerGraph';
+import { blockGraph, f32, maxDiff } from './oracle/transformerGraph';
 
 const TOL = 1e-5;
 const SEEDS = [3, 11, 29];
@@ -34,16 +34,6 @@ after(() => cases.forEach((c) => c.ex?.dispose()));
 
 function engine(c: (typeof cases)[number], composite: Composite, rules: Record<string, RuleSpec> = {}) {
   return c.ex!.explain({ shape: [1, c.w.T, c.w.D], data: f32(c.tokens) }, { method: 'lrp', composite, targetClass: 'top', rules, conservationDetail: true });
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; scale: number } {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return { diff, scale };
 }
 
 test('transformer block: engine forward equals the float64 oracle', () => {

@@ -17,7 +17,7 @@ import { batchJointMoments, batchMoments, rhoPlan } from '../../src/core/pattern
 import { modelFingerprint } from '../../src/core/patterns/fingerprint';
 import { newPatternSetId, type PatternSet } from '../../src/core/patterns/patternSet';
 import { blockForward, randomBlock, type BlockWeights, type Mat } from './oracle/transformer';
-import { blockGraph, f32 } from './oracle/transformerGraph';
+import { blockGraph, f32, maxDiff } from './oracle/transformerGraph';
 import { blockSignal, type DenseName, type SignalFault } from './oracle/transformerSignal';
 import { maxRel, momentsOf } from './helpers/patternStats';
 import { Rand } from './helpers/methodNets';
@@ -64,17 +64,6 @@ function kernels(w: BlockWeights, p: ReturnType<typeof arbitraryPatterns>, varia
   };
 }
 
-function worst(a: ArrayLike<number>, b: Mat): { diff: number; scale: number } {
-  const flat = b.flat();
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < flat.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - flat[i]));
-    scale = Math.max(scale, Math.abs(flat[i]));
-  }
-  return { diff, scale };
-}
-
 test('transformer block: PatternNet and PatternAttribution equal the float64 signal oracle (arbitrary patterns, both pattern types)', () => {
   for (const seed of [3, 11, 29]) {
     const w = randomBlock(seed);
@@ -92,12 +81,12 @@ test('transformer block: PatternNet and PatternAttribution equal the float64 sig
           const target = r.target.class;
           assert.equal(target, f.logits.indexOf(Math.max(...f.logits)));
           const want = blockSignal(w, f, target, f.logits[target], kernels(w, p, method === 'pattern-net' ? 'net' : 'attribution', type));
-          const { diff, scale } = worst(r.relevance.data, want);
+          const { diff, scale } = maxDiff(r.relevance.data, want.flat());
           assert.ok(scale > 1e-3, `seed ${seed}: the oracle's signal vanishes (${scale})`);
           assert.ok(diff <= TOL * scale, `seed ${seed} ${method} ${type}: max |engine − oracle| ${diff.toExponential(2)} > ${TOL} × ${scale.toExponential(2)}`);
           // the other pattern type's oracle is far: the two-regime pattern of w1 is used where asked only
           const other = blockSignal(w, f, target, f.logits[target], kernels(w, p, method === 'pattern-net' ? 'net' : 'attribution', type === 'relu' ? 'linear' : 'relu'));
-          assert.ok(worst(r.relevance.data, other).diff > 100 * TOL * scale, `seed ${seed} ${method} ${type}: the pattern types are not told apart`);
+          assert.ok(maxDiff(r.relevance.data, other.flat()).diff > 100 * TOL * scale, `seed ${seed} ${method} ${type}: the pattern types are not told apart`);
         }
       }
     } finally {
@@ -115,16 +104,16 @@ test('transformer block: the gradient equals the signal oracle with the weights 
     const r = ex.explain({ shape: [1, w.T, w.D], data: f32(tokens) }, { method: 'gradient' });
     const target = r.target.class;
     const asW = (n: DenseName) => weights(w, n).map((row) => row.map(Math.fround));
-    const { diff, scale } = worst(r.relevance.data, blockSignal(w, f, target, 1, asW));
+    const { diff, scale } = maxDiff(r.relevance.data, blockSignal(w, f, target, 1, asW).flat());
     assert.ok(scale > 1e-3 && diff <= TOL * scale, `gradient: ${diff.toExponential(2)} of ${scale.toExponential(2)}`);
     const pa = arbitraryPatterns(w, 5);
     const pr = ex.explain({ shape: [1, w.T, w.D], data: f32(tokens) }, { method: 'pattern-attribution', patterns: pa.ps });
     const k = kernels(w, pa, 'attribution', 'relu');
-    const exact = worst(pr.relevance.data, blockSignal(w, f, target, f.logits[target], k));
+    const exact = maxDiff(pr.relevance.data, blockSignal(w, f, target, f.logits[target], k).flat());
     assert.ok(exact.diff <= TOL * exact.scale);
     for (const fault of ['ln-no-variance-term', 'softmax-no-centering', 'gelu-as-relu-mask'] as SignalFault[]) {
       for (const [name, got, start, kern] of [['gradient', r, 1, asW], ['pattern-attribution', pr, f.logits[target], k]] as const) {
-        const d = worst(got.relevance.data, blockSignal(w, f, target, start, kern, fault));
+        const d = maxDiff(got.relevance.data, blockSignal(w, f, target, start, kern, fault).flat());
         assert.ok(d.diff > 100 * TOL * d.scale, `${name}: fault ${fault} not caught (${d.diff.toExponential(2)} of ${d.scale.toExponential(2)})`);
       }
     }

@@ -68,7 +68,7 @@ export function premultiplyPatterns(g: Graph, ps: PatternSet): void {
 }
 
 /** PatternNet needs the patterns as fitted. */
-export function assertNotPremultiplied(ps: PatternSet, method: string): void {
+function assertNotPremultiplied(ps: PatternSet, method: string): void {
   if (ps.premultiplied && method !== 'pattern-attribution') {
     throw new LensError('bad-usage', `${method}: these patterns were multiplied by the weights for pattern-attribution; load them again`, ps.file);
   }

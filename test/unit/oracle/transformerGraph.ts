@@ -7,6 +7,17 @@ export function f32(m: Mat | number[]): Float32Array {
   return Float32Array.from((m as (number | number[])[]).flat() as number[]);
 }
 
+/** max |a − b| and max |b|: the engine's values against the oracle's */
+export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; scale: number } {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return { diff, scale };
+}
+
 export function blockGraph(w: BlockWeights): Graph {
   const b = new GraphBuilder('oracle-block');
   const { T, D, H, F, K } = w;
