@@ -8,6 +8,7 @@ import * as assert from 'node:assert/strict';
 import { initBackend } from '../../src/core/engine/backend';
 import { Explainer, ruleParamsFor, type ExplainOutput, type InputArray } from '../../src/core/methods/explain';
 import { OnnxExplainer } from '../../src/core/onnx/onnxExplainer';
+import { fedVariantsOf } from '../../src/core/onnx/emitter';
 import { createSession, ortModule, ortStatus } from '../../src/core/onnx/runtime';
 import { compileExplanation, compileForward, readSums } from '../../src/core/onnx/compile';
 import { COMPOSITE_NAMES } from '../../src/core/composites/presets';
@@ -413,8 +414,8 @@ test('onnx universal: silent negative outputs only where every later choice scal
 
 /**
  * The universal backward-only graph's products by w⁺ / w⁻ (products.ts) are the image's own: the first
- * rule change on an image computes them (those by w⁻ only for a rule that reads them), the next re-use
- * them, and a new image's first change computes its own — a rule change after a new image that took the
+ * rule change on an image computes them (only those its rules read: by w⁻ only for α-β with β ≠ 0, none
+ * for a layer under ε), the next re-use them, and a new image's first change computes its own — a rule change after a new image that took the
  * last image's products would not agree with a fresh wasm explanation of the new one.
  */
 test('onnx universal: cached products follow the image shown (computed on its first rule change, re-used, renewed by a new image)', async () => {
@@ -436,7 +437,9 @@ test('onnx universal: cached products follow the image shown (computed on its fi
       // the new image's products by w⁺, then (α-β) its products by w⁻
       [b, lrp('epsilon-plus'), 1, 1],
       [b, lrp('epsilon-alpha2-beta1'), 1, 1],
-      [b, { ...lrp('alpha-beta'), params: { alpha: 3, beta: 2 } }, 1, 0],
+      // α-β on the dense layers too, whose ε never read theirs: made now (choiceReads.ts)
+      [b, { ...lrp('alpha-beta'), params: { alpha: 3, beta: 2 } }, 1, 1],
+      [b, { ...lrp('alpha-beta'), params: { alpha: 2, beta: 1 } }, 1, 0],
       [a, lrp('epsilon-gamma-box'), 0, 0],
       [a, lrp('epsilon-alpha2-beta1'), 1, 1],
     ];
@@ -451,7 +454,45 @@ test('onnx universal: cached products follow the image shown (computed on its fi
     }
     });
   }
-  assert.equal(n, 3 * 10);
+  assert.equal(n, 3 * 11);
+});
+
+/**
+ * The universal backward-only graph makes a layer's kernel variants only once a rule reads them
+ * (choiceReads.ts): under composites with ε on the dense layers those have none, also after the rule
+ * changes are built ahead; α-β there makes W⁺ and W⁻ of each (one layout: no flip), and every step equals a
+ * fresh wasm explanation.
+ */
+test('onnx universal: kernel variants are made for the layers whose rule reads them, and only then', async () => {
+  await initBackend('wasm');
+  for (const name of ['residual', 'strided']) {
+    const net = await makeNet(name, NET_SEEDS[name], {});
+    const g = net.graph;
+    const dense = g.nodes.filter((n) => n.op === 'dense');
+    const convs = g.nodes.filter((n) => n.op === 'conv2d');
+    assert.ok(dense.length && convs.length, name);
+    const bounds = firstBounds({ graph: g, low: net.low, high: net.high, logits: [] });
+    const lrp = (composite: string): ExplainOptions => ({ method: 'lrp', composite, params: bounds, conservationDetail: true });
+    const input = { shape: net.inShape, data: net.input };
+    const made = (layer: string): number => fedVariantsOf(g).filter((v) => v.layer === layer).reduce((a, v) => a + v.bytes, 0);
+    await withUniversal(g, async (w, o) => {
+      const step = async (opts: ExplainOptions, what: string): Promise<void> => {
+        assertSameExplanation(w.explain(input, opts), await o.explain(input, opts), `${name} ${what}`);
+      };
+      await step(lrp('epsilon-gamma-box'), 'own graph');
+      assert.equal(fedVariantsOf(g).length, 0, `${name}: the own graph feeds no variant`);
+      assert.equal(await o.prepareRuleChanges(), true, `${name}: built ahead`);
+      for (const c of convs) assert.ok(made(c.name) > 0, `${name}: ${c.name} under γ has its variants ahead`);
+      for (const d of dense) assert.equal(made(d.name), 0, `${name}: ${d.name} under ε has none`);
+      for (const composite of ['epsilon-plus', 'epsilon-alpha2-beta1']) {
+        await step(lrp(composite), composite);
+        for (const d of dense) assert.equal(made(d.name), 0, `${name} ${composite}: ${d.name} under ε has none`);
+      }
+      await step(lrp('alpha-beta'), 'alpha-beta');
+      for (const d of dense) assert.equal(made(d.name), 2 * d.params.kernel!.data.byteLength, `${name} alpha-beta: ${d.name} has W⁺ and W⁻`);
+      await step(lrp('epsilon-plus'), 'back to epsilon-plus');
+    });
+  }
 });
 
 /**

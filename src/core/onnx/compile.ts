@@ -19,6 +19,7 @@ import type { ProtoWriter } from './protoWriter';
 import { patternTransposed, rescaleAfter, type PatternFamily } from './patterns';
 import { choiceStructure, emitRuleChoice, leastSilentRules } from './rules';
 import { emitProducts, productsFromActs } from './products';
+import { ChoiceReads } from './choiceReads';
 import type { SumEntry } from '../engine/backward';
 
 const onnxLinearOf = (op: OpKind) => opDef(op).onnx?.linear;
@@ -80,6 +81,8 @@ export interface CompiledModel {
   params: ParamInput[];
   /** the universal graph's rule selectors: input name, layer, and the choiceStructure of each index */
   selectors: { name: string; id: number; keys: string[] }[];
+  /** the universal backward-only graph's: which kernel variants and products each rule choice reads */
+  choiceReads?: ChoiceReads;
   /** bytes of float initializers in the model */
   weightBytes: number;
   /** with `externalWeights`: the in-memory files the model refers to (pass them with it to createSession) */
@@ -123,7 +126,11 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   }
   const logits = acts[g.output];
   // the universal graph's rules count a bias by a graph input (the forward above keeps the plain bias)
-  if (spec.family.kind === 'lrp' && spec.family.choices) e.biasSwitch = true;
+  if (spec.family.kind === 'lrp' && spec.family.choices) {
+    e.biasSwitch = true;
+    // its backward-only form feeds the kernel variants and products a run's rules read (choiceReads.ts)
+    if (spec.actsAsInputs && e.arrayKernels) e.choiceReads = new ChoiceReads(choiceStructure);
+  }
 
   // start signal
   const argmax = e.g.op('ArgMax', [logits], { axis: { i: 1 }, keepdims: { i: 0 } });
@@ -223,8 +230,18 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   }
   const selectors = fam.kind === 'lrp' && fam.choices
     ? [...fam.choices].map(([id, c]) => ({ name: `rk${id}`, id, keys: c.map(choiceStructure) })) : [];
+  if (e.choiceReads) {
+    // a fed input that a node outside the rule choices' branches reads is fed in every run
+    const outside = e.g.readValues(e.choiceBranches);
+    e.choiceReads.markAlways(e.params.map((p) => p.name).filter((n) => outside.has(n)));
+  }
   const proto = e.g.model(g.name);
-  return { proto, external: e.g.external, sumIndex, sumOutputs, sumSlots, scaled: fam.kind === 'pattern', params: e.params, selectors, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount };
+  // the fed kernels no node reads are not inputs of the written model
+  const params = e.params.filter((p) => e.g.hasInput(p.name));
+  return {
+    proto, external: e.g.external, sumIndex, sumOutputs, sumSlots, scaled: fam.kind === 'pattern', params, selectors,
+    choiceReads: e.choiceReads, weightBytes: e.g.floatBytes, nodes: e.g.nodeCount,
+  };
 }
 
 /** A run's sums in sumIndex's layout, from the outputs `sumOutputs` names. */

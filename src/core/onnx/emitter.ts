@@ -8,6 +8,7 @@ import type { ResolvedRule } from '../rules/resolved';
 import { STABILIZER } from '../rules/resolved';
 import { OnnxGraph, type Subgraph } from './onnxGraph';
 import { boundConv } from '../ops/boundConv';
+import type { ChoiceReads } from './choiceReads';
 
 export type KernelVariant = 'w' | 'w+' | 'w-' | 'w2' | 'ones';
 export type BiasVariant = 'b' | 'b+' | 'b-';
@@ -20,6 +21,8 @@ export interface ParamInput {
   read(rules: Map<number, ResolvedRule>): Float32Array;
   /** the dims of a value `read` gave, when they are not always `dims` */
   shapeOf?(value: Float32Array): number[];
+  /** makes ahead what runs after a rule change may read (OnnxExplainer.prepareRuleChanges) */
+  prepare?(rules: Map<number, ResolvedRule>): void;
 }
 
 /** A weighted op in the compiled layout (the ONNX half of ops/types.ts LinearOp). */
@@ -181,6 +184,46 @@ function boundProductParam(name: string, dims: number[], g: Graph, node: Node, w
     (r) => boundConv(g, node, bounds(r)!, which === 'low' ? 'plus' : 'minus', kernel));
 }
 
+/** Fed variants made so far, per layer and input name: kept while the model is (as `madeMemo`). */
+const fedMemo = new WeakMap<Node, Map<string, Float32Array>>();
+
+/** The fed variants made so far for the graph's layers: layer name, input name, bytes (tests, the bench). */
+export function fedVariantsOf(g: Graph): { layer: string; name: string; bytes: number }[] {
+  const out: { layer: string; name: string; bytes: number }[] = [];
+  for (const n of g.nodes) for (const [name, a] of fedMemo.get(n) ?? []) out.push({ layer: n.name, name, bytes: a.byteLength });
+  return out;
+}
+
+/**
+ * A kernel variant fed as a graph input (`Emitter.choiceReads`): made on the first run whose rule for the
+ * layer reads it, then kept; a run that does not read it feeds a one-element stand-in.
+ */
+function fedKernelParam(name: string, dims: number[], node: Node, reads: ChoiceReads, make: () => Float32Array): ParamInput {
+  const held = (): Float32Array => {
+    let m = fedMemo.get(node);
+    if (!m) fedMemo.set(node, (m = new Map()));
+    let a = m.get(name);
+    if (!a) m.set(name, (a = make()));
+    return a;
+  };
+  return {
+    name, dims,
+    shapeOf: (v) => (v === UNUSED_KERNEL ? dims.map(() => 1) : dims),
+    read: (rules) => (reads.reads(node.id, name, rules) ? held() : UNUSED_KERNEL),
+    prepare: (rules) => {
+      if (reads.active(node.id, rules)) held();
+    },
+  };
+}
+
+/** Variant v of a weight array, made once while held (`derivedKernel`); made here, the closure holds no Emitter. */
+function variantMaker(source: Float32Array, v: KernelVariant): () => Float32Array {
+  return () => (v === 'w' ? source : derivedKernel(source, v, () => deriveVariant(source, v)));
+}
+
+/** Short input-name tags of the kernel variants. */
+const VARIANT_TAG: Record<KernelVariant, string> = { 'w': 'w', 'w+': 'p', 'w-': 'm', 'w2': 'sq', 'ones': 'one' };
+
 export class Emitter {
   readonly g = new OnnxGraph();
   private readonly kernels = new Map<string, string>();
@@ -212,6 +255,14 @@ export class Emitter {
    * saved (compile +155 ms, session −100 ms; measured).
    */
   arrayKernels = false;
+  /**
+   * With `arrayKernels`, in the universal backward-only graph (compile.ts): the variants other than w (and
+   * their flipped layouts) are graph inputs fed only while a layer's rule reads them (`fedKernelParam`,
+   * choiceReads.ts), which records what each rule choice reads.
+   */
+  choiceReads?: ChoiceReads;
+  /** the If branches of the rule choices (emitRuleChoice), to find reads outside them (compile only) */
+  readonly choiceBranches = new Set<Subgraph>();
   /**
    * A session run once (the CLI; compile.ts `oneRun`). Otherwise:
    * - stride-1 transposed convolutions are a Conv with the flipped kernel;
@@ -331,8 +382,24 @@ export class Emitter {
     const w = this.linear(node).weight(this, node);
     this.dimsOf.set(node.id, w.dims);
     const source = w.data;
-    const name = this.g.lazyWeight(() => v === 'w' ? source : derivedKernel(source, v, () => deriveVariant(source, v)), w.dims, `w_${node.id}`);
+    const name = this.derivedArray(node, v, w.dims, 'w', variantMaker(source, v));
     this.arrays.set(name, { source, variant: v });
+    return name;
+  }
+
+  /**
+   * An array kernel (variant v of the layer's weight, in some layout): an initializer written only if a
+   * node reads it, or with `choiceReads` for a variant other than w a graph input `<prefix><id>_<variant>`
+   * fed while the layer's rule reads it. `make` must not hold the Emitter.
+   */
+  derivedArray(node: Node, v: KernelVariant, dims: number[], prefix: string, make: () => Float32Array): string {
+    const reads = this.choiceReads;
+    if (!reads || v === 'w') return this.g.lazyWeight(make, dims, `${prefix}_${node.id}`);
+    const name = `${prefix}${node.id}_${VARIANT_TAG[v]}`;
+    if (this.params.some((p) => p.name === name)) return name;
+    this.g.input(name, dims.map((_, i) => `${name}_${i}`), 'float', true);
+    this.params.push(fedKernelParam(name, dims, node, reads, make));
+    reads.track(node.id, name);
     return name;
   }
 

@@ -23,7 +23,7 @@ import type { ExplainOptions, MethodName } from '../methods/types';
 import { choiceStructure, ruleChoices, ruleStructure } from './rules';
 import { compileBlocker, compileExplanation, compileForward, compileProducts, isActName, readSums, type CompiledFamily, type CompiledModel, type CompileSpec } from './compile';
 import { createSession, ortModule, SessionCache } from './runtime';
-import { isProductName, needsMinusProducts, productOf } from './products';
+import { isProductName, productOf } from './products';
 import { integratedGradientSamples, noiseSamples } from './samples';
 import { isNoiseMethod, type NoiseMethod } from '../../shared/methodParams';
 import { patternExtra, patternPlan } from './patternPlan';
@@ -129,7 +129,7 @@ export class OnnxExplainer {
   /** zero tensors by shape: the product inputs a run does not read */
   private readonly zeros = new Map<string, Ort.Tensor>();
   /** the products models (products.ts), by the products they make */
-  private readonly productModels = new SessionCache<{ session: Ort.InferenceSession }>(2);
+  private readonly productModels = new SessionCache<{ session: Ort.InferenceSession }>(4);
   /** the last LRP explanation's backward-only graph (universal), which prepareRuleChanges builds ahead */
   private lastUniversal?: UniversalRoute;
   /** forward only, batched, logits out: predictions and evaluate's perturbation batches */
@@ -267,7 +267,7 @@ export class OnnxExplainer {
       reused = false;
       const t0 = now();
       let compiled: CompiledModel | undefined = compileExplanation(this.graph, { ...spec, family: fam, oneRun: this.options.oneRun, externalWeights: true });
-      const model = { sumIndex: compiled.sumIndex, sumOutputs: compiled.sumOutputs, sumSlots: compiled.sumSlots, scaled: compiled.scaled, params: compiled.params, selectors: compiled.selectors, weightBytes: compiled.weightBytes, nodes: compiled.nodes };
+      const model = { sumIndex: compiled.sumIndex, sumOutputs: compiled.sumOutputs, sumSlots: compiled.sumSlots, scaled: compiled.scaled, params: compiled.params, selectors: compiled.selectors, choiceReads: compiled.choiceReads, weightBytes: compiled.weightBytes, nodes: compiled.nodes };
       const t1 = now();
       // the weights go as in-memory external data, which onnxruntime copies: no joined model, temporary
       // file or protobuf parse of them (compile + session CPU time, ResNet-50 0.82 -> 0.66 s, VGG16
@@ -343,7 +343,7 @@ export class OnnxExplainer {
     let computed = false;
     if (backwardOnly) {
       delete feeds.x;
-      computed = await this.productFeeds(cs.session.inputNames, feeds, rules);
+      computed = await this.productFeeds(cs, feeds, rules);
       for (const n of cs.session.inputNames) if (isActName(n)) feeds[n] = this.acts!.values[n];
     }
     const fetches = cs.session.outputNames.filter((n) => fetchActs || !isActName(n));
@@ -440,9 +440,15 @@ export class OnnxExplainer {
     // the inputs made in JS under these rules (mixed kernels of the silent γ layers, z^B's bound products):
     // a change of one layer keeps the others' rules, whose inputs the explanation's own graph may not
     // have made (a bias-free composite's γ layers; ResNet-50: 31 kernels, ~100 ms of that change)
-    if (u.fam.kind === 'lrp') for (const p of model.params) p.read(u.fam.rules);
+    // and ahead, the kernel variants of the layers whose rule modifies the kernel (choiceReads.ts `active`)
+    if (u.fam.kind === 'lrp') {
+      for (const p of model.params) {
+        p.read(u.fam.rules);
+        p.prepare?.(u.fam.rules);
+      }
+    }
     // the products belong to the image they were made for: not if another came meanwhile
-    const made = this.acts === acts && await this.productFeeds(session.inputNames, {}, new Map(), true);
+    const made = this.acts === acts && u.fam.kind === 'lrp' && await this.productFeeds({ session, model }, {}, u.fam.rules, true);
     // one run of the new graph, the explanation shown once more: a session's first run maps fresh pages for
     // its intermediate values (ResNet-50: ~49,000 minor page faults, +50 ms on a quiet machine, ~+400 ms in
     // a loaded CI run), which the user's first change would pay otherwise
@@ -451,40 +457,44 @@ export class OnnxExplainer {
   }
 
   /**
-   * The backward-only graph's product inputs (products.ts): this image's, made by the products model
-   * when a group the rules read is not yet kept (the w⁻ group only for α-β with β ≠ 0), else zeros for
-   * a group the run does not read; returns whether any were made.
+   * The backward-only graph's product inputs (products.ts): this image's, made by the products model for
+   * those the run's rules read (choiceReads.ts) that are not yet kept, zeros for the others; `ahead` (the
+   * rule changes' build): all products of the layers whose rule reads any (the w⁻ group that α-β with
+   * β ≠ 0 reads among them; ResNet-50: ~0.3 s of the first such change). Returns whether any were made.
    */
-  private async productFeeds(names: readonly string[], feeds: Record<string, Ort.Tensor>, rules: Map<number, ResolvedRule>, allGroups = false): Promise<boolean> {
+  private async productFeeds(
+    cs: Pick<CompiledSession, 'session' | 'model'>, feeds: Record<string, Ort.Tensor>, rules: Map<number, ResolvedRule>, ahead = false,
+  ): Promise<boolean> {
     const ort = ortModule();
     const acts = this.acts!;
     const have = (acts.products ??= {});
-    const wanted = names.filter(isProductName);
-    let made = false;
-    for (const [minus, needed] of [[false, true], [true, allGroups || needsMinusProducts(rules)]] as const) {
-      const group = wanted.filter((n) => productOf(n).minus === minus);
-      if (needed && group.some((n) => !have[n])) {
-        const { session } = await this.productModels.get(group.join(','), async () => {
-          const { proto, external } = compileProducts(this.graph, group);
-          return { session: await createSession(proto.finish(), external, 'backward') };
-        });
-        const actFeeds: Record<string, Ort.Tensor> = {};
-        for (const n of session.inputNames) actFeeds[n] = acts.values[n];
-        Object.assign(have, await session.run(actFeeds));
-        made = true;
-      }
-      for (const n of group) {
-        // zeros for a group this run does not read: one array per shape, shared (an empty tensor
-        // instead has onnxruntime warn of its planned buffer)
-        if (have[n]) feeds[n] = have[n];
-        else {
-          const dims = acts.values[`act_${productOf(n).id}`].dims;
-          const key = dims.join('x');
-          feeds[n] = this.zeros.get(key) ?? this.zeros.set(key, new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims)).get(key)!;
-        }
+    const reads = cs.model.choiceReads;
+    const wanted = cs.session.inputNames.filter(isProductName);
+    const needed = (n: string): boolean => {
+      const { id } = productOf(n);
+      return !reads || (ahead ? reads.active(id, rules) : reads.reads(id, n, rules));
+    };
+    const missing = wanted.filter((n) => !have[n] && needed(n));
+    if (missing.length) {
+      const { session } = await this.productModels.get(missing.join(','), async () => {
+        const { proto, external } = compileProducts(this.graph, missing);
+        return { session: await createSession(proto.finish(), external, 'backward') };
+      });
+      const actFeeds: Record<string, Ort.Tensor> = {};
+      for (const n of session.inputNames) actFeeds[n] = acts.values[n];
+      Object.assign(have, await session.run(actFeeds));
+    }
+    for (const n of wanted) {
+      // zeros for a product this run does not read: one array per shape, shared (an empty tensor
+      // instead has onnxruntime warn of its planned buffer)
+      if (have[n]) feeds[n] = have[n];
+      else {
+        const dims = acts.values[`act_${productOf(n).id}`].dims;
+        const key = dims.join('x');
+        feeds[n] = this.zeros.get(key) ?? this.zeros.set(key, new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims)).get(key)!;
       }
     }
-    return made;
+    return missing.length > 0;
   }
 
   /**

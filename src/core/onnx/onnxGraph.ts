@@ -12,7 +12,7 @@ export interface Subgraph {
   outputs: ValueInfo[];
 }
 
-interface OnnxNodeDef {
+export interface OnnxNodeDef {
   op: string;
   inputs: string[];
   outputs: string[];
@@ -31,6 +31,8 @@ interface Initializer {
 interface ValueInfo {
   name: string;
   elem: 'float' | 'int64';
+  /** an input written into the model only if a node reads it (`input`'s `lazy`) */
+  lazy?: boolean;
   /** numbers, or a symbolic name for a dynamic dimension; none: any shape (a sum's rank follows its tensor's) */
   dims?: (number | string)[];
 }
@@ -52,6 +54,8 @@ export class OnnxGraph {
   /** values made by nodes of the main graph, and those written under an output's name (`output`) */
   private readonly rootMade = new Set<string>();
   private readonly renamed = new Map<string, string>();
+  /** the inputs `model()` wrote */
+  private written?: Set<string>;
   private count = 0;
   /** bytes of float initializers (for memory accounting) */
   floatBytes = 0;
@@ -126,9 +130,15 @@ export class OnnxGraph {
     return name;
   }
 
-  input(name: string, dims: (number | string)[], elem: 'float' | 'int64' = 'float'): string {
-    this.inputs.push({ name, dims, elem });
+  /** A graph input; `lazy`: written into the model only if a node reads it (`hasInput` says, once written). */
+  input(name: string, dims: (number | string)[], elem: 'float' | 'int64' = 'float', lazy = false): string {
+    this.inputs.push({ name, dims, elem, lazy });
     return name;
+  }
+
+  /** Whether the model as written (or, before `model()`, as declared) has input `name`. */
+  hasInput(name: string): boolean {
+    return this.written ? this.written.has(name) : this.inputs.some((v) => v.name === name);
   }
 
   /**
@@ -197,17 +207,9 @@ export class OnnxGraph {
     return n;
   }
 
-  /** Every value a node of the graph or of a branch reads. */
-  private readValues(): Set<string> {
-    const read = new Set<string>();
-    const visit = (nodes: OnnxNodeDef[]): void => {
-      for (const d of nodes) {
-        for (const i of d.inputs) read.add(i);
-        for (const a of Object.values(d.attrs)) if ('g' in a) visit(a.g.nodes);
-      }
-    };
-    visit(this.root);
-    return read;
+  /** Every value a node of the graph or of a branch reads, but for the branches in `skip` (and theirs). */
+  readValues(skip?: ReadonlySet<Subgraph>): Set<string> {
+    return valuesRead(this.root, skip);
   }
 
   serialize(graphName = 'relevance-lens'): Uint8Array {
@@ -235,7 +237,12 @@ export class OnnxGraph {
         g.message(5, encodeExternal(t, path, data.length));
       } else g.message(5, encodeTensor(t));
     }
-    for (const v of this.inputs) g.message(11, encodeValueInfo(v));
+    this.written = new Set();
+    for (const v of this.inputs) {
+      if (v.lazy && !read.has(v.name)) continue;
+      this.written.add(v.name);
+      g.message(11, encodeValueInfo(v));
+    }
     for (const v of this.outputs) g.message(12, encodeValueInfo(v));
     const m = new ProtoWriter();
     m.int(1, 8); // IR version 8
@@ -244,6 +251,19 @@ export class OnnxGraph {
     m.message(8, new ProtoWriter().string(1, '').int(2, OPSET));
     return m;
   }
+}
+
+/** Every value the nodes (and their branches, but for those in `skip`) read. */
+export function valuesRead(nodes: readonly OnnxNodeDef[], skip?: ReadonlySet<Subgraph>): Set<string> {
+  const read = new Set<string>();
+  const visit = (ns: readonly OnnxNodeDef[]): void => {
+    for (const d of ns) {
+      for (const i of d.inputs) read.add(i);
+      for (const a of Object.values(d.attrs)) if ('g' in a && !skip?.has(a.g)) visit(a.g.nodes);
+    }
+  };
+  visit(nodes);
+  return read;
 }
 
 function encodeNode(n: OnnxNodeDef, rename: (v: string) => string): ProtoWriter {

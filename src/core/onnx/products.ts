@@ -9,13 +9,12 @@
  * image's forward values, and a rule change costs the transposed convolutions alone. They were once
  * computed inside the backward graph under an If: its other branch copied every fed product in every
  * run, and the outputs copied them again (ResNet-50, α-β rule change on one thread: CPU 313–357 → 285–309 ms, measured).
- * The products by w⁻ of a non-negative input only α-β with β ≠ 0 takes: they are a group of their own
- * ('m'), made only when such a rule runs. The w⁻ product is not derived as z less the w⁺ one: where
+ * Like the kernel variants, a product is made only once a run's rule reads it (choiceReads.ts): the
+ * products by w⁻ of a non-negative input ('m') only α-β with β ≠ 0 reads. The w⁻ product is not derived as z less the w⁺ one: where
  * every term of it is zero, that difference is a rounding residue instead of 0, which flips the
  * stabilizer's sign there (measured: the conservation table's stabilizer leak off by 3 %).
  */
 import type { Node } from '../graph/ir';
-import type { ResolvedRule } from '../rules/resolved';
 import type { Emitter, KernelVariant } from './emitter';
 
 /**
@@ -35,12 +34,6 @@ export function productOf(name: string): { id: number; key: Key; minus: boolean 
   return { id: Number(id), key: key as Key, minus: key === 'm' };
 }
 
-/** Whether a run under these rules reads the 'm' products (α-β with β ≠ 0; rules.ts `ruleBody`). */
-export function needsMinusProducts(rules: Map<number, ResolvedRule>): boolean {
-  for (const r of rules.values()) if (r.kind === 'alpha-beta' && r.beta !== 0) return true;
-  return false;
-}
-
 /** conv(part of the layer's input, w⁺ or w⁻): what product `key` is (run by the products model). */
 function computeProduct(e: Emitter, node: Node, a: string, key: Key): string {
   const kernel: KernelVariant = key === 'pp' || key === 'np' ? 'w+' : 'w-';
@@ -54,7 +47,10 @@ export function productsFromActs(e: Emitter, acts: string[], nonNegative: boolea
   const image = (node: Node, key: Key): string => {
     const name = `prod_${node.id}_${key}`;
     let v = memo.get(name);
-    if (!v) memo.set(name, (v = e.g.input(name, e.dims(node.id))));
+    if (!v) {
+      memo.set(name, (v = e.g.input(name, e.dims(node.id))));
+      e.choiceReads?.track(node.id, name);
+    }
     return v;
   };
   e.productOf = (node, x, v) => {

@@ -10,6 +10,7 @@ import { opDef } from '../ops/lookup';
 import { boundsAsGiven, carryBounds } from '../rules/boundCarry';
 import { LensError } from '../errors';
 import type { BiasVariant, Emitter, OnnxBackward } from './emitter';
+import { valuesRead, type Subgraph } from './onnxGraph';
 
 /**
  * What of a rule shapes the compiled graph (its parameters are graph inputs): sessions are cached by
@@ -179,14 +180,22 @@ export function emitRuleChoice(e: Emitter, node: Node, r: string, ctx: OnnxBackw
     const out = emitLinearRule(e, node, r, sub);
     return [out, ...leaks];
   };
+  // each choice's own branch: the then branch of its If, the last one's the innermost else
+  const own: Subgraph[] = [];
   const chain = (j: number): string[] => {
     if (j === choices.length - 1) return inline(choices[j]);
     const cond = e.g.op('Equal', [sel, e.g.ints([j])]);
     const then = e.branch(() => inline(choices[j]), dims);
     const other = e.branch(() => chain(j + 1), dims);
+    own[j] = then;
+    if (j === choices.length - 2) own[j + 1] = other;
     return e.g.opN('If', [cond], { then_branch: { g: then }, else_branch: { g: other } }, dims.length);
   };
   const [out, bias, stab] = chain(0);
+  if (e.choiceReads && own.length) {
+    for (const b of own) e.choiceBranches.add(b);
+    e.choiceReads.setChoices(node.id, choices.map(choiceStructure), own.map((b) => valuesRead(b.nodes)));
+  }
   if (ctx.leak) ctx.leak(node.id, bias, stab);
   return out;
 }

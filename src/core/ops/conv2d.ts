@@ -8,7 +8,7 @@ import type { OpDef } from './types';
 import { needRank } from './common';
 import { weightedOp } from './weighted';
 import { convAttrs, convGeometry, convTransposeAttrs } from '../onnx/geometry';
-import { derivedKernel, variantInPlace, type Emitter, type MixedKernel, type OnnxLinear } from '../onnx/emitter';
+import { derivedKernel, variantInPlace, type Emitter, type KernelVariant, type MixedKernel, type OnnxLinear } from '../onnx/emitter';
 import { kernelOf } from '../onnx/tensorEmit';
 
 /** The IR bias as [C, 1, 1] (broadcasts over the compiled NCHW output). */
@@ -116,11 +116,7 @@ function flippedKernel(e: Emitter, node: Node, w: string, group: number): string
   const made = name ? undefined : e.kernelArray(w);
   if (made) {
     const [co, cig, kh, kw] = e.kernelDims(node);
-    const { source, variant } = made;
-    // one transposition per layer: the variants' flipped kernels are the variants of w's
-    const flipped = () => derivedKernel(source, 'flip:w', () => flipKernelArray(source, group, co / group, cig, kh * kw));
-    name = e.g.lazyWeight(() => variant === 'w' ? flipped() : derivedKernel(source, `flip:${variant}`, () => variantInPlace(flipped().slice(), variant)),
-      flippedDims(e, node, group), `flip_${node.id}`);
+    name = e.derivedArray(node, made.variant, flippedDims(e, node, group), 'flip', flippedMaker(made.source, made.variant, group, co / group, cig, kh * kw));
     e.aux.set(key, name);
   }
   if (!name) {
@@ -139,6 +135,16 @@ function flippedKernel(e: Emitter, node: Node, w: string, group: number): string
     e.aux.set(key, name);
   }
   return name;
+}
+
+/**
+ * The flipped layout of a kernel variant, made once while held (`derivedKernel`); one transposition per
+ * layer: the variants' flipped kernels are the variants of w's. At module level: a fed variant's maker
+ * lives as long as its session (Emitter.derivedArray), and must not hold the compile.
+ */
+function flippedMaker(source: Float32Array, variant: KernelVariant, group: number, cog: number, cig: number, khw: number): () => Float32Array {
+  const flipped = () => derivedKernel(source, 'flip:w', () => flipKernelArray(source, group, cog, cig, khw));
+  return () => (variant === 'w' ? flipped() : derivedKernel(source, `flip:${variant}`, () => variantInPlace(flipped().slice(), variant)));
 }
 
 /**
