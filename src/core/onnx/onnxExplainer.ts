@@ -474,15 +474,21 @@ export class OnnxExplainer {
       const { id } = productOf(n);
       return !reads || (ahead ? reads.active(id, rules) : reads.reads(id, n, rules));
     };
-    const missing = wanted.filter((n) => !have[n] && needed(n));
-    if (missing.length) {
-      const { session } = await this.productModels.get(missing.join(','), async () => {
-        const { proto, external } = compileProducts(this.graph, missing);
+    let made = false;
+    // by group, all of a group's products the run reads when one is missing: one products model per group
+    // and rule set, the same for every image (ResNet-50, a new image's first change to α-β: 0.50 s with a
+    // model for just the missing ones, compiled anew for each image, 0.21 s this way)
+    for (const minus of [false, true]) {
+      const group = wanted.filter((n) => productOf(n).minus === minus && needed(n));
+      if (!group.some((n) => !have[n])) continue;
+      const { session } = await this.productModels.get(group.join(','), async () => {
+        const { proto, external } = compileProducts(this.graph, group);
         return { session: await createSession(proto.finish(), external, 'backward') };
       });
       const actFeeds: Record<string, Ort.Tensor> = {};
       for (const n of session.inputNames) actFeeds[n] = acts.values[n];
       Object.assign(have, await session.run(actFeeds));
+      made = true;
     }
     for (const n of wanted) {
       // zeros for a product this run does not read: one array per shape, shared (an empty tensor
@@ -494,7 +500,7 @@ export class OnnxExplainer {
         feeds[n] = this.zeros.get(key) ?? this.zeros.set(key, new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims)).get(key)!;
       }
     }
-    return missing.length > 0;
+    return made;
   }
 
   /**
