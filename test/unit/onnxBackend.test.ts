@@ -496,6 +496,44 @@ test('onnx universal: kernel variants are made for the layers whose rule reads t
 });
 
 /**
+ * Per-layer rules drawn at random from the universal graph's choices, changed one after another on the
+ * same image: each layer's fed variants and products are made, or stood in for, as its rule of the moment
+ * reads them (choiceReads.ts), in whatever order the draws make them; every step equals a fresh wasm
+ * explanation, conservation rows included.
+ */
+test('onnx universal: random per-layer rule changes, each equal to wasm', async () => {
+  await initBackend('wasm');
+  const inner: RuleSpec[] = [
+    { rule: 'epsilon', epsilon: 0.01 }, { rule: 'gamma', gamma: 0.25 }, { rule: 'gamma', gamma: 0.5, bias: false },
+    { rule: 'z-plus' }, { rule: 'alpha-beta', alpha: 2, beta: 1 }, { rule: 'alpha-beta', alpha: 1, beta: 0, bias: false },
+  ];
+  let n = 0;
+  for (const name of ['residual', 'strided']) {
+    const net = await makeNet(name, NET_SEEDS[name], {});
+    const g = net.graph;
+    const layers = ruleLayers(g);
+    const first = firstWeighted(g);
+    const bounds = firstBounds({ graph: g, low: net.low, high: net.high, logits: [] });
+    const input = { shape: net.inShape, data: net.input };
+    const rand = new Rand(41 + n);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand.next() * xs.length) % xs.length];
+    await withUniversal(g, async (w, o) => {
+      await o.explain(input, { method: 'lrp', composite: 'epsilon-gamma-box', params: bounds });
+      for (let step = 0; step < 6; step++) {
+        const rules: Record<string, RuleSpec> = {};
+        for (const l of layers) rules[l] = l === first ? pick([...inner, { rule: 'flat' }, { rule: 'w-square' }, { rule: 'z-box' }]) : pick(inner);
+        const opts: ExplainOptions = { method: 'lrp', composite: 'epsilon-gamma-box', params: bounds, rules, conservationDetail: true };
+        const got = await o.explain(input, opts);
+        assert.equal(got.timings.backwardOnly, 1, `${name} step ${step}: backward only`);
+        assertSameExplanation(w.explain(input, opts), got, `${name} step ${step} ${JSON.stringify(Object.values(rules).map((r) => r.rule))}`);
+        n++;
+      }
+    });
+  }
+  assert.equal(n, 12);
+});
+
+/**
  * The backward-only model (forward values as inputs, from compileForward's model) gives what the one-graph
  * model gives: relevance, logits and every conservation sum, on nets with max pooling, residual adds and
  * concatenation, under several rule assignments.
