@@ -12,7 +12,7 @@ import { maxAbsDiff, oneRounding } from '../scripts/float32Gap';
 import { Explainer } from '../src/core/methods/explain';
 import { OnnxExplainer } from '../src/core/onnx/onnxExplainer';
 import { compileExplanation, compileForward } from '../src/core/onnx/compile';
-import { createSession, ortModule } from '../src/core/onnx/runtime';
+import { createSession, ortModule, ortStatus } from '../src/core/onnx/runtime';
 import { ruleParamsFor, type InputArray } from '../src/core/methods/explain';
 import { selectBackend } from '../src/core/onnx/engineBackend';
 import { cardBounds, openModel, readInput } from '../src/core/pipeline';
@@ -243,7 +243,7 @@ function procRss(pid: number | undefined): { rss: number; peak: number } | undef
  */
 export async function engineProcess(name: string): Promise<void> {
   const script = path.join(__dirname, '..', '..', 'dist', 'onnxProcess.js');
-  if (!fs.existsSync(script)) return;
+  if (!fs.existsSync(script) || !ortStatus().available) return;
   await selectBackend('onnx');
   const file = path.join(ZOO, `${name}.onnx`);
   const p = new ProcessExplainer(file, { script });

@@ -415,8 +415,9 @@ test('onnx universal: silent negative outputs only where every later choice scal
 /**
  * The universal backward-only graph's products by w⁺ / w⁻ (products.ts) are the image's own: the first
  * rule change on an image computes them (only those its rules read: by w⁻ only for α-β with β ≠ 0, none
- * for a layer under ε), the next re-use them, and a new image's first change computes its own — a rule change after a new image that took the
- * last image's products would not agree with a fresh wasm explanation of the new one.
+ * for a layer under ε), the next re-use them, and a new image's first change computes its own — a rule
+ * change after a new image that took the last image's products would not agree with a fresh wasm
+ * explanation of the new one.
  */
 test('onnx universal: cached products follow the image shown (computed on its first rule change, re-used, renewed by a new image)', async () => {
   await initBackend('wasm');
