@@ -10,9 +10,9 @@
  * computed inside the backward graph under an If: its other branch copied every fed product in every
  * run, and the outputs copied them again (ResNet-50, α-β rule change on one thread: CPU 313–357 → 285–309 ms, measured).
  * Like the kernel variants, a product is made only once a run's rule reads it (choiceReads.ts): the
- * products by w⁻ of a non-negative input ('m') only α-β with β ≠ 0 reads. The w⁻ product is not derived as z less the w⁺ one: where
- * every term of it is zero, that difference is a rounding residue instead of 0, which flips the
- * stabilizer's sign there (measured: the conservation table's stabilizer leak off by 3 %).
+ * products by w⁻ of a non-negative input ('m') only α-β with β ≠ 0 reads. The w⁻ product is not derived
+ * as z less the w⁺ one: where every term of it is zero, that difference is a rounding residue instead of
+ * 0, which flips the stabilizer's sign there (measured: the conservation table's stabilizer leak off by 3 %).
  */
 import type { Node } from '../graph/ir';
 import type { Emitter, KernelVariant } from './emitter';
