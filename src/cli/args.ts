@@ -46,3 +46,9 @@ export function parseCommandArgs<T extends ParseArgsConfig>(command: string, con
     throw e;
   }
 }
+
+/** `--pattern-type`, checked: relu, linear or not given. */
+export function patternTypeOption(value: string | undefined): 'relu' | 'linear' | undefined {
+  if (value !== undefined && value !== 'relu' && value !== 'linear') throw new UsageError(`--pattern-type must be relu or linear, got '${value}'`);
+  return value;
+}

@@ -172,6 +172,7 @@ test('explain-set / spray / compare-runs: bad input is one line naming the file,
   assertExit2(['explain-set', DEMO_MODEL, path.join(dir, 'missing'), '--out', out], 'missing', dir, [out]);
   assertExit2(['explain-set', DEMO_MODEL, path.join(dir), '--out', out], dir, dir, [out]); // no images in it
   assertExit2(['explain-set', DEMO_MODEL, path.join(dir), '--out', out, '--grid', '1'], '--grid', dir, [out]);
+  assertExit2(['explain-set', DEMO_MODEL, path.join(dir), '--out', out, '--method', 'pattern-net', '--pattern-type', 'both'], "--pattern-type must be relu or linear, got 'both'", dir, [out]);
   assertExit2(['spray', dir], dir, dir, [path.join(dir, 'spray')]);
   assertExit2(['compare-runs', dir, dir], dir, dir);
   assertExit2(['compare-runs', dir, dir, '--fail-below', '2'], '--fail-below', dir);

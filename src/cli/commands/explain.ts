@@ -1,5 +1,5 @@
 /** `relevance-lens explain MODEL INPUT [options]`: one explanation, per the CLI contract of DESIGN.md. */
-import { parseCommandArgs } from '../args';
+import { parseCommandArgs, patternTypeOption } from '../args';
 import { selectBackend, wasmOutOfMemory } from '../../core/onnx/engineBackend';
 import { cardBounds, openModel, readInput, readInputNpy, renderHeatmapPng } from '../../core/pipeline';
 import { checkInputFor, type ExplainOutput } from '../../core/methods/explain';
@@ -302,10 +302,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   if (root !== undefined && root !== 'nearest' && root !== 'origin' && root !== 'lrp') {
     throw new UsageError(`--root must be nearest, origin or lrp, got '${root}'${root === 'bounded' ? ' (the box root is --method deep-taylor-bounded)' : ''}`);
   }
-  const patternType = values['pattern-type'];
-  if (patternType !== undefined && patternType !== 'relu' && patternType !== 'linear') {
-    throw new UsageError(`--pattern-type must be relu or linear, got '${patternType}'`);
-  }
+  const patternType = patternTypeOption(values['pattern-type']);
   if ((method === 'pattern-net' || method === 'pattern-attribution') && values.patterns === undefined) {
     throw new UsageError(`--method ${method} needs --patterns FILE (make one with 'relevance-lens patterns fit MODEL DATA --out FILE')`);
   }
@@ -324,7 +321,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   const model = await openModel(modelFile, values.card, { keepRaw: false });
   // an op no method can run is named, with its node, before any computation
   assertSupported(model.graph, modelFile);
-  const patterns: PatternSet | undefined = values.patterns !== undefined ? loadPatterns(values.patterns, (patternType as 'relu' | 'linear' | undefined) ?? 'relu') : undefined;
+  const patterns: PatternSet | undefined = values.patterns !== undefined ? loadPatterns(values.patterns, patternType ?? 'relu') : undefined;
   // one PatternAttribution: its kernels W∘A made in the patterns' own arrays (VGG16 on onnx: peak RSS 2.13 → 1.6 GB)
   if (patterns && method === 'pattern-attribution') premultiplyPatterns(model.graph, patterns);
   const { input, display, original } = readInput(inputFile, model);

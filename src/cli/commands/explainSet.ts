@@ -18,6 +18,7 @@ import { DEFAULT_GRID, runExplainSet, type ExplainSetProgress } from '../../core
 import { sha256File } from '../../core/dataset/runFormat';
 import { SampleWorkerPool } from '../../core/parallel/pool';
 import { UsageError } from '../errors';
+import { patternTypeOption } from '../args';
 import { SETTING_DEFAULTS } from '../../shared/settings';
 import {
   bound, integer, joinNegativeValues, METHOD_FLAGS, number, OPTIONS as EXPLAIN_OPTIONS, parseBaseline, parseRuleOverrides, workerCount,
@@ -113,8 +114,7 @@ export async function runExplainSetCommand(argv: string[]): Promise<number> {
   if (baseline?.kind === 'file') throw new UsageError('--baseline FILE.npy is not supported by explain-set (one baseline for images of any content); use zeros, constant:V or blur');
   const root = values.root;
   if (root !== undefined && root !== 'nearest' && root !== 'origin' && root !== 'lrp') throw new UsageError(`--root must be nearest, origin or lrp, got '${root}'`);
-  const patternType = values['pattern-type'];
-  if (patternType !== undefined && patternType !== 'relu' && patternType !== 'linear') throw new UsageError(`--pattern-type must be relu or linear, got '${patternType}'`);
+  const patternType = patternTypeOption(values['pattern-type']);
   if ((method === 'pattern-net' || method === 'pattern-attribution') && values.patterns === undefined) {
     throw new UsageError(`--method ${method} needs --patterns FILE`);
   }
@@ -131,7 +131,7 @@ export async function runExplainSetCommand(argv: string[]): Promise<number> {
   const model = await openModel(modelFile, values.card);
   assertSupported(model.graph, modelFile);
   const images = listImages(source, model.labels);
-  const patterns = values.patterns !== undefined ? loadPatterns(values.patterns, (patternType as 'relu' | 'linear' | undefined) ?? 'relu') : undefined;
+  const patterns = values.patterns !== undefined ? loadPatterns(values.patterns, patternType ?? 'relu') : undefined;
   // PatternAttribution alone: its kernels W∘A made in the patterns' own arrays (no third kernel-sized copy)
   if (patterns && method === 'pattern-attribution') premultiplyPatterns(model.graph, patterns);
   const { opts, optionsKey } = setOptions(model, {
