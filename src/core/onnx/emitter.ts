@@ -280,6 +280,9 @@ export class Emitter {
    */
   productOf?: (node: Node, x: string, v: KernelVariant) => string | undefined;
 
+  /** the batch dimension of the graph's values: symbolic, or fixed (compile.ts `batch`) */
+  batch: number | string = 'N';
+
   /** values made by `inputPart`: which layer's input they are a part of, and which part */
   private readonly parts = new Map<string, { id: number; part: 'pos' | 'neg' }>();
 
@@ -324,7 +327,7 @@ export class Emitter {
   }
 
   /** The compiled shape of node id's value with batch n. */
-  dims(id: number, n: number | string = 'N'): (number | string)[] {
+  dims(id: number, n: number | string = this.batch): (number | string)[] {
     const s = this.graph.nodes[id].shape;
     return s.length === 3 ? [n, s[2], s[0], s[1]] : [n, ...s];
   }

@@ -224,14 +224,15 @@ export class OnnxExplainer {
     return { ...fam, choices: universalChoices(this.graph, fam.rules) };
   }
 
-  private keyOf(fam: CompiledFamily, keep: number[], leaks: boolean): string {
+  /** `batched`: a session for the sample methods' batches (batch size a graph dimension), not for one image. */
+  private keyOf(fam: CompiledFamily, keep: number[], leaks: boolean, batched = false): string {
     const structure = (id: number, r: ResolvedRule): unknown => {
       const c = fam.kind === 'lrp' ? fam.choices?.get(id) : undefined;
       return c ? c.map(choiceStructure) : ruleStructure(r);
     };
     return JSON.stringify({
       fam: fam.kind === 'pattern' ? fam.key : fam.kind === 'lrp' ? { start: fam.start, rules: [...fam.rules].sort((a, b) => a[0] - b[0]).map(([id, r]) => [id, structure(id, r)]) } : fam,
-      keep, leaks,
+      keep, leaks, batched,
     });
   }
 
@@ -244,19 +245,21 @@ export class OnnxExplainer {
    */
   private session(plan: Plan, keep: number[], leaks: boolean, x: Float32Array, again: UniversalRoute['again']): Route {
     const own = plan.family;
-    const ownKey = this.keyOf(own, keep, leaks);
+    // one image per run but for the sample methods: a graph of fixed shapes (compile.ts `batch`)
+    const batch = plan.samples ? undefined : 1;
+    const ownKey = this.keyOf(own, keep, leaks, !!plan.samples);
     const uni = this.universalFamily(own);
-    if (uni === own) return { ...this.cached(ownKey, own, { keep, leaks }), backwardOnly: false, fetchActs: false };
+    if (uni === own) return { ...this.cached(ownKey, own, { keep, leaks, batch }), backwardOnly: false, fetchActs: false };
     const actsHere = !!this.acts && sameValues(this.acts.input, x);
     const backKey = `${this.keyOf(uni, keep, leaks)}:backward`;
     this.lastUniversal = { key: backKey, fam: uni, keep, leaks, again };
     // once built, the backward-only graph is also the faster way back to a rule set with its own graph
     // (ResNet-50, back to the default composite: CPU 454–509 → 296–370 ms per change, measured)
     if (!actsHere || (this.sessions.has(ownKey) && !this.sessions.has(backKey))) {
-      return { ...this.cached(ownKey, own, { keep, leaks, actsOut: true }), backwardOnly: false, fetchActs: !actsHere };
+      return { ...this.cached(ownKey, own, { keep, leaks, actsOut: true, batch }), backwardOnly: false, fetchActs: !actsHere };
     }
     return {
-      ...this.cached(backKey, uni, { keep, leaks, actsAsInputs: true, cachedProducts: true }),
+      ...this.cached(backKey, uni, { keep, leaks, actsAsInputs: true, cachedProducts: true, batch: 1 }),
       backwardOnly: true, fetchActs: false,
     };
   }
@@ -435,7 +438,7 @@ export class OnnxExplainer {
     const u = this.lastUniversal;
     const acts = this.acts;
     if (!u || !acts) return false;
-    const { reused, cs } = this.cached(u.key, u.fam, { keep: u.keep, leaks: u.leaks, actsAsInputs: true, cachedProducts: true });
+    const { reused, cs } = this.cached(u.key, u.fam, { keep: u.keep, leaks: u.leaks, actsAsInputs: true, cachedProducts: true, batch: 1 });
     const { session, model } = await cs;
     // the inputs made in JS under these rules (mixed kernels of the silent γ layers, z^B's bound products):
     // a change of one layer keeps the others' rules, whose inputs the explanation's own graph may not
