@@ -24,6 +24,8 @@ interface Initializer {
   dims: number[];
   float?: Float32Array;
   int64?: readonly number[];
+  /** gather indices (`indices`) */
+  int32?: Int32Array;
   /** gives the array when the model is written, only if a node reads it (`lazyWeight`) */
   make?: () => Float32Array;
 }
@@ -38,8 +40,11 @@ interface ValueInfo {
 }
 
 const FLOAT = 1;
+const INT32 = 6;
 const INT64 = 7;
 export const OPSET = 17;
+/** float constants up to this many values are shared by content (`floats`) */
+const SHARED_FLOATS = 1024;
 /** weights from this size on are external data when `externalWeights` is set */
 const EXTERNAL_BYTES = 2 ** 16;
 
@@ -104,6 +109,12 @@ export class OnnxGraph {
 
   /** A small float constant shared by content. */
   floats(values: readonly number[] | Float32Array, dims: number[] = [values.length]): string {
+    // a large one (a constant tensor of the model: Swin-T's attention masks) is not keyed by its text
+    if (values.length > SHARED_FLOATS) {
+      const name = this.fresh('c');
+      this.inits.push({ name, dims, float: Float32Array.from(values) });
+      return name;
+    }
     const key = `f:${dims.join('x')}:${Array.from(values).join(',')}`;
     let name = this.constCache.get(key);
     if (!name) {
@@ -111,6 +122,18 @@ export class OnnxGraph {
       this.inits.push({ name, dims, float: Float32Array.from(values) });
       this.constCache.set(key, name);
     }
+    return name;
+  }
+
+  /**
+   * Gather indices, int32, not shared: a select op's index map is as long as its output (Swin-T's cyclic
+   * shifts and windows: ~50 of 300 k entries each). As int64 shared by content their keys, BigInt
+   * conversion and protobuf copies took ~2 s of its 3.4 s compile (measured); these go as raw bytes, and
+   * as external data where weights do.
+   */
+  indices(values: Int32Array): string {
+    const name = this.fresh('ix');
+    this.inits.push({ name, dims: [values.length], int32: values });
     return name;
   }
 
@@ -230,8 +253,9 @@ export class OnnxGraph {
         t.make = undefined;
         this.floatBytes += t.float.byteLength;
       }
-      if (this.externalWeights && t.float && t.float.byteLength >= EXTERNAL_BYTES) {
-        const data = new Uint8Array(t.float.buffer, t.float.byteOffset, t.float.byteLength);
+      const raw = t.float ?? t.int32;
+      if (this.externalWeights && raw && raw.byteLength >= EXTERNAL_BYTES) {
+        const data = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
         const path = `${t.name}.bin`;
         this.external.push({ path, data });
         g.message(5, encodeExternal(t, path, data.length));
@@ -296,12 +320,18 @@ function encodeSubgraph(sg: Subgraph, name: string, rename: (v: string) => strin
   return g;
 }
 
+/** The TensorProto data type of an initializer. */
+function elemType(t: Initializer): number {
+  return t.float ? FLOAT : t.int32 ? INT32 : INT64;
+}
+
 function encodeTensor(t: Initializer): ProtoWriter {
   const w = new ProtoWriter();
   w.packedInts(1, t.dims);
-  w.int(2, t.float ? FLOAT : INT64);
+  w.int(2, elemType(t));
   w.string(8, t.name);
-  if (t.float) w.bytesField(9, new Uint8Array(t.float.buffer, t.float.byteOffset, t.float.byteLength));
+  const raw = t.float ?? t.int32;
+  if (raw) w.bytesField(9, new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
   else {
     const b = new BigInt64Array(t.int64!.map((v) => BigInt(v)));
     w.bytesField(9, new Uint8Array(b.buffer));
@@ -309,11 +339,11 @@ function encodeTensor(t: Initializer): ProtoWriter {
   return w;
 }
 
-/** A float initializer whose data is the external file `path` (TensorProto external_data, data_location EXTERNAL). */
+/** An initializer whose data is the external file `path` (TensorProto external_data, data_location EXTERNAL). */
 function encodeExternal(t: Initializer, path: string, length: number): ProtoWriter {
   const w = new ProtoWriter();
   w.packedInts(1, t.dims);
-  w.int(2, FLOAT);
+  w.int(2, elemType(t));
   w.string(8, t.name);
   const entry = (k: string, v: string) => new ProtoWriter().string(1, k).string(2, v);
   w.message(13, entry('location', path));

@@ -12,10 +12,9 @@ import { gatherFlat } from '../onnx/tensorEmit';
 /** Compiled backward: every input position takes the output position that copied it (or zero). */
 function back(e: Emitter, node: Node, s: string): string[] {
   const from = e.graph.nodes[node.inputs[0]].shape;
-  const inv = new Array<number>(sizeOf(from)).fill(-1);
-  node.params.index!.data.forEach((v, i) => {
-    if (v >= 0) inv[v] = i;
-  });
+  const inv = new Int32Array(sizeOf(from)).fill(-1);
+  const index = node.params.index!.data;
+  for (let i = 0; i < index.length; i++) if (index[i] >= 0) inv[index[i]] = i;
   return [e.fromIr(node.inputs[0], gatherFlat(e, e.toIr(node.id, s), inv, node.shape, from))];
 }
 
