@@ -713,7 +713,10 @@ class OnnxConverter {
     const dims = this.shapeOf(x);
     const size = sizeOf(dims);
     if (size >= 2 ** 24) this.fail(n, `tensor of ${size} elements is too large to index`);
-    const idx = constOf(dims, Float64Array.from({ length: size }, (_, i) => i), 'int');
+    // a plain loop: Float64Array.from with a map function took ~0.6 s over Swin-T's movements (measured)
+    const iota = new Float64Array(size);
+    for (let i = 0; i < size; i++) iota[i] = i;
+    const idx = constOf(dims, iota, 'int');
     const c = n.inputs.map((v, k) => (k === 0 ? idx : v ? this.constIn(n, k, 'input') : undefined));
     let r: ConstTensor;
     try {
