@@ -107,7 +107,7 @@ export class OnnxGraph {
     return name;
   }
 
-  /** A small float constant shared by content. */
+  /** A float constant, shared by content when it has at most SHARED_FLOATS values. */
   floats(values: readonly number[] | Float32Array, dims: number[] = [values.length]): string {
     // a large one (a constant tensor of the model: Swin-T's attention masks) is not keyed by its text
     if (values.length > SHARED_FLOATS) {
