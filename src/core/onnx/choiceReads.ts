@@ -49,29 +49,29 @@ export class ChoiceReads {
     for (const n of names) this.always.add(n);
   }
 
-  /** Whether a run under `rules` reads fed input `name` of layer `id`. */
-  reads(id: number, name: string, rules: Map<number, ResolvedRule>): boolean {
+  /** The index of rule r among the layer's choices; −1 when the layer has none, or r is not one of them. */
+  private choice(l: LayerReads | undefined, r: ResolvedRule | undefined): number {
+    return l && l.reads.length && r ? l.keys.indexOf(this.keyOf(r)) : -1;
+  }
+
+  /** Whether a run with rule r on layer `id` reads its fed input `name`. */
+  reads(id: number, name: string, r: ResolvedRule | undefined): boolean {
     if (this.always.has(name)) return true;
     const l = this.layers.get(id);
-    const r = rules.get(id);
-    if (!l || !l.reads.length || !r) return true;
-    const k = l.keys.indexOf(this.keyOf(r));
-    return k < 0 || l.reads[k].has(name);
+    const k = this.choice(l, r);
+    return k < 0 || l!.reads[k].has(name);
   }
 
   /**
-   * Whether the layer's rule under `rules` reads any of its fed inputs or products: such a layer's rule is
-   * one that modifies the kernel, so the rule changes ahead (OnnxExplainer.prepareRuleChanges) make all
-   * of its inputs; a layer under ε (VGG16's dense layers) gets its variants only once a rule asks for them.
+   * Whether rule r on layer `id` reads any of its fed inputs or products: such a rule modifies the kernel,
+   * so the rule changes ahead (OnnxExplainer.prepareRuleChanges) make all of the layer's inputs; a layer
+   * under ε (VGG16's dense layers) gets its variants only once a rule asks for them.
    */
-  active(id: number, rules: Map<number, ResolvedRule>): boolean {
+  active(id: number, r: ResolvedRule | undefined): boolean {
     const l = this.layers.get(id);
-    if (!l) return true;
-    const r = rules.get(id);
-    const k = r ? l.keys.indexOf(this.keyOf(r)) : -1;
-    if (!l.reads.length || k < 0) return true;
-    if (l.reads[k].size) return true;
-    for (const n of l.fed) if (this.always.has(n)) return true;
+    const k = this.choice(l, r);
+    if (k < 0 || l!.reads[k].size) return true;
+    for (const n of l!.fed) if (this.always.has(n)) return true;
     return false;
   }
 }

@@ -148,21 +148,34 @@ const madeMemo = new WeakMap<Node, Map<string, { key: string; data: Float32Array
 function madeParam(
   name: string, dims: number[], node: Node, slot: string,
   keyOf: (r: ResolvedRule) => string | undefined, make: (r: ResolvedRule, last?: Float32Array) => Float32Array,
+  ahead?: (r: ResolvedRule) => boolean,
 ): ParamInput {
+  const held = (r: ResolvedRule, key: string): Float32Array => {
+    let bySlot = madeMemo.get(node);
+    if (!bySlot) madeMemo.set(node, (bySlot = new Map()));
+    let m = bySlot.get(slot);
+    if (!m || m.key !== key) bySlot.set(slot, (m = { key, data: make(r, m?.data) }));
+    return m.data;
+  };
+  const ruleOf = (rules: Map<number, ResolvedRule>): ResolvedRule => {
+    const r = rules.get(node.id);
+    if (!r) throw new Error(`no rule for layer '${node.name}'`);
+    return r;
+  };
   return {
     name, dims,
     shapeOf: (v) => (v === UNUSED_KERNEL ? dims.map(() => 1) : dims),
     read: (rules) => {
-      const r = rules.get(node.id);
-      if (!r) throw new Error(`no rule for layer '${node.name}'`);
+      const r = ruleOf(rules);
       const key = keyOf(r);
-      if (key === undefined) return UNUSED_KERNEL;
-      let bySlot = madeMemo.get(node);
-      if (!bySlot) madeMemo.set(node, (bySlot = new Map()));
-      let m = bySlot.get(slot);
-      if (!m || m.key !== key) bySlot.set(slot, (m = { key, data: make(r, m?.data) }));
-      return m.data;
+      return key === undefined ? UNUSED_KERNEL : held(r, key);
     },
+    ...(ahead ? {
+      prepare: (rules: Map<number, ResolvedRule>) => {
+        const r = ruleOf(rules);
+        if (ahead(r)) held(r, FED);
+      },
+    } : {}),
   };
 }
 
@@ -184,36 +197,24 @@ function boundProductParam(name: string, dims: number[], g: Graph, node: Node, w
     (r) => boundConv(g, node, bounds(r)!, which === 'low' ? 'plus' : 'minus', kernel));
 }
 
-/** Fed variants made so far, per layer and input name: kept while the model is (as `madeMemo`). */
-const fedMemo = new WeakMap<Node, Map<string, Float32Array>>();
+/** The memo key of a fed variant (`fedKernelParam`): made once, never remade. */
+const FED = 'fed';
 
 /** The fed variants made so far for the graph's layers: layer name, input name, bytes (tests, the bench). */
 export function fedVariantsOf(g: Graph): { layer: string; name: string; bytes: number }[] {
   const out: { layer: string; name: string; bytes: number }[] = [];
-  for (const n of g.nodes) for (const [name, a] of fedMemo.get(n) ?? []) out.push({ layer: n.name, name, bytes: a.byteLength });
+  for (const n of g.nodes) {
+    for (const [slot, m] of madeMemo.get(n) ?? []) if (slot.startsWith('fed:')) out.push({ layer: n.name, name: slot.slice(4), bytes: m.data.byteLength });
+  }
   return out;
 }
 
 /**
  * A kernel variant fed as a graph input (`Emitter.choiceReads`): made on the first run whose rule for the
- * layer reads it, then kept; a run that does not read it feeds a one-element stand-in.
+ * layer reads it, or ahead for a layer whose rule modifies the kernel (choiceReads.ts `active`), then kept.
  */
 function fedKernelParam(name: string, dims: number[], node: Node, reads: ChoiceReads, make: () => Float32Array): ParamInput {
-  const held = (): Float32Array => {
-    let m = fedMemo.get(node);
-    if (!m) fedMemo.set(node, (m = new Map()));
-    let a = m.get(name);
-    if (!a) m.set(name, (a = make()));
-    return a;
-  };
-  return {
-    name, dims,
-    shapeOf: (v) => (v === UNUSED_KERNEL ? dims.map(() => 1) : dims),
-    read: (rules) => (reads.reads(node.id, name, rules) ? held() : UNUSED_KERNEL),
-    prepare: (rules) => {
-      if (reads.active(node.id, rules)) held();
-    },
-  };
+  return madeParam(name, dims, node, `fed:${name}`, (r) => (reads.reads(node.id, name, r) ? FED : undefined), () => make(), (r) => reads.active(node.id, r));
 }
 
 /** Variant v of a weight array, made once while held (`derivedKernel`); made here, the closure holds no Emitter. */
@@ -398,10 +399,7 @@ export class Emitter {
   derivedArray(node: Node, v: KernelVariant, dims: number[], prefix: string, make: () => Float32Array): string {
     const reads = this.choiceReads;
     if (!reads || v === 'w') return this.g.lazyWeight(make, dims, `${prefix}_${node.id}`);
-    const name = `${prefix}${node.id}_${VARIANT_TAG[v]}`;
-    if (this.params.some((p) => p.name === name)) return name;
-    this.g.input(name, dims.map((_, i) => `${name}_${i}`), 'float', true);
-    this.params.push(fedKernelParam(name, dims, node, reads, make));
+    const name = this.madeInput(`${prefix}${node.id}_${VARIANT_TAG[v]}`, dims, (n) => fedKernelParam(n, dims, node, reads, make), true);
     reads.track(node.id, name);
     return name;
   }
@@ -507,10 +505,13 @@ export class Emitter {
     return this.madeInput(`zb${node.id}_${which}`, dims, (name) => boundProductParam(name, dims, this.graph, node, which, read));
   }
 
-  /** A graph input made in JS per run (`madeParam`), declared once; its dims are symbolic (it may be fed a stand-in). */
-  private madeInput(name: string, dims: number[], param: (name: string) => ParamInput): string {
+  /**
+   * A graph input made in JS per run (`madeParam`), declared once; its dims are symbolic (it may be fed a
+   * stand-in). `lazy`: written into the model only if a node reads it.
+   */
+  private madeInput(name: string, dims: number[], param: (name: string) => ParamInput, lazy = false): string {
     if (this.params.some((p) => p.name === name)) return name;
-    this.g.input(name, dims.map((_, i) => `${name}_${i}`));
+    this.g.input(name, dims.map((_, i) => `${name}_${i}`), 'float', lazy);
     this.params.push(param(name));
     return name;
   }

@@ -475,7 +475,7 @@ export class OnnxExplainer {
     const wanted = cs.session.inputNames.filter(isProductName);
     const needed = (n: string): boolean => {
       const { id } = productOf(n);
-      return !reads || (ahead ? reads.active(id, rules) : reads.reads(id, n, rules));
+      return !reads || (ahead ? reads.active(id, rules.get(id)) : reads.reads(id, n, rules.get(id)));
     };
     let made = false;
     // by group, all of a group's products the run reads when one is missing: one products model per group
