@@ -243,7 +243,7 @@ export class OnnxGraph {
   model(graphName = 'relevance-lens'): ProtoWriter {
     const g = new ProtoWriter();
     const rename = (v: string): string => this.renamed.get(v) ?? v;
-    for (const n of this.root) g.message(1, encodeNode(n, rename));
+    for (const n of leavesLast(this.root)) g.message(1, encodeNode(n, rename));
     g.string(2, graphName);
     const read = this.readValues();
     for (const t of this.inits) {
@@ -275,6 +275,24 @@ export class OnnxGraph {
     m.message(8, new ProtoWriter().string(1, '').int(2, OPSET));
     return m;
   }
+}
+
+/**
+ * The nodes with those nobody reads (the leaves: the table's sums, the outputs) moved to the end, the
+ * first made last. onnxruntime runs a graph in the post-order of a depth-first walk from its leaves, the
+ * highest-indexed first. In the order made, the input layer's sums led that walk, which ran the whole
+ * backward pass before any other layer's sums, so every layer's relevance and its rule's products were
+ * held until the end. Walked from the top layer's sums, each layer's are made as the pass reaches it.
+ * ResNet-50 (CLI, epsilon-gamma-box): onnxruntime's peak in use 278 -> 145 MB, process peak RSS 545 ->
+ * 383 MB, run 229-259 -> 201-207 ms; its allocation planner takes ~10 ms longer (more freed buffers to
+ * search). EfficientNet-B0 (its default composite): 419 -> 280 MB (measured).
+ */
+function leavesLast(nodes: readonly OnnxNodeDef[]): OnnxNodeDef[] {
+  const read = valuesRead(nodes);
+  const inner: OnnxNodeDef[] = [];
+  const leaves: OnnxNodeDef[] = [];
+  for (const n of nodes) (n.outputs.some((o) => read.has(o)) ? inner : leaves).push(n);
+  return inner.concat(leaves.reverse());
 }
 
 /** Every value the nodes (and their branches, but for those in `skip`) read. */
