@@ -291,7 +291,10 @@ export class Emitter {
    * linearOf: the op table's ONNX linear entry of an op kind, passed in by the compiler so that the
    * emitter (which the op contract names) does not import the op table.
    */
-  constructor(readonly graph: Graph, private readonly linearOf: (op: OpKind) => OnnxLinear | undefined) {}
+  constructor(readonly graph: Graph, private readonly linearOf: (op: OpKind) => OnnxLinear | undefined) {
+    // a compiled model is read by onnxruntime alone
+    this.g.runOrder = true;
+  }
 
   /**
    * A rule parameter of node's rule as a graph input `p<id>_<field>` (declared once): `read` gives its

@@ -72,6 +72,11 @@ export class OnnxGraph {
   externalWeights = false;
   /** after `model()` with externalWeights: the in-memory files the model refers to */
   readonly external: { path: string; data: Uint8Array }[] = [];
+  /**
+   * Write the nodes in the order onnxruntime should run them (`leavesFirst`), for a model only
+   * onnxruntime reads: the list is then not topologically sorted, as ONNX files otherwise are.
+   */
+  runOrder = false;
 
   fresh(prefix: string): string {
     return `${prefix}_${this.count++}`;
@@ -243,7 +248,7 @@ export class OnnxGraph {
   model(graphName = 'relevance-lens'): ProtoWriter {
     const g = new ProtoWriter();
     const rename = (v: string): string => this.renamed.get(v) ?? v;
-    for (const n of leavesLast(this.root)) g.message(1, encodeNode(n, rename));
+    for (const n of this.runOrder ? leavesFirst(this.root) : this.root) g.message(1, encodeNode(n, rename));
     g.string(2, graphName);
     const read = this.readValues();
     for (const t of this.inits) {
@@ -278,21 +283,23 @@ export class OnnxGraph {
 }
 
 /**
- * The nodes with those nobody reads (the leaves: the table's sums, the outputs) moved to the end, the
- * first made last. onnxruntime runs a graph in the post-order of a depth-first walk from its leaves, the
- * highest-indexed first. In the order made, the input layer's sums led that walk, which ran the whole
- * backward pass before any other layer's sums, so every layer's relevance and its rule's products were
- * held until the end. Walked from the top layer's sums, each layer's are made as the pass reaches it.
- * ResNet-50 (CLI, epsilon-gamma-box): onnxruntime's peak in use 278 -> 145 MB, process peak RSS 545 ->
- * 383 MB, run 229-259 -> 201-207 ms; its allocation planner takes ~10 ms longer (more freed buffers to
- * search). EfficientNet-B0 (its default composite): 419 -> 280 MB (measured).
+ * The nodes in the order that makes onnxruntime run each layer's conservation sums as soon as the backward
+ * pass reaches the layer: those nobody reads (the leaves: the sums, the outputs) first, the first made
+ * last, then the others as made. onnxruntime runs a graph in the post-order of a depth-first walk from its
+ * leaves, the highest-indexed first. In the order made, the input layer's sums led that walk, which ran the
+ * whole backward pass before any other layer's sums, so every layer's relevance and its rule's products
+ * were held until the end. The list is no longer topologically sorted, which onnxruntime does not need (it
+ * sorts itself); with the leaves moved to the end instead, sorted, its graph optimisers took 2-3× as long
+ * (Swin-T: session 0.77 -> 1.6 s). Measured (CLI): ResNet-50 epsilon-gamma-box onnxruntime's peak in use
+ * 278 -> 145 MB, peak RSS 545 -> 383 MB, run 229-259 -> 201-207 ms; EfficientNet-B0 419 -> 280 MB;
+ * ViT-B/16 1324 -> 882 MB, Swin-T 1160 -> 759 MB.
  */
-function leavesLast(nodes: readonly OnnxNodeDef[]): OnnxNodeDef[] {
+function leavesFirst(nodes: readonly OnnxNodeDef[]): OnnxNodeDef[] {
   const read = valuesRead(nodes);
   const inner: OnnxNodeDef[] = [];
   const leaves: OnnxNodeDef[] = [];
   for (const n of nodes) (n.outputs.some((o) => read.has(o)) ? inner : leaves).push(n);
-  return inner.concat(leaves.reverse());
+  return leaves.reverse().concat(inner);
 }
 
 /** Every value the nodes (and their branches, but for those in `skip`) read. */
