@@ -57,9 +57,10 @@ export function ortThreads(): number {
  * original that the transposed convolutions of the backward pass still read (ResNet-50, CLI graph: RSS
  * after session creation 818 → 631 MB, peak 1.14 → 0.96 GB) but makes the convolutions faster (the
  * same run 18–25 % slower without it, measured interleaved in one process).
- * `backward` (the backward-only graph fed with the forward values, the products' model): onnxruntime's
- * basic optimisations only; its extended and layout ones (levels 2–4) change nothing on these graphs (its
- * verbose log, ResNet-50) and took ~0.1–0.2 s of the backward-only session's ~0.7–0.85 s (measured).
+ * `basic` (the backward-only graph fed with the forward values, the products' model, the extension's own
+ * graphs of nets without layer norms): onnxruntime's basic optimisations only; its extended and layout
+ * ones (levels 2–4) change nothing on the first two (its verbose log, ResNet-50) and took ~0.1–0.2 s of
+ * the backward-only session's ~0.7–0.85 s (measured); on an own graph, see OnnxExplainer.cached.
  * `oneRun` (the CLI): no graph optimisation at all. Constant folding (the relaid and derived kernels),
  * common subexpressions and the transpose optimiser cost more at session creation than they save in one
  * run, and the folded kernels are held beside the originals while they are made (ResNet-50, CPU time:
@@ -79,7 +80,7 @@ export function profilePrefix(): string | undefined {
   return process.env.RELEVANCE_LENS_ORT_PROFILE || undefined;
 }
 
-export type SessionMode = 'full' | 'lean' | 'backward' | 'oneRun';
+export type SessionMode = 'full' | 'lean' | 'basic' | 'oneRun';
 
 /** The arrays each session reads in place, kept reachable as long as the session object is. */
 const borrowed = new WeakMap<Ort.InferenceSession, readonly { data: Uint8Array }[]>();
@@ -90,7 +91,7 @@ export async function createSession(
   const m = ortModule();
   const lean = mode !== 'full';
   const opts: Ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: ortThreads(), interOpNumThreads: 1, graphOptimizationLevel: ({ oneRun: 'disabled', backward: 'basic', lean: 'all', full: 'all' } as const)[mode],
+    intraOpNumThreads: ortThreads(), interOpNumThreads: 1, graphOptimizationLevel: ({ oneRun: 'disabled', basic: 'basic', lean: 'all', full: 'all' } as const)[mode],
     executionMode: 'sequential',
     enableCpuMemArena: mode === 'oneRun',
     enableMemPattern: false,
