@@ -225,17 +225,6 @@ async function child(name: string, mode: 'onnx' | 'onnx-universal' | 'wasm', run
   console.log(JSON.stringify(out));
 }
 
-/** A Linux process's resident and peak resident bytes (/proc), undefined elsewhere. */
-function procRss(pid: number | undefined): { rss: number; peak: number } | undefined {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)![1]) * 1024;
-    return { rss: kb('VmRSS'), peak: kb('VmHWM') };
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The extension's configuration: its engine process (dist/onnxProcess.js, as the worker starts it) with
  * the universal explainer, the first explanation, its idle build for rule changes, then four rule changes;
@@ -260,16 +249,16 @@ export async function engineProcess(name: string): Promise<void> {
     const first = performance.now() - t;
     // the idle build starts 150 ms after the explanation (onnxProcess.ts); VGG16's takes ~0.7 s, ResNet-50's ~1.3 s
     await new Promise((r) => setTimeout(r, 5000));
-    const built = procRss(p.pid);
+    const built = await p.memory();
     const changes: string[] = [];
     for (const composite of ['epsilon-plus', 'epsilon-alpha2-beta1', 'epsilon-plus', 'epsilon-gamma-box']) {
       t = performance.now();
       const r = await p.explain(input, { ...opts, composite });
       changes.push(`${composite} ${(performance.now() - t).toFixed(0)} ms${r.timings.backwardOnly ? '' : ' (own graph)'}`);
     }
-    const end = procRss(p.pid);
-    console.log(`${name} engine process (the extension's): first explanation ${first.toFixed(0)} ms; after its idle build RSS ${built ? mb(built.rss) : '?'}; `
-      + `rule changes ${changes.join(', ')}; process peak RSS ${end ? mb(end.peak) : '?'} (3×weights+300 MB = ${mb(bound)})`);
+    const end = await p.memory();
+    console.log(`${name} engine process (the extension's): first explanation ${first.toFixed(0)} ms; after its idle build RSS ${mb(built.rss)}; `
+      + `rule changes ${changes.join(', ')}; process peak RSS ${mb(end.peak)} (3×weights+300 MB = ${mb(bound)})`);
   } finally {
     await p.dispose();
   }

@@ -190,10 +190,12 @@ test('each process started and ended is reported (the worker\'s owner ends them 
   const pid = there.pid!;
   assert.deepEqual(events, [[pid, true]]);
   // its resident memory, for the soak test (a node process with onnxruntime and the model: > 20 MB)
-  const rss = await there.rss();
+  const { rss, peak } = await there.memory();
   assert.ok(rss > 20 * 2 ** 20 && rss < 2 ** 32, `rss ${rss}`);
+  // the peak is the process's own (getrusage), never below what it holds now
+  assert.ok(peak >= rss && peak < 2 ** 33, `peak ${peak}, rss ${rss}`);
   await there.dispose();
-  assert.equal(await there.rss(), 0);
+  assert.deepEqual(await there.memory(), { rss: 0, peak: 0 });
   assert.ok(await gone(pid));
   for (let i = 0; i < 100 && events.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(events, [[pid, true], [pid, false]]);

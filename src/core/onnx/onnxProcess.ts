@@ -65,7 +65,7 @@ async function handle(m: ProcessRequest): Promise<void> {
       if (running.has(m.id)) cancelled.add(m.id);
       return;
     case 'stats':
-      send({ type: 'stats', id: m.id, rss: process.memoryUsage().rss });
+      send({ type: 'stats', id: m.id, rss: process.memoryUsage().rss, peak: process.resourceUsage().maxRSS * 1024 });
       return;
     case 'open': {
       explainer = open(m.file);

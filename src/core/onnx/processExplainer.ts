@@ -144,11 +144,11 @@ export class ProcessExplainer {
     return reply.result;
   }
 
-  /** The process's resident memory in bytes, 0 when none runs. */
-  async rss(): Promise<number> {
-    if (!this.child) return 0;
+  /** The process's resident memory and its peak so far, in bytes; 0 when none runs. */
+  async memory(): Promise<{ rss: number; peak: number }> {
+    if (!this.child) return { rss: 0, peak: 0 };
     const r = await this.request({ type: 'stats', id: this.nextId++ });
-    return r.type === 'stats' ? r.rss : 0;
+    return r.type === 'stats' ? { rss: r.rss, peak: r.peak } : { rss: 0, peak: 0 };
   }
 
   async dispose(): Promise<void> {

@@ -51,7 +51,7 @@ export interface ProcessError {
 
 export type ProcessReply =
   | { type: 'opened'; id: number; identity: GraphIdentity }
-  | { type: 'stats'; id: number; rss: number }
+  | { type: 'stats'; id: number; rss: number; peak: number }
   | { type: 'result'; id: number; result: ExplainOutput & BackendNote }
   /** not compiled for this graph or method: the caller runs it on its own wasm engine */
   | { type: 'fallback'; id: number; reason: string }

@@ -231,7 +231,7 @@ export class EngineService {
       const m = tf.memory();
       const u = process.memoryUsage();
       let processRss = 0;
-      for (const x of this.models.values()) if (x.explainer instanceof ProcessExplainer) processRss += await x.explainer.rss();
+      for (const x of this.models.values()) if (x.explainer instanceof ProcessExplainer) processRss += (await x.explainer.memory()).rss;
       return { tensors: m.numTensors, tensorBytes: m.numBytes, rss: u.rss, heapUsed: u.heapUsed, external: u.external, processRss };
     });
   }
