@@ -553,8 +553,21 @@ export class Emitter {
    * 107 of them: warm epsilon-gamma-box 330–381 ms with them, 292–294 ms this way, measured alternately).
    */
   absSum(t: string): string {
-    return this.sum(this.g.op('Abs', [t]));
+    return this.sum(this.abs(t));
   }
+
+  /**
+   * |t|, one node per value of the main graph: the table's Σ|R| and the pattern methods' rescaling both
+   * read it, and onnxruntime's one-run session has no common-subexpression pass to merge two.
+   */
+  abs(t: string): string {
+    if (!this.g.inRoot) return this.g.op('Abs', [t]);
+    let a = this.absOf.get(t);
+    if (!a) this.absOf.set(t, (a = this.g.op('Abs', [t])));
+    return a;
+  }
+
+  private readonly absOf = new Map<string, string>();
 
   /** Node id's value in IR order ([N, ...shape]; maps NHWC) and back: the ops on tensors of any rank compute there. */
   toIr(id: number, v: string): string { return this.isMap(id) ? this.toNhwc(v) : v; }

@@ -94,6 +94,11 @@ export class OnnxGraph {
     return this.opN(op, inputs, attrs, 1, prefix)[0];
   }
 
+  /** Whether new nodes go to the main graph (not to a branch being built). */
+  get inRoot(): boolean {
+    return this.nodes === this.root;
+  }
+
   /** A float initializer (not shared: weights). The array is referenced, not copied, until serialization. */
   weight(data: Float32Array, dims: number[], prefix = 'w'): string {
     const name = this.fresh(prefix);

@@ -37,7 +37,7 @@ export function rescaleAfter(e: Emitter, g: Graph, node: Node, pending: string[]
   const peaks = node.inputs.map((i) => {
     const ps = pending[i];
     const s = ps.length === 1 ? ps[0] : e.g.op('Sum', ps);
-    return e.g.op('ReduceMax', [e.g.op('Reshape', [e.g.op('Abs', [s]), e.g.ints([1, -1])])], { axes: { ints: [1] }, keepdims: { i: 0 } });
+    return e.g.op('ReduceMax', [e.g.op('Reshape', [e.abs(s), e.g.ints([1, -1])])], { axes: { ints: [1] }, keepdims: { i: 0 } });
   });
   const peak = peaks.length === 1 ? peaks[0] : e.g.op('Max', peaks);
   const over = e.g.op('Greater', [peak, e.g.scalar(2 ** PATTERN_RESCALE_LOG2)]);

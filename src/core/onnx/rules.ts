@@ -308,8 +308,10 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
         // beside it through the backward. z_γ = z + γ(w⁺x + b⁺); down: z + γ(z − w⁺x) − γb⁺
         const b = e.bias(node, 'b');
         const z = ctx.acts[node.id];
-        const c = b ? e.add(e.mul(gamma, e.relu(b)), eps) : eps;
-        const bp = b && e.add(b, e.mul(gamma, e.relu(b)));
+        // γb⁺ once: onnxruntime's one-run session has no common-subexpression pass
+        const gb = b && e.mul(gamma, e.relu(b));
+        const c = gb ? e.add(gb, eps) : eps;
+        const bp = b && gb && e.add(b, gb);
         if (ctx.silent[node.id]) return e.mul(pos, gammaSilent(e, node, r, { base: z, zp: zpP, c, bp, gamma }, leak));
         const bn = b && e.add(b, e.mul(gamma, e.negPart(b)));
         return e.mul(pos, gammaBothBranches(e, node, r, { base: z, zp: zpP, zSign: z, upBias: c, downBias: e.g.op('Neg', [c]), bp, bn, gamma }, leak));
