@@ -2,7 +2,9 @@
  * Where a compiled explanation's time goes in onnxruntime: `node out/scripts/ortProfile.js MODEL [COMPOSITE] [RUNS]`
  * explains a zoo export on the onnx backend with onnxruntime's profiler on, then sums the warm runs' node
  * timings by op type (and prints the slowest nodes). `UNIVERSAL=1`: rule changes on the universal
- * backward-only graph; `LEAKS=0`: without the table's shares. A developer's tool; the figures are per run.
+ * backward-only graph; `LEAKS=0`: without the table's shares; `ONERUN=1`: the CLI's one-run session, whose
+ * arena's bytes in use after each node onnxruntime records (the run's memory peak, and the node it falls
+ * on). A developer's tool; the figures are per run.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -11,7 +13,7 @@ import { OnnxExplainer } from '../src/core/onnx/onnxExplainer';
 import { cardBounds, openModel, readInput } from '../src/core/pipeline';
 import { ZOO_DIR } from './zooExport';
 
-interface Event { cat: string; name: string; dur: number; args?: { op_name?: string; output_size?: string } }
+interface Event { cat: string; name: string; dur: number; args?: { op_name?: string; output_size?: string; mem_bytes_in_use?: string; mem_arena_held?: string } }
 
 async function main(): Promise<void> {
   const [model, composite = 'epsilon-gamma-box', runsText = '5'] = process.argv.slice(2);
@@ -25,7 +27,7 @@ async function main(): Promise<void> {
   // UNIVERSAL=1: the extension's explainer; the image is explained under epsilon-gamma-box first, and the
   // profiled runs are rule changes to COMPOSITE on the universal backward-only graph
   const universal = process.env.UNIVERSAL === '1';
-  const e = new OnnxExplainer(m.graph, { universal });
+  const e = new OnnxExplainer(m.graph, { universal, oneRun: process.env.ONERUN === '1' });
   const opts = { method: 'lrp' as const, composite, params: b ? { low: b.low, high: b.high } : {}, conservationDetail: process.env.LEAKS !== '0' };
   if (universal) await e.explain(input, { ...opts, composite: 'epsilon-gamma-box' });
   await e.explain(input, opts);
@@ -57,6 +59,13 @@ async function main(): Promise<void> {
   const wr = runs;
   const runMs = runEvents.slice(1).map((ev) => ev.dur / 1000);
   console.log(`${model} ${composite}: model_run ${runMs.map((v) => v.toFixed(0)).join(', ')} ms; explanation ${wallMs.toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms CPU (mean); nodes per run ${perRun}`);
+  // the first run's memory: in use after each node, with an arena (the one-run session) only
+  const first = nodes.slice(0, perRun);
+  const peak = first.reduce((a, ev, i) => (Number(ev.args?.mem_bytes_in_use ?? 0) > a.bytes ? { bytes: Number(ev.args!.mem_bytes_in_use), at: i } : a), { bytes: 0, at: -1 });
+  if (peak.at >= 0) {
+    console.log(`arena: peak in use ${(peak.bytes / 2 ** 20).toFixed(1)} MB after node ${peak.at + 1} of ${perRun} (${first[peak.at].name.replace(/_kernel_time$/, '')}), `
+      + `held ${(Number(first[first.length - 1].args?.mem_arena_held ?? 0) / 2 ** 20).toFixed(1)} MB`);
+  }
   for (const [op, a] of [...byOp].sort((x, y) => y[1].us - x[1].us)) {
     console.log(`${op.padEnd(20)} ${(a.us / wr / 1000).toFixed(1).padStart(8)} ms  ${(a.n / wr).toFixed(0).padStart(5)} nodes`);
   }
