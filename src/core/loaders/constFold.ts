@@ -5,7 +5,7 @@
  * the index maps of data-movement ops on computed tensors (an index tensor goes through them).
  */
 import type { ConstTensor } from './graphOps';
-import { broadcastConst, stridedWalk, strides } from './graphOps';
+import { broadcastConst, movedData, stridedWalk, strides } from './graphOps';
 import { sizeOf } from '../graph/ir';
 
 export function rangeConst(start: number, limit: number, delta: number, dtype: ConstTensor['dtype']): ConstTensor {
@@ -17,8 +17,18 @@ export function rangeConst(start: number, limit: number, delta: number, dtype: C
 
 /** numpy broadcast of `c` to `shape` (ONNX Expand: the result has the broadcast of both shapes). */
 export function expandConst(c: ConstTensor, shape: number[]): ConstTensor {
-  const zeros: ConstTensor = { dims: shape, data: new Float64Array(sizeOf(shape)), dtype: c.dtype };
-  return broadcastConst(c, zeros, (x) => x);
+  const rank = Math.max(c.dims.length, shape.length);
+  const dc = [...new Array(rank - c.dims.length).fill(1), ...c.dims];
+  const ds = [...new Array(rank - shape.length).fill(1), ...shape];
+  const dims = dc.map((d, i) => {
+    if (d !== ds[i] && d !== 1 && ds[i] !== 1) throw new Error(`cannot broadcast [${c.dims}] with [${shape}]`);
+    return Math.max(d, ds[i]);
+  });
+  // a size-1 axis is read at coordinate 0 throughout (stride 0)
+  const sc = strides(dc).map((s, i) => (dc[i] === 1 ? 0 : s));
+  const out = movedData(c, sizeOf(dims));
+  stridedWalk(dims, sc, 0, (o, ic) => { out[o] = c.data[ic]; });
+  return { dims, data: out, dtype: c.dtype };
 }
 
 export function whereConst(cond: ConstTensor, a: ConstTensor, b: ConstTensor): ConstTensor {
@@ -52,7 +62,7 @@ export function scatterNDConst(data: ConstTensor, indices: ConstTensor, updates:
 export function padConst(c: ConstTensor, pads: number[], value: number): ConstTensor {
   const r = c.dims.length;
   const dims = c.dims.map((d, i) => d + pads[i] + pads[i + r]);
-  const out = new Float64Array(sizeOf(dims)).fill(value);
+  const out = movedData(c, sizeOf(dims)).fill(value);
   const os = strides(dims);
   stridedWalk(c.dims, os, os.reduce((s, st, a) => s + pads[a] * st, 0), (i, o) => { out[o] = c.data[i]; });
   return { dims, data: out, dtype: c.dtype };
@@ -60,7 +70,7 @@ export function padConst(c: ConstTensor, pads: number[], value: number): ConstTe
 
 export function tileConst(c: ConstTensor, reps: number[]): ConstTensor {
   const dims = c.dims.map((d, i) => d * reps[i]);
-  const out = new Float64Array(sizeOf(dims));
+  const out = movedData(c, sizeOf(dims));
   const os = strides(dims);
   const is = strides(c.dims);
   for (let o = 0; o < out.length; o++) {

@@ -141,11 +141,21 @@ export function stridedWalk(dims: readonly number[], coef: readonly number[], ba
   }
 }
 
+/**
+ * The output array of a data movement (its values are copies): float32 when every input is float32 — weights,
+ * and the index tensors whose movements make select maps (Swin-T: 123 → 31 MB of garbage while loading, which
+ * glibc kept resident through the run) — else float64.
+ */
+export function movedData(from: ConstTensor | readonly ConstTensor[], n: number): Float32Array | Float64Array {
+  const all = Array.isArray(from) ? from : [from as ConstTensor];
+  return all.every((c) => c.data instanceof Float32Array) ? new Float32Array(n) : new Float64Array(n);
+}
+
 /** Transposes a constant: out.dims[i] = in.dims[perm[i]]. */
 export function transposeConst(c: ConstTensor, perm: number[]): ConstTensor {
   const dims = perm.map((p) => c.dims[p]);
   const inStr = strides(c.dims);
-  const out = new Float64Array(c.data.length);
+  const out = movedData(c, c.data.length);
   stridedWalk(dims, perm.map((p) => inStr[p]), 0, (o, src) => { out[o] = c.data[src]; });
   return { dims, data: out, dtype: c.dtype };
 }
@@ -195,7 +205,7 @@ export function sliceConst(c: ConstTensor, starts: number[], ends: number[], axe
     step[ax] = st;
   });
   const inStr = strides(c.dims);
-  const out = new Float64Array(sizeOf(count));
+  const out = movedData(c, sizeOf(count));
   const first = begin.reduce((s, b, i) => s + b * inStr[i], 0);
   stridedWalk(count, inStr.map((s, i) => s * step[i]), first, (o, src) => { out[o] = c.data[src]; });
   return { dims: count, data: out, dtype: c.dtype };
@@ -207,14 +217,15 @@ export function concatConst(parts: ConstTensor[], axis0: number): ConstTensor {
   const dims = parts[0].dims.slice();
   dims[axis] = parts.reduce((s, p) => s + p.dims[axis], 0);
   const outer = sizeOf(dims.slice(0, axis));
-  const out: number[] = [];
+  const out = movedData(parts, sizeOf(dims));
+  let at = 0;
   for (let o = 0; o < outer; o++) {
     for (const p of parts) {
       const inner = sizeOf(p.dims.slice(axis));
-      for (let i = 0; i < inner; i++) out.push(p.data[o * inner + i]);
+      for (let i = 0; i < inner; i++) out[at++] = p.data[o * inner + i];
     }
   }
-  return { dims, data: Float64Array.from(out), dtype: parts[0].dtype };
+  return { dims, data: out, dtype: parts[0].dtype };
 }
 
 export function gatherConst(c: ConstTensor, indices: ConstTensor, axis0: number): ConstTensor {
@@ -223,13 +234,14 @@ export function gatherConst(c: ConstTensor, indices: ConstTensor, axis0: number)
   const outer = sizeOf(c.dims.slice(0, axis));
   const inner = sizeOf(c.dims.slice(axis + 1));
   const d = c.dims[axis];
-  const out: number[] = [];
+  const dims = [...c.dims.slice(0, axis), ...indices.dims, ...c.dims.slice(axis + 1)];
+  const out = movedData(c, sizeOf(dims));
+  let at = 0;
   for (let o = 0; o < outer; o++) {
     for (const i0 of indices.data) {
       const i = i0 < 0 ? i0 + d : i0;
-      for (let k = 0; k < inner; k++) out.push(c.data[(o * d + i) * inner + k]);
+      for (let k = 0; k < inner; k++) out[at++] = c.data[(o * d + i) * inner + k];
     }
   }
-  const dims = [...c.dims.slice(0, axis), ...indices.dims, ...c.dims.slice(axis + 1)];
-  return { dims, data: Float64Array.from(out), dtype: c.dtype };
+  return { dims, data: out, dtype: c.dtype };
 }

@@ -614,8 +614,11 @@ class OnnxConverter {
   /** alpha · B as the IR's [K, N] kernel (B is [K, N], or [N, K] with transB), rows placed by kernelRows. */
   private denseKernel(x: TensorVal, B: ConstTensor, K: number, N: number, alpha: number, transB: boolean): Float32Array {
     const rows = this.kernelRows(x, K);
-    const k = new Float32Array(K * N);
     const b = B.data;
+    // a MatMul's [K, N] weight is the kernel as it is: no copy (Swin-T's linear layers: 108 MB less garbage
+    // while loading, which glibc kept resident through the run)
+    if (!transB && !rows && alpha === 1 && b instanceof Float32Array) return b;
+    const k = new Float32Array(K * N);
     if (!transB) {
       for (let i = 0; i < K; i++) {
         const to = (rows ? rows[i] : i) * N;
@@ -713,10 +716,11 @@ class OnnxConverter {
     const dims = this.shapeOf(x);
     const size = sizeOf(dims);
     if (size >= 2 ** 24) this.fail(n, `tensor of ${size} elements is too large to index`);
-    // a plain loop: Float64Array.from with a map function took ~0.6 s over Swin-T's movements (measured)
-    const iota = new Float64Array(size);
+    // a plain loop: Float64Array.from with a map function took ~0.6 s over Swin-T's movements (measured);
+    // float32 holds every position below 2^24 exactly, and the movements keep it (graphOps.ts movedData)
+    const iota = new Float32Array(size);
     for (let i = 0; i < size; i++) iota[i] = i;
-    const idx = constOf(dims, iota, 'int');
+    const idx: ConstTensor = { dims: dims.slice(), data: iota, dtype: 'int' };
     const c = n.inputs.map((v, k) => (k === 0 ? idx : v ? this.constIn(n, k, 'input') : undefined));
     let r: ConstTensor;
     try {
@@ -738,7 +742,7 @@ class OnnxConverter {
       if (sameList(r.dims, dims)) return this.alias(n, x);
       return this.tensor(n, this.irNode(name, 'reshape', x.id, { targetShape: r.dims }, n.op), 'nd');
     }
-    const id = this.b.add({ name, op: 'select', inputs: [x.id], params: { index: { shape: r.dims.slice(), data: Float32Array.from(r.data) } }, sourceClass: n.op });
+    const id = this.b.add({ name, op: 'select', inputs: [x.id], params: { index: { shape: r.dims.slice(), data: r.data instanceof Float32Array ? r.data : Float32Array.from(r.data) } }, sourceClass: n.op });
     this.tensor(n, id, 'nd');
   }
 

@@ -21,14 +21,17 @@ export function skipsOptimisation(g: Graph): boolean {
 }
 
 /**
- * Empties every kernel of g but those of `keep` (the shapes, biases and the other parameters stay: the
- * summary and the conservation table read them). Compiling g again, or running it on wasm, is not
- * possible afterwards.
+ * Empties every kernel of g but those of `keep`, and the selects' index maps (the shapes, biases and
+ * the other parameters stay: the summary and the conservation table read them). Compiling g again, or
+ * running it on wasm, is not possible afterwards.
  */
 export function releaseKernels(g: Graph, keep: readonly number[] = []): void {
   for (const n of g.nodes) {
     const k = n.params.kernel;
     if (k && !keep.includes(n.id)) n.params.kernel = { shape: k.shape, data: EMPTY };
+    // a select's float map: the compiled graph reads an int32 copy of it (tensorEmit.ts indexMap)
+    const ix = n.params.index;
+    if (ix) n.params.index = { shape: ix.shape, data: EMPTY };
   }
 }
 
@@ -50,15 +53,15 @@ export function collectGarbage(): void {
 }
 
 /**
- * Parameters from which a one-run process collects before compiling and after its session is made: the
- * memory returned matters on a VGG16 (553 MB of weights, peak RSS 2.67 -> 1.70 GB) and not on a ResNet-50
- * (102 MB: peak 570 -> 578 MB without, under its 606 MB bound, for two collections of ~27 ms each on the main
- * thread; measured).
+ * What a one-run process must be able to let go of (kernels and select index maps, releaseKernels) for it
+ * to collect before compiling and after its session is made, at ~25 ms for each: VGG16 (553 MB of
+ * weights) peak RSS 2.67 -> 1.70 GB, Swin-T (108 MB + 31 MB of index maps) 614-619 -> 596-600 MB; not
+ * ResNet-50 (102 MB: peak 570 -> 578 MB without, under its 592 MB bound); measured.
  */
-const COLLECT_FROM_BYTES = 256 * 2 ** 20;
+const COLLECT_FROM_BYTES = 128 * 2 ** 20;
 
 export function worthCollecting(g: Graph): boolean {
   let n = 0;
-  for (const node of g.nodes) n += paramCount(node);
+  for (const node of g.nodes) n += paramCount(node) + (node.params.index?.data.length ?? 0);
   return n * 4 >= COLLECT_FROM_BYTES;
 }

@@ -286,7 +286,7 @@ export class OnnxExplainer {
       // EfficientNet-B0 1.64-1.73 -> 1.16-1.27 s, MobileNetV3-S 818-910 -> 615-692 ms; engine peak RSS
       // ResNet-50 1.54 -> 1.37 GB), at a few ms on each later image (medians of 8: ResNet-50 162-166 ->
       // 168-179 ms, EfficientNet-B0 132-136 -> 151-158 ms, MobileNetV3-S 48-53 -> 53-54 ms; measured)
-      const mode = this.options.oneRun ? (skipsOptimisation(this.graph) ? 'oneRun' : 'lean')
+      const mode = this.options.oneRun ? (skipsOptimisation(this.graph) ? 'oneRun' : 'oneRunBasic')
         : spec.actsAsInputs || (this.options.universal && skipsOptimisation(this.graph)) ? 'basic' : 'full';
       const session = await createSession(bytes, external, mode);
       return { session, model, compileMs: t1 - t0, sessionMs: now() - t1 };

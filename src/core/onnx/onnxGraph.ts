@@ -56,6 +56,7 @@ export class OnnxGraph {
   private readonly inputs: ValueInfo[] = [];
   private readonly outputs: ValueInfo[] = [];
   private readonly constCache = new Map<string, string>();
+  private readonly indexNames = new Map<Int32Array, string>();
   /** values made by nodes of the main graph, and those written under an output's name (`output`) */
   private readonly rootMade = new Set<string>();
   private readonly renamed = new Map<string, string>();
@@ -122,7 +123,8 @@ export class OnnxGraph {
     // a large one (a constant tensor of the model: Swin-T's attention masks) is not keyed by its text
     if (values.length > SHARED_FLOATS) {
       const name = this.fresh('c');
-      this.inits.push({ name, dims, float: Float32Array.from(values) });
+      // referenced as weights are, not copied (the graph's constants are never written)
+      this.inits.push({ name, dims, float: values instanceof Float32Array ? values : Float32Array.from(values) });
       return name;
     }
     const key = `f:${dims.join('x')}:${Array.from(values).join(',')}`;
@@ -136,14 +138,18 @@ export class OnnxGraph {
   }
 
   /**
-   * Gather indices, int32, not shared: a select op's index map is as long as its output (Swin-T's cyclic
-   * shifts and windows: ~50 of 300 k entries each). As int64 shared by content their keys, BigInt
-   * conversion and protobuf copies took ~2 s of its 3.4 s compile (measured); these go as raw bytes, and
-   * as external data where weights do.
+   * Gather / scatter indices, int32, named once per array (a select's forward and backward read one
+   * map). A select's index map is as long as its output (Swin-T's cyclic shifts and windows: ~50 of 300 k
+   * entries each): as int64 shared by content their keys, BigInt conversion and protobuf copies took ~2 s
+   * of its 3.4 s compile (measured); these go as raw bytes, and as external data where weights do.
    */
-  indices(values: Int32Array): string {
-    const name = this.fresh('ix');
-    this.inits.push({ name, dims: [values.length], int32: values });
+  indices(values: Int32Array, dims: number[] = [values.length]): string {
+    let name = this.indexNames.get(values);
+    if (!name) {
+      name = this.fresh('ix');
+      this.inits.push({ name, dims, int32: values });
+      this.indexNames.set(values, name);
+    }
     return name;
   }
 

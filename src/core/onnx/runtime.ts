@@ -53,7 +53,7 @@ export function ortThreads(): number {
  * waits on descheduled threads (ResNet-50 under load 16 on 2 cores: 6.4 s spinning, 4.1 s not).
  * No prepacking: it keeps a second, GEMM-packed copy of each weight (VGG16 at load 1.2: session creation
  * 4.0 → 2.0 s, peak RSS 3.98 → 2.79 GB, warm run 729 → 713 ms; ResNet-50: RSS 1.41 → 1.37 GB, warm the same).
- * `lean`: no NCHWc layout transform, which stores a blocked copy of every convolution kernel next to the
+ * Every mode but `full`: no NCHWc layout transform, which stores a blocked copy of every convolution kernel next to the
  * original that the transposed convolutions of the backward pass still read (ResNet-50, CLI graph: RSS
  * after session creation 818 → 631 MB, peak 1.14 → 0.96 GB) but makes the convolutions faster (the
  * same run 18–25 % slower without it, measured interleaved in one process).
@@ -65,6 +65,10 @@ export function ortThreads(): number {
  * common subexpressions and the transpose optimiser cost more at session creation than they save in one
  * run, and the folded kernels are held beside the originals while they are made (ResNet-50, CPU time:
  * session 0.79 → 0.32 s, run 0.82 → 1.0 s; peak RSS 882 → 826 MB; measured alternately, 3× each).
+ * `oneRunBasic` (the CLI on nets with layer norms, which unoptimised take seconds to plan: oneRun.ts):
+ * the basic optimisations and the arena. Against all optimisations without the arena, as before (two
+ * runs each): Swin-T session 822–833 → 708–711 ms, peak RSS 617 → 597–604 MB; ViT-B/16 session 778–831 →
+ * 746–791 ms, peak 783–801 → 831 MB (its bound is 1291 MB, Swin-T's 631 MB); ConvNeXt-T the same.
  * `external` (the weights as in-memory files): onnxruntime reads them where they are instead of copying
  * them (`use_external_initializer_file_buffers_directly`), so every session of a model shares the
  * graph's kernels (VGG16 bench child: its two sessions added 1.02 / 0.63 GB of RSS, now 0.41 / 0.16 GB;
@@ -80,7 +84,7 @@ export function profilePrefix(): string | undefined {
   return process.env.RELEVANCE_LENS_ORT_PROFILE || undefined;
 }
 
-export type SessionMode = 'full' | 'lean' | 'basic' | 'oneRun';
+export type SessionMode = 'full' | 'basic' | 'oneRun' | 'oneRunBasic';
 
 /** The arrays each session reads in place, kept reachable as long as the session object is. */
 const borrowed = new WeakMap<Ort.InferenceSession, readonly { data: Uint8Array }[]>();
@@ -91,9 +95,9 @@ export async function createSession(
   const m = ortModule();
   const lean = mode !== 'full';
   const opts: Ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: ortThreads(), interOpNumThreads: 1, graphOptimizationLevel: ({ oneRun: 'disabled', basic: 'basic', lean: 'all', full: 'all' } as const)[mode],
+    intraOpNumThreads: ortThreads(), interOpNumThreads: 1, graphOptimizationLevel: ({ oneRun: 'disabled', oneRunBasic: 'basic', basic: 'basic', full: 'all' } as const)[mode],
     executionMode: 'sequential',
-    enableCpuMemArena: mode === 'oneRun',
+    enableCpuMemArena: mode === 'oneRun' || mode === 'oneRunBasic',
     enableMemPattern: false,
     extra: {
       session: { intra_op: { allow_spinning: '0' }, disable_prepacking: '1', use_external_initializer_file_buffers_directly: '1' },

@@ -31,19 +31,49 @@ export function swapLast2(e: Emitter, x: string, rank: number): string {
   return e.g.op('Transpose', [x], { perm: { ints: perm } });
 }
 
-/** Gathers the flat positions `index` (−1 = zero) of x ([N, ...from], IR order) into [N, ...to]. */
-export function gatherFlat(e: Emitter, x: string, index: ArrayLike<number>, from: number[], to: number[]): string {
-  const size = sizeOf(from);
-  const flat = e.g.op('Reshape', [x, e.g.ints([0, size])]);
-  // position `size` is a zero column: index −1 maps there
-  const padded = e.g.op('Pad', [flat, e.g.ints([0, 0, 0, 1])]);
-  // a plain loop: Int32Array.from with a map function took 1.5 s over Swin-T's index maps (measured)
-  const ix = new Int32Array(index.length);
-  for (let i = 0; i < ix.length; i++) {
-    const v = index[i];
-    ix[i] = v < 0 ? size : v;
+/**
+ * A select's index map as int32 [1, outSize], made once per map and kept while the graph's map lives:
+ * every graph compiled from the model (the extension's forward, own and backward-only graphs) refers to
+ * the same array, which onnxruntime reads in place as external data (runtime.ts). −1 (a zero) stays:
+ * Gather and ScatterElements count it from the back, where the zero column is.
+ */
+const int32Maps = new WeakMap<Float32Array, Int32Array>();
+
+function indexMap(e: Emitter, index: Float32Array): string {
+  let ix = int32Maps.get(index);
+  if (!ix) {
+    // a plain loop: Int32Array.from with a map function took 1.5 s over Swin-T's index maps (measured)
+    ix = new Int32Array(index.length);
+    for (let i = 0; i < ix.length; i++) ix[i] = index[i];
+    int32Maps.set(index, ix);
   }
-  return e.g.op('Reshape', [e.g.op('Gather', [padded, e.g.indices(ix)], { axis: { i: 1 } }), e.g.ints([0, ...to])]);
+  return e.g.indices(ix, [1, ix.length]);
+}
+
+/** Gathers the flat positions `index` (−1 = zero) of x ([N, ...from], IR order) into [N, ...to]. */
+export function gatherFlat(e: Emitter, x: string, index: Float32Array, from: number[], to: number[]): string {
+  const flat = e.g.op('Reshape', [x, e.g.ints([0, sizeOf(from)])]);
+  // the last position is a zero column: index −1 maps there
+  const padded = e.g.op('Pad', [flat, e.g.ints([0, 0, 0, 1])]);
+  return e.g.op('Reshape', [e.g.op('Gather', [padded, indexMap(e, index)], { axis: { i: 1 } }), e.g.ints([0, ...to])]);
+}
+
+/**
+ * The transpose of gatherFlat: s ([N, ...to]) goes back to the positions `index` took it from, every other
+ * position of [N, ...from] is zero (a select is injective, so nothing is added up). It reads the forward's
+ * map, not an inverse one as long as the input (Swin-T: 107 → 31 MB of index maps in one graph).
+ */
+export function scatterFlat(e: Emitter, s: string, index: Float32Array, from: number[], to: number[]): string {
+  const size = sizeOf(from);
+  const flat = e.g.op('Reshape', [s, e.g.ints([0, sizeOf(to)])]);
+  // zeros [N, size + 1] padded onto an empty slice of s: made at run time. A ConstantOfShape of a static
+  // shape, and the index map expanded to it, would be folded by onnxruntime into constants held as long
+  // as the session (Swin-T: +~100 MB, measured)
+  const zeros = e.g.op('Pad', [e.g.op('Slice', [flat, e.g.ints([0]), e.g.ints([0]), e.g.ints([1])]), e.g.ints([0, 0, 0, size + 1])]);
+  const ix = e.batch === 1 ? indexMap(e, index) : e.g.op('Expand', [indexMap(e, index), e.g.op('Shape', [flat])]);
+  // −1 entries all land on the extra last column, which is cut off
+  const spread = e.g.op('ScatterElements', [zeros, ix, flat], { axis: { i: 1 } });
+  return e.g.op('Reshape', [e.g.op('Slice', [spread, e.g.ints([0]), e.g.ints([size]), e.g.ints([1])]), e.g.ints([0, ...from])]);
 }
 
 /** 1/√(var + ε) over the last axis, and x − μ (LayerNorm's statistics of the forward input). */

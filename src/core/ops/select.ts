@@ -7,15 +7,11 @@ import type { OpDef } from './types';
 import { sizeOf, type Node } from '../graph/ir';
 import { dataMove } from './moves';
 import type { Emitter } from '../onnx/emitter';
-import { gatherFlat } from '../onnx/tensorEmit';
+import { gatherFlat, scatterFlat } from '../onnx/tensorEmit';
 
 /** Compiled backward: every input position takes the output position that copied it (or zero). */
 function back(e: Emitter, node: Node, s: string): string[] {
-  const from = e.graph.nodes[node.inputs[0]].shape;
-  const inv = new Int32Array(sizeOf(from)).fill(-1);
-  const index = node.params.index!.data;
-  for (let i = 0; i < index.length; i++) if (index[i] >= 0) inv[index[i]] = i;
-  return [e.fromIr(node.inputs[0], gatherFlat(e, e.toIr(node.id, s), inv, node.shape, from))];
+  return [e.fromIr(node.inputs[0], scatterFlat(e, e.toIr(node.id, s), node.params.index!.data, e.graph.nodes[node.inputs[0]].shape, node.shape))];
 }
 
 export const select: OpDef = {
