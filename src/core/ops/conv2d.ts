@@ -8,7 +8,7 @@ import type { OpDef } from './types';
 import { needRank } from './common';
 import { weightedOp } from './weighted';
 import { convAttrs, convGeometry, convTransposeAttrs } from '../onnx/geometry';
-import { derivedKernel, variantInPlace, type Emitter, type KernelVariant, type MixedKernel, type OnnxLinear } from '../onnx/emitter';
+import { derivedKernel, variantInPlace, type Emitter, type KernelVariant, type MixedKernel, type MixedKernelMaker, type OnnxLinear } from '../onnx/emitter';
 import { kernelOf } from '../onnx/tensorEmit';
 
 /** The IR bias as [C, 1, 1] (broadcasts over the compiled NCHW output). */
@@ -31,16 +31,25 @@ export function convTransposed(e: Emitter, node: Node, s: string, w: string | Mi
     const [dh, dw] = attrs.dilations;
     const p = [dh * (kh - 1) - pads[0][0], dw * (kw - 1) - pads[1][0], dh * (kh - 1) - pads[0][1] + extra[0], dw * (kw - 1) - pads[1][1] + extra[1]];
     if (p.every((v) => v >= 0)) {
-      const k = (typeof w !== 'string' && e.mixedKernelInput(node, w, 'flip', flippedDims(e, node, group), (scale, into) => mixedKernel(node, scale, true, into)))
+      const k = (typeof w !== 'string' && e.mixedKernelInput(node, w, 'flip', flippedDims(e, node, group), mixedMaker(node, true)))
         || kernelOf(e, w, (k) => flippedKernel(e, node, k, group));
       return e.g.op('Conv', [s, k], {
         kernel_shape: { ints: [kh, kw] }, dilations: { ints: attrs.dilations }, pads: { ints: p }, group: { i: group },
       });
     }
   }
-  const k = (typeof w !== 'string' && e.mixedKernelInput(node, w, 'plain', e.kernelDims(node), (scale, into) => mixedKernel(node, scale, false, into)))
+  const k = (typeof w !== 'string' && e.mixedKernelInput(node, w, 'plain', e.kernelDims(node), mixedMaker(node, false)))
     || kernelOf(e, w);
   return e.g.op('ConvTranspose', [s, k], t);
+}
+
+/**
+ * The maker of a layer's fed mixed kernel. Made here, not as an arrow inside convTransposed: a closure there
+ * shares its context, which holds the Emitter, and the cached session's fed input would keep the whole
+ * compile alive (ResNet-50's engine process: two Emitters, ~160 MB of their arrays; a heap snapshot).
+ */
+function mixedMaker(node: Node, flip: boolean): MixedKernelMaker {
+  return (scale, into) => mixedKernel(node, scale, flip, into);
 }
 
 /** The compiled dims of `flippedKernel`'s result. */
