@@ -497,6 +497,37 @@ test('onnx universal: kernel variants are made for the layers whose rule reads t
 });
 
 /**
+ * A 1×1 stride-1 conv's transpose in the universal graphs is Gemm over the kernel as a [co, ci] matrix:
+ * its variants are made in one layout (no flipped copy, as a 3×3 conv's have), and every step equals wasm.
+ * ResNet-50's engine process: its flipped kernels 201 → ~100 MB, peak RSS after the rule changes −160 MB.
+ */
+test('onnx universal: 1×1 convolutions read their variants as matrices, with no flipped copy', async () => {
+  await initBackend('wasm');
+  const net = await makeNet('concat', NET_SEEDS.concat, {});
+  const g = net.graph;
+  const oneByOne = g.nodes.filter((n) => n.op === 'conv2d' && n.params.kernel!.shape[0] === 1 && n.params.kernel!.shape[1] === 1);
+  const wider = g.nodes.filter((n) => n.op === 'conv2d' && n.params.kernel!.shape[0] > 1);
+  assert.ok(oneByOne.length >= 2 && wider.length >= 1, `concat net: ${oneByOne.length} 1×1 and ${wider.length} wider convs`);
+  const bounds = firstBounds({ graph: g, low: net.low, high: net.high, logits: [] });
+  const lrp = (composite: string): ExplainOptions => ({ method: 'lrp', composite, params: bounds, conservationDetail: true });
+  const input = { shape: net.inShape, data: net.input };
+  const fed = (layer: string) => fedVariantsOf(g).filter((v) => v.layer === layer);
+  await withUniversal(g, async (w, o) => {
+    for (const composite of ['epsilon-gamma-box', 'alpha-beta', 'epsilon-plus']) {
+      assertSameExplanation(w.explain(input, lrp(composite)), await o.explain(input, lrp(composite)), `concat ${composite}`);
+      if (composite === 'epsilon-gamma-box') assert.equal(await o.prepareRuleChanges(), true, 'built ahead');
+    }
+    for (const n of oneByOne) {
+      const names = fed(n.name).map((v) => v.name);
+      assert.deepEqual(names.filter((v) => v.startsWith('flip')), [], `${n.name}: flipped variants ${names.join(', ')}`);
+      // α-β read W⁺ and W⁻, once each
+      assert.equal(fed(n.name).reduce((a, v) => a + v.bytes, 0), 2 * n.params.kernel!.data.byteLength, `${n.name}: ${names.join(', ')}`);
+    }
+    for (const n of wider) assert.ok(fed(n.name).some((v) => v.name.startsWith('flip')), `${n.name}: a stride-1 3×3 conv's flips`);
+  });
+});
+
+/**
  * Per-layer rules drawn at random from the universal graph's choices, changed one after another on the
  * same image: each layer's fed variants and products are made, or stood in for, as its rule of the moment
  * reads them (choiceReads.ts), in whatever order the draws make them; every step equals a fresh wasm

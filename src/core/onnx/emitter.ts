@@ -218,7 +218,7 @@ function fedKernelParam(name: string, dims: number[], node: Node, reads: ChoiceR
 }
 
 /** Variant v of a weight array, made once while held (`derivedKernel`); made here, the closure holds no Emitter. */
-function variantMaker(source: Float32Array, v: KernelVariant): () => Float32Array {
+export function variantMaker(source: Float32Array, v: KernelVariant): () => Float32Array {
   return () => (v === 'w' ? source : derivedKernel(source, v, () => deriveVariant(source, v)));
 }
 

@@ -8,7 +8,7 @@ import type { OpDef } from './types';
 import { needRank } from './common';
 import { weightedOp } from './weighted';
 import { convAttrs, convGeometry, convTransposeAttrs } from '../onnx/geometry';
-import { derivedKernel, variantInPlace, type Emitter, type KernelVariant, type MixedKernel, type MixedKernelMaker, type OnnxLinear } from '../onnx/emitter';
+import { derivedKernel, variantInPlace, variantMaker, type Emitter, type KernelVariant, type MixedKernel, type MixedKernelMaker, type OnnxLinear } from '../onnx/emitter';
 import { kernelOf } from '../onnx/tensorEmit';
 
 /** The IR bias as [C, 1, 1] (broadcasts over the compiled NCHW output). */
@@ -25,6 +25,16 @@ export function mapBias(node: Node): { data: Float32Array; dims: number[] } | un
 export function convTransposed(e: Emitter, node: Node, s: string, w: string | MixedKernel, group: number): string {
   const { pads, attrs, kh, kw } = convGeometry(e.graph, node);
   const inS = e.graph.nodes[node.inputs[0]].shape;
+  if (!e.oneRun && group === 1 && kh === 1 && kw === 1 && e.batch === 1 && attrs.strides.every((v) => v === 1) && pads.flat().every((v) => v === 0)) {
+    // a 1×1 conv's transpose is a matrix product: Gemm with transA reads the kernel [co, ci] as it is, with
+    // no flipped copy. Not run once (the CLI): there ConvTranspose holds no copy either, and the Reshapes
+    // cost more nodes than Gemm saves (ResNet-50's run the same, measured)
+    const [co, ci] = e.kernelDims(node);
+    const k = (typeof w !== 'string' && e.mixedKernelInput(node, w, 'matrix', [co, ci], mixedMaker(node, false)))
+      || kernelOf(e, w, (x) => matrixKernel(e, node, x));
+    const s2 = e.g.op('Reshape', [s, e.g.ints([co, inS[0] * inS[1]])]);
+    return e.g.op('Reshape', [e.g.op('Gemm', [k, s2], { transA: { i: 1 } }), e.g.ints([1, ci, inS[0], inS[1]])]);
+  }
   const t = convTransposeAttrs([inS[0], inS[1]], [node.shape[0], node.shape[1]], [kh, kw], attrs.strides, attrs.dilations, pads, group);
   if (!e.oneRun && attrs.strides.every((v) => v === 1)) {
     const extra = (t.output_padding as { ints: number[] }).ints;
@@ -50,6 +60,25 @@ export function convTransposed(e: Emitter, node: Node, s: string, w: string | Mi
  */
 function mixedMaker(node: Node, flip: boolean): MixedKernelMaker {
   return (scale, into) => mixedKernel(node, scale, flip, into);
+}
+
+/**
+ * A 1×1 kernel value `w` (compiled [co, ci, 1, 1]) as the [co, ci] matrix: for a kernel made as an array,
+ * the same array under 2-D dims (`derivedKernel` gives the variant's one array); for the file's weight, a
+ * second initializer over its array; else a Reshape of the value the graph computes.
+ */
+function matrixKernel(e: Emitter, node: Node, w: string): string {
+  const key = `matrix:${w}`;
+  let name = e.aux.get(key);
+  if (name) return name;
+  const [co, ci] = e.kernelDims(node);
+  const made = e.kernelArray(w);
+  const oihw = node.params.kernel!.oihw;
+  if (made) name = e.derivedArray(node, made.variant, [co, ci], 'g', variantMaker(made.source, made.variant));
+  else if (oihw && w === e.kernel(node, 'w')) name = e.g.weight(oihw, [co, ci], `g_${node.id}`);
+  else name = e.g.atRoot(() => e.g.op('Reshape', [w, e.g.ints([co, ci])]));
+  e.aux.set(key, name);
+  return name;
 }
 
 /** The compiled dims of `flippedKernel`'s result. */
