@@ -53,10 +53,10 @@ export function ortThreads(): number {
  * waits on descheduled threads (ResNet-50 under load 16 on 2 cores: 6.4 s spinning, 4.1 s not).
  * No prepacking: it keeps a second, GEMM-packed copy of each weight (VGG16 at load 1.2: session creation
  * 4.0 → 2.0 s, peak RSS 3.98 → 2.79 GB, warm run 729 → 713 ms; ResNet-50: RSS 1.41 → 1.37 GB, warm the same).
- * Every mode but `full`: no NCHWc layout transform, which stores a blocked copy of every convolution kernel next to the
- * original that the transposed convolutions of the backward pass still read (ResNet-50, CLI graph: RSS
- * after session creation 818 → 631 MB, peak 1.14 → 0.96 GB) but makes the convolutions faster (the
- * same run 18–25 % slower without it, measured interleaved in one process).
+ * Every mode but `full`: no NCHWc layout transform, which stores a blocked copy of every convolution
+ * kernel next to the original that the transposed convolutions of the backward pass still read (ResNet-50,
+ * CLI graph: RSS after session creation 818 → 631 MB, peak 1.14 → 0.96 GB) but makes the convolutions
+ * faster (the same run 18–25 % slower without it, measured interleaved in one process).
  * `basic` (the backward-only graph fed with the forward values, the products' model, the extension's own
  * graphs of nets without layer norms): onnxruntime's basic optimisations only; its extended and layout
  * ones (levels 2–4) change nothing on the first two (its verbose log, ResNet-50) and took ~0.1–0.2 s of

@@ -56,7 +56,7 @@ export function convTransposed(e: Emitter, node: Node, s: string, w: string | Mi
 /**
  * The maker of a layer's fed mixed kernel. Made here, not as an arrow inside convTransposed: a closure there
  * shares its context, which holds the Emitter, and the cached session's fed input would keep the whole
- * compile alive (ResNet-50's engine process: two Emitters, ~160 MB of their arrays; a heap snapshot).
+ * compile alive (ResNet-50's engine process: two Emitters, found in a heap snapshot).
  */
 function mixedMaker(node: Node, flip: boolean): MixedKernelMaker {
   return (scale, into) => mixedKernel(node, scale, flip, into);
