@@ -269,6 +269,35 @@ test('where no process can start, the explanations run in the caller\'s thread a
   }
 });
 
+/**
+ * A transformer's select index maps go with the kernels (releaseKernels) and come back with them: a pattern
+ * fit in the caller runs the wasm engine's selects (the extension's ViT fit failed with them let go).
+ */
+test('a ViT\'s select index maps go and come back with the caller\'s kernels; a pattern fit in the caller runs on them', async () => {
+  await initBackend('wasm');
+  const file = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'transformers', 'vit.onnx');
+  const g = (await openModel(file, undefined, { keepRaw: false })).graph;
+  const maps = (): number[] => g.nodes.filter((n) => n.op === 'select').map((n) => n.params.index!.data.length);
+  const loaded = maps();
+  assert.ok(loaded.length >= 2 && loaded.every((n) => n > 0), `${loaded.length} selects`);
+  const shape = g.nodes[g.input].shape;
+  const there = new ProcessExplainer(file).useGraph(g);
+  try {
+    const r = await there.explain({ shape, data: new Rand(12).array(sizeOf(shape), 1, 0) }, { method: 'gradient' });
+    assert.equal(r.backend, 'onnx');
+    assert.ok(there.kernelsReleased && maps().every((n) => n === 0), 'the caller\'s index maps are let go with its kernels');
+    const rows = await there.withKernels(() => {
+      assert.deepEqual(maps(), loaded, 'the index maps are back for the caller\'s own computation');
+      const stats = fitPatterns(g, memorySource(new Rand(13).array(4 * sizeOf(shape), 1, 0), shape), { batchSize: 2, holdout: 0, patterns: false });
+      return stats.layers.length;
+    });
+    assert.ok(rows > 0, 'patterns fitted');
+    assert.ok(there.kernelsReleased && maps().every((n) => n === 0));
+  } finally {
+    await there.dispose();
+  }
+});
+
 test('the weights are held once: the caller\'s kernels go once the process holds the model, and come back when used here', async () => {
   await initBackend('wasm');
   const g = await cnnGraph();

@@ -1,6 +1,6 @@
 /**
  * The caller's copy of a model whose explanations run in an engine process (processExplainer.ts): its
- * kernels are let go once the process holds the model, so the weights are held once; they are read back
+ * kernels (and select index maps) are let go once the process holds the model, so the weights are held once; they are read back
  * from the file while the caller computes on them itself (a pattern fit), and kept for good once the
  * caller needs them for good (the wasm fallback makes tensors of them and derives more later).
  */
@@ -51,10 +51,16 @@ export class CallerKernels {
     this.restoring ??= (async () => {
       const g = this.graph;
       const fresh = (await openModel(this.file, undefined, { keepRaw: false })).graph;
-      if (fresh.nodes.length !== g.nodes.length || fresh.nodes.some((n, i) => n.name !== g.nodes[i].name || n.params.kernel?.shape.join() !== g.nodes[i].params.kernel?.shape.join())) {
+      const same = (a: { shape: number[] } | undefined, b: { shape: number[] } | undefined): boolean => a?.shape.join() === b?.shape.join();
+      if (fresh.nodes.length !== g.nodes.length || fresh.nodes.some((n, i) => n.name !== g.nodes[i].name
+        || !same(n.params.kernel, g.nodes[i].params.kernel) || !same(n.params.index, g.nodes[i].params.index))) {
         throw new LensError('bad-model', 'the file changed since it was loaded; open it again', this.file);
       }
-      for (const n of g.nodes) if (n.params.kernel) n.params.kernel = fresh.nodes[n.id].params.kernel;
+      // the kernels and the selects' index maps, which releaseKernels lets go together
+      for (const n of g.nodes) {
+        if (n.params.kernel) n.params.kernel = fresh.nodes[n.id].params.kernel;
+        if (n.params.index) n.params.index = fresh.nodes[n.id].params.index;
+      }
       this.state = 'held';
     })().finally(() => { this.restoring = undefined; });
     return this.restoring;
