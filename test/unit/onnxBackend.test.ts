@@ -528,6 +528,37 @@ test('onnx universal: 1×1 convolutions read their variants as matrices, with no
 });
 
 /**
+ * A rule change runs on the backward-only graph with the forward values of the image it was chosen for,
+ * even when another explanation (a new image) replaces them while it awaits its products: the engine
+ * process does not serialise requests. Forced here by explaining the new image inside the rule change's
+ * product step; before, the rule change then explained the new image.
+ */
+test('onnx universal: a rule change keeps its image when a new image is explained while it makes its products', async () => {
+  await initBackend('wasm');
+  const net = await makeNet('residual', NET_SEEDS.residual, {});
+  const g = net.graph;
+  const bounds = firstBounds({ graph: g, low: net.low, high: net.high, logits: [] });
+  const lrp = (composite: string): ExplainOptions => ({ method: 'lrp', composite, params: bounds, conservationDetail: true });
+  const x = { shape: net.inShape, data: net.input };
+  const y = { shape: net.inShape, data: net.input.map((v, i) => v + 0.3 * Math.sin(i)) };
+  await withUniversal(g, async (w, o) => {
+    await o.explain(x, lrp('epsilon-gamma-box'));
+    assert.equal(await o.prepareRuleChanges(), true, 'built ahead');
+    const hooked = o as unknown as { productFeeds: (...a: unknown[]) => Promise<boolean> };
+    const original = hooked.productFeeds.bind(o);
+    let meanwhile: ExplainOutput | undefined;
+    hooked.productFeeds = async (...a: unknown[]) => {
+      meanwhile ??= await o.explain(y, lrp('epsilon-gamma-box'));
+      return original(...a);
+    };
+    const changed = await o.explain(x, lrp('alpha-beta'));
+    assert.ok(meanwhile && changed.timings.backwardOnly, 'a new image was explained during the backward-only rule change');
+    assertSameExplanation(w.explain(x, lrp('alpha-beta')), changed, 'the rule change, on its own image');
+    assertSameExplanation(w.explain(y, lrp('epsilon-gamma-box')), meanwhile, 'the new image');
+  });
+});
+
+/**
  * Per-layer rules drawn at random from the universal graph's choices, changed one after another on the
  * same image: each layer's fed variants and products are made, or stood in for, as its rule of the moment
  * reads them (choiceReads.ts), in whatever order the draws make them; every step equals a fresh wasm

@@ -312,6 +312,9 @@ export class OnnxExplainer {
     const keep = [...new Set([...wanted, ...(plan.rootPoint ? [plan.rootPoint.firstNode.id] : [])])].sort((a, b) => a - b);
     const leaks = plan.family.kind === 'lrp' && !!opts.conservationDetail;
     const { reused, cs: pending, backwardOnly, fetchActs } = this.session(plan, keep, leaks, input.data, { input, opts, keepLayers: extras.keepLayers });
+    // the forward values the route was chosen for: another explanation (a new image) may replace this.acts
+    // while this one awaits its session or products, and the backward-only run must not mix the two images
+    const acts = this.acts;
     const cs = await pending;
     if (this.options.releaseWeights) {
       const collect = worthCollecting(g);
@@ -352,8 +355,8 @@ export class OnnxExplainer {
     let computed = false;
     if (backwardOnly) {
       delete feeds.x;
-      computed = await this.productFeeds(cs, feeds, rules);
-      for (const n of cs.session.inputNames) if (isActName(n)) feeds[n] = this.acts!.values[n];
+      computed = await this.productFeeds(acts!, cs, feeds, rules);
+      for (const n of cs.session.inputNames) if (isActName(n)) feeds[n] = acts!.values[n];
     }
     const fetches = cs.session.outputNames.filter((n) => fetchActs || !isActName(n));
     const t1 = now();
@@ -457,7 +460,7 @@ export class OnnxExplainer {
       }
     }
     // the products belong to the image they were made for: not if another came meanwhile
-    const made = this.acts === acts && u.fam.kind === 'lrp' && await this.productFeeds({ session, model }, {}, u.fam.rules, true);
+    const made = this.acts === acts && u.fam.kind === 'lrp' && await this.productFeeds(acts, { session, model }, {}, u.fam.rules, true);
     // one run of the new graph, the explanation shown once more: a session's first run maps fresh pages for
     // its intermediate values (ResNet-50: ~49,000 minor page faults, +50 ms on a quiet machine, ~+400 ms in
     // a loaded CI run), which the user's first change would pay otherwise
@@ -466,16 +469,16 @@ export class OnnxExplainer {
   }
 
   /**
-   * The backward-only graph's product inputs (products.ts): this image's, made by the products model for
+   * The backward-only graph's product inputs (products.ts): the image's of `acts`, made by the products model for
    * those the run's rules read (choiceReads.ts) that are not yet kept, zeros for the others; `ahead` (the
    * rule changes' build): all products of the layers whose rule reads any (the w⁻ group that α-β with
    * β ≠ 0 reads among them; ResNet-50: ~0.3 s of the first such change). Returns whether any were made.
    */
   private async productFeeds(
-    cs: Pick<CompiledSession, 'session' | 'model'>, feeds: Record<string, Ort.Tensor>, rules: Map<number, ResolvedRule>, ahead = false,
+    acts: NonNullable<OnnxExplainer['acts']>, cs: Pick<CompiledSession, 'session' | 'model'>, feeds: Record<string, Ort.Tensor>,
+    rules: Map<number, ResolvedRule>, ahead = false,
   ): Promise<boolean> {
     const ort = ortModule();
-    const acts = this.acts!;
     const have = (acts.products ??= {});
     const reads = cs.model.choiceReads;
     const wanted = cs.session.inputNames.filter(isProductName);
