@@ -5,7 +5,7 @@
  * the index maps of data-movement ops on computed tensors (an index tensor goes through them).
  */
 import type { ConstTensor } from './graphOps';
-import { broadcastConst, movedData, stridedWalk, strides } from './graphOps';
+import { broadcastConst, broadcastStrides, movedData, stridedWalk, strides } from './graphOps';
 import { sizeOf } from '../graph/ir';
 
 export function rangeConst(start: number, limit: number, delta: number, dtype: ConstTensor['dtype']): ConstTensor {
@@ -17,17 +17,9 @@ export function rangeConst(start: number, limit: number, delta: number, dtype: C
 
 /** numpy broadcast of `c` to `shape` (ONNX Expand: the result has the broadcast of both shapes). */
 export function expandConst(c: ConstTensor, shape: number[]): ConstTensor {
-  const rank = Math.max(c.dims.length, shape.length);
-  const dc = [...new Array(rank - c.dims.length).fill(1), ...c.dims];
-  const ds = [...new Array(rank - shape.length).fill(1), ...shape];
-  const dims = dc.map((d, i) => {
-    if (d !== ds[i] && d !== 1 && ds[i] !== 1) throw new Error(`cannot broadcast [${c.dims}] with [${shape}]`);
-    return Math.max(d, ds[i]);
-  });
-  // a size-1 axis is read at coordinate 0 throughout (stride 0)
-  const sc = strides(dc).map((s, i) => (dc[i] === 1 ? 0 : s));
+  const { dims, sa } = broadcastStrides(c.dims, shape);
   const out = movedData(c, sizeOf(dims));
-  stridedWalk(dims, sc, 0, (o, ic) => { out[o] = c.data[ic]; });
+  stridedWalk(dims, sa, 0, (o, ic) => { out[o] = c.data[ic]; });
   return { dims, data: out, dtype: c.dtype };
 }
 

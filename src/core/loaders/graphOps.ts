@@ -160,18 +160,24 @@ export function transposeConst(c: ConstTensor, perm: number[]): ConstTensor {
   return { dims, data: out, dtype: c.dtype };
 }
 
-/** Broadcasting elementwise op on constants (numpy rules). */
-export function broadcastConst(a: ConstTensor, c: ConstTensor, f: (x: number, y: number) => number): ConstTensor {
-  const rank = Math.max(a.dims.length, c.dims.length);
-  const da = [...new Array(rank - a.dims.length).fill(1), ...a.dims];
-  const dc = [...new Array(rank - c.dims.length).fill(1), ...c.dims];
+/**
+ * The numpy broadcast of shapes a and c, and each one's strides over it: a size-1 axis is read at
+ * coordinate 0 throughout (stride 0).
+ */
+export function broadcastStrides(a: readonly number[], c: readonly number[]): { dims: number[]; sa: number[]; sc: number[] } {
+  const rank = Math.max(a.length, c.length);
+  const da = [...new Array(rank - a.length).fill(1), ...a];
+  const dc = [...new Array(rank - c.length).fill(1), ...c];
   const dims = da.map((d, i) => {
-    if (d !== dc[i] && d !== 1 && dc[i] !== 1) throw new Error(`cannot broadcast [${a.dims}] with [${c.dims}]`);
+    if (d !== dc[i] && d !== 1 && dc[i] !== 1) throw new Error(`cannot broadcast [${a}] with [${c}]`);
     return Math.max(d, dc[i]);
   });
-  // a size-1 axis is read at coordinate 0 throughout (stride 0)
-  const sa = strides(da).map((s, i) => (da[i] === 1 ? 0 : s));
-  const sc = strides(dc).map((s, i) => (dc[i] === 1 ? 0 : s));
+  return { dims, sa: strides(da).map((s, i) => (da[i] === 1 ? 0 : s)), sc: strides(dc).map((s, i) => (dc[i] === 1 ? 0 : s)) };
+}
+
+/** Broadcasting elementwise op on constants (numpy rules). */
+export function broadcastConst(a: ConstTensor, c: ConstTensor, f: (x: number, y: number) => number): ConstTensor {
+  const { dims, sa, sc } = broadcastStrides(a.dims, c.dims);
   const out = new Float64Array(sizeOf(dims));
   stridedWalk(dims, sa, 0, (o, ia) => { out[o] = a.data[ia]; });
   stridedWalk(dims, sc, 0, (o, ic) => { out[o] = f(out[o], c.data[ic]); });
