@@ -17,6 +17,7 @@ import { sizeOf } from '../../src/core/graph/ir';
 import type { ExplainOptions } from '../../src/core/methods/types';
 import type { RuleSpec } from '../../src/shared/ruleSpec';
 import { quickPatterns, Rand, reluNet, smoothNet } from './helpers/methodNets';
+import { assertSameExplanation, maxAbs, maxDiff } from './helpers/sameExplanation';
 import { makeNet } from './oracle/randomNets';
 import { NET_SEEDS, firstBounds, firstWeighted, ruleLayers } from './oracle/cases';
 import { modelFingerprint } from '../../src/core/patterns/fingerprint';
@@ -36,47 +37,6 @@ import * as path from 'path';
 
 const TRANSFORMERS = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'transformers');
 const TRANSFORMER_REF = JSON.parse(fs.readFileSync(path.join(TRANSFORMERS, 'reference.json'), 'utf8')) as Record<string, { input: number[]; inputShape: number[] }>;
-
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-/** Asserts two explanations agree: relevance, target, and every conservation row. */
-export function assertSameExplanation(w: ExplainOutput, o: ExplainOutput, what: string, tol = 1e-4): void {
-  assert.equal(o.target.class, w.target.class, `${what}: class`);
-  // the composite used ('auto' and no composite name the model's default), as the table and panel show it
-  assert.equal(o.composite, w.composite, `${what}: composite`);
-  const scale = maxAbs(w.relevance.data);
-  assert.ok(scale > 0, `${what}: zero relevance`);
-  const d = maxDiff(w.relevance.data, o.relevance.data);
-  assert.ok(d <= tol * scale, `${what}: max |diff| ${d.toExponential(2)} > ${tol} · ${scale.toExponential(2)}`);
-  assert.deepEqual(o.layers.map((l) => [l.name, l.rule]), w.layers.map((l) => [l.name, l.rule]), `${what}: rows`);
-  const total = Math.max(Math.abs(w.target.logit), ...w.layers.map((l) => Math.abs(l.outputRelevanceSum)), 1e-12);
-  w.layers.forEach((l, i) => {
-    const m = o.layers[i];
-    for (const k of ['outputRelevanceSum', 'inputRelevanceSum', 'biasLeak', 'stabilizerLeak'] as const) {
-      if (l[k] === undefined) {
-        assert.equal(m[k], undefined, `${what}: ${l.name}.${k}`);
-        continue;
-      }
-      assert.ok(Math.abs(l[k]! - m[k]!) <= 1e-4 * total, `${what}: ${l.name}.${k} wasm ${l[k]} onnx ${m[k]}`);
-    }
-    // Σ|R| (the float32 floor's scale): on both backends or neither, the same to 1e-4 of itself
-    for (const k of ['outputAbsSum', 'inputAbsSum'] as const) {
-      assert.equal(m[k] === undefined, l[k] === undefined, `${what}: ${l.name}.${k} on one backend only`);
-      if (l[k] !== undefined) assert.ok(Math.abs(l[k]! - m[k]!) <= 1e-4 * Math.max(l[k]!, total), `${what}: ${l.name}.${k} wasm ${l[k]} onnx ${m[k]}`);
-    }
-  });
-}
 
 /** A wasm explainer (the reference) and the extension's universal onnx explainer on g, disposed after `body`. */
 async function withUniversal(g: Graph, body: (w: Explainer, o: OnnxExplainer) => Promise<void>): Promise<void> {

@@ -45,11 +45,13 @@ export interface CompileSpec {
    */
   actsAsInputs?: boolean;
   /**
-   * For a session run once (the CLI): transposed convolutions stay ConvTranspose. The faster Conv with a
-   * flipped kernel costs a kernel copy for onnxruntime to lay out at session creation, which one run does
-   * not pay back (ResNet-50: ~0.9 s more session, ~0.2 s less run, measured).
+   * For a session made without graph optimisation (runtime.ts 'oneRun', 'unfolded'): every kernel the
+   * rules derive is computed by the graph in each run (Emitter.unfolded), transposed convolutions stay
+   * ConvTranspose. The faster Conv with a flipped kernel costs a kernel copy for onnxruntime to lay out at
+   * session creation, which one run does not pay back (ResNet-50: ~0.9 s more session, ~0.2 s less run,
+   * measured), and which a long-lived session would hold beside the weights.
    */
-  oneRun?: boolean;
+  unfolded?: boolean;
   /**
    * Also return the forward values `act_<id>` / `argmax_<id>` (as `compileForward`), fetched only when
    * asked for: what the universal backward-only model (`actsAsInputs`) takes on a later rule change.
@@ -62,7 +64,7 @@ export interface CompileSpec {
   cachedProducts?: boolean;
   /** weights as in-memory external data (`CompiledModel.external`) instead of inside the model's bytes */
   externalWeights?: boolean;
-  /** kernel variants and layouts as arrays made in JS (Emitter.arrayKernels); default: `actsAsInputs` and not `oneRun` */
+  /** kernel variants and layouts as arrays made in JS (Emitter.arrayKernels); default: `actsAsInputs` and not `unfolded` */
   arrayKernels?: boolean;
   /**
    * A fixed batch size instead of the symbolic `N`: onnxruntime plans the memory of a graph of known
@@ -112,8 +114,8 @@ export function compileExplanation(g: Graph, spec: CompileSpec): CompiledModel {
   const blocker = compileBlocker(g, spec.family.kind);
   if (blocker) throw new Error(blocker);
   const e = new Emitter(g, onnxLinearOf);
-  e.oneRun = !!spec.oneRun;
-  e.arrayKernels = spec.arrayKernels ?? (!!spec.actsAsInputs && !spec.oneRun);
+  e.unfolded = !!spec.unfolded;
+  e.arrayKernels = spec.arrayKernels ?? (!!spec.actsAsInputs && !spec.unfolded);
   e.g.externalWeights = !!spec.externalWeights;
   if (spec.batch !== undefined) e.batch = spec.batch;
   const inShape = g.nodes[g.input].shape;

@@ -265,16 +265,17 @@ export class Emitter {
   /** the If branches of the rule choices (emitRuleChoice), to find reads outside them (compile only) */
   readonly choiceBranches = new Set<Subgraph>();
   /**
-   * A session run once (the CLI; compile.ts `oneRun`). Otherwise:
+   * The derived kernels computed by the graph in each run (compile.ts `unfolded`: sessions made without
+   * onnxruntime's graph optimisation, so nothing is folded into a copy the session holds). Otherwise:
    * - stride-1 transposed convolutions are a Conv with the flipped kernel;
    * - mixed kernels (the silent γ rule's w + γw⁺) are graph inputs made in JS when γ changes, instead of
    *   two elementwise passes over every such kernel in each run (ResNet-50 epsilon-gamma-box: ~50 of ~365 ms
-   *   per warm run, measured); run once they would be held twice;
+   *   per warm run, measured); unfolded they would be held twice;
    * - z^B's bound products at a conv reading bounds as given are fed from JS (`boundProduct`, made once per
-   *   bound values); run once, two convolutions in the graph cost less than the prefix sums on the main
-   *   thread (ResNet-50 CLI: 22 ms of JS, measured).
+   *   bound values); in the CLI's one run, two convolutions in the graph cost less than the prefix sums on
+   *   the main thread (ResNet-50 CLI: 22 ms of JS, measured).
    */
-  oneRun = false;
+  unfolded = false;
   /**
    * A product already at hand (a backward-only graph: the layer's own product is its forward value,
    * an input, less its bias) instead of a new convolution; consulted by `forward` before it emits one.
@@ -491,9 +492,9 @@ export class Emitter {
     return this.linear(node).transposed(this, node, s, { w: this.kernel(node, 'w'), scale, read });
   }
 
-  /** A mixed kernel in a product's layout `form` as a graph input `mk<id>_<form>`, unless `oneRun`. */
+  /** A mixed kernel in a product's layout `form` as a graph input `mk<id>_<form>`, unless `unfolded`. */
   mixedKernelInput(node: Node, k: MixedKernel, form: string, dims: number[], make: MixedKernelMaker): string | undefined {
-    if (this.oneRun || !k.read) return undefined;
+    if (this.unfolded || !k.read) return undefined;
     const read = k.read;
     return this.madeInput(`mk${node.id}_${form}`, dims, (name) => mixedKernelParam(name, dims, node, form, read, make));
   }

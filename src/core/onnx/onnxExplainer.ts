@@ -94,6 +94,9 @@ interface Route {
   fetchActs: boolean;
 }
 
+/** Held forward values and products from this size on are collected when a new image replaces them (`dropActs`). */
+const DROP_COLLECT_BYTES = 32 * 2 ** 20;
+
 function sameValues(a: Float32Array, b: Float32Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
@@ -269,7 +272,11 @@ export class OnnxExplainer {
     const cs = this.sessions.get(key, async () => {
       reused = false;
       const t0 = now();
-      let compiled: CompiledModel | undefined = compileExplanation(this.graph, { ...spec, family: fam, oneRun: this.options.oneRun, externalWeights: true });
+      const flat = skipsOptimisation(this.graph);
+      // unfolded (nothing derived for onnxruntime to fold): the CLI's one run, and the extension's own
+      // graphs of nets without layer norms (below)
+      const unfolded = !!this.options.oneRun || (flat && !!this.options.universal && !spec.actsAsInputs);
+      let compiled: CompiledModel | undefined = compileExplanation(this.graph, { ...spec, family: fam, unfolded, externalWeights: true });
       const model = { sumIndex: compiled.sumIndex, sumOutputs: compiled.sumOutputs, sumSlots: compiled.sumSlots, scaled: compiled.scaled, params: compiled.params, selectors: compiled.selectors, choiceReads: compiled.choiceReads, weightBytes: compiled.weightBytes, nodes: compiled.nodes };
       const t1 = now();
       // the weights go as in-memory external data, which onnxruntime copies: no joined model, temporary
@@ -281,17 +288,30 @@ export class OnnxExplainer {
       // without the NCHWc copies of the kernels: one run (the CLI: less memory, and its session creation
       // saves what the run loses: ResNet-50 CPU 1.81 -> 1.65 s in all, peak RSS 1.04-1.24 -> 0.86 GB) and
       // the universal backward-only graph (its runs the same, session 1.6 -> 1.2 s; measured). The
-      // extension's own graphs (universal) of nets without layer norms get the basic optimisations only:
-      // the first explanation of a model is what its user waits for (ResNet-50 742-810 -> 598-624 ms,
-      // EfficientNet-B0 1.64-1.73 -> 1.16-1.27 s, MobileNetV3-S 818-910 -> 615-692 ms; engine peak RSS
-      // ResNet-50 1.54 -> 1.37 GB), at a few ms on each later image (medians of 8: ResNet-50 162-166 ->
-      // 168-179 ms, EfficientNet-B0 132-136 -> 151-158 ms, MobileNetV3-S 48-53 -> 53-54 ms; measured)
-      const mode = this.options.oneRun ? (skipsOptimisation(this.graph) ? 'oneRun' : 'oneRunBasic')
-        : spec.actsAsInputs || (this.options.universal && skipsOptimisation(this.graph)) ? 'basic' : 'full';
+      // extension's own graphs (universal) of nets without layer norms are unfolded, without optimisation
+      // or arena: the first explanation of a model is what its user waits for, and the session lives on
+      // beside the rule changes' arrays, which would hold the same kernels again. Against the basic
+      // optimisations (which had replaced all of them: ResNet-50 742-810 -> 598-624 ms): FIGURES
+      const mode = this.options.oneRun ? (flat ? 'oneRun' : 'oneRunBasic')
+        : unfolded ? 'unfolded' : spec.actsAsInputs ? 'basic' : 'full';
       const session = await createSession(bytes, external, mode);
       return { session, model, compileMs: t1 - t0, sessionMs: now() - t1 };
     });
     return { reused, cs };
+  }
+
+  /**
+   * Lets the previous image's forward values and products go while a new image's run makes its own: they
+   * are collected now, on this thread, while onnxruntime runs on its own, instead of when V8 next gets to
+   * them (it does not count the memory onnxruntime allocates). An explanation still under way holds the
+   * ones it took (`explain`). ResNet-50's engine process over new images: peak RSS 1069 -> 894 MB, RSS
+   * held 1065 -> 858-887 MB (measured).
+   */
+  private dropActs(): void {
+    let bytes = 0;
+    for (const t of [...Object.values(this.acts!.values), ...Object.values(this.acts!.products ?? {})]) bytes += (t.data as Float32Array).byteLength;
+    this.acts = undefined;
+    if (bytes >= DROP_COLLECT_BYTES) collectGarbage();
   }
 
   /** The wasm Explainer, created on first fallback (it holds the parameters as tfjs tensors). */
@@ -313,8 +333,9 @@ export class OnnxExplainer {
     const leaks = plan.family.kind === 'lrp' && !!opts.conservationDetail;
     const { reused, cs: pending, backwardOnly, fetchActs } = this.session(plan, keep, leaks, input.data, { input, opts, keepLayers: extras.keepLayers });
     // the forward values the route was chosen for: another explanation (a new image) may replace this.acts
-    // while this one awaits its session or products, and the backward-only run must not mix the two images
-    const acts = this.acts;
+    // while this one awaits its session or products, and the backward-only run must not mix the two images.
+    // Only that run holds them: a new image's lets them go (`dropActs`)
+    const acts = backwardOnly ? this.acts : undefined;
     const cs = await pending;
     if (this.options.releaseWeights) {
       const collect = worthCollecting(g);
@@ -361,7 +382,9 @@ export class OnnxExplainer {
     const fetches = cs.session.outputNames.filter((n) => fetchActs || !isActName(n));
     const t1 = now();
     const cpu0 = process.cpuUsage();
-    const out = { ...await cs.session.run(feeds, fetches) };
+    const running = cs.session.run(feeds, fetches);
+    if (fetchActs && this.acts) this.dropActs();
+    const out = { ...await running };
     const runMs = now() - t1;
     // the process's CPU time meanwhile: well under 2× runMs on 2 cores means the run waited for a core
     const cpu = process.cpuUsage(cpu0);

@@ -409,7 +409,7 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
       const [low, high] = boundPair(e, node);
       // bound images as given at a conv: their products are fed, made once per bound values
       const c = e.graph.nodes[node.inputs[0]].shape.at(-1)!;
-      const given = !e.oneRun && node.op === 'conv2d' && boundsAsGiven(e.graph, node);
+      const given = !e.unfolded && node.op === 'conv2d' && boundsAsGiven(e.graph, node);
       const zl = given ? e.boundProduct(node, 'low', readZBox(node, c, 'low')) : e.forward(node, low, 'w+');
       const zh = given ? e.boundProduct(node, 'high', readZBox(node, c, 'high')) : e.forward(node, high, 'w-');
       const z = e.sub(e.sub(e.forward(node, a, 'w'), zl), zh);

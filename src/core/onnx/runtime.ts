@@ -65,6 +65,9 @@ export function ortThreads(): number {
  * common subexpressions and the transpose optimiser cost more at session creation than they save in one
  * run, and the folded kernels are held beside the originals while they are made (ResNet-50, CPU time:
  * session 0.79 → 0.32 s, run 0.82 → 1.0 s; peak RSS 882 → 826 MB; measured alternately, 3× each).
+ * `unfolded` (the extension's own graphs of nets without layer norms, compiled `unfolded`): no graph
+ * optimisation either, and no arena: the session lives on, and holds no folded kernel (ResNet-50's engine
+ * process: RSS after the first explanation 614 → 433 MB, that explanation 550 → 389 ms; see OnnxExplainer.cached).
  * `oneRunBasic` (the CLI on nets with layer norms, which unoptimised take seconds to plan: oneRun.ts):
  * the basic optimisations and the arena. Against all optimisations without the arena, as before (two
  * runs each): Swin-T session 822–833 → 708–711 ms, peak RSS 617 → 597–604 MB; ViT-B/16 session 778–831 →
@@ -84,7 +87,7 @@ export function profilePrefix(): string | undefined {
   return process.env.RELEVANCE_LENS_ORT_PROFILE || undefined;
 }
 
-export type SessionMode = 'full' | 'basic' | 'oneRun' | 'oneRunBasic';
+export type SessionMode = 'full' | 'basic' | 'oneRun' | 'oneRunBasic' | 'unfolded';
 
 /** The arrays each session reads in place, kept reachable as long as the session object is. */
 const borrowed = new WeakMap<Ort.InferenceSession, readonly { data: Uint8Array }[]>();
@@ -95,7 +98,7 @@ export async function createSession(
   const m = ortModule();
   const lean = mode !== 'full';
   const opts: Ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: ortThreads(), interOpNumThreads: 1, graphOptimizationLevel: ({ oneRun: 'disabled', oneRunBasic: 'basic', basic: 'basic', full: 'all' } as const)[mode],
+    intraOpNumThreads: ortThreads(), interOpNumThreads: 1, graphOptimizationLevel: ({ oneRun: 'disabled', unfolded: 'disabled', oneRunBasic: 'basic', basic: 'basic', full: 'all' } as const)[mode],
     executionMode: 'sequential',
     enableCpuMemArena: mode === 'oneRun' || mode === 'oneRunBasic',
     enableMemPattern: false,

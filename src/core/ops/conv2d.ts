@@ -25,9 +25,9 @@ export function mapBias(node: Node): { data: Float32Array; dims: number[] } | un
 export function convTransposed(e: Emitter, node: Node, s: string, w: string | MixedKernel, group: number): string {
   const { pads, attrs, kh, kw } = convGeometry(e.graph, node);
   const inS = e.graph.nodes[node.inputs[0]].shape;
-  if (!e.oneRun && group === 1 && kh === 1 && kw === 1 && e.batch === 1 && attrs.strides.every((v) => v === 1) && pads.flat().every((v) => v === 0)) {
+  if (!e.unfolded && group === 1 && kh === 1 && kw === 1 && e.batch === 1 && attrs.strides.every((v) => v === 1) && pads.flat().every((v) => v === 0)) {
     // a 1×1 conv's transpose is a matrix product: Gemm with transA reads the kernel [co, ci] as it is, with
-    // no flipped copy. Not run once (the CLI): there ConvTranspose holds no copy either, and the Reshapes
+    // no flipped copy. Not unfolded (the CLI, the extension's own graphs): there ConvTranspose holds no copy either, and the Reshapes
     // cost more nodes than Gemm saves (ResNet-50's run the same, measured)
     const [co, ci] = e.kernelDims(node);
     const k = (typeof w !== 'string' && e.mixedKernelInput(node, w, 'matrix', [co, ci], mixedMaker(node, false)))
@@ -36,7 +36,7 @@ export function convTransposed(e: Emitter, node: Node, s: string, w: string | Mi
     return e.g.op('Reshape', [e.g.op('Gemm', [k, s2], { transA: { i: 1 } }), e.g.ints([1, ci, inS[0], inS[1]])]);
   }
   const t = convTransposeAttrs([inS[0], inS[1]], [node.shape[0], node.shape[1]], [kh, kw], attrs.strides, attrs.dilations, pads, group);
-  if (!e.oneRun && attrs.strides.every((v) => v === 1)) {
+  if (!e.unfolded && attrs.strides.every((v) => v === 1)) {
     const extra = (t.output_padding as { ints: number[] }).ints;
     const [dh, dw] = attrs.dilations;
     const p = [dh * (kh - 1) - pads[0][0], dw * (kw - 1) - pads[1][0], dh * (kh - 1) - pads[0][1] + extra[0], dw * (kw - 1) - pads[1][1] + extra[1]];
