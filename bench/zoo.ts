@@ -228,14 +228,15 @@ async function child(name: string, mode: 'onnx' | 'onnx-universal' | 'wasm', run
 /**
  * The extension's configuration: its engine process (dist/onnxProcess.js, as the worker starts it) with
  * the universal explainer, the first explanation, its idle build for rule changes, then four rule changes;
- * the process's peak RSS, which item 5 of the native backend bounds by 3 × weights + 300 MB.
+ * the process's peak RSS, which item 5 of the native backend bounds by 3 × weights + 300 MB. `lean`:
+ * relevanceLens.ruleChanges 'lean' (nothing kept for rule changes, nothing built while idle).
  */
-export async function engineProcess(name: string): Promise<void> {
+export async function engineProcess(name: string, lean = false): Promise<void> {
   const script = path.join(__dirname, '..', '..', 'dist', 'onnxProcess.js');
   if (!fs.existsSync(script) || !ortStatus().available) return;
   await selectBackend('onnx');
   const file = path.join(ZOO, `${name}.onnx`);
-  const p = new ProcessExplainer(file, { script });
+  const p = new ProcessExplainer(file, { script, lean });
   try {
     const m = await openModel(file, undefined, { keepRaw: false });
     // before useGraph, which lets the caller's kernels go once the process holds the model
@@ -257,8 +258,19 @@ export async function engineProcess(name: string): Promise<void> {
       changes.push(`${composite} ${(performance.now() - t).toFixed(0)} ms${r.timings.backwardOnly ? '' : ' (own graph)'}`);
     }
     const end = await p.memory();
-    console.log(`${name} engine process (the extension's): first explanation ${first.toFixed(0)} ms; after its idle build RSS ${mb(built.rss)}; `
-      + `rule changes ${changes.join(', ')}; process peak RSS ${mb(end.peak)} (3×weights+300 MB = ${mb(bound)})`);
+    // then new images (the input moved a little), each with its idle build after it, as in the panel
+    const news: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const next = { ...input, data: input.data.map((v, i) => (i % 7 === k ? v + 1e-3 : v)) };
+      t = performance.now();
+      await p.explain(next, opts);
+      news.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+    const last = await p.memory();
+    console.log(`${name} engine process (the extension's${lean ? ', ruleChanges lean' : ''}): first explanation ${first.toFixed(0)} ms; ${lean ? 'RSS 5 s after it' : 'after its idle build RSS'} ${mb(built.rss)}; `
+      + `rule changes ${changes.join(', ')}; process peak RSS ${mb(end.peak)} (3×weights+300 MB = ${mb(bound)}); `
+      + `3 new images ${news.map((v) => v.toFixed(0)).join(' / ')} ms, peak RSS then ${mb(last.peak)}`);
   } finally {
     await p.dispose();
   }
@@ -318,6 +330,7 @@ export async function benchZoo(): Promise<void> {
         + `back to epsilon-gamma-box (backward only too) ${u.ruleBackCachedMs.toFixed(0)} ms; peak RSS ${mb(u.peakRssBytes)}`);
     }
     await engineProcess(name);
+    await engineProcess(name, true);
     if (w) {
       console.log(`${name} wasm: load ${w.loadMs.toFixed(0)} ms; first ${w.firstMs.toFixed(0)} ms; forward ${w.forwardMs.toFixed(0)} ms, epsilon-gamma-box warm ${w.warmMs.toFixed(0)} ms; `
         + `rule change (forward cached) ${w.ruleChangeMs.toFixed(0)} ms; peak RSS ${mb(w.peakRssBytes)}`);

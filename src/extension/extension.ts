@@ -51,8 +51,8 @@ export function activate(context: vscode.ExtensionContext): RelevanceLensApi {
     { dispose: () => GalleryPanel.instance?.dispose() },
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(SECTION)) warnSettings();
-      // A new backend, image limit or thread count needs a fresh worker; the next request starts it.
-      if (['backend', 'maxImageSide', 'parallelWorkers'].some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) engine.restart();
+      // A new backend, image limit, thread count or rule-change mode needs a fresh worker; the next request starts it.
+      if (['backend', 'maxImageSide', 'parallelWorkers', 'ruleChanges'].some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) engine.restart();
       if (e.affectsConfiguration(`${SECTION}.balanceTolerance`)) ExplanationPanel.instance?.sendSnapshot();
     }),
     { dispose: () => ExplanationPanel.instance?.dispose() },

@@ -13,7 +13,7 @@ import type { ChannelSpec } from './rpc';
 import type { DatasetEngineRequests } from './datasetProtocol';
 import { checkDisplay, checkMethodParams, checkRuleParams, problem } from './validate';
 import type { RuleName } from './ruleSpec';
-import { COLORMAPS, POLARITIES, SETTING_DEFAULTS, type BackendSetting, type Colormap, type Polarity } from './settings';
+import { COLORMAPS, POLARITIES, SETTING_DEFAULTS, type BackendSetting, type Colormap, type Polarity, type RuleChangeMode } from './settings';
 
 // ---------------------------------------------------------------------------------------------
 //#region shared data
@@ -216,7 +216,7 @@ export type ExportKind = 'png' | 'heatmap-png' | 'npy' | 'json';
 export interface EngineRequests extends ChannelSpec {
   requests: {
     /** Picks the tfjs backend; answers with the one in use. */
-    init: { params: { backend: BackendSetting; maxImageSide: number; workspaceRoots?: string[] }; result: { backend: string; backendReason?: string } };
+    init: { params: { backend: BackendSetting; maxImageSide: number; ruleChanges?: RuleChangeMode; workspaceRoots?: string[] }; result: { backend: string; backendReason?: string } };
     /** Test hook: keeps the worker's thread busy for `ms` without polling anything (a hang, for the watchdog). */
     debugHang: { params: { ms: number }; result: void };
     /** Loads (or reloads) a model; rules shown are the composite's with the overrides applied. */

@@ -11,6 +11,15 @@ import { checkInteger, PARAM_LIMITS, ParamError, toNumber } from './validate';
 export const BACKEND_SETTINGS = ['auto', 'onnx', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendSetting = (typeof BACKEND_SETTINGS)[number];
 
+/**
+ * How the extension's onnx engine makes rule changes fast (relevanceLens.ruleChanges): `fast` keeps the
+ * shown image's forward values, products and kernel variants and re-runs only the backward pass
+ * (ResNet-50: ~80–170 ms per change, ~0.9 GB in the engine process); `lean` keeps none and explains each
+ * rule set in its own graph (~125–430 ms, ~0.43 GB). README, "Rule changes: fast or lean".
+ */
+export const RULE_CHANGE_MODES = ['fast', 'lean'] as const;
+export type RuleChangeMode = (typeof RULE_CHANGE_MODES)[number];
+
 export const COLORMAPS = ['seismic', 'bwr', 'coldnhot', 'gray', 'gray-abs'] as const;
 export type Colormap = (typeof COLORMAPS)[number];
 
@@ -45,6 +54,7 @@ export const SETTING_DEFAULTS = {
   maxImageSide: 4096,
   balanceTolerance: 0.05,
   parallelWorkers: 2,
+  ruleChanges: 'fast' as RuleChangeMode,
 };
 
 /** The numeric settings' ranges (package.json `minimum` / `maximum`). */
@@ -60,6 +70,7 @@ export const SETTING_CHOICES = {
   defaultMethod: METHOD_NAMES,
   defaultComposite: [AUTO_COMPOSITE, ...COMPOSITE_NAMES],
   colormap: COLORMAPS,
+  ruleChanges: RULE_CHANGE_MODES,
 } as const;
 
 export type SettingValues = typeof SETTING_DEFAULTS;
@@ -86,6 +97,7 @@ const CHECKS: { [K in Key]: (v: unknown, label: string) => SettingValues[K] } = 
   colormap: oneOf(SETTING_CHOICES.colormap),
   maxImageSide: integerIn('maxImageSide'),
   parallelWorkers: integerIn('parallelWorkers'),
+  ruleChanges: oneOf(SETTING_CHOICES.ruleChanges),
   balanceTolerance: (v, label) => {
     const x = num(v, label);
     if (x < SETTING_RANGES.balanceTolerance.min) throw new ParamError(`${label} expects a number ≥ ${SETTING_RANGES.balanceTolerance.min}, got '${x}'`);

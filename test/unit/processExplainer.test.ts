@@ -16,7 +16,8 @@ import { ProcessExplainer, ONNX_PROCESS_SCRIPT } from '../../src/core/onnx/proce
 import { ortStatus } from '../../src/core/onnx/runtime';
 import { LensError } from '../../src/core/errors';
 import { sizeOf, type Graph } from '../../src/core/graph/ir';
-import type { ExplainOutput } from '../../src/core/methods/explain';
+import { Explainer, type ExplainOutput } from '../../src/core/methods/explain';
+import { assertSameExplanation } from './helpers/sameExplanation';
 import type { ExplainOptions } from '../../src/core/methods/types';
 import { fitPatterns } from '../../src/core/patterns/fit';
 import { toPatternSet } from '../../src/core/patterns/stats';
@@ -245,6 +246,47 @@ test('idle after an explanation, the process builds what the first rule change r
     sameResult(abHere, ab, 'α-β on products made ahead');
     sameResult(a, b, 'rule change on the graph built ahead');
   } finally {
+    await here.dispose();
+    await there.dispose();
+  }
+});
+
+test('lean (relevanceLens.ruleChanges): nothing kept for rule changes, each rule set in its own graph, the heatmaps of wasm', async () => {
+  await initBackend('wasm');
+  const { graph } = await openModel(CNN, undefined, { keepRaw: false });
+  const shape = graph.nodes[graph.input].shape;
+  const input = { shape, data: new Rand(8).array(sizeOf(shape), 1, 0) };
+  const convs = graph.nodes.filter((n) => n.op === 'conv2d');
+  const first: ExplainOptions = { method: 'lrp', composite: 'epsilon-gamma-box', conservationDetail: true };
+  const changes: ExplainOptions[] = [
+    { ...first, rules: { [convs[0].name]: { rule: 'alpha-beta', alpha: 2, beta: 1 } } },
+    { ...first, composite: 'epsilon-plus' },
+    first,
+  ];
+  const wasm = new Explainer(graph);
+  const here = new OnnxExplainer(graph, { lean: true });
+  const there = new ProcessExplainer(CNN, { lean: true }).useGraph(await cnnGraph());
+  try {
+    const a = await here.explain(input, first);
+    assertSameExplanation(wasm.explain(input, first), a, 'lean, first explanation');
+    assert.equal((here as unknown as { acts?: unknown }).acts, undefined, 'lean holds no forward values');
+    assert.equal(await here.prepareRuleChanges(), false, 'lean builds nothing ahead');
+    const b = await there.explain(input, first);
+    sameResult(a, b, 'lean in the process');
+    // idle long enough for the fast mode's build (the test above), which lean does not start
+    await new Promise((r) => setTimeout(r, 400));
+    for (const opts of changes) {
+      const x = await here.explain(input, opts);
+      const y = await there.explain(input, opts);
+      assert.equal(x.timings.backwardOnly, 0, 'in this thread: its own graph');
+      assert.equal(y.timings.backwardOnly, 0, 'in the process: its own graph');
+      sameResult(x, y, `lean ${opts.composite} ${JSON.stringify(opts.rules ?? {})}`);
+      assertSameExplanation(wasm.explain(input, opts), y, `lean ${opts.composite} against wasm`);
+    }
+    // back to a rule set explained before: its session is reused
+    assert.equal((await there.explain(input, changes[0])).timings.sessionReused, 1);
+  } finally {
+    wasm.dispose();
     await here.dispose();
     await there.dispose();
   }

@@ -4,7 +4,8 @@
  * from the weight arrays in each run and holds no copy of its own. Probed as onnxBorrowedWeights.test.ts
  * probes the no-copy property: the weights are changed in place after the first explanation, and the next
  * one must equal wasm's on the changed net. A session holding folded or JS-made kernels mixes the old
- * weights in (the previous basic-optimised session: max |diff| far above the tolerance).
+ * weights in (the previous basic-optimised session: max |diff| far above the tolerance). Once the idle
+ * build has made the rule changes' kernel arrays, new images run on an own graph over those instead.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -84,6 +85,34 @@ test('onnx universal: the own graph holds no kernel of its own (weights changed 
       }
     }
   } finally {
+    await o.dispose();
+  }
+});
+
+test('onnx universal: after the idle build, new images run on the own graph over the rule changes\' arrays', async () => {
+  assert.ok(ortStatus().available, `onnxruntime-node: ${ortStatus().reason}`);
+  await initBackend('cpu');
+  const g = net();
+  const image = (seed: number) => ({ data: new Rand(seed).array(8 * 8 * 32, 1, 0), shape: [8, 8, 32] });
+  const opts: ExplainOptions = { method: 'lrp', composite: 'epsilon-gamma-box', params: { low: -3, high: 3 }, conservationDetail: true };
+  const change: ExplainOptions = { ...opts, composite: 'epsilon-alpha2-beta1' };
+  const w = new Explainer(g);
+  const o = new OnnxExplainer(g, { universal: true });
+  try {
+    const first = await o.explain(image(1), opts);
+    assert.equal(first.timings.ownArrays, 0, 'the first explanation: the unfolded own graph');
+    assert.equal(await o.prepareRuleChanges(), true);
+    for (const seed of [2, 3]) {
+      const r = await o.explain(image(seed), opts);
+      assert.equal(r.timings.ownArrays, 1, `image ${seed}: the own graph over the arrays`);
+      assertSameExplanation(w.explain(image(seed), opts), r, `image ${seed}`);
+      // and a rule change on its forward values
+      const c = await o.explain(image(seed), change);
+      assert.equal(c.timings.backwardOnly, 1);
+      assertSameExplanation(w.explain(image(seed), change), c, `image ${seed}, α-β`);
+    }
+  } finally {
+    w.dispose();
     await o.dispose();
   }
 });

@@ -78,10 +78,21 @@ export interface OnnxExplainerOptions {
    * compiled run on it too while the image stays the same. For interactive use.
    */
   universal?: boolean;
+  /**
+   * The extension's memory-saving mode (relevanceLens.ruleChanges 'lean'; not with `universal`): every
+   * explanation, a rule change too, runs its rule set's own graph, unfolded on nets without layer norms;
+   * no forward values, products or kernel arrays are kept for rule changes.
+   */
+  lean?: boolean;
   /** One explanation per process (the CLI): compile for a single run (compile.ts `oneRun`). */
   oneRun?: boolean;
   /** With oneRun: the graph's kernels are emptied once the session is made (oneRun.ts); nothing else may use them. */
   releaseWeights?: boolean;
+}
+
+/** The extension's explainer options for its rule changes: kept values (`universal`), or `lean`. */
+export function ruleChangeOptions(lean: boolean): OnnxExplainerOptions {
+  return lean ? { lean: true } : { universal: true };
 }
 
 /** Which session runs an explanation, and how (OnnxExplainer.session). */
@@ -92,6 +103,8 @@ interface Route {
   backwardOnly: boolean;
   /** return this image's forward values (universal: the own graph, for a later rule change) */
   fetchActs: boolean;
+  /** the own graph over the rule changes' kernel arrays (built by the idle build, for new images) */
+  ownArrays?: boolean;
 }
 
 /** Held forward values and products from this size on are collected when a new image replaces them (`dropActs`). */
@@ -111,6 +124,8 @@ interface UniversalRoute {
   leaks: boolean;
   /** the explanation that chose it, which the idle build runs once more on the built graph */
   again: { input: InputArray; opts: ExplainOptions; keepLayers?: string[] };
+  /** the rule set's own graph (new images), which the idle build compiles over its arrays when unfolded */
+  own: { key: string; fam: CompiledFamily; batch?: number };
 }
 
 /** Per weighted layer, the rules the universal graph switches between without a recompile (rules.ts ruleChoices). */
@@ -255,10 +270,15 @@ export class OnnxExplainer {
     if (uni === own) return { ...this.cached(ownKey, own, { keep, leaks, batch }), backwardOnly: false, fetchActs: false };
     const actsHere = !!this.acts && sameValues(this.acts.input, x);
     const backKey = `${this.keyOf(uni, keep, leaks)}:backward`;
-    this.lastUniversal = { key: backKey, fam: uni, keep, leaks, again };
+    this.lastUniversal = { key: backKey, fam: uni, keep, leaks, again, own: { key: ownKey, fam: own, batch } };
     // once built, the backward-only graph is also the faster way back to a rule set with its own graph
     // (ResNet-50, back to the default composite: CPU 454–509 → 296–370 ms per change, measured)
     if (!actsHere || (this.sessions.has(ownKey) && !this.sessions.has(backKey))) {
+      // a new image: on the own graph over the rule changes' arrays once the idle build made it
+      const arrays = `${ownKey}:arrays`;
+      if (this.sessions.has(arrays)) {
+        return { ...this.cached(arrays, own, { keep, leaks, actsOut: true, batch, arrayKernels: true }), backwardOnly: false, fetchActs: !actsHere, ownArrays: true };
+      }
       return { ...this.cached(ownKey, own, { keep, leaks, actsOut: true, batch }), backwardOnly: false, fetchActs: !actsHere };
     }
     return {
@@ -275,7 +295,7 @@ export class OnnxExplainer {
       const flat = skipsOptimisation(this.graph);
       // unfolded (nothing derived for onnxruntime to fold): the CLI's one run, and the extension's own
       // graphs of nets without layer norms (below)
-      const unfolded = !!this.options.oneRun || (flat && !!this.options.universal && !spec.actsAsInputs);
+      const unfolded = !!this.options.oneRun || (flat && (!!this.options.universal || !!this.options.lean) && !spec.actsAsInputs && !spec.arrayKernels);
       let compiled: CompiledModel | undefined = compileExplanation(this.graph, { ...spec, family: fam, unfolded, externalWeights: true });
       const model = { sumIndex: compiled.sumIndex, sumOutputs: compiled.sumOutputs, sumSlots: compiled.sumSlots, scaled: compiled.scaled, params: compiled.params, selectors: compiled.selectors, choiceReads: compiled.choiceReads, weightBytes: compiled.weightBytes, nodes: compiled.nodes };
       const t1 = now();
@@ -293,7 +313,7 @@ export class OnnxExplainer {
       // beside the rule changes' arrays, which would hold the same kernels again. Against the basic
       // optimisations (which had replaced all of them: ResNet-50 742-810 -> 598-624 ms): FIGURES
       const mode = this.options.oneRun ? (flat ? 'oneRun' : 'oneRunBasic')
-        : unfolded ? 'unfolded' : spec.actsAsInputs ? 'basic' : 'full';
+        : unfolded ? 'unfolded' : spec.actsAsInputs || spec.arrayKernels ? 'basic' : 'full';
       const session = await createSession(bytes, external, mode);
       return { session, model, compileMs: t1 - t0, sessionMs: now() - t1 };
     });
@@ -331,7 +351,7 @@ export class OnnxExplainer {
     const wanted = keepIdsFor(g, extras.keepLayers);
     const keep = [...new Set([...wanted, ...(plan.rootPoint ? [plan.rootPoint.firstNode.id] : [])])].sort((a, b) => a - b);
     const leaks = plan.family.kind === 'lrp' && !!opts.conservationDetail;
-    const { reused, cs: pending, backwardOnly, fetchActs } = this.session(plan, keep, leaks, input.data, { input, opts, keepLayers: extras.keepLayers });
+    const { reused, cs: pending, backwardOnly, fetchActs, ownArrays } = this.session(plan, keep, leaks, input.data, { input, opts, keepLayers: extras.keepLayers });
     // the forward values the route was chosen for: another explanation (a new image) may replace this.acts
     // while this one awaits its session or products, and the backward-only run must not mix the two images.
     // Only that run holds them: a new image's lets them go (`dropActs`)
@@ -449,7 +469,7 @@ export class OnnxExplainer {
       target, logits, prediction, relevance, sums, ruleText: plan.ruleText, composite: plan.composite, kept, extra,
       timings: {
         forwardMs: 0, forwardReused: 0, methodMs: t2 - t1, compileMs: cs.compileMs, sessionMs: cs.sessionMs,
-        sessionReused: reused ? 1 : 0, backwardOnly: backwardOnly ? 1 : 0, productsComputed: computed ? 1 : 0, totalMs: now() - t0,
+        sessionReused: reused ? 1 : 0, backwardOnly: backwardOnly ? 1 : 0, ownArrays: ownArrays ? 1 : 0, productsComputed: computed ? 1 : 0, totalMs: now() - t0,
         // phases of this call: feeds (of which the rule parameters, made inputs among them), session.run (the first, for sample methods), outputs read back
         prepMs: t1 - tPrep, paramMs: tParams - tPrep, runMs, runCpuMs: (cpu.user + cpu.system) / 1000, outputMs: tOut - t2,
       },
@@ -488,7 +508,16 @@ export class OnnxExplainer {
     // its intermediate values (ResNet-50: ~49,000 minor page faults, +50 ms on a quiet machine, ~+400 ms in
     // a loaded CI run), which the user's first change would pay otherwise
     if (!reused && this.acts === acts) await this.explain(u.again.input, u.again.opts, { keepLayers: u.again.keepLayers });
-    return !reused || made;
+    // new images: the rule set's own graph over the arrays now made (the kernel variants, flips and mixed
+    // kernels the backward-only graph reads), instead of the unfolded one of the first explanation, which
+    // derives them in every run. Where the first explanation's graph is not unfolded, it is the one
+    let own = false;
+    if (skipsOptimisation(this.graph) && this.acts === acts) {
+      const o = this.cached(`${u.own.key}:arrays`, u.own.fam, { keep: u.keep, leaks: u.leaks, actsOut: true, batch: u.own.batch, arrayKernels: true });
+      await o.cs;
+      own = !o.reused;
+    }
+    return !reused || made || own;
   }
 
   /**

@@ -11,7 +11,7 @@
 import { openModel } from '../pipeline';
 import { LensError } from '../errors';
 import { ruleParamsFor, checkInputFor } from '../methods/explain';
-import { OnnxExplainer } from './onnxExplainer';
+import { OnnxExplainer, ruleChangeOptions } from './onnxExplainer';
 import type { PatternSet } from '../patterns/patternSet';
 import type { ExplainOptions } from '../methods/types';
 import { selectBackend } from './engineBackend';
@@ -51,11 +51,11 @@ function prepareWhenIdle(x: OnnxExplainer): void {
   }, PREPARE_AFTER_MS);
 }
 
-async function open(file: string): Promise<OnnxExplainer> {
+async function open(file: string, lean: boolean): Promise<OnnxExplainer> {
   // the tfjs backend too: Deep Taylor's root point image is computed on it (onnxExplainer.ts rootPoint)
   await selectBackend('onnx');
   const { graph } = await openModel(file, undefined, { keepRaw: false });
-  return new OnnxExplainer(graph, { universal: true });
+  return new OnnxExplainer(graph, ruleChangeOptions(lean));
 }
 
 async function handle(m: ProcessRequest): Promise<void> {
@@ -68,7 +68,7 @@ async function handle(m: ProcessRequest): Promise<void> {
       send({ type: 'stats', id: m.id, rss: process.memoryUsage().rss, peak: process.resourceUsage().maxRSS * 1024 });
       return;
     case 'open': {
-      explainer = open(m.file);
+      explainer = open(m.file, !!m.lean);
       send({ type: 'opened', id: m.id, identity: graphIdentity((await explainer).graph) });
       return;
     }

@@ -20,7 +20,7 @@ import { LensError } from '../errors';
 import type { Graph } from '../graph/ir';
 import { Explainer, type ExplainExtras, type ExplainOutput, type InputArray } from '../methods/explain';
 import type { ExplainOptions } from '../methods/types';
-import { OnnxExplainer, type BackendNote } from './onnxExplainer';
+import { OnnxExplainer, ruleChangeOptions, type BackendNote } from './onnxExplainer';
 import { fromProcessError, graphIdentity, type GraphIdentity, type ProcessReply, type ProcessRequest } from './processProtocol';
 import { CallerKernels } from './callerKernels';
 
@@ -44,6 +44,8 @@ export interface ProcessExplainerOptions {
   onProcess?: (pid: number, running: boolean) => void;
   /** the process's entry (tests); default ONNX_PROCESS_SCRIPT */
   script?: string;
+  /** relevanceLens.ruleChanges 'lean': the explainers keep nothing for rule changes (OnnxExplainer `lean`) */
+  lean?: boolean;
 }
 
 interface Pending {
@@ -118,7 +120,7 @@ export class ProcessExplainer {
         // a process that never loaded the model cannot start here (no node to run it with, a broken
         // bundle): the caller's thread runs the explanations, as before there was a process
         if (this.processIdentity || e instanceof LensError) throw e;
-        this.inThread = { explainer: new OnnxExplainer(g, { universal: true }), why: (e as Error).message };
+        this.inThread = { explainer: new OnnxExplainer(g, ruleChangeOptions(!!this.options.lean)), why: (e as Error).message };
       }
     }
     if (this.inThread) {
@@ -166,7 +168,7 @@ export class ProcessExplainer {
   /** The process, started when there is none; the model loaded in it and checked against the caller's. */
   private open(): Promise<void> {
     this.opened ??= (async () => {
-      const reply = await this.request({ type: 'open', id: this.nextId++, file: this.file });
+      const reply = await this.request({ type: 'open', id: this.nextId++, file: this.file, lean: !!this.options.lean });
       if (reply.type !== 'opened') throw new Error(`engine process: unexpected reply ${reply.type}`);
       this.processIdentity = reply.identity;
       this.kernels?.releaseIfUnused(this.sameModel());

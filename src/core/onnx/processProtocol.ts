@@ -22,7 +22,7 @@ export function graphIdentity(g: Graph): GraphIdentity {
 
 export type ProcessRequest =
   /** load the model file; the answer carries what identifies the graph (checked against the caller's) */
-  | { type: 'open'; id: number; file: string }
+  | { type: 'open'; id: number; file: string; lean?: boolean }
   /**
    * `opts` without its pattern set: `patterns` is sent once per set, later requests name it by
    * `patternsId` (a VGG16's patterns are as large as its weights)

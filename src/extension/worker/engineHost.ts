@@ -15,7 +15,7 @@ import { Worker } from 'worker_threads';
 import {
   RpcEndpoint, RpcError, type EngineRequests, type Transport, type Wire, type WorkerEvents,
 } from '../../shared/protocol';
-import type { BackendSetting } from '../../shared/settings';
+import type { BackendSetting, RuleChangeMode } from '../../shared/settings';
 import type { Log } from '../log';
 import { ENGINE_RESTARTED } from '../errors';
 import { traceTo } from '../log';
@@ -34,6 +34,8 @@ export interface EngineSettings {
   maxImageSide: number;
   /** threads for SmoothGrad / Integrated Gradients samples: the engine worker and parallelWorkers − 1 sample workers */
   parallelWorkers: number;
+  /** the onnx engine's rule changes: fast (their values kept) or lean (nothing kept) */
+  ruleChanges: RuleChangeMode;
 }
 
 export class EngineHost {
@@ -209,7 +211,7 @@ export class EngineHost {
       this.rpc = rpc;
       const s = this.settings();
       const roots = this.workspaceRoots();
-      this.ready = rpc.request('init', { backend: s.backend, maxImageSide: s.maxImageSide, workspaceRoots: roots }).then((r) => {
+      this.ready = rpc.request('init', { backend: s.backend, maxImageSide: s.maxImageSide, ruleChanges: s.ruleChanges, workspaceRoots: roots }).then((r) => {
         this.startupMs = performance.now() - t0;
         this.log.info(`engine worker ready in ${this.startupMs.toFixed(0)} ms, backend ${r.backend}`);
         return r.backend;

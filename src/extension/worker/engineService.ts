@@ -10,6 +10,7 @@ import * as path from 'path';
 import { selectBackend, type EngineBackend, type EngineChoice } from '../../core/onnx/engineBackend';
 import { OnnxExplainer } from '../../core/onnx/onnxExplainer';
 import { engineProcessWanted, ProcessExplainer } from '../../core/onnx/processExplainer';
+import { ruleChangeOptions } from '../../core/onnx/onnxExplainer';
 import { openModel } from '../../core/pipeline';
 import { openImageSource } from '../../core/patterns/data';
 import { fitPatterns } from '../../core/patterns/fit';
@@ -177,6 +178,8 @@ function withoutUndefined(p: RuleParamValues): RuleParamValues {
 export class EngineService {
   private backend?: Promise<EngineBackend>;
   private backendChoice: EngineChoice = 'auto';
+  /** relevanceLens.ruleChanges 'lean': the onnx engine keeps nothing for rule changes (OnnxExplainer `lean`) */
+  private lean = false;
   private readonly models = new Map<string, LoadedModel>();
   private maxImageSide = 8192;
   private lastImage?: { key: string; img: RgbaImage; input: ReturnType<typeof preprocessImage>; shown: RgbaImage };
@@ -198,8 +201,9 @@ export class EngineService {
   }
 
   register(rpc: RpcEndpoint<WorkerEvents, EngineRequests>): void {
-    rpc.handle('init', async ({ backend, maxImageSide, workspaceRoots }) => {
+    rpc.handle('init', async ({ backend, maxImageSide, ruleChanges, workspaceRoots }) => {
       this.backendChoice = backend;
+      this.lean = ruleChanges === 'lean';
       this.maxImageSide = checked(() => checkInteger(maxImageSide, 'relevanceLens.maxImageSide', PARAM_LIMITS.imageSideMin, PARAM_LIMITS.imageSide));
       // symlinks inside model folders may point anywhere in the workspace, nowhere else
       setWorkspaceRoots(workspaceRoots ?? []);
@@ -266,7 +270,7 @@ export class EngineService {
     }
     const onnx = (await this.engine()).onnx;
     // the engine process loads its copy while this thread loads the one that describes the model
-    const proc = onnx && engineProcessWanted() ? new ProcessExplainer(modelPath, { onProcess: this.onEngineProcess }) : undefined;
+    const proc = onnx && engineProcessWanted() ? new ProcessExplainer(modelPath, { onProcess: this.onEngineProcess, lean: this.lean }) : undefined;
     let opened;
     try {
       opened = await openModel(modelPath, undefined, { keepRaw: false });
@@ -279,8 +283,9 @@ export class EngineService {
     void cached?.explainer.dispose();
     this.models.delete(modelPath);
     // the panel's rule pickers change rules often: a rule change re-runs the universal backward-only graph
-    // on the shown image's forward values, built on the first change (onnxExplainer.ts `universal`)
-    const explainer = proc ? proc.useGraph(graph) : onnx ? new OnnxExplainer(graph, { universal: true }) : new Explainer(graph);
+    // on the shown image's forward values, built on the first change (onnxExplainer.ts `universal`), or
+    // with relevanceLens.ruleChanges 'lean' its own graph
+    const explainer = proc ? proc.useGraph(graph) : onnx ? new OnnxExplainer(graph, ruleChangeOptions(this.lean)) : new Explainer(graph);
     const loaded: LoadedModel = {
       path: modelPath, mtimeMs: m, graph, explainer, card: opened.card, labels: opened.labels, cardPath: opened.cardPath,
       tokens: patchTokens(graph), paramCounts,
