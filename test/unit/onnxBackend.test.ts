@@ -488,6 +488,27 @@ test('onnx universal: 1×1 convolutions read their variants as matrices, with no
 });
 
 /**
+ * The universal backward-only graph switches each layer's bias by a graph input; a layer without one (Swin's
+ * patch merging, any bias-free layer) under a γ rule that counts the bias compiled an Add of nothing, and
+ * the build for rule changes failed (every rule change after it too). Here on a net without biases.
+ */
+test('onnx universal: rule changes on layers without a bias (γ, α-β, ε⁺ on the backward-only graph)', async () => {
+  await initBackend('wasm');
+  const g = reluNet(2, { bias: false });
+  const input = { shape: [8, 8, 2], data: new Rand(5).array(8 * 8 * 2, 1, 0) };
+  const lrp = (composite: string): ExplainOptions => ({ method: 'lrp', composite, params: { low: -3, high: 3 }, conservationDetail: true });
+  await withUniversal(g, async (w, o) => {
+    assertSameExplanation(w.explain(input, lrp('epsilon-gamma-box')), await o.explain(input, lrp('epsilon-gamma-box')), 'bias-free egb');
+    assert.equal(await o.prepareRuleChanges(), true, 'built ahead');
+    for (const composite of ['epsilon-alpha2-beta1', 'epsilon-plus', 'gamma', 'epsilon-gamma-box']) {
+      const r = await o.explain(input, lrp(composite));
+      assert.equal(r.timings.backwardOnly, 1, `${composite}: on the backward-only graph`);
+      assertSameExplanation(w.explain(input, lrp(composite)), r, `bias-free ${composite}`);
+    }
+  });
+});
+
+/**
  * A rule change runs on the backward-only graph with the forward values of the image it was chosen for,
  * even when another explanation (a new image) replaces them while it awaits its products: the engine
  * process does not serialise requests. Forced here by explaining the new image inside the rule change's

@@ -347,7 +347,10 @@ function ruleBody(e: Emitter, node: Node, r: string, rule: ResolvedRule, ctx: On
         // as above, from the product without bias (the universal graph switches the bias)
         return e.mul(pos, gammaSilent(e, node, r, { base: zw, zp: zpP, c: bp ? e.add(bp, eps) : eps, bp, gamma }, leak));
       }
-      const zSign = rule.bias ? (e.biasSwitch ? e.add(zw, e.bias(node, 'b')!) : ctx.acts[node.id]) : zw;
+      // the universal graph switches the bias: z with it, where the layer has one (Swin's patch merging and
+      // other bias-free layers have not: z is then the product itself)
+      const switched = rule.bias && e.biasSwitch ? e.bias(node, 'b') : undefined;
+      const zSign = !rule.bias ? zw : !e.biasSwitch ? ctx.acts[node.id] : switched ? e.add(zw, switched) : zw;
       if (!neg) {
         const upBias = bp ? e.add(bp, eps) : eps;
         const downBias = bn ? e.sub(bn, eps) : e.g.op('Neg', [eps]);
