@@ -202,13 +202,19 @@ test('each process started and ended is reported (the worker\'s owner ends them 
   assert.deepEqual(events, [[pid, true], [pid, false]]);
 });
 
-test('idle after an explanation, the process builds what the first rule change runs on (and the results are the same)', async () => {
+/** The fixture CNN, an image, its convolutions and the default composite's explanation of it (the rule-change tests). */
+async function ruleChangeCase(): Promise<{ graph: Graph; shape: number[]; input: { shape: number[]; data: Float32Array }; convs: Graph['nodes']; first: ExplainOptions }> {
   await initBackend('wasm');
   const { graph } = await openModel(CNN, undefined, { keepRaw: false });
   const shape = graph.nodes[graph.input].shape;
-  const input = { shape, data: new Rand(8).array(sizeOf(shape), 1, 0) };
-  const convs = graph.nodes.filter((n) => n.op === 'conv2d');
-  const first: ExplainOptions = { method: 'lrp', composite: 'epsilon-gamma-box', conservationDetail: true };
+  return {
+    graph, shape, input: { shape, data: new Rand(8).array(sizeOf(shape), 1, 0) }, convs: graph.nodes.filter((n) => n.op === 'conv2d'),
+    first: { method: 'lrp', composite: 'epsilon-gamma-box', conservationDetail: true },
+  };
+}
+
+test('idle after an explanation, the process builds what the first rule change runs on (and the results are the same)', async () => {
+  const { graph, shape, input, convs, first } = await ruleChangeCase();
   const change: ExplainOptions = { ...first, rules: { [convs[convs.length - 1].name]: { rule: 'z-plus' } } };
   // in this thread, built on demand
   const here = new OnnxExplainer(graph, { universal: true });
@@ -252,12 +258,7 @@ test('idle after an explanation, the process builds what the first rule change r
 });
 
 test('lean (relevanceLens.ruleChanges): nothing kept for rule changes, each rule set in its own graph, the heatmaps of wasm', async () => {
-  await initBackend('wasm');
-  const { graph } = await openModel(CNN, undefined, { keepRaw: false });
-  const shape = graph.nodes[graph.input].shape;
-  const input = { shape, data: new Rand(8).array(sizeOf(shape), 1, 0) };
-  const convs = graph.nodes.filter((n) => n.op === 'conv2d');
-  const first: ExplainOptions = { method: 'lrp', composite: 'epsilon-gamma-box', conservationDetail: true };
+  const { graph, input, convs, first } = await ruleChangeCase();
   const changes: ExplainOptions[] = [
     { ...first, rules: { [convs[0].name]: { rule: 'alpha-beta', alpha: 2, beta: 1 } } },
     { ...first, composite: 'epsilon-plus' },
