@@ -294,7 +294,7 @@ export class OnnxExplainer {
       const t0 = now();
       const flat = skipsOptimisation(this.graph);
       // unfolded (nothing derived for onnxruntime to fold): the CLI's one run, and the extension's own
-      // graphs of nets without layer norms (below)
+      // graphs of nets without layer norms (below), but the one the idle build makes over its arrays
       const unfolded = !!this.options.oneRun || (flat && (!!this.options.universal || !!this.options.lean) && !spec.actsAsInputs && !spec.arrayKernels);
       let compiled: CompiledModel | undefined = compileExplanation(this.graph, { ...spec, family: fam, unfolded, externalWeights: true });
       const model = { sumIndex: compiled.sumIndex, sumOutputs: compiled.sumOutputs, sumSlots: compiled.sumSlots, scaled: compiled.scaled, params: compiled.params, selectors: compiled.selectors, choiceReads: compiled.choiceReads, weightBytes: compiled.weightBytes, nodes: compiled.nodes };
@@ -308,10 +308,11 @@ export class OnnxExplainer {
       // without the NCHWc copies of the kernels: one run (the CLI: less memory, and its session creation
       // saves what the run loses: ResNet-50 CPU 1.81 -> 1.65 s in all, peak RSS 1.04-1.24 -> 0.86 GB) and
       // the universal backward-only graph (its runs the same, session 1.6 -> 1.2 s; measured). The
-      // extension's own graphs (universal) of nets without layer norms are unfolded, without optimisation
-      // or arena: the first explanation of a model is what its user waits for, and the session lives on
-      // beside the rule changes' arrays, which would hold the same kernels again. Against the basic
-      // optimisations (which had replaced all of them: ResNet-50 742-810 -> 598-624 ms): FIGURES
+      // extension's own graphs (universal, lean) of nets without layer norms are unfolded, without
+      // optimisation or arena: the first explanation of a model is what its user waits for, and the
+      // session lives on beside the rule changes' arrays, which it would hold a folded copy of. Against
+      // the basic optimisations, in-process: ResNet-50's first explanation 536-586 -> 397-405 ms, RSS after
+      // it 612-614 -> 397-398 MB; EfficientNet-B0 1347-1370 -> 747-778 ms (measured)
       const mode = this.options.oneRun ? (flat ? 'oneRun' : 'oneRunBasic')
         : unfolded ? 'unfolded' : spec.actsAsInputs || spec.arrayKernels ? 'basic' : 'full';
       const session = await createSession(bytes, external, mode);
@@ -324,8 +325,8 @@ export class OnnxExplainer {
    * Lets the previous image's forward values and products go while a new image's run makes its own: they
    * are collected now, on this thread, while onnxruntime runs on its own, instead of when V8 next gets to
    * them (it does not count the memory onnxruntime allocates). An explanation still under way holds the
-   * ones it took (`explain`). ResNet-50's engine process over new images: peak RSS 1069 -> 894 MB, RSS
-   * held 1065 -> 858-887 MB (measured).
+   * ones it took (`explain`). ResNet-50, new images each followed by the idle build: peak RSS 1069 -> 901 MB,
+   * RSS held 1065 -> 858-889 MB (measured).
    */
   private dropActs(): void {
     let bytes = 0;

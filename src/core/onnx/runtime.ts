@@ -58,7 +58,7 @@ export function ortThreads(): number {
  * CLI graph: RSS after session creation 818 → 631 MB, peak 1.14 → 0.96 GB) but makes the convolutions
  * faster (the same run 18–25 % slower without it, measured interleaved in one process).
  * `basic` (the backward-only graph fed with the forward values, the products' model, the extension's own
- * graphs of nets without layer norms): onnxruntime's basic optimisations only; its extended and layout
+ * graph over the rule changes' kernel arrays): onnxruntime's basic optimisations only; its extended and layout
  * ones (levels 2–4) change nothing on the first two (its verbose log, ResNet-50) and took ~0.1–0.2 s of
  * the backward-only session's ~0.7–0.85 s (measured); on an own graph, see OnnxExplainer.cached.
  * `oneRun` (the CLI): no graph optimisation at all. Constant folding (the relaid and derived kernels),
@@ -66,8 +66,9 @@ export function ortThreads(): number {
  * run, and the folded kernels are held beside the originals while they are made (ResNet-50, CPU time:
  * session 0.79 → 0.32 s, run 0.82 → 1.0 s; peak RSS 882 → 826 MB; measured alternately, 3× each).
  * `unfolded` (the extension's own graphs of nets without layer norms, compiled `unfolded`): no graph
- * optimisation either, and no arena: the session lives on, and holds no folded kernel (ResNet-50's engine
- * process: RSS after the first explanation 614 → 433 MB, that explanation 550 → 389 ms; see OnnxExplainer.cached).
+ * optimisation either, and no arena: the session lives on, and holds no folded kernel (ResNet-50,
+ * in-process: RSS after the first explanation 612–614 → 397–398 MB, that explanation 536–586 → 397–405 ms;
+ * see OnnxExplainer.cached).
  * `oneRunBasic` (the CLI on nets with layer norms, which unoptimised take seconds to plan: oneRun.ts):
  * the basic optimisations and the arena. Against all optimisations without the arena, as before (two
  * runs each): Swin-T session 822–833 → 708–711 ms, peak RSS 617 → 597–604 MB; ViT-B/16 session 778–831 →

@@ -27,8 +27,8 @@ export function convTransposed(e: Emitter, node: Node, s: string, w: string | Mi
   const inS = e.graph.nodes[node.inputs[0]].shape;
   if (!e.unfolded && group === 1 && kh === 1 && kw === 1 && e.batch === 1 && attrs.strides.every((v) => v === 1) && pads.flat().every((v) => v === 0)) {
     // a 1×1 conv's transpose is a matrix product: Gemm with transA reads the kernel [co, ci] as it is, with
-    // no flipped copy. Not unfolded (the CLI, the extension's own graphs): there ConvTranspose holds no copy either, and the Reshapes
-    // cost more nodes than Gemm saves (ResNet-50's run the same, measured)
+    // no flipped copy. Not unfolded (the CLI, the extension's first own graph): there ConvTranspose holds
+    // no copy either, and the Reshapes cost more nodes than Gemm saves (ResNet-50's CLI run the same, measured)
     const [co, ci] = e.kernelDims(node);
     const k = (typeof w !== 'string' && e.mixedKernelInput(node, w, 'matrix', [co, ci], mixedMaker(node, false)))
       || kernelOf(e, w, (x) => matrixKernel(e, node, x));
