@@ -1,6 +1,7 @@
 /**
  * ProcessExplainer: the onnx backend's explanations in an engine process of its own. The results are
- * those of an OnnxExplainer in this thread on the same file (same graph, same onnxruntime), including
+ * those of an OnnxExplainer in this thread on the same file, configured as the process's (same graph, same
+ * onnxruntime, `idleBuild`), including
  * a rule change on the universal graph, sample methods, Deep Taylor's root point and PatternAttribution
  * (the pattern set sent once); cancellation answers at once and leaves the process usable; a process
  * that dies fails its request with a message naming the file and is started again; it ends with
@@ -71,7 +72,7 @@ test('in its own process: the same results as in this thread, rule changes, samp
   const { graph } = await openModel(CNN, undefined, { keepRaw: false });
   const shape = graph.nodes[graph.input].shape;
   const patterns = toPatternSet(fitPatterns(graph, memorySource(new Rand(5).array(16 * sizeOf(shape), 1, 0.2), shape), { batchSize: 8, holdout: 0 }));
-  const here = new OnnxExplainer(graph, { universal: true });
+  const here = new OnnxExplainer(graph, { universal: true, idleBuild: true });
   const there = new ProcessExplainer(CNN).useGraph(await cnnGraph());
   const conv = graph.nodes.find((n) => n.op === 'conv2d' && n.id !== graph.nodes.find((m) => m.op === 'conv2d')!.id) ?? graph.nodes.find((n) => n.op === 'conv2d')!;
   const runs: ExplainOptions[] = [
@@ -217,7 +218,7 @@ test('idle after an explanation, the process builds what the first rule change r
   const { graph, shape, input, convs, first } = await ruleChangeCase();
   const change: ExplainOptions = { ...first, rules: { [convs[convs.length - 1].name]: { rule: 'z-plus' } } };
   // in this thread, built on demand
-  const here = new OnnxExplainer(graph, { universal: true });
+  const here = new OnnxExplainer(graph, { universal: true, idleBuild: true });
   const there = new ProcessExplainer(CNN).useGraph(await cnnGraph());
   try {
     await here.explain(input, first);
@@ -299,6 +300,7 @@ test('where no process can start, the explanations run in the caller\'s thread a
   const shape = graph.nodes[graph.input].shape;
   const input = { shape, data: new Rand(10).array(sizeOf(shape), 1, 0) };
   const there = new ProcessExplainer(CNN, { script: path.join(FIXTURES, 'no-such-engine-process.js') }).useGraph(await cnnGraph());
+  // the caller's own thread builds nothing while idle: the fallback's configuration
   const here = new OnnxExplainer(graph, { universal: true });
   try {
     const b = await there.explain(input, { method: 'lrp', composite: 'epsilon-gamma-box' });

@@ -1,7 +1,7 @@
 /**
- * The extension's own graphs (OnnxExplainer `universal`) of nets without layer norms are unfolded: the
- * session derives every kernel it reads (relayouts, w⁺, the γ rule's mixed kernels, z^B's bound products)
- * from the weight arrays in each run and holds no copy of its own. Probed as onnxBorrowedWeights.test.ts
+ * The engine process's own graphs (OnnxExplainer `universal` with `idleBuild`) of nets without layer norms
+ * are unfolded: the session derives every kernel it reads (relayouts, w⁺, the γ rule's mixed kernels, z^B's
+ * bound products) from the weight arrays in each run and holds no copy of its own. Probed as onnxBorrowedWeights.test.ts
  * probes the no-copy property: the weights are changed in place after the first explanation, and the next
  * one must equal wasm's on the changed net. A session holding folded or JS-made kernels mixes the old
  * weights in (the previous basic-optimised session: max |diff| far above the tolerance). Once the idle
@@ -40,7 +40,7 @@ function net(): Graph {
   return b.build('unfolded', 'test', out);
 }
 
-test('onnx universal: the own graph holds no kernel of its own (weights changed in place show in the next run)', async () => {
+test('engine process (universal, idle build): the own graph holds no kernel of its own (weights changed in place show in the next run)', async () => {
   assert.ok(ortStatus().available, `onnxruntime-node: ${ortStatus().reason}`);
   await initBackend('cpu');
   const g = net();
@@ -50,7 +50,7 @@ test('onnx universal: the own graph holds no kernel of its own (weights changed 
     { method: 'lrp', composite: 'epsilon-gamma-box', params: { low: -3, high: 3 } },
     { method: 'lrp', composite: 'epsilon-alpha2-beta1' },
   ];
-  const o = new OnnxExplainer(g, { universal: true });
+  const o = new OnnxExplainer(g, { universal: true, idleBuild: true });
   try {
     for (const opts of runs) {
       const w = new Explainer(g);
@@ -89,7 +89,7 @@ test('onnx universal: the own graph holds no kernel of its own (weights changed 
   }
 });
 
-test('onnx universal: after the idle build, new images run on the own graph over the rule changes\' arrays', async () => {
+test('engine process (universal, idle build): after the build, new images run on the own graph over the rule changes\' arrays', async () => {
   assert.ok(ortStatus().available, `onnxruntime-node: ${ortStatus().reason}`);
   await initBackend('cpu');
   const g = net();
@@ -97,7 +97,7 @@ test('onnx universal: after the idle build, new images run on the own graph over
   const opts: ExplainOptions = { method: 'lrp', composite: 'epsilon-gamma-box', params: { low: -3, high: 3 }, conservationDetail: true };
   const change: ExplainOptions = { ...opts, composite: 'epsilon-alpha2-beta1' };
   const w = new Explainer(g);
-  const o = new OnnxExplainer(g, { universal: true });
+  const o = new OnnxExplainer(g, { universal: true, idleBuild: true });
   try {
     const first = await o.explain(image(1), opts);
     assert.equal(first.timings.ownArrays, 0, 'the first explanation: the unfolded own graph');

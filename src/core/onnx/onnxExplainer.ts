@@ -79,6 +79,14 @@ export interface OnnxExplainerOptions {
    */
   universal?: boolean;
   /**
+   * With `universal`: the caller runs `prepareRuleChanges` whenever it is idle (the engine process). An
+   * image's first explanation then runs an unfolded own graph on nets without layer norms, and the build
+   * compiles the one over the rule changes' kernel arrays that later images run on (`cached`). Without it
+   * (the worker's own thread, where nothing is built while idle) the own graph keeps the basic
+   * optimisations, and the kernels they fold.
+   */
+  idleBuild?: boolean;
+  /**
    * The extension's memory-saving mode (relevanceLens.ruleChanges 'lean'; not with `universal`): every
    * explanation, a rule change too, runs its rule set's own graph, unfolded on nets without layer norms;
    * no forward values, products or kernel arrays are kept for rule changes.
@@ -293,9 +301,9 @@ export class OnnxExplainer {
       reused = false;
       const t0 = now();
       const flat = skipsOptimisation(this.graph);
-      // unfolded (nothing derived for onnxruntime to fold): the CLI's one run, and the extension's own
+      // unfolded (nothing derived for onnxruntime to fold): the CLI's one run, and the engine process's own
       // graphs of nets without layer norms (below), but the one the idle build makes over its arrays
-      const unfolded = !!this.options.oneRun || (flat && (!!this.options.universal || !!this.options.lean) && !spec.actsAsInputs && !spec.arrayKernels);
+      const unfolded = !!this.options.oneRun || (this.unfoldsOwnGraphs() && !spec.actsAsInputs && !spec.arrayKernels);
       let compiled: CompiledModel | undefined = compileExplanation(this.graph, { ...spec, family: fam, unfolded, externalWeights: true });
       const model = { sumIndex: compiled.sumIndex, sumOutputs: compiled.sumOutputs, sumSlots: compiled.sumSlots, scaled: compiled.scaled, params: compiled.params, selectors: compiled.selectors, choiceReads: compiled.choiceReads, weightBytes: compiled.weightBytes, nodes: compiled.nodes };
       const t1 = now();
@@ -308,17 +316,22 @@ export class OnnxExplainer {
       // without the NCHWc copies of the kernels: one run (the CLI: less memory, and its session creation
       // saves what the run loses: ResNet-50 CPU 1.81 -> 1.65 s in all, peak RSS 1.04-1.24 -> 0.86 GB) and
       // the universal backward-only graph (its runs the same, session 1.6 -> 1.2 s; measured). The
-      // extension's own graphs (universal, lean) of nets without layer norms are unfolded, without
-      // optimisation or arena: the first explanation of a model is what its user waits for, and the
-      // session lives on beside the rule changes' arrays, which it would hold a folded copy of. Against
-      // the basic optimisations, in-process: ResNet-50's first explanation 536-586 -> 397-405 ms, RSS after
+      // engine process's own graphs (universal with its idle build, lean) of nets without layer norms are
+      // unfolded, without optimisation or arena: the first explanation of a model is what its user waits
+      // for, and the session lives on beside the rule changes' arrays, which it would hold a folded copy
+      // of. Elsewhere they get the basic optimisations only. Against those, in-process: ResNet-50's first explanation 536-586 -> 397-405 ms, RSS after
       // it 612-614 -> 397-398 MB; EfficientNet-B0 1347-1370 -> 747-778 ms (measured)
       const mode = this.options.oneRun ? (flat ? 'oneRun' : 'oneRunBasic')
-        : unfolded ? 'unfolded' : spec.actsAsInputs || spec.arrayKernels ? 'basic' : 'full';
+        : unfolded ? 'unfolded' : spec.actsAsInputs || spec.arrayKernels || (this.options.universal && flat) ? 'basic' : 'full';
       const session = await createSession(bytes, external, mode);
       return { session, model, compileMs: t1 - t0, sessionMs: now() - t1 };
     });
     return { reused, cs };
+  }
+
+  /** Whether the own graphs are unfolded: lean, or universal with an idle build, on nets without layer norms. */
+  private unfoldsOwnGraphs(): boolean {
+    return skipsOptimisation(this.graph) && (!!this.options.lean || (!!this.options.universal && !!this.options.idleBuild));
   }
 
   /**
@@ -513,7 +526,7 @@ export class OnnxExplainer {
     // kernels the backward-only graph reads), instead of the unfolded one of the first explanation, which
     // derives them in every run. Where the first explanation's graph is not unfolded, it is the one
     let own = false;
-    if (skipsOptimisation(this.graph) && this.acts === acts) {
+    if (this.unfoldsOwnGraphs() && this.acts === acts) {
       const o = this.cached(`${u.own.key}:arrays`, u.own.fam, { keep: u.keep, leaks: u.leaks, actsOut: true, batch: u.own.batch, arrayKernels: true });
       await o.cs;
       own = !o.reused;

@@ -55,7 +55,8 @@ async function open(file: string, lean: boolean): Promise<OnnxExplainer> {
   // the tfjs backend too: Deep Taylor's root point image is computed on it (onnxExplainer.ts rootPoint)
   await selectBackend('onnx');
   const { graph } = await openModel(file, undefined, { keepRaw: false });
-  return new OnnxExplainer(graph, ruleChangeOptions(lean));
+  // this process builds what rule changes run on whenever it is idle (prepareWhenIdle)
+  return new OnnxExplainer(graph, { ...ruleChangeOptions(lean), idleBuild: true });
 }
 
 async function handle(m: ProcessRequest): Promise<void> {
