@@ -287,6 +287,19 @@ test('lean (relevanceLens.ruleChanges): nothing kept for rule changes, each rule
     }
     // back to a rule set explained before: its session is reused
     assert.equal((await there.explain(input, changes[0])).timings.sessionReused, 1);
+    // the other compiled methods run unfolded too (samples as batches, Deep Taylor's root point)
+    const others: ExplainOptions[] = [
+      { method: 'gradient-x-input', targetClass: 3 },
+      { method: 'smoothgrad', samples: 5, sigma: 0.2, seed: 2, sampleBatch: 2 },
+      { method: 'integrated-gradients', steps: 6, sampleBatch: 4 },
+      { method: 'deep-taylor', root: 'nearest' },
+    ];
+    for (const opts of others) {
+      const y = await there.explain(input, opts);
+      assert.equal(y.backend, 'onnx', `${opts.method}: ${y.backendReason}`);
+      sameResult(await here.explain(input, opts), y, `lean ${opts.method}`);
+      assertSameExplanation(wasm.explain(input, opts), y, `lean ${opts.method} against wasm`);
+    }
   } finally {
     wasm.dispose();
     await here.dispose();
