@@ -15,7 +15,7 @@ export type BackendSetting = (typeof BACKEND_SETTINGS)[number];
  * How the extension's onnx engine makes rule changes fast (relevanceLens.ruleChanges): `fast` keeps the
  * shown image's forward values, products and kernel variants and re-runs only the backward pass
  * (ResNet-50: ~80–170 ms per change, ~0.9 GB in the engine process); `lean` keeps none and explains each
- * rule set in its own graph (~125–430 ms, ~0.43 GB). README, "Rule changes: fast or lean".
+ * rule set in its own graph (~125–430 ms, ~0.4 GB). README, "Rule changes: fast or lean".
  */
 export const RULE_CHANGE_MODES = ['fast', 'lean'] as const;
 export type RuleChangeMode = (typeof RULE_CHANGE_MODES)[number];
