@@ -102,6 +102,8 @@ test('engine process (universal, idle build): after the build, new images run on
     const first = await o.explain(image(1), opts);
     assert.equal(first.timings.ownArrays, 0, 'the first explanation: the unfolded own graph');
     assert.equal(await o.prepareRuleChanges(), true);
+    assert.equal(await o.prepareNewImages(), true, 'the own graph over the arrays');
+    assert.equal(await o.prepareNewImages(), false, 'built once');
     for (const seed of [2, 3]) {
       const r = await o.explain(image(seed), opts);
       assert.equal(r.timings.ownArrays, 1, `image ${seed}: the own graph over the arrays`);

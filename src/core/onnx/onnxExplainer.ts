@@ -522,16 +522,23 @@ export class OnnxExplainer {
     // its intermediate values (ResNet-50: ~49,000 minor page faults, +50 ms on a quiet machine, ~+400 ms in
     // a loaded CI run), which the user's first change would pay otherwise
     if (!reused && this.acts === acts) await this.explain(u.again.input, u.again.opts, { keepLayers: u.again.keepLayers });
-    // new images: the rule set's own graph over the arrays now made (the kernel variants, flips and mixed
-    // kernels the backward-only graph reads), instead of the unfolded one of the first explanation, which
-    // derives them in every run. Where the first explanation's graph is not unfolded, it is the one
-    let own = false;
-    if (this.unfoldsOwnGraphs() && this.acts === acts) {
-      const o = this.cached(`${u.own.key}:arrays`, u.own.fam, { keep: u.keep, leaks: u.leaks, actsOut: true, batch: u.own.batch, arrayKernels: true });
-      await o.cs;
-      own = !o.reused;
-    }
-    return !reused || made || own;
+    return !reused || made;
+  }
+
+  /**
+   * Builds, after `prepareRuleChanges` and while still idle, the rule set's own graph over the kernel
+   * arrays that build made (the variants, flips and mixed kernels the backward-only graph reads), which
+   * new images then run on instead of the unfolded one of the first explanation (that derives them in
+   * every run). Only where own graphs are unfolded. A step of its own, so that a rule change need not
+   * wait for it (a clean-clone CI run: the first change waited 595 ms for the idle build while it was
+   * part of it). Returns whether it built one.
+   */
+  async prepareNewImages(): Promise<boolean> {
+    const u = this.lastUniversal;
+    if (!u || !this.acts || !this.unfoldsOwnGraphs()) return false;
+    const o = this.cached(`${u.own.key}:arrays`, u.own.fam, { keep: u.keep, leaks: u.leaks, actsOut: true, batch: u.own.batch, arrayKernels: true });
+    await o.cs;
+    return !o.reused;
   }
 
   /**

@@ -47,7 +47,14 @@ function prepareWhenIdle(x: OnnxExplainer): void {
   clearTimeout(prepareTimer);
   prepareTimer = setTimeout(() => {
     if (running.size > 0) return;
-    preparing = x.prepareRuleChanges().catch(() => undefined).finally(() => { preparing = undefined; });
+    preparing = x.prepareRuleChanges().catch(() => undefined).finally(() => {
+      preparing = undefined;
+      // then, idle still, the own graph new images run on (OnnxExplainer.prepareNewImages): no request
+      // waits for it, and one arriving first cancels it (handle)
+      prepareTimer = setTimeout(() => {
+        if (running.size === 0) void x.prepareNewImages().catch(() => undefined);
+      }, PREPARE_AFTER_MS);
+    });
   }, PREPARE_AFTER_MS);
 }
 
