@@ -490,7 +490,9 @@ test('onnx universal: 1×1 convolutions read their variants as matrices, with no
 /**
  * The universal backward-only graph switches each layer's bias by a graph input; a layer without one (Swin's
  * patch merging, any bias-free layer) under a γ rule that counts the bias compiled an Add of nothing, and
- * the build for rule changes failed (every rule change after it too). Here on a net without biases.
+ * the build for rule changes failed (every rule change after it too). Here on a net without biases, and on
+ * every oracle net built without biases: every composite on the backward-only graph after the build, then
+ * a new image on the engine process's own graph over the build's arrays.
  */
 test('onnx universal: rule changes on layers without a bias (γ, α-β, ε⁺ on the backward-only graph)', async () => {
   await initBackend('wasm');
@@ -506,6 +508,26 @@ test('onnx universal: rule changes on layers without a bias (γ, α-β, ε⁺ on
       assertSameExplanation(w.explain(input, lrp(composite)), r, `bias-free ${composite}`);
     }
   });
+  for (const [name, seed] of Object.entries(NET_SEEDS)) {
+    const net = await makeNet(name, seed, { biasFree: true });
+    const shape = net.inShape;
+    const image = (s: number) => ({ shape, data: new Rand(s).array(sizeOf(shape), 1, 0) });
+    const w = new Explainer(net.graph);
+    const o = new OnnxExplainer(net.graph, { universal: true, idleBuild: true });
+    try {
+      await o.explain(image(5), lrp('epsilon-gamma-box'));
+      assert.equal(await o.prepareRuleChanges(), true, `${name}: built ahead`);
+      await o.prepareNewImages();
+      for (const composite of COMPOSITE_NAMES) {
+        assertSameExplanation(w.explain(image(5), lrp(composite)), await o.explain(image(5), lrp(composite)), `bias-free ${name} ${composite}`);
+      }
+      const r = await o.explain(image(9), lrp('epsilon-gamma-box'));
+      assertSameExplanation(w.explain(image(9), lrp('epsilon-gamma-box')), r, `bias-free ${name}, a new image`);
+    } finally {
+      w.dispose();
+      await o.dispose();
+    }
+  }
 });
 
 /**
