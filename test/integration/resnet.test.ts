@@ -7,6 +7,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as vscode from 'vscode';
+import type { Explanation } from '../../src/shared/protocol';
 import { PHOTO, hooks, lensApi, measure, nextRender, sleep, wsFile } from './helpers';
 
 const RESNET50 = ['zoo', 'resnet50.onnx'];
@@ -29,17 +30,9 @@ export function defineResNetTests(): void {
      * graph over the image's held forward values; `lean`: each in a graph of its own.
      */
     async function ruleChanges(mode: 'fast' | 'lean'): Promise<void> {
-      const model = wsFile(...RESNET50);
-      const api = await lensApi();
-      await vscode.commands.executeCommand('relevanceLens.openModel', model);
-      for (let i = 0; i < 4800 && api.current().busy; i++) await sleep(50);
-      const image = wsFile(...PHOTO);
       // after a change of the setting the engine restarts: the image is explained again, by the new one
-      if (mode === 'lean' || api.current().explanation?.spec.modelPath !== model.fsPath) {
-        await nextRender(api, () => api.current().explanation?.spec.modelPath === model.fsPath, 240_000,
-          () => vscode.commands.executeCommand('relevanceLens.explainImage', image));
-      }
-      const before = api.current().explanation!;
+      const before = await explained(mode === 'lean');
+      const api = await lensApi();
       const layer = before.layers.find((l) => l.op === 'conv2d' && /^gamma/.test(l.rule));
       assert.ok(layer, `no conv layer under gamma: ${before.layers.slice(0, 3).map((l) => `${l.name} ${l.rule}`).join(', ')}`);
       for (const [i, rule] of ['alpha-beta', 'epsilon', 'z-plus', 'epsilon'].entries()) {
@@ -79,6 +72,19 @@ export function defineResNetTests(): void {
       assert.notStrictEqual(after.layers.find((l) => l.name === layer.name)!.inputRelevanceSum, layer.inputRelevanceSum, 'conservation row did not change');
     }
 
+    /** The photo's explanation by ResNet-50 in the panel: the one shown, or made now (`again`: always). */
+    async function explained(again: boolean): Promise<Explanation> {
+      const model = wsFile(...RESNET50);
+      const api = await lensApi();
+      await vscode.commands.executeCommand('relevanceLens.openModel', model);
+      for (let i = 0; i < 4800 && api.current().busy; i++) await sleep(50);
+      if (again || api.current().explanation?.spec.modelPath !== model.fsPath) {
+        await nextRender(api, () => api.current().explanation?.spec.modelPath === model.fsPath, 240_000,
+          () => vscode.commands.executeCommand('relevanceLens.explainImage', wsFile(...PHOTO)));
+      }
+      return api.current().explanation!;
+    }
+
     /** Whether the spec can run here: the model in the workspace and the onnx backend; else it says why. */
     async function runnable(): Promise<boolean> {
       const model = wsFile(...RESNET50);
@@ -86,14 +92,7 @@ export function defineResNetTests(): void {
         console.log(`[measure] ResNet-50 rule change: not measured, ${model.fsPath} is absent (see the workspace log)`);
         return false;
       }
-      const api = await lensApi();
-      await vscode.commands.executeCommand('relevanceLens.openModel', model);
-      for (let i = 0; i < 4800 && api.current().busy; i++) await sleep(50);
-      if (api.current().explanation?.spec.modelPath !== model.fsPath) {
-        await nextRender(api, () => api.current().explanation?.spec.modelPath === model.fsPath, 240_000,
-          () => vscode.commands.executeCommand('relevanceLens.explainImage', wsFile(...PHOTO)));
-      }
-      const e = api.current().explanation!;
+      const e = await explained(false);
       if (e.backend !== 'onnx') console.log(`[measure] ResNet-50 rule change: not measured, the backend is ${e.backend} (${e.backendReason ?? ''})`);
       return e.backend === 'onnx';
     }
