@@ -5,7 +5,7 @@ prints one JSON line {model, threads, processToFirstMs, firstMs, warmMs, forward
 counts from the script's first line (imports, model build) to the first heatmap.
 With RUNS 0 and OUT: one explanation, its heatmap written to OUT (.npy), then the process ends, as the
 CLI's `explain` does: what the bench times from spawn to exit (the interpreter's start and torch's
-teardown, ~0.2 s together, are part of a fresh process's time as they are of the CLI's).
+teardown, 0.26–0.36 s together on ResNet-50, are part of a fresh process's time as they are of the CLI's).
 Zennit is not vendored: ZENNIT_SRC names its source tree (e.g. a `git archive 0.5.1` of chr5tphr/zennit),
 imported on Debian's python3-torch / python3-torchvision.
   usage: ZENNIT_SRC=DIR/src /usr/bin/python3 bench/zennit_time.py MODEL [THREADS] [RUNS] [OUT]

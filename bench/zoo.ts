@@ -365,8 +365,9 @@ export async function benchZoo(): Promise<void> {
  * The CLI three times, each a fresh process (the first may compile the bundle: no V8 code cache yet,
  * launcher.ts), and with ZENNIT_SRC Zennit's one explanation in a fresh process between them, so that a
  * change of the machine's load falls on both. Both are timed the same way, from spawn to the end of the
- * process, and both write their heatmap to a file: the interpreter's start and the end of the process
- * (torch's teardown ~0.17 s) belong to a fresh process's time as much as node's start and exit do.
+ * process, and both write their output to a file: the interpreter's start and the end of the process
+ * (torch's teardown ~0.17 s; with numpy's import and the save, spawn to exit is 0.26–0.36 s longer than
+ * the script's own figure on ResNet-50) belong to a fresh process's time as much as node's start and exit do.
  * Zennit's time from its script's first line to the heatmap (what this bench compared with up to
  * 2026-12-07) is printed beside it.
  */
