@@ -361,6 +361,15 @@ export async function benchZoo(): Promise<void> {
   }
 }
 
+/** The JSON line zennit_time.py prints last, or undefined when the script failed. */
+function zennitFigures(r: { stdout: string }): Record<string, number> | undefined {
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The CLI three times, each a fresh process (the first may compile the bundle: no V8 code cache yet,
  * launcher.ts), and with ZENNIT_SRC Zennit's one explanation in a fresh process between them, so that a
@@ -399,24 +408,21 @@ function cliAgainstZennit(name: string): void {
     t = performance.now();
     const z = spawnSync('/usr/bin/python3', [zennit, name, threads, '0', path.join(os.tmpdir(), `rl-bench-${name}-zennit.npy`)], { encoding: 'utf8' });
     const zWall = performance.now() - t;
-    try {
-      zScript.push(JSON.parse(z.stdout.trim().split('\n').pop()!).processToFirstMs);
-      zWalls.push(zWall);
-    } catch {
+    const once = zennitFigures(z);
+    if (!once) {
       console.log(`${name} Zennit failed: ${z.stderr.trim().split('\n').slice(-2).join(' | ')}`);
       return;
     }
+    zScript.push(once.processToFirstMs);
+    zWalls.push(zWall);
   }
   if (!zennit) return;
-  // warm and forward figures from one more process (its first line to first heatmap is the fourth figure of that kind)
+  // warm and forward figures from one more process, which explains more than once and is not timed
   const r = spawnSync('/usr/bin/python3', [zennit, name, threads, '3'], { encoding: 'utf8' });
-  let more = '';
-  try {
-    const z = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    more = `; in another process: first explanation ${z.firstMs.toFixed(0)} ms, warm ${z.warmMs.toFixed(0)} ms, forward ${z.forwardMs.toFixed(0)} ms`;
-  } catch {
-    more = `; the warm run failed: ${r.stderr.trim().split('\n').slice(-1)[0]}`;
-  }
+  const w = zennitFigures(r);
+  const more = w
+    ? `; in another process: first explanation ${w.firstMs.toFixed(0)} ms, warm ${w.warmMs.toFixed(0)} ms, forward ${w.forwardMs.toFixed(0)} ms`
+    : `; the warm run failed: ${r.stderr.trim().split('\n').slice(-1)[0]}`;
   console.log(`${name} Zennit 0.5.1 EpsilonGammaBox (${threads} threads), 3 fresh processes, one explanation each, heatmap to .npy: spawn to exit ${zWalls.map((v) => v.toFixed(0)).join(', ')} ms; `
     + `its script's first line to the heatmap ${zScript.map((v) => v.toFixed(0)).join(', ')} ms${more}`);
   console.log(`${name} CLI / Zennit, fresh process spawn to exit, median over median: ${(median(cliWalls) / median(zWalls)).toFixed(2)} `
